@@ -1,0 +1,10 @@
+namespace AbilisFast;
+
+internal static class Program
+{
+    private static int Main(string[] args)
+    {
+        Console.WriteLine("abilisfast");
+        return 0;
+    }
+}

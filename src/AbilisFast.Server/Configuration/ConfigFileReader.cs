@@ -51,7 +51,7 @@ internal static class ConfigFileReader
             tokens.Clear();
             if (!ConfigLineTokenizer.TryTokenize(line, tokens, out string tokenError))
             {
-                throw new ConfigurationException($"{source}: {line} is invalid: {tokenError}");
+                throw new ConfigurationException($"{source}: {tokenError}");
             }
 
             foreach (string token in tokens)

@@ -48,7 +48,10 @@ internal static class ConfigLineTokenizer
 
             if (quoted)
             {
-                error = "unterminated quote";
+                // Name only: the value may be a password.
+                string text = token.ToString();
+                int colon = text.IndexOf(':');
+                error = (colon > 0 ? text[..(colon + 1)] : string.Empty) + "\"... is invalid: unterminated quote";
                 return false;
             }
 

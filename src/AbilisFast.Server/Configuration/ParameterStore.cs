@@ -26,7 +26,8 @@ internal sealed class ParameterStore
 
     /// <summary>
     /// Sets one parameter after checking its value. On failure nothing changes and
-    /// <paramref name="error"/> is one line: <c>SOURCE: NAME:VALUE is invalid: allowed …</c>.
+    /// <paramref name="error"/> is one line: <c>SOURCE: NAME:VALUE is invalid: allowed …</c>
+    /// (a password value shows as <c>********</c>).
     /// Cross-parameter rules are checked by <see cref="TryValidate"/>, not here.
     /// </summary>
     public bool TrySet(string name, string value, string source, out string error)
@@ -40,7 +41,8 @@ internal sealed class ParameterStore
         ParameterDefinition definition = ParameterTable.All[index];
         if (!ParameterValues.TryNormalize(definition, value, IpLists, out string normalized, out string reason))
         {
-            error = $"{source}: {definition.Name}:{value} is invalid: {reason}";
+            string shown = definition.Kind == ParameterKind.Password ? "********" : value;
+            error = $"{source}: {definition.Name}:{shown} is invalid: {reason}";
             return false;
         }
 

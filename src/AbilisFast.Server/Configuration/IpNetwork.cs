@@ -19,6 +19,7 @@ internal readonly struct IpNetwork : IEquatable<IpNetwork>
     private readonly ulong _low;
     private readonly byte _prefix128;
     private readonly bool _isIPv4;
+    private readonly bool _isSet; // default(IpNetwork) contains nothing, rather than being ::/0
 
     private IpNetwork(ulong high, ulong low, int prefix128, bool isIPv4)
     {
@@ -27,6 +28,7 @@ internal readonly struct IpNetwork : IEquatable<IpNetwork>
         _low = low & maskLow;
         _prefix128 = (byte)prefix128;
         _isIPv4 = isIPv4;
+        _isSet = true;
     }
 
     public bool IsIPv4 => _isIPv4;
@@ -68,7 +70,7 @@ internal readonly struct IpNetwork : IEquatable<IpNetwork>
     public bool Contains(IPAddress address)
     {
         Span<byte> bytes = stackalloc byte[16];
-        if (!address.TryWriteBytes(bytes, out int written))
+        if (!_isSet || !address.TryWriteBytes(bytes, out int written))
         {
             return false;
         }
@@ -137,7 +139,7 @@ internal readonly struct IpNetwork : IEquatable<IpNetwork>
         TryParse(text, out IpNetwork network) ? network : throw new FormatException($"not an IP network: {text}");
 
     public bool Equals(IpNetwork other) =>
-        _high == other._high && _low == other._low && _prefix128 == other._prefix128 && _isIPv4 == other._isIPv4;
+        _high == other._high && _low == other._low && _prefix128 == other._prefix128 && _isIPv4 == other._isIPv4 && _isSet == other._isSet;
 
     public override bool Equals([NotNullWhen(true)] object? obj) => obj is IpNetwork other && Equals(other);
 

@@ -74,6 +74,14 @@ public sealed class IpNetworkTests
     }
 
     [Fact]
+    public void DefaultNetworkContainsNothing()
+    {
+        Assert.False(default(IpNetwork).Contains(IPAddress.Loopback));
+        Assert.False(default(IpNetwork).Contains(IPAddress.IPv6Any));
+        Assert.True(IpNetwork.Parse("::/0").Contains(IPAddress.IPv6Any));
+    }
+
+    [Fact]
     public void PrefixLengthIsInTheNetworksFamily()
     {
         Assert.Equal(12, IpNetwork.Parse("172.16/12").PrefixLength);

@@ -135,6 +135,11 @@ internal sealed partial class Spool
     /// <summary>Deletes non-active segments with nothing live, nothing pinned and no Done records still needed.</summary>
     private void SweepLocked()
     {
+        if (_disposed)
+        {
+            return;
+        }
+
         for (int i = 0; i < _segments.Count; i++)
         {
             SpoolSegment segment = _segments[i];

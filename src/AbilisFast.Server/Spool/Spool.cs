@@ -104,6 +104,7 @@ internal sealed partial class Spool : IAsyncDisposable, IDisposable
         SpoolRecord.Seal(record, SpoolRecordType.Done, id, 0, 0, _seed);
         lock (_lock)
         {
+            ObjectDisposedException.ThrowIf(_disposed, this);
             if (!_index.Remove(id, out SpoolMessage? message))
             {
                 return;

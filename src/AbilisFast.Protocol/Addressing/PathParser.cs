@@ -1,0 +1,285 @@
+using System.Buffers;
+using System.Text;
+using System.Text.Unicode;
+
+namespace AbilisFast.Protocol.Addressing;
+
+/// <summary>
+/// Parser for the Reverse-path / Forward-path of MAIL FROM / RCPT TO (RFC 5321 4.1.2, RFC 6531 3.3).
+/// Input is the argument after "FROM:" / "TO:"; leading spaces are skipped.
+/// </summary>
+internal static partial class PathParser
+{
+    public const int MaxLocalPartLength = 64;
+    public const int MaxDomainLength = 255;
+    public const int MaxLabelLength = 63;
+    public const int MaxPathLength = 256;
+
+    // atext (RFC 5322) plus every byte >= 0x80 (RFC 6531 UTF8-non-ascii, validated separately).
+    private static readonly SearchValues<byte> AtextOrHigh = SearchValues.Create(BuildAtext());
+
+    public static PathStatus TryParse(ReadOnlySpan<byte> arg, PathKind kind, out ParsedPath path)
+    {
+        path = default;
+        PathFlags flags = PathFlags.None;
+        int i = 0;
+        while (i < arg.Length && arg[i] == (byte)' ')
+        {
+            i++;
+        }
+
+        if (i == arg.Length || arg[i] != (byte)'<')
+        {
+            return PathStatus.SyntaxError;
+        }
+
+        int open = i++;
+        int localStart = i, localLength = 0, domainStart = i, domainLength = 0;
+        bool routing = false;
+        PathStatus status;
+
+        if (i < arg.Length && arg[i] == (byte)'>')
+        {
+            if (kind != PathKind.Reverse)
+            {
+                return PathStatus.SyntaxError;
+            }
+
+            flags |= PathFlags.NullPath;
+        }
+        else
+        {
+            if (i < arg.Length && arg[i] == (byte)'@')
+            {
+                status = SkipSourceRoute(arg, ref i, ref flags);
+                if (status != PathStatus.Ok)
+                {
+                    return status;
+                }
+
+                flags |= PathFlags.SourceRoute;
+            }
+
+            localStart = i;
+            status = ParseLocalPart(arg, ref i, ref flags, out routing);
+            if (status != PathStatus.Ok)
+            {
+                return status;
+            }
+
+            localLength = i - localStart;
+            if (localLength > MaxLocalPartLength)
+            {
+                return PathStatus.TooLong;
+            }
+
+            if (i < arg.Length && arg[i] == (byte)'>'
+                && (flags & (PathFlags.QuotedLocalPart | PathFlags.SourceRoute)) == 0
+                && Ascii.EqualsIgnoreCase(arg.Slice(localStart, localLength), "postmaster"u8))
+            {
+                if (kind != PathKind.Forward)
+                {
+                    return PathStatus.SyntaxError;
+                }
+
+                flags |= PathFlags.Postmaster;
+                domainStart = i;
+            }
+            else
+            {
+                if (i == arg.Length || arg[i] != (byte)'@')
+                {
+                    return PathStatus.SyntaxError;
+                }
+
+                domainStart = ++i;
+                status = i < arg.Length && arg[i] == (byte)'['
+                    ? ParseAddressLiteral(arg, ref i)
+                    : ParseDomain(arg, ref i, ref flags);
+                if (status != PathStatus.Ok)
+                {
+                    return status;
+                }
+
+                if (arg[domainStart] == (byte)'[')
+                {
+                    flags |= PathFlags.AddressLiteral;
+                }
+
+                domainLength = i - domainStart;
+            }
+        }
+
+        if (i == arg.Length || arg[i] != (byte)'>')
+        {
+            return PathStatus.SyntaxError;
+        }
+
+        int close = i++;
+        if (close - open + 1 > MaxPathLength)
+        {
+            return PathStatus.TooLong;
+        }
+
+        if (i < arg.Length)
+        {
+            if (arg[i] != (byte)' ')
+            {
+                return PathStatus.SyntaxError;
+            }
+
+            while (i < arg.Length && arg[i] == (byte)' ')
+            {
+                i++;
+            }
+        }
+
+        if ((flags & PathFlags.HasNonAscii) != 0 && !Utf8.IsValid(arg.Slice(open, close - open + 1)))
+        {
+            return PathStatus.InvalidUtf8;
+        }
+
+        if (routing)
+        {
+            return PathStatus.RoutingCharacters;
+        }
+
+        path = new ParsedPath
+        {
+            LocalStart = localStart,
+            LocalLength = localLength,
+            DomainStart = domainStart,
+            DomainLength = domainLength,
+            ParametersStart = i,
+            ParametersLength = arg.Length - i,
+            Flags = flags,
+        };
+        return PathStatus.Ok;
+    }
+
+    // "@" Domain *( "," "@" Domain ) ":" — accepted and ignored.
+    private static PathStatus SkipSourceRoute(ReadOnlySpan<byte> arg, ref int i, ref PathFlags flags)
+    {
+        while (true)
+        {
+            i++; // '@'
+            PathStatus status = ParseDomain(arg, ref i, ref flags);
+            if (status != PathStatus.Ok)
+            {
+                return status;
+            }
+
+            if (i == arg.Length)
+            {
+                return PathStatus.SyntaxError;
+            }
+
+            if (arg[i] == (byte)':')
+            {
+                i++;
+                return PathStatus.Ok;
+            }
+
+            if (arg[i] != (byte)',' || i + 1 == arg.Length || arg[i + 1] != (byte)'@')
+            {
+                return PathStatus.SyntaxError;
+            }
+
+            i++;
+        }
+    }
+
+    private static PathStatus ParseLocalPart(ReadOnlySpan<byte> arg, ref int i, ref PathFlags flags, out bool routing)
+    {
+        routing = false;
+        int start = i;
+        if (i < arg.Length && arg[i] == (byte)'"')
+        {
+            flags |= PathFlags.QuotedLocalPart;
+            i++;
+            while (true)
+            {
+                if (i == arg.Length)
+                {
+                    return PathStatus.SyntaxError;
+                }
+
+                byte c = arg[i++];
+                if (c == (byte)'"')
+                {
+                    break;
+                }
+
+                if (c == (byte)'\\')
+                {
+                    // quoted-pairSMTP = %d92 %d32-126
+                    if (i == arg.Length || arg[i] < 32 || arg[i] > 126)
+                    {
+                        return PathStatus.SyntaxError;
+                    }
+
+                    c = arg[i++];
+                }
+                else if (c >= 0x80)
+                {
+                    flags |= PathFlags.HasNonAscii;
+                    continue;
+                }
+                else if (c < 32 || c == 127)
+                {
+                    return PathStatus.SyntaxError;
+                }
+
+                if (c is (byte)'@' or (byte)'%' or (byte)'!')
+                {
+                    routing = true;
+                }
+            }
+
+            return PathStatus.Ok;
+        }
+
+        // Dot-string = Atom *("." Atom)
+        while (true)
+        {
+            int atomStart = i;
+            int run = arg.Slice(i).IndexOfAnyExcept(AtextOrHigh);
+            i = run < 0 ? arg.Length : i + run;
+            if (i == atomStart)
+            {
+                return PathStatus.SyntaxError;
+            }
+
+            if (i < arg.Length && arg[i] == (byte)'.')
+            {
+                i++;
+                continue;
+            }
+
+            break;
+        }
+
+        ReadOnlySpan<byte> local = arg.Slice(start, i - start);
+        routing = local.IndexOfAny((byte)'%', (byte)'!') >= 0;
+        if (local.IndexOfAnyInRange((byte)0x80, (byte)0xFF) >= 0)
+        {
+            flags |= PathFlags.HasNonAscii;
+        }
+
+        return PathStatus.Ok;
+    }
+
+    private static byte[] BuildAtext()
+    {
+        var bytes = new List<byte>();
+        for (int c = 0; c < 256; c++)
+        {
+            if (char.IsAsciiLetterOrDigit((char)c) || "!#$%&'*+-/=?^_`{|}~".Contains((char)c) || c >= 0x80)
+            {
+                bytes.Add((byte)c);
+            }
+        }
+
+        return bytes.ToArray();
+    }
+}

@@ -1,0 +1,37 @@
+using System.Text;
+
+namespace AbilisFast.Server.Configuration;
+
+/// <summary>Text for --help and --version, generated from <see cref="ParameterTable"/>.</summary>
+internal static class HelpText
+{
+    public const string Usage = "usage: abilisfast [--config FILE] [--wdir DIR] [NAME:VALUE ...]";
+
+    public static string Version =>
+        "abilisfast " + (typeof(HelpText).Assembly.GetName().Version?.ToString(3) ?? "0.0.0");
+
+    public static string Build()
+    {
+        var text = new StringBuilder();
+        text.AppendLine(Usage);
+        text.AppendLine("       abilisfast --help | --version");
+        text.AppendLine();
+        text.AppendLine("  --config FILE   read NAME:VALUE lines and 'iplist NAME: net, ...' lines from FILE");
+        text.AppendLine("  --wdir DIR      working directory (same as WDIR:DIR)");
+        text.AppendLine("  NAME:VALUE      set a parameter; overrides the file; names are case-insensitive");
+        text.AppendLine();
+        text.AppendLine("Parameters (default; allowed; * = takes effect after a restart):");
+        int width = ParameterTable.All.Max(d => d.Name.Length);
+        foreach (ParameterDefinition d in ParameterTable.All)
+        {
+            string value = d.DefaultText.Length == 0 ? "(empty)" : d.DefaultText;
+            text.Append("  ").Append(d.Name.PadRight(width)).Append(d.RequiresRestart ? " * " : "   ")
+                .Append(value).Append("; ").Append(d.Allowed).AppendLine();
+            text.Append("  ").Append(' ', width + 3).AppendLine(d.Meaning);
+        }
+
+        text.AppendLine();
+        text.AppendLine("Built-in IP list PrivateIpAdd: 10/8, 172.16/12, 192.168/16, 127/8, ::1/128.");
+        return text.ToString();
+    }
+}

@@ -1,0 +1,46 @@
+namespace AbilisFast.Server.Configuration;
+
+internal enum ParameterKind
+{
+    /// <summary>YES or NO (case-insensitive).</summary>
+    YesNo,
+
+    /// <summary>Decimal integer within [Min, Max].</summary>
+    Int,
+
+    /// <summary>TCP port, 1..65535.</summary>
+    Port,
+
+    /// <summary>A name of host-name characters (HELOHOST, NODENAME).</summary>
+    Text,
+
+    /// <summary>Any text without control characters (SERVER-USER); may be empty.</summary>
+    FreeText,
+
+    /// <summary>A file or folder path (WDIR, TLS-CERT, TLS-KEY).</summary>
+    Path,
+
+    /// <summary>A host name or an IP address; may be empty (SERVER).</summary>
+    Host,
+
+    /// <summary>An IP address or <c>#</c> (SRCADD, ADMIN-ADDR, IPSRC).</summary>
+    Address,
+
+    /// <summary>The name of a defined IP list or <c>#</c> (IPSRCLIST).</summary>
+    IpListRef,
+
+    /// <summary>Comma-separated networks or list names; <c>#</c> = none (RELAY-NET, RELAY-IPSRCLIST).</summary>
+    NetList,
+
+    /// <summary>Comma-separated domain names; empty = none (LOCAL-DOMAIN).</summary>
+    DomainList,
+
+    /// <summary>One of a fixed set of words (case-insensitive).</summary>
+    Enum,
+
+    /// <summary><c>a.b.c.d[:port]</c> or <c>[v6]:port</c>; empty = system resolver (DNS).</summary>
+    Endpoint,
+
+    /// <summary>Any text without control characters; shown masked (SERVER-PWD).</summary>
+    Password,
+}

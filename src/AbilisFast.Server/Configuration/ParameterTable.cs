@@ -1,0 +1,123 @@
+using P = AbilisFast.Server.Configuration.ParameterNames;
+
+namespace AbilisFast.Server.Configuration;
+
+/// <summary>
+/// Every SMTP parameter, in the order <c>d p smtp</c> shows them. Defaults are the appliance's
+/// (8.8) except where docs/abilis-smtp.md marks them "ours".
+/// </summary>
+internal static class ParameterTable
+{
+    public const string DefaultWorkDir = "abilisfast-data";
+
+    private const string YesNoAllowed = "YES or NO";
+    private const string AddressAllowed = "an IP address or #";
+    private const string NameAllowed = "1..255 letters, digits, '.', '-' or '_'";
+    private const string FreeTextAllowed = "any text without control characters (quote it if it holds spaces)";
+
+    public static ParameterDefinition[] All { get; } =
+    [
+        YesNo(P.Act, "YES", true, "resource active; NO accepts no TCP calls and makes none"),
+        YesNo(P.Log, "NO", true, "also write session-log lines to a file in WDIR"),
+        Port(P.TcpLocPort, 2525, false, "SMTP listening port"),
+        Address(P.SrcAdd, "#", true, "source address for outgoing connections; # = any"),
+        Int(P.SesTot, 10, 1, 65535, false, "total SMTP sessions (channels)"),
+        Int(P.SesReservedIn, 2, 0, 65535, false, "channels kept for inbound sessions only"),
+        Int(P.SesReservedOut, 2, 0, 65535, false, "channels kept for outbound sessions only; the rest are shared"),
+        Int(P.Dt, 120, 1, 65535, true, "inactivity timeout in seconds; also the time one command line may take"),
+        Int(P.MaxIpSes, 2, 1, 65535, true, "simultaneous inbound sessions from one IP address"),
+        Int(P.MaxRcpt, 100, 1, 65535, true, "recipients per message"),
+        Address(P.IpSrc, "127.0.0.1", true, "one client address allowed to connect; # = none"),
+        new(P.IpSrcList, ParameterKind.IpListRef, NamedIpLists.PrivateIpAdd, "the name of a defined IP list, or #", true,
+            "named IP list of clients allowed to connect; # = none"),
+        new(P.LocalDomain, ParameterKind.DomainList, string.Empty, "empty, or comma-separated domain names", true,
+            "mail domain(s) delivered to local mailboxes"),
+        Text(P.HeloHost, "noname", true, "name given in the greeting and in our own HELO/EHLO"),
+        new(P.WDir, ParameterKind.Path, DefaultWorkDir, "a folder path", false,
+            "working directory: queue, mailboxes, ban list (relative: under the current directory)"),
+        Int(P.MaxFailNotif, 50, 0, 65535, true, "cap on failure notifications waiting in the queue"),
+        Int(P.MsgMaxSize, 65535, 1, 4194304, true, "maximum message size in KiB (advertised with SIZE)"),
+        YesNo(P.StoreMb, "NO", true, "keep local mail in mailboxes"),
+        Int(P.MbMaxSize, 5000, 1, 4194304, true, "per-mailbox cap in KiB"),
+        Int(P.MbMaxMails, 1000, 1, 1000000, true, "per-mailbox cap in messages"),
+        NetList(P.RelayNet, "networks allowed to relay to non-local domains"),
+        NetList(P.RelayIpSrcList, "IP lists allowed to relay to non-local domains"),
+        Enum(P.RelayAuth, "DISABLED", ["DISABLED", "ENABLED"], "clients that authenticated may relay"),
+        Int(P.QueueLifeTime, 432000, 1, 31536000, true, "seconds a mail may stay queued before a lifetime notification"),
+        Int(P.MailTryDelay, 300, 1, 86400, true, "seconds before a deferred mail is retried (later retries back off)"),
+        new(P.Server, ParameterKind.Host, string.Empty, "empty, a host name or an IP address", true,
+            "relay server (smarthost) for non-local domains; empty = deliver by MX"),
+        Port(P.ServerTcpPort, 25, true, "TCP port of the relay server"),
+        YesNo(P.ServerAuth, "NO", true, "authenticate to the relay server"),
+        new(P.ServerUser, ParameterKind.FreeText, string.Empty, FreeTextAllowed, true, "user name for the relay server"),
+        new(P.ServerPwd, ParameterKind.Password, string.Empty, FreeTextAllowed, true, "password for the relay server (shown masked)"),
+        Enum(P.ServerSecurity, "NONE", ["NONE", "STARTTLS", "TLS"], "TLS toward the relay server"),
+        new(P.AdminAddr, ParameterKind.Address, "127.0.0.1", AddressAllowed, false,
+            "address of the telnet-style admin port; # = no admin port"),
+        Port(P.AdminPort, 2323, false, "TCP port of the admin port"),
+        new(P.Dns, ParameterKind.Endpoint, string.Empty, "empty, a.b.c.d[:port] or [IPv6]:port", true,
+            "resolver for MX and host look-ups; empty = system resolver"),
+        YesNo(P.QueueHold, "NO", true, "YES keeps accepted mail queued without delivering it"),
+        new(P.TlsCert, ParameterKind.Path, string.Empty, "empty or a file path", false,
+            "certificate file for STARTTLS; empty = self-signed, generated in WDIR", allowEmpty: true),
+        new(P.TlsKey, ParameterKind.Path, string.Empty, "empty or a file path", false,
+            "key file for STARTTLS; empty = generated in WDIR", allowEmpty: true),
+        YesNo(P.TlsRequired, "NO", true, "require STARTTLS before MAIL"),
+        YesNo(P.AuthPlaintext, "NO", true, "allow AUTH without TLS"),
+        Text(P.NodeName, DefaultNodeName(), true, "node name in the console prompt"),
+        YesNo(P.Sink, "NO", true, "benchmarking: accept and discard every message"),
+    ];
+
+    private static readonly Dictionary<string, int> IndexByName = BuildIndex();
+
+    public static int Count => All.Length;
+
+    /// <summary>Finds a parameter by name, case-insensitively.</summary>
+    public static bool TryFind(ReadOnlySpan<char> name, out int index) =>
+        IndexByName.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(name, out index);
+
+    public static ParameterDefinition Get(string name) =>
+        TryFind(name, out int index) ? All[index] : throw new KeyNotFoundException(name);
+
+    private static Dictionary<string, int> BuildIndex()
+    {
+        var index = new Dictionary<string, int>(StringComparer.OrdinalIgnoreCase);
+        for (int i = 0; i < All.Length; i++)
+        {
+            index.Add(All[i].Name, i);
+        }
+
+        return index;
+    }
+
+    /// <summary>The machine's host name when it is a valid NODENAME, otherwise "abilisfast".</summary>
+    private static string DefaultNodeName()
+    {
+        string name = Environment.MachineName;
+        return ParameterValues.IsHostNameText(name) ? name : "abilisfast";
+    }
+
+    private static ParameterDefinition YesNo(string name, string value, bool live, string meaning) =>
+        new(name, ParameterKind.YesNo, value, YesNoAllowed, live, meaning);
+
+    private static ParameterDefinition Int(string name, long value, long min, long max, bool live, string meaning) =>
+        new(name, ParameterKind.Int, value.ToString(System.Globalization.CultureInfo.InvariantCulture), $"{min}..{max}",
+            live, meaning, min, max);
+
+    private static ParameterDefinition Port(string name, int value, bool live, string meaning) =>
+        new(name, ParameterKind.Port, value.ToString(System.Globalization.CultureInfo.InvariantCulture), "1..65535",
+            live, meaning, 1, 65535);
+
+    private static ParameterDefinition Address(string name, string value, bool live, string meaning) =>
+        new(name, ParameterKind.Address, value, AddressAllowed, live, meaning);
+
+    private static ParameterDefinition Text(string name, string value, bool live, string meaning) =>
+        new(name, ParameterKind.Text, value, NameAllowed, live, meaning);
+
+    private static ParameterDefinition NetList(string name, string meaning) =>
+        new(name, ParameterKind.NetList, "#", NetListSyntax.Allowed, true, meaning);
+
+    private static ParameterDefinition Enum(string name, string value, string[] choices, string meaning) =>
+        new(name, ParameterKind.Enum, value, string.Join(", ", choices[..^1]) + " or " + choices[^1], true, meaning,
+            choices: choices);
+}

@@ -1,0 +1,334 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+
+namespace AbilisFast.Server.Configuration;
+
+/// <summary>Checks and normalises parameter value text, and converts it to typed values.</summary>
+internal static class ParameterValues
+{
+    /// <summary>
+    /// Validates <paramref name="text"/> for <paramref name="definition"/>. On success
+    /// <paramref name="normalized"/> is the canonical text (upper-case YES/NO and enums, plain
+    /// integers, trimmed lists); on failure <paramref name="reason"/> tells what is allowed.
+    /// </summary>
+    public static bool TryNormalize(
+        ParameterDefinition definition,
+        string text,
+        NamedIpLists lists,
+        out string normalized,
+        out string reason)
+    {
+        normalized = text;
+        reason = "allowed " + definition.Allowed;
+        string trimmed = text.Trim();
+        switch (definition.Kind)
+        {
+            case ParameterKind.YesNo:
+                return TryChoice(trimmed, ["YES", "NO"], out normalized);
+
+            case ParameterKind.Enum:
+                return TryChoice(trimmed, definition.Choices, out normalized);
+
+            case ParameterKind.Int:
+            case ParameterKind.Port:
+                if (TryParseInteger(trimmed, out long value) && value >= definition.Min && value <= definition.Max)
+                {
+                    normalized = value.ToString(CultureInfo.InvariantCulture);
+                    return true;
+                }
+
+                return false;
+
+            case ParameterKind.Text:
+                normalized = trimmed;
+                return (trimmed.Length == 0 && definition.AllowEmpty) || IsHostNameText(trimmed);
+
+            case ParameterKind.FreeText:
+            case ParameterKind.Password:
+                return !HasControl(text);
+
+            case ParameterKind.Path:
+                normalized = trimmed;
+                return trimmed.Length == 0 ? definition.AllowEmpty : IsPath(trimmed);
+
+            case ParameterKind.Host:
+                normalized = trimmed;
+                return trimmed.Length == 0 || TryParseAddress(trimmed, out _) || IsDomainName(trimmed);
+
+            case ParameterKind.Address:
+                normalized = trimmed;
+                return trimmed == "#" || TryParseAddress(trimmed, out _);
+
+            case ParameterKind.IpListRef:
+                normalized = trimmed;
+                if (trimmed == "#")
+                {
+                    return true;
+                }
+
+                if (NamedIpLists.IsValidName(trimmed) && !lists.Contains(trimmed))
+                {
+                    reason = $"{trimmed} is not a defined IP list; allowed {definition.Allowed}";
+                    return false;
+                }
+
+                return lists.Contains(trimmed);
+
+            case ParameterKind.NetList:
+                if (NetListSyntax.TryParse(trimmed, lists, out _, out string? netReason))
+                {
+                    normalized = NetListSyntax.Normalize(trimmed);
+                    return true;
+                }
+
+                reason = netReason ?? reason;
+                return false;
+
+            case ParameterKind.DomainList:
+                return TryNormalizeDomains(trimmed, out normalized);
+
+            case ParameterKind.Endpoint:
+                normalized = trimmed;
+                return trimmed.Length == 0 || TryParseEndpoint(trimmed, out _);
+
+            default:
+                return false;
+        }
+    }
+
+    /// <summary>Host-name characters: 1..255 ASCII letters, digits, '.', '-' or '_'.</summary>
+    public static bool IsHostNameText(ReadOnlySpan<char> text)
+    {
+        if (text.IsEmpty || text.Length > 255)
+        {
+            return false;
+        }
+
+        foreach (char c in text)
+        {
+            if (!char.IsAsciiLetterOrDigit(c) && c != '.' && c != '-' && c != '_')
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// A DNS name of letter-digit-hyphen labels (1..63 characters, no leading or trailing hyphen),
+    /// at most 253 characters, without a trailing dot. Not all digits (that would be an address).
+    /// </summary>
+    public static bool IsDomainName(ReadOnlySpan<char> text)
+    {
+        if (text.IsEmpty || text.Length > 253)
+        {
+            return false;
+        }
+
+        bool sawLetter = false;
+        foreach (Range range in text.Split('.'))
+        {
+            ReadOnlySpan<char> label = text[range];
+            if (label.IsEmpty || label.Length > 63 || label[0] == '-' || label[^1] == '-')
+            {
+                return false;
+            }
+
+            foreach (char c in label)
+            {
+                if (char.IsAsciiLetter(c) || c == '-')
+                {
+                    sawLetter = true;
+                }
+                else if (!char.IsAsciiDigit(c))
+                {
+                    return false;
+                }
+            }
+        }
+
+        return sawLetter;
+    }
+
+    /// <summary>A strict IP address: dotted-quad IPv4, or IPv6 (no zone, no brackets).</summary>
+    public static bool TryParseAddress(string text, out IPAddress address)
+    {
+        address = IPAddress.None;
+        if (text.Contains(':'))
+        {
+            if (text.Contains('%') || !IPAddress.TryParse(text, out IPAddress? v6)
+                || v6.AddressFamily != AddressFamily.InterNetworkV6)
+            {
+                return false;
+            }
+
+            address = v6;
+            return true;
+        }
+
+        if (!IpNetwork.TryParseIPv4Address(text, out uint v4))
+        {
+            return false;
+        }
+
+        address = new IPAddress([(byte)(v4 >> 24), (byte)(v4 >> 16), (byte)(v4 >> 8), (byte)v4]);
+        return true;
+    }
+
+    /// <summary><c>a.b.c.d[:port]</c>, <c>[v6]:port</c>, <c>[v6]</c> or a bare IPv6 address; port 53 by default.</summary>
+    public static bool TryParseEndpoint(string text, out IPEndPoint endpoint)
+    {
+        endpoint = new IPEndPoint(IPAddress.None, 53);
+        string host = text;
+        string? port = null;
+        if (text.StartsWith('['))
+        {
+            int close = text.IndexOf(']');
+            if (close < 0)
+            {
+                return false;
+            }
+
+            host = text[1..close];
+            string rest = text[(close + 1)..];
+            if (rest.Length > 0)
+            {
+                if (rest[0] != ':')
+                {
+                    return false;
+                }
+
+                port = rest[1..];
+            }
+
+            if (!host.Contains(':'))
+            {
+                return false;
+            }
+        }
+        else if (text.IndexOf(':') is int colon and >= 0 && text.IndexOf(':', colon + 1) < 0)
+        {
+            host = text[..colon];
+            port = text[(colon + 1)..];
+        }
+
+        if (!TryParseAddress(host, out IPAddress address))
+        {
+            return false;
+        }
+
+        long portNumber = 53;
+        if (port is not null && (!TryParseInteger(port, out portNumber) || portNumber is < 1 or > 65535))
+        {
+            return false;
+        }
+
+        endpoint = new IPEndPoint(address, (int)portNumber);
+        return true;
+    }
+
+    /// <summary>Splits a normalized LOCAL-DOMAIN value into its domains.</summary>
+    public static string[] SplitDomains(string normalized) =>
+        normalized.Length == 0 ? [] : normalized.Split(',');
+
+    public static bool TryParseInteger(ReadOnlySpan<char> text, out long value)
+    {
+        value = 0;
+        if (text.IsEmpty || text.Length > 12)
+        {
+            return false;
+        }
+
+        foreach (char c in text)
+        {
+            if (!char.IsAsciiDigit(c))
+            {
+                return false;
+            }
+
+            value = (value * 10) + (c - '0');
+        }
+
+        return true;
+    }
+
+    private static bool TryChoice(string text, IReadOnlyList<string> choices, out string normalized)
+    {
+        foreach (string choice in choices)
+        {
+            if (string.Equals(text, choice, StringComparison.OrdinalIgnoreCase))
+            {
+                normalized = choice;
+                return true;
+            }
+        }
+
+        normalized = text;
+        return false;
+    }
+
+    private static bool TryNormalizeDomains(string text, out string normalized)
+    {
+        normalized = string.Empty;
+        if (text.Length == 0 || text == "#")
+        {
+            return true;
+        }
+
+        var domains = new List<string>();
+        foreach (string raw in text.Split(','))
+        {
+            string domain = raw.Trim();
+            if (domain.EndsWith('.'))
+            {
+                domain = domain[..^1];
+            }
+
+            if (!IsDomainName(domain))
+            {
+                return false;
+            }
+
+            if (!domains.Contains(domain, StringComparer.OrdinalIgnoreCase))
+            {
+                domains.Add(domain);
+            }
+        }
+
+        normalized = string.Join(',', domains);
+        return true;
+    }
+
+    private static bool HasControl(string text)
+    {
+        foreach (char c in text)
+        {
+            if (char.IsControl(c))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private static bool IsPath(string text)
+    {
+        if (HasControl(text) || text.AsSpan().IndexOfAny(System.IO.Path.GetInvalidPathChars()) >= 0)
+        {
+            return false;
+        }
+
+        try
+        {
+            _ = System.IO.Path.GetFullPath(text);
+            return true;
+        }
+        catch (Exception e) when (e is ArgumentException or NotSupportedException or PathTooLongException)
+        {
+            return false;
+        }
+    }
+}

@@ -1,0 +1,98 @@
+using System.Globalization;
+using System.Net;
+using P = AbilisFast.Server.Configuration.ParameterNames;
+
+namespace AbilisFast.Server.Configuration;
+
+internal sealed partial record SmtpSettings
+{
+    /// <summary>Converts already-validated store values; relative WDIR is under <paramref name="currentDirectory"/>.</summary>
+    internal static SmtpSettings Build(ParameterStore store, string currentDirectory)
+    {
+        string workDir = Path.GetFullPath(store.GetValue(P.WDir), currentDirectory);
+        string? ipSrcList = NoneToNull(store.GetValue(P.IpSrcList));
+        IPAddress? ipSrc = Address(store, P.IpSrc);
+
+        IpAccessList allowed = IpAccessList.Empty;
+        if (ipSrc is not null)
+        {
+            allowed = new IpAccessList([IpNetwork.FromAddress(ipSrc)]);
+        }
+
+        if (ipSrcList is not null)
+        {
+            allowed = allowed.Union(NetList(store, ipSrcList));
+        }
+
+        string dns = store.GetValue(P.Dns);
+        return new SmtpSettings
+        {
+            Active = YesNo(store, P.Act),
+            Log = YesNo(store, P.Log),
+            TcpLocPort = Int(store, P.TcpLocPort),
+            SourceAddress = Address(store, P.SrcAdd),
+            SesTot = Int(store, P.SesTot),
+            SesReservedIn = Int(store, P.SesReservedIn),
+            SesReservedOut = Int(store, P.SesReservedOut),
+            Dt = TimeSpan.FromSeconds(Int(store, P.Dt)),
+            MaxIpSes = Int(store, P.MaxIpSes),
+            MaxRcpt = Int(store, P.MaxRcpt),
+            IpSrc = ipSrc,
+            IpSrcList = ipSrcList,
+            IpSrcAllowed = allowed,
+            LocalDomains = ParameterValues.SplitDomains(store.GetValue(P.LocalDomain)),
+            HeloHost = store.GetValue(P.HeloHost),
+            WorkDir = workDir,
+            MaxFailNotif = Int(store, P.MaxFailNotif),
+            MsgMaxSizeKiB = Int(store, P.MsgMaxSize),
+            StoreMb = YesNo(store, P.StoreMb),
+            MbMaxSizeKiB = Int(store, P.MbMaxSize),
+            MbMaxMails = Int(store, P.MbMaxMails),
+            RelayNets = NetList(store, store.GetValue(P.RelayNet)).Union(NetList(store, store.GetValue(P.RelayIpSrcList))),
+            RelayAuth = store.GetValue(P.RelayAuth) == "ENABLED",
+            QueueLifeTime = TimeSpan.FromSeconds(Int(store, P.QueueLifeTime)),
+            MailTryDelay = TimeSpan.FromSeconds(Int(store, P.MailTryDelay)),
+            Server = EmptyToNull(store.GetValue(P.Server)),
+            ServerTcpPort = Int(store, P.ServerTcpPort),
+            ServerAuth = YesNo(store, P.ServerAuth),
+            ServerUser = store.GetValue(P.ServerUser),
+            ServerPassword = store.GetValue(P.ServerPwd),
+            ServerSecurity = store.GetValue(P.ServerSecurity) switch
+            {
+                "STARTTLS" => Configuration.ServerSecurity.StartTls,
+                "TLS" => Configuration.ServerSecurity.Tls,
+                _ => Configuration.ServerSecurity.None,
+            },
+            AdminAddress = Address(store, P.AdminAddr),
+            AdminPort = Int(store, P.AdminPort),
+            Dns = dns.Length == 0 ? null : ParameterValues.TryParseEndpoint(dns, out IPEndPoint ep) ? ep : null,
+            QueueHold = YesNo(store, P.QueueHold),
+            TlsCertPath = UnderWorkDir(store.GetValue(P.TlsCert), workDir),
+            TlsKeyPath = UnderWorkDir(store.GetValue(P.TlsKey), workDir),
+            TlsRequired = YesNo(store, P.TlsRequired),
+            AuthPlaintext = YesNo(store, P.AuthPlaintext),
+            NodeName = store.GetValue(P.NodeName),
+            Sink = YesNo(store, P.Sink),
+        };
+    }
+
+    private static bool YesNo(ParameterStore store, string name) => store.GetValue(name) == "YES";
+
+    private static int Int(ParameterStore store, string name) =>
+        int.Parse(store.GetValue(name), NumberStyles.None, CultureInfo.InvariantCulture);
+
+    private static IPAddress? Address(ParameterStore store, string name) =>
+        ParameterValues.TryParseAddress(store.GetValue(name), out IPAddress address) ? address : null;
+
+    private static IpAccessList NetList(ParameterStore store, string text) =>
+        NetListSyntax.TryParse(text, store.IpLists, out IpAccessList list, out string? reason)
+            ? list
+            : throw new ConfigurationException(reason ?? text);
+
+    private static string? NoneToNull(string value) => value == "#" ? null : value;
+
+    private static string? EmptyToNull(string value) => value.Length == 0 ? null : value;
+
+    private static string? UnderWorkDir(string path, string workDir) =>
+        path.Length == 0 ? null : Path.GetFullPath(path, workDir);
+}

@@ -1,0 +1,158 @@
+using System.Net;
+
+namespace AbilisFast.Server.Configuration;
+
+/// <summary>
+/// An immutable, typed snapshot of the SMTP parameters. Build one with
+/// <see cref="ParameterStore.ToSettings"/>; tests may start from <see cref="Default"/> and use
+/// <c>with</c>. Names follow the Abilis parameters (see docs/abilis-smtp.md).
+/// </summary>
+internal sealed partial record SmtpSettings
+{
+    private DomainSet _localDomains = DomainSet.Empty;
+
+    /// <summary>Built-in defaults with WDIR under the current directory.</summary>
+    public static SmtpSettings Default => new ParameterStore().ToSettings();
+
+    /// <summary>ACT.</summary>
+    public bool Active { get; init; }
+
+    /// <summary>LOG.</summary>
+    public bool Log { get; init; }
+
+    /// <summary>TCP-LOCPORT.</summary>
+    public int TcpLocPort { get; init; }
+
+    /// <summary>SRCADD; null = any (#).</summary>
+    public IPAddress? SourceAddress { get; init; }
+
+    /// <summary>SES-TOT.</summary>
+    public int SesTot { get; init; }
+
+    /// <summary>SES-RESERVED-IN.</summary>
+    public int SesReservedIn { get; init; }
+
+    /// <summary>SES-RESERVED-OUT.</summary>
+    public int SesReservedOut { get; init; }
+
+    /// <summary>Shared ("MIX") channels: SES-TOT - SES-RESERVED-IN - SES-RESERVED-OUT.</summary>
+    public int SesShared => SesTot - SesReservedIn - SesReservedOut;
+
+    /// <summary>DT.</summary>
+    public TimeSpan Dt { get; init; }
+
+    /// <summary>MAX-IP-SES.</summary>
+    public int MaxIpSes { get; init; }
+
+    /// <summary>MAX-RCPT.</summary>
+    public int MaxRcpt { get; init; }
+
+    /// <summary>IPSRC; null = none (#).</summary>
+    public IPAddress? IpSrc { get; init; }
+
+    /// <summary>IPSRCLIST name; null = none (#).</summary>
+    public string? IpSrcList { get; init; }
+
+    /// <summary>IPSRC ∪ IPSRCLIST: clients allowed to connect. Empty = nobody.</summary>
+    public IpAccessList IpSrcAllowed { get; init; } = IpAccessList.Empty;
+
+    /// <summary>LOCAL-DOMAIN, without trailing dots.</summary>
+    public IReadOnlyList<string> LocalDomains
+    {
+        get => _localDomains.Names;
+        init => _localDomains = new DomainSet(value);
+    }
+
+    /// <summary>HELOHOST.</summary>
+    public string HeloHost { get; init; } = "noname";
+
+    /// <summary>WDIR, absolute.</summary>
+    public string WorkDir { get; init; } = string.Empty;
+
+    /// <summary>MAX-FAIL-NOTIF.</summary>
+    public int MaxFailNotif { get; init; }
+
+    /// <summary>MSG-MAXSIZE in KiB.</summary>
+    public int MsgMaxSizeKiB { get; init; }
+
+    /// <summary>MSG-MAXSIZE in bytes.</summary>
+    public long MsgMaxSizeBytes => MsgMaxSizeKiB * 1024L;
+
+    /// <summary>STORE-MB.</summary>
+    public bool StoreMb { get; init; }
+
+    /// <summary>MB-MAXSIZE in KiB.</summary>
+    public int MbMaxSizeKiB { get; init; }
+
+    /// <summary>MB-MAXSIZE in bytes.</summary>
+    public long MbMaxSizeBytes => MbMaxSizeKiB * 1024L;
+
+    /// <summary>MB-MAXMAILS.</summary>
+    public int MbMaxMails { get; init; }
+
+    /// <summary>RELAY-NET ∪ RELAY-IPSRCLIST: clients allowed to relay. Empty = none.</summary>
+    public IpAccessList RelayNets { get; init; } = IpAccessList.Empty;
+
+    /// <summary>RELAY-AUTH ENABLED.</summary>
+    public bool RelayAuth { get; init; }
+
+    /// <summary>QUEUE-LIFE-TIME.</summary>
+    public TimeSpan QueueLifeTime { get; init; }
+
+    /// <summary>MAIL-TRY-DELAY.</summary>
+    public TimeSpan MailTryDelay { get; init; }
+
+    /// <summary>SERVER; null = deliver by MX.</summary>
+    public string? Server { get; init; }
+
+    /// <summary>SERVER-TCP-PORT.</summary>
+    public int ServerTcpPort { get; init; }
+
+    /// <summary>SERVER-AUTH.</summary>
+    public bool ServerAuth { get; init; }
+
+    /// <summary>SERVER-USER.</summary>
+    public string ServerUser { get; init; } = string.Empty;
+
+    /// <summary>SERVER-PWD (never printed by <see cref="ToString"/>).</summary>
+    public string ServerPassword { get; init; } = string.Empty;
+
+    /// <summary>SERVER-SECURITY.</summary>
+    public ServerSecurity ServerSecurity { get; init; }
+
+    /// <summary>ADMIN-ADDR; null = no admin port (#).</summary>
+    public IPAddress? AdminAddress { get; init; }
+
+    /// <summary>ADMIN-PORT.</summary>
+    public int AdminPort { get; init; }
+
+    /// <summary>DNS; null = system resolver.</summary>
+    public IPEndPoint? Dns { get; init; }
+
+    /// <summary>QUEUE-HOLD.</summary>
+    public bool QueueHold { get; init; }
+
+    /// <summary>TLS-CERT, absolute (relative paths are under WDIR); null = generate in WDIR.</summary>
+    public string? TlsCertPath { get; init; }
+
+    /// <summary>TLS-KEY, absolute (relative paths are under WDIR); null = generate in WDIR.</summary>
+    public string? TlsKeyPath { get; init; }
+
+    /// <summary>TLS-REQUIRED.</summary>
+    public bool TlsRequired { get; init; }
+
+    /// <summary>AUTH-PLAINTEXT.</summary>
+    public bool AuthPlaintext { get; init; }
+
+    /// <summary>NODENAME.</summary>
+    public string NodeName { get; init; } = "abilisfast";
+
+    /// <summary>SINK.</summary>
+    public bool Sink { get; init; }
+
+    /// <summary>True when the UTF-8 domain is one of LOCAL-DOMAIN (case-insensitive, whole name, no allocation).</summary>
+    public bool IsLocalDomain(ReadOnlySpan<byte> utf8Domain) => _localDomains.Contains(utf8Domain);
+
+    public override string ToString() =>
+        $"SmtpSettings {{ TcpLocPort = {TcpLocPort}, SesTot = {SesTot}, WorkDir = {WorkDir}, HeloHost = {HeloHost} }}";
+}

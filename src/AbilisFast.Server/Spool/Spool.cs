@@ -1,0 +1,264 @@
+using System.Buffers;
+using System.Collections.Concurrent;
+
+namespace AbilisFast.Server.Spool;
+
+/// <summary>
+/// Durable message spool: an append-only journal of preallocated segment files with group commit.
+/// See <see cref="SpoolRecord"/> for the record format.
+/// </summary>
+internal sealed partial class Spool : IAsyncDisposable, IDisposable
+{
+    private readonly object _lock = new();
+    private readonly string _directory;
+    private readonly SpoolOptions _options;
+    private readonly ulong _salt;
+    private readonly uint _seed;
+    private readonly List<SpoolSegment> _segments = [];
+    private readonly Dictionary<uint, SpoolMessage> _index = [];
+    private readonly ConcurrentQueue<SpoolWriter> _writerPool = new();
+    private SpoolSegment? _active;
+    private long _tail;
+    private bool _rollNext;
+    private uint _lastId;
+    private bool _disposed;
+
+    private Spool(string directory, SpoolOptions options, ulong salt)
+    {
+        _directory = directory;
+        _options = options;
+        _salt = salt;
+        _seed = SpoolRecord.SeedFor(salt);
+        _committer = new Thread(CommitterLoop) { IsBackground = true, Name = "spool-committer" };
+    }
+
+    internal SpoolOptions Options => _options;
+
+    internal uint Seed => _seed;
+
+    public string Directory => _directory;
+
+    /// <summary>Opens (creating if needed) the spool in <paramref name="directory"/> and recovers its messages.</summary>
+    public static Spool Open(string directory, SpoolOptions options, out IReadOnlyList<RecoveredMessage> recovered)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        directory = Path.GetFullPath(directory);
+        System.IO.Directory.CreateDirectory(directory);
+        Spool spool = Recover(directory, options, out recovered);
+        spool._committer.Start();
+        return spool;
+    }
+
+    /// <summary>Next message id: monotonic, never 0.</summary>
+    public uint NextId()
+    {
+        uint id = Interlocked.Increment(ref _lastId);
+        while (id == 0)
+        {
+            id = Interlocked.Increment(ref _lastId);
+        }
+
+        return id;
+    }
+
+    /// <summary>Starts a message. Dispose the writer when finished (after awaiting the commit).</summary>
+    public SpoolWriter BeginMessage(uint id)
+    {
+        if (id == 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(id), "Message id 0 is reserved.");
+        }
+
+        lock (_lock)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            ThrowIfFaulted();
+            if (_index.ContainsKey(id))
+            {
+                throw new InvalidOperationException($"Message {SpoolIds.Format(id)} is already stored.");
+            }
+        }
+
+        if (!_writerPool.TryDequeue(out SpoolWriter? writer))
+        {
+            writer = new SpoolWriter(this);
+        }
+
+        writer.Start(id);
+        return writer;
+    }
+
+    internal void ReturnWriter(SpoolWriter writer)
+    {
+        if (_writerPool.Count < 256)
+        {
+            _writerPool.Enqueue(writer);
+        }
+    }
+
+    /// <summary>Marks a delivered message done. Not fsynced: a lost Done only repeats a delivery.</summary>
+    public void MarkDone(uint id)
+    {
+        Span<byte> record = stackalloc byte[SpoolRecord.HeaderSize];
+        SpoolRecord.Seal(record, SpoolRecordType.Done, id, 0, 0, _seed);
+        lock (_lock)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            if (!_index.Remove(id, out SpoolMessage? message))
+            {
+                return;
+            }
+
+            SpoolSegment? doneSegment = null;
+            try
+            {
+                (doneSegment, _) = AppendLocked(record);
+            }
+            catch (IOException ex)
+            {
+                // The message is still dropped from memory; its segments are released below, and once they
+                // are deleted the message is gone for good. Until then a restart may deliver it again.
+                Log($"spool: writing Done for {SpoolIds.Format(id)} failed: {ex.Message}");
+            }
+
+            foreach (SpoolSegment segment in message.Segments)
+            {
+                segment.Live--;
+                if (doneSegment is not null && !ReferenceEquals(segment, doneSegment))
+                {
+                    doneSegment.AddDoneTarget(segment);
+                }
+            }
+
+            SweepLocked();
+        }
+    }
+
+    /// <summary>Stores an opaque retry payload for a live message; recovery returns the last one. Not fsynced.</summary>
+    public void WriteRetry(uint id, ReadOnlySpan<byte> payload)
+    {
+        int size = SpoolRecord.SizeOf(payload.Length);
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(size);
+        try
+        {
+            Span<byte> record = buffer.AsSpan(0, size);
+            payload.CopyTo(record[SpoolRecord.HeaderSize..]);
+            SpoolRecord.Seal(record, SpoolRecordType.Retry, id, 0, payload.Length, _seed);
+            lock (_lock)
+            {
+                if (!_index.TryGetValue(id, out SpoolMessage? message))
+                {
+                    throw new InvalidOperationException($"Message {SpoolIds.Format(id)} is not stored.");
+                }
+
+                (SpoolSegment segment, _) = AppendLocked(record);
+                if (!message.Segments.Contains(segment))
+                {
+                    message.Segments.Add(segment);
+                    segment.Live++;
+                }
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    /// <summary>Streams the body of a committed message without loading it into memory.</summary>
+    public Stream OpenBody(uint id)
+    {
+        lock (_lock)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            if (!_index.TryGetValue(id, out SpoolMessage? message))
+            {
+                throw new InvalidOperationException($"Message {SpoolIds.Format(id)} is not stored.");
+            }
+
+            SpoolSegment[] pinned = [.. message.Segments];
+            foreach (SpoolSegment segment in pinned)
+            {
+                segment.Pins++;
+            }
+
+            return new SpoolBodyStream(this, message, pinned);
+        }
+    }
+
+    internal void ReleaseBody(SpoolSegment[] pinned)
+    {
+        lock (_lock)
+        {
+            foreach (SpoolSegment segment in pinned)
+            {
+                segment.Pins--;
+            }
+
+            SweepLocked();
+        }
+    }
+
+    public long AvailableBytes => _options.FreeSpaceOverride?.Invoke() ?? SpoolNative.AvailableBytes(_directory);
+
+    public int LiveMessages
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _index.Count;
+            }
+        }
+    }
+
+    internal int SegmentCount
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _segments.Count;
+            }
+        }
+    }
+
+    public bool Contains(uint id)
+    {
+        lock (_lock)
+        {
+            return _index.ContainsKey(id);
+        }
+    }
+
+    private void Log(string line) => _options.Log?.Invoke(line);
+
+    public void Dispose()
+    {
+        lock (_lock)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+
+            _disposed = true;
+        }
+
+        StopCommitter();
+        lock (_lock)
+        {
+            foreach (SpoolSegment segment in _segments)
+            {
+                segment.Handle.Dispose();
+            }
+        }
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        Dispose();
+        return ValueTask.CompletedTask;
+    }
+}

@@ -1,0 +1,131 @@
+using System.Runtime.InteropServices;
+using Microsoft.Win32.SafeHandles;
+
+namespace AbilisFast.Server.Spool;
+
+/// <summary>libc calls the spool needs (Linux, 64-bit).</summary>
+internal static unsafe partial class SpoolNative
+{
+    private const int ORdOnly = 0;
+    private const int OCloExec = 0x80000;
+
+    [LibraryImport("libc", EntryPoint = "fdatasync", SetLastError = true)]
+    private static partial int FDataSyncNative(int fd);
+
+    [LibraryImport("libc", EntryPoint = "fsync", SetLastError = true)]
+    private static partial int FSyncNative(int fd);
+
+    [LibraryImport("libc", EntryPoint = "fallocate", SetLastError = true)]
+    private static partial int FAllocateNative(int fd, int mode, long offset, long length);
+
+    [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int OpenNative(string path, int flags);
+
+    [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
+    private static partial int CloseNative(int fd);
+
+    [LibraryImport("libc", EntryPoint = "statvfs", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int StatVfsNative(string path, StatVfs* buf);
+
+    /// <summary>struct statvfs on 64-bit glibc (x64 / arm64).</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    private struct StatVfs
+    {
+        public ulong Bsize;
+        public ulong Frsize;
+        public ulong Blocks;
+        public ulong Bfree;
+        public ulong Bavail;
+        public ulong Files;
+        public ulong Ffree;
+        public ulong Favail;
+        public ulong Fsid;
+        public ulong Flag;
+        public ulong Namemax;
+        public fixed int Spare[6];
+    }
+
+    public static void FDataSync(SafeFileHandle handle) => SyncCore(handle, dataOnly: true);
+
+    public static void FSync(SafeFileHandle handle) => SyncCore(handle, dataOnly: false);
+
+    private static void SyncCore(SafeFileHandle handle, bool dataOnly)
+    {
+        bool added = false;
+        try
+        {
+            handle.DangerousAddRef(ref added);
+            int fd = (int)handle.DangerousGetHandle();
+            int rc = dataOnly ? FDataSyncNative(fd) : FSyncNative(fd);
+            if (rc != 0)
+            {
+                throw Errno(dataOnly ? "fdatasync" : "fsync");
+            }
+        }
+        finally
+        {
+            if (added)
+            {
+                handle.DangerousRelease();
+            }
+        }
+    }
+
+    /// <summary>Allocates blocks for [0, length) and sets the file size; false if the filesystem cannot.</summary>
+    public static bool TryFAllocate(SafeFileHandle handle, long length)
+    {
+        bool added = false;
+        try
+        {
+            handle.DangerousAddRef(ref added);
+            return FAllocateNative((int)handle.DangerousGetHandle(), 0, 0, length) == 0;
+        }
+        finally
+        {
+            if (added)
+            {
+                handle.DangerousRelease();
+            }
+        }
+    }
+
+    public static void FSyncDirectory(string directory)
+    {
+        int fd = OpenNative(directory, ORdOnly | OCloExec);
+        if (fd < 0)
+        {
+            throw Errno("open(dir)");
+        }
+
+        try
+        {
+            if (FSyncNative(fd) != 0)
+            {
+                throw Errno("fsync(dir)");
+            }
+        }
+        finally
+        {
+            _ = CloseNative(fd);
+        }
+    }
+
+    /// <summary>Bytes available to unprivileged users on the filesystem holding <paramref name="path"/>.</summary>
+    public static long AvailableBytes(string path)
+    {
+        StatVfs s;
+        if (StatVfsNative(path, &s) != 0)
+        {
+            throw Errno("statvfs");
+        }
+
+        ulong bytes = s.Bavail * s.Frsize;
+        return bytes > long.MaxValue ? long.MaxValue : (long)bytes;
+    }
+
+    private static IOException Errno(string call)
+    {
+        int errno = Marshal.GetLastPInvokeError();
+        return new IOException($"{call} failed: errno {errno} ({Marshal.GetPInvokeErrorMessage(errno)})", errno);
+    }
+}

@@ -1,0 +1,118 @@
+using AbilisFast.Server.Spool;
+using SpoolT = AbilisFast.Server.Spool.Spool;
+
+namespace AbilisFast.Server.Tests.Spool;
+
+public sealed class SpoolFaultTests
+{
+    [Fact]
+    public async Task FailedWriteLeavesNoPartialMessage()
+    {
+        using var dir = new SpoolTestDir();
+        bool fail = false;
+        SpoolOptions Options()
+        {
+            SpoolOptions o = dir.Options(fragmentSize: 1024);
+            o.WriteFault = n => fail ? n / 2 : -1;
+            return o;
+        }
+
+        uint a;
+        uint d;
+        uint b;
+        uint c;
+        using (SpoolT spool = SpoolT.Open(dir.Path, Options(), out _))
+        {
+            a = await SpoolTestData.StoreAsync(spool, SpoolTestData.Body(1, 3000));
+            fail = true;
+
+            b = spool.NextId();
+            using (SpoolWriter writer = spool.BeginMessage(b))
+            {
+                Assert.Throws<IOException>(() => writer.Write(SpoolTestData.Body(2, 5000)));
+                await Assert.ThrowsAsync<InvalidOperationException>(async () => await writer.CommitAsync("env"u8.ToArray()));
+            }
+
+            c = spool.NextId();
+            using (SpoolWriter writer = spool.BeginMessage(c))
+            {
+                writer.Write(SpoolTestData.Body(3, 100));
+                await Assert.ThrowsAsync<IOException>(async () => await writer.CommitAsync("env"u8.ToArray()));
+            }
+
+            fail = false;
+            d = await SpoolTestData.StoreAsync(spool, SpoolTestData.Body(4, 3000));
+            Assert.False(spool.Contains(b));
+            Assert.False(spool.Contains(c));
+            Assert.Equal(2, spool.LiveMessages);
+        }
+
+        using (SpoolT spool = SpoolT.Open(dir.Path, Options(), out IReadOnlyList<RecoveredMessage> recovered))
+        {
+            Assert.Equal([a, d], recovered.Select(m => m.Id));
+            Assert.Equal(SpoolTestData.Body(1, 3000), SpoolTestData.ReadBody(spool, a));
+            Assert.Equal(SpoolTestData.Body(4, 3000), SpoolTestData.ReadBody(spool, d));
+        }
+
+        Assert.False(Directory.Exists(dir.CorruptDir));
+    }
+
+    [Fact]
+    public async Task LowDiskRefusesNewSegmentsButPreallocatedSpaceStillWorks()
+    {
+        using var dir = new SpoolTestDir();
+        long free = long.MaxValue;
+        SpoolOptions options = dir.Options();
+        options.FreeSpaceOverride = () => free;
+        uint a;
+        uint b;
+        uint d;
+        using (SpoolT spool = SpoolT.Open(dir.Path, options, out _))
+        {
+            a = await SpoolTestData.StoreAsync(spool, SpoolTestData.Body(1, 1000));
+            free = 0;
+            Assert.Equal(0, spool.AvailableBytes);
+            b = await SpoolTestData.StoreAsync(spool, SpoolTestData.Body(2, 1000)); // fits in the current segment
+
+            using (SpoolWriter writer = spool.BeginMessage(spool.NextId()))
+            {
+                await Assert.ThrowsAnyAsync<IOException>(async () =>
+                {
+                    writer.Write(SpoolTestData.Body(3, 100_000));
+                    await writer.CommitAsync("env"u8.ToArray());
+                });
+            }
+
+            free = long.MaxValue;
+            d = await SpoolTestData.StoreAsync(spool, SpoolTestData.Body(4, 100_000));
+        }
+
+        using (SpoolT spool = SpoolT.Open(dir.Path, options, out IReadOnlyList<RecoveredMessage> recovered))
+        {
+            Assert.Equal([a, b, d], recovered.Select(m => m.Id));
+            Assert.Equal(SpoolTestData.Body(4, 100_000), SpoolTestData.ReadBody(spool, d));
+        }
+    }
+
+    [Fact]
+    public async Task FailedSyncFailsTheCommitAndStopsTheSpool()
+    {
+        using var dir = new SpoolTestDir();
+        bool fail = false;
+        SpoolOptions options = dir.Options();
+        options.BeforeSyncRound = () =>
+        {
+            if (fail)
+            {
+                throw new IOException("injected fdatasync failure");
+            }
+        };
+
+        using SpoolT spool = SpoolT.Open(dir.Path, options, out _);
+        await SpoolTestData.StoreAsync(spool, SpoolTestData.Body(1, 10));
+        fail = true;
+        await Assert.ThrowsAsync<IOException>(() => SpoolTestData.StoreAsync(spool, SpoolTestData.Body(2, 10)));
+        Assert.Throws<IOException>(() => spool.BeginMessage(spool.NextId()));
+        Assert.Equal(1, spool.LiveMessages);
+    }
+}

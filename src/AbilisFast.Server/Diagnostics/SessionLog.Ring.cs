@@ -10,9 +10,9 @@ namespace AbilisFast.Server.Diagnostics;
 //
 // Record at position p, offset o:   [header: 8][length: 2][line: length][padding to 8]
 // Skip marker at position p:        [header: 8] and the rest of the array up to its end is unused.
-// header = Marker | p | kind, kind 1 = line, 2 = skip, 4 = reserved (line being copied). The header names its own absolute position,
-// so a header left over from an earlier lap, or an unrelated 8-byte word, can never be mistaken
-// for it: the top byte is 0xFF, which sanitised UTF-8 text never contains (the ring assumes a
+// header = Marker | p | kind, kind 1 = line, 2 = skip, 4 = reserved (line being copied).
+// The header names its own absolute position, so a header left over from an earlier lap, or an
+// unrelated 8-byte word, can never be mistaken for it: the top byte is 0xFF, which sanitised UTF-8 text never contains (the ring assumes a
 // little-endian machine, which is every .NET 10 target).
 //
 // _head: next position to claim. _tail: the oldest record that may not yet be overwritten.

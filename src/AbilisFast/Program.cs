@@ -1,10 +1,54 @@
+using System.Reflection;
+using System.Runtime.InteropServices;
+using AbilisFast.Server;
+using AbilisFast.Server.Configuration;
+
 namespace AbilisFast;
 
 internal static class Program
 {
-    private static int Main(string[] args)
+    private static async Task<int> Main(string[] args)
     {
-        Console.WriteLine("abilisfast");
-        return 0;
+        CommandLineResult commandLine;
+        SmtpSettings settings;
+        try
+        {
+            commandLine = CommandLine.Parse(args);
+            if (commandLine.Help)
+            {
+                Console.Out.Write(HelpText.Build());
+                return ExitCodes.Ok;
+            }
+
+            if (commandLine.Version)
+            {
+                Console.Out.WriteLine($"abilisfast {typeof(Program).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0"}");
+                return ExitCodes.Ok;
+            }
+
+            if (commandLine.Subcommand is { } sub)
+            {
+                Console.Error.WriteLine($"abilisfast: unknown command '{sub}' (see --help)");
+                return ExitCodes.Usage;
+            }
+
+            settings = ConfigurationLoader.Load(commandLine);
+        }
+        catch (ConfigurationException e)
+        {
+            Console.Error.WriteLine($"abilisfast: {e.Message}");
+            return ExitCodes.Usage;
+        }
+
+        using var stop = new CancellationTokenSource();
+        using PosixSignalRegistration term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
+        using PosixSignalRegistration interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
+        return await ServerHost.RunAsync(settings, Console.Error, stop.Token).ConfigureAwait(false);
+
+        void Stop(PosixSignalContext context)
+        {
+            context.Cancel = true;
+            stop.Cancel();
+        }
     }
 }

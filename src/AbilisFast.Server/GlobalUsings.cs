@@ -1,0 +1,1 @@
+global using SpoolStore = AbilisFast.Server.Spool.Spool;

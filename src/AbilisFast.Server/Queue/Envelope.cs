@@ -1,0 +1,275 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.Net;
+using System.Text;
+using System.Text.Unicode;
+
+namespace AbilisFast.Server.Queue;
+
+[Flags]
+internal enum EnvelopeFlags : byte
+{
+    None = 0,
+    SmtpUtf8 = 1,
+    EightBitMime = 2,
+    Internal = 4,
+    Tls = 8,
+}
+
+[Flags]
+internal enum RecipientFlags : byte
+{
+    None = 0,
+    Local = 1,
+    Relay = 2,
+}
+
+/// <summary>One recipient of a stored message.</summary>
+internal readonly record struct EnvelopeRecipient(string Address, RecipientFlags Flags);
+
+/// <summary>
+/// The envelope of a stored message, decoded (for recovery and delivery; not on the receive path).
+/// Binary layout, little-endian, version 1:
+/// <c>u8 version, u8 flags, i64 received (Unix ms), u8 ip length + ip bytes, u16 + HELO,
+/// u16 + reverse path (empty = null sender), u64 declared size, u16 recipient count,
+/// then per recipient: u8 flags, u16 + address</c>.
+/// </summary>
+internal sealed class Envelope
+{
+    public const byte Version = 1;
+
+    public required EnvelopeFlags Flags { get; init; }
+    public required DateTimeOffset Received { get; init; }
+    public required IPAddress? Client { get; init; }
+    public required string Helo { get; init; }
+    public required string Sender { get; init; }
+    public required long DeclaredSize { get; init; }
+    public required IReadOnlyList<EnvelopeRecipient> Recipients { get; init; }
+
+    /// <summary>Decodes an envelope; false for anything malformed (never throws on bad input).</summary>
+    public static bool TryRead(ReadOnlySpan<byte> data, out Envelope? envelope)
+    {
+        envelope = null;
+        var reader = new SpanCursor(data);
+        if (!reader.TryU8(out byte version) || version != Version
+            || !reader.TryU8(out byte flags)
+            || !reader.TryI64(out long receivedMs)
+            || !reader.TryU8(out byte ipLength)
+            || !reader.TryBytes(ipLength, out ReadOnlySpan<byte> ip)
+            || !reader.TryString(out string? helo)
+            || !reader.TryString(out string? sender)
+            || !reader.TryI64(out long declared)
+            || !reader.TryU16(out ushort count))
+        {
+            return false;
+        }
+
+        if (ipLength is not (0 or 4 or 16) || receivedMs < 0 || receivedMs > DateTimeOffset.MaxValue.ToUnixTimeMilliseconds())
+        {
+            return false;
+        }
+
+        var recipients = new EnvelopeRecipient[count];
+        for (int i = 0; i < count; i++)
+        {
+            if (!reader.TryU8(out byte rflags) || !reader.TryString(out string? address))
+            {
+                return false;
+            }
+
+            recipients[i] = new EnvelopeRecipient(address!, (RecipientFlags)rflags);
+        }
+
+        if (!reader.AtEnd)
+        {
+            return false;
+        }
+
+        envelope = new Envelope
+        {
+            Flags = (EnvelopeFlags)flags,
+            Received = DateTimeOffset.FromUnixTimeMilliseconds(receivedMs),
+            Client = ipLength == 0 ? null : new IPAddress(ip),
+            Helo = helo!,
+            Sender = sender!,
+            DeclaredSize = declared,
+            Recipients = recipients,
+        };
+        return true;
+    }
+
+    private ref struct SpanCursor(ReadOnlySpan<byte> data)
+    {
+        private ReadOnlySpan<byte> _data = data;
+
+        public readonly bool AtEnd => _data.IsEmpty;
+
+        public bool TryU8(out byte value)
+        {
+            value = 0;
+            if (_data.IsEmpty)
+            {
+                return false;
+            }
+
+            value = _data[0];
+            _data = _data[1..];
+            return true;
+        }
+
+        public bool TryU16(out ushort value)
+        {
+            value = 0;
+            if (!BinaryPrimitives.TryReadUInt16LittleEndian(_data, out value))
+            {
+                return false;
+            }
+
+            _data = _data[2..];
+            return true;
+        }
+
+        public bool TryI64(out long value)
+        {
+            if (!BinaryPrimitives.TryReadInt64LittleEndian(_data, out value))
+            {
+                return false;
+            }
+
+            _data = _data[8..];
+            return true;
+        }
+
+        public bool TryBytes(int length, out ReadOnlySpan<byte> value)
+        {
+            value = default;
+            if (_data.Length < length)
+            {
+                return false;
+            }
+
+            value = _data[..length];
+            _data = _data[length..];
+            return true;
+        }
+
+        public bool TryString(out string? value)
+        {
+            value = null;
+            if (!TryU16(out ushort length) || !TryBytes(length, out ReadOnlySpan<byte> bytes) || !Utf8.IsValid(bytes))
+            {
+                return false;
+            }
+
+            value = Encoding.UTF8.GetString(bytes);
+            return true;
+        }
+    }
+}
+
+/// <summary>
+/// Builds an envelope in a reusable buffer as the transaction goes (MAIL, then each RCPT), so the
+/// receive path allocates nothing per command. The recipient count is patched in at the end.
+/// </summary>
+internal sealed class EnvelopeBuilder : IDisposable
+{
+    private byte[] _buffer = ArrayPool<byte>.Shared.Rent(1024);
+    private int _length;
+    private int _countOffset;
+
+    public int RecipientCount { get; private set; }
+    public RecipientFlags Kinds { get; private set; }
+
+    public ReadOnlyMemory<byte> Written => _buffer.AsMemory(0, _length);
+
+    public void Begin(EnvelopeFlags flags, DateTimeOffset received, IPAddress? client,
+        ReadOnlySpan<byte> helo, ReadOnlySpan<byte> sender, long declaredSize)
+    {
+        _length = 0;
+        RecipientCount = 0;
+        Kinds = RecipientFlags.None;
+        U8(Envelope.Version);
+        U8((byte)flags);
+        Span<byte> room = Room(8);
+        BinaryPrimitives.WriteInt64LittleEndian(room, received.ToUnixTimeMilliseconds());
+        _length += 8;
+        Span<byte> ip = stackalloc byte[16];
+        int ipLength = 0;
+        if (client is not null && !client.TryWriteBytes(ip, out ipLength))
+        {
+            ipLength = 0;
+        }
+
+        U8((byte)ipLength);
+        Bytes(ip[..ipLength]);
+        String(helo);
+        String(sender);
+        room = Room(8);
+        BinaryPrimitives.WriteInt64LittleEndian(room, declaredSize);
+        _length += 8;
+        _countOffset = _length;
+        Room(2);
+        _length += 2;
+        PatchCount();
+    }
+
+    /// <summary>Changes the flags byte after <see cref="Begin"/> (e.g. once the transport is known).</summary>
+    public void SetFlags(EnvelopeFlags flags) => _buffer[1] = (byte)flags;
+
+    public void AddRecipient(ReadOnlySpan<byte> address, RecipientFlags flags)
+    {
+        U8((byte)flags);
+        String(address);
+        RecipientCount++;
+        Kinds |= flags;
+        PatchCount();
+    }
+
+    public void Reset()
+    {
+        _length = 0;
+        RecipientCount = 0;
+        Kinds = RecipientFlags.None;
+    }
+
+    private void PatchCount() => BinaryPrimitives.WriteUInt16LittleEndian(_buffer.AsSpan(_countOffset), (ushort)RecipientCount);
+
+    private void U8(byte value)
+    {
+        Room(1)[0] = value;
+        _length++;
+    }
+
+    private void String(ReadOnlySpan<byte> value)
+    {
+        int length = Math.Min(value.Length, ushort.MaxValue);
+        BinaryPrimitives.WriteUInt16LittleEndian(Room(2), (ushort)length);
+        _length += 2;
+        Bytes(value[..length]);
+    }
+
+    private void Bytes(ReadOnlySpan<byte> value)
+    {
+        value.CopyTo(Room(value.Length));
+        _length += value.Length;
+    }
+
+    private Span<byte> Room(int size)
+    {
+        if (_buffer.Length - _length < size)
+        {
+            byte[] bigger = ArrayPool<byte>.Shared.Rent(Math.Max(_buffer.Length * 2, _length + size));
+            _buffer.AsSpan(0, _length).CopyTo(bigger);
+            ArrayPool<byte>.Shared.Return(_buffer);
+            _buffer = bigger;
+        }
+
+        return _buffer.AsSpan(_length, size);
+    }
+
+    public void Dispose()
+    {
+        ArrayPool<byte>.Shared.Return(_buffer);
+        _buffer = [];
+    }
+}

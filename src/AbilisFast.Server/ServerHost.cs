@@ -1,0 +1,86 @@
+using System.Net.Sockets;
+using AbilisFast.Server.Configuration;
+using AbilisFast.Server.Diagnostics;
+using AbilisFast.Server.Queue;
+using AbilisFast.Server.Spool;
+
+namespace AbilisFast.Server;
+
+/// <summary>Exit codes of the executable (documented in the README).</summary>
+internal static class ExitCodes
+{
+    public const int Ok = 0;
+    public const int Usage = 2;
+    public const int PortInUse = 3;
+    public const int WorkDirUnusable = 4;
+}
+
+/// <summary>
+/// Wires the server together: WDIR, spool (with recovery into QUEUE-OUT), session log, channels and
+/// the listener; runs until <paramref name="stop"/> fires, then shuts down gracefully.
+/// </summary>
+internal static class ServerHost
+{
+    /// <summary>How long sessions in the middle of a message may take to finish on shutdown.</summary>
+    public static readonly TimeSpan ShutdownDeadline = TimeSpan.FromSeconds(10);
+
+    public static async Task<int> RunAsync(SmtpSettings settings, TextWriter console, CancellationToken stop)
+    {
+        var log = new SessionLog();
+        SpoolStore spool;
+        try
+        {
+            Directory.CreateDirectory(settings.WorkDir);
+            spool = OpenSpool(settings, log, out IReadOnlyList<RecoveredMessage> recovered, console);
+            var context = new SmtpContext(settings, log, spool);
+            foreach (RecoveredMessage message in recovered)
+            {
+                context.Queue.Enqueue(new QueuedMessage(message.Id, message.BodyLength, message.CommitTime.ToUnixTimeMilliseconds()));
+            }
+
+            await using var server = new SmtpServer(context);
+            try
+            {
+                server.Start();
+            }
+            catch (SocketException e) when (e.SocketErrorCode == SocketError.AddressAlreadyInUse)
+            {
+                console.WriteLine($"abilisfast: TCP-LOCPORT {settings.TcpLocPort} is already in use; stop the other server or set TCP-LOCPORT:PORT");
+                return ExitCodes.PortInUse;
+            }
+
+            console.WriteLine($"abilisfast: listening on port {server.LocalEndPoint?.Port}, WDIR {settings.WorkDir}, {recovered.Count} message(s) recovered into QUEUE-OUT");
+            try
+            {
+                await Task.Delay(Timeout.Infinite, stop).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+            }
+
+            console.WriteLine("abilisfast: stopping");
+            await server.StopAsync(ShutdownDeadline).ConfigureAwait(false);
+            await spool.DisposeAsync().ConfigureAwait(false);
+            console.WriteLine("abilisfast: stopped");
+            return ExitCodes.Ok;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            console.WriteLine($"abilisfast: WDIR {settings.WorkDir} is not usable ({e.Message}); make it writable or set --wdir DIR");
+            return ExitCodes.WorkDirUnusable;
+        }
+    }
+
+    private static SpoolStore OpenSpool(SmtpSettings settings, SessionLog log, out IReadOnlyList<RecoveredMessage> recovered, TextWriter console)
+    {
+        var options = new SpoolOptions
+        {
+            Log = line =>
+            {
+                log.Write(LogTag.Port, line);
+                console.WriteLine($"abilisfast: spool: {line}");
+            },
+        };
+        return SpoolStore.Open(Path.Combine(settings.WorkDir, "spool"), options, out recovered);
+    }
+}

@@ -1,0 +1,271 @@
+
+using AbilisFast.Protocol.Addressing;
+using AbilisFast.Protocol.Commands;
+using AbilisFast.Protocol.Replies;
+using AbilisFast.Protocol.States;
+using AbilisFast.Server.Diagnostics;
+using AbilisFast.Server.Queue;
+
+namespace AbilisFast.Server.Sessions;
+
+internal sealed partial class InSession
+{
+    /// <summary>Runs one command line and says what the loop must do next.</summary>
+    private Step Execute(ReadOnlySpan<byte> line)
+    {
+        SmtpVerb verb = CommandParser.Parse(line, out ReadOnlySpan<byte> argument);
+        if (verb == SmtpVerb.Unknown)
+        {
+            if (LooksLikeHttp(line))
+            {
+                Reply(SmtpReplies.HttpRefused);
+                return Step.Close;
+            }
+
+            return Error(SmtpReplies.Unrecognized);
+        }
+
+        if (verb == SmtpVerb.Bdat)
+        {
+            // BDAT carries its chunk even when refused: it drains it before answering.
+            return Bdat(argument);
+        }
+
+        if (!InCommandTable.IsAllowed(State, verb))
+        {
+            return Error(SequenceError(verb));
+        }
+
+        switch (verb)
+        {
+            case SmtpVerb.Helo:
+            case SmtpVerb.Ehlo:
+                return Hello(verb == SmtpVerb.Ehlo, argument);
+            case SmtpVerb.Mail:
+                return Mail(argument);
+            case SmtpVerb.Rcpt:
+                return Rcpt(argument);
+            case SmtpVerb.Data:
+                return Data(argument);
+            case SmtpVerb.Rset:
+                if (!argument.IsEmpty)
+                {
+                    return Error(SmtpReplies.NoArguments);
+                }
+
+                ResetTransaction();
+                Reply(SmtpReplies.ResetOk);
+                return Step.Continue;
+            case SmtpVerb.Noop:
+                Reply(SmtpReplies.Ok);
+                return Step.Continue;
+            case SmtpVerb.Quit:
+                Reply(SmtpReplies.Bye);
+                return Step.Close;
+            case SmtpVerb.Vrfy:
+                if (argument.IsEmpty)
+                {
+                    return Error("501 5.5.4 Syntax: VRFY address\r\n"u8);
+                }
+
+                Reply(SmtpReplies.Vrfy);
+                return Step.Continue;
+            case SmtpVerb.Help:
+                Reply(SmtpReplies.Help);
+                return Step.Continue;
+            default:
+                // EXPN is refused by policy; STARTTLS and AUTH are not offered yet.
+                return Error(SmtpReplies.NotImplemented);
+        }
+    }
+
+    private ReadOnlySpan<byte> SequenceError(SmtpVerb verb) => verb switch
+    {
+        SmtpVerb.Mail => SmtpReplies.NestedMail,
+        SmtpVerb.Rcpt => SmtpReplies.NeedMail,
+        SmtpVerb.Data when State == SmtpState.WaitRcpt => SmtpReplies.NeedRcpt,
+        SmtpVerb.Data when State == SmtpState.Data => SmtpReplies.DataAfterBdat,
+        SmtpVerb.Data or SmtpVerb.Bdat => SmtpReplies.NeedMail,
+        _ => SmtpReplies.BadSequence,
+    };
+
+    private static bool LooksLikeHttp(ReadOnlySpan<byte> line) =>
+        line.StartsWith("GET "u8) || line.StartsWith("POST "u8) || line.StartsWith("HEAD "u8)
+        || line.StartsWith("PUT "u8) || line.StartsWith("CONNECT "u8) || line.StartsWith("OPTIONS "u8);
+
+    private Step Hello(bool extended, ReadOnlySpan<byte> argument)
+    {
+        argument = argument.Trim((byte)' ');
+        if (!IsValidHeloArgument(argument))
+        {
+            return Error(extended ? SmtpReplies.EhloSyntax : SmtpReplies.HeloSyntax);
+        }
+
+        ResetTransaction();
+        argument.CopyTo(_helo);
+        _heloLength = argument.Length;
+        _esmtp = extended;
+        SetState(SmtpState.WaitMail);
+        Reply(extended ? _context.EhloReply : _context.HeloReply);
+        return Step.Continue;
+    }
+
+    /// <summary>A host name or address literal: printable, no spaces, at most 255 octets.</summary>
+    private static bool IsValidHeloArgument(ReadOnlySpan<byte> argument)
+    {
+        if (argument.IsEmpty || argument.Length > 255)
+        {
+            return false;
+        }
+
+        foreach (byte b in argument)
+        {
+            if (b <= (byte)' ' || b == 0x7F)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private Step Mail(ReadOnlySpan<byte> argument)
+    {
+        if (!CommandParser.TryStripKeyword(argument, "FROM:"u8, out ReadOnlySpan<byte> rest))
+        {
+            return Error(SmtpReplies.MailSyntax);
+        }
+
+        PathStatus status = PathParser.TryParse(rest, PathKind.Reverse, out ParsedPath path);
+        if (status is not (PathStatus.Ok or PathStatus.RoutingCharacters))
+        {
+            return Error(SmtpReplies.BadSender);
+        }
+
+        long declaredSize = 0;
+        bool smtpUtf8 = false;
+        bool eightBit = false;
+        var parameters = new EsmtpParameterEnumerator(path.Parameters(rest));
+        while (parameters.MoveNext())
+        {
+            EsmtpParameter p = parameters.Current;
+            if (System.Text.Ascii.EqualsIgnoreCase(p.Keyword, "SIZE"u8) && p.HasValue)
+            {
+                if (!EsmtpParameters.TryParseSize(p.Value, out declaredSize))
+                {
+                    return Error(SmtpReplies.UnknownParameter);
+                }
+            }
+            else if (System.Text.Ascii.EqualsIgnoreCase(p.Keyword, "BODY"u8) && p.HasValue
+                && (System.Text.Ascii.EqualsIgnoreCase(p.Value, "8BITMIME"u8) || System.Text.Ascii.EqualsIgnoreCase(p.Value, "7BIT"u8)))
+            {
+                eightBit = System.Text.Ascii.EqualsIgnoreCase(p.Value, "8BITMIME"u8);
+            }
+            else if (System.Text.Ascii.EqualsIgnoreCase(p.Keyword, "SMTPUTF8"u8) && !p.HasValue)
+            {
+                smtpUtf8 = true;
+            }
+            else
+            {
+                return Error(SmtpReplies.UnknownParameter);
+            }
+        }
+
+        if (parameters.Malformed)
+        {
+            return Error(SmtpReplies.UnknownParameter);
+        }
+
+        if (path.HasNonAscii && !smtpUtf8)
+        {
+            return Error(SmtpReplies.Utf8Required);
+        }
+
+        if (declaredSize > _context.Settings.MsgMaxSizeBytes)
+        {
+            CountRefusedMail(RecipientFlags.None);
+            return Error(SmtpReplies.SizeExceeded);
+        }
+
+        if (!_context.Settings.Sink && _context.Spool is { } spool
+            && spool.AvailableBytes < declaredSize + MinimumFreeBytes)
+        {
+            CountRefusedMail(RecipientFlags.None);
+            return Error(SmtpReplies.InsufficientStorage);
+        }
+
+        ReadOnlySpan<byte> sender = path.IsNullPath ? default : path.Mailbox(rest);
+        _smtpUtf8 = smtpUtf8;
+        EnvelopeFlags flags = (smtpUtf8 ? EnvelopeFlags.SmtpUtf8 : 0) | (eightBit ? EnvelopeFlags.EightBitMime : 0)
+            | (_transport.IsSecure ? EnvelopeFlags.Tls : 0);
+        _envelope.Begin(flags, _context.Time.GetUtcNow(), _remote, _helo.AsSpan(0, _heloLength), sender, declaredSize);
+        SetState(SmtpState.WaitRcpt);
+        Reply(SmtpReplies.SenderOk);
+        return Step.Continue;
+    }
+
+    private Step Rcpt(ReadOnlySpan<byte> argument)
+    {
+        if (!CommandParser.TryStripKeyword(argument, "TO:"u8, out ReadOnlySpan<byte> rest))
+        {
+            return Error(SmtpReplies.RcptSyntax);
+        }
+
+        PathStatus status = PathParser.TryParse(rest, PathKind.Forward, out ParsedPath path);
+        if (status == PathStatus.RoutingCharacters)
+        {
+            return Error(SmtpReplies.RoutingRefused);
+        }
+
+        if (status != PathStatus.Ok)
+        {
+            return Error(SmtpReplies.BadRecipient);
+        }
+
+        var parameters = new EsmtpParameterEnumerator(path.Parameters(rest));
+        if (parameters.MoveNext() || parameters.Malformed)
+        {
+            return Error(SmtpReplies.UnknownParameter);
+        }
+
+        if (path.HasNonAscii && !_smtpUtf8)
+        {
+            return Error(SmtpReplies.Utf8Required);
+        }
+
+        if (_envelope.RecipientCount >= _context.Settings.MaxRcpt)
+        {
+            Reply(SmtpReplies.TooManyRecipients);
+            return Step.Continue;
+        }
+
+        RecipientFlags kind;
+        if (path.IsPostmaster || _context.Settings.IsLocalDomain(path.Domain(rest)))
+        {
+            kind = RecipientFlags.Local;
+        }
+        else if (_relayAllowed)
+        {
+            kind = RecipientFlags.Relay;
+        }
+        else
+        {
+            if (!_relayRefusedCounted)
+            {
+                _relayRefusedCounted = true;
+                _context.Count(_channel, SmtpCounter.RelayFail, Direction.In);
+            }
+
+            return Error(SmtpReplies.RelayDenied);
+        }
+
+        _envelope.AddRecipient(path.Mailbox(rest), kind);
+        SetState(SmtpState.Rcpt);
+        Reply(SmtpReplies.RecipientOk);
+        return Step.Continue;
+    }
+
+    /// <summary>A message may start only while at least this much room is left besides its declared size.</summary>
+    internal const long MinimumFreeBytes = 16L << 20;
+
+}

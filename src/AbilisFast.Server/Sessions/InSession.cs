@@ -1,0 +1,357 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Net;
+using AbilisFast.Protocol.Data;
+using AbilisFast.Protocol.Lines;
+using AbilisFast.Protocol.Replies;
+using AbilisFast.Protocol.States;
+using AbilisFast.Server.Channels;
+using AbilisFast.Server.Diagnostics;
+using AbilisFast.Server.Queue;
+using AbilisFast.Server.Spool;
+using AbilisFast.Server.Transport;
+using Microsoft.Extensions.ObjectPool;
+
+namespace AbilisFast.Server.Sessions;
+
+/// <summary>
+/// One inbound SMTP session. The read loop takes every complete line in the buffer before reading
+/// again (pipelining), answers into the output pipe, and flushes only when the input runs dry or an
+/// asynchronous step (the spool's group commit) has to be awaited. Instances are pooled and reset
+/// between sessions; the per-transaction state lives in reusable buffers.
+/// </summary>
+internal sealed partial class InSession : IResettable
+{
+    /// <summary>Negative replies a session may earn before it is closed with 421 (flow-control 452s excluded).</summary>
+    public const int MaxErrors = 20;
+
+    private readonly SmtpContext _context;
+    private readonly EnvelopeBuilder _envelope = new();
+    private readonly byte[] _helo = new byte[LineReader.MaxCommandLine];
+
+    private ISessionTransport _transport = null!;
+    private SmtpChannel? _channel;
+    private IPAddress _remote = IPAddress.None;
+    private PipeWriter _output = null!;
+    private Mode _mode;
+    private bool _closing;
+    private bool _relayAllowed;
+    private int _errors;
+    private int _heloLength;
+    private bool _esmtp;
+    private long _lastActivity;
+    private int _timedOut;
+    private int _shutdown;
+
+    private enum Mode : byte
+    {
+        Commands,
+        DiscardLine,
+        Data,
+        Bdat,
+    }
+
+    /// <summary>What the synchronous part of the loop needs the asynchronous part to do next.</summary>
+    private enum Step : byte
+    {
+        Continue,
+        Commit,
+        Close,
+    }
+
+    public InSession(SmtpContext context)
+    {
+        _context = context;
+    }
+
+    public SmtpState State { get; private set; } = SmtpState.Ready;
+
+    /// <summary>Milliseconds (Environment.TickCount64) of the last complete command line or DATA progress.</summary>
+    public long LastActivity => Volatile.Read(ref _lastActivity);
+
+    /// <summary>
+    /// Runs the session to its end. The caller owns the transport and the channel; the session
+    /// updates the channel's display state as it goes.
+    /// </summary>
+    public async Task RunAsync(ISessionTransport transport, SmtpChannel? channel, Func<ValueTask>? beforeGreeting = null)
+    {
+        _transport = transport;
+        _output = transport.Output;
+        _channel = channel;
+        _remote = transport.RemoteEndPoint?.Address ?? IPAddress.None;
+        if (_remote.IsIPv4MappedToIPv6)
+        {
+            _remote = _remote.MapToIPv4();
+        }
+
+        _relayAllowed = _context.Settings.RelayNets.Contains(_remote);
+        Touch();
+        SetState(SmtpState.WaitHelo);
+
+        if (beforeGreeting is not null)
+        {
+            await beforeGreeting().ConfigureAwait(false);
+        }
+
+        if (transport.HasPendingInput)
+        {
+            Reply(SmtpReplies.PreGreeting);
+            await FlushAsync().ConfigureAwait(false);
+            return;
+        }
+
+        Reply(_context.Greeting);
+        if (!await FlushAsync().ConfigureAwait(false))
+        {
+            return;
+        }
+
+        try
+        {
+            await ReadLoopAsync().ConfigureAwait(false);
+        }
+        finally
+        {
+            AbortMessage();
+        }
+    }
+
+    private async Task ReadLoopAsync()
+    {
+        while (!_closing)
+        {
+            if (Volatile.Read(ref _shutdown) != 0 && _mode == Mode.Commands)
+            {
+                Reply(SmtpReplies.ShuttingDown);
+                await FlushAsync().ConfigureAwait(false);
+                return;
+            }
+
+            PipeReader input = _transport.Input;
+            ReadResult result;
+            try
+            {
+                result = await input.ReadAsync().ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or ObjectDisposedException or OperationCanceledException)
+            {
+                return;
+            }
+
+            if (result.IsCanceled)
+            {
+                if (Volatile.Read(ref _timedOut) != 0)
+                {
+                    Reply(SmtpReplies.Timeout);
+                    await FlushAsync().ConfigureAwait(false);
+                    return;
+                }
+
+                if (Volatile.Read(ref _shutdown) != 0)
+                {
+                    continue;
+                }
+
+                return;
+            }
+
+            ReadOnlySequence<byte> buffer = result.Buffer;
+            try
+            {
+                while (true)
+                {
+                    Step step = Process(ref buffer, result.IsCompleted);
+                    if (step == Step.Commit)
+                    {
+                        await CommitAsync().ConfigureAwait(false);
+                        if (_closing)
+                        {
+                            break;
+                        }
+
+                        continue;
+                    }
+
+                    if (step == Step.Close)
+                    {
+                        _closing = true;
+                    }
+
+                    break;
+                }
+            }
+            finally
+            {
+                input.AdvanceTo(buffer.Start, buffer.End);
+            }
+
+            if (!await FlushAsync().ConfigureAwait(false) || result.IsCompleted)
+            {
+                return;
+            }
+        }
+    }
+
+    /// <summary>Consumes as much of <paramref name="buffer"/> as the current mode allows.</summary>
+    private Step Process(ref ReadOnlySequence<byte> buffer, bool completed)
+    {
+        Span<byte> scratch = stackalloc byte[LineReader.MaxCommandLine];
+        while (!buffer.IsEmpty)
+        {
+            switch (_mode)
+            {
+                case Mode.Data:
+                    if (ProcessData(ref buffer))
+                    {
+                        return Step.Commit;
+                    }
+
+                    break;
+                case Mode.Bdat:
+                    Step chunk = ProcessBdat(ref buffer);
+                    if (chunk != Step.Continue)
+                    {
+                        return chunk;
+                    }
+
+                    break;
+                case Mode.DiscardLine:
+                    if (LineReader.SkipLine(ref buffer))
+                    {
+                        _mode = Mode.Commands;
+                        if (Error(SmtpReplies.LineTooLong) == Step.Close)
+                        {
+                            return Step.Close;
+                        }
+                    }
+
+                    break;
+                default:
+                    LineStatus status = LineReader.TryRead(ref buffer, scratch, LineReader.MaxCommandLine, out ReadOnlySpan<byte> line, out LineFlags flags);
+                    if (status == LineStatus.Incomplete)
+                    {
+                        return Step.Continue;
+                    }
+
+                    if (status == LineStatus.TooLong)
+                    {
+                        _mode = Mode.DiscardLine;
+                        break;
+                    }
+
+                    Touch();
+                    if (flags != LineFlags.None)
+                    {
+                        if (Error(SmtpReplies.BareLineEnd) == Step.Close)
+                        {
+                            return Step.Close;
+                        }
+
+                        break;
+                    }
+
+                    Step next = Execute(line);
+                    if (next != Step.Continue)
+                    {
+                        return next;
+                    }
+
+                    break;
+            }
+        }
+
+        _ = completed;
+        return Step.Continue;
+    }
+
+    private void Touch() => Volatile.Write(ref _lastActivity, Environment.TickCount64);
+
+    /// <summary>Called by the heartbeat: ends a session idle for longer than DT with 421 4.4.2.</summary>
+    public void SignalTimeout()
+    {
+        if (Interlocked.Exchange(ref _timedOut, 1) == 0)
+        {
+            _transport.Input.CancelPendingRead();
+        }
+        else
+        {
+            // Second tick and still here: the peer does not even read our replies.
+            _transport.Abort();
+        }
+    }
+
+    /// <summary>Server stopping: an idle session gets 421 4.3.2 now, one inside a message after it.</summary>
+    public void SignalShutdown()
+    {
+        if (Interlocked.Exchange(ref _shutdown, 1) == 0 && _mode == Mode.Commands)
+        {
+            _transport?.Input.CancelPendingRead();
+        }
+    }
+
+    /// <summary>Drops the connection at once (shutdown deadline passed).</summary>
+    public void Abort() => _transport?.Abort();
+
+    private void SetState(SmtpState state)
+    {
+        State = state;
+        if (_channel is not null)
+        {
+            _channel.SmtpState = state;
+        }
+    }
+
+    private void Reply(ReadOnlySpan<byte> reply) => _output.Write(reply);
+
+    /// <summary>Sends a negative reply and counts it; Close when the error limit is reached (421 sent).</summary>
+    private Step Error(ReadOnlySpan<byte> reply)
+    {
+        Reply(reply);
+        if (++_errors < MaxErrors)
+        {
+            return Step.Continue;
+        }
+
+        Reply(SmtpReplies.TooManyErrors);
+        return Step.Close;
+    }
+
+    private async ValueTask<bool> FlushAsync()
+    {
+        if (_output.UnflushedBytes == 0)
+        {
+            return true;
+        }
+
+        try
+        {
+            FlushResult flush = await _output.FlushAsync().ConfigureAwait(false);
+            return !flush.IsCompleted && !flush.IsCanceled;
+        }
+        catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or ObjectDisposedException or OperationCanceledException)
+        {
+            return false;
+        }
+    }
+
+    public bool TryReset()
+    {
+        AbortMessage();
+        _envelope.Reset();
+        _transport = null!;
+        _output = null!;
+        _channel = null;
+        _remote = IPAddress.None;
+        _mode = Mode.Commands;
+        _closing = false;
+        _relayAllowed = false;
+        _errors = 0;
+        _heloLength = 0;
+        _esmtp = false;
+        _timedOut = 0;
+        _shutdown = 0;
+        State = SmtpState.Ready;
+        ResetTransaction();
+        return true;
+    }
+}

@@ -1,0 +1,275 @@
+using System.Net;
+using System.Net.Sockets;
+using AbilisFast.Protocol.Replies;
+using AbilisFast.Protocol.States;
+using AbilisFast.Server.Access;
+using AbilisFast.Server.Channels;
+using AbilisFast.Server.Diagnostics;
+using AbilisFast.Server.Sessions;
+using AbilisFast.Server.Transport;
+using Microsoft.Extensions.ObjectPool;
+
+namespace AbilisFast.Server;
+
+/// <summary>
+/// The SMTP listener: accepts connections, applies the access rules in the order
+/// IPBAN ► IPSRC/IPSRCLIST ► MAX-IP-SES ► free channel, and runs a pooled session on the channel.
+/// One heartbeat timer enforces DT for every session.
+/// </summary>
+internal sealed class SmtpServer : IAsyncDisposable
+{
+    private readonly SmtpContext _context;
+    private readonly IBanList _bans;
+    private readonly IpSessionLimiter _limiter = new();
+    private readonly DefaultObjectPool<InSession> _sessions;
+    private readonly InSession?[] _active;
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private Socket? _listener;
+    private Task? _acceptLoop;
+    private ITimer? _heartbeat;
+    private int _running;
+
+    public SmtpServer(SmtpContext context, IBanList? bans = null)
+    {
+        _context = context;
+        _bans = bans ?? EmptyBanList.Instance;
+        _sessions = new DefaultObjectPool<InSession>(new InSessionPolicy(context), context.Settings.SesTot);
+        _active = new InSession?[context.Settings.SesTot];
+    }
+
+    public SmtpContext Context => _context;
+
+    /// <summary>The address actually bound (useful when the port was 0).</summary>
+    public IPEndPoint? LocalEndPoint => _listener?.LocalEndPoint as IPEndPoint;
+
+    /// <summary>Test seam: awaited after accept and before the greeting (pre-greeting tests).</summary>
+    internal Func<ValueTask>? BeforeGreeting { get; set; }
+
+    /// <summary>Binds TCP-LOCPORT on every address (IPv6 dual-stack when available) and starts accepting.</summary>
+    public void Start(IPEndPoint? bind = null)
+    {
+        _context.Log.Write(LogTag.Port, "Starting server..."u8);
+        _listener = Bind(bind ?? new IPEndPoint(IPAddress.IPv6Any, _context.Settings.TcpLocPort));
+        foreach (SmtpChannel channel in _context.Channels.Channels)
+        {
+            LogChannel(channel, "Waiting events (listen or wake-up)"u8);
+        }
+
+        _heartbeat = _context.Time.CreateTimer(_ => Heartbeat(), null, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
+        _acceptLoop = AcceptLoopAsync(_listener);
+    }
+
+    private static Socket Bind(IPEndPoint endPoint)
+    {
+        if (endPoint.AddressFamily == AddressFamily.InterNetworkV6 && !Socket.OSSupportsIPv6)
+        {
+            endPoint = new IPEndPoint(IPAddress.Any, endPoint.Port);
+        }
+
+        var socket = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            if (endPoint.AddressFamily == AddressFamily.InterNetworkV6 && endPoint.Address.Equals(IPAddress.IPv6Any))
+            {
+                socket.DualMode = true;
+            }
+
+            socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+            socket.Bind(endPoint);
+            socket.Listen(512);
+            return socket;
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
+
+    private async Task AcceptLoopAsync(Socket listener)
+    {
+        while (!_stopping.IsCancellationRequested)
+        {
+            Socket client;
+            try
+            {
+                client = await listener.AcceptAsync(_stopping.Token).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException)
+            {
+                return;
+            }
+            catch (SocketException)
+            {
+                // A connection reset before accept completed, or a transient limit (EMFILE): go on.
+                continue;
+            }
+
+            Admit(client);
+        }
+    }
+
+    private void Admit(Socket client)
+    {
+        IPAddress address = (client.RemoteEndPoint as IPEndPoint)?.Address ?? IPAddress.None;
+        if (address.IsIPv4MappedToIPv6)
+        {
+            address = address.MapToIPv4();
+        }
+
+        if (_bans.IsBanned(address))
+        {
+            _context.Counters.Increment(SmtpCounter.BannedIp, Direction.In);
+            client.Dispose();
+            return;
+        }
+
+        if (!_context.Settings.IpSrcAllowed.Contains(address))
+        {
+            _context.Counters.Increment(SmtpCounter.DeniedIp, Direction.In);
+            _ = RefuseAsync(client, SmtpReplies.AccessDenied.ToArray());
+            return;
+        }
+
+        if (!_limiter.TryEnter(address, _context.Settings.MaxIpSes))
+        {
+            _context.Counters.Increment(SmtpCounter.CallFail, Direction.In);
+            _ = RefuseAsync(client, SmtpReplies.TooManyFromIp.ToArray());
+            return;
+        }
+
+        if (!_context.Channels.TryAcquireIn(out SmtpChannel channel))
+        {
+            _limiter.Leave(address);
+            _context.Counters.Increment(SmtpCounter.CallFail, Direction.In);
+            _ = RefuseAsync(client, SmtpReplies.NoChannel.ToArray());
+            return;
+        }
+
+        _context.Count(channel, SmtpCounter.CallSucc, Direction.In);
+        _ = RunSessionAsync(client, channel, address);
+    }
+
+    private async Task RunSessionAsync(Socket client, SmtpChannel channel, IPAddress address)
+    {
+        Interlocked.Increment(ref _running);
+        InSession session = _sessions.Get();
+        try
+        {
+            await using var transport = new SocketTransport(client);
+            channel.LocalEndPoint = transport.LocalEndPoint;
+            channel.RemoteEndPoint = transport.RemoteEndPoint;
+            channel.TcpState = TcpState.Connected;
+            LogChannel(channel, "Start in-bound session"u8);
+            Volatile.Write(ref _active[channel.Number], session);
+            if (_stopping.IsCancellationRequested)
+            {
+                session.SignalShutdown();
+            }
+
+            await session.RunAsync(transport, channel, BeforeGreeting).ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            // A session must never take the server down; the log names what went wrong.
+            LogChannel(channel, $"Session ended by error: {e.GetType().Name}");
+        }
+        finally
+        {
+            Volatile.Write(ref _active[channel.Number], null);
+            _limiter.Leave(address);
+            _context.Channels.Release(channel);
+            LogChannel(channel, "Waiting events (listen or wake-up)"u8);
+            _sessions.Return(session);
+            if (Interlocked.Decrement(ref _running) == 0 && _stopping.IsCancellationRequested)
+            {
+                _drained.TrySetResult();
+            }
+        }
+    }
+
+    private static async Task RefuseAsync(Socket client, byte[] reply)
+    {
+        try
+        {
+            await client.SendAsync(reply, SocketFlags.None).ConfigureAwait(false);
+            client.Shutdown(SocketShutdown.Send);
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+        }
+        finally
+        {
+            client.Dispose();
+        }
+    }
+
+    /// <summary>Once a second: sessions idle for longer than DT get 421 4.4.2 and are closed.</summary>
+    private void Heartbeat()
+    {
+        long limit = (long)_context.Settings.Dt.TotalMilliseconds;
+        long now = Environment.TickCount64;
+        foreach (InSession? session in _active)
+        {
+            if (session is not null && now - session.LastActivity > limit)
+            {
+                session.SignalTimeout();
+            }
+        }
+    }
+
+    private void LogChannel(SmtpChannel channel, ReadOnlySpan<byte> text) => _context.Log.Write(LogTag.Channel(channel.Number), text);
+
+    private void LogChannel(SmtpChannel channel, string text) => _context.Log.Write(LogTag.Channel(channel.Number), text);
+
+    /// <summary>
+    /// Graceful stop: no new connections; idle sessions get 421 4.3.2 at once; a session in the
+    /// middle of a message may finish it until <paramref name="deadline"/>, then it is dropped.
+    /// </summary>
+    public async Task StopAsync(TimeSpan deadline)
+    {
+        if (_stopping.IsCancellationRequested)
+        {
+            return;
+        }
+
+        _stopping.Cancel();
+        _listener?.Dispose();
+        if (_acceptLoop is not null)
+        {
+            await _acceptLoop.ConfigureAwait(false);
+        }
+
+        foreach (InSession? session in _active)
+        {
+            session?.SignalShutdown();
+        }
+
+        if (Volatile.Read(ref _running) == 0)
+        {
+            _drained.TrySetResult();
+        }
+
+        if (await Task.WhenAny(_drained.Task, Task.Delay(deadline)).ConfigureAwait(false) != _drained.Task)
+        {
+            foreach (InSession? session in _active)
+            {
+                session?.Abort();
+            }
+
+            await Task.WhenAny(_drained.Task, Task.Delay(TimeSpan.FromSeconds(2))).ConfigureAwait(false);
+        }
+
+        if (_heartbeat is not null)
+        {
+            await _heartbeat.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+        _stopping.Dispose();
+    }
+}

@@ -1,0 +1,131 @@
+using System.Text;
+using AbilisFast.Server.Tests.Support;
+
+namespace AbilisFast.Server.Tests.EndToEnd;
+
+/// <summary>kill -9 at the worst moments: a 250 means on disk; no 250 means nothing queued.</summary>
+[Collection("EndToEnd")]
+public sealed class CrashTests
+{
+    private static readonly string[] Local = ["LOCAL-DOMAIN:local.test"];
+
+    private static async Task<string> SendAsync(SmtpTestClient client, string body)
+    {
+        Assert.StartsWith("220 ", await client.ReadReplyAsync());
+        Assert.StartsWith("250", await client.CommandAsync("EHLO client.test"));
+        Assert.StartsWith("250 2.1.0", await client.CommandAsync("MAIL FROM:<s@client.test>"));
+        Assert.StartsWith("250 2.1.5", await client.CommandAsync("RCPT TO:<u@local.test>"));
+        Assert.StartsWith("354", await client.CommandAsync("DATA"));
+        await client.SendAsync(body + ".\r\n");
+        string? reply = await client.ReadReplyAsync();
+        Assert.NotNull(reply);
+        return reply;
+    }
+
+    [Fact]
+    public async Task KillRightAfterThe250KeepsTheMessage()
+    {
+        string workDir = ServerProcess.NewWorkDir();
+        string body = "Subject: durable\r\n\r\n" + string.Concat(Enumerable.Repeat("line of the durable message\r\n", 2000));
+        string id;
+        using (ServerProcess server = await ServerProcess.StartAsync(workDir, parameters: Local))
+        {
+            await using SmtpTestClient client = await SmtpTestClient.ConnectAsync(server.Port);
+            string reply = await SendAsync(client, body);
+            server.Kill(); // the very moment the 250 is read
+            Assert.StartsWith("250 2.0.0 Ok: queued as ", reply);
+            id = reply["250 2.0.0 Ok: queued as ".Length..];
+        }
+
+        using (ServerProcess again = await ServerProcess.StartAsync(workDir, parameters: Local))
+        {
+            Assert.Contains("1 message(s) recovered", again.Stderr);
+            Assert.Equal(0, await again.TerminateAsync(TimeSpan.FromSeconds(20)));
+        }
+
+        StoredMessage message = Assert.Single(StoredMessages.Read(Path.Combine(workDir, "data", "spool")));
+        Assert.Equal(id, message.Id.ToString("X8"));
+        Assert.EndsWith(body, message.Body);
+        Directory.Delete(workDir, true);
+    }
+
+    [Fact]
+    public async Task KillInTheMiddleOfDataQueuesNothingOfThatMessage()
+    {
+        string workDir = ServerProcess.NewWorkDir();
+        using (ServerProcess server = await ServerProcess.StartAsync(workDir, parameters: Local))
+        {
+            await using SmtpTestClient first = await SmtpTestClient.ConnectAsync(server.Port);
+            Assert.StartsWith("250 2.0.0", await SendAsync(first, "Subject: complete\r\n\r\nwhole\r\n"));
+
+            await using SmtpTestClient client = await SmtpTestClient.ConnectAsync(server.Port);
+            Assert.StartsWith("220 ", await client.ReadReplyAsync());
+            Assert.StartsWith("250", await client.CommandAsync("EHLO client.test"));
+            Assert.StartsWith("250", await client.CommandAsync("MAIL FROM:<s@client.test>"));
+            Assert.StartsWith("250", await client.CommandAsync("RCPT TO:<u@local.test>"));
+            Assert.StartsWith("354", await client.CommandAsync("DATA"));
+            // Far more than one spool fragment, so part of the message is on disk when it dies.
+            var partial = new StringBuilder("Subject: partial\r\n\r\n");
+            for (int i = 0; i < 20_000; i++)
+            {
+                partial.Append("partial line ").Append(i).Append("\r\n");
+            }
+
+            await client.SendAsync(partial.ToString());
+            Assert.True(await SpoolContainsAsync(server.SpoolDir, "partial line 1000\r\n"), "part of the message reached the spool");
+            server.Kill();
+        }
+
+        using (ServerProcess again = await ServerProcess.StartAsync(workDir, parameters: Local))
+        {
+            Assert.Contains("1 message(s) recovered", again.Stderr);
+            Assert.Equal(0, await again.TerminateAsync(TimeSpan.FromSeconds(20)));
+        }
+
+        StoredMessage message = Assert.Single(StoredMessages.Read(Path.Combine(workDir, "data", "spool")));
+        Assert.Contains("Subject: complete", message.Body);
+        Directory.Delete(workDir, true);
+    }
+
+    /// <summary>Waits until the spool files hold <paramref name="text"/> (written, not yet committed).</summary>
+    private static async Task<bool> SpoolContainsAsync(string spoolDir, string text)
+    {
+        byte[] needle = Encoding.ASCII.GetBytes(text);
+        for (int attempt = 0; attempt < 200; attempt++)
+        {
+            foreach (string file in Directory.GetFiles(spoolDir))
+            {
+                byte[] content;
+                try
+                {
+                    content = await File.ReadAllBytesAsync(file);
+                }
+                catch (IOException)
+                {
+                    continue;
+                }
+
+                if (content.AsSpan().IndexOf(needle) >= 0)
+                {
+                    return true;
+                }
+            }
+
+            await Task.Delay(50);
+        }
+
+        return false;
+    }
+
+    [Fact]
+    public async Task SigtermStopsGracefullyWithExitZero()
+    {
+        using ServerProcess server = await ServerProcess.StartAsync(parameters: Local);
+        await using SmtpTestClient idle = await SmtpTestClient.ConnectAsync(server.Port);
+        Assert.StartsWith("220 ", await idle.ReadReplyAsync());
+        Assert.Equal(0, await server.TerminateAsync(TimeSpan.FromSeconds(20)));
+        Assert.StartsWith("421 4.3.2", await idle.ReadReplyAsync());
+        Assert.Contains("stopped", server.Stderr);
+        server.DeleteWorkDir();
+    }
+}

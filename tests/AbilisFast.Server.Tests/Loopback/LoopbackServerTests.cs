@@ -1,0 +1,181 @@
+using System.Net;
+using AbilisFast.Server.Diagnostics;
+using AbilisFast.Server.Tests.Support;
+
+namespace AbilisFast.Server.Tests.Loopback;
+
+/// <summary>The in-process server over real loopback sockets: channels, access rules, timeouts.</summary>
+public sealed class LoopbackServerTests
+{
+    private static async Task<(TestServerContext Context, SmtpServer Server)> StartAsync(params string[] parameters)
+    {
+        var context = new TestServerContext(["LOCAL-DOMAIN:local.test", .. parameters]);
+        var server = new SmtpServer(context.Context);
+        server.Start(new IPEndPoint(IPAddress.Loopback, 0));
+        await Task.Yield();
+        return (context, server);
+    }
+
+    private static async Task StopAsync(TestServerContext context, SmtpServer server)
+    {
+        await server.DisposeAsync();
+        context.Dispose();
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(3)]
+    public async Task ATransactionSentInTinyChunksIsQueued(int chunk)
+    {
+        var (context, server) = await StartAsync();
+        try
+        {
+            await using SmtpTestClient client = await SmtpTestClient.ConnectAsync(server.LocalEndPoint!.Port);
+            Assert.StartsWith("220 mx.test ESMTP", await client.ReadReplyAsync());
+            await client.SendAsync("EHLO client.test\r\nMAIL FROM:<a@client.test>\r\nRCPT TO:<b@local.test>\r\nDATA\r\n", chunk);
+            Assert.StartsWith("250-mx.test", await client.ReadReplyAsync());
+            Assert.Equal("250 2.1.0 Ok", await client.ReadReplyAsync());
+            Assert.Equal("250 2.1.5 Ok", await client.ReadReplyAsync());
+            Assert.StartsWith("354", await client.ReadReplyAsync());
+            await client.SendAsync("Subject: chunks\r\n\r\n..dot\r\nbody\r\n.\r\nQUIT\r\n", chunk);
+            Assert.StartsWith("250 2.0.0 Ok: queued as ", await client.ReadReplyAsync());
+            Assert.Equal("221 2.0.0 Bye", await client.ReadReplyAsync());
+            Assert.True(await client.IsClosedAsync());
+            Assert.EndsWith("Subject: chunks\r\n\r\n.dot\r\nbody\r\n", Assert.Single(context.Stored()).Body);
+            Assert.Equal(1, context.Context.Counters.Get(SmtpCounter.CallSucc, Direction.In));
+        }
+        finally
+        {
+            await StopAsync(context, server);
+        }
+    }
+
+    [Fact]
+    public async Task NoFreeChannelGets421AndCountsCallFail()
+    {
+        var (context, server) = await StartAsync("SES-TOT:2", "SES-RESERVED-IN:1", "SES-RESERVED-OUT:1", "MAX-IP-SES:5");
+        try
+        {
+            await using SmtpTestClient first = await SmtpTestClient.ConnectAsync(server.LocalEndPoint!.Port);
+            Assert.StartsWith("220 ", await first.ReadReplyAsync());
+            await using SmtpTestClient second = await SmtpTestClient.ConnectAsync(server.LocalEndPoint!.Port);
+            Assert.Equal("421 4.3.2 Error: no channel available, try again later", await second.ReadReplyAsync());
+            Assert.True(await second.IsClosedAsync());
+            Assert.Equal(1, context.Context.Counters.Get(SmtpCounter.CallFail, Direction.In));
+
+            // The reserved OUT channel stays free for delivery; the IN one is busy.
+            Assert.Equal(1, context.Context.Channels.ActiveResIn);
+            Assert.Equal(0, context.Context.Channels.ActiveResOut);
+        }
+        finally
+        {
+            await StopAsync(context, server);
+        }
+    }
+
+    [Fact]
+    public async Task MaxIpSesLimitsSessionsPerAddress()
+    {
+        var (context, server) = await StartAsync("MAX-IP-SES:1");
+        try
+        {
+            int port = server.LocalEndPoint!.Port;
+            await using SmtpTestClient first = await SmtpTestClient.ConnectAsync(port);
+            Assert.StartsWith("220 ", await first.ReadReplyAsync());
+            await using SmtpTestClient second = await SmtpTestClient.ConnectAsync(port);
+            Assert.Equal("421 4.7.0 Error: too many connections from your address", await second.ReadReplyAsync());
+
+            // Another loopback address is another client.
+            await using SmtpTestClient other = await SmtpTestClient.ConnectAsync(port, source: IPAddress.Parse("127.0.0.2"));
+            Assert.StartsWith("220 ", await other.ReadReplyAsync());
+            Assert.Equal("221 2.0.0 Bye", await first.CommandAsync("QUIT"));
+            Assert.True(await first.IsClosedAsync());
+            await using SmtpTestClient third = await SmtpTestClient.ConnectAsync(port);
+            Assert.StartsWith("220 ", await third.ReadReplyAsync());
+        }
+        finally
+        {
+            await StopAsync(context, server);
+        }
+    }
+
+    [Fact]
+    public async Task AddressesOutsideIpsrcAreDenied()
+    {
+        var (context, server) = await StartAsync("IPSRC:127.0.0.9", "IPSRCLIST:#");
+        try
+        {
+            await using SmtpTestClient client = await SmtpTestClient.ConnectAsync(server.LocalEndPoint!.Port);
+            Assert.Equal("554 5.7.1 Error: access denied", await client.ReadReplyAsync());
+            Assert.True(await client.IsClosedAsync());
+            Assert.Equal(1, context.Context.Counters.Get(SmtpCounter.DeniedIp, Direction.In));
+            Assert.Equal(0, context.Context.Counters.Get(SmtpCounter.CallSucc, Direction.In));
+        }
+        finally
+        {
+            await StopAsync(context, server);
+        }
+    }
+
+    [Fact]
+    public async Task IdleSessionsAreDroppedAfterDt()
+    {
+        var (context, server) = await StartAsync("DT:1");
+        try
+        {
+            await using SmtpTestClient client = await SmtpTestClient.ConnectAsync(server.LocalEndPoint!.Port);
+            Assert.StartsWith("220 ", await client.ReadReplyAsync());
+            // A slow sender: bytes trickle in but no whole line ever arrives.
+            await client.SendAsync("NO");
+            Assert.Equal("421 4.4.2 Error: timeout exceeded", await client.ReadReplyAsync(TimeSpan.FromSeconds(10)));
+            Assert.True(await client.IsClosedAsync());
+        }
+        finally
+        {
+            await StopAsync(context, server);
+        }
+    }
+
+    [Fact]
+    public async Task TalkingBeforeTheGreetingIsRefused()
+    {
+        var (context, server) = await StartAsync();
+        var sent = new TaskCompletionSource();
+        server.BeforeGreeting = async () =>
+        {
+            await sent.Task.WaitAsync(TimeSpan.FromSeconds(10));
+            await Task.Delay(50); // let the bytes cross loopback
+        };
+        try
+        {
+            await using SmtpTestClient client = await SmtpTestClient.ConnectAsync(server.LocalEndPoint!.Port);
+            await client.SendAsync("EHLO impatient.test\r\n");
+            sent.SetResult();
+            Assert.Equal("554 5.5.1 Error: client sent data before the greeting", await client.ReadReplyAsync());
+            Assert.True(await client.IsClosedAsync());
+        }
+        finally
+        {
+            await StopAsync(context, server);
+        }
+    }
+
+    [Fact]
+    public async Task ChannelsAreNumberedAsTheConsoleShowsThem()
+    {
+        var (context, server) = await StartAsync();
+        try
+        {
+            var channels = context.Context.Channels.Channels;
+            Assert.Equal(10, channels.Count);
+            Assert.All(channels.Take(2), c => Assert.Equal(("OUT", "READY", "READY"), (c.Direction == Direction.Out ? "OUT" : "IN", AbilisFast.Protocol.States.StateNames.Label(c.TcpState), AbilisFast.Protocol.States.StateNames.Label(c.SmtpState))));
+            Assert.All(channels.Skip(2), c => Assert.Equal(("IN", "LISTEN", "READY"), (c.Direction == Direction.Out ? "OUT" : "IN", AbilisFast.Protocol.States.StateNames.Label(c.TcpState), AbilisFast.Protocol.States.StateNames.Label(c.SmtpState))));
+            Assert.Contains(context.Log.ReadLines(), l => l.EndsWith("[PORT] Starting server...", StringComparison.Ordinal));
+            Assert.Contains(context.Log.ReadLines(), l => l.EndsWith("[  9] Waiting events (listen or wake-up)", StringComparison.Ordinal));
+        }
+        finally
+        {
+            await StopAsync(context, server);
+        }
+    }
+}

@@ -1,0 +1,172 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+
+namespace AbilisFast.Server.Tests.Support;
+
+/// <summary>
+/// The real <c>abilisfast</c> executable, started in its own temporary folder on a free loopback
+/// port. Ends itself: Dispose kills the process and removes the folder.
+/// </summary>
+internal sealed class ServerProcess : IDisposable
+{
+    private readonly Process _process;
+    private readonly StringBuilder _stderr = new();
+    private readonly TaskCompletionSource<int> _listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    private ServerProcess(string workDir, int port, Process process)
+    {
+        WorkDir = workDir;
+        Port = port;
+        _process = process;
+    }
+
+    public string WorkDir { get; }
+    public int Port { get; }
+    public string SpoolDir => Path.Combine(WorkDir, "data", "spool");
+    public bool HasExited => _process.HasExited;
+    public int ExitCode => _process.ExitCode;
+
+    public string Stderr
+    {
+        get
+        {
+            lock (_stderr)
+            {
+                return _stderr.ToString();
+            }
+        }
+    }
+
+    /// <summary>Path of the built executable (the test project builds the host project).</summary>
+    public static string ExecutablePath
+    {
+        get
+        {
+            string testDir = AppContext.BaseDirectory; // …/tests/X/bin/<Config>/net10.0/
+            string configuration = new DirectoryInfo(testDir).Parent!.Name;
+            DirectoryInfo? dir = new(testDir);
+            while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "AbilisFast.sln")))
+            {
+                dir = dir.Parent;
+            }
+
+            if (dir is null)
+            {
+                throw new InvalidOperationException("repository root not found above " + testDir);
+            }
+
+            string path = Path.Combine(dir.FullName, "src", "AbilisFast", "bin", configuration, "net10.0", "abilisfast");
+            return File.Exists(path) ? path : throw new FileNotFoundException("build the host project first", path);
+        }
+    }
+
+    public static int FreePort()
+    {
+        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        return ((IPEndPoint)socket.LocalEndPoint!).Port;
+    }
+
+    public static string NewWorkDir()
+    {
+        string dir = Path.Combine(Path.GetTempPath(), "abilisfast-e2e-" + Guid.NewGuid().ToString("N")[..12]);
+        Directory.CreateDirectory(dir);
+        return dir;
+    }
+
+    /// <summary>Starts the server in <paramref name="workDir"/> (a new one when null) and waits until it listens.</summary>
+    public static async Task<ServerProcess> StartAsync(string? workDir = null, int? port = null, params string[] parameters)
+    {
+        workDir ??= NewWorkDir();
+        int p = port ?? FreePort();
+        var info = new ProcessStartInfo(ExecutablePath)
+        {
+            WorkingDirectory = workDir,
+            RedirectStandardError = true,
+            RedirectStandardOutput = true,
+            UseShellExecute = false,
+        };
+        info.ArgumentList.Add("--wdir");
+        info.ArgumentList.Add(Path.Combine(workDir, "data"));
+        info.ArgumentList.Add($"TCP-LOCPORT:{p}");
+        foreach (string parameter in parameters)
+        {
+            info.ArgumentList.Add(parameter);
+        }
+
+        var process = new Process { StartInfo = info };
+        var server = new ServerProcess(workDir, p, process);
+        process.ErrorDataReceived += (_, e) => server.OnStderr(e.Data);
+        process.OutputDataReceived += (_, _) => { };
+        process.Start();
+        process.BeginErrorReadLine();
+        process.BeginOutputReadLine();
+        Task exited = process.WaitForExitAsync();
+        Task first = await Task.WhenAny(server._listening.Task, exited, Task.Delay(TimeSpan.FromSeconds(30)));
+        if (first != server._listening.Task)
+        {
+            string why = first == exited ? $"exited with {process.ExitCode}" : "did not start in 30 s";
+            server.Dispose();
+            throw new InvalidOperationException($"abilisfast {why}: {server.Stderr}");
+        }
+
+        return server;
+    }
+
+    private void OnStderr(string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+
+        lock (_stderr)
+        {
+            _stderr.AppendLine(line);
+        }
+
+        if (line.Contains("listening on port", StringComparison.Ordinal))
+        {
+            _listening.TrySetResult(0);
+        }
+    }
+
+    /// <summary>kill -9: no chance to flush or clean anything.</summary>
+    public void Kill()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            _process.WaitForExit();
+        }
+    }
+
+    /// <summary>SIGTERM, then waits for the exit code.</summary>
+    public async Task<int> TerminateAsync(TimeSpan timeout)
+    {
+        using var kill = Process.Start("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        await kill.WaitForExitAsync();
+        using var cts = new CancellationTokenSource(timeout);
+        await _process.WaitForExitAsync(cts.Token);
+        return _process.ExitCode;
+    }
+
+    public void Dispose()
+    {
+        Kill();
+        _process.Dispose();
+    }
+
+    public void DeleteWorkDir()
+    {
+        try
+        {
+            Directory.Delete(WorkDir, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+}

@@ -1,0 +1,139 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+
+namespace AbilisFast.Server.Tests.Support;
+
+/// <summary>
+/// A raw SMTP client over a loopback socket for tests: sends exactly the bytes it is given (in
+/// small chunks when asked) and reads whole replies, multi-line ones included.
+/// </summary>
+internal sealed class SmtpTestClient : IAsyncDisposable
+{
+    private readonly Socket _socket;
+    private readonly byte[] _buffer = new byte[65536];
+    private readonly StringBuilder _pending = new();
+
+    private SmtpTestClient(Socket socket) => _socket = socket;
+
+    public static async Task<SmtpTestClient> ConnectAsync(int port, IPAddress? address = null, IPAddress? source = null)
+    {
+        var socket = new Socket((address ?? IPAddress.Loopback).AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        if (source is not null)
+        {
+            socket.Bind(new IPEndPoint(source, 0));
+        }
+
+        await socket.ConnectAsync(new IPEndPoint(address ?? IPAddress.Loopback, port));
+        return new SmtpTestClient(socket);
+    }
+
+    public Socket Socket => _socket;
+
+    public Task SendAsync(string text, int chunk = 0) => SendAsync(Encoding.UTF8.GetBytes(text), chunk);
+
+    public async Task SendAsync(byte[] bytes, int chunk = 0)
+    {
+        if (chunk <= 0)
+        {
+            await _socket.SendAsync(bytes, SocketFlags.None);
+            return;
+        }
+
+        for (int i = 0; i < bytes.Length; i += chunk)
+        {
+            await _socket.SendAsync(bytes.AsMemory(i, Math.Min(chunk, bytes.Length - i)), SocketFlags.None);
+            await Task.Yield();
+        }
+    }
+
+    /// <summary>Reads one complete reply (all its lines); null when the server closed first.</summary>
+    public async Task<string?> ReadReplyAsync(TimeSpan? timeout = null)
+    {
+        using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(20));
+        var reply = new StringBuilder();
+        while (true)
+        {
+            string? line = await ReadLineAsync(cts.Token);
+            if (line is null)
+            {
+                return reply.Length == 0 ? null : reply.ToString();
+            }
+
+            reply.Append(line).Append('\n');
+            if (line.Length < 4 || line[3] != '-')
+            {
+                return reply.ToString().TrimEnd('\n');
+            }
+        }
+    }
+
+    /// <summary>Sends a command and returns its reply.</summary>
+    public async Task<string?> CommandAsync(string command)
+    {
+        await SendAsync(command + "\r\n");
+        return await ReadReplyAsync();
+    }
+
+    /// <summary>True when the server has closed the connection (reads end) within the timeout.</summary>
+    public async Task<bool> IsClosedAsync(TimeSpan? timeout = null)
+    {
+        using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(10));
+        try
+        {
+            while (true)
+            {
+                int n = await _socket.ReceiveAsync(_buffer, SocketFlags.None, cts.Token);
+                if (n == 0)
+                {
+                    return true;
+                }
+            }
+        }
+        catch (SocketException)
+        {
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+    }
+
+    private async Task<string?> ReadLineAsync(CancellationToken token)
+    {
+        while (true)
+        {
+            string text = _pending.ToString();
+            int lf = text.IndexOf('\n', StringComparison.Ordinal);
+            if (lf >= 0)
+            {
+                _pending.Remove(0, lf + 1);
+                return text[..lf].TrimEnd('\r');
+            }
+
+            int n;
+            try
+            {
+                n = await _socket.ReceiveAsync(_buffer, SocketFlags.None, token);
+            }
+            catch (SocketException)
+            {
+                return null;
+            }
+
+            if (n == 0)
+            {
+                return null;
+            }
+
+            _pending.Append(Encoding.UTF8.GetString(_buffer, 0, n));
+        }
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        _socket.Dispose();
+        return ValueTask.CompletedTask;
+    }
+}

@@ -157,7 +157,7 @@ internal sealed class SmtpServer : IAsyncDisposable
         InSession session = _sessions.Get();
         try
         {
-            await using var transport = new SocketTransport(client);
+            await using var transport = new SocketTransport(client, _context.BufferPool);
             channel.LocalEndPoint = transport.LocalEndPoint;
             channel.RemoteEndPoint = transport.RemoteEndPoint;
             channel.TcpState = TcpState.Connected;

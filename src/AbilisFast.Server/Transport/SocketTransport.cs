@@ -12,23 +12,21 @@ namespace AbilisFast.Server.Transport;
 /// </summary>
 internal sealed class SocketTransport : ISessionTransport
 {
-    private static readonly StreamPipeReaderOptions ReaderOptions = new(
-        pool: MemoryPool<byte>.Shared, bufferSize: 4096, minimumReadSize: 1024, leaveOpen: true, useZeroByteReads: true);
-
-    private static readonly StreamPipeWriterOptions WriterOptions = new(
-        pool: MemoryPool<byte>.Shared, minimumBufferSize: 4096, leaveOpen: true);
-
+    private readonly StreamPipeReaderOptions _readerOptions;
+    private readonly StreamPipeWriterOptions _writerOptions;
     private readonly Socket _socket;
     private readonly NetworkStream _network;
     private SslStream? _tls;
 
-    public SocketTransport(Socket socket)
+    public SocketTransport(Socket socket, MemoryPool<byte> pool)
     {
+        _readerOptions = new StreamPipeReaderOptions(pool, bufferSize: 4096, minimumReadSize: 1024, leaveOpen: true, useZeroByteReads: true);
+        _writerOptions = new StreamPipeWriterOptions(pool, minimumBufferSize: 4096, leaveOpen: true);
         _socket = socket;
         _socket.NoDelay = true;
         _network = new NetworkStream(socket, ownsSocket: false);
-        Input = PipeReader.Create(_network, ReaderOptions);
-        Output = PipeWriter.Create(_network, WriterOptions);
+        Input = PipeReader.Create(_network, _readerOptions);
+        Output = PipeWriter.Create(_network, _writerOptions);
         LocalEndPoint = socket.LocalEndPoint as IPEndPoint;
         RemoteEndPoint = socket.RemoteEndPoint as IPEndPoint;
     }
@@ -67,8 +65,8 @@ internal sealed class SocketTransport : ISessionTransport
         var tls = new SslStream(_network, leaveInnerStreamOpen: true);
         await tls.AuthenticateAsServerAsync(options, cancellationToken).ConfigureAwait(false);
         _tls = tls;
-        Input = PipeReader.Create(tls, ReaderOptions);
-        Output = PipeWriter.Create(tls, WriterOptions);
+        Input = PipeReader.Create(tls, _readerOptions);
+        Output = PipeWriter.Create(tls, _writerOptions);
     }
 
     public void Abort()

@@ -161,6 +161,49 @@ public sealed class LoopbackServerTests
     }
 
     [Fact]
+    public async Task IdleConnectionsHoldNoReceiveBuffer()
+    {
+        using var test = new TestServerContext("LOCAL-DOMAIN:local.test", "SES-TOT:40", "MAX-IP-SES:40");
+        var pool = new CountingMemoryPool();
+        var context = new SmtpContext(test.Settings, test.Log, test.Spool) { BufferPool = pool };
+        await using var server = new SmtpServer(context);
+        server.Start(new IPEndPoint(IPAddress.Loopback, 0));
+        var clients = new List<SmtpTestClient>();
+        try
+        {
+            for (int i = 0; i < 30; i++)
+            {
+                SmtpTestClient client = await SmtpTestClient.ConnectAsync(server.LocalEndPoint!.Port);
+                clients.Add(client);
+                Assert.StartsWith("220 ", await client.ReadReplyAsync());
+                Assert.StartsWith("250-", await client.CommandAsync("EHLO idle.test"));
+            }
+
+            // 30 sessions wait for their next command; none of them holds a pooled buffer.
+            Assert.Equal(30, context.Channels.Active);
+            Assert.Equal(0, pool.Outstanding);
+
+            // A partial line in flight does hold one (it must be kept until the line completes).
+            await clients[0].SendAsync("NO");
+            for (int i = 0; i < 100 && pool.Outstanding == 0; i++)
+            {
+                await Task.Delay(50);
+            }
+
+            Assert.Equal(1, pool.Outstanding);
+            await clients[0].SendAsync("OP\r\n");
+            Assert.Equal("250 2.0.0 Ok", await clients[0].ReadReplyAsync());
+        }
+        finally
+        {
+            foreach (SmtpTestClient client in clients)
+            {
+                await client.DisposeAsync();
+            }
+        }
+    }
+
+    [Fact]
     public async Task ChannelsAreNumberedAsTheConsoleShowsThem()
     {
         var (context, server) = await StartAsync();

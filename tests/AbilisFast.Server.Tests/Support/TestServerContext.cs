@@ -8,12 +8,17 @@ namespace AbilisFast.Server.Tests.Support;
 internal sealed class TestServerContext : IDisposable
 {
     public TestServerContext(params string[] parameters)
+        : this(new SpoolOptions(), parameters)
+    {
+    }
+
+    public TestServerContext(SpoolOptions spoolOptions, params string[] parameters)
     {
         WorkDir = Path.Combine(Path.GetTempPath(), "abilisfast-test-" + Guid.NewGuid().ToString("N")[..12]);
         Directory.CreateDirectory(WorkDir);
         Settings = TestSettings.Create([$"WDIR:{WorkDir}", "HELOHOST:mx.test", .. parameters]);
         Log = new SessionLog();
-        Spool = SpoolStore.Open(SpoolDir, new SpoolOptions(), out _);
+        Spool = SpoolStore.Open(SpoolDir, spoolOptions, out _);
         Context = new SmtpContext(Settings, Log, Spool);
     }
 

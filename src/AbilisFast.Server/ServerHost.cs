@@ -49,7 +49,15 @@ internal static class ServerHost
                 return ExitCodes.PortInUse;
             }
 
-            console.WriteLine($"abilisfast: listening on port {server.LocalEndPoint?.Port}, WDIR {settings.WorkDir}, {recovered.Count} message(s) recovered into QUEUE-OUT");
+            if (!server.IsListening)
+            {
+                console.WriteLine($"abilisfast: ACT:NO, the SMTP resource is inactive and accepts no connections; WDIR {settings.WorkDir}");
+            }
+            else
+            {
+                console.WriteLine($"abilisfast: listening on port {server.LocalEndPoint?.Port}, WDIR {settings.WorkDir}, {recovered.Count} message(s) recovered into QUEUE-OUT");
+            }
+
             try
             {
                 await Task.Delay(Timeout.Infinite, stop).ConfigureAwait(false);

@@ -40,6 +40,9 @@ internal sealed class SmtpServer : IAsyncDisposable
 
     public SmtpContext Context => _context;
 
+    /// <summary>False when ACT:NO kept the listener closed.</summary>
+    public bool IsListening => _listener is not null;
+
     /// <summary>The address actually bound (useful when the port was 0).</summary>
     public IPEndPoint? LocalEndPoint => _listener?.LocalEndPoint as IPEndPoint;
 
@@ -50,6 +53,18 @@ internal sealed class SmtpServer : IAsyncDisposable
     public void Start(IPEndPoint? bind = null)
     {
         _context.Log.Write(LogTag.Port, "Starting server..."u8);
+        if (!_context.Settings.Active)
+        {
+            // ACT:NO: no TCP calls accepted (nor made); every channel shows INACTIVE.
+            foreach (SmtpChannel channel in _context.Channels.Channels)
+            {
+                channel.SmtpState = SmtpState.Inactive;
+            }
+
+            _context.Log.Write(LogTag.Port, "Resource inactive (ACT:NO): not listening"u8);
+            return;
+        }
+
         _listener = Bind(bind ?? new IPEndPoint(IPAddress.IPv6Any, _context.Settings.TcpLocPort));
         foreach (SmtpChannel channel in _context.Channels.Channels)
         {

@@ -204,6 +204,18 @@ public sealed class LoopbackServerTests
     }
 
     [Fact]
+    public async Task ActNoAcceptsNoConnections()
+    {
+        int port = ServerProcess.FreePort();
+        using var test = new TestServerContext("ACT:NO", $"TCP-LOCPORT:{port}");
+        await using var server = new SmtpServer(test.Context);
+        server.Start(new IPEndPoint(IPAddress.Loopback, port));
+        Assert.False(server.IsListening);
+        Assert.All(test.Context.Channels.Channels, c => Assert.Equal(AbilisFast.Protocol.States.SmtpState.Inactive, c.SmtpState));
+        await Assert.ThrowsAnyAsync<System.Net.Sockets.SocketException>(() => SmtpTestClient.ConnectAsync(port));
+    }
+
+    [Fact]
     public async Task ChannelsAreNumberedAsTheConsoleShowsThem()
     {
         var (context, server) = await StartAsync();

@@ -328,6 +328,20 @@ public sealed class InSessionTests : IDisposable
     }
 
     [Fact]
+    public async Task SinkModeAcceptsAndDiscards()
+    {
+        using var sink = new TestServerContext("LOCAL-DOMAIN:local.test", "SINK:YES");
+        await using SessionHarness s = await SessionHarness.StartAsync(sink.Context);
+        await s.CommandAsync("MAIL FROM:<a@client.test>");
+        await s.CommandAsync("RCPT TO:<b@local.test>");
+        await s.CommandAsync("DATA");
+        Assert.Matches("^250 2.0.0 Ok: accepted \\(sink mode, not stored\\) as [0-9A-F]{8}$", await s.CommandAsync("body\r\n."));
+        Assert.Equal(0, sink.Context.Queue.OutCount);
+        Assert.Empty(sink.Stored());
+        Assert.Equal(1, sink.Context.Counters.Get(SmtpCounter.ExtSucc, Direction.In));
+    }
+
+    [Fact]
     public async Task ChannelShowsTheSessionState()
     {
         await using SessionHarness s = await Start();

@@ -10,7 +10,7 @@ internal static class SmtpReplies
     public static ReadOnlySpan<byte> SenderOk => "250 2.1.0 Ok\r\n"u8;
     public static ReadOnlySpan<byte> RecipientOk => "250 2.1.5 Ok\r\n"u8;
     public static ReadOnlySpan<byte> ResetOk => "250 2.0.0 Ok: reset\r\n"u8;
-    public static ReadOnlySpan<byte> StartData => "354 3.0.0 End data with <CR><LF>.<CR><LF>\r\n"u8;
+    public static ReadOnlySpan<byte> StartData => "354 End data with <CR><LF>.<CR><LF>\r\n"u8;
     public static ReadOnlySpan<byte> QueuedPrefix => "250 2.0.0 Ok: queued as "u8;
     public static ReadOnlySpan<byte> DiscardedPrefix => "250 2.0.0 Ok: accepted (sink mode, not stored) as "u8;
     public static ReadOnlySpan<byte> Bye => "221 2.0.0 Bye\r\n"u8;

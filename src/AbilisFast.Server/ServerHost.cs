@@ -81,8 +81,12 @@ internal static class ServerHost
 
     private static SpoolStore OpenSpool(SmtpSettings settings, SessionLog log, out IReadOnlyList<RecoveredMessage> recovered, TextWriter console)
     {
+        // 16 MiB segments: recovery reads one segment at a time, which an appliance can afford,
+        // and a new segment needs 16 MiB plus a 16 MiB reserve of free space.
         var options = new SpoolOptions
         {
+            SegmentSize = 16L << 20,
+            MinFreeBytes = 16L << 20,
             Log = line =>
             {
                 log.Write(LogTag.Port, line);

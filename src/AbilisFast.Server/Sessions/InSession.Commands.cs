@@ -188,7 +188,7 @@ internal sealed partial class InSession
         }
 
         if (!_context.Settings.Sink && _context.Spool is { } spool
-            && spool.AvailableBytes < declaredSize + MinimumFreeBytes)
+            && spool.AvailableBytes < declaredSize + spool.Options.SegmentSize + spool.Options.MinFreeBytes)
         {
             CountRefusedMail(RecipientFlags.None);
             return Error(SmtpReplies.InsufficientStorage);
@@ -265,7 +265,5 @@ internal sealed partial class InSession
         return Step.Continue;
     }
 
-    /// <summary>A message may start only while at least this much room is left besides its declared size.</summary>
-    internal const long MinimumFreeBytes = 16L << 20;
 
 }

@@ -23,11 +23,12 @@ public sealed class StorageFailureTests
     [Fact]
     public async Task DeclaredSizeCountsAgainstFreeSpace()
     {
-        using var server = new TestServerContext(new SpoolOptions { FreeSpaceOverride = () => 20L << 20 }, "LOCAL-DOMAIN:local.test");
+        // MAIL needs the declared size plus room for a new segment and the reserve (here 64 + 64 MiB).
+        using var server = new TestServerContext(new SpoolOptions { FreeSpaceOverride = () => 150L << 20 }, "LOCAL-DOMAIN:local.test");
         await using SessionHarness s = await SessionHarness.StartAsync(server.Context);
         Assert.Equal("250 2.1.0 Ok", await s.CommandAsync("MAIL FROM:<a@client.test> SIZE=1000"));
         await s.CommandAsync("RSET");
-        Assert.StartsWith("452 4.3.1", await s.CommandAsync("MAIL FROM:<a@client.test> SIZE=10000000"));
+        Assert.StartsWith("452 4.3.1", await s.CommandAsync("MAIL FROM:<a@client.test> SIZE=60000000"));
     }
 
     [Theory]

@@ -8,7 +8,7 @@ namespace AbilisFast.Server.Tests.Support;
 internal sealed class TestServerContext : IDisposable
 {
     public TestServerContext(params string[] parameters)
-        : this(new SpoolOptions(), parameters)
+        : this(new SpoolOptions { SegmentSize = 4L << 20 }, parameters)
     {
     }
 

@@ -229,7 +229,7 @@ internal sealed class SmtpServer : IAsyncDisposable
         {
             if (session is not null && now - session.LastActivity > limit)
             {
-                session.SignalTimeout();
+                session.SignalTimeout(limit);
             }
         }
     }

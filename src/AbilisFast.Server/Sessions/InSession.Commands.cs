@@ -197,7 +197,7 @@ internal sealed partial class InSession
         ReadOnlySpan<byte> sender = path.IsNullPath ? default : path.Mailbox(rest);
         _smtpUtf8 = smtpUtf8;
         EnvelopeFlags flags = (smtpUtf8 ? EnvelopeFlags.SmtpUtf8 : 0) | (eightBit ? EnvelopeFlags.EightBitMime : 0)
-            | (_transport.IsSecure ? EnvelopeFlags.Tls : 0);
+            | (Transport.IsSecure ? EnvelopeFlags.Tls : 0);
         _envelope.Begin(flags, _context.Time.GetUtcNow(), _remote, _helo.AsSpan(0, _heloLength), sender, declaredSize);
         SetState(SmtpState.WaitRcpt);
         Reply(SmtpReplies.SenderOk);

@@ -162,8 +162,8 @@ internal sealed partial class InSession
         // HELO (<= 255 octets), host name and the fixed text fit in two command lines' worth.
         Span<byte> header = stackalloc byte[LineReaderMax * 2 + 256];
         ReadOnlySpan<byte> protocol = !_esmtp ? "SMTP"u8
-            : _smtpUtf8 ? (_transport.IsSecure ? "UTF8SMTPS"u8 : "UTF8SMTP"u8)
-            : _transport.IsSecure ? "ESMTPS"u8 : "ESMTP"u8;
+            : _smtpUtf8 ? (Transport.IsSecure ? "UTF8SMTPS"u8 : "UTF8SMTP"u8)
+            : Transport.IsSecure ? "ESMTPS"u8 : "ESMTP"u8;
         int n = 0;
         Put(header, ref n, "Received: from "u8);
         Put(header, ref n, _heloLength == 0 ? "unknown"u8 : _helo.AsSpan(0, _heloLength));

@@ -29,10 +29,13 @@ internal sealed partial class InSession : IResettable
     private readonly EnvelopeBuilder _envelope = new();
     private readonly byte[] _helo = new byte[LineReader.MaxCommandLine];
 
-    private ISessionTransport _transport = null!;
+    private ISessionTransport? _transportOrNull;
     private SmtpChannel? _channel;
     private IPAddress _remote = IPAddress.None;
     private PipeWriter _output = null!;
+
+    /// <summary>The transport of the running session (only valid while RunAsync runs).</summary>
+    private ISessionTransport Transport => _transportOrNull!;
     private Mode _mode;
     private bool _closing;
     private bool _relayAllowed;
@@ -75,7 +78,7 @@ internal sealed partial class InSession : IResettable
     /// </summary>
     public async Task RunAsync(ISessionTransport transport, SmtpChannel? channel, Func<ValueTask>? beforeGreeting = null)
     {
-        _transport = transport;
+        _transportOrNull = transport;
         _output = transport.Output;
         _channel = channel;
         _remote = transport.RemoteEndPoint?.Address ?? IPAddress.None;
@@ -127,7 +130,7 @@ internal sealed partial class InSession : IResettable
                 return;
             }
 
-            PipeReader input = _transport.Input;
+            PipeReader input = Transport.Input;
             ReadResult result;
             try
             {
@@ -266,17 +269,27 @@ internal sealed partial class InSession : IResettable
 
     private void Touch() => Volatile.Write(ref _lastActivity, Environment.TickCount64);
 
-    /// <summary>Called by the heartbeat: ends a session idle for longer than DT with 421 4.4.2.</summary>
-    public void SignalTimeout()
+    /// <summary>
+    /// Called by the heartbeat: ends a session idle for longer than <paramref name="limitMs"/> with
+    /// 421 4.4.2. The idle time is checked again here because the heartbeat may hold a reference to
+    /// a session that has since ended and been reused for a fresh connection.
+    /// </summary>
+    public void SignalTimeout(long limitMs)
     {
+        ISessionTransport? transport = _transportOrNull;
+        if (transport is null || Environment.TickCount64 - LastActivity <= limitMs)
+        {
+            return;
+        }
+
         if (Interlocked.Exchange(ref _timedOut, 1) == 0)
         {
-            _transport.Input.CancelPendingRead();
+            transport.Input.CancelPendingRead();
         }
         else
         {
             // Second tick and still here: the peer does not even read our replies.
-            _transport.Abort();
+            transport.Abort();
         }
     }
 
@@ -285,12 +298,12 @@ internal sealed partial class InSession : IResettable
     {
         if (Interlocked.Exchange(ref _shutdown, 1) == 0 && _mode == Mode.Commands)
         {
-            _transport?.Input.CancelPendingRead();
+            _transportOrNull?.Input.CancelPendingRead();
         }
     }
 
     /// <summary>Drops the connection at once (shutdown deadline passed).</summary>
-    public void Abort() => _transport?.Abort();
+    public void Abort() => _transportOrNull?.Abort();
 
     private void SetState(SmtpState state)
     {
@@ -338,7 +351,7 @@ internal sealed partial class InSession : IResettable
     {
         AbortMessage();
         _envelope.Reset();
-        _transport = null!;
+        _transportOrNull = null;
         _output = null!;
         _channel = null;
         _remote = IPAddress.None;

@@ -233,7 +233,7 @@ public sealed class InSessionTests : IDisposable
     public async Task TimeoutSignalAnswers421AndCloses()
     {
         await using SessionHarness s = await Start();
-        s.Session.SignalTimeout();
+        s.Session.SignalTimeout(-1);
         Assert.Equal("421 4.4.2 Error: timeout exceeded", await s.ReadReplyAsync());
         Assert.True(await s.EndedAsync());
     }

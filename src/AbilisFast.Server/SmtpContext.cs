@@ -37,7 +37,7 @@ internal sealed class SmtpContext
     public SmtpSettings Settings { get; }
 
     /// <summary>Where session receive and send buffers come from (a counting pool in tests).</summary>
-    public System.Buffers.MemoryPool<byte> BufferPool { get; init; } = System.Buffers.MemoryPool<byte>.Shared;
+    public System.Buffers.MemoryPool<byte> BufferPool { get; init; } = Transport.BlockMemoryPool.Instance;
     public SessionLog Log { get; }
     public SpoolStore? Spool { get; }
     public TimeProvider Time { get; }

@@ -150,11 +150,12 @@ internal sealed partial class InSession
 
     private void LogReceiving()
     {
+        // Formatted by hand: Utf8.TryWrite boxes its values in unoptimised (Debug, tier-0) code.
         Span<byte> text = stackalloc byte[48];
-        if (Utf8.TryWrite(text, CultureInfo.InvariantCulture, $"Receiving message: {_messageId:X8}", out int n))
-        {
-            _context.Log.Write(LogTag.In, text[..n]);
-        }
+        int n = 0;
+        Put(text, ref n, "Receiving message: "u8);
+        PutHex(text, ref n, _messageId);
+        _context.Log.Write(LogTag.In, text[..n]);
     }
 
     private void WriteReceivedHeader(SpoolWriter writer)
@@ -174,14 +175,20 @@ internal sealed partial class InSession
         Put(header, ref n, _context.HeloHostUtf8);
         Put(header, ref n, " (AbilisFast) with "u8);
         Put(header, ref n, protocol);
-        DateTimeOffset now = _context.Time.GetUtcNow();
-        if (Utf8.TryWrite(header[n..], CultureInfo.InvariantCulture,
-                $" id {_messageId:X8};\r\n\t{now:ddd, dd MMM yyyy HH:mm:ss} +0000\r\n", out written))
-        {
-            n += written;
-        }
+        Put(header, ref n, " id "u8);
+        PutHex(header, ref n, _messageId);
+        Put(header, ref n, ";\r\n\t"u8);
+        _context.Time.GetUtcNow().TryFormat(header[n..], out written, "ddd, dd MMM yyyy HH:mm:ss", CultureInfo.InvariantCulture);
+        n += written;
+        Put(header, ref n, " +0000\r\n"u8);
 
         writer.Write(header[..n]);
+    }
+
+    private static void PutHex(Span<byte> destination, ref int position, uint id)
+    {
+        id.TryFormat(destination[position..], out int written, "X8", CultureInfo.InvariantCulture);
+        position += written;
     }
 
     private static void Put(Span<byte> destination, ref int position, ReadOnlySpan<byte> text)
@@ -294,10 +301,12 @@ internal sealed partial class InSession
         }
 
         Span<byte> reply = stackalloc byte[64];
-        if (Utf8.TryWrite(reply, CultureInfo.InvariantCulture, $"250 2.0.0 Ok: {_bodyBytes} octets received\r\n", out int n))
-        {
-            Reply(reply[..n]);
-        }
+        int n = 0;
+        Put(reply, ref n, "250 2.0.0 Ok: "u8);
+        _bodyBytes.TryFormat(reply[n..], out int digits, default, CultureInfo.InvariantCulture);
+        n += digits;
+        Put(reply, ref n, " octets received\r\n"u8);
+        Reply(reply[..n]);
 
         return Step.Continue;
     }
@@ -339,10 +348,20 @@ internal sealed partial class InSession
         }
     }
 
-    /// <summary>The end of the body: make it durable, then answer (250 only after the fsync).</summary>
-    private async Task CommitAsync()
+    /// <summary>
+    /// The end of the body: make it durable, then answer (250 only after the fsync). Only the spool
+    /// commit is asynchronous; the other outcomes complete without a state machine.
+    /// </summary>
+    private ValueTask CommitAsync()
     {
         RecipientFlags kinds = _envelope.Kinds;
+        if (_writer is not null && !_oversize && !_writeFailed)
+        {
+            SpoolWriter writer = _writer;
+            _writer = null;
+            return CommitToSpoolAsync(writer, kinds);
+        }
+
         Step step;
         if (_oversize)
         {
@@ -354,32 +373,46 @@ internal sealed partial class InSession
             CountRefusedMail(kinds);
             step = Error(SmtpReplies.WriteError);
         }
-        else if (_writer is null)
+        else
         {
+            // Sink mode: accepted and discarded.
             CountAcceptedMail(kinds);
             ReplyWithId(SmtpReplies.DiscardedPrefix, _messageId);
             step = Step.Continue;
         }
-        else
+
+        EndTransaction(step);
+        return default;
+    }
+
+    private async ValueTask CommitToSpoolAsync(SpoolWriter writer, RecipientFlags kinds)
+    {
+        Step step;
+        long size = _bodyBytes;
+        try
         {
-            SpoolWriter writer = _writer;
-            _writer = null;
-            long size = _bodyBytes;
-            try
-            {
-                await writer.CommitAsync(_envelope.Written.Span).ConfigureAwait(false);
-                _context.Queue.Enqueue(new QueuedMessage(_messageId, size, _context.Time.GetUtcNow().ToUnixTimeMilliseconds()));
-                CountAcceptedMail(kinds);
-                ReplyWithId(SmtpReplies.QueuedPrefix, _messageId);
-                step = Step.Continue;
-            }
-            catch (IOException)
-            {
-                CountRefusedMail(kinds);
-                step = Error(SmtpReplies.WriteError);
-            }
+            await writer.CommitAsync(_envelope.Written.Span).ConfigureAwait(false);
+            _context.Queue.Enqueue(new QueuedMessage(_messageId, size, _context.Time.GetUtcNow().ToUnixTimeMilliseconds()));
+            CountAcceptedMail(kinds);
+            ReplyWithId(SmtpReplies.QueuedPrefix, _messageId);
+            step = Step.Continue;
+        }
+        catch (IOException)
+        {
+            CountRefusedMail(kinds);
+            step = Error(SmtpReplies.WriteError);
+        }
+        finally
+        {
+            // Back to the spool's pool (an uncommitted message is aborted on the way).
+            writer.Dispose();
         }
 
+        EndTransaction(step);
+    }
+
+    private void EndTransaction(Step step)
+    {
         ResetTransaction();
         if (step == Step.Close)
         {
@@ -428,7 +461,7 @@ internal sealed partial class InSession
     {
         SpoolWriter? writer = _writer;
         _writer = null;
-        writer?.Abort();
+        writer?.Dispose();
     }
 
     /// <summary>Drops an unfinished message (connection lost, reset, size or write failure).</summary>

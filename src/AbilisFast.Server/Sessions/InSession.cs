@@ -136,7 +136,7 @@ internal sealed partial class InSession : IResettable
             {
                 result = await input.ReadAsync().ConfigureAwait(false);
             }
-            catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or ObjectDisposedException or OperationCanceledException)
+            catch (Exception e) when (IsConnectionError(e))
             {
                 return;
             }
@@ -163,7 +163,7 @@ internal sealed partial class InSession : IResettable
             {
                 while (true)
                 {
-                    Step step = Process(ref buffer, result.IsCompleted);
+                    Step step = Process(ref buffer);
                     if (step == Step.Commit)
                     {
                         await CommitAsync().ConfigureAwait(false);
@@ -196,7 +196,7 @@ internal sealed partial class InSession : IResettable
     }
 
     /// <summary>Consumes as much of <paramref name="buffer"/> as the current mode allows.</summary>
-    private Step Process(ref ReadOnlySequence<byte> buffer, bool completed)
+    private Step Process(ref ReadOnlySequence<byte> buffer)
     {
         Span<byte> scratch = stackalloc byte[LineReader.MaxCommandLine];
         while (!buffer.IsEmpty)
@@ -263,7 +263,6 @@ internal sealed partial class InSession : IResettable
             }
         }
 
-        _ = completed;
         return Step.Continue;
     }
 
@@ -329,23 +328,48 @@ internal sealed partial class InSession : IResettable
         return Step.Close;
     }
 
-    private async ValueTask<bool> FlushAsync()
+    /// <summary>Sends what the replies buffered; false when the peer is gone. No state machine unless the flush really waits.</summary>
+    private ValueTask<bool> FlushAsync()
     {
         if (_output.UnflushedBytes == 0)
         {
-            return true;
+            return new ValueTask<bool>(true);
         }
 
+        ValueTask<FlushResult> flush;
         try
         {
-            FlushResult flush = await _output.FlushAsync().ConfigureAwait(false);
-            return !flush.IsCompleted && !flush.IsCanceled;
+            flush = _output.FlushAsync();
         }
-        catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or ObjectDisposedException or OperationCanceledException)
+        catch (Exception e) when (IsConnectionError(e))
+        {
+            return new ValueTask<bool>(false);
+        }
+
+        if (flush.IsCompletedSuccessfully)
+        {
+            FlushResult result = flush.Result;
+            return new ValueTask<bool>(!result.IsCompleted && !result.IsCanceled);
+        }
+
+        return AwaitFlushAsync(flush);
+    }
+
+    private static async ValueTask<bool> AwaitFlushAsync(ValueTask<FlushResult> flush)
+    {
+        try
+        {
+            FlushResult result = await flush.ConfigureAwait(false);
+            return !result.IsCompleted && !result.IsCanceled;
+        }
+        catch (Exception e) when (IsConnectionError(e))
         {
             return false;
         }
     }
+
+    private static bool IsConnectionError(Exception e) =>
+        e is IOException or System.Net.Sockets.SocketException or ObjectDisposedException or OperationCanceledException;
 
     public bool TryReset()
     {

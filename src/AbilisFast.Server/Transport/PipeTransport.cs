@@ -10,14 +10,20 @@ namespace AbilisFast.Server.Transport;
 /// </summary>
 internal sealed class PipeTransport : ISessionTransport
 {
-    public PipeTransport(IPEndPoint remote, IPEndPoint? local = null)
+    /// <param name="inline">Run continuations inline on the writing thread (single-threaded allocation tests).</param>
+    public PipeTransport(IPEndPoint remote, IPEndPoint? local = null, bool inline = false)
     {
         RemoteEndPoint = remote;
         LocalEndPoint = local ?? new IPEndPoint(IPAddress.Loopback, 25);
+        var options = inline
+            ? new PipeOptions(BlockMemoryPool.Instance, PipeScheduler.Inline, PipeScheduler.Inline, useSynchronizationContext: false)
+            : new PipeOptions(BlockMemoryPool.Instance, useSynchronizationContext: false);
+        ClientToServer = new Pipe(options);
+        ServerToClient = new Pipe(options);
     }
 
-    public Pipe ClientToServer { get; } = new(new PipeOptions(useSynchronizationContext: false));
-    public Pipe ServerToClient { get; } = new(new PipeOptions(useSynchronizationContext: false));
+    public Pipe ClientToServer { get; }
+    public Pipe ServerToClient { get; }
     public PipeReader Input => ClientToServer.Reader;
     public PipeWriter Output => ServerToClient.Writer;
     public IPEndPoint? LocalEndPoint { get; }

@@ -27,5 +27,5 @@ end=$(date +%s.%N)
 python3 - "$start" "$end" "$messages" <<'PY'
 import sys
 start, end, n = float(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3])
-print(f"durable accept: {n} messages in {end-start:.2f} s = {n/(end-start):.0f} messages/s")
+print(f"accept: {n} messages in {end-start:.2f} s = {n/(end-start):.0f} messages/s")
 PY

@@ -87,6 +87,45 @@ public sealed class CrashTests
         Directory.Delete(workDir, true);
     }
 
+    [Fact]
+    public async Task ACorruptSpoolRecordIsQuarantinedAndTheRestIsRecovered()
+    {
+        string workDir = ServerProcess.NewWorkDir();
+        using (ServerProcess server = await ServerProcess.StartAsync(workDir, parameters: Local))
+        {
+            await using SmtpTestClient client = await SmtpTestClient.ConnectAsync(server.Port);
+            Assert.StartsWith("250 2.0.0", await SendAsync(client, "Subject: first\r\n\r\nFIRST-BODY-TO-DAMAGE\r\n"));
+            await using SmtpTestClient second = await SmtpTestClient.ConnectAsync(server.Port);
+            Assert.StartsWith("250 2.0.0", await SendAsync(second, "Subject: second\r\n\r\nsecond body\r\n"));
+            Assert.Equal(0, await server.TerminateAsync(TimeSpan.FromSeconds(20)));
+        }
+
+        // Flip one byte inside the first message's stored body.
+        string spoolDir = Path.Combine(workDir, "data", "spool");
+        string segment = Directory.GetFiles(spoolDir, "*.jnl").Single();
+        byte[] bytes = await File.ReadAllBytesAsync(segment);
+        int at = bytes.AsSpan().IndexOf("FIRST-BODY-TO-DAMAGE"u8);
+        Assert.True(at > 0);
+        bytes[at + 3] ^= 0x20;
+        await File.WriteAllBytesAsync(segment, bytes);
+
+        using (ServerProcess again = await ServerProcess.StartAsync(workDir, parameters: Local))
+        {
+            Assert.Contains("1 message(s) recovered", again.Stderr);
+            Assert.Contains("spool:", again.Stderr);
+            await using SmtpTestClient client = await SmtpTestClient.ConnectAsync(again.Port);
+            Assert.StartsWith("250 2.0.0", await SendAsync(client, "Subject: third\r\n\r\nstill running\r\n"));
+            Assert.Equal(0, await again.TerminateAsync(TimeSpan.FromSeconds(20)));
+        }
+
+        Assert.NotEmpty(Directory.GetFiles(Path.Combine(spoolDir, "corrupt")));
+        var bodies = StoredMessages.Read(spoolDir).Select(m => m.Body).ToList();
+        Assert.Equal(2, bodies.Count);
+        Assert.Contains(bodies, b => b.EndsWith("second body\r\n", StringComparison.Ordinal));
+        Assert.Contains(bodies, b => b.EndsWith("still running\r\n", StringComparison.Ordinal));
+        Directory.Delete(workDir, true);
+    }
+
     /// <summary>Waits until the spool files hold <paramref name="text"/> (written, not yet committed).</summary>
     private static async Task<bool> SpoolContainsAsync(string spoolDir, string text)
     {

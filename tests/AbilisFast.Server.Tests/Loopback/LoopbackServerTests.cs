@@ -203,6 +203,25 @@ public sealed class LoopbackServerTests
         }
     }
 
+    private sealed class FixedBanList(IPAddress banned) : AbilisFast.Server.Access.IBanList
+    {
+        public bool IsBanned(IPAddress address) => address.Equals(banned);
+    }
+
+    [Fact]
+    public async Task BannedAddressesAreDroppedAtAccept()
+    {
+        using var test = new TestServerContext("LOCAL-DOMAIN:local.test");
+        await using var server = new SmtpServer(test.Context, new FixedBanList(IPAddress.Parse("127.0.0.3")));
+        server.Start(new IPEndPoint(IPAddress.Loopback, 0));
+        await using SmtpTestClient banned = await SmtpTestClient.ConnectAsync(server.LocalEndPoint!.Port, source: IPAddress.Parse("127.0.0.3"));
+        Assert.Null(await banned.ReadReplyAsync());
+        Assert.Equal(1, test.Context.Counters.Get(SmtpCounter.BannedIp, Direction.In));
+        await using SmtpTestClient other = await SmtpTestClient.ConnectAsync(server.LocalEndPoint!.Port, source: IPAddress.Parse("127.0.0.4"));
+        Assert.StartsWith("220 ", await other.ReadReplyAsync());
+        Assert.Equal(1, test.Context.Counters.Get(SmtpCounter.CallSucc, Direction.In));
+    }
+
     [Fact]
     public async Task ActNoAcceptsNoConnections()
     {

@@ -145,15 +145,7 @@ internal struct DotDecoder
             }
 
             // Bulk copy up to the next CR or LF.
-            ReadOnlySpan<byte> rest = source.Slice(src);
-            int run = rest.IndexOfAny((byte)'\r', (byte)'\n');
-            if (run < 0)
-            {
-                run = rest.Length;
-            }
-
-            run = Math.Min(run, destination.Length - dst);
-            rest.Slice(0, run).CopyTo(destination.Slice(dst));
+            int run = LineText.CopyToLineEnd(source.Slice(src), destination.Slice(dst));
             src += run;
             dst += run;
             _state = State.MidLine;

@@ -79,20 +79,12 @@ internal struct RawNormalizer
                 continue;
             }
 
-            ReadOnlySpan<byte> rest = source.Slice(src);
-            int run = rest.IndexOfAny((byte)'\r', (byte)'\n');
-            if (run < 0)
-            {
-                run = rest.Length;
-            }
-
-            run = Math.Min(run, destination.Length - dst);
+            int run = LineText.CopyToLineEnd(source.Slice(src), destination.Slice(dst));
             if (run == 0)
             {
                 break;
             }
 
-            rest.Slice(0, run).CopyTo(destination.Slice(dst));
             src += run;
             dst += run;
         }

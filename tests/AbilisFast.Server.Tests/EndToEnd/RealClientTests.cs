@@ -9,6 +9,21 @@ public sealed class RealClientTests
 {
     private static readonly string[] Local = ["LOCAL-DOMAIN:local.test", "HELOHOST:mx.local.test"];
 
+    /// <summary>Runs a python3 smtplib script against the server; it must exit 0.</summary>
+    private static async Task<string> PythonAsync(string script, ServerProcess server)
+    {
+        var (exit, output) = await Tool.RunAsync("python3", ["-c", script, server.Port.ToString()]);
+        Assert.True(exit == 0, output);
+        return output;
+    }
+
+    /// <summary>SIGTERM (exit 0 expected), then what the spool holds.</summary>
+    private static async Task<List<StoredMessage>> StopAndReadAsync(ServerProcess server)
+    {
+        Assert.Equal(0, await server.TerminateAsync(TimeSpan.FromSeconds(20)));
+        return StoredMessages.Read(server.SpoolDir);
+    }
+
     [Fact]
     public async Task SmtplibSendsAMessageThatIsStoredIntact()
     {
@@ -25,12 +40,9 @@ public sealed class RealClientTests
             s.quit()
             print('SENT')
             """;
-        var (exit, output) = await Tool.RunAsync("python3", ["-c", script, server.Port.ToString()]);
-        Assert.True(exit == 0, output);
+        string output = await PythonAsync(script, server);
         Assert.Contains("SENT", output);
-        Assert.Equal(0, await server.TerminateAsync(TimeSpan.FromSeconds(20)));
-
-        StoredMessage message = Assert.Single(StoredMessages.Read(server.SpoolDir));
+        StoredMessage message = Assert.Single(await StopAndReadAsync(server));
         Assert.Equal("sender@client.test", message.Envelope.Sender);
         Assert.Equal("user@local.test", Assert.Single(message.Envelope.Recipients).Address);
         Assert.StartsWith("Received: from client.test ([127.0.0.1])\r\n\tby mx.local.test (AbilisFast) with ESMTP id ", message.Body);
@@ -58,12 +70,10 @@ public sealed class RealClientTests
             print(code, text.decode())
             s.quit()
             """;
-        var (exit, output) = await Tool.RunAsync("python3", ["-c", script, server.Port.ToString()]);
-        Assert.True(exit == 0, output);
+        string output = await PythonAsync(script, server);
         Assert.Contains("2.0.0 Ok: queued as ", output);
         Assert.Contains("553 5.6.7", output);
-        Assert.Equal(0, await server.TerminateAsync(TimeSpan.FromSeconds(20)));
-        StoredMessage message = Assert.Single(StoredMessages.Read(server.SpoolDir));
+        StoredMessage message = Assert.Single(await StopAndReadAsync(server));
         Assert.Equal("pelé@exemple.test", message.Envelope.Sender);
         Assert.Equal("josé@local.test", message.Envelope.Recipients[0].Address);
         Assert.EndsWith("Subject: café\r\n\r\nnaïve\r\n", message.Body);
@@ -90,11 +100,9 @@ public sealed class RealClientTests
             print(text.decode())
             s.quit()
             """;
-        var (exit, output) = await Tool.RunAsync("python3", ["-c", script, server.Port.ToString()]);
-        Assert.True(exit == 0, output);
+        string output = await PythonAsync(script, server);
         Assert.Contains("2.0.0 Ok: queued as ", output);
-        Assert.Equal(0, await server.TerminateAsync(TimeSpan.FromSeconds(20)));
-        StoredMessage message = Assert.Single(StoredMessages.Read(server.SpoolDir));
+        StoredMessage message = Assert.Single(await StopAndReadAsync(server));
         Assert.EndsWith("Subject: x\r\n\r\n.not stuffed\r\nbare\r\nlf\r\n", message.Body);
         server.DeleteWorkDir();
     }
@@ -109,8 +117,7 @@ public sealed class RealClientTests
         Assert.True(exit == 0, output);
         Assert.Contains("PIPELINING", output);
         Assert.Contains("250 2.0.0 Ok: queued as ", output);
-        Assert.Equal(0, await server.TerminateAsync(TimeSpan.FromSeconds(20)));
-        StoredMessage message = Assert.Single(StoredMessages.Read(server.SpoolDir));
+        StoredMessage message = Assert.Single(await StopAndReadAsync(server));
         Assert.Equal(["u1@local.test", "u2@local.test"], message.Envelope.Recipients.Select(r => r.Address));
         Assert.Contains("pipelined body", message.Body);
         server.DeleteWorkDir();
@@ -131,8 +138,7 @@ public sealed class RealClientTests
         var (exit2, output2) = await Tool.RunAsync("swaks",
             ["--server", $"127.0.0.1:{server.Port}", "--from", "s@client.test", "--to", "u@local.test", "--body", "small"]);
         Assert.True(exit2 == 0, output2);
-        Assert.Equal(0, await server.TerminateAsync(TimeSpan.FromSeconds(20)));
-        StoredMessage message = Assert.Single(StoredMessages.Read(server.SpoolDir));
+        StoredMessage message = Assert.Single(await StopAndReadAsync(server));
         Assert.Contains("small", message.Body);
         server.DeleteWorkDir();
     }
@@ -145,8 +151,7 @@ public sealed class RealClientTests
             ["--server", $"127.0.0.1:{server.Port}", "--from", "s@client.test", "--to", "someone@elsewhere.test"]);
         Assert.NotEqual(0, exit);
         Assert.Contains("554 5.7.1", output);
-        Assert.Equal(0, await server.TerminateAsync(TimeSpan.FromSeconds(20)));
-        Assert.Empty(StoredMessages.Read(server.SpoolDir));
+        Assert.Empty(await StopAndReadAsync(server));
         server.DeleteWorkDir();
     }
 
@@ -157,8 +162,7 @@ public sealed class RealClientTests
         var (exit, output) = await Tool.RunAsync("swaks",
             ["--server", $"127.0.0.1:{server.Port}", "--from", "s@client.test", "--to", "someone@elsewhere.test"]);
         Assert.True(exit == 0, output);
-        Assert.Equal(0, await server.TerminateAsync(TimeSpan.FromSeconds(20)));
-        Assert.Single(StoredMessages.Read(server.SpoolDir));
+        Assert.Single(await StopAndReadAsync(server));
         server.DeleteWorkDir();
     }
 

@@ -28,9 +28,21 @@ internal static class ServerHost
     {
         var log = new SessionLog();
         SpoolStore spool;
+        FileStream workDirLock;
         try
         {
             Directory.CreateDirectory(settings.WorkDir);
+            workDirLock = LockWorkDir(settings.WorkDir);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            console.WriteLine($"abilisfast: WDIR {settings.WorkDir} is not usable ({e.Message}); is another abilisfast using it? Stop it, make WDIR writable or set --wdir DIR");
+            return ExitCodes.WorkDirUnusable;
+        }
+
+        await using var heldLock = workDirLock;
+        try
+        {
             spool = OpenSpool(settings, log, out IReadOnlyList<RecoveredMessage> recovered, console);
             var context = new SmtpContext(settings, log, spool);
             foreach (RecoveredMessage message in recovered)
@@ -78,6 +90,13 @@ internal static class ServerHost
             return ExitCodes.WorkDirUnusable;
         }
     }
+
+    /// <summary>
+    /// One server per WDIR: an exclusive lock on WDIR/abilisfast.lock (flock on Linux), held for
+    /// the life of the process and released by the kernel even after kill -9.
+    /// </summary>
+    private static FileStream LockWorkDir(string workDir) =>
+        new(Path.Combine(workDir, "abilisfast.lock"), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
 
     private static SpoolStore OpenSpool(SmtpSettings settings, SessionLog log, out IReadOnlyList<RecoveredMessage> recovered, TextWriter console)
     {

@@ -159,6 +159,24 @@ public sealed class CrashTests
     }
 
     [Fact]
+    public async Task ASecondServerOnTheSameWdirRefusesToStart()
+    {
+        using ServerProcess server = await ServerProcess.StartAsync(parameters: Local);
+        var (exit, output) = await Tool.RunAsync(ServerProcess.ExecutablePath,
+            ["--wdir", Path.Combine(server.WorkDir, "data"), $"TCP-LOCPORT:{ServerProcess.FreePort()}"]);
+        Assert.Equal(4, exit);
+        Assert.Contains("is another abilisfast using it?", output);
+        Assert.Equal(0, await server.TerminateAsync(TimeSpan.FromSeconds(20)));
+
+        // kill -9 releases the lock too: the next start works.
+        using ServerProcess again = await ServerProcess.StartAsync(server.WorkDir, parameters: Local);
+        again.Kill();
+        using ServerProcess third = await ServerProcess.StartAsync(server.WorkDir, parameters: Local);
+        Assert.Equal(0, await third.TerminateAsync(TimeSpan.FromSeconds(20)));
+        server.DeleteWorkDir();
+    }
+
+    [Fact]
     public async Task SigtermStopsGracefullyWithExitZero()
     {
         using ServerProcess server = await ServerProcess.StartAsync(parameters: Local);

@@ -223,6 +223,24 @@ public sealed class LoopbackServerTests
     }
 
     [Fact]
+    public async Task TheDefaultListenerTakesIPv4AndIPv6Loopback()
+    {
+        int port = ServerProcess.FreePort();
+        using var test = new TestServerContext("LOCAL-DOMAIN:local.test", $"TCP-LOCPORT:{port}");
+        await using var server = new SmtpServer(test.Context);
+        server.Start();
+        await using SmtpTestClient v4 = await SmtpTestClient.ConnectAsync(port, IPAddress.Loopback);
+        Assert.StartsWith("220 ", await v4.ReadReplyAsync());
+        await using SmtpTestClient v6 = await SmtpTestClient.ConnectAsync(port, IPAddress.IPv6Loopback);
+        Assert.StartsWith("220 ", await v6.ReadReplyAsync());
+        Assert.Equal("250 2.1.0 Ok", await v6.CommandAsync("MAIL FROM:<a@client.test>"));
+        Assert.Equal("250 2.1.5 Ok", await v6.CommandAsync("RCPT TO:<b@local.test>"));
+        Assert.StartsWith("354", await v6.CommandAsync("DATA"));
+        Assert.StartsWith("250 2.0.0 Ok: queued as", await v6.CommandAsync("over v6\r\n."));
+        Assert.Contains("([::1])", Assert.Single(test.Stored()).Body);
+    }
+
+    [Fact]
     public async Task ActNoAcceptsNoConnections()
     {
         int port = ServerProcess.FreePort();

@@ -1,0 +1,130 @@
+using System.Globalization;
+using System.Text;
+using AbilisFast.Protocol.States;
+using AbilisFast.Server.Diagnostics;
+
+namespace AbilisFast.Server.Console;
+
+/// <summary>
+/// The SMTP resource displays of the Abilis console (<c>d d</c>, <c>d de</c>, <c>d s</c>, <c>d se smtp</c>),
+/// formatted from a <see cref="SmtpDisplaySnapshot"/> column for column as the appliance prints them.
+/// Every display starts with an empty line; every line ends with CRLF.
+/// </summary>
+internal static partial class SmtpDisplay
+{
+    internal const string NewLine = "\r\n";
+    internal const int LineWidth = 79;
+    internal const string Indent = "       ";
+
+    private const int FieldWidth = 22;
+
+    /// <summary><c>d d smtp</c>: the resource state.</summary>
+    public static string DisplayResource(SmtpDisplaySnapshot snapshot)
+    {
+        var text = new StringBuilder(512);
+        AppendResource(text, snapshot);
+        return text.ToString();
+    }
+
+    /// <summary><c>d de smtp</c>: the resource state and the sessions table.</summary>
+    public static string DisplayDetailed(SmtpDisplaySnapshot snapshot)
+    {
+        var text = new StringBuilder(512 + (snapshot.Channels.Count * 80));
+        AppendResource(text, snapshot);
+        AppendSessionsHeader(text);
+        foreach (SmtpChannelRow row in snapshot.Channels)
+        {
+            AppendChannelRow(text, row);
+        }
+
+        return text.ToString();
+    }
+
+    /// <summary>The line that opens every display: <c>RES:Smtp ----...</c> to column 79.</summary>
+    internal static void AppendResourceHeader(StringBuilder text)
+    {
+        text.Append(NewLine);
+        AppendDashed(text, "RES:Smtp ");
+    }
+
+    private static void AppendResource(StringBuilder text, SmtpDisplaySnapshot snapshot)
+    {
+        ArgumentNullException.ThrowIfNull(snapshot);
+        AppendResourceHeader(text);
+        AppendFields(text, Field("STATE", snapshot.Active ? "ACTIVE" : "INACTIVE"), Field("CUR-SES", snapshot.CurrentSessions));
+        AppendFields(
+            text,
+            Field("ACTIVE-RES-IN", snapshot.ActiveResIn),
+            Field("ACTIVE-RES-OUT", snapshot.ActiveResOut),
+            Field("ACTIVE-MIX-IN", snapshot.ActiveMixIn),
+            Field("ACTIVE-MIX-OUT", snapshot.ActiveMixOut));
+        AppendFields(text, Field("QUEUE-OUT", snapshot.QueueOut), Field("QUEUE-DEFER", snapshot.QueueDefer));
+    }
+
+    private static string Field(string name, int value)
+        => string.Create(CultureInfo.InvariantCulture, $"{name}:{value}");
+
+    private static string Field(string name, string value) => name + ":" + value;
+
+    /// <summary>NAME:VALUE fields of 22 columns (at least one space apart), the last one unpadded.</summary>
+    private static void AppendFields(StringBuilder text, params ReadOnlySpan<string> fields)
+    {
+        text.Append(Indent);
+        for (int i = 0; i < fields.Length; i++)
+        {
+            text.Append(fields[i]);
+            if (i < fields.Length - 1)
+            {
+                text.Append(' ', Math.Max(1, FieldWidth - fields[i].Length));
+            }
+        }
+
+        text.Append(NewLine);
+    }
+
+    /// <summary><c>       - Smtp Sessions ----...</c> and the column titles.</summary>
+    internal static void AppendSessionsHeader(StringBuilder text)
+    {
+        AppendDashed(text, Indent + "- Smtp Sessions ");
+        text.Append(Indent).Append("CH TYPE TCP-State LocAdd-LocPort        RemAdd-RemPort        SMTP-State").Append(NewLine);
+    }
+
+    /// <summary>
+    /// One row of the sessions table: CH in 3 columns, TYPE in 5, TCP-State in 10, the two addresses
+    /// in 22 each, then SMTP-State. A listening channel has no remote side and, as on the appliance,
+    /// no remote column either: its SMTP-State follows the local address column.
+    /// </summary>
+    internal static void AppendChannelRow(StringBuilder text, SmtpChannelRow row)
+    {
+        text.Append(Indent);
+        AppendPadded(text, row.Number.ToString(CultureInfo.InvariantCulture), 3);
+        AppendPadded(text, row.Direction == Direction.In ? "IN" : "OUT", 5);
+        AppendPadded(text, row.TcpState.Label(), 10);
+        AppendPadded(text, row.LocalAddress, FieldWidth);
+        if (row.TcpState != TcpState.Listen || row.RemoteAddress.Length != 0)
+        {
+            AppendPadded(text, row.RemoteAddress, FieldWidth);
+        }
+
+        text.Append(row.SmtpState.Label()).Append(NewLine);
+    }
+
+    /// <summary>The value then spaces to <paramref name="width"/>, and always at least one space.</summary>
+    private static void AppendPadded(StringBuilder text, string value, int width)
+    {
+        text.Append(value);
+        text.Append(' ', Math.Max(1, width - value.Length));
+    }
+
+    /// <summary>The text followed by dashes up to column 79 (nothing added when it is already that long).</summary>
+    private static void AppendDashed(StringBuilder text, string start)
+    {
+        text.Append(start);
+        if (start.Length < LineWidth)
+        {
+            text.Append('-', LineWidth - start.Length);
+        }
+
+        text.Append(NewLine);
+    }
+}

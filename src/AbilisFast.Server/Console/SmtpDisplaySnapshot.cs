@@ -1,0 +1,90 @@
+using System.Globalization;
+using System.Net;
+using AbilisFast.Protocol.States;
+using AbilisFast.Server.Channels;
+using AbilisFast.Server.Diagnostics;
+
+namespace AbilisFast.Server.Console;
+
+/// <summary>One channel as the console shows it: the row of the sessions table and its counters.</summary>
+internal sealed record SmtpChannelRow(
+    int Number,
+    Direction Direction,
+    TcpState TcpState,
+    string LocalAddress,
+    string RemoteAddress,
+    SmtpState SmtpState,
+    SmtpCountersSnapshot Counters);
+
+/// <summary>
+/// Everything the SMTP console displays print, read once from a <see cref="SmtpContext"/>. The
+/// formatter works on this copy only, so a display never reads live state twice.
+/// </summary>
+internal sealed record SmtpDisplaySnapshot(
+    bool Active,
+    int CurrentSessions,
+    int ActiveResIn,
+    int ActiveResOut,
+    int ActiveMixIn,
+    int ActiveMixOut,
+    int QueueOut,
+    int QueueDefer,
+    IReadOnlyList<SmtpChannelRow> Channels,
+    SmtpCountersSnapshot Counters,
+    DateTimeOffset Now,
+    TimeZoneInfo TimeZone)
+{
+    public static SmtpDisplaySnapshot Take(SmtpContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ChannelPool pool = context.Channels;
+        int resIn = pool.ActiveResIn;
+        int resOut = pool.ActiveResOut;
+        int mixIn = pool.ActiveMixIn;
+        int mixOut = pool.ActiveMixOut;
+        var rows = new SmtpChannelRow[pool.Channels.Count];
+        for (int i = 0; i < rows.Length; i++)
+        {
+            rows[i] = Row(pool.Channels[i]);
+        }
+
+        return new SmtpDisplaySnapshot(
+            context.Settings.Active,
+            resIn + resOut + mixIn + mixOut,
+            resIn,
+            resOut,
+            mixIn,
+            mixOut,
+            context.Queue.OutCount,
+            context.Queue.DeferCount,
+            rows,
+            context.Counters.Snapshot(),
+            context.Time.GetUtcNow(),
+            context.Time.LocalTimeZone);
+    }
+
+    /// <summary>"addr:port" as the console prints it, or empty when there is no endpoint.</summary>
+    public static string FormatEndPoint(IPEndPoint? endPoint)
+    {
+        if (endPoint is null)
+        {
+            return string.Empty;
+        }
+
+        IPAddress address = endPoint.Address.IsIPv4MappedToIPv6 ? endPoint.Address.MapToIPv4() : endPoint.Address;
+        return string.Create(CultureInfo.InvariantCulture, $"{address}:{endPoint.Port}");
+    }
+
+    private static SmtpChannelRow Row(SmtpChannel channel)
+    {
+        // Each field is read whole; the row may mix two moments (see SmtpChannel).
+        return new SmtpChannelRow(
+            channel.Number,
+            channel.Direction,
+            channel.TcpState,
+            FormatEndPoint(channel.LocalEndPoint),
+            FormatEndPoint(channel.RemoteEndPoint),
+            channel.SmtpState,
+            channel.Counters.Snapshot());
+    }
+}

@@ -1,4 +1,6 @@
+using System.Net;
 using System.Net.Sockets;
+using AbilisFast.Server.Admin;
 using AbilisFast.Server.Configuration;
 using AbilisFast.Server.Diagnostics;
 using AbilisFast.Server.Queue;
@@ -51,6 +53,7 @@ internal static class ServerHost
             }
 
             await using var server = new SmtpServer(context);
+            await using AdminServer? admin = StartAdmin(settings, context, console);
             try
             {
                 server.Start();
@@ -84,11 +87,46 @@ internal static class ServerHost
             console.WriteLine("abilisfast: stopped");
             return ExitCodes.Ok;
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException)
         {
             console.WriteLine($"abilisfast: WDIR {settings.WorkDir} is not usable ({e.Message}); make it writable or set --wdir DIR");
             return ExitCodes.WorkDirUnusable;
         }
+    }
+
+    /// <summary>
+    /// Starts the admin port unless ADMIN-ADDR is #. On a first start with no users, creates the
+    /// user 'admin' with a random password, printed once; only its hash is stored.
+    /// </summary>
+    private static AdminServer? StartAdmin(SmtpSettings settings, SmtpContext context, TextWriter console)
+    {
+        if (settings.AdminAddress is null)
+        {
+            return null;
+        }
+
+        UserStore users = UserStore.Load(settings.WorkDir);
+        if (users.Count == 0)
+        {
+            string password = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(12))
+                .Replace('+', 'x').Replace('/', 'y');
+            users.Set("admin", UserRights.Admin, password);
+            console.WriteLine($"abilisfast: first start: console user 'admin' created with password {password} (shown only now; change it with: abilisfast user admin --rights admin --wdir {settings.WorkDir})");
+        }
+
+        var admin = new AdminServer(context, users);
+        try
+        {
+            admin.Start(new IPEndPoint(settings.AdminAddress, settings.AdminPort));
+        }
+        catch (SocketException e)
+        {
+            console.WriteLine($"abilisfast: admin port {settings.AdminAddress}:{settings.AdminPort} not available ({e.SocketErrorCode}); set ADMIN-PORT or ADMIN-ADDR:# (SMTP keeps running)");
+            return null;
+        }
+
+        console.WriteLine($"abilisfast: admin port on {admin.LocalEndPoint}");
+        return admin;
     }
 
     /// <summary>

@@ -1,6 +1,7 @@
 using System.Reflection;
 using System.Runtime.InteropServices;
 using AbilisFast.Server;
+using AbilisFast.Server.Admin;
 using AbilisFast.Server.Configuration;
 
 namespace AbilisFast;
@@ -24,6 +25,11 @@ internal static class Program
             {
                 Console.Out.WriteLine($"abilisfast {typeof(Program).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0"}");
                 return ExitCodes.Ok;
+            }
+
+            if (commandLine.Subcommand == "user")
+            {
+                return UserCommand.Run(commandLine.SubcommandArgs, Console.In, Console.Out, Console.Error);
             }
 
             if (commandLine.Subcommand is { } sub)

@@ -77,7 +77,10 @@ internal sealed class ServerProcess : IDisposable
     }
 
     /// <summary>Starts the server in <paramref name="workDir"/> (a new one when null) and waits until it listens.</summary>
-    public static async Task<ServerProcess> StartAsync(string? workDir = null, int? port = null, params string[] parameters)
+    public static async Task<ServerProcess> StartAsync(string? workDir = null, int? port = null, params string[] parameters) =>
+        await StartAsync(workDir, port, adminPort: null, parameters);
+
+    public static async Task<ServerProcess> StartAsync(string? workDir, int? port, int? adminPort, params string[] parameters)
     {
         workDir ??= NewWorkDir();
         int p = port ?? FreePort();
@@ -91,6 +94,7 @@ internal sealed class ServerProcess : IDisposable
         info.ArgumentList.Add("--wdir");
         info.ArgumentList.Add(Path.Combine(workDir, "data"));
         info.ArgumentList.Add($"TCP-LOCPORT:{p}");
+        info.ArgumentList.Add($"ADMIN-PORT:{adminPort ?? FreePort()}");
         foreach (string parameter in parameters)
         {
             info.ArgumentList.Add(parameter);

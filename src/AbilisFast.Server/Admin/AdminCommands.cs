@@ -1,0 +1,167 @@
+using System.Buffers;
+using System.Globalization;
+using System.Text;
+using AbilisFast.Server.Console;
+using AbilisFast.Server.Diagnostics;
+
+namespace AbilisFast.Server.Admin;
+
+/// <summary>
+/// The console commands, Abilis style. Every command reads snapshots of shared state, so nothing
+/// here can stall an SMTP session. Output lines end in CRLF; an unknown command or a bad argument
+/// gets one error line.
+/// </summary>
+internal sealed class AdminCommands(SmtpContext context, long startTicks)
+{
+    public const string Header = "RES:Smtp ----------------------------------------------------------------------";
+
+    /// <summary>The result of one command: its text, and whether the session ends.</summary>
+    internal readonly record struct Result(string Text, bool Quit = false);
+
+    public Result Execute(string line, UserRights rights)
+    {
+        string[] words = line.Split(' ', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (words.Length == 0)
+        {
+            return new Result("");
+        }
+
+        string verb = words[0].ToLowerInvariant();
+        switch (verb)
+        {
+            case "quit" or "bye" or "logout" or "exit":
+                return new Result("Bye\r\n", Quit: true);
+            case "help" or "?":
+                return new Result(HelpText(rights));
+            case "d" or "display":
+                return Display(words);
+            case "clear" or "c":
+                return RequireAdmin(rights) ?? Clear(words);
+            case "debug":
+                return RequireAdmin(rights) ?? Debug(words);
+            default:
+                return Error($"unknown command '{words[0]}' (type help)");
+        }
+    }
+
+    private static Result? RequireAdmin(UserRights rights) =>
+        rights >= UserRights.Admin ? null : Error("this command needs administrator or super user rights");
+
+    private static Result Error(string text) => new($"ERROR: {text}\r\n");
+
+    private static string HelpText(UserRights rights)
+    {
+        var text = new StringBuilder();
+        text.Append("\r\n");
+        text.Append("   D D SMTP                                   - Display the state of the resource\r\n");
+        text.Append("   D DE SMTP                                  - Display state and SMTP sessions\r\n");
+        text.Append("   D S SMTP                                   - Display statistics\r\n");
+        text.Append("   D SE SMTP                                  - Display statistics of every session\r\n");
+        if (rights >= UserRights.Admin)
+        {
+            text.Append("   CLEAR S SMTP                               - Clear the statistics\r\n");
+            text.Append("   DEBUG RES:SMTP [LSN:N] [CMD:...]           - Debug commands (LSN:0 for their help)\r\n");
+        }
+
+        text.Append("   HELP                                       - This help\r\n");
+        text.Append("   QUIT                                       - End the session\r\n");
+        return text.ToString();
+    }
+
+    private Result Display(string[] words)
+    {
+        if (words.Length != 3 || !words[2].Equals("smtp", StringComparison.OrdinalIgnoreCase))
+        {
+            return Error("usage: d d|de|s|se smtp");
+        }
+
+        return words[1].ToLowerInvariant() switch
+        {
+            "d" => new Result(SmtpDisplay.DisplayResource(SmtpDisplaySnapshot.Take(context))),
+            "de" => new Result(SmtpDisplay.DisplayDetailed(SmtpDisplaySnapshot.Take(context))),
+            "s" => new Result(SmtpDisplay.DisplayStatistics(SmtpDisplaySnapshot.Take(context))),
+            "se" => new Result(SmtpDisplay.DisplayStatisticsPerSession(SmtpDisplaySnapshot.Take(context))),
+            _ => Error($"unknown display '{words[1]}': use d, de, s or se"),
+        };
+    }
+
+    private Result Clear(string[] words)
+    {
+        if (words.Length != 3 || !words[1].Equals("s", StringComparison.OrdinalIgnoreCase) || !words[2].Equals("smtp", StringComparison.OrdinalIgnoreCase))
+        {
+            return Error("usage: clear s smtp");
+        }
+
+        DateTimeOffset now = context.Time.GetLocalNow();
+        context.Counters.Clear(now);
+        foreach (var channel in context.Channels.Channels)
+        {
+            channel.Counters.Clear(now);
+        }
+
+        return new Result("\r\n" + Header + "\r\n       Statistics cleared\r\n");
+    }
+
+    private Result Debug(string[] words)
+    {
+        if (words.Length < 2 || !words[1].Equals("res:smtp", StringComparison.OrdinalIgnoreCase))
+        {
+            return Error("usage: debug res:smtp [lsn:N] [cmd:...]");
+        }
+
+        if (words.Length == 2)
+        {
+            return new Result(DebugHelp());
+        }
+
+        string lsn = words[2].ToLowerInvariant();
+        string? cmd = words.Length > 3 ? string.Join(' ', words.Skip(3)) : null;
+        return (lsn, cmd?.ToLowerInvariant()) switch
+        {
+            ("lsn:0", null) => new Result(DebugHelp()),
+            ("lsn:1", null) => ToggleVerbose(),
+            ("lsn:3", null) => new Result(DebugHeader() + "\r\n" + LogText()),
+            ("lsn:3", "cmd:clr") => ClearLog(),
+            ("lsn:4", _) => Error("internal mail (lsn:4) needs the delivery side, which is not built yet"),
+            _ => Error($"unknown debug command '{string.Join(' ', words.Skip(2))}' (debug res:smtp lsn:0 lists them)"),
+        };
+    }
+
+    private Result ToggleVerbose()
+    {
+        context.Log.Verbose = !context.Log.Verbose;
+        return new Result(DebugHeader() + $"       Debug:{(context.Log.Verbose ? "ON" : "OFF")}\r\n");
+    }
+
+    private Result ClearLog()
+    {
+        context.Log.Clear();
+        return new Result(DebugHeader() + "       Session log cleared\r\n");
+    }
+
+    private string LogText()
+    {
+        var buffer = new ArrayBufferWriter<byte>(SessionLog.BufferLength + 1024);
+        context.Log.CopyTo(buffer);
+        return Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
+
+    /// <summary>The seed's debug header: buffer length, date/time, and the trace time (ms since start).</summary>
+    private string DebugHeader()
+    {
+        DateTimeOffset now = context.Time.GetLocalNow();
+        long trace = Environment.TickCount64 - startTicks;
+        return "\r\n" + Header + "\r\n" + string.Create(CultureInfo.InvariantCulture,
+            $"       BufferLength:{SessionLog.BufferLength}  Date/Time:{now:dd/MM/yyyy HH:mm:ss} TraceTime:{trace}\r\n");
+    }
+
+    private string DebugHelp() => DebugHeader() +
+        "\r\n\r\n" +
+        "   LSN:0                                      - This help\r\n" +
+        "   LSN:1                                      - Debug\r\n" +
+        "   LSN:3                                      - Show session log\r\n" +
+        "   LSN:3 CMD:CLR                              - Clear session log\r\n" +
+        "   LSN:4 CMD:From:To:Subject:Message          - Send internal mail\r\n" +
+        "\r\n" +
+        "To use these commands you need to have administrator or super user rights.\r\n";
+}

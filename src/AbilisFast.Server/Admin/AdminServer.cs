@@ -1,0 +1,216 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+
+namespace AbilisFast.Server.Admin;
+
+/// <summary>
+/// The telnet-style admin port (ADMIN-ADDR:ADMIN-PORT): login with user name and password, then
+/// the Abilis console commands at the prompt <c>[HH:MM:SS] NODENAME:</c>. Sessions are few and
+/// slow, so plain streams are enough; what they read are snapshots of the SMTP state.
+/// </summary>
+internal sealed class AdminServer : IAsyncDisposable
+{
+    /// <summary>An idle console session is closed after this long.</summary>
+    public static readonly TimeSpan IdleTimeout = TimeSpan.FromMinutes(5);
+
+    private const int MaxLoginAttempts = 3;
+    private static readonly byte[] WillEcho = [255, 251, 1];
+    private static readonly byte[] WontEcho = [255, 252, 1];
+
+    private readonly SmtpContext _context;
+    private readonly UserStore _users;
+    private readonly AdminCommands _commands;
+    private readonly string _nodeName;
+    private readonly CancellationTokenSource _stopping = new();
+    private Socket? _listener;
+    private Task? _acceptLoop;
+
+    public AdminServer(SmtpContext context, UserStore users)
+    {
+        _context = context;
+        _users = users;
+        _commands = new AdminCommands(context, Environment.TickCount64);
+        _nodeName = context.Settings.NodeName;
+    }
+
+    public IPEndPoint? LocalEndPoint => _listener?.LocalEndPoint as IPEndPoint;
+
+    public void Start(IPEndPoint endPoint)
+    {
+        var socket = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+            socket.Bind(endPoint);
+            socket.Listen(16);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+
+        _listener = socket;
+        _acceptLoop = AcceptLoopAsync(socket);
+    }
+
+    private async Task AcceptLoopAsync(Socket listener)
+    {
+        while (!_stopping.IsCancellationRequested)
+        {
+            Socket client;
+            try
+            {
+                client = await listener.AcceptAsync(_stopping.Token).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException)
+            {
+                return;
+            }
+            catch (SocketException)
+            {
+                continue;
+            }
+
+            _ = RunSessionAsync(client);
+        }
+    }
+
+    private async Task RunSessionAsync(Socket client)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
+        await using var stream = new NetworkStream(client, ownsSocket: true);
+        var reader = new TelnetLineReader(stream);
+        try
+        {
+            UserRights? rights = await LoginAsync(stream, reader, timeout).ConfigureAwait(false);
+            if (rights is null)
+            {
+                return;
+            }
+
+            while (true)
+            {
+                await WriteAsync(stream, Prompt()).ConfigureAwait(false);
+                timeout.CancelAfter(IdleTimeout);
+                var (status, text) = await reader.ReadLineAsync(timeout.Token).ConfigureAwait(false);
+                switch (status)
+                {
+                    case TelnetLineStatus.Closed:
+                        return;
+                    case TelnetLineStatus.TooLong:
+                        await WriteAsync(stream, "ERROR: line too long\r\n").ConfigureAwait(false);
+                        continue;
+                    case TelnetLineStatus.Binary:
+                        await WriteAsync(stream, "ERROR: only printable text is accepted\r\n").ConfigureAwait(false);
+                        continue;
+                }
+
+                AdminCommands.Result result;
+                try
+                {
+                    result = _commands.Execute(text, rights.Value);
+                }
+                catch (Exception e)
+                {
+                    // Never a stack trace on the console: one line, and the session goes on.
+                    result = new AdminCommands.Result($"ERROR: command failed: {e.GetType().Name}\r\n");
+                }
+
+                await WriteAsync(stream, result.Text).ConfigureAwait(false);
+                if (result.Quit)
+                {
+                    return;
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            await TryWriteAsync(stream, "\r\nSession timed out\r\n").ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or SocketException or EndOfStreamException or ObjectDisposedException)
+        {
+        }
+    }
+
+    private async Task<UserRights?> LoginAsync(Stream stream, TelnetLineReader reader, CancellationTokenSource timeout)
+    {
+        for (int attempt = 0; attempt < MaxLoginAttempts; attempt++)
+        {
+            timeout.CancelAfter(IdleTimeout);
+            await WriteAsync(stream, "Login:").ConfigureAwait(false);
+            var (status, user) = await reader.ReadLineAsync(timeout.Token).ConfigureAwait(false);
+            if (status == TelnetLineStatus.Closed)
+            {
+                return null;
+            }
+
+            bool hide = reader.PeerSpeaksTelnet;
+            if (hide)
+            {
+                await stream.WriteAsync(WillEcho, timeout.Token).ConfigureAwait(false);
+            }
+
+            await WriteAsync(stream, "Password:").ConfigureAwait(false);
+            var (passwordStatus, password) = await reader.ReadLineAsync(timeout.Token).ConfigureAwait(false);
+            if (hide)
+            {
+                await stream.WriteAsync(WontEcho, timeout.Token).ConfigureAwait(false);
+                await WriteAsync(stream, "\r\n").ConfigureAwait(false);
+            }
+
+            if (passwordStatus == TelnetLineStatus.Closed)
+            {
+                return null;
+            }
+
+            UserRights? rights = status == TelnetLineStatus.Line && passwordStatus == TelnetLineStatus.Line
+                ? _users.Verify(user.Trim(), password)
+                : null;
+            if (rights is { } r && r >= UserRights.User)
+            {
+                return r;
+            }
+
+            await WriteAsync(stream, "Login incorrect\r\n").ConfigureAwait(false);
+        }
+
+        return null;
+    }
+
+    private string Prompt() =>
+        string.Create(CultureInfo.InvariantCulture, $"[{_context.Time.GetLocalNow():HH:mm:ss}] {_nodeName}:");
+
+    private static async Task WriteAsync(Stream stream, string text)
+    {
+        await stream.WriteAsync(Encoding.UTF8.GetBytes(text)).ConfigureAwait(false);
+    }
+
+    private static async Task TryWriteAsync(Stream stream, string text)
+    {
+        try
+        {
+            await WriteAsync(stream, text).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException)
+        {
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_stopping.IsCancellationRequested)
+        {
+            _stopping.Cancel();
+            _listener?.Dispose();
+            if (_acceptLoop is not null)
+            {
+                await _acceptLoop.ConfigureAwait(false);
+            }
+        }
+
+        _stopping.Dispose();
+    }
+}

@@ -1,0 +1,163 @@
+using System.Net;
+using AbilisFast.Server.Admin;
+using AbilisFast.Server.Diagnostics;
+using AbilisFast.Server.Tests.Support;
+
+namespace AbilisFast.Server.Tests.Admin;
+
+/// <summary>The admin port over real TCP: telnet bytes, login, rights, commands, errors.</summary>
+public sealed class AdminServerTests : IAsyncLifetime
+{
+    private static readonly byte[] TelnetHello = [255, 253, 1, 255, 251, 31, 255, 250, 31, 0, 80, 0, 24, 255, 240, 255, 253, 3];
+
+    private readonly TestServerContext _test = new("LOCAL-DOMAIN:local.test", "NODENAME:ABILIS_CPX");
+    private AdminServer _admin = null!;
+
+    public Task InitializeAsync()
+    {
+        var users = UserStore.Load(_test.WorkDir);
+        users.Set("viewer", UserRights.User, "view-pass");
+        users.Set("boss", UserRights.Admin, "boss-pass");
+        users.Set("mailer", UserRights.Mail, "mail-pass");
+        _admin = new AdminServer(_test.Context, users);
+        _admin.Start(new IPEndPoint(IPAddress.Loopback, 0));
+        return Task.CompletedTask;
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _admin.DisposeAsync();
+        _test.Dispose();
+    }
+
+    private async Task<ConsoleTestClient> LoginAsync(string user, string password, bool telnet = false)
+    {
+        ConsoleTestClient client = await ConsoleTestClient.ConnectAsync(_admin.LocalEndPoint!.Port);
+        if (telnet)
+        {
+            await client.SendAsync(TelnetHello);
+        }
+
+        await client.ReadUntilAsync("Login:");
+        await client.SendAsync(user + "\r\n");
+        await client.ReadUntilAsync("Password:");
+        await client.SendAsync(password + "\r\n");
+        return client;
+    }
+
+    private static async Task<string> CommandAsync(ConsoleTestClient client, string command)
+    {
+        await client.SendAsync(command + "\r\n");
+        return await client.ReadUntilAsync("] ABILIS_CPX:");
+    }
+
+    [Fact]
+    public async Task TelnetNegotiationIsConsumedAndThePasswordIsNotEchoed()
+    {
+        ConsoleTestClient client = await ConsoleTestClient.ConnectAsync(_admin.LocalEndPoint!.Port);
+        await using (client)
+        {
+            await client.SendAsync(TelnetHello);
+            Assert.Equal("Login:", await client.ReadUntilAsync("Login:"));
+            await client.SendAsync("viewer\r\n");
+            string beforePassword = await client.ReadUntilAsync("Password:");
+            Assert.Contains("\u00ff\u00fb\u0001", beforePassword); // IAC WILL ECHO: the client stops echoing
+            await client.SendAsync("view-pass\r\n");
+            string prompt = await client.ReadUntilAsync("] ABILIS_CPX:");
+            Assert.Contains("\u00ff\u00fc\u0001", prompt); // IAC WONT ECHO afterwards
+            Assert.Matches(@"\[\d\d:\d\d:\d\d\] ABILIS_CPX:$", prompt);
+        }
+    }
+
+    [Fact]
+    public async Task DisplayCommandsWorkForAUser()
+    {
+        await using ConsoleTestClient client = await LoginAsync("viewer", "view-pass");
+        await client.ReadUntilAsync("] ABILIS_CPX:");
+        string output = await CommandAsync(client, "d d smtp");
+        Assert.Contains("\r\nRES:Smtp ----------------------------------------------------------------------\r\n", output);
+        Assert.Contains("STATE:ACTIVE", output);
+        output = await CommandAsync(client, "D DE SMTP");
+        Assert.Contains("       CH TYPE TCP-State LocAdd-LocPort        RemAdd-RemPort        SMTP-State\r\n", output);
+        Assert.Contains("       0  OUT  READY                                                 READY\r\n", output);
+        Assert.Contains("       9  IN   LISTEN                          READY\r\n", output);
+        output = await CommandAsync(client, "d s smtp");
+        Assert.Contains("       CALL-SUCC  |          0|          0|CALL-FAIL  |          0|          0|\r\n", output);
+    }
+
+    [Fact]
+    public async Task DebugNeedsAdminRights()
+    {
+        await using (ConsoleTestClient viewer = await LoginAsync("viewer", "view-pass"))
+        {
+            await viewer.ReadUntilAsync("] ABILIS_CPX:");
+            Assert.Contains("ERROR: this command needs administrator or super user rights", await CommandAsync(viewer, "debug res:smtp"));
+            Assert.Contains("ERROR: this command needs administrator or super user rights", await CommandAsync(viewer, "clear s smtp"));
+        }
+
+        await using ConsoleTestClient boss = await LoginAsync("boss", "boss-pass");
+        await boss.ReadUntilAsync("] ABILIS_CPX:");
+        string help = await CommandAsync(boss, "debug res:smtp");
+        Assert.Matches(@"\r\nRES:Smtp -+\r\n       BufferLength:64512  Date/Time:\d\d/\d\d/\d{4} \d\d:\d\d:\d\d TraceTime:\d+\r\n", help);
+        Assert.Contains("   LSN:3 CMD:CLR                              - Clear session log\r\n", help);
+        Assert.Contains("To use these commands you need to have administrator or super user rights.\r\n", help);
+    }
+
+    [Fact]
+    public async Task SessionLogIsShownAndCleared()
+    {
+        _test.Log.Write(LogTag.In, "Receiving message: 84A582F6"u8);
+        await using ConsoleTestClient boss = await LoginAsync("boss", "boss-pass");
+        await boss.ReadUntilAsync("] ABILIS_CPX:");
+        Assert.Matches(@"\d\d/\d\d \d\d:\d\d:\d\d \[IN\]  Receiving message: 84A582F6\r\n", await CommandAsync(boss, "debug res:smtp lsn:3"));
+        await CommandAsync(boss, "debug res:smtp lsn:3 cmd:clr");
+        Assert.DoesNotContain("Receiving message", await CommandAsync(boss, "debug res:smtp lsn:3"));
+        Assert.Contains("Debug:ON", await CommandAsync(boss, "debug res:smtp lsn:1"));
+        Assert.True(_test.Log.Verbose);
+    }
+
+    [Fact]
+    public async Task ClearRestartsTheStatistics()
+    {
+        _test.Context.Counters.Increment(SmtpCounter.CallSucc, Direction.In);
+        await using ConsoleTestClient boss = await LoginAsync("boss", "boss-pass");
+        await boss.ReadUntilAsync("] ABILIS_CPX:");
+        Assert.Contains("CALL-SUCC  |          1|", await CommandAsync(boss, "d s smtp"));
+        await CommandAsync(boss, "clear s smtp");
+        Assert.Contains("CALL-SUCC  |          0|", await CommandAsync(boss, "d s smtp"));
+    }
+
+    [Fact]
+    public async Task WrongPasswordsAndMailOnlyUsersAreRefused()
+    {
+        await using ConsoleTestClient client = await ConsoleTestClient.ConnectAsync(_admin.LocalEndPoint!.Port);
+        foreach (var (user, password) in new[] { ("viewer", "wrong"), ("nobody", "x"), ("mailer", "mail-pass") })
+        {
+            await client.ReadUntilAsync("Login:");
+            await client.SendAsync(user + "\r\n");
+            await client.ReadUntilAsync("Password:");
+            await client.SendAsync(password + "\r\n");
+            await client.ReadUntilAsync("Login incorrect\r\n");
+        }
+
+        Assert.True(await client.IsClosedAsync());
+    }
+
+    [Fact]
+    public async Task BadInputGetsOneErrorLineAndTheSessionGoesOn()
+    {
+        await using ConsoleTestClient client = await LoginAsync("viewer", "view-pass");
+        await client.ReadUntilAsync("] ABILIS_CPX:");
+        Assert.Contains("ERROR: unknown command 'frobnicate' (type help)\r\n", await CommandAsync(client, "frobnicate"));
+        Assert.Contains("ERROR: line too long\r\n", await CommandAsync(client, new string('d', 5000)));
+        Assert.Contains("ERROR: only printable text is accepted\r\n", await CommandAsync(client, "d d \u0001smtp"));
+        Assert.Contains("ERROR: usage: d d|de|s|se smtp\r\n", await CommandAsync(client, "d d"));
+        Assert.Contains("D D SMTP", await CommandAsync(client, "help"));
+
+        // LF alone ends a line too (nc without -C).
+        await client.SendAsync("d d smtp\n");
+        Assert.Contains("STATE:ACTIVE", await client.ReadUntilAsync("] ABILIS_CPX:"));
+        await client.SendAsync("quit\r\n");
+        Assert.True(await client.IsClosedAsync());
+    }
+}

@@ -26,7 +26,7 @@ internal static class ServerHost
     /// <summary>How long sessions in the middle of a message may take to finish on shutdown.</summary>
     public static readonly TimeSpan ShutdownDeadline = TimeSpan.FromSeconds(10);
 
-    public static async Task<int> RunAsync(SmtpSettings settings, TextWriter console, CancellationToken stop)
+    public static async Task<int> RunAsync(SmtpSettings settings, TextWriter console, CancellationToken stop, LiveConfiguration? configuration = null)
     {
         var log = new SessionLog();
         SpoolStore spool;
@@ -53,7 +53,8 @@ internal static class ServerHost
             }
 
             await using var server = new SmtpServer(context);
-            await using AdminServer? admin = StartAdmin(settings, context, console);
+            configuration?.Attach(context);
+            await using AdminServer? admin = StartAdmin(settings, context, console, configuration);
             try
             {
                 server.Start();
@@ -98,7 +99,7 @@ internal static class ServerHost
     /// Starts the admin port unless ADMIN-ADDR is #. On a first start with no users, creates the
     /// user 'admin' with a random password, printed once; only its hash is stored.
     /// </summary>
-    private static AdminServer? StartAdmin(SmtpSettings settings, SmtpContext context, TextWriter console)
+    private static AdminServer? StartAdmin(SmtpSettings settings, SmtpContext context, TextWriter console, LiveConfiguration? configuration)
     {
         if (settings.AdminAddress is null)
         {
@@ -114,7 +115,7 @@ internal static class ServerHost
             console.WriteLine($"abilisfast: first start: console user 'admin' created with password {password} (shown only now; change it with: abilisfast user admin --rights admin --wdir {settings.WorkDir})");
         }
 
-        var admin = new AdminServer(context, users);
+        var admin = new AdminServer(context, users, configuration);
         try
         {
             admin.Start(new IPEndPoint(settings.AdminAddress, settings.AdminPort));

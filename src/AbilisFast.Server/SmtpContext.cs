@@ -13,28 +13,20 @@ namespace AbilisFast.Server;
 /// </summary>
 internal sealed class SmtpContext
 {
+    private volatile Live _live;
+
     public SmtpContext(SmtpSettings settings, SessionLog log, SpoolStore? spool, TimeProvider? time = null)
     {
-        Settings = settings;
+        _live = new Live(settings);
         Log = log;
         Spool = spool;
         Time = time ?? TimeProvider.System;
         Counters = new SmtpCounters(Time.GetUtcNow());
         Channels = new ChannelPool(settings.SesTot, settings.SesReservedIn, settings.SesReservedOut);
-        Greeting = Encoding.ASCII.GetBytes($"220 {settings.HeloHost} ESMTP AbilisFast\r\n");
-        HeloReply = Encoding.ASCII.GetBytes($"250 {settings.HeloHost}\r\n");
-        EhloReply = Encoding.ASCII.GetBytes(
-            $"250-{settings.HeloHost}\r\n" +
-            "250-PIPELINING\r\n" +
-            $"250-SIZE {settings.MsgMaxSizeBytes}\r\n" +
-            "250-8BITMIME\r\n" +
-            "250-ENHANCEDSTATUSCODES\r\n" +
-            "250-SMTPUTF8\r\n" +
-            "250 CHUNKING\r\n");
-        HeloHostUtf8 = Encoding.ASCII.GetBytes(settings.HeloHost);
     }
 
-    public SmtpSettings Settings { get; }
+    /// <summary>The settings in force; replaced whole by <see cref="ApplySettings"/> (a session reads it per use).</summary>
+    public SmtpSettings Settings => _live.Settings;
 
     /// <summary>Where session receive and send buffers come from (a counting pool in tests).</summary>
     public System.Buffers.MemoryPool<byte> BufferPool { get; init; } = Transport.BlockMemoryPool.Instance;
@@ -45,10 +37,43 @@ internal sealed class SmtpContext
     public SmtpCounters Counters { get; }
     public MessageQueue Queue { get; } = new();
 
-    public byte[] Greeting { get; }
-    public byte[] HeloReply { get; }
-    public byte[] EhloReply { get; }
-    public byte[] HeloHostUtf8 { get; }
+    public byte[] Greeting => _live.Greeting;
+    public byte[] HeloReply => _live.HeloReply;
+    public byte[] EhloReply => _live.EhloReply;
+    public byte[] HeloHostUtf8 => _live.HeloHostUtf8;
+
+    /// <summary>
+    /// Puts changed settings in force (the console's <c>s p smtp</c>). The caller keeps the
+    /// restart-only values (port, channels, WDIR) as they run; everything else applies to the next
+    /// command of every session.
+    /// </summary>
+    public void ApplySettings(SmtpSettings settings) => _live = new Live(settings);
+
+    /// <summary>The settings and the replies built from them, swapped as one.</summary>
+    private sealed class Live
+    {
+        public Live(SmtpSettings settings)
+        {
+            Settings = settings;
+            Greeting = Encoding.ASCII.GetBytes($"220 {settings.HeloHost} ESMTP AbilisFast\r\n");
+            HeloReply = Encoding.ASCII.GetBytes($"250 {settings.HeloHost}\r\n");
+            EhloReply = Encoding.ASCII.GetBytes(
+                $"250-{settings.HeloHost}\r\n" +
+                "250-PIPELINING\r\n" +
+                $"250-SIZE {settings.MsgMaxSizeBytes}\r\n" +
+                "250-8BITMIME\r\n" +
+                "250-ENHANCEDSTATUSCODES\r\n" +
+                "250-SMTPUTF8\r\n" +
+                "250 CHUNKING\r\n");
+            HeloHostUtf8 = Encoding.ASCII.GetBytes(settings.HeloHost);
+        }
+
+        public SmtpSettings Settings { get; }
+        public byte[] Greeting { get; }
+        public byte[] HeloReply { get; }
+        public byte[] EhloReply { get; }
+        public byte[] HeloHostUtf8 { get; }
+    }
 
     /// <summary>Ids for messages that are not stored (sink mode): distinct, never 0.</summary>
     private uint _sinkId = (uint)Environment.TickCount;

@@ -12,6 +12,7 @@ internal static class Program
     {
         CommandLineResult commandLine;
         SmtpSettings settings;
+        ParameterStore store;
         try
         {
             commandLine = CommandLine.Parse(args);
@@ -38,7 +39,8 @@ internal static class Program
                 return ExitCodes.Usage;
             }
 
-            settings = ConfigurationLoader.Load(commandLine);
+            store = ConfigurationLoader.LoadStore(commandLine);
+            settings = store.ToSettings();
         }
         catch (ConfigurationException e)
         {
@@ -49,7 +51,8 @@ internal static class Program
         using var stop = new CancellationTokenSource();
         using PosixSignalRegistration term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
         using PosixSignalRegistration interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
-        return await ServerHost.RunAsync(settings, Console.Error, stop.Token).ConfigureAwait(false);
+        var configuration = new LiveConfiguration(store, commandLine.ConfigPath);
+        return await ServerHost.RunAsync(settings, Console.Error, stop.Token, configuration).ConfigureAwait(false);
 
         void Stop(PosixSignalContext context)
         {

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Globalization;
 using System.Text;
+using AbilisFast.Server.Configuration;
 using AbilisFast.Server.Console;
 using AbilisFast.Server.Diagnostics;
 
@@ -11,7 +12,7 @@ namespace AbilisFast.Server.Admin;
 /// here can stall an SMTP session. Output lines end in CRLF; an unknown command or a bad argument
 /// gets one error line.
 /// </summary>
-internal sealed class AdminCommands(SmtpContext context, long startTicks)
+internal sealed class AdminCommands(SmtpContext context, long startTicks, LiveConfiguration? configuration = null)
 {
     public const string Header = "RES:Smtp ----------------------------------------------------------------------";
 
@@ -35,6 +36,10 @@ internal sealed class AdminCommands(SmtpContext context, long startTicks)
                 return new Result(HelpText(rights));
             case "d" or "display":
                 return Display(words);
+            case "s" or "set":
+                return RequireAdmin(rights) ?? SetParameter(words);
+            case "save":
+                return RequireAdmin(rights) ?? Save(words);
             case "clear" or "c":
                 return RequireAdmin(rights) ?? Clear(words);
             case "debug":
@@ -57,8 +62,11 @@ internal sealed class AdminCommands(SmtpContext context, long startTicks)
         text.Append("   D DE SMTP                                  - Display state and SMTP sessions\r\n");
         text.Append("   D S SMTP                                   - Display statistics\r\n");
         text.Append("   D SE SMTP                                  - Display statistics of every session\r\n");
+        text.Append("   D P SMTP                                   - Display the parameters\r\n");
         if (rights >= UserRights.Admin)
         {
+            text.Append("   S P SMTP NAME:VALUE                        - Set a parameter\r\n");
+            text.Append("   SAVE CONF                                  - Save the parameters to the configuration file\r\n");
             text.Append("   CLEAR S SMTP                               - Clear the statistics\r\n");
             text.Append("   DEBUG RES:SMTP [LSN:N] [CMD:...]           - Debug commands (LSN:0 for their help)\r\n");
         }
@@ -72,17 +80,75 @@ internal sealed class AdminCommands(SmtpContext context, long startTicks)
     {
         if (words.Length != 3 || !words[2].Equals("smtp", StringComparison.OrdinalIgnoreCase))
         {
-            return Error("usage: d d|de|s|se smtp");
+            return Error("usage: d d|de|s|se|p smtp");
         }
 
         return words[1].ToLowerInvariant() switch
         {
+            "p" => Parameters(),
             "d" => new Result(SmtpDisplay.DisplayResource(SmtpDisplaySnapshot.Take(context))),
             "de" => new Result(SmtpDisplay.DisplayDetailed(SmtpDisplaySnapshot.Take(context))),
             "s" => new Result(SmtpDisplay.DisplayStatistics(SmtpDisplaySnapshot.Take(context))),
             "se" => new Result(SmtpDisplay.DisplayStatisticsPerSession(SmtpDisplaySnapshot.Take(context))),
-            _ => Error($"unknown display '{words[1]}': use d, de, s or se"),
+            _ => Error($"unknown display '{words[1]}': use d, de, s, se or p"),
         };
+    }
+
+    private Result Parameters()
+    {
+        if (configuration is null)
+        {
+            return Error("the parameters are not available in this server");
+        }
+
+        var text = new StringBuilder("\r\n" + Header + "\r\n");
+        foreach (string line in configuration.Format())
+        {
+            text.Append("       ").Append(line).Append("\r\n");
+        }
+
+        text.Append("       (* = takes effect after a restart)\r\n");
+        return new Result(text.ToString());
+    }
+
+    private Result SetParameter(string[] words)
+    {
+        if (words.Length < 4 || !words[1].Equals("p", StringComparison.OrdinalIgnoreCase) || !words[2].Equals("smtp", StringComparison.OrdinalIgnoreCase))
+        {
+            return Error("usage: s p smtp NAME:VALUE");
+        }
+
+        if (configuration is null)
+        {
+            return Error("the parameters are not available in this server");
+        }
+
+        var (ok, message) = configuration.Set(string.Join(' ', words.Skip(3)));
+        return ok ? new Result($"\r\n{Header}\r\n       {message}\r\n") : Error(message);
+    }
+
+    private Result Save(string[] words)
+    {
+        if (words.Length != 2 || !(words[1].Equals("conf", StringComparison.OrdinalIgnoreCase) || words[1].Equals("smtp", StringComparison.OrdinalIgnoreCase)))
+        {
+            return Error("usage: save conf");
+        }
+
+        if (configuration is null)
+        {
+            return Error("the parameters are not available in this server");
+        }
+
+        try
+        {
+            string path = configuration.Save(context.Settings.WorkDir);
+            string hint = configuration.ConfigPath is null ? $" (start with --config {path} to use it)" : "";
+            return new Result($"\r\n{Header}\r\n       Configuration saved to {path}{hint}\r\n");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return Error($"cannot save the configuration: {e.Message}");
+        }
     }
 
     private Result Clear(string[] words)

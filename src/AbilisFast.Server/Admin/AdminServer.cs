@@ -27,11 +27,11 @@ internal sealed class AdminServer : IAsyncDisposable
     private Socket? _listener;
     private Task? _acceptLoop;
 
-    public AdminServer(SmtpContext context, UserStore users)
+    public AdminServer(SmtpContext context, UserStore users, Configuration.LiveConfiguration? configuration = null)
     {
         _context = context;
         _users = users;
-        _commands = new AdminCommands(context, Environment.TickCount64);
+        _commands = new AdminCommands(context, Environment.TickCount64, configuration);
         _nodeName = context.Settings.NodeName;
     }
 

@@ -1,5 +1,6 @@
 using System.Net;
 using AbilisFast.Server.Admin;
+using AbilisFast.Server.Configuration;
 using AbilisFast.Server.Diagnostics;
 using AbilisFast.Server.Tests.Support;
 
@@ -12,6 +13,7 @@ public sealed class AdminServerTests : IAsyncLifetime
 
     private readonly TestServerContext _test = new("LOCAL-DOMAIN:local.test", "NODENAME:ABILIS_CPX");
     private AdminServer _admin = null!;
+    private LiveConfiguration _configuration = null!;
 
     public Task InitializeAsync()
     {
@@ -19,7 +21,11 @@ public sealed class AdminServerTests : IAsyncLifetime
         users.Set("viewer", UserRights.User, "view-pass");
         users.Set("boss", UserRights.Admin, "boss-pass");
         users.Set("mailer", UserRights.Mail, "mail-pass");
-        _admin = new AdminServer(_test.Context, users);
+        ParameterStore store = ConfigurationLoader.LoadStore(CommandLine.Parse(
+            [$"WDIR:{_test.WorkDir}", "HELOHOST:mx.test", "LOCAL-DOMAIN:local.test", "NODENAME:ABILIS_CPX"]));
+        _configuration = new LiveConfiguration(store, configPath: null);
+        _configuration.Attach(_test.Context);
+        _admin = new AdminServer(_test.Context, users, _configuration);
         _admin.Start(new IPEndPoint(IPAddress.Loopback, 0));
         return Task.CompletedTask;
     }
@@ -151,7 +157,7 @@ public sealed class AdminServerTests : IAsyncLifetime
         Assert.Contains("ERROR: unknown command 'frobnicate' (type help)\r\n", await CommandAsync(client, "frobnicate"));
         Assert.Contains("ERROR: line too long\r\n", await CommandAsync(client, new string('d', 5000)));
         Assert.Contains("ERROR: only printable text is accepted\r\n", await CommandAsync(client, "d d \u0001smtp"));
-        Assert.Contains("ERROR: usage: d d|de|s|se smtp\r\n", await CommandAsync(client, "d d"));
+        Assert.Contains("ERROR: usage: d d|de|s|se|p smtp\r\n", await CommandAsync(client, "d d"));
         Assert.Contains("D D SMTP", await CommandAsync(client, "help"));
 
         // LF alone ends a line too (nc without -C).
@@ -159,5 +165,53 @@ public sealed class AdminServerTests : IAsyncLifetime
         Assert.Contains("STATE:ACTIVE", await client.ReadUntilAsync("] ABILIS_CPX:"));
         await client.SendAsync("quit\r\n");
         Assert.True(await client.IsClosedAsync());
+    }
+
+    [Fact]
+    public async Task ParametersAreShownSetLiveAndSaved()
+    {
+        await using ConsoleTestClient boss = await LoginAsync("boss", "boss-pass");
+        await boss.ReadUntilAsync("] ABILIS_CPX:");
+        string shown = await CommandAsync(boss, "d p smtp");
+        Assert.Contains("\r\n       MAX-RCPT:100\r\n", shown);
+        Assert.Contains("\r\n       TCP-LOCPORT:2525 *\r\n", shown);
+        Assert.Equal(ParameterTable.Count, shown.Split("\r\n").Count(l => l.StartsWith("       ", StringComparison.Ordinal) && l.Contains(':', StringComparison.Ordinal)));
+
+        Assert.Contains("MAX-RCPT:2 set, in force now", await CommandAsync(boss, "s p smtp max-rcpt:2"));
+        Assert.Equal(2, _test.Context.Settings.MaxRcpt);
+        Assert.Contains("HELOHOST:relay.test set, in force now", await CommandAsync(boss, "s p smtp HELOHOST:relay.test"));
+        Assert.Contains("SES-TOT:20 set; takes effect after a restart", await CommandAsync(boss, "s p smtp SES-TOT:20"));
+        Assert.Equal(10, _test.Context.Settings.SesTot);
+        Assert.Contains("ERROR: console: SES-TOT:0 is invalid: allowed 1..65535", await CommandAsync(boss, "s p smtp SES-TOT:0"));
+        Assert.Contains("ERROR: FOO is not a parameter", await CommandAsync(boss, "s p smtp FOO:1"));
+        Assert.Contains("\r\n       SES-TOT:20 *\r\n", await CommandAsync(boss, "d p smtp"));
+
+        // Live: the next session sees the new limit and host name.
+        await using (SessionHarness s = await SessionHarness.StartAsync(_test.Context))
+        {
+            Assert.StartsWith("250-relay.test", await s.CommandAsync("EHLO c.test"));
+            await s.CommandAsync("MAIL FROM:<a@c.test>");
+            await s.CommandAsync("RCPT TO:<x@local.test>");
+            await s.CommandAsync("RCPT TO:<y@local.test>");
+            Assert.StartsWith("452 4.5.3", await s.CommandAsync("RCPT TO:<z@local.test>"));
+        }
+
+        string saved = await CommandAsync(boss, "save conf");
+        string path = Path.Combine(_test.WorkDir, "abilisfast.conf");
+        Assert.Contains($"Configuration saved to {path} (start with --config {path} to use it)", saved);
+        SmtpSettings reloaded = ConfigurationLoader.Load(CommandLine.Parse(["--config", path]));
+        Assert.Equal(2, reloaded.MaxRcpt);
+        Assert.Equal(20, reloaded.SesTot);
+        Assert.Equal("relay.test", reloaded.HeloHost);
+    }
+
+    [Fact]
+    public async Task UsersCannotSetParameters()
+    {
+        await using ConsoleTestClient viewer = await LoginAsync("viewer", "view-pass");
+        await viewer.ReadUntilAsync("] ABILIS_CPX:");
+        Assert.Contains("ERROR: this command needs administrator or super user rights", await CommandAsync(viewer, "s p smtp MAX-RCPT:1"));
+        Assert.Contains("ERROR: this command needs administrator or super user rights", await CommandAsync(viewer, "save conf"));
+        Assert.Equal(100, _test.Context.Settings.MaxRcpt);
     }
 }

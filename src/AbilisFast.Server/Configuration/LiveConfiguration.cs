@@ -1,0 +1,157 @@
+using System.Text;
+
+namespace AbilisFast.Server.Configuration;
+
+/// <summary>
+/// The running configuration behind <c>d p smtp</c>, <c>s p smtp NAME:VALUE</c> and
+/// <c>save conf</c>: the same store and validation as the file, changes put in force at once
+/// where the parameter is live, kept for the next start where it needs a restart.
+/// Console commands are few: one lock serialises them.
+/// </summary>
+internal sealed class LiveConfiguration
+{
+    public const string Source = "console";
+
+    private readonly ParameterStore _store;
+    private readonly Lock _lock = new();
+    private SmtpContext? _context;
+
+    public LiveConfiguration(ParameterStore store, string? configPath)
+    {
+        _store = store;
+        ConfigPath = configPath;
+    }
+
+    /// <summary>The --config file, or null when the server started without one.</summary>
+    public string? ConfigPath { get; }
+
+    public void Attach(SmtpContext context) => _context = context;
+
+    /// <summary>Every parameter, <c>NAME:VALUE</c>, passwords masked, with * on those that need a restart.</summary>
+    public IReadOnlyList<string> Format()
+    {
+        lock (_lock)
+        {
+            IReadOnlyList<string> lines = _store.Format();
+            return lines.Select((line, i) => ParameterTable.All[i].RequiresRestart ? line + " *" : line).ToList();
+        }
+    }
+
+    /// <summary>Sets one <c>NAME:VALUE</c>; returns the one line to show (an error or what happened).</summary>
+    public (bool Ok, string Message) Set(string token)
+    {
+        int colon = token.IndexOf(':', StringComparison.Ordinal);
+        if (colon <= 0)
+        {
+            return (false, $"'{token}' is not NAME:VALUE");
+        }
+
+        string name = token[..colon];
+        string value = token[(colon + 1)..];
+        if (!ParameterTable.TryFind(name, out int index))
+        {
+            return (false, $"{name} is not a parameter (d p smtp lists them)");
+        }
+
+        ParameterDefinition definition = ParameterTable.All[index];
+        lock (_lock)
+        {
+            string oldValue = _store.GetValue(definition.Name);
+            string oldSource = _store.GetSource(definition.Name);
+            if (!_store.TrySet(definition.Name, value, Source, out string error))
+            {
+                return (false, error);
+            }
+
+            SmtpSettings next;
+            try
+            {
+                if (!_store.TryValidate(out error))
+                {
+                    Revert(definition.Name, oldValue, oldSource);
+                    return (false, error);
+                }
+
+                next = _store.ToSettings();
+            }
+            catch (ConfigurationException e)
+            {
+                Revert(definition.Name, oldValue, oldSource);
+                return (false, e.Message);
+            }
+
+            string shown = $"{definition.Name}:{_store.Format()[index][(definition.Name.Length + 1)..]}";
+            if (definition.RequiresRestart || _context is null)
+            {
+                return (true, $"{shown} set; takes effect after a restart (save conf keeps it)");
+            }
+
+            SmtpSettings running = _context.Settings;
+            _context.ApplySettings(next with
+            {
+                TcpLocPort = running.TcpLocPort,
+                SesTot = running.SesTot,
+                SesReservedIn = running.SesReservedIn,
+                SesReservedOut = running.SesReservedOut,
+                WorkDir = running.WorkDir,
+                AdminAddress = running.AdminAddress,
+                AdminPort = running.AdminPort,
+                TlsCertPath = running.TlsCertPath,
+                TlsKeyPath = running.TlsKeyPath,
+            });
+            return (true, $"{shown} set, in force now");
+        }
+    }
+
+    private void Revert(string name, string value, string source)
+    {
+        if (!_store.TrySet(name, value, source, out _))
+        {
+            throw new InvalidOperationException($"cannot restore {name}:{value}");
+        }
+    }
+
+    /// <summary>
+    /// Writes every value that is not a default, and the named IP lists, to the configuration file
+    /// (the --config file, else WDIR/abilisfast.conf), atomically. Returns the path written.
+    /// </summary>
+    public string Save(string workDir)
+    {
+        lock (_lock)
+        {
+            string path = ConfigPath ?? Path.Combine(workDir, "abilisfast.conf");
+            var text = new StringBuilder();
+            text.Append("# abilisfast configuration, saved by the console on ")
+                .Append(DateTimeOffset.UtcNow.ToString("yyyy-MM-dd HH:mm:ss 'UTC'", System.Globalization.CultureInfo.InvariantCulture))
+                .Append('\n');
+            foreach (string list in _store.IpLists.Names)
+            {
+                (string listText, string listSource) = _store.IpLists.Describe(list);
+                if (listSource != "built-in")
+                {
+                    text.Append("iplist ").Append(list).Append(": ").Append(listText).Append('\n');
+                }
+            }
+
+            IReadOnlyList<string> lines = _store.Format(revealSecrets: true);
+            for (int i = 0; i < lines.Count; i++)
+            {
+                if (_store.GetSource(ParameterTable.All[i].Name) != ParameterStore.DefaultSource)
+                {
+                    text.Append(lines[i]).Append('\n');
+                }
+            }
+
+            string temp = path + ".tmp";
+            using (var file = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None))
+            {
+                byte[] bytes = Encoding.UTF8.GetBytes(text.ToString());
+                file.Write(bytes);
+                file.Flush(flushToDisk: true);
+            }
+
+            File.Move(temp, path, overwrite: true);
+            return path;
+        }
+    }
+}

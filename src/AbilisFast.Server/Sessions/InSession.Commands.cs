@@ -13,6 +13,11 @@ internal sealed partial class InSession
     /// <summary>Runs one command line and says what the loop must do next.</summary>
     private Step Execute(ReadOnlySpan<byte> line)
     {
+        if (_context.Log.Verbose)
+        {
+            Trace("<- "u8, line);
+        }
+
         SmtpVerb verb = CommandParser.Parse(line, out ReadOnlySpan<byte> argument);
         if (verb == SmtpVerb.Unknown)
         {

@@ -313,7 +313,32 @@ internal sealed partial class InSession : IResettable
         }
     }
 
-    private void Reply(ReadOnlySpan<byte> reply) => _output.Write(reply);
+    private void Reply(ReadOnlySpan<byte> reply)
+    {
+        _output.Write(reply);
+        if (_context.Log.Verbose)
+        {
+            // One log line per reply line, without its CRLF.
+            foreach (Range range in reply.Split("\r\n"u8))
+            {
+                if (range.End.GetOffset(reply.Length) > range.Start.GetOffset(reply.Length))
+                {
+                    Trace("-> "u8, reply[range]);
+                }
+            }
+        }
+    }
+
+    /// <summary>The debug trace (console <c>debug res:smtp lsn:1</c>): one ring-log line per command and reply line.</summary>
+    private void Trace(ReadOnlySpan<byte> direction, ReadOnlySpan<byte> text)
+    {
+        Span<byte> line = stackalloc byte[SessionLog.MaxLineLength];
+        int n = Math.Min(direction.Length, line.Length);
+        direction[..n].CopyTo(line);
+        int rest = Math.Min(text.Length, line.Length - n);
+        text[..rest].CopyTo(line[n..]);
+        _context.Log.Write(LogTag.Channel(_channel?.Number ?? 0), line[..(n + rest)]);
+    }
 
     /// <summary>Sends a negative reply and counts it; Close when the error limit is reached (421 sent).</summary>
     private Step Error(ReadOnlySpan<byte> reply)

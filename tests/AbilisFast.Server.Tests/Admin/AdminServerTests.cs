@@ -120,6 +120,18 @@ public sealed class AdminServerTests : IAsyncLifetime
         Assert.DoesNotContain("Receiving message", await CommandAsync(boss, "debug res:smtp lsn:3"));
         Assert.Contains("Debug:ON", await CommandAsync(boss, "debug res:smtp lsn:1"));
         Assert.True(_test.Log.Verbose);
+
+        // With debug on, every command and reply line of a session goes into the ring log.
+        await using (SessionHarness s = await SessionHarness.StartAsync(_test.Context))
+        {
+            await s.CommandAsync("EHLO traced.test");
+        }
+
+        string log = await CommandAsync(boss, "debug res:smtp lsn:3");
+        Assert.Matches(@"\[  \d\] <- EHLO traced.test\r\n", log);
+        Assert.Matches(@"\[  \d\] -> 250-mx.test\r\n", log);
+        Assert.Matches(@"\[  \d\] -> 250 CHUNKING\r\n", log);
+        Assert.Contains("Debug:OFF", await CommandAsync(boss, "debug res:smtp lsn:1"));
     }
 
     [Fact]

@@ -63,6 +63,7 @@ internal sealed class AdminCommands(SmtpContext context, long startTicks, LiveCo
         text.Append("   D S SMTP                                   - Display statistics\r\n");
         text.Append("   D SE SMTP                                  - Display statistics of every session\r\n");
         text.Append("   D P SMTP                                   - Display the parameters\r\n");
+        text.Append("   D M SMTP                                   - State and statistics as OpenMetrics text\r\n");
         if (rights >= UserRights.Admin)
         {
             text.Append("   S P SMTP NAME:VALUE                        - Set a parameter\r\n");
@@ -80,17 +81,18 @@ internal sealed class AdminCommands(SmtpContext context, long startTicks, LiveCo
     {
         if (words.Length != 3 || !words[2].Equals("smtp", StringComparison.OrdinalIgnoreCase))
         {
-            return Error("usage: d d|de|s|se|p smtp");
+            return Error("usage: d d|de|s|se|p|m smtp");
         }
 
         return words[1].ToLowerInvariant() switch
         {
             "p" => Parameters(),
+            "m" => new Result(SmtpMetrics.Format(SmtpDisplaySnapshot.Take(context)).Replace("\n", "\r\n", StringComparison.Ordinal)),
             "d" => new Result(SmtpDisplay.DisplayResource(SmtpDisplaySnapshot.Take(context))),
             "de" => new Result(SmtpDisplay.DisplayDetailed(SmtpDisplaySnapshot.Take(context))),
             "s" => new Result(SmtpDisplay.DisplayStatistics(SmtpDisplaySnapshot.Take(context))),
             "se" => new Result(SmtpDisplay.DisplayStatisticsPerSession(SmtpDisplaySnapshot.Take(context))),
-            _ => Error($"unknown display '{words[1]}': use d, de, s, se or p"),
+            _ => Error($"unknown display '{words[1]}': use d, de, s, se, p or m"),
         };
     }
 

@@ -169,7 +169,7 @@ public sealed class AdminServerTests : IAsyncLifetime
         Assert.Contains("ERROR: unknown command 'frobnicate' (type help)\r\n", await CommandAsync(client, "frobnicate"));
         Assert.Contains("ERROR: line too long\r\n", await CommandAsync(client, new string('d', 5000)));
         Assert.Contains("ERROR: only printable text is accepted\r\n", await CommandAsync(client, "d d \u0001smtp"));
-        Assert.Contains("ERROR: usage: d d|de|s|se|p smtp\r\n", await CommandAsync(client, "d d"));
+        Assert.Contains("ERROR: usage: d d|de|s|se|p|m smtp\r\n", await CommandAsync(client, "d d"));
         Assert.Contains("D D SMTP", await CommandAsync(client, "help"));
 
         // LF alone ends a line too (nc without -C).
@@ -225,5 +225,25 @@ public sealed class AdminServerTests : IAsyncLifetime
         Assert.Contains("ERROR: this command needs administrator or super user rights", await CommandAsync(viewer, "s p smtp MAX-RCPT:1"));
         Assert.Contains("ERROR: this command needs administrator or super user rights", await CommandAsync(viewer, "save conf"));
         Assert.Equal(100, _test.Context.Settings.MaxRcpt);
+    }
+
+    [Fact]
+    public async Task MetricsAreOpenMetricsText()
+    {
+        _test.Context.Counters.Increment(SmtpCounter.ExtSucc, Direction.In);
+        _test.Context.Counters.Increment(SmtpCounter.DeniedIp, Direction.In);
+        await using ConsoleTestClient viewer = await LoginAsync("viewer", "view-pass");
+        await viewer.ReadUntilAsync("] ABILIS_CPX:");
+        string metrics = await CommandAsync(viewer, "d m smtp");
+        Assert.Contains("abilisfast_smtp_active 1\r\n", metrics);
+        Assert.Contains("abilisfast_smtp_events_total{counter=\"EXT-SUCC\",direction=\"in\"} 1\r\n", metrics);
+        Assert.Contains("abilisfast_smtp_events_total{counter=\"DENIED-IP\",direction=\"in\"} 1\r\n", metrics);
+        Assert.DoesNotContain("counter=\"DENIED-IP\",direction=\"out\"", metrics);
+        Assert.Contains("abilisfast_smtp_queue{queue=\"out\"} 0\r\n", metrics);
+        Assert.Contains("# EOF\r\n", metrics);
+        foreach (string line in metrics[..metrics.IndexOf("# EOF", StringComparison.Ordinal)].Split("\r\n", StringSplitOptions.RemoveEmptyEntries))
+        {
+            Assert.Matches(@"^(# (TYPE|HELP) \w+ .+|\w+(\{[^}]*\})? -?\d+)$", line);
+        }
     }
 }

@@ -1,0 +1,59 @@
+using System.Globalization;
+using System.Text;
+using AbilisFast.Server.Diagnostics;
+
+namespace AbilisFast.Server.Console;
+
+/// <summary>
+/// The machine-readable form of <c>d d</c> and <c>d s</c> (console <c>d m smtp</c>), in the
+/// OpenMetrics text format, for monitoring scripts: gauges for the resource state and queues, one
+/// counter per Abilis counter cell (blank cells are left out), and the time of the last clear.
+/// </summary>
+internal static class SmtpMetrics
+{
+    public static string Format(SmtpDisplaySnapshot snapshot)
+    {
+        var text = new StringBuilder();
+        Gauge(text, "abilisfast_smtp_active", "1 when the resource is ACTIVE (ACT:YES)", snapshot.Active ? 1 : 0);
+        Gauge(text, "abilisfast_smtp_sessions", "CUR-SES: sessions in progress", snapshot.CurrentSessions);
+        text.Append("# TYPE abilisfast_smtp_channels_active gauge\n");
+        text.Append("# HELP abilisfast_smtp_channels_active ACTIVE-RES-IN, ACTIVE-RES-OUT, ACTIVE-MIX-IN, ACTIVE-MIX-OUT\n");
+        Sample(text, "abilisfast_smtp_channels_active{pool=\"reserved\",direction=\"in\"}", snapshot.ActiveResIn);
+        Sample(text, "abilisfast_smtp_channels_active{pool=\"reserved\",direction=\"out\"}", snapshot.ActiveResOut);
+        Sample(text, "abilisfast_smtp_channels_active{pool=\"mix\",direction=\"in\"}", snapshot.ActiveMixIn);
+        Sample(text, "abilisfast_smtp_channels_active{pool=\"mix\",direction=\"out\"}", snapshot.ActiveMixOut);
+        text.Append("# TYPE abilisfast_smtp_queue gauge\n");
+        text.Append("# HELP abilisfast_smtp_queue QUEUE-OUT and QUEUE-DEFER\n");
+        Sample(text, "abilisfast_smtp_queue{queue=\"out\"}", snapshot.QueueOut);
+        Sample(text, "abilisfast_smtp_queue{queue=\"defer\"}", snapshot.QueueDefer);
+
+        text.Append("# TYPE abilisfast_smtp_events counter\n");
+        text.Append("# HELP abilisfast_smtp_events The Abilis counters (d s smtp) since the last clear\n");
+        foreach (SmtpCounter counter in Enum.GetValues<SmtpCounter>())
+        {
+            foreach (Direction direction in (ReadOnlySpan<Direction>)[Direction.In, Direction.Out])
+            {
+                if (snapshot.Counters[counter, direction] is long value)
+                {
+                    string label = SmtpCounterInfo.Label(counter);
+                    string dir = direction == Direction.In ? "in" : "out";
+                    Sample(text, $"abilisfast_smtp_events_total{{counter=\"{label}\",direction=\"{dir}\"}}", value);
+                }
+            }
+        }
+
+        Gauge(text, "abilisfast_smtp_cleared_timestamp_seconds", "when the statistics were last cleared", snapshot.Counters.ClearedAt.ToUnixTimeSeconds());
+        text.Append("# EOF\n");
+        return text.ToString();
+    }
+
+    private static void Gauge(StringBuilder text, string name, string help, long value)
+    {
+        text.Append("# TYPE ").Append(name).Append(" gauge\n");
+        text.Append("# HELP ").Append(name).Append(' ').Append(help).Append('\n');
+        Sample(text, name, value);
+    }
+
+    private static void Sample(StringBuilder text, string name, long value) =>
+        text.Append(name).Append(' ').Append(value.ToString(CultureInfo.InvariantCulture)).Append('\n');
+}

@@ -33,6 +33,11 @@ internal static class Program
                 return UserCommand.Run(commandLine.SubcommandArgs, Console.In, Console.Out, Console.Error);
             }
 
+            if (commandLine.Subcommand == "ctl")
+            {
+                return await ControlCommand.RunAsync(commandLine.SubcommandArgs, Console.In, Console.Out, Console.Error).ConfigureAwait(false);
+            }
+
             if (commandLine.Subcommand is { } sub)
             {
                 Console.Error.WriteLine($"abilisfast: unknown command '{sub}' (see --help)");

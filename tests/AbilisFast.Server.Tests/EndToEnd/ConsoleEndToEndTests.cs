@@ -37,6 +37,18 @@ public sealed partial class ConsoleEndToEndTests
         Assert.Contains("       LOCAL-SUCC |          1|          0|LOCAL-FAIL |          0|          0|\r\n", display);
         await console.SendAsync("d d smtp\r\n");
         Assert.Contains("QUEUE-OUT:1", await console.ReadUntilAsync("] ABILIS_CPX:"));
+
+        // The same through 'abilisfast ctl', as a script would.
+        var (ctlExit, ctlOutput) = await Tool.RunAsync(ServerProcess.ExecutablePath, ["ctl", "--port", adminPort.ToString(), "d s smtp"], stdin: password + "\n");
+        Assert.True(ctlExit == 0, ctlOutput);
+        Assert.Contains("       EXT-SUCC   |          1|          0|EXT-FAIL   |          0|          0|\n", ctlOutput);
+        Assert.DoesNotContain("ABILIS_CPX:", ctlOutput);
+        var (badExit, badOutput) = await Tool.RunAsync(ServerProcess.ExecutablePath, ["ctl", "--port", adminPort.ToString(), "d d smtp"], stdin: "wrong\n");
+        Assert.Equal(5, badExit);
+        Assert.Contains("login as 'admin' on 127.0.0.1:" + adminPort + " refused", badOutput);
+        var (errExit, errOutput) = await Tool.RunAsync(ServerProcess.ExecutablePath, ["ctl", "--port", adminPort.ToString(), "d x smtp"], stdin: password + "\n");
+        Assert.Equal(1, errExit);
+        Assert.Contains("ERROR: unknown display 'x'", errOutput);
         Assert.Equal(0, await server.TerminateAsync(TimeSpan.FromSeconds(20)));
         server.DeleteWorkDir();
     }

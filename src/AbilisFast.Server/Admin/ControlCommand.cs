@@ -1,0 +1,121 @@
+using System.Globalization;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.RegularExpressions;
+
+namespace AbilisFast.Server.Admin;
+
+/// <summary>
+/// <c>abilisfast ctl [--user U] [--host H] [--port P] "COMMAND"</c>: logs in to the running
+/// server's admin port, runs one console command, prints its output and exits (0, or 1 when the
+/// console answered ERROR). The password comes from ABILISFAST_PASSWORD or standard input.
+/// </summary>
+internal static partial class ControlCommand
+{
+    public const string Usage = "usage: abilisfast ctl [--user NAME] [--host ADDR] [--port PORT] \"COMMAND\"  (password in ABILISFAST_PASSWORD or on standard input)";
+    public const int LoginFailed = 5;
+    public const int Unreachable = 6;
+
+    [GeneratedRegex(@"\[\d\d:\d\d:\d\d\] [^\r\n]*:$")]
+    private static partial Regex Prompt();
+
+    public static async Task<int> RunAsync(IReadOnlyList<string> args, TextReader input, TextWriter output, TextWriter error)
+    {
+        string user = "admin";
+        string host = "127.0.0.1";
+        int port = 2323;
+        string? command = null;
+        for (int i = 0; i < args.Count; i++)
+        {
+            switch (args[i])
+            {
+                case "--user" when i + 1 < args.Count:
+                    user = args[++i];
+                    break;
+                case "--host" when i + 1 < args.Count:
+                    host = args[++i];
+                    break;
+                case "--port" when i + 1 < args.Count && int.TryParse(args[i + 1], NumberStyles.None, CultureInfo.InvariantCulture, out port) && port is > 0 and < 65536:
+                    i++;
+                    break;
+                default:
+                    if (command is null && !args[i].StartsWith("--", StringComparison.Ordinal))
+                    {
+                        command = args[i];
+                        break;
+                    }
+
+                    error.WriteLine($"abilisfast: unexpected argument '{args[i]}'; {Usage}");
+                    return ExitCodes.Usage;
+            }
+        }
+
+        if (command is null)
+        {
+            error.WriteLine($"abilisfast: {Usage}");
+            return ExitCodes.Usage;
+        }
+
+        string? password = Environment.GetEnvironmentVariable("ABILISFAST_PASSWORD") ?? input.ReadLine();
+        if (string.IsNullOrEmpty(password))
+        {
+            error.WriteLine("abilisfast: no password (set ABILISFAST_PASSWORD or give it on standard input)");
+            return ExitCodes.Usage;
+        }
+
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        try
+        {
+            using var client = new TcpClient();
+            await client.ConnectAsync(host, port, cts.Token).ConfigureAwait(false);
+            NetworkStream stream = client.GetStream();
+            var received = new StringBuilder();
+            await ReadUntilAsync(stream, received, s => s.EndsWith("Login:", StringComparison.Ordinal), cts.Token).ConfigureAwait(false);
+            await SendAsync(stream, user, cts.Token).ConfigureAwait(false);
+            await ReadUntilAsync(stream, received, s => s.EndsWith("Password:", StringComparison.Ordinal), cts.Token).ConfigureAwait(false);
+            await SendAsync(stream, password, cts.Token).ConfigureAwait(false);
+            string reply = await ReadUntilAsync(stream, received,
+                s => s.EndsWith("Login:", StringComparison.Ordinal) || Prompt().IsMatch(s), cts.Token).ConfigureAwait(false);
+            if (!Prompt().IsMatch(reply))
+            {
+                error.WriteLine($"abilisfast: login as '{user}' on {host}:{port} refused");
+                return LoginFailed;
+            }
+
+            await SendAsync(stream, command, cts.Token).ConfigureAwait(false);
+            string result = await ReadUntilAsync(stream, received, s => Prompt().IsMatch(s), cts.Token).ConfigureAwait(false);
+            result = Prompt().Replace(result, "");
+            await SendAsync(stream, "quit", cts.Token).ConfigureAwait(false);
+            output.Write(result.Replace("\r\n", "\n", StringComparison.Ordinal));
+            return result.TrimStart().StartsWith("ERROR:", StringComparison.Ordinal) ? 1 : ExitCodes.Ok;
+        }
+        catch (Exception e) when (e is SocketException or IOException or OperationCanceledException)
+        {
+            error.WriteLine($"abilisfast: cannot talk to the admin port {host}:{port} ({e.Message}); is the server running with ADMIN-PORT:{port}?");
+            return Unreachable;
+        }
+    }
+
+    private static async Task SendAsync(Stream stream, string line, CancellationToken token) =>
+        await stream.WriteAsync(Encoding.UTF8.GetBytes(line + "\r\n"), token).ConfigureAwait(false);
+
+    /// <summary>Reads until the text received since the last call satisfies <paramref name="done"/>; returns that text.</summary>
+    private static async Task<string> ReadUntilAsync(Stream stream, StringBuilder received, Func<string, bool> done, CancellationToken token)
+    {
+        byte[] buffer = new byte[4096];
+        while (!done(received.ToString()))
+        {
+            int n = await stream.ReadAsync(buffer, token).ConfigureAwait(false);
+            if (n == 0)
+            {
+                throw new IOException("the admin port closed the connection");
+            }
+
+            received.Append(Encoding.UTF8.GetString(buffer, 0, n));
+        }
+
+        string text = received.ToString();
+        received.Clear();
+        return text;
+    }
+}

@@ -81,7 +81,7 @@ public sealed partial class SessionLogRingTests
     {
         var log = new SessionLog(new FixedTimeProvider(Start));
         long cleared = -1;
-        long written = 0;
+        long written = -1; // the last line completely written; none yet (0 would claim line 0 was done before it was)
         using var done = new ManualResetEventSlim();
         var writer = new Thread(() =>
         {

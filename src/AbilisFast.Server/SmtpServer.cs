@@ -65,64 +65,14 @@ internal sealed class SmtpServer : IAsyncDisposable
             return;
         }
 
-        _listener = Bind(bind ?? new IPEndPoint(IPAddress.IPv6Any, _context.Settings.TcpLocPort));
+        _listener = Listener.Bind(bind ?? new IPEndPoint(IPAddress.IPv6Any, _context.Settings.TcpLocPort), backlog: 512);
         foreach (SmtpChannel channel in _context.Channels.Channels)
         {
             LogChannel(channel, "Waiting events (listen or wake-up)"u8);
         }
 
         _heartbeat = _context.Time.CreateTimer(_ => Heartbeat(), null, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
-        _acceptLoop = AcceptLoopAsync(_listener);
-    }
-
-    private static Socket Bind(IPEndPoint endPoint)
-    {
-        if (endPoint.AddressFamily == AddressFamily.InterNetworkV6 && !Socket.OSSupportsIPv6)
-        {
-            endPoint = new IPEndPoint(IPAddress.Any, endPoint.Port);
-        }
-
-        var socket = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
-        try
-        {
-            if (endPoint.AddressFamily == AddressFamily.InterNetworkV6 && endPoint.Address.Equals(IPAddress.IPv6Any))
-            {
-                socket.DualMode = true;
-            }
-
-            socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
-            socket.Bind(endPoint);
-            socket.Listen(512);
-            return socket;
-        }
-        catch
-        {
-            socket.Dispose();
-            throw;
-        }
-    }
-
-    private async Task AcceptLoopAsync(Socket listener)
-    {
-        while (!_stopping.IsCancellationRequested)
-        {
-            Socket client;
-            try
-            {
-                client = await listener.AcceptAsync(_stopping.Token).ConfigureAwait(false);
-            }
-            catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException)
-            {
-                return;
-            }
-            catch (SocketException)
-            {
-                // A connection reset before accept completed, or a transient limit (EMFILE): go on.
-                continue;
-            }
-
-            Admit(client);
-        }
+        _acceptLoop = Listener.AcceptLoopAsync(_listener, Admit, _stopping.Token);
     }
 
     private void Admit(Socket client)

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using AbilisFast.Server.Transport;
 
 namespace AbilisFast.Server.Admin;
 
@@ -39,43 +40,8 @@ internal sealed class AdminServer : IAsyncDisposable
 
     public void Start(IPEndPoint endPoint)
     {
-        var socket = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
-        try
-        {
-            socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
-            socket.Bind(endPoint);
-            socket.Listen(16);
-        }
-        catch
-        {
-            socket.Dispose();
-            throw;
-        }
-
-        _listener = socket;
-        _acceptLoop = AcceptLoopAsync(socket);
-    }
-
-    private async Task AcceptLoopAsync(Socket listener)
-    {
-        while (!_stopping.IsCancellationRequested)
-        {
-            Socket client;
-            try
-            {
-                client = await listener.AcceptAsync(_stopping.Token).ConfigureAwait(false);
-            }
-            catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException)
-            {
-                return;
-            }
-            catch (SocketException)
-            {
-                continue;
-            }
-
-            _ = RunSessionAsync(client);
-        }
+        _listener = Listener.Bind(endPoint, backlog: 16);
+        _acceptLoop = Listener.AcceptLoopAsync(_listener, client => _ = RunSessionAsync(client), _stopping.Token);
     }
 
     private async Task RunSessionAsync(Socket client)

@@ -17,6 +17,11 @@ internal sealed class AdminServer : IAsyncDisposable
     public static readonly TimeSpan IdleTimeout = TimeSpan.FromMinutes(5);
 
     private const int MaxLoginAttempts = 3;
+
+    /// <summary>Console sessions at once; more are refused (each login costs a PBKDF2 hash).</summary>
+    public const int MaxSessions = 8;
+
+    private int _sessions;
     private static readonly byte[] WillEcho = [255, 251, 1];
     private static readonly byte[] WontEcho = [255, 252, 1];
 
@@ -45,6 +50,26 @@ internal sealed class AdminServer : IAsyncDisposable
     }
 
     private async Task RunSessionAsync(Socket client)
+    {
+        if (Interlocked.Increment(ref _sessions) > MaxSessions)
+        {
+            Interlocked.Decrement(ref _sessions);
+            await using var refused = new NetworkStream(client, ownsSocket: true);
+            await TryWriteAsync(refused, "Too many console sessions, try again later\r\n").ConfigureAwait(false);
+            return;
+        }
+
+        try
+        {
+            await RunLoggedSessionAsync(client).ConfigureAwait(false);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _sessions);
+        }
+    }
+
+    private async Task RunLoggedSessionAsync(Socket client)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
         await using var stream = new NetworkStream(client, ownsSocket: true);

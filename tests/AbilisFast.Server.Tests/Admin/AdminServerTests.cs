@@ -246,4 +246,48 @@ public sealed class AdminServerTests : IAsyncLifetime
             Assert.Matches(@"^(# (TYPE|HELP) \w+ .+|\w+(\{[^}]*\})? -?\d+)$", line);
         }
     }
+
+    [Fact]
+    public async Task ConsoleSessionsAreLimited()
+    {
+        var open = new List<ConsoleTestClient>();
+        try
+        {
+            for (int i = 0; i < AdminServer.MaxSessions; i++)
+            {
+                ConsoleTestClient client = await ConsoleTestClient.ConnectAsync(_admin.LocalEndPoint!.Port);
+                open.Add(client);
+                await client.ReadUntilAsync("Login:");
+            }
+
+            await using ConsoleTestClient extra = await ConsoleTestClient.ConnectAsync(_admin.LocalEndPoint!.Port);
+            await extra.ReadUntilAsync("Too many console sessions, try again later\r\n");
+            Assert.True(await extra.IsClosedAsync());
+        }
+        finally
+        {
+            foreach (ConsoleTestClient client in open)
+            {
+                await client.DisposeAsync();
+            }
+        }
+
+        // Once they are gone, a new session is served again.
+        for (int attempt = 0; ; attempt++)
+        {
+            await using ConsoleTestClient again = await ConsoleTestClient.ConnectAsync(_admin.LocalEndPoint!.Port);
+            try
+            {
+                await again.ReadUntilAsync("Login:");
+                break;
+            }
+            catch (EndOfStreamException)
+            {
+                // Refused while the earlier sessions were still ending.
+            }
+
+            Assert.True(attempt < 100, "sessions were not released");
+            await Task.Delay(50);
+        }
+    }
 }

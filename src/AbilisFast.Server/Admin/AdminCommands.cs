@@ -63,6 +63,7 @@ internal sealed class AdminCommands(SmtpContext context, long startTicks, LiveCo
         text.Append("   D S SMTP                                   - Display statistics\r\n");
         text.Append("   D SE SMTP                                  - Display statistics of every session\r\n");
         text.Append("   D P SMTP                                   - Display the parameters\r\n");
+        text.Append("   D Q SMTP                                   - Display the queue (id, state, size, age, sender, recipients)\r\n");
         text.Append("   D M SMTP                                   - State and statistics as OpenMetrics text\r\n");
         if (rights >= UserRights.Admin)
         {
@@ -81,18 +82,19 @@ internal sealed class AdminCommands(SmtpContext context, long startTicks, LiveCo
     {
         if (words.Length != 3 || !words[2].Equals("smtp", StringComparison.OrdinalIgnoreCase))
         {
-            return Error("usage: d d|de|s|se|p|m smtp");
+            return Error("usage: d d|de|s|se|p|m|q smtp");
         }
 
         return words[1].ToLowerInvariant() switch
         {
             "p" => Parameters(),
+            "q" => new Result(QueueDisplay.Format(context)),
             "m" => new Result(SmtpMetrics.Format(SmtpDisplaySnapshot.Take(context)).Replace("\n", "\r\n", StringComparison.Ordinal)),
             "d" => new Result(SmtpDisplay.DisplayResource(SmtpDisplaySnapshot.Take(context))),
             "de" => new Result(SmtpDisplay.DisplayDetailed(SmtpDisplaySnapshot.Take(context))),
             "s" => new Result(SmtpDisplay.DisplayStatistics(SmtpDisplaySnapshot.Take(context))),
             "se" => new Result(SmtpDisplay.DisplayStatisticsPerSession(SmtpDisplaySnapshot.Take(context))),
-            _ => Error($"unknown display '{words[1]}': use d, de, s, se, p or m"),
+            _ => Error($"unknown display '{words[1]}': use d, de, s, se, p, m or q"),
         };
     }
 

@@ -160,7 +160,7 @@ internal sealed partial class Spool
     private void PublishLocked(SpoolWriter writer)
     {
         var segments = new List<SpoolSegment>(writer.Segments);
-        var message = new SpoolMessage(writer.Id, writer.Length, writer.Fragments.ToArray(), segments);
+        var message = new SpoolMessage(writer.Id, writer.Length, writer.Fragments.ToArray(), segments, writer.CommittedEnvelope);
         _index[writer.Id] = message;
         foreach (SpoolSegment segment in segments)
         {

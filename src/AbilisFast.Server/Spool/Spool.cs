@@ -200,6 +200,15 @@ internal sealed partial class Spool : IAsyncDisposable, IDisposable
         }
     }
 
+    /// <summary>The committed envelope of a live message, or null when the spool does not hold it.</summary>
+    public byte[]? ReadEnvelope(uint id)
+    {
+        lock (_lock)
+        {
+            return _index.TryGetValue(id, out SpoolMessage? message) ? message.Envelope : null;
+        }
+    }
+
     public long AvailableBytes => _options.FreeSpaceOverride?.Invoke() ?? SpoolNative.AvailableBytes(_directory);
 
     public int LiveMessages

@@ -4,9 +4,12 @@ namespace AbilisFast.Server.Spool;
 internal readonly record struct StoredFragment(SpoolSegment Segment, long Offset, int Length);
 
 /// <summary>In-memory index entry of a committed, live message. Guarded by the spool lock.</summary>
-internal sealed class SpoolMessage(uint id, long bodyLength, StoredFragment[] fragments, List<SpoolSegment> segments)
+internal sealed class SpoolMessage(uint id, long bodyLength, StoredFragment[] fragments, List<SpoolSegment> segments, byte[] envelope)
 {
     public uint Id { get; } = id;
+
+    /// <summary>The envelope as committed (the caller's opaque bytes), kept for the delivery side and the console.</summary>
+    public byte[] Envelope { get; } = envelope;
 
     public long BodyLength { get; } = bodyLength;
 

@@ -149,7 +149,7 @@ internal sealed class SpoolScan(Spool spool)
             }
 
             StoredFragment[] fragments = [.. m.Fragments];
-            index[m.Id] = new SpoolMessage(m.Id, m.BodyBytes, fragments, m.Segments);
+            index[m.Id] = new SpoolMessage(m.Id, m.BodyBytes, fragments, m.Segments, m.Envelope);
             foreach (SpoolSegment segment in m.Segments)
             {
                 segment.Live++;

@@ -49,6 +49,9 @@ internal sealed partial class SpoolWriter : IDisposable
 
     internal long CommitLsn { get; set; }
 
+    /// <summary>A copy of the envelope given to <see cref="CommitAsync"/>, for the in-memory index.</summary>
+    internal byte[] CommittedEnvelope { get; private set; } = [];
+
     internal void Start(uint id)
     {
         Id = id;
@@ -58,6 +61,7 @@ internal sealed partial class SpoolWriter : IDisposable
         _pendingFragment = 0;
         Fragments.Clear();
         Segments.Clear();
+        CommittedEnvelope = [];
         _buffer = ArrayPool<byte>.Shared.Rent(SpoolRecord.SizeOf(_fragmentSize) + InlineCommitRoom);
         _state = WriterState.Open;
     }
@@ -155,6 +159,7 @@ internal sealed partial class SpoolWriter : IDisposable
         byte[]? extra = null;
         try
         {
+            CommittedEnvelope = envelope.ToArray();
             int commitPayload = SpoolRecord.CommitPrefixSize + envelope.Length;
             int commitSize = SpoolRecord.SizeOf(commitPayload);
             uint fragments = _seq + (_fill > 0 ? 1u : 0u);

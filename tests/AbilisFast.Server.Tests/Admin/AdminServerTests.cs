@@ -169,7 +169,7 @@ public sealed class AdminServerTests : IAsyncLifetime
         Assert.Contains("ERROR: unknown command 'frobnicate' (type help)\r\n", await CommandAsync(client, "frobnicate"));
         Assert.Contains("ERROR: line too long\r\n", await CommandAsync(client, new string('d', 5000)));
         Assert.Contains("ERROR: only printable text is accepted\r\n", await CommandAsync(client, "d d \u0001smtp"));
-        Assert.Contains("ERROR: usage: d d|de|s|se|p|m smtp\r\n", await CommandAsync(client, "d d"));
+        Assert.Contains("ERROR: usage: d d|de|s|se|p|m|q smtp\r\n", await CommandAsync(client, "d d"));
         Assert.Contains("D D SMTP", await CommandAsync(client, "help"));
 
         // LF alone ends a line too (nc without -C).
@@ -289,5 +289,25 @@ public sealed class AdminServerTests : IAsyncLifetime
             Assert.True(attempt < 100, "sessions were not released");
             await Task.Delay(50);
         }
+    }
+
+    [Fact]
+    public async Task TheQueueIsListedWithSendersAndRecipients()
+    {
+        await using (SessionHarness s = await SessionHarness.StartAsync(_test.Context))
+        {
+            await s.CommandAsync("MAIL FROM:<sender@client.test>");
+            await s.CommandAsync("RCPT TO:<one@local.test>");
+            await s.CommandAsync("RCPT TO:<two@local.test>");
+            await s.CommandAsync("DATA");
+            Assert.StartsWith("250 2.0.0 Ok: queued as", await s.CommandAsync("hello\r\n."));
+        }
+
+        uint id = _test.Context.Queue.Snapshot().Single().Id;
+        await using ConsoleTestClient viewer = await LoginAsync("viewer", "view-pass");
+        await viewer.ReadUntilAsync("] ABILIS_CPX:");
+        string queue = await CommandAsync(viewer, "d q smtp");
+        Assert.Contains("       QUEUE-OUT:1           QUEUE-DEFER:0\r\n", queue);
+        Assert.Matches($@"\r\n       {id:X8} OUT   \d+ +0d00:00:\d\d <sender@client.test>\r\n {{45}}<one@local.test>\r\n {{45}}<two@local.test>\r\n", queue);
     }
 }

@@ -1,0 +1,54 @@
+using System.Globalization;
+using System.Text;
+using AbilisFast.Server.Queue;
+
+namespace AbilisFast.Server.Console;
+
+/// <summary>
+/// <c>d q smtp</c>: the messages in QUEUE-OUT with id, state, size, age, sender and recipients
+/// (what Postfix's mailq shows), the first <see cref="MaxListed"/> of them.
+/// </summary>
+internal static class QueueDisplay
+{
+    public const int MaxListed = 200;
+
+    public static string Format(SmtpContext context)
+    {
+        QueuedMessage[] queued = context.Queue.Snapshot();
+        DateTimeOffset now = context.Time.GetUtcNow();
+        var text = new StringBuilder();
+        SmtpDisplay.AppendResourceHeader(text);
+        text.Append(CultureInfo.InvariantCulture, $"       QUEUE-OUT:{context.Queue.OutCount,-12}QUEUE-DEFER:{context.Queue.DeferCount}\r\n");
+        text.Append("       ID       STATE SIZE       AGE         FROM / TO\r\n");
+        foreach (QueuedMessage message in queued.Take(MaxListed))
+        {
+            TimeSpan age = now - DateTimeOffset.FromUnixTimeMilliseconds(message.ReceivedUnixMs);
+            if (age < TimeSpan.Zero)
+            {
+                age = TimeSpan.Zero;
+            }
+
+            string sender = "?";
+            IReadOnlyList<EnvelopeRecipient> recipients = [];
+            if (context.Spool?.ReadEnvelope(message.Id) is { } bytes && Envelope.TryRead(bytes, out Envelope? envelope))
+            {
+                sender = envelope!.Sender;
+                recipients = envelope.Recipients;
+            }
+
+            text.Append(CultureInfo.InvariantCulture,
+                $"       {message.Id:X8} OUT   {message.Size,-10} {(int)age.TotalDays}d{age:hh\\:mm\\:ss} <{sender}>\r\n");
+            foreach (EnvelopeRecipient recipient in recipients)
+            {
+                text.Append("                                             <").Append(recipient.Address).Append(">\r\n");
+            }
+        }
+
+        if (queued.Length > MaxListed)
+        {
+            text.Append(CultureInfo.InvariantCulture, $"       ... and {queued.Length - MaxListed} more\r\n");
+        }
+
+        return text.ToString();
+    }
+}

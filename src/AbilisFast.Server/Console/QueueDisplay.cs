@@ -12,6 +12,9 @@ internal static class QueueDisplay
 {
     public const int MaxListed = 200;
 
+    /// <summary>Where the sender starts on a message's line (7 + id 9 + state 6 + size 11 + age 11); recipients line up under it.</summary>
+    private const int RecipientColumn = 44;
+
     public static string Format(SmtpContext context)
     {
         QueuedMessage[] queued = context.Queue.Snapshot();
@@ -19,7 +22,7 @@ internal static class QueueDisplay
         var text = new StringBuilder();
         SmtpDisplay.AppendResourceHeader(text);
         text.Append(CultureInfo.InvariantCulture, $"       QUEUE-OUT:{context.Queue.OutCount,-12}QUEUE-DEFER:{context.Queue.DeferCount}\r\n");
-        text.Append("       ID       STATE SIZE       AGE         FROM / TO\r\n");
+        text.Append("       ID       STATE SIZE       AGE        FROM / TO\r\n");
         foreach (QueuedMessage message in queued.Take(MaxListed))
         {
             TimeSpan age = now - DateTimeOffset.FromUnixTimeMilliseconds(message.ReceivedUnixMs);
@@ -40,7 +43,7 @@ internal static class QueueDisplay
                 $"       {message.Id:X8} OUT   {message.Size,-10} {(int)age.TotalDays}d{age:hh\\:mm\\:ss} <{sender}>\r\n");
             foreach (EnvelopeRecipient recipient in recipients)
             {
-                text.Append("                                             <").Append(recipient.Address).Append(">\r\n");
+                text.Append(' ', RecipientColumn).Append('<').Append(recipient.Address).Append(">\r\n");
             }
         }
 

@@ -307,7 +307,9 @@ public sealed class AdminServerTests : IAsyncLifetime
         await using ConsoleTestClient viewer = await LoginAsync("viewer", "view-pass");
         await viewer.ReadUntilAsync("] ABILIS_CPX:");
         string queue = await CommandAsync(viewer, "d q smtp");
-        Assert.Contains("       QUEUE-OUT:1           QUEUE-DEFER:0\r\n", queue);
-        Assert.Matches($@"\r\n       {id:X8} OUT   \d+ +0d00:00:\d\d <sender@client.test>\r\n {{45}}<one@local.test>\r\n {{45}}<two@local.test>\r\n", queue);
+        Assert.Contains("       QUEUE-OUT:1           QUEUE-DEFER:0\r\n       ID       STATE SIZE       AGE        FROM / TO\r\n", queue);
+        Assert.Matches($@"\r\n       {id:X8} OUT   \d+ +0d00:00:\d\d <sender@client.test>\r\n {{44}}<one@local.test>\r\n {{44}}<two@local.test>\r\n", queue);
+        string row = queue.Split("\r\n").Single(l => l.StartsWith($"       {id:X8}", StringComparison.Ordinal));
+        Assert.Equal(44, row.IndexOf('<', StringComparison.Ordinal)); // the sender lines up with the recipients
     }
 }

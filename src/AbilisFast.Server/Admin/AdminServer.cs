@@ -43,6 +43,9 @@ internal sealed class AdminServer : IAsyncDisposable
 
     public IPEndPoint? LocalEndPoint => _listener?.LocalEndPoint as IPEndPoint;
 
+    /// <summary>Raised for every refused login with the client address (the IPBAN feed).</summary>
+    public event Action<IPAddress, string>? LoginFailed;
+
     public void Start(IPEndPoint endPoint)
     {
         _listener = Listener.Bind(endPoint, backlog: 16);
@@ -76,7 +79,13 @@ internal sealed class AdminServer : IAsyncDisposable
         var reader = new TelnetLineReader(stream);
         try
         {
-            UserRights? rights = await LoginAsync(stream, reader, timeout).ConfigureAwait(false);
+            IPAddress remote = (client.RemoteEndPoint as IPEndPoint)?.Address ?? IPAddress.None;
+            if (remote.IsIPv4MappedToIPv6)
+            {
+                remote = remote.MapToIPv4();
+            }
+
+            UserRights? rights = await LoginAsync(stream, reader, timeout, remote).ConfigureAwait(false);
             if (rights is null)
             {
                 return;
@@ -126,7 +135,7 @@ internal sealed class AdminServer : IAsyncDisposable
         }
     }
 
-    private async Task<UserRights?> LoginAsync(Stream stream, TelnetLineReader reader, CancellationTokenSource timeout)
+    private async Task<UserRights?> LoginAsync(Stream stream, TelnetLineReader reader, CancellationTokenSource timeout, IPAddress remote)
     {
         for (int attempt = 0; attempt < MaxLoginAttempts; attempt++)
         {
@@ -165,11 +174,15 @@ internal sealed class AdminServer : IAsyncDisposable
                 return r;
             }
 
+            _context.Log.Write(Diagnostics.LogTag.Port, $"Console login failed for '{Printable(user)}' from {remote}");
+            LoginFailed?.Invoke(remote, "console login");
             await WriteAsync(stream, "Login incorrect\r\n").ConfigureAwait(false);
         }
 
         return null;
     }
+
+    private static string Printable(string text) => text.Length > 32 ? text[..32] + "..." : text;
 
     private string Prompt() =>
         string.Create(CultureInfo.InvariantCulture, $"[{_context.Time.GetLocalNow():HH:mm:ss}] {_nodeName}:");

@@ -148,6 +148,8 @@ public sealed class AdminServerTests : IAsyncLifetime
     [Fact]
     public async Task WrongPasswordsAndMailOnlyUsersAreRefused()
     {
+        var failures = new System.Collections.Concurrent.ConcurrentQueue<IPAddress>();
+        _admin.LoginFailed += (address, _) => failures.Enqueue(address);
         await using ConsoleTestClient client = await ConsoleTestClient.ConnectAsync(_admin.LocalEndPoint!.Port);
         foreach (var (user, password) in new[] { ("viewer", "wrong"), ("nobody", "x"), ("mailer", "mail-pass") })
         {
@@ -159,6 +161,8 @@ public sealed class AdminServerTests : IAsyncLifetime
         }
 
         Assert.True(await client.IsClosedAsync());
+        Assert.Equal([IPAddress.Loopback, IPAddress.Loopback, IPAddress.Loopback], failures.ToArray());
+        Assert.Equal(3, _test.Log.ReadLines().Count(l => l.Contains("[PORT] Console login failed for '", StringComparison.Ordinal) && l.EndsWith("' from 127.0.0.1", StringComparison.Ordinal)));
     }
 
     [Fact]

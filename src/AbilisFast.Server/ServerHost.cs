@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using AbilisFast.Server.Access;
 using AbilisFast.Server.Admin;
 using AbilisFast.Server.Configuration;
 using AbilisFast.Server.Diagnostics;
@@ -52,9 +53,14 @@ internal static class ServerHost
                 context.Queue.Enqueue(new QueuedMessage(message.Id, message.BodyLength, message.CommitTime.ToUnixTimeMilliseconds()));
             }
 
-            await using var server = new SmtpServer(context);
+            var bans = new IpBanService(settings.WorkDir, new IpBanOptions(), log: line =>
+            {
+                log.Write(LogTag.Port, line);
+                console.WriteLine($"abilisfast: {line}");
+            });
+            await using var server = new SmtpServer(context, bans);
             configuration?.Attach(context);
-            await using AdminServer? admin = StartAdmin(settings, context, console, configuration);
+            await using AdminServer? admin = StartAdmin(settings, context, console, configuration, bans);
             try
             {
                 server.Start();
@@ -99,7 +105,7 @@ internal static class ServerHost
     /// Starts the admin port unless ADMIN-ADDR is #. On a first start with no users, creates the
     /// user 'admin' with a random password, printed once; only its hash is stored.
     /// </summary>
-    private static AdminServer? StartAdmin(SmtpSettings settings, SmtpContext context, TextWriter console, LiveConfiguration? configuration)
+    private static AdminServer? StartAdmin(SmtpSettings settings, SmtpContext context, TextWriter console, LiveConfiguration? configuration, IpBanService bans)
     {
         if (settings.AdminAddress is null)
         {
@@ -115,7 +121,7 @@ internal static class ServerHost
             console.WriteLine($"abilisfast: first start: console user 'admin' created with password {password} (shown only now; change it with: abilisfast user admin --rights admin --wdir {settings.WorkDir})");
         }
 
-        var admin = new AdminServer(context, users, configuration);
+        var admin = new AdminServer(context, users, configuration, bans);
         try
         {
             admin.Start(new IPEndPoint(settings.AdminAddress, settings.AdminPort));

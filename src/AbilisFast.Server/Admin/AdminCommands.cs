@@ -12,7 +12,7 @@ namespace AbilisFast.Server.Admin;
 /// here can stall an SMTP session. Output lines end in CRLF; an unknown command or a bad argument
 /// gets one error line.
 /// </summary>
-internal sealed class AdminCommands(SmtpContext context, long startTicks, LiveConfiguration? configuration = null)
+internal sealed class AdminCommands(SmtpContext context, long startTicks, LiveConfiguration? configuration = null, Access.IpBanService? bans = null)
 {
     public const string Header = "RES:Smtp ----------------------------------------------------------------------";
 
@@ -63,6 +63,7 @@ internal sealed class AdminCommands(SmtpContext context, long startTicks, LiveCo
         text.Append("   D S SMTP                                   - Display statistics\r\n");
         text.Append("   D SE SMTP                                  - Display statistics of every session\r\n");
         text.Append("   D P SMTP                                   - Display the parameters\r\n");
+        text.Append("   D D IPBAN                                  - Display the banned addresses\r\n");
         text.Append("   D Q SMTP                                   - Display the queue (id, state, size, age, sender, recipients)\r\n");
         text.Append("   D M SMTP                                   - State and statistics as OpenMetrics text\r\n");
         if (rights >= UserRights.Admin)
@@ -70,6 +71,7 @@ internal sealed class AdminCommands(SmtpContext context, long startTicks, LiveCo
             text.Append("   S P SMTP NAME:VALUE                        - Set a parameter\r\n");
             text.Append("   SAVE CONF                                  - Save the parameters to the configuration file\r\n");
             text.Append("   CLEAR S SMTP                               - Clear the statistics\r\n");
+            text.Append("   CLEAR IPBAN ADDRESS                        - Lift a ban\r\n");
             text.Append("   DEBUG RES:SMTP [LSN:N] [CMD:...]           - Debug commands (LSN:0 for their help)\r\n");
         }
 
@@ -80,6 +82,11 @@ internal sealed class AdminCommands(SmtpContext context, long startTicks, LiveCo
 
     private Result Display(string[] words)
     {
+        if (words.Length == 3 && words[1].Equals("d", StringComparison.OrdinalIgnoreCase) && words[2].Equals("ipban", StringComparison.OrdinalIgnoreCase))
+        {
+            return Bans();
+        }
+
         if (words.Length != 3 || !words[2].Equals("smtp", StringComparison.OrdinalIgnoreCase))
         {
             return Error("usage: d d|de|s|se|p|m|q smtp");
@@ -155,8 +162,48 @@ internal sealed class AdminCommands(SmtpContext context, long startTicks, LiveCo
         }
     }
 
+    private Result Bans()
+    {
+        if (bans is null)
+        {
+            return Error("IPBAN is not available in this server");
+        }
+
+        IReadOnlyList<Access.BanEntry> list = bans.List();
+        var text = new StringBuilder("\r\nRES:Ipban ---------------------------------------------------------------------\r\n");
+        text.Append(CultureInfo.InvariantCulture, $"       MAX-FAIL:{bans.Options.MaxFail}  FIND-TIME:{(int)bans.Options.FindTime.TotalMinutes}  BAN-TIME:{(int)bans.Options.BanTime.TotalMinutes}  BANNED:{list.Count}\r\n");
+        if (list.Count > 0)
+        {
+            text.Append("       ADDRESS                                  SINCE               UNTIL               FAILS\r\n");
+            foreach (Access.BanEntry ban in list)
+            {
+                text.Append(CultureInfo.InvariantCulture,
+                    $"       {ban.Address,-40} {ban.Since.ToLocalTime():dd/MM/yyyy HH:mm:ss} {ban.Until.ToLocalTime():dd/MM/yyyy HH:mm:ss} {ban.Failures}\r\n");
+            }
+        }
+
+        return new Result(text.ToString());
+    }
+
     private Result Clear(string[] words)
     {
+        if (words.Length == 3 && words[1].Equals("ipban", StringComparison.OrdinalIgnoreCase))
+        {
+            if (bans is null)
+            {
+                return Error("IPBAN is not available in this server");
+            }
+
+            if (!System.Net.IPAddress.TryParse(words[2], out System.Net.IPAddress? address))
+            {
+                return Error($"'{words[2]}' is not an IP address");
+            }
+
+            return bans.Lift(address)
+                ? new Result($"\r\nRES:Ipban ---------------------------------------------------------------------\r\n       {address} unbanned\r\n")
+                : Error($"{address} is not banned");
+        }
+
         if (words.Length != 3 || !words[1].Equals("s", StringComparison.OrdinalIgnoreCase) || !words[2].Equals("smtp", StringComparison.OrdinalIgnoreCase))
         {
             return Error("usage: clear s smtp");

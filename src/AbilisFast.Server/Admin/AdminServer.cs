@@ -33,11 +33,18 @@ internal sealed class AdminServer : IAsyncDisposable
     private Socket? _listener;
     private Task? _acceptLoop;
 
-    public AdminServer(SmtpContext context, UserStore users, Configuration.LiveConfiguration? configuration = null)
+    private readonly Access.IpBanService? _bans;
+
+    public AdminServer(SmtpContext context, UserStore users, Configuration.LiveConfiguration? configuration = null, Access.IpBanService? bans = null)
     {
         _context = context;
         _users = users;
-        _commands = new AdminCommands(context, Environment.TickCount64, configuration);
+        _bans = bans;
+        _commands = new AdminCommands(context, Environment.TickCount64, configuration, bans);
+        if (bans is not null)
+        {
+            LoginFailed += (address, what) => bans.RecordFailure(address, what);
+        }
         _nodeName = context.Settings.NodeName;
     }
 
@@ -54,6 +61,12 @@ internal sealed class AdminServer : IAsyncDisposable
 
     private async Task RunSessionAsync(Socket client)
     {
+        if (_bans is not null && client.RemoteEndPoint is IPEndPoint peer && _bans.IsBanned(peer.Address))
+        {
+            client.Dispose(); // banned: dropped at accept, as on the SMTP port
+            return;
+        }
+
         if (Interlocked.Increment(ref _sessions) > MaxSessions)
         {
             Interlocked.Decrement(ref _sessions);

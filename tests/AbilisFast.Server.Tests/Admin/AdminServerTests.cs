@@ -316,4 +316,50 @@ public sealed class AdminServerTests : IAsyncLifetime
         string row = queue.Split("\r\n").Single(l => l.StartsWith($"       {id:X8}", StringComparison.Ordinal));
         Assert.Equal(44, row.IndexOf('<', StringComparison.Ordinal)); // the sender lines up with the recipients
     }
+
+    [Fact]
+    public async Task FailedLoginsBanTheAddressOnBothPorts()
+    {
+        var bans = new AbilisFast.Server.Access.IpBanService(_test.WorkDir,
+            new AbilisFast.Server.Access.IpBanOptions { MaxFail = 3, WhiteList = IpAccessList.Empty });
+        var users = UserStore.Load(_test.WorkDir);
+        await using var admin = new AdminServer(_test.Context, users, _configuration, bans);
+        admin.Start(new IPEndPoint(IPAddress.Loopback, 0));
+        await using var smtp = new SmtpServer(_test.Context, bans);
+        smtp.Start(new IPEndPoint(IPAddress.Loopback, 0));
+
+        await using (ConsoleTestClient client = await ConsoleTestClient.ConnectAsync(admin.LocalEndPoint!.Port))
+        {
+            for (int i = 0; i < 3; i++)
+            {
+                await client.ReadUntilAsync("Login:");
+                await client.SendAsync("boss\r\n");
+                await client.ReadUntilAsync("Password:");
+                await client.SendAsync("guess" + i + "\r\n");
+                await client.ReadUntilAsync("Login incorrect\r\n");
+            }
+        }
+
+        Assert.True(bans.IsBanned(IPAddress.Loopback));
+        await using (ConsoleTestClient banned = await ConsoleTestClient.ConnectAsync(admin.LocalEndPoint!.Port))
+        {
+            Assert.True(await banned.IsClosedAsync());
+        }
+
+        await using (SmtpTestClient mail = await SmtpTestClient.ConnectAsync(smtp.LocalEndPoint!.Port))
+        {
+            Assert.Null(await mail.ReadReplyAsync());
+        }
+
+        Assert.Equal(1, _test.Context.Counters.Get(SmtpCounter.BannedIp, Direction.In));
+
+        // The first admin server (no IPBAN wired) lists and lifts it through the shared service.
+        var commands = new AdminCommands(_test.Context, Environment.TickCount64, _configuration, bans);
+        Assert.Contains("127.0.0.1", commands.Execute("d d ipban", UserRights.User).Text);
+        Assert.Contains("ERROR: this command needs administrator", commands.Execute("c ipban 127.0.0.1", UserRights.User).Text);
+        Assert.Contains("127.0.0.1 unbanned", commands.Execute("c ipban 127.0.0.1", UserRights.Admin).Text);
+        Assert.False(bans.IsBanned(IPAddress.Loopback));
+        Assert.Contains("ERROR: 127.0.0.1 is not banned", commands.Execute("clear ipban 127.0.0.1", UserRights.Admin).Text);
+        Assert.Contains("BANNED:0", commands.Execute("d d ipban", UserRights.User).Text);
+    }
 }

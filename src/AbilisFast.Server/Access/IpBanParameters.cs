@@ -1,0 +1,113 @@
+using System.Globalization;
+using AbilisFast.Server.Configuration;
+
+namespace AbilisFast.Server.Access;
+
+/// <summary>The IPBAN parameters as <c>NAME:VALUE</c> text, for <c>s p ipban</c> and <c>d p ipban</c>.</summary>
+internal static class IpBanParameters
+{
+    public const string MaxFail = "MAX-FAIL";
+    public const string FindTime = "FIND-TIME";
+    public const string BanTime = "BAN-TIME";
+    public const string WhiteList = "WHITE-LIST";
+    public const string Action = "ACTION";
+
+    public static IReadOnlyList<string> Names { get; } = [MaxFail, FindTime, BanTime, WhiteList, Action];
+
+    /// <summary>Sets one parameter; WHITE-LIST may name only the built-in lists.</summary>
+    public static bool TrySet(IpBanOptions options, string name, string value, out IpBanOptions updated, out string error) =>
+        TrySet(options, name, value, new NamedIpLists(), out updated, out error);
+
+    /// <summary>
+    /// Sets one parameter. On failure <paramref name="updated"/> is <paramref name="options"/> and
+    /// <paramref name="error"/> is one line: <c>NAME:VALUE is invalid: allowed …</c>.
+    /// </summary>
+    public static bool TrySet(
+        IpBanOptions options, string name, string value, NamedIpLists lists, out IpBanOptions updated, out string error)
+    {
+        updated = options;
+        error = string.Empty;
+        string key = name.Trim().ToUpperInvariant();
+        string text = value.Trim();
+        switch (key)
+        {
+            case MaxFail:
+                return TryInt(key, text, 1, 1000, out int maxFail, out error)
+                    && Set(options with { MaxFail = maxFail }, out updated);
+            case FindTime:
+                return TryInt(key, text, 1, 525600, out int findTime, out error)
+                    && Set(options with { FindTimeMinutes = findTime }, out updated);
+            case BanTime:
+                return TryInt(key, text, 1, 5256000, out int banTime, out error)
+                    && Set(options with { BanTimeMinutes = banTime }, out updated);
+            case WhiteList:
+                if (!NetListSyntax.TryParse(text, lists, out IpAccessList list, out string? reason))
+                {
+                    error = $"{key}:{text} is invalid: {reason}";
+                    return false;
+                }
+
+                return Set(options with { WhiteList = list, WhiteListText = NetListSyntax.Normalize(text) }, out updated);
+            case Action:
+                if (!TryAction(text, out IpBanAction action))
+                {
+                    error = $"{key}:{text} is invalid: allowed BAN, MAIL or BOTH";
+                    return false;
+                }
+
+                return Set(options with { Action = action }, out updated);
+            default:
+                error = $"{name.Trim()} is not an IPBAN parameter; allowed {string.Join(", ", Names)}";
+                return false;
+        }
+    }
+
+    /// <summary>The parameters as <c>NAME:VALUE</c> lines, in display order.</summary>
+    public static IReadOnlyList<string> Format(IpBanOptions options) =>
+    [
+        $"{MaxFail}:{options.MaxFail.ToString(CultureInfo.InvariantCulture)}",
+        $"{FindTime}:{options.FindTimeMinutes.ToString(CultureInfo.InvariantCulture)}",
+        $"{BanTime}:{options.BanTimeMinutes.ToString(CultureInfo.InvariantCulture)}",
+        $"{WhiteList}:{options.WhiteListText}",
+        $"{Action}:{ActionText(options.Action)}",
+    ];
+
+    private static bool TryInt(string key, string text, int min, int max, out int value, out string error)
+    {
+        value = 0;
+        error = string.Empty;
+        if (ParameterValues.TryParseInteger(text, out long parsed) && parsed >= min && parsed <= max)
+        {
+            value = (int)parsed;
+            return true;
+        }
+
+        error = $"{key}:{text} is invalid: allowed {min.ToString(CultureInfo.InvariantCulture)}..{max.ToString(CultureInfo.InvariantCulture)}";
+        return false;
+    }
+
+    public static string ActionText(IpBanAction action) => action switch
+    {
+        IpBanAction.Ban => "BAN",
+        IpBanAction.Mail => "MAIL",
+        _ => "BOTH",
+    };
+
+    private static bool TryAction(string text, out IpBanAction action)
+    {
+        action = text.ToUpperInvariant() switch
+        {
+            "BAN" => IpBanAction.Ban,
+            "MAIL" => IpBanAction.Mail,
+            "BOTH" => IpBanAction.Both,
+            _ => 0,
+        };
+        return action != 0;
+    }
+
+    private static bool Set(IpBanOptions value, out IpBanOptions updated)
+    {
+        updated = value;
+        return true;
+    }
+}

@@ -53,7 +53,7 @@ internal static class ServerHost
                 context.Queue.Enqueue(new QueuedMessage(message.Id, message.BodyLength, message.CommitTime.ToUnixTimeMilliseconds()));
             }
 
-            var bans = new IpBanService(settings.WorkDir, new IpBanOptions(), log: line =>
+            var bans = new IpBanService(settings.WorkDir, TimeProvider.System, IpBanOptions.Default, log: line =>
             {
                 log.Write(LogTag.Port, line);
                 console.WriteLine($"abilisfast: {line}");

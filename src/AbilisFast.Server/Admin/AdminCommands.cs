@@ -15,6 +15,7 @@ namespace AbilisFast.Server.Admin;
 internal sealed class AdminCommands(SmtpContext context, long startTicks, LiveConfiguration? configuration = null, Access.IpBanService? bans = null)
 {
     public const string Header = "RES:Smtp ----------------------------------------------------------------------";
+    public const string IpbanHeader = "RES:Ipban ---------------------------------------------------------------------";
 
     /// <summary>The result of one command: its text, and whether the session ends.</summary>
     internal readonly record struct Result(string Text, bool Quit = false);
@@ -64,6 +65,7 @@ internal sealed class AdminCommands(SmtpContext context, long startTicks, LiveCo
         text.Append("   D SE SMTP                                  - Display statistics of every session\r\n");
         text.Append("   D P SMTP                                   - Display the parameters\r\n");
         text.Append("   D D IPBAN                                  - Display the banned addresses\r\n");
+        text.Append("   D P IPBAN                                  - Display the IPBAN parameters\r\n");
         text.Append("   D Q SMTP                                   - Display the queue (id, state, size, age, sender, recipients)\r\n");
         text.Append("   D M SMTP                                   - State and statistics as OpenMetrics text\r\n");
         if (rights >= UserRights.Admin)
@@ -72,6 +74,7 @@ internal sealed class AdminCommands(SmtpContext context, long startTicks, LiveCo
             text.Append("   SAVE CONF                                  - Save the parameters to the configuration file\r\n");
             text.Append("   CLEAR S SMTP                               - Clear the statistics\r\n");
             text.Append("   CLEAR IPBAN ADDRESS                        - Lift a ban\r\n");
+            text.Append("   S P IPBAN NAME:VALUE                       - Set MAX-FAIL, FIND-TIME, BAN-TIME, WHITE-LIST or ACTION\r\n");
             text.Append("   DEBUG RES:SMTP [LSN:N] [CMD:...]           - Debug commands (LSN:0 for their help)\r\n");
         }
 
@@ -82,9 +85,28 @@ internal sealed class AdminCommands(SmtpContext context, long startTicks, LiveCo
 
     private Result Display(string[] words)
     {
-        if (words.Length == 3 && words[1].Equals("d", StringComparison.OrdinalIgnoreCase) && words[2].Equals("ipban", StringComparison.OrdinalIgnoreCase))
+        if (words.Length == 3 && words[2].Equals("ipban", StringComparison.OrdinalIgnoreCase))
         {
-            return Bans();
+            if (bans is null)
+            {
+                return Error("IPBAN is not available in this server");
+            }
+
+            if (words[1].Equals("d", StringComparison.OrdinalIgnoreCase))
+            {
+                return Bans();
+            }
+
+            if (words[1].Equals("p", StringComparison.OrdinalIgnoreCase))
+            {
+                var text = new StringBuilder("\r\n" + IpbanHeader + "\r\n");
+                foreach (string line in Access.IpBanParameters.Format(bans.Options))
+                {
+                    text.Append("       ").Append(line).Append("\r\n");
+                }
+
+                return new Result(text.ToString());
+            }
         }
 
         if (words.Length != 3 || !words[2].Equals("smtp", StringComparison.OrdinalIgnoreCase))
@@ -124,6 +146,28 @@ internal sealed class AdminCommands(SmtpContext context, long startTicks, LiveCo
 
     private Result SetParameter(string[] words)
     {
+        if (words.Length == 4 && words[1].Equals("p", StringComparison.OrdinalIgnoreCase) && words[2].Equals("ipban", StringComparison.OrdinalIgnoreCase))
+        {
+            if (bans is null)
+            {
+                return Error("IPBAN is not available in this server");
+            }
+
+            int colon = words[3].IndexOf(':', StringComparison.Ordinal);
+            if (colon <= 0)
+            {
+                return Error($"'{words[3]}' is not NAME:VALUE");
+            }
+
+            if (!Access.IpBanParameters.TrySet(bans.Options, words[3][..colon], words[3][(colon + 1)..], out Access.IpBanOptions updated, out string error))
+            {
+                return Error(error);
+            }
+
+            bans.Options = updated;
+            return new Result($"\r\n{IpbanHeader}\r\n       {words[3].ToUpperInvariant()} set, in force now (IPBAN parameters are not kept across a restart yet)\r\n");
+        }
+
         if (words.Length < 4 || !words[1].Equals("p", StringComparison.OrdinalIgnoreCase) || !words[2].Equals("smtp", StringComparison.OrdinalIgnoreCase))
         {
             return Error("usage: s p smtp NAME:VALUE");
@@ -170,7 +214,7 @@ internal sealed class AdminCommands(SmtpContext context, long startTicks, LiveCo
         }
 
         IReadOnlyList<Access.BanEntry> list = bans.List();
-        var text = new StringBuilder("\r\nRES:Ipban ---------------------------------------------------------------------\r\n");
+        var text = new StringBuilder("\r\n" + IpbanHeader + "\r\n");
         text.Append(CultureInfo.InvariantCulture, $"       MAX-FAIL:{bans.Options.MaxFail}  FIND-TIME:{(int)bans.Options.FindTime.TotalMinutes}  BAN-TIME:{(int)bans.Options.BanTime.TotalMinutes}  BANNED:{list.Count}\r\n");
         if (list.Count > 0)
         {
@@ -200,7 +244,7 @@ internal sealed class AdminCommands(SmtpContext context, long startTicks, LiveCo
             }
 
             return bans.Lift(address)
-                ? new Result($"\r\nRES:Ipban ---------------------------------------------------------------------\r\n       {address} unbanned\r\n")
+                ? new Result($"\r\n{IpbanHeader}\r\n       {address} unbanned\r\n")
                 : Error($"{address} is not banned");
         }
 

@@ -320,8 +320,8 @@ public sealed class AdminServerTests : IAsyncLifetime
     [Fact]
     public async Task FailedLoginsBanTheAddressOnBothPorts()
     {
-        var bans = new AbilisFast.Server.Access.IpBanService(_test.WorkDir,
-            new AbilisFast.Server.Access.IpBanOptions { MaxFail = 3, WhiteList = IpAccessList.Empty });
+        var bans = new AbilisFast.Server.Access.IpBanService(_test.WorkDir, TimeProvider.System,
+            new AbilisFast.Server.Access.IpBanOptions { MaxFail = 3, WhiteList = IpAccessList.Empty, WhiteListText = "#" });
         var users = UserStore.Load(_test.WorkDir);
         await using var admin = new AdminServer(_test.Context, users, _configuration, bans);
         admin.Start(new IPEndPoint(IPAddress.Loopback, 0));
@@ -361,5 +361,14 @@ public sealed class AdminServerTests : IAsyncLifetime
         Assert.False(bans.IsBanned(IPAddress.Loopback));
         Assert.Contains("ERROR: 127.0.0.1 is not banned", commands.Execute("clear ipban 127.0.0.1", UserRights.Admin).Text);
         Assert.Contains("BANNED:0", commands.Execute("d d ipban", UserRights.User).Text);
+
+        // IPBAN parameters: shown to users, set by admins, validated.
+        Assert.Contains("\r\n       MAX-FAIL:3\r\n", commands.Execute("d p ipban", UserRights.User).Text);
+        Assert.Contains("ERROR: this command needs administrator", commands.Execute("s p ipban MAX-FAIL:5", UserRights.User).Text);
+        Assert.Contains("MAX-FAIL:5 set, in force now", commands.Execute("s p ipban max-fail:5", UserRights.Admin).Text);
+        Assert.Equal(5, bans.Options.MaxFail);
+        Assert.Contains("ERROR: MAX-FAIL:0 is invalid: allowed 1..1000", commands.Execute("s p ipban MAX-FAIL:0", UserRights.Admin).Text);
+        Assert.Contains("ERROR: ACTION:NONE is invalid: allowed BAN, MAIL or BOTH", commands.Execute("s p ipban ACTION:NONE", UserRights.Admin).Text);
+        Assert.Equal(5, bans.Options.MaxFail);
     }
 }

@@ -35,7 +35,6 @@ internal static class SmtpReplies
     public static ReadOnlySpan<byte> NeedMail => "503 5.5.1 Error: need MAIL command\r\n"u8;
     public static ReadOnlySpan<byte> NeedRcpt => "503 5.5.1 Error: need RCPT command\r\n"u8;
     public static ReadOnlySpan<byte> DataAfterBdat => "503 5.5.1 Error: DATA not allowed in a BDAT transaction\r\n"u8;
-    public static ReadOnlySpan<byte> NoValidRecipients => "554 5.5.1 Error: no valid recipients\r\n"u8;
     public static ReadOnlySpan<byte> UnknownParameter => "555 5.5.4 Unsupported or malformed MAIL/RCPT parameter\r\n"u8;
     public static ReadOnlySpan<byte> Utf8Required => "553 5.6.7 Non-ASCII address requires the SMTPUTF8 parameter\r\n"u8;
     public static ReadOnlySpan<byte> RoutingRefused => "550 5.7.1 Error: source routing, % and ! addresses are not accepted\r\n"u8;
@@ -52,6 +51,5 @@ internal static class SmtpReplies
     public static ReadOnlySpan<byte> TooManyErrors => "421 4.7.0 Error: too many errors\r\n"u8;
     public static ReadOnlySpan<byte> PreGreeting => "554 5.5.1 Error: client sent data before the greeting\r\n"u8;
     public static ReadOnlySpan<byte> ShuttingDown => "421 4.3.2 Error: service shutting down\r\n"u8;
-    public static ReadOnlySpan<byte> NotAcceptingMail => "421 4.3.2 Error: service not active\r\n"u8;
     public static ReadOnlySpan<byte> HttpRefused => "554 5.7.0 Error: this is an SMTP server, not HTTP\r\n"u8;
 }

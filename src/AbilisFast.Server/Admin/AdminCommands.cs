@@ -14,8 +14,11 @@ namespace AbilisFast.Server.Admin;
 /// </summary>
 internal sealed class AdminCommands(SmtpContext context, long startTicks, LiveConfiguration? configuration = null, Access.IpBanService? bans = null)
 {
-    public const string Header = "RES:Smtp ----------------------------------------------------------------------";
-    public const string IpbanHeader = "RES:Ipban ---------------------------------------------------------------------";
+    public static readonly string Header = SmtpDisplay.DashedLine("RES:Smtp ");
+    public static readonly string IpbanHeader = SmtpDisplay.DashedLine("RES:Ipban ");
+
+    /// <summary>A console block: a blank line, the resource header, then the body lines.</summary>
+    private static string Block(string header, string body) => "\r\n" + header + "\r\n" + body;
 
     /// <summary>The result of one command: its text, and whether the session ends.</summary>
     internal readonly record struct Result(string Text, bool Quit = false);
@@ -99,7 +102,7 @@ internal sealed class AdminCommands(SmtpContext context, long startTicks, LiveCo
 
             if (words[1].Equals("p", StringComparison.OrdinalIgnoreCase))
             {
-                var text = new StringBuilder("\r\n" + IpbanHeader + "\r\n");
+                var text = new StringBuilder(Block(IpbanHeader, ""));
                 foreach (string line in Access.IpBanParameters.Format(bans.Options))
                 {
                     text.Append("       ").Append(line).Append("\r\n");
@@ -134,7 +137,7 @@ internal sealed class AdminCommands(SmtpContext context, long startTicks, LiveCo
             return Error("the parameters are not available in this server");
         }
 
-        var text = new StringBuilder("\r\n" + Header + "\r\n");
+        var text = new StringBuilder(Block(Header, ""));
         foreach (string line in configuration.Format())
         {
             text.Append("       ").Append(line).Append("\r\n");
@@ -165,7 +168,7 @@ internal sealed class AdminCommands(SmtpContext context, long startTicks, LiveCo
             }
 
             bans.Options = updated;
-            return new Result($"\r\n{IpbanHeader}\r\n       {words[3].ToUpperInvariant()} set, in force now (IPBAN parameters are not kept across a restart yet)\r\n");
+            return new Result(Block(IpbanHeader, $"       {words[3].ToUpperInvariant()} set, in force now (IPBAN parameters are not kept across a restart yet)\r\n"));
         }
 
         if (words.Length < 4 || !words[1].Equals("p", StringComparison.OrdinalIgnoreCase) || !words[2].Equals("smtp", StringComparison.OrdinalIgnoreCase))
@@ -179,7 +182,7 @@ internal sealed class AdminCommands(SmtpContext context, long startTicks, LiveCo
         }
 
         var (ok, message) = configuration.Set(string.Join(' ', words.Skip(3)));
-        return ok ? new Result($"\r\n{Header}\r\n       {message}\r\n") : Error(message);
+        return ok ? new Result(Block(Header, $"       {message}\r\n")) : Error(message);
     }
 
     private Result Save(string[] words)
@@ -198,7 +201,7 @@ internal sealed class AdminCommands(SmtpContext context, long startTicks, LiveCo
         {
             string path = configuration.Save(context.Settings.WorkDir);
             string hint = configuration.ConfigPath is null ? $" (start with --config {path} to use it)" : "";
-            return new Result($"\r\n{Header}\r\n       Configuration saved to {path}{hint}\r\n");
+            return new Result(Block(Header, $"       Configuration saved to {path}{hint}\r\n"));
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -214,7 +217,7 @@ internal sealed class AdminCommands(SmtpContext context, long startTicks, LiveCo
         }
 
         IReadOnlyList<Access.BanEntry> list = bans.List();
-        var text = new StringBuilder("\r\n" + IpbanHeader + "\r\n");
+        var text = new StringBuilder(Block(IpbanHeader, ""));
         text.Append(CultureInfo.InvariantCulture, $"       MAX-FAIL:{bans.Options.MaxFail}  FIND-TIME:{(int)bans.Options.FindTime.TotalMinutes}  BAN-TIME:{(int)bans.Options.BanTime.TotalMinutes}  BANNED:{list.Count}\r\n");
         if (list.Count > 0)
         {
@@ -244,7 +247,7 @@ internal sealed class AdminCommands(SmtpContext context, long startTicks, LiveCo
             }
 
             return bans.Lift(address)
-                ? new Result($"\r\n{IpbanHeader}\r\n       {address} unbanned\r\n")
+                ? new Result(Block(IpbanHeader, $"       {address} unbanned\r\n"))
                 : Error($"{address} is not banned");
         }
 
@@ -260,7 +263,7 @@ internal sealed class AdminCommands(SmtpContext context, long startTicks, LiveCo
             channel.Counters.Clear(now);
         }
 
-        return new Result("\r\n" + Header + "\r\n       Statistics cleared\r\n");
+        return new Result(Block(Header, "       Statistics cleared\r\n"));
     }
 
     private Result Debug(string[] words)
@@ -312,8 +315,8 @@ internal sealed class AdminCommands(SmtpContext context, long startTicks, LiveCo
     {
         DateTimeOffset now = context.Time.GetLocalNow();
         long trace = Environment.TickCount64 - startTicks;
-        return "\r\n" + Header + "\r\n" + string.Create(CultureInfo.InvariantCulture,
-            $"       BufferLength:{SessionLog.BufferLength}  Date/Time:{now:dd/MM/yyyy HH:mm:ss} TraceTime:{trace}\r\n");
+        return Block(Header, string.Create(CultureInfo.InvariantCulture,
+            $"       BufferLength:{SessionLog.BufferLength}  Date/Time:{now:dd/MM/yyyy HH:mm:ss} TraceTime:{trace}\r\n"));
     }
 
     private string DebugHelp() => DebugHeader() +

@@ -116,15 +116,8 @@ internal static partial class SmtpDisplay
         text.Append(' ', Math.Max(1, width - value.Length));
     }
 
-    /// <summary>The text followed by dashes up to column 79 (nothing added when it is already that long).</summary>
-    private static void AppendDashed(StringBuilder text, string start)
-    {
-        text.Append(start);
-        if (start.Length < LineWidth)
-        {
-            text.Append('-', LineWidth - start.Length);
-        }
+    /// <summary>A header line as the console prints it: <paramref name="start"/> then dashes to column 79 (nothing added when it is already that long).</summary>
+    internal static string DashedLine(string start) => start.Length < LineWidth ? start + new string('-', LineWidth - start.Length) : start;
 
-        text.Append(NewLine);
-    }
+    private static void AppendDashed(StringBuilder text, string start) => text.Append(DashedLine(start)).Append(NewLine);
 }

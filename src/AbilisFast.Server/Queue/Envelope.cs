@@ -213,9 +213,6 @@ internal sealed class EnvelopeBuilder : IDisposable
         PatchCount();
     }
 
-    /// <summary>Changes the flags byte after <see cref="Begin"/> (e.g. once the transport is known).</summary>
-    public void SetFlags(EnvelopeFlags flags) => _buffer[1] = (byte)flags;
-
     public void AddRecipient(ReadOnlySpan<byte> address, RecipientFlags flags)
     {
         U8((byte)flags);

@@ -64,6 +64,7 @@ internal sealed class SmtpContext
                 "250-8BITMIME\r\n" +
                 "250-ENHANCEDSTATUSCODES\r\n" +
                 "250-SMTPUTF8\r\n" +
+                "250-DSN\r\n" +
                 "250 CHUNKING\r\n");
             HeloHostUtf8 = Encoding.ASCII.GetBytes(settings.HeloHost);
         }

@@ -3,6 +3,7 @@ using System.Buffers.Binary;
 using System.Net;
 using System.Text;
 using System.Text.Unicode;
+using AbilisFast.Server.Delivery;
 
 namespace AbilisFast.Server.Queue;
 
@@ -24,19 +25,20 @@ internal enum RecipientFlags : byte
     Relay = 2,
 }
 
-/// <summary>One recipient of a stored message.</summary>
-internal readonly record struct EnvelopeRecipient(string Address, RecipientFlags Flags);
+/// <summary>One recipient of a stored message, with its DSN NOTIFY and ORCPT (RFC 3461) as received.</summary>
+internal readonly record struct EnvelopeRecipient(string Address, RecipientFlags Flags, DsnNotify Notify = DsnNotify.None, string? OriginalRecipient = null);
 
 /// <summary>
 /// The envelope of a stored message, decoded (for recovery and delivery; not on the receive path).
-/// Binary layout, little-endian, version 1:
+/// Binary layout, little-endian, version 2:
 /// <c>u8 version, u8 flags, i64 received (Unix ms), u8 ip length + ip bytes, u16 + HELO,
-/// u16 + reverse path (empty = null sender), u64 declared size, u16 recipient count,
-/// then per recipient: u8 flags, u16 + address</c>.
+/// u16 + reverse path (empty = null sender), u64 declared size, u8 RET, u16 + ENVID (empty = none),
+/// u16 recipient count, then per recipient: u8 flags, u8 NOTIFY, u16 + address, u16 + ORCPT (empty = none)</c>.
+/// Version 1 (no DSN fields) is still read.
 /// </summary>
 internal sealed class Envelope
 {
-    public const byte Version = 1;
+    public const byte Version = 2;
 
     public required EnvelopeFlags Flags { get; init; }
     public required DateTimeOffset Received { get; init; }
@@ -45,13 +47,20 @@ internal sealed class Envelope
     public required string Sender { get; init; }
     public required long DeclaredSize { get; init; }
     public required IReadOnlyList<EnvelopeRecipient> Recipients { get; init; }
+    public DsnReturn Return { get; init; }
+    /// <summary>ENVID as received (xtext), or null.</summary>
+    public string? EnvelopeId { get; init; }
+
+    public bool IsNullSender => Sender.Length == 0;
 
     /// <summary>Decodes an envelope; false for anything malformed (never throws on bad input).</summary>
     public static bool TryRead(ReadOnlySpan<byte> data, out Envelope? envelope)
     {
         envelope = null;
         var reader = new SpanCursor(data);
-        if (!reader.TryU8(out byte version) || version != Version
+        byte ret = 0;
+        string? envid = string.Empty;
+        if (!reader.TryU8(out byte version) || version is not (1 or Version)
             || !reader.TryU8(out byte flags)
             || !reader.TryI64(out long receivedMs)
             || !reader.TryU8(out byte ipLength)
@@ -59,6 +68,7 @@ internal sealed class Envelope
             || !reader.TryString(out string? helo)
             || !reader.TryString(out string? sender)
             || !reader.TryI64(out long declared)
+            || (version >= 2 && (!reader.TryU8(out ret) || ret > 2 || !reader.TryString(out envid)))
             || !reader.TryU16(out ushort count))
         {
             return false;
@@ -72,12 +82,17 @@ internal sealed class Envelope
         var recipients = new EnvelopeRecipient[count];
         for (int i = 0; i < count; i++)
         {
-            if (!reader.TryU8(out byte rflags) || !reader.TryString(out string? address))
+            byte notify = 0;
+            string? orcpt = string.Empty;
+            if (!reader.TryU8(out byte rflags)
+                || (version >= 2 && !reader.TryU8(out notify))
+                || !reader.TryString(out string? address)
+                || (version >= 2 && !reader.TryString(out orcpt)))
             {
                 return false;
             }
 
-            recipients[i] = new EnvelopeRecipient(address!, (RecipientFlags)rflags);
+            recipients[i] = new EnvelopeRecipient(address!, (RecipientFlags)rflags, (DsnNotify)notify, orcpt!.Length == 0 ? null : orcpt);
         }
 
         if (!reader.AtEnd)
@@ -94,6 +109,8 @@ internal sealed class Envelope
             Sender = sender!,
             DeclaredSize = declared,
             Recipients = recipients,
+            Return = (DsnReturn)ret,
+            EnvelopeId = envid!.Length == 0 ? null : envid,
         };
         return true;
     }
@@ -183,7 +200,8 @@ internal sealed class EnvelopeBuilder : IDisposable
     public ReadOnlyMemory<byte> Written => _buffer.AsMemory(0, _length);
 
     public void Begin(EnvelopeFlags flags, DateTimeOffset received, IPAddress? client,
-        ReadOnlySpan<byte> helo, ReadOnlySpan<byte> sender, long declaredSize)
+        ReadOnlySpan<byte> helo, ReadOnlySpan<byte> sender, long declaredSize,
+        DsnReturn ret = DsnReturn.Unspecified, ReadOnlySpan<byte> envelopeId = default)
     {
         _length = 0;
         RecipientCount = 0;
@@ -207,16 +225,21 @@ internal sealed class EnvelopeBuilder : IDisposable
         room = Room(8);
         BinaryPrimitives.WriteInt64LittleEndian(room, declaredSize);
         _length += 8;
+        U8((byte)ret);
+        String(envelopeId);
         _countOffset = _length;
         Room(2);
         _length += 2;
         PatchCount();
     }
 
-    public void AddRecipient(ReadOnlySpan<byte> address, RecipientFlags flags)
+    public void AddRecipient(ReadOnlySpan<byte> address, RecipientFlags flags,
+        DsnNotify notify = DsnNotify.None, ReadOnlySpan<byte> originalRecipient = default)
     {
         U8((byte)flags);
+        U8((byte)notify);
         String(address);
+        String(originalRecipient);
         RecipientCount++;
         Kinds |= flags;
         PatchCount();

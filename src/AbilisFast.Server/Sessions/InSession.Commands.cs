@@ -3,6 +3,7 @@ using AbilisFast.Protocol.Addressing;
 using AbilisFast.Protocol.Commands;
 using AbilisFast.Protocol.Replies;
 using AbilisFast.Protocol.States;
+using AbilisFast.Server.Delivery;
 using AbilisFast.Server.Diagnostics;
 using AbilisFast.Server.Queue;
 
@@ -150,6 +151,8 @@ internal sealed partial class InSession
         long declaredSize = 0;
         bool smtpUtf8 = false;
         bool eightBit = false;
+        DsnReturn ret = DsnReturn.Unspecified;
+        ReadOnlySpan<byte> envelopeId = default;
         var parameters = new EsmtpParameterEnumerator(path.Parameters(rest));
         while (parameters.MoveNext())
         {
@@ -169,6 +172,32 @@ internal sealed partial class InSession
             else if (System.Text.Ascii.EqualsIgnoreCase(p.Keyword, "SMTPUTF8"u8) && !p.HasValue)
             {
                 smtpUtf8 = true;
+            }
+            else if (System.Text.Ascii.EqualsIgnoreCase(p.Keyword, "RET"u8) && p.HasValue && ret == DsnReturn.Unspecified)
+            {
+                // RFC 3461 4.3: FULL or HDRS, once.
+                if (System.Text.Ascii.EqualsIgnoreCase(p.Value, "FULL"u8))
+                {
+                    ret = DsnReturn.Full;
+                }
+                else if (System.Text.Ascii.EqualsIgnoreCase(p.Value, "HDRS"u8))
+                {
+                    ret = DsnReturn.Headers;
+                }
+                else
+                {
+                    return Error(SmtpReplies.BadDsnParameter);
+                }
+            }
+            else if (System.Text.Ascii.EqualsIgnoreCase(p.Keyword, "ENVID"u8) && p.HasValue && envelopeId.IsEmpty)
+            {
+                // RFC 3461 4.4: xtext, at most 100 characters.
+                if (p.Value.Length > 100 || !EsmtpParameters.IsValidXtext(p.Value))
+                {
+                    return Error(SmtpReplies.BadDsnParameter);
+                }
+
+                envelopeId = p.Value;
             }
             else
             {
@@ -203,7 +232,7 @@ internal sealed partial class InSession
         _smtpUtf8 = smtpUtf8;
         EnvelopeFlags flags = (smtpUtf8 ? EnvelopeFlags.SmtpUtf8 : 0) | (eightBit ? EnvelopeFlags.EightBitMime : 0)
             | (Transport.IsSecure ? EnvelopeFlags.Tls : 0);
-        _envelope.Begin(flags, _context.Time.GetUtcNow(), _remote, _helo.AsSpan(0, _heloLength), sender, declaredSize);
+        _envelope.Begin(flags, _context.Time.GetUtcNow(), _remote, _helo.AsSpan(0, _heloLength), sender, declaredSize, ret, envelopeId);
         SetState(SmtpState.WaitRcpt);
         Reply(SmtpReplies.SenderOk);
         return Step.Continue;
@@ -227,8 +256,35 @@ internal sealed partial class InSession
             return Error(SmtpReplies.BadRecipient);
         }
 
+        DsnNotify notify = DsnNotify.None;
+        ReadOnlySpan<byte> originalRecipient = default;
         var parameters = new EsmtpParameterEnumerator(path.Parameters(rest));
-        if (parameters.MoveNext() || parameters.Malformed)
+        while (parameters.MoveNext())
+        {
+            EsmtpParameter p = parameters.Current;
+            if (System.Text.Ascii.EqualsIgnoreCase(p.Keyword, "NOTIFY"u8) && p.HasValue && notify == DsnNotify.None)
+            {
+                if (!TryParseNotify(p.Value, out notify))
+                {
+                    return Error(SmtpReplies.BadDsnParameter);
+                }
+            }
+            else if (System.Text.Ascii.EqualsIgnoreCase(p.Keyword, "ORCPT"u8) && p.HasValue && originalRecipient.IsEmpty)
+            {
+                if (!IsValidOriginalRecipient(p.Value))
+                {
+                    return Error(SmtpReplies.BadDsnParameter);
+                }
+
+                originalRecipient = p.Value;
+            }
+            else
+            {
+                return Error(SmtpReplies.UnknownParameter);
+            }
+        }
+
+        if (parameters.Malformed)
         {
             return Error(SmtpReplies.UnknownParameter);
         }
@@ -264,11 +320,58 @@ internal sealed partial class InSession
             return Error(SmtpReplies.RelayDenied);
         }
 
-        _envelope.AddRecipient(path.Mailbox(rest), kind);
+        _envelope.AddRecipient(path.Mailbox(rest), kind, notify, originalRecipient);
         SetState(SmtpState.Rcpt);
         Reply(SmtpReplies.RecipientOk);
         return Step.Continue;
     }
 
+    /// <summary>RFC 3461 4.1: NEVER alone, or a comma list of SUCCESS, FAILURE, DELAY (each once).</summary>
+    private static bool TryParseNotify(ReadOnlySpan<byte> value, out DsnNotify notify)
+    {
+        notify = DsnNotify.None;
+        if (System.Text.Ascii.EqualsIgnoreCase(value, "NEVER"u8))
+        {
+            notify = DsnNotify.Never;
+            return true;
+        }
 
+        foreach (Range range in value.Split((byte)','))
+        {
+            ReadOnlySpan<byte> item = value[range];
+            DsnNotify flag = System.Text.Ascii.EqualsIgnoreCase(item, "SUCCESS"u8) ? DsnNotify.Success
+                : System.Text.Ascii.EqualsIgnoreCase(item, "FAILURE"u8) ? DsnNotify.Failure
+                : System.Text.Ascii.EqualsIgnoreCase(item, "DELAY"u8) ? DsnNotify.Delay
+                : DsnNotify.None;
+            if (flag == DsnNotify.None || (notify & flag) != 0)
+            {
+                notify = DsnNotify.None;
+                return false;
+            }
+
+            notify |= flag;
+        }
+
+        return notify != DsnNotify.None;
+    }
+
+    /// <summary>RFC 3461 4.2: addr-type ";" xtext, at most 500 characters; addr-type is an atom (rfc822, utf-8, ...).</summary>
+    private static bool IsValidOriginalRecipient(ReadOnlySpan<byte> value)
+    {
+        int semicolon = value.IndexOf((byte)';');
+        if (value.Length > 500 || semicolon <= 0)
+        {
+            return false;
+        }
+
+        foreach (byte c in value[..semicolon])
+        {
+            if (!(char.IsAsciiLetterOrDigit((char)c) || c == (byte)'-'))
+            {
+                return false;
+            }
+        }
+
+        return EsmtpParameters.IsValidXtext(value[(semicolon + 1)..]);
+    }
 }

@@ -17,8 +17,8 @@ public sealed class ReceivePathAllocationTests
     private const int Rounds = 2000;
 
     [Theory]
-    [InlineData("MAIL FROM:<a@client.test> SIZE=100 BODY=8BITMIME|RCPT TO:<b@local.test>|RCPT TO:<c@LOCAL.test>|NOOP|VRFY x|RSET|HELO client.test|", 7)]
-    [InlineData("EHLO client.test|MAIL FROM:<> SMTPUTF8|RCPT TO:<postmaster>|RCPT TO:<@relay.test:d@local.test>|RSET|", 11)]
+    [InlineData("MAIL FROM:<a@client.test> SIZE=100 BODY=8BITMIME RET=HDRS ENVID=abc+2B1|RCPT TO:<b@local.test>|RCPT TO:<c@LOCAL.test>|NOOP|VRFY x|RSET|HELO client.test|", 7)]
+    [InlineData("EHLO client.test|MAIL FROM:<> SMTPUTF8|RCPT TO:<postmaster>|RCPT TO:<@relay.test:d@local.test> NOTIFY=FAILURE,DELAY ORCPT=rfc822;d+40local.test|RSET|", 12)]
     [InlineData("HELP|NOOP|MAIL FROM:<a@client.test>|RCPT TO:<b@local.test>|RSET|", 6)]
     public Task CommandsAllocateNothingInTheSteadyState(string commandsText, int repliesPerBatch) =>
         MeasureAsync(commandsText, repliesPerBatch);

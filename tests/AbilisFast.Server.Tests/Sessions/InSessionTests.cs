@@ -18,7 +18,7 @@ public sealed class InSessionTests : IDisposable
     {
         await using SessionHarness s = await Start();
         string? reply = await s.CommandAsync("EHLO client.test");
-        Assert.Equal("250-mx.test\n250-PIPELINING\n250-SIZE 1024\n250-8BITMIME\n250-ENHANCEDSTATUSCODES\n250-SMTPUTF8\n250 CHUNKING", reply);
+        Assert.Equal("250-mx.test\n250-PIPELINING\n250-SIZE 1024\n250-8BITMIME\n250-ENHANCEDSTATUSCODES\n250-SMTPUTF8\n250-DSN\n250 CHUNKING", reply);
         Assert.Equal(SmtpState.WaitMail, s.Session.State);
     }
 

@@ -285,19 +285,17 @@ internal sealed class DnsRouteResolver : IMailRouteResolver
         {
             response = await _client.QueryAsync(name, type, QueryClass.IN, cancellationToken).ConfigureAwait(false);
         }
-        catch (DnsResponseException e) when (!cancellationToken.IsCancellationRequested)
+        catch (Exception e) when (e is DnsResponseException or SocketException or OperationCanceledException or TimeoutException)
         {
-            return e.Code == DnsResponseCode.ConnectionTimeout
-                ? Lookup.Temporary($"DNS timeout for {name}")
-                : Lookup.Temporary($"DNS error for {name} ({type}): {e.DnsError}");
-        }
-        catch (SocketException e) when (!cancellationToken.IsCancellationRequested)
-        {
-            return Lookup.Temporary($"DNS network error for {name}: {e.SocketErrorCode}");
-        }
-        catch (Exception e) when (e is OperationCanceledException or TimeoutException && !cancellationToken.IsCancellationRequested)
-        {
-            return Lookup.Temporary($"DNS timeout for {name}");
+            // DnsClient reports a cancelled query as a DnsResponseException: give the caller its cancellation.
+            cancellationToken.ThrowIfCancellationRequested();
+            return e switch
+            {
+                DnsResponseException { Code: DnsResponseCode.ConnectionTimeout } => Lookup.Temporary($"DNS timeout for {name}"),
+                DnsResponseException dns => Lookup.Temporary($"DNS error for {name} ({type}): {dns.DnsError}"),
+                SocketException socket => Lookup.Temporary($"DNS network error for {name}: {socket.SocketErrorCode}"),
+                _ => Lookup.Temporary($"DNS timeout for {name}"),
+            };
         }
 
         return response.Header.ResponseCode switch

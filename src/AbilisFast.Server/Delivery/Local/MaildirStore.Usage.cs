@@ -85,8 +85,8 @@ internal sealed partial class MaildirStore
 
         usage.NextStat = now + StatIntervalMilliseconds;
         if (usage.Loaded && !usage.Dirty
-            && Directory.GetLastWriteTimeUtc(usage.NewDirectory) == usage.NewStamp
-            && Directory.GetLastWriteTimeUtc(usage.CurDirectory) == usage.CurStamp)
+            && Stamp(usage.NewDirectory) == usage.NewStamp
+            && Stamp(usage.CurDirectory) == usage.CurStamp)
         {
             return;
         }
@@ -98,8 +98,8 @@ internal sealed partial class MaildirStore
     private static void ScanLocked(MailboxUsage usage)
     {
         // Stamps first: a change during the listing then shows up as a changed stamp next time.
-        DateTime newStamp = Directory.GetLastWriteTimeUtc(usage.NewDirectory);
-        DateTime curStamp = Directory.GetLastWriteTimeUtc(usage.CurDirectory);
+        DateTime newStamp = Stamp(usage.NewDirectory);
+        DateTime curStamp = Stamp(usage.CurDirectory);
         try
         {
             (long newBytes, int newMails) = CountFiles(usage.NewDirectory);
@@ -118,6 +118,23 @@ internal sealed partial class MaildirStore
         }
 
         usage.Loaded = true;
+    }
+
+    /// <summary>
+    /// Last-write time of a directory; year 1601 when it is missing. A path the file system refuses
+    /// (name too long, no permission) reads as missing too: a room check never throws, and such a
+    /// mailbox cannot receive mail anyway (the delivery reports the error).
+    /// </summary>
+    private static DateTime Stamp(string directory)
+    {
+        try
+        {
+            return Directory.GetLastWriteTimeUtc(directory);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return DateTime.MinValue;
+        }
     }
 
     /// <summary>Size and number of the messages in one Maildir subdirectory (dot files and subdirectories skipped).</summary>

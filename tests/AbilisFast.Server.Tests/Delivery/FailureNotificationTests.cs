@@ -197,6 +197,55 @@ public sealed class FailureNotificationTests
     }
 
     [Fact]
+    public void ReturnFullAtExactlyTheCapIsReturnedWhole()
+    {
+        byte[] original = new byte[FailureNotification.MaxReturnedOctets];
+        Encoding.ASCII.GetBytes(OriginalHeaders + "\r\n").CopyTo(original, 0);
+        int start = Encoding.ASCII.GetByteCount(OriginalHeaders + "\r\n");
+        for (int i = start; i < original.Length; i++)
+        {
+            original[i] = (i - start) % 100 == 98 ? (byte)'\r' : (i - start) % 100 == 99 ? (byte)'\n' : (byte)'y';
+        }
+
+        original[^2] = (byte)'\r';
+        original[^1] = (byte)'\n';
+        Mime mime = Mime.Parse(FailureNotification.Build(Request(ret: DsnReturn.Full, originalBytes: original)));
+
+        Assert.Equal("message/rfc822", mime.Parts[2].Header("Content-Type"));
+        Assert.Equal(original, mime.Parts[2].Bytes);
+    }
+
+    [Fact]
+    public void OriginalIsReadOnlyAsFarAsNeeded()
+    {
+        // A body that never ends: headers-only stops at the empty line, RET=FULL at the cap.
+        NotificationRequest headers = Request(ret: DsnReturn.Headers);
+        Mime mime = Mime.Parse(FailureNotification.Build(new NotificationRequest
+        {
+            ReportingMta = headers.ReportingMta,
+            Sender = headers.Sender,
+            Recipients = headers.Recipients,
+            Return = DsnReturn.Headers,
+            OpenOriginal = () => new EndlessStream(Encoding.ASCII.GetBytes(OriginalHeaders + "\r\n")),
+        }));
+        Assert.Equal(OriginalHeaders, mime.Parts[2].Text);
+
+        var endless = new EndlessStream(Encoding.ASCII.GetBytes(OriginalHeaders + "\r\n"));
+        mime = Mime.Parse(FailureNotification.Build(new NotificationRequest
+        {
+            ReportingMta = headers.ReportingMta,
+            Sender = headers.Sender,
+            Recipients = headers.Recipients,
+            Return = DsnReturn.Full,
+            OpenOriginal = () => endless,
+        }));
+        Assert.Equal("text/rfc822-headers", mime.Parts[2].Header("Content-Type"));
+        Assert.Equal(OriginalHeaders, mime.Parts[2].Text);
+        Assert.InRange(endless.Position, FailureNotification.MaxReturnedOctets + 1L, FailureNotification.MaxReturnedOctets + 1L);
+        Assert.True(endless.Disposed);
+    }
+
+    [Fact]
     public void LifetimeExpiryHasItsSubjectAndStatus()
     {
         FailedRecipient expired = new()
@@ -266,7 +315,7 @@ public sealed class FailureNotificationTests
     public void BareLineEndsAndLongLinesAreMadeSafe()
     {
         string longFolded = "X-Long: " + string.Join(' ', Enumerable.Range(0, 600).Select(i => "word" + i));
-        string longUnbroken = "X-Token: " + new string('t', 2500);
+        string longUnbroken = "X-Token: " + new string('t', 997) + new string('\u00e9', 1500);
         string longBody = string.Concat(Enumerable.Repeat("é☃", 1200));
         string original = "Subject: bare\nX-Bare-CR: one\rX-Next: two\r\n" + longFolded + "\r\n" + longUnbroken + "\n\n"
             + "line with bare LF\nline with bare CR\r" + longBody + "\r\nlast line without end";
@@ -427,6 +476,52 @@ public sealed class FailureNotificationTests
 
     /// <summary>The text part with its word wrapping undone: every run of white space as one space.</summary>
     private static string Unwrap(string text) => System.Text.RegularExpressions.Regex.Replace(text, "\\s+", " ");
+
+    /// <summary>A header section followed by body lines without end.</summary>
+    private sealed class EndlessStream(byte[] start) : Stream
+    {
+        private long _position;
+
+        public bool Disposed { get; private set; }
+
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position
+        {
+            get => _position;
+            set => throw new NotSupportedException();
+        }
+
+        public override int Read(byte[] buffer, int offset, int count)
+        {
+            for (int i = 0; i < count; i++, _position++)
+            {
+                buffer[offset + i] = _position < start.Length ? start[_position]
+                    : (_position - start.Length) % 80 == 78 ? (byte)'\r'
+                    : (_position - start.Length) % 80 == 79 ? (byte)'\n'
+                    : (byte)'z';
+            }
+
+            return count;
+        }
+
+        public override void Flush()
+        {
+        }
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        protected override void Dispose(bool disposing)
+        {
+            Disposed = true;
+            base.Dispose(disposing);
+        }
+    }
 
     /// <summary>One body part: its header fields and its content.</summary>
     private sealed class Part

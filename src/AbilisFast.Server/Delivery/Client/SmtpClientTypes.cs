@@ -1,0 +1,170 @@
+using System.Net;
+
+namespace AbilisFast.Server.Delivery;
+
+/// <summary>How an OUT connection introduces itself and how long it waits.</summary>
+internal sealed class SmtpClientOptions
+{
+    /// <summary>The name sent in EHLO/HELO (HELOHOST).</summary>
+    public required string HeloHost { get; init; }
+
+    /// <summary>Local address to connect from, or null for the system's choice.</summary>
+    public IPAddress? SourceAddress { get; init; }
+
+    public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Greeting, EHLO, MAIL, RCPT, DATA (354), RSET and QUIT replies; RFC 5321 4.5.3.2 suggests 5 minutes.</summary>
+    public TimeSpan CommandTimeout { get; init; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>Each write of the message text and the final reply after it (RFC 5321: 10 minutes).</summary>
+    public TimeSpan DataTimeout { get; init; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>Receives every line sent ("&gt;&gt;&gt; ") and received ("&lt;&lt;&lt; ") when set (lsn:1 verbose trace).</summary>
+    public Action<string>? Trace { get; init; }
+}
+
+/// <summary>What the server offered in its EHLO reply.</summary>
+internal sealed class OutboundCapabilities
+{
+    /// <summary>True when EHLO was accepted (false: the session fell back to HELO and offers nothing).</summary>
+    public bool Extended { get; init; }
+
+    public bool Pipelining { get; init; }
+
+    public bool EightBitMime { get; init; }
+
+    public bool SmtpUtf8 { get; init; }
+
+    public bool Dsn { get; init; }
+
+    /// <summary>True when SIZE was offered, with or without a limit.</summary>
+    public bool Size { get; init; }
+
+    /// <summary>The SIZE limit the server announced; 0 = none.</summary>
+    public long MaxSize { get; init; }
+
+    public static readonly OutboundCapabilities None = new();
+
+    /// <summary>Reads the keyword lines of an EHLO reply (the first line is the greeting text).</summary>
+    public static OutboundCapabilities Parse(IReadOnlyList<string> lines)
+    {
+        bool pipelining = false, eightBit = false, utf8 = false, dsn = false, size = false;
+        long maxSize = 0;
+        for (int i = 1; i < lines.Count; i++)
+        {
+            string line = lines[i];
+            int space = line.IndexOf(' ');
+            string keyword = space < 0 ? line : line[..space];
+            string argument = space < 0 ? string.Empty : line[(space + 1)..].Trim();
+            switch (keyword.ToUpperInvariant())
+            {
+                case "PIPELINING":
+                    pipelining = true;
+                    break;
+                case "8BITMIME":
+                    eightBit = true;
+                    break;
+                case "SMTPUTF8":
+                    utf8 = true;
+                    break;
+                case "DSN":
+                    dsn = true;
+                    break;
+                case "SIZE":
+                    size = true;
+                    if (argument.Length > 0 && long.TryParse(argument, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out long limit))
+                    {
+                        maxSize = limit;
+                    }
+
+                    break;
+            }
+        }
+
+        return new OutboundCapabilities
+        {
+            Extended = true,
+            Pipelining = pipelining,
+            EightBitMime = eightBit,
+            SmtpUtf8 = utf8,
+            Dsn = dsn,
+            Size = size,
+            MaxSize = maxSize,
+        };
+    }
+}
+
+/// <summary>One transaction to send: the envelope and a way to read the stored message text.</summary>
+internal sealed class OutboundMessage
+{
+    /// <summary>The reverse path without brackets; empty for the null sender.</summary>
+    public required string Sender { get; init; }
+
+    public required IReadOnlyList<OutboundRecipient> Recipients { get; init; }
+
+    /// <summary>Size of the message text in octets (for SIZE=).</summary>
+    public long Size { get; init; }
+
+    /// <summary>The text has 8-bit octets (BODY=8BITMIME when offered).</summary>
+    public bool EightBit { get; init; }
+
+    /// <summary>Addresses or headers need SMTPUTF8 (RFC 6531): refused for good by a server that does not offer it.</summary>
+    public bool SmtpUtf8 { get; init; }
+
+    /// <summary>ENVID as received (xtext), passed on when the server offers DSN.</summary>
+    public string? EnvelopeId { get; init; }
+
+    public DsnReturn Return { get; init; }
+
+    /// <summary>Opens the message text (headers and body, CRLF lines, not dot-stuffed).</summary>
+    public required Func<Stream> OpenBody { get; init; }
+}
+
+/// <summary>The replies of one transaction, one per recipient in the order of <see cref="OutboundMessage.Recipients"/>.</summary>
+internal sealed class TransactionResult
+{
+    public required SmtpReply MailReply { get; init; }
+
+    public required IReadOnlyList<SmtpReply?> RecipientReplies { get; init; }
+
+    /// <summary>The reply after the end of data, or null when no DATA took place.</summary>
+    public SmtpReply? DataReply { get; init; }
+
+    /// <summary>
+    /// What decides recipient <paramref name="index"/>: a refused MAIL, else its RCPT reply when
+    /// refused, else the reply to the message text.
+    /// </summary>
+    public SmtpReply FinalReplyFor(int index)
+    {
+        if (!MailReply.IsPositive)
+        {
+            return MailReply;
+        }
+
+        if (RecipientReplies[index] is not { IsPositive: true } rcpt)
+        {
+            return RecipientReplies[index] ?? new SmtpReply(451, "4.4.2 no reply to RCPT");
+        }
+
+        return DataReply ?? new SmtpReply(451, "4.4.2 no reply after the message text");
+    }
+}
+
+/// <summary>
+/// The connection or the conversation failed: refused or dropped connection, timeout, malformed or
+/// truncated reply (temporary), or a refusal of the greeting or EHLO/HELO (<see cref="Reply"/> set).
+/// </summary>
+internal sealed class SmtpClientException : Exception
+{
+    public SmtpClientException(string message, SmtpReply? reply = null, Exception? inner = null)
+        : base(message, inner)
+    {
+        Reply = reply;
+    }
+
+    /// <summary>The server's reply when the failure was a refusal, else null.</summary>
+    public SmtpReply? Reply { get; }
+
+    /// <summary>A 5xx refusal: trying again later will not help.</summary>
+    public bool IsPermanent => Reply is { IsPermanent: true };
+}

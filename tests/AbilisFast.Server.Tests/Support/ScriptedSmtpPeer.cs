@@ -1,0 +1,128 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+
+namespace AbilisFast.Server.Tests.Support;
+
+/// <summary>
+/// A remote SMTP server that follows a script, on a loopback port: it accepts one connection and
+/// runs the script against it, so tests can send exactly the replies (good, odd or broken) a real
+/// server might, and see exactly the bytes the client sent.
+/// </summary>
+internal sealed class ScriptedSmtpPeer : IAsyncDisposable
+{
+    private readonly TcpListener _listener;
+    private readonly Task _run;
+    private readonly CancellationTokenSource _stop = new(TimeSpan.FromSeconds(30));
+    private Stream? _stream;
+    private readonly byte[] _buffer = new byte[64 * 1024];
+    private int _start;
+    private int _end;
+
+    public ScriptedSmtpPeer(Func<ScriptedSmtpPeer, Task> script)
+    {
+        _listener = new TcpListener(IPAddress.Loopback, 0);
+        _listener.Start();
+        _run = RunAsync(script);
+    }
+
+    public IPEndPoint EndPoint => (IPEndPoint)_listener.LocalEndpoint;
+
+    /// <summary>Every byte the client sent, as Latin-1 text (one char per byte).</summary>
+    public StringBuilder Received { get; } = new();
+
+    /// <summary>Completes when the script is done; faults when it failed.</summary>
+    public Task Completion => _run;
+
+    private async Task RunAsync(Func<ScriptedSmtpPeer, Task> script)
+    {
+        using TcpClient client = await _listener.AcceptTcpClientAsync(_stop.Token);
+        _stream = client.GetStream();
+        await script(this);
+    }
+
+    /// <summary>Sends raw text (the script writes its own CRLFs).</summary>
+    public async Task SendAsync(string raw) => await _stream!.WriteAsync(Encoding.UTF8.GetBytes(raw), _stop.Token);
+
+    /// <summary>Reads one line including its CRLF; null at the end of the stream.</summary>
+    public async Task<string?> ReadLineAsync()
+    {
+        while (true)
+        {
+            int lf = Array.IndexOf(_buffer, (byte)'\n', _start, _end - _start);
+            if (lf >= 0)
+            {
+                string line = Encoding.Latin1.GetString(_buffer, _start, lf + 1 - _start);
+                _start = lf + 1;
+                return line;
+            }
+
+            if (!await FillAsync())
+            {
+                return null;
+            }
+        }
+    }
+
+    /// <summary>Reads the message text up to and including the "." line, exactly as sent.</summary>
+    public async Task<string> ReadDataAsync()
+    {
+        var text = new StringBuilder();
+        while (await ReadLineAsync() is { } line)
+        {
+            text.Append(line);
+            if (line == ".\r\n")
+            {
+                break;
+            }
+        }
+
+        return text.ToString();
+    }
+
+    /// <summary>Waits until the client closes the connection.</summary>
+    public async Task ReadToEndAsync()
+    {
+        while (await FillAsync())
+        {
+        }
+    }
+
+    private async Task<bool> FillAsync()
+    {
+        if (_start > 0)
+        {
+            Array.Copy(_buffer, _start, _buffer, 0, _end - _start);
+            _end -= _start;
+            _start = 0;
+        }
+
+        int read = await _stream!.ReadAsync(_buffer.AsMemory(_end), _stop.Token);
+        if (read == 0)
+        {
+            return false;
+        }
+
+        Received.Append(Encoding.Latin1.GetString(_buffer, _end, read));
+        _end += read;
+        return true;
+    }
+
+    /// <summary>Closes the connection from the server side.</summary>
+    public void Close() => _stream?.Dispose();
+
+    public async ValueTask DisposeAsync()
+    {
+        _listener.Stop();
+        await _stop.CancelAsync();
+        try
+        {
+            await _run;
+        }
+        catch (Exception e) when (e is OperationCanceledException or IOException or SocketException or ObjectDisposedException)
+        {
+        }
+
+        _stop.Dispose();
+    }
+}

@@ -15,6 +15,8 @@ internal enum EnvelopeFlags : byte
     EightBitMime = 2,
     Internal = 4,
     Tls = 8,
+    /// <summary>A failure notification this server generated (counted NOTIFY-SUCC/FAIL when it leaves the queue).</summary>
+    Notification = 16,
 }
 
 [Flags]

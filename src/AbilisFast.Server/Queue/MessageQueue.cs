@@ -7,20 +7,27 @@ internal readonly record struct QueuedMessage(uint Id, long Size, long ReceivedU
 
 /// <summary>
 /// QUEUE-OUT and QUEUE-DEFER. A message enters QUEUE-OUT only once its commit is durable (or at
-/// recovery). The delivery side takes messages from here; until it runs (or with QUEUE-HOLD:YES)
-/// they stay queued. Entries are structs, so queueing allocates nothing in the steady state.
+/// recovery); OUT sessions take it from there. A temporary failure moves it to QUEUE-DEFER with the
+/// time of its next attempt; <see cref="PromoteDue"/> moves it back when that time comes.
+/// QUEUE-OUT entries are structs in a lock-free queue, so queueing allocates nothing in the steady state.
 /// </summary>
 internal sealed class MessageQueue
 {
     private readonly ConcurrentQueue<QueuedMessage> _out = new();
+    private readonly PriorityQueue<QueuedMessage, long> _deferred = new();
+    private readonly Dictionary<uint, long> _deferredDue = [];
     private int _outCount;
+    private int _deferCount;
 
     public int OutCount => Volatile.Read(ref _outCount);
-    /// <summary>QUEUE-DEFER: nothing is deferred until the delivery side exists.</summary>
-    public int DeferCount => 0;
 
-    /// <summary>Raised (on the committing thread) when a message is added to QUEUE-OUT.</summary>
+    public int DeferCount => Volatile.Read(ref _deferCount);
+
+    /// <summary>Raised when a message is added to QUEUE-OUT (on the adding thread).</summary>
     public event Action? MessageQueued;
+
+    /// <summary>Raised when a message is added to QUEUE-DEFER (the engine re-arms its timer).</summary>
+    public event Action? MessageDeferred;
 
     public void Enqueue(QueuedMessage message)
     {
@@ -40,6 +47,64 @@ internal sealed class MessageQueue
         return false;
     }
 
-    /// <summary>The ids currently in QUEUE-OUT (a snapshot, for tests and the console).</summary>
+    /// <summary>Puts a message in QUEUE-DEFER until <paramref name="dueUnixMs"/>.</summary>
+    public void Defer(QueuedMessage message, long dueUnixMs)
+    {
+        lock (_deferred)
+        {
+            _deferred.Enqueue(message, dueUnixMs);
+            _deferredDue[message.Id] = dueUnixMs;
+            _deferCount = _deferredDue.Count;
+        }
+
+        MessageDeferred?.Invoke();
+    }
+
+    /// <summary>Moves every deferred message due at <paramref name="nowUnixMs"/> (or all, when <paramref name="all"/>) to QUEUE-OUT.</summary>
+    public int PromoteDue(long nowUnixMs, bool all = false)
+    {
+        int moved = 0;
+        while (true)
+        {
+            QueuedMessage message;
+            lock (_deferred)
+            {
+                if (!_deferred.TryPeek(out message, out long due) || (!all && due > nowUnixMs))
+                {
+                    return moved;
+                }
+
+                _deferred.Dequeue();
+                _deferredDue.Remove(message.Id);
+                _deferCount = _deferredDue.Count;
+            }
+
+            Enqueue(message);
+            moved++;
+        }
+    }
+
+    /// <summary>When the earliest deferred message is due, or null when QUEUE-DEFER is empty.</summary>
+    public long? NextDueUnixMs
+    {
+        get
+        {
+            lock (_deferred)
+            {
+                return _deferred.TryPeek(out _, out long due) ? due : null;
+            }
+        }
+    }
+
+    /// <summary>The messages in QUEUE-OUT (a snapshot, for tests and the console).</summary>
     public QueuedMessage[] Snapshot() => _out.ToArray();
+
+    /// <summary>The messages in QUEUE-DEFER with their due times, earliest first (a snapshot).</summary>
+    public (QueuedMessage Message, long DueUnixMs)[] DeferredSnapshot()
+    {
+        lock (_deferred)
+        {
+            return [.. _deferred.UnorderedItems.OrderBy(item => item.Priority).Select(item => (item.Element, item.Priority))];
+        }
+    }
 }

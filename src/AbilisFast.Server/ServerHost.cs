@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using AbilisFast.Server.Access;
 using AbilisFast.Server.Admin;
 using AbilisFast.Server.Configuration;
+using AbilisFast.Server.Delivery;
 using AbilisFast.Server.Diagnostics;
 using AbilisFast.Server.Queue;
 using AbilisFast.Server.Spool;
@@ -47,10 +48,15 @@ internal static class ServerHost
         try
         {
             spool = OpenSpool(settings, log, out IReadOnlyList<RecoveredMessage> recovered, console);
-            var context = new SmtpContext(settings, log, spool);
+            SmtpContext? live = null;
+            var mailboxes = new MaildirStore(Path.Combine(settings.WorkDir, "mailboxes"),
+                () => (live!.Settings.MbMaxSizeBytes, live.Settings.MbMaxMails));
+            var context = new SmtpContext(settings, log, spool) { Mailboxes = mailboxes };
+            live = context;
+            await using var delivery = new DeliveryEngine(context, new LiveRouteResolver(context), mailboxes);
             foreach (RecoveredMessage message in recovered)
             {
-                context.Queue.Enqueue(new QueuedMessage(message.Id, message.BodyLength, message.CommitTime.ToUnixTimeMilliseconds()));
+                delivery.Recover(message);
             }
 
             var bans = new IpBanService(settings.WorkDir, TimeProvider.System, IpBanOptions.Default, log: line =>
@@ -71,13 +77,14 @@ internal static class ServerHost
                 return ExitCodes.PortInUse;
             }
 
+            delivery.Start();
             if (!server.IsListening)
             {
                 console.WriteLine($"abilisfast: ACT:NO, the SMTP resource is inactive and accepts no connections; WDIR {settings.WorkDir}");
             }
             else
             {
-                console.WriteLine($"abilisfast: listening on port {server.LocalEndPoint?.Port}, WDIR {settings.WorkDir}, {recovered.Count} message(s) recovered into QUEUE-OUT");
+                console.WriteLine($"abilisfast: listening on port {server.LocalEndPoint?.Port}, WDIR {settings.WorkDir}, {recovered.Count} message(s) recovered ({context.Queue.OutCount} in QUEUE-OUT, {context.Queue.DeferCount} in QUEUE-DEFER)");
             }
 
             try
@@ -90,6 +97,7 @@ internal static class ServerHost
 
             console.WriteLine("abilisfast: stopping");
             await server.StopAsync(ShutdownDeadline).ConfigureAwait(false);
+            await delivery.StopAsync(ShutdownDeadline).ConfigureAwait(false);
             await spool.DisposeAsync().ConfigureAwait(false);
             console.WriteLine("abilisfast: stopped");
             return ExitCodes.Ok;

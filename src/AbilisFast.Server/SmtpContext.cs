@@ -37,6 +37,9 @@ internal sealed class SmtpContext
     public SmtpCounters Counters { get; }
     public MessageQueue Queue { get; } = new();
 
+    /// <summary>The local mailboxes (STORE-MB:YES); null in tests that run without them.</summary>
+    public Delivery.MaildirStore? Mailboxes { get; init; }
+
     public byte[] Greeting => _live.Greeting;
     public byte[] HeloReply => _live.HeloReply;
     public byte[] EhloReply => _live.EhloReply;

@@ -38,6 +38,12 @@ internal static class Program
                 return await ControlCommand.RunAsync(commandLine.SubcommandArgs, Console.In, Console.Out, Console.Error).ConfigureAwait(false);
             }
 
+            if (commandLine.Subcommand == "sendmail")
+            {
+                using Stream input = Console.OpenStandardInput();
+                return AbilisFast.Server.Delivery.SendmailCommand.Run(commandLine.SubcommandArgs, input, Console.Out, Console.Error);
+            }
+
             if (commandLine.Subcommand is { } sub)
             {
                 Console.Error.WriteLine($"abilisfast: unknown command '{sub}' (see --help)");

@@ -47,7 +47,7 @@ internal sealed class AdminCommands(SmtpContext context, long startTicks, LiveCo
             case "clear" or "c":
                 return RequireAdmin(rights) ?? Clear(words);
             case "debug":
-                return RequireAdmin(rights) ?? Debug(words);
+                return RequireAdmin(rights) ?? Debug(words, line);
             default:
                 return Error($"unknown command '{words[0]}' (type help)");
         }
@@ -266,7 +266,7 @@ internal sealed class AdminCommands(SmtpContext context, long startTicks, LiveCo
         return new Result(Block(Header, "       Statistics cleared\r\n"));
     }
 
-    private Result Debug(string[] words)
+    private Result Debug(string[] words, string line)
     {
         if (words.Length < 2 || !words[1].Equals("res:smtp", StringComparison.OrdinalIgnoreCase))
         {
@@ -286,9 +286,46 @@ internal sealed class AdminCommands(SmtpContext context, long startTicks, LiveCo
             ("lsn:1", null) => ToggleVerbose(),
             ("lsn:3", null) => new Result(DebugHeader() + "\r\n" + LogText()),
             ("lsn:3", "cmd:clr") => ClearLog(),
-            ("lsn:4", _) => Error("internal mail (lsn:4) needs the delivery side, which is not built yet"),
+            ("lsn:4", _) => SendInternalMail(line),
             _ => Error($"unknown debug command '{string.Join(' ', words.Skip(2))}' (debug res:smtp lsn:0 lists them)"),
         };
+    }
+
+    /// <summary>
+    /// <c>debug res:smtp lsn:4 cmd:From:To:Subject:Message</c>: builds a text mail and submits it as
+    /// internal mail (counted INT). To may list several addresses separated by commas; the message
+    /// is the rest of the line (it may hold colons).
+    /// </summary>
+    private Result SendInternalMail(string line)
+    {
+        int cmd = line.IndexOf("cmd:", StringComparison.OrdinalIgnoreCase);
+        string[] parts = cmd < 0 ? [] : line[(cmd + 4)..].Split(':', 4);
+        if (parts.Length != 4 || parts[0].Trim().Length == 0 || parts[1].Trim().Length == 0)
+        {
+            return Error("usage: debug res:smtp lsn:4 cmd:From:To:Subject:Message");
+        }
+
+        string from = parts[0].Trim();
+        string[] to = parts[1].Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        DateTimeOffset now = context.Time.GetUtcNow();
+        string text = string.Create(CultureInfo.InvariantCulture,
+            $"From: <{from}>\r\nTo: {string.Join(", ", to.Select(a => $"<{a}>"))}\r\nSubject: {parts[2].Trim()}\r\n" +
+            $"Date: {now:ddd, dd MMM yyyy HH:mm:ss} +0000\r\nMessage-ID: <{Guid.NewGuid():N}@{context.Settings.HeloHost}>\r\n" +
+            $"MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n{parts[3].Trim()}\r\n");
+        try
+        {
+            uint id = Delivery.InternalMail.SubmitAsync(context, from, to, Encoding.UTF8.GetBytes(text), Delivery.InternalKind.Internal)
+                .WaitAsync(TimeSpan.FromSeconds(30)).GetAwaiter().GetResult();
+            return new Result(DebugHeader() + $"       Internal mail queued as {id:X8}\r\n");
+        }
+        catch (Delivery.InternalMailException e)
+        {
+            return Error($"internal mail not sent: {e.Message}");
+        }
+        catch (TimeoutException)
+        {
+            return Error("internal mail not sent: the spool did not commit within 30 s");
+        }
     }
 
     private Result ToggleVerbose()

@@ -38,6 +38,7 @@ internal static class ParameterNames
     public const string AdminPort = "ADMIN-PORT";
     public const string Dns = "DNS";
     public const string QueueHold = "QUEUE-HOLD";
+    public const string MxPort = "MX-PORT";
     public const string TlsCert = "TLS-CERT";
     public const string TlsKey = "TLS-KEY";
     public const string TlsRequired = "TLS-REQUIRED";

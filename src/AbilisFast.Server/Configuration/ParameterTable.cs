@@ -58,6 +58,7 @@ internal static class ParameterTable
         new(P.Dns, ParameterKind.Endpoint, string.Empty, "empty, a.b.c.d[:port] or [IPv6]:port", true,
             "resolver for MX and host look-ups; empty = system resolver"),
         YesNo(P.QueueHold, "NO", true, "YES keeps accepted mail queued without delivering it"),
+        Port(P.MxPort, 25, true, "TCP port for delivery by MX (25; a lab or test may change it)"),
         new(P.TlsCert, ParameterKind.Path, string.Empty, "empty or a file path", false,
             "certificate file for STARTTLS; empty = self-signed, generated in WDIR", allowEmpty: true),
         new(P.TlsKey, ParameterKind.Path, string.Empty, "empty or a file path", false,

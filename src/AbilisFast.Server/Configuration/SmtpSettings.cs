@@ -132,6 +132,9 @@ internal sealed partial record SmtpSettings
     /// <summary>QUEUE-HOLD.</summary>
     public bool QueueHold { get; init; }
 
+    /// <summary>MX-PORT (ours): the port delivery by MX connects to.</summary>
+    public int MxPort { get; init; } = 25;
+
     /// <summary>TLS-CERT, absolute (relative paths are under WDIR); null = generate in WDIR.</summary>
     public string? TlsCertPath { get; init; }
 

@@ -5,7 +5,7 @@ using AbilisFast.Server.Queue;
 namespace AbilisFast.Server.Console;
 
 /// <summary>
-/// <c>d q smtp</c>: the messages in QUEUE-OUT with id, state, size, age, sender and recipients
+/// <c>d q smtp</c>: the messages in QUEUE-OUT (state OUT) and QUEUE-DEFER (state DEFER) with id, state, size, age, sender and recipients
 /// (what Postfix's mailq shows), the first <see cref="MaxListed"/> of them.
 /// </summary>
 internal static class QueueDisplay
@@ -17,13 +17,17 @@ internal static class QueueDisplay
 
     public static string Format(SmtpContext context)
     {
-        QueuedMessage[] queued = context.Queue.Snapshot();
+        (QueuedMessage Message, string State)[] queued =
+        [
+            .. context.Queue.Snapshot().Select(m => (m, "OUT  ")),
+            .. context.Queue.DeferredSnapshot().Select(d => (d.Message, "DEFER")),
+        ];
         DateTimeOffset now = context.Time.GetUtcNow();
         var text = new StringBuilder();
         SmtpDisplay.AppendResourceHeader(text);
         text.Append(CultureInfo.InvariantCulture, $"       QUEUE-OUT:{context.Queue.OutCount,-12}QUEUE-DEFER:{context.Queue.DeferCount}\r\n");
         text.Append("       ID       STATE SIZE       AGE        FROM / TO\r\n");
-        foreach (QueuedMessage message in queued.Take(MaxListed))
+        foreach ((QueuedMessage message, string state) in queued.Take(MaxListed))
         {
             TimeSpan age = now - DateTimeOffset.FromUnixTimeMilliseconds(message.ReceivedUnixMs);
             if (age < TimeSpan.Zero)
@@ -40,7 +44,7 @@ internal static class QueueDisplay
             }
 
             text.Append(CultureInfo.InvariantCulture,
-                $"       {message.Id:X8} OUT   {message.Size,-10} {(int)age.TotalDays}d{age:hh\\:mm\\:ss} <{sender}>\r\n");
+                $"       {message.Id:X8} {state} {message.Size,-10} {(int)age.TotalDays}d{age:hh\\:mm\\:ss} <{sender}>\r\n");
             foreach (EnvelopeRecipient recipient in recipients)
             {
                 text.Append(' ', RecipientColumn).Append('<').Append(recipient.Address).Append(">\r\n");

@@ -3,6 +3,7 @@ using AbilisFast.Protocol.Addressing;
 using AbilisFast.Protocol.Commands;
 using AbilisFast.Protocol.Replies;
 using AbilisFast.Protocol.States;
+using AbilisFast.Server.Configuration;
 using AbilisFast.Server.Delivery;
 using AbilisFast.Server.Diagnostics;
 using AbilisFast.Server.Queue;
@@ -230,6 +231,7 @@ internal sealed partial class InSession
 
         ReadOnlySpan<byte> sender = path.IsNullPath ? default : path.Mailbox(rest);
         _smtpUtf8 = smtpUtf8;
+        _declaredSize = declaredSize;
         EnvelopeFlags flags = (smtpUtf8 ? EnvelopeFlags.SmtpUtf8 : 0) | (eightBit ? EnvelopeFlags.EightBitMime : 0)
             | (Transport.IsSecure ? EnvelopeFlags.Tls : 0);
         _envelope.Begin(flags, _context.Time.GetUtcNow(), _remote, _helo.AsSpan(0, _heloLength), sender, declaredSize, ret, envelopeId);
@@ -304,6 +306,10 @@ internal sealed partial class InSession
         if (path.IsPostmaster || _context.Settings.IsLocalDomain(path.Domain(rest)))
         {
             kind = RecipientFlags.Local;
+            if (!_context.Settings.Sink && LocalRecipientRefused(path.Mailbox(rest)) is { } refusal)
+            {
+                return refusal;
+            }
         }
         else if (_relayAllowed)
         {
@@ -324,6 +330,34 @@ internal sealed partial class InSession
         SetState(SmtpState.Rcpt);
         Reply(SmtpReplies.RecipientOk);
         return Step.Continue;
+    }
+
+    /// <summary>
+    /// A local recipient this server cannot take: with STORE-MB:NO and no SERVER there is nowhere to
+    /// put it (550 5.1.1); with STORE-MB:YES a mailbox already over MB-MAXSIZE or MB-MAXMAILS for a
+    /// message of the declared size gets 452 4.2.2. Null when the recipient is fine.
+    /// </summary>
+    private Step? LocalRecipientRefused(ReadOnlySpan<byte> mailbox)
+    {
+        SmtpSettings settings = _context.Settings;
+        if (!settings.StoreMb)
+        {
+            return settings.Server is null ? Error(SmtpReplies.NoLocalMailboxes) : null;
+        }
+
+        if (_context.Mailboxes is not { } mailboxes)
+        {
+            return null;
+        }
+
+        int at = mailbox.LastIndexOf((byte)'@');
+        if (mailboxes.CheckRoom(at < 0 ? mailbox : mailbox[..at], _declaredSize) != MailboxRoom.Ok)
+        {
+            Reply(SmtpReplies.MailboxFull);
+            return Step.Continue;
+        }
+
+        return null;
     }
 
     /// <summary>RFC 3461 4.1: NEVER alone, or a comma list of SUCCESS, FAILURE, DELAY (each once).</summary>

@@ -29,6 +29,7 @@ internal sealed partial class InSession
     private bool _writeFailed;
     private bool _relayRefusedCounted;
     private bool _smtpUtf8;
+    private long _declaredSize;
     private bool _messageStarted;
     private long _bdatRemaining;
     private bool _bdatLast;

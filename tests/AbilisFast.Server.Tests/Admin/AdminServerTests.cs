@@ -22,7 +22,7 @@ public sealed class AdminServerTests : IAsyncLifetime
         users.Set("boss", UserRights.Admin, "boss-pass");
         users.Set("mailer", UserRights.Mail, "mail-pass");
         ParameterStore store = ConfigurationLoader.LoadStore(CommandLine.Parse(
-            [$"WDIR:{_test.WorkDir}", "HELOHOST:mx.test", "LOCAL-DOMAIN:local.test", "NODENAME:ABILIS_CPX"]));
+            [$"WDIR:{_test.WorkDir}", "HELOHOST:mx.test", "LOCAL-DOMAIN:local.test", "NODENAME:ABILIS_CPX", "STORE-MB:YES"]));
         _configuration = new LiveConfiguration(store, configPath: null);
         _configuration.Attach(_test.Context);
         _admin = new AdminServer(_test.Context, users, _configuration);

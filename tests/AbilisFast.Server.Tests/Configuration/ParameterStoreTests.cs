@@ -10,7 +10,7 @@ public sealed class ParameterStoreTests
         "MAX-IP-SES", "MAX-RCPT", "IPSRC", "IPSRCLIST", "LOCAL-DOMAIN", "HELOHOST", "WDIR", "MAX-FAIL-NOTIF",
         "MSG-MAXSIZE", "STORE-MB", "MB-MAXSIZE", "MB-MAXMAILS", "RELAY-NET", "RELAY-IPSRCLIST", "RELAY-AUTH",
         "QUEUE-LIFE-TIME", "MAIL-TRY-DELAY", "SERVER", "SERVER-TCP-PORT", "SERVER-AUTH", "SERVER-USER",
-        "SERVER-PWD", "SERVER-SECURITY", "ADMIN-ADDR", "ADMIN-PORT", "DNS", "QUEUE-HOLD", "TLS-CERT", "TLS-KEY",
+        "SERVER-PWD", "SERVER-SECURITY", "ADMIN-ADDR", "ADMIN-PORT", "DNS", "QUEUE-HOLD", "MX-PORT", "TLS-CERT", "TLS-KEY",
         "TLS-REQUIRED", "AUTH-PLAINTEXT", "NODENAME", "SINK",
     ];
 
@@ -27,7 +27,7 @@ public sealed class ParameterStoreTests
         { "QUEUE-LIFE-TIME", "432000" }, { "MAIL-TRY-DELAY", "300" }, { "SERVER", "" },
         { "SERVER-TCP-PORT", "25" }, { "SERVER-AUTH", "NO" }, { "SERVER-USER", "" }, { "SERVER-PWD", "" },
         { "SERVER-SECURITY", "NONE" }, { "ADMIN-ADDR", "127.0.0.1" }, { "ADMIN-PORT", "2323" }, { "DNS", "" },
-        { "QUEUE-HOLD", "NO" }, { "TLS-CERT", "" }, { "TLS-KEY", "" }, { "TLS-REQUIRED", "NO" },
+        { "QUEUE-HOLD", "NO" }, { "MX-PORT", "25" }, { "TLS-CERT", "" }, { "TLS-KEY", "" }, { "TLS-REQUIRED", "NO" },
         { "AUTH-PLAINTEXT", "NO" }, { "SINK", "NO" },
     };
 

@@ -16,14 +16,26 @@ internal sealed class TestServerContext : IDisposable
     {
         WorkDir = Path.Combine(Path.GetTempPath(), "abilisfast-test-" + Guid.NewGuid().ToString("N")[..12]);
         Directory.CreateDirectory(WorkDir);
-        Settings = TestSettings.Create([$"WDIR:{WorkDir}", "HELOHOST:mx.test", .. parameters]);
+        // STORE-MB:YES: local recipients have mailboxes (with STORE-MB:NO and no SERVER they are refused).
+        Settings = TestSettings.Create([$"WDIR:{WorkDir}", "HELOHOST:mx.test", "STORE-MB:YES", .. parameters]);
         Log = new SessionLog();
         Spool = SpoolStore.Open(SpoolDir, spoolOptions, out _);
-        Context = new SmtpContext(Settings, Log, Spool);
+        SmtpContext? live = null;
+        Mailboxes = new AbilisFast.Server.Delivery.MaildirStore(MailboxDir, () => (live!.Settings.MbMaxSizeBytes, live.Settings.MbMaxMails));
+        Context = new SmtpContext(Settings, Log, Spool) { Mailboxes = Mailboxes };
+        live = Context;
     }
 
     public string WorkDir { get; }
     public string SpoolDir => Path.Combine(WorkDir, "spool");
+    public string MailboxDir => Path.Combine(WorkDir, "mailboxes");
+    public AbilisFast.Server.Delivery.MaildirStore Mailboxes { get; }
+
+    /// <summary>The messages delivered into one local mailbox (new/), oldest first.</summary>
+    public string[] Mailbox(string name) =>
+        Directory.Exists(Path.Combine(MailboxDir, name, "new"))
+            ? [.. Directory.GetFiles(Path.Combine(MailboxDir, name, "new")).Order(StringComparer.Ordinal).Select(File.ReadAllText)]
+            : [];
     public SmtpSettings Settings { get; }
     public SessionLog Log { get; }
     public SpoolStore Spool { get; }

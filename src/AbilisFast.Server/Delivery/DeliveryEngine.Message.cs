@@ -1,0 +1,244 @@
+using System.Text;
+using AbilisFast.Protocol.States;
+using AbilisFast.Server.Diagnostics;
+using AbilisFast.Server.Queue;
+using AbilisFast.Server.Spool;
+
+namespace AbilisFast.Server.Delivery;
+
+internal sealed partial class DeliveryEngine
+{
+    /// <summary>One delivery attempt of one message: every pending recipient, grouped by destination.</summary>
+    private async Task DeliverAsync(OutSession session, QueuedMessage message)
+    {
+        SpoolStore spool = _context.Spool!;
+        LogTag tag = LogTag.Channel(session.Channel.Number);
+        session.Channel.SmtpState = SmtpState.Start;
+        _context.Log.Write(tag, $"Delivering message: {SpoolIds.Format(message.Id)}");
+        if (spool.ReadEnvelope(message.Id) is not { } bytes)
+        {
+            _states.TryRemove(message.Id, out _);
+            return; // no longer stored (removed from the console): nothing to do
+        }
+
+        if (!Envelope.TryRead(bytes, out Envelope? envelope))
+        {
+            // Cannot happen for a record whose checksum held; keep the message for a human to look at.
+            _context.Log.Write(tag, $"Message {SpoolIds.Format(message.Id)}: envelope does not decode; left in the spool");
+            return;
+        }
+
+        DeliveryState state = _states.GetOrAdd(message.Id, _ => new DeliveryState(envelope!.Recipients.Count));
+        DateTimeOffset now = _context.Time.GetUtcNow();
+        var newlyFailed = new List<int>();
+        bool expired = now - envelope!.Received >= _context.Settings.QueueLifeTime;
+        if (expired)
+        {
+            for (int i = 0; i < state.Status.Length; i++)
+            {
+                if (state.Status[i] == RecipientStatus.Pending)
+                {
+                    string last = state.LastReply[i] is { } reply ? $"; last error: {reply}" : string.Empty;
+                    state.LastReply[i] = $"4.4.7 message stayed queued longer than QUEUE-LIFE-TIME ({(long)_context.Settings.QueueLifeTime.TotalSeconds} s){last}";
+                    newlyFailed.Add(i);
+                }
+            }
+
+            _context.Log.Write(tag, $"Lifetime expired: {SpoolIds.Format(message.Id)}, {newlyFailed.Count} recipient(s) undelivered");
+        }
+        else
+        {
+            state.Attempts++;
+            var attempt = new Attempt(session, message, envelope, state, newlyFailed);
+            await DeliverLocalAsync(attempt).ConfigureAwait(false);
+            await DeliverRemoteAsync(attempt).ConfigureAwait(false);
+        }
+
+        if (newlyFailed.Count > 0)
+        {
+            if (!await NotifyAsync(session, message, envelope, state, newlyFailed, expired).ConfigureAwait(false))
+            {
+                // The notification could not be stored: the recipients stay pending, so it is tried again.
+                expired = false;
+                newlyFailed.Clear();
+            }
+            else
+            {
+                foreach (int i in newlyFailed)
+                {
+                    state.Status[i] = RecipientStatus.Failed;
+                }
+            }
+        }
+
+        if (state.PendingCount == 0)
+        {
+            Finish(session, message, envelope, state);
+            return;
+        }
+
+        now = _context.Time.GetUtcNow();
+        DateTimeOffset due = now + RetrySchedule.Delay(_context.Settings.MailTryDelay, Math.Max(state.Attempts, 1));
+        DateTimeOffset expiry = envelope.Received + _context.Settings.QueueLifeTime;
+        if (due > expiry)
+        {
+            due = expiry;
+        }
+
+        state.NextAttemptUnixMs = due.ToUnixTimeMilliseconds();
+        try
+        {
+            spool.WriteRetry(message.Id, state.Encode());
+        }
+        catch (IOException e)
+        {
+            // Not fatal: after a restart the message is simply tried again at once.
+            _context.Log.Write(tag, $"Retry record for {SpoolIds.Format(message.Id)} not written: {e.Message}");
+        }
+
+        _context.Queue.Defer(message, state.NextAttemptUnixMs);
+        _context.Log.Write(tag, $"Deferred message: {SpoolIds.Format(message.Id)}, {state.PendingCount} recipient(s), retry at {due.ToLocalTime():HH:mm:ss}");
+    }
+
+    /// <summary>The message leaves the queue: OUT counters by what happened to its recipients, then Done in the spool.</summary>
+    private void Finish(OutSession session, QueuedMessage message, Envelope envelope, DeliveryState state)
+    {
+        bool anyDelivered = false, anyFailed = false;
+        bool localDelivered = false, localFailed = false, relayDelivered = false, relayFailed = false;
+        for (int i = 0; i < state.Status.Length; i++)
+        {
+            bool delivered = state.Status[i] == RecipientStatus.Delivered;
+            bool local = (envelope.Recipients[i].Flags & RecipientFlags.Local) != 0;
+            anyDelivered |= delivered;
+            anyFailed |= !delivered;
+            if (local)
+            {
+                localDelivered |= delivered;
+                localFailed |= !delivered;
+            }
+            else
+            {
+                relayDelivered |= delivered;
+                relayFailed |= !delivered;
+            }
+        }
+
+        var channel = session.Channel;
+        if ((envelope.Flags & EnvelopeFlags.Notification) != 0)
+        {
+            _context.Count(channel, anyDelivered ? SmtpCounter.NotifySucc : SmtpCounter.NotifyFail, Direction.Out);
+            _notifications.TryRemove(message.Id, out _);
+        }
+        else
+        {
+            bool isInternal = (envelope.Flags & EnvelopeFlags.Internal) != 0;
+            if (anyDelivered)
+            {
+                _context.Count(channel, isInternal ? SmtpCounter.IntSucc : SmtpCounter.ExtSucc, Direction.Out);
+            }
+
+            if (anyFailed)
+            {
+                _context.Count(channel, isInternal ? SmtpCounter.IntFail : SmtpCounter.ExtFail, Direction.Out);
+            }
+        }
+
+        CountIf(localDelivered, SmtpCounter.LocalSucc);
+        CountIf(localFailed, SmtpCounter.LocalFail);
+        CountIf(relayDelivered, SmtpCounter.RelaySucc);
+        CountIf(relayFailed, SmtpCounter.RelayFail);
+
+        _context.Spool!.MarkDone(message.Id);
+        _states.TryRemove(message.Id, out _);
+        session.Channel.SmtpState = SmtpState.Ended;
+        _context.Log.Write(LogTag.Channel(channel.Number),
+            anyFailed ? $"Message {SpoolIds.Format(message.Id)} done, not delivered to every recipient" : $"Delivered message: {SpoolIds.Format(message.Id)}");
+
+        void CountIf(bool condition, SmtpCounter counter)
+        {
+            if (condition)
+            {
+                _context.Count(channel, counter, Direction.Out);
+            }
+        }
+    }
+
+    /// <summary>What one attempt works on; results are written into <see cref="State"/>.</summary>
+    private sealed record Attempt(OutSession Session, QueuedMessage Message, Envelope Envelope, DeliveryState State, List<int> NewlyFailed)
+    {
+        public LogTag Tag => LogTag.Channel(Session.Channel.Number);
+
+        public void Delivered(int index, string detail)
+        {
+            State.Status[index] = RecipientStatus.Delivered;
+            State.LastReply[index] = detail;
+        }
+
+        public void Deferred(int index, string reason) => State.LastReply[index] = reason;
+
+        public void Failed(int index, string reason)
+        {
+            State.LastReply[index] = reason;
+            NewlyFailed.Add(index);
+        }
+    }
+
+    /// <summary>Local recipients: the Maildir of their local part (STORE-MB:YES) or, with STORE-MB:NO, the relay server.</summary>
+    private Task DeliverLocalAsync(Attempt attempt)
+    {
+        if (!_context.Settings.StoreMb)
+        {
+            return Task.CompletedTask; // local recipients go to SERVER with the remote ones (see DeliverRemoteAsync)
+        }
+
+        Envelope envelope = attempt.Envelope;
+        for (int i = 0; i < envelope.Recipients.Count; i++)
+        {
+            EnvelopeRecipient recipient = envelope.Recipients[i];
+            if (attempt.State.Status[i] != RecipientStatus.Pending || (recipient.Flags & RecipientFlags.Local) == 0)
+            {
+                continue;
+            }
+
+            string localPart = LocalPart(recipient.Address);
+            byte[] prefix = Encoding.UTF8.GetBytes($"Return-Path: <{envelope.Sender}>\r\nDelivered-To: {recipient.Address}\r\n");
+            MaildirDelivery result;
+            using (Stream body = _context.Spool!.OpenBody(attempt.Message.Id))
+            {
+                result = _mailboxes.Deliver(localPart, prefix, body, body.Length);
+            }
+
+            if (result.Delivered)
+            {
+                attempt.Delivered(i, $"250 2.0.0 delivered to mailbox {MaildirStore.MailboxName(localPart)}");
+                _context.Log.Write(attempt.Tag, $"Local delivery: {recipient.Address} ok");
+            }
+            else if (result.Room != MailboxRoom.Ok)
+            {
+                attempt.Deferred(i, $"452 4.2.2 mailbox {MaildirStore.MailboxName(localPart)} is full ({(result.Room == MailboxRoom.FullBySize ? "MB-MAXSIZE" : "MB-MAXMAILS")})");
+                _context.Log.Write(attempt.Tag, $"Local delivery: {recipient.Address} deferred, mailbox full");
+            }
+            else
+            {
+                attempt.Deferred(i, $"451 4.3.0 mailbox write failed: {result.Error}");
+                _context.Log.Write(attempt.Tag, $"Local delivery: {recipient.Address} deferred: {result.Error}");
+            }
+        }
+
+        return Task.CompletedTask;
+    }
+
+    /// <summary>The local part of an address (postmaster has no domain).</summary>
+    internal static string LocalPart(string address)
+    {
+        int at = address.LastIndexOf('@');
+        return at < 0 ? address : address[..at];
+    }
+
+    /// <summary>The domain of an address, lower case; empty for postmaster.</summary>
+    internal static string DomainOf(string address)
+    {
+        int at = address.LastIndexOf('@');
+        return at < 0 ? string.Empty : address[(at + 1)..].ToLowerInvariant();
+    }
+}

@@ -1,0 +1,292 @@
+using System.Net;
+using AbilisFast.Protocol.States;
+using AbilisFast.Server.Channels;
+using AbilisFast.Server.Diagnostics;
+using AbilisFast.Server.Queue;
+
+namespace AbilisFast.Server.Delivery;
+
+internal sealed partial class DeliveryEngine
+{
+    /// <summary>
+    /// Remote recipients, grouped by destination: every one to SERVER when it is set (local ones too
+    /// under STORE-MB:NO), otherwise per domain to its MX hosts.
+    /// </summary>
+    private async Task DeliverRemoteAsync(Attempt attempt)
+    {
+        string? server = _context.Settings.Server;
+        var groups = new Dictionary<string, List<int>>(StringComparer.Ordinal);
+        Envelope envelope = attempt.Envelope;
+        for (int i = 0; i < envelope.Recipients.Count; i++)
+        {
+            if (attempt.State.Status[i] != RecipientStatus.Pending)
+            {
+                continue;
+            }
+
+            bool local = (envelope.Recipients[i].Flags & RecipientFlags.Local) != 0;
+            if (local && _context.Settings.StoreMb)
+            {
+                continue; // handled by DeliverLocalAsync
+            }
+
+            if (local && server is null)
+            {
+                attempt.Failed(i, "550 5.1.1 no local mailboxes (STORE-MB:NO) and no SERVER to pass local mail to");
+                continue;
+            }
+
+            string key = server is not null ? string.Empty : DomainOf(envelope.Recipients[i].Address);
+            if (!groups.TryGetValue(key, out List<int>? group))
+            {
+                groups[key] = group = [];
+            }
+
+            group.Add(i);
+        }
+
+        foreach ((string domain, List<int> group) in groups)
+        {
+            await DeliverGroupAsync(attempt, server, domain, group).ConfigureAwait(false);
+        }
+    }
+
+    private async Task DeliverGroupAsync(Attempt attempt, string? server, string domain, List<int> group)
+    {
+        CancellationToken cancel = _abort.Token;
+        ResolveResult route;
+        if (server is not null)
+        {
+            _context.Log.Write(attempt.Tag, $"DNS solving relay server: {server}");
+            route = await _resolver.ResolveHostAsync(server, _context.Settings.ServerTcpPort, cancel).ConfigureAwait(false);
+        }
+        else
+        {
+            _context.Log.Write(attempt.Tag, $"DNS solving MX: {domain}");
+            route = await _resolver.ResolveMxAsync(domain, _context.Settings.MxPort, cancel).ConfigureAwait(false);
+        }
+
+        _context.Log.Write(attempt.Tag, $"DNS: {route.Detail}");
+        if (route.Status == ResolveStatus.PermanentFailure)
+        {
+            foreach (int i in group)
+            {
+                attempt.Failed(i, WithStatus(route.Detail, "5.1.2"));
+            }
+
+            return;
+        }
+
+        if (route.Status == ResolveStatus.TemporaryFailure || route.Targets.Count == 0)
+        {
+            foreach (int i in group)
+            {
+                attempt.Deferred(i, WithStatus(route.Detail, "4.4.3"));
+            }
+
+            return;
+        }
+
+        OutboundMessage outbound = BuildOutbound(attempt, group);
+        SmtpClientException? lastError = null;
+        string? lastHost = null;
+        foreach (DeliveryTarget target in route.Targets)
+        {
+            foreach (IPAddress address in target.Addresses)
+            {
+                var endpoint = new IPEndPoint(address, target.Port);
+                lastHost = target.Host;
+                SmtpClientConnection? connection = await attempt.Session.ConnectionForAsync(endpoint, target.Host, cancel).ConfigureAwait(false);
+                if (connection is null)
+                {
+                    lastError = attempt.Session.LastConnectError;
+                    continue;
+                }
+
+                TransactionResult result;
+                try
+                {
+                    result = await connection.SendAsync(outbound, cancel).ConfigureAwait(false);
+                }
+                catch (SmtpClientException e)
+                {
+                    _context.Log.Write(attempt.Tag, $"Connection to {target.Host} [{address}] failed: {e.Message}");
+                    lastError = e;
+                    await attempt.Session.DropAsync().ConfigureAwait(false);
+                    continue;
+                }
+
+                Apply(attempt, group, result, target.Host);
+                if (!connection.IsUsable)
+                {
+                    await attempt.Session.DropAsync().ConfigureAwait(false);
+                }
+
+                return;
+            }
+        }
+
+        // No host took the transaction.
+        string reason = lastError is null ? "4.4.1 no host could be reached"
+            : lastError.Reply is { } reply ? $"{reply} (from {lastHost})"
+            : $"4.4.1 {lastError.Message}";
+        foreach (int i in group)
+        {
+            if (lastError is { IsPermanent: true })
+            {
+                attempt.Failed(i, reason);
+            }
+            else
+            {
+                attempt.Deferred(i, reason);
+            }
+        }
+    }
+
+    private void Apply(Attempt attempt, List<int> group, TransactionResult result, string host)
+    {
+        for (int j = 0; j < group.Count; j++)
+        {
+            int i = group[j];
+            SmtpReply reply = result.FinalReplyFor(j);
+            string text = $"{reply} (from {host})";
+            if (reply.IsPositive)
+            {
+                attempt.Delivered(i, text);
+            }
+            else if (reply.IsPermanent)
+            {
+                attempt.Failed(i, text);
+            }
+            else
+            {
+                attempt.Deferred(i, text);
+            }
+
+            _context.Log.Write(attempt.Tag, $"{attempt.Envelope.Recipients[i].Address}: {reply}");
+        }
+    }
+
+    private OutboundMessage BuildOutbound(Attempt attempt, List<int> group)
+    {
+        Envelope envelope = attempt.Envelope;
+        var recipients = new OutboundRecipient[group.Count];
+        for (int j = 0; j < group.Count; j++)
+        {
+            EnvelopeRecipient r = envelope.Recipients[group[j]];
+            recipients[j] = new OutboundRecipient(r.Address, r.Notify, r.OriginalRecipient);
+        }
+
+        uint id = attempt.Message.Id;
+        long size = attempt.Message.Size;
+        return new OutboundMessage
+        {
+            Sender = envelope.Sender,
+            Recipients = recipients,
+            Size = size,
+            EightBit = (envelope.Flags & EnvelopeFlags.EightBitMime) != 0,
+            SmtpUtf8 = (envelope.Flags & EnvelopeFlags.SmtpUtf8) != 0,
+            EnvelopeId = envelope.EnvelopeId,
+            Return = envelope.Return,
+            OpenBody = () => _context.Spool!.OpenBody(id),
+        };
+    }
+
+    /// <summary>Puts <paramref name="status"/> in front of a detail that does not start with an enhanced status code.</summary>
+    private static string WithStatus(string detail, string status) =>
+        detail.Length > 5 && char.IsAsciiDigit(detail[0]) && detail[1] == '.' ? detail : $"{status} {detail}";
+
+    /// <summary>
+    /// An OUT session: the channel and its one open SMTP connection, kept from one message to the next
+    /// while they go to the same host.
+    /// </summary>
+    private sealed class OutSession(DeliveryEngine engine, SmtpChannel channel)
+    {
+        private SmtpClientConnection? _connection;
+        private IPEndPoint? _endpoint;
+
+        public SmtpChannel Channel { get; } = channel;
+
+        public SmtpClientException? LastConnectError { get; private set; }
+
+        /// <summary>The open connection to <paramref name="endpoint"/>, or a new one; null when the connect failed.</summary>
+        public async Task<SmtpClientConnection?> ConnectionForAsync(IPEndPoint endpoint, string host, CancellationToken cancel)
+        {
+            if (_connection is not null && endpoint.Equals(_endpoint) && _connection.IsUsable)
+            {
+                return _connection;
+            }
+
+            await CloseAsync().ConfigureAwait(false);
+            SmtpContext context = engine._context;
+            LogTag tag = LogTag.Channel(Channel.Number);
+            context.Log.Write(tag, $"Connecting to {host} [{endpoint.Address}]:{endpoint.Port}");
+            var options = new SmtpClientOptions
+            {
+                HeloHost = context.Settings.HeloHost,
+                SourceAddress = context.Settings.SourceAddress,
+                ConnectTimeout = engine.ConnectTimeout,
+                CommandTimeout = engine.CommandTimeout,
+                DataTimeout = engine.DataTimeout,
+                Trace = context.Log.Verbose ? line => context.Log.Write(tag, line) : null,
+            };
+            Channel.RemoteEndPoint = endpoint;
+            try
+            {
+                _connection = await SmtpClientConnection.ConnectAsync(endpoint, options, OnState, cancel).ConfigureAwait(false);
+            }
+            catch (SmtpClientException e)
+            {
+                context.Count(Channel, SmtpCounter.CallFail, Direction.Out);
+                context.Log.Write(tag, $"Connection to {host} [{endpoint.Address}]:{endpoint.Port} failed: {e.Message}");
+                LastConnectError = e;
+                Channel.TcpState = TcpState.Ready;
+                Channel.RemoteEndPoint = null;
+                return null;
+            }
+
+            context.Count(Channel, SmtpCounter.CallSucc, Direction.Out);
+            _endpoint = endpoint;
+            Channel.LocalEndPoint = _connection.LocalEndPoint;
+            return _connection;
+        }
+
+        private void OnState(SmtpState smtp, TcpState tcp)
+        {
+            Channel.SmtpState = smtp;
+            Channel.TcpState = tcp;
+        }
+
+        /// <summary>Forgets a connection that failed (no QUIT).</summary>
+        public async Task DropAsync()
+        {
+            if (_connection is { } connection)
+            {
+                _connection = null;
+                _endpoint = null;
+                await connection.DisposeAsync().ConfigureAwait(false);
+            }
+
+            Channel.TcpState = TcpState.Ready;
+            Channel.LocalEndPoint = null;
+            Channel.RemoteEndPoint = null;
+        }
+
+        /// <summary>QUIT and close the open connection, if any.</summary>
+        public async Task CloseAsync()
+        {
+            if (_connection is { } connection)
+            {
+                _connection = null;
+                _endpoint = null;
+                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+                await connection.QuitAsync(timeout.Token).ConfigureAwait(false);
+                await connection.DisposeAsync().ConfigureAwait(false);
+            }
+
+            Channel.TcpState = TcpState.Ready;
+            Channel.LocalEndPoint = null;
+            Channel.RemoteEndPoint = null;
+        }
+    }
+}

@@ -1,0 +1,183 @@
+using System.Globalization;
+using System.Text;
+using AbilisFast.Protocol.Addressing;
+using AbilisFast.Server.Diagnostics;
+using AbilisFast.Server.Queue;
+using AbilisFast.Server.Spool;
+
+namespace AbilisFast.Server.Delivery;
+
+/// <summary>What kind of mail the appliance itself submits.</summary>
+internal enum InternalKind
+{
+    /// <summary>lsn:4, <c>abilisfast sendmail</c>, ban alerts: counted INT (IN when submitted, OUT when delivered).</summary>
+    Internal,
+    /// <summary>A failure notification: counted NOTIFY / NOTIFY-SUCC / NOTIFY-FAIL.</summary>
+    Notification,
+}
+
+/// <summary>Thrown when internal mail cannot be submitted; the message says why, in one line.</summary>
+internal sealed class InternalMailException(string message) : Exception(message);
+
+/// <summary>
+/// The submission path for mail generated on the appliance: it goes into the same spool (durably,
+/// group commit, before this returns) and QUEUE-OUT as mail received over SMTP.
+/// </summary>
+internal static class InternalMail
+{
+    /// <summary>
+    /// Checks <paramref name="address"/> the way RCPT TO / MAIL FROM would (without angle brackets);
+    /// returns the error text or null. An empty sender is the null reverse path.
+    /// </summary>
+    public static string? CheckAddress(string address, bool sender)
+    {
+        if (sender && address.Length == 0)
+        {
+            return null;
+        }
+
+        byte[] path = Encoding.UTF8.GetBytes("<" + address + ">");
+        PathStatus status = PathParser.TryParse(path, sender ? PathKind.Reverse : PathKind.Forward, out ParsedPath parsed);
+        if (status != PathStatus.Ok || parsed.Parameters(path).Length != 0)
+        {
+            return $"'{address}' is not a valid mail address";
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// Stores and queues a message. <paramref name="message"/> is the whole message (headers and
+    /// body); bare LF or CR line ends are turned into CRLF. Returns the message id once it is durable.
+    /// </summary>
+    public static async Task<uint> SubmitAsync(SmtpContext context, string sender, IReadOnlyList<string> recipients,
+        ReadOnlyMemory<byte> message, InternalKind kind, CancellationToken cancellationToken = default)
+    {
+        SpoolStore spool = context.Spool ?? throw new InternalMailException("no spool: internal mail cannot be stored in SINK mode");
+        if (recipients.Count == 0)
+        {
+            throw new InternalMailException("no recipients");
+        }
+
+        if (recipients.Count > ushort.MaxValue)
+        {
+            throw new InternalMailException("too many recipients");
+        }
+
+        if (CheckAddress(sender, sender: true) is { } badSender)
+        {
+            throw new InternalMailException(badSender);
+        }
+
+        foreach (string recipient in recipients)
+        {
+            if (CheckAddress(recipient, sender: false) is { } badRecipient)
+            {
+                throw new InternalMailException(badRecipient);
+            }
+        }
+
+        byte[] body = NormalizeLineEnds(message.Span);
+        if (body.Length > context.Settings.MsgMaxSizeBytes)
+        {
+            throw new InternalMailException($"message of {body.Length} bytes is over MSG-MAXSIZE ({context.Settings.MsgMaxSizeKiB} KiB)");
+        }
+
+        bool nonAscii = !Ascii.IsValid(sender) || recipients.Any(r => !Ascii.IsValid(r));
+        bool eightBit = !Ascii.IsValid(body);
+        EnvelopeFlags flags = EnvelopeFlags.Internal
+            | (kind == InternalKind.Notification ? EnvelopeFlags.Notification : 0)
+            | (nonAscii ? EnvelopeFlags.SmtpUtf8 : 0)
+            | (eightBit ? EnvelopeFlags.EightBitMime : 0);
+        DateTimeOffset now = context.Time.GetUtcNow();
+        uint id = spool.NextId();
+        using var envelope = new EnvelopeBuilder();
+        envelope.Begin(flags, now, null, Encoding.ASCII.GetBytes("localhost"), Encoding.UTF8.GetBytes(sender), body.Length);
+        foreach (string recipient in recipients)
+        {
+            envelope.AddRecipient(Encoding.UTF8.GetBytes(recipient), KindOf(context, recipient));
+        }
+
+        SpoolWriter writer = spool.BeginMessage(id);
+        long stored;
+        try
+        {
+            string received = string.Create(CultureInfo.InvariantCulture,
+                $"Received: from localhost\r\n\tby {context.Settings.HeloHost} (AbilisFast) with local id {id:X8};\r\n\t{now:ddd, dd MMM yyyy HH:mm:ss} +0000\r\n");
+            writer.Write(Encoding.ASCII.GetBytes(received));
+            writer.Write(body);
+            await writer.CommitAsync(envelope.Written.Span, cancellationToken).ConfigureAwait(false);
+            stored = writer.Length;
+        }
+        catch (IOException e)
+        {
+            if (kind == InternalKind.Internal)
+            {
+                context.Count(null, SmtpCounter.IntFail, Direction.In);
+            }
+
+            throw new InternalMailException($"the spool could not store the message: {e.Message}");
+        }
+        finally
+        {
+            writer.Dispose();
+        }
+
+        if (kind == InternalKind.Internal)
+        {
+            context.Count(null, SmtpCounter.IntSucc, Direction.In);
+            context.Log.Write(LogTag.In, $"Receiving internal message: {SpoolIds.Format(id)}");
+        }
+
+        context.Queue.Enqueue(new QueuedMessage(id, stored, now.ToUnixTimeMilliseconds()));
+        return id;
+    }
+
+    /// <summary>Local (LOCAL-DOMAIN or postmaster) or relay, as RCPT TO decides.</summary>
+    public static RecipientFlags KindOf(SmtpContext context, string recipient)
+    {
+        int at = recipient.LastIndexOf('@');
+        if (at < 0 || context.Settings.IsLocalDomain(Encoding.UTF8.GetBytes(recipient[(at + 1)..])))
+        {
+            return RecipientFlags.Local;
+        }
+
+        return RecipientFlags.Relay;
+    }
+
+    /// <summary>CRLF line ends everywhere (a bare LF or a bare CR becomes CRLF); the text ends with CRLF.</summary>
+    public static byte[] NormalizeLineEnds(ReadOnlySpan<byte> text)
+    {
+        var output = new List<byte>(text.Length + 64);
+        for (int i = 0; i < text.Length; i++)
+        {
+            byte b = text[i];
+            if (b == (byte)'\r')
+            {
+                output.Add((byte)'\r');
+                output.Add((byte)'\n');
+                if (i + 1 < text.Length && text[i + 1] == (byte)'\n')
+                {
+                    i++;
+                }
+            }
+            else if (b == (byte)'\n')
+            {
+                output.Add((byte)'\r');
+                output.Add((byte)'\n');
+            }
+            else
+            {
+                output.Add(b);
+            }
+        }
+
+        if (output.Count < 2 || output[^1] != (byte)'\n')
+        {
+            output.Add((byte)'\r');
+            output.Add((byte)'\n');
+        }
+
+        return [.. output];
+    }
+}

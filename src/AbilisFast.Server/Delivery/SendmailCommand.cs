@@ -1,0 +1,99 @@
+using AbilisFast.Server.Configuration;
+
+namespace AbilisFast.Server.Delivery;
+
+/// <summary>
+/// <c>abilisfast sendmail [-f FROM] [--wdir DIR] [-i] TO... &lt; message</c>: hands a message from a
+/// local program to the server through WDIR/pickup (see <see cref="PickupDirectory"/>). The running
+/// server picks it up within a second; a stopped one at its next start. Exits non-zero with a
+/// one-line reason when the message cannot be handed over.
+/// </summary>
+internal static class SendmailCommand
+{
+    public const string Usage = "usage: abilisfast sendmail [-f FROM] [--wdir DIR] TO... < message";
+
+    public static int Run(IReadOnlyList<string> args, Stream input, TextWriter output, TextWriter error)
+    {
+        string sender = string.Empty;
+        bool senderGiven = false;
+        string workDir = ParameterTable.DefaultWorkDir;
+        var recipients = new List<string>();
+        for (int i = 0; i < args.Count; i++)
+        {
+            string arg = args[i];
+            switch (arg)
+            {
+                case "-f" or "-r" when i + 1 < args.Count:
+                    sender = Unbracket(args[++i]);
+                    senderGiven = true;
+                    break;
+                case "--wdir" when i + 1 < args.Count:
+                    workDir = args[++i];
+                    break;
+                case "-i" or "-oi" or "--":
+                    break; // dots are not special here: the message is not sent over SMTP
+                default:
+                    if (arg.StartsWith("-f", StringComparison.Ordinal) && arg.Length > 2)
+                    {
+                        sender = Unbracket(arg[2..]);
+                        senderGiven = true;
+                        break;
+                    }
+
+                    if (arg.StartsWith('-'))
+                    {
+                        error.WriteLine($"abilisfast sendmail: unknown option '{arg}'; {Usage}");
+                        return ExitCodes.Usage;
+                    }
+
+                    recipients.AddRange(arg.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(Unbracket));
+                    break;
+            }
+        }
+
+        if (recipients.Count == 0)
+        {
+            error.WriteLine($"abilisfast sendmail: no recipients; {Usage}");
+            return ExitCodes.Usage;
+        }
+
+        if (InternalMail.CheckAddress(sender, sender: true) is { } badSender)
+        {
+            error.WriteLine($"abilisfast sendmail: -f {badSender}");
+            return ExitCodes.Usage;
+        }
+
+        foreach (string recipient in recipients)
+        {
+            if (InternalMail.CheckAddress(recipient, sender: false) is { } bad)
+            {
+                error.WriteLine($"abilisfast sendmail: {bad}");
+                return ExitCodes.Usage;
+            }
+        }
+
+        using var buffer = new MemoryStream();
+        input.CopyTo(buffer);
+        if (buffer.Length == 0)
+        {
+            error.WriteLine("abilisfast sendmail: empty message on standard input");
+            return ExitCodes.Usage;
+        }
+
+        byte[] message = InternalMail.NormalizeLineEnds(buffer.GetBuffer().AsSpan(0, (int)buffer.Length));
+        try
+        {
+            string path = PickupDirectory.Write(Path.GetFullPath(workDir), !senderGiven ? string.Empty : sender.Length == 0 ? "<>" : sender, recipients, message);
+            output.WriteLine($"abilisfast sendmail: queued {Path.GetFileName(path)} for {recipients.Count} recipient(s) in {Path.GetDirectoryName(path)}");
+            return ExitCodes.Ok;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            error.WriteLine($"abilisfast sendmail: cannot write to {PickupDirectory.PathIn(Path.GetFullPath(workDir))}: {e.Message}; check WDIR (--wdir DIR) and its permissions");
+            return ExitCodes.WorkDirUnusable;
+        }
+    }
+
+    private static string Unbracket(string address) =>
+        address.Length >= 2 && address[0] == '<' && address[^1] == '>' ? address[1..^1] : address;
+}

@@ -1,0 +1,370 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Text;
+using AbilisFast.Protocol.States;
+using AbilisFast.Server.Delivery;
+using AbilisFast.Server.Diagnostics;
+using AbilisFast.Server.Spool;
+using AbilisFast.Server.Tests.Support;
+
+namespace AbilisFast.Server.Tests.Delivery;
+
+/// <summary>
+/// The delivery engine in process, over real loopback sockets: the sending server A delivers to a
+/// second in-process AbilisFast B (whose spool shows what arrived), with routes from a scripted
+/// resolver. The real executable with DNS and smtp-sink is in <see cref="DeliveryEndToEndTests"/>.
+/// </summary>
+public sealed class DeliveryEngineTests : IAsyncLifetime
+{
+    private readonly Routes _routes = new();
+    private TestServerContext _a = null!;
+    private TestServerContext _b = null!;
+    private SmtpServer _bServer = null!;
+    private DeliveryEngine? _engine;
+
+    public async Task InitializeAsync()
+    {
+        _b = new TestServerContext("LOCAL-DOMAIN:b.test", "MAX-IP-SES:50", "SES-TOT:50");
+        _bServer = new SmtpServer(_b.Context);
+        _bServer.Start(new IPEndPoint(IPAddress.Loopback, 0));
+        await Task.Yield();
+        _routes.Set("b.test", Routes.To(BPort));
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_engine is not null)
+        {
+            await _engine.DisposeAsync();
+        }
+
+        await _bServer.DisposeAsync();
+        _b.Dispose();
+        _a?.Dispose();
+    }
+
+    private int BPort => _bServer.LocalEndPoint!.Port;
+
+    private DeliveryEngine StartA(params string[] parameters)
+    {
+        _a = new TestServerContext(["LOCAL-DOMAIN:a.test", "RELAY-NET:127/8", "MAIL-TRY-DELAY:1", .. parameters]);
+        _engine = new DeliveryEngine(_a.Context, _routes, _a.Mailboxes)
+        {
+            ConnectTimeout = TimeSpan.FromSeconds(2),
+            CommandTimeout = TimeSpan.FromSeconds(5),
+            DataTimeout = TimeSpan.FromSeconds(5),
+        };
+        _engine.Start();
+        return _engine;
+    }
+
+    /// <summary>Sends one message into A over an SMTP session (external mail); returns its id.</summary>
+    private async Task<string> SendToAAsync(string from, string[] to, string body, string mailParameters = "")
+    {
+        await using SessionHarness s = await SessionHarness.StartAsync(_a.Context);
+        Assert.StartsWith("250", await s.CommandAsync("EHLO client.test"));
+        Assert.Equal("250 2.1.0 Ok", await s.CommandAsync($"MAIL FROM:<{from}>{mailParameters}"));
+        foreach (string rcpt in to)
+        {
+            Assert.Equal("250 2.1.5 Ok", await s.CommandAsync($"RCPT TO:<{rcpt}>"));
+        }
+
+        Assert.StartsWith("354", await s.CommandAsync("DATA"));
+        string? reply = await s.CommandAsync(body + ".");
+        Assert.StartsWith("250 2.0.0 Ok: queued as ", reply);
+        return reply![^8..];
+    }
+
+    private Task WaitUntilAsync(Func<bool> condition, string what) => Eventually.WaitAsync(condition, what, TimeSpan.FromSeconds(20));
+
+    private long A(SmtpCounter counter) => _a.Context.Counters.Get(counter, Direction.Out);
+
+    [Fact]
+    public async Task ARelayedMessageArrivesByteIdenticalAndLeavesTheSpool()
+    {
+        StartA();
+        string body = "Subject: dots\r\n\r\n.leading dot\r\n..two\r\n.\r\n" + new string('x', 998) + "\r\n8-bit: caf\u00e9\r\nend\r\n";
+        await SendToAAsync("s@a.test", ["r@b.test", "q@b.test"], body);
+        string sent = Assert.Single(_a.Stored()).Body;
+
+        await WaitUntilAsync(() => _b.Context.Queue.OutCount == 1, "the message at B");
+        StoredMessage arrived = Assert.Single(_b.Stored());
+        Assert.EndsWith(sent, arrived.Body);
+        Assert.StartsWith("Received: from mx.test ", arrived.Body);
+        Assert.Equal(["r@b.test", "q@b.test"], arrived.Envelope.Recipients.Select(r => r.Address));
+        Assert.Equal("s@a.test", arrived.Envelope.Sender);
+
+        await WaitUntilAsync(() => _a.Spool.LiveMessages == 0, "A's spool to let go");
+        Assert.Equal(1, A(SmtpCounter.ExtSucc));
+        Assert.Equal(1, A(SmtpCounter.RelaySucc));
+        Assert.Equal(1, A(SmtpCounter.CallSucc));
+        Assert.Equal(0, A(SmtpCounter.ExtFail));
+        Assert.Contains("Delivering message: ", _a.Log.SnapshotText());
+        Assert.Contains("Start out-bound session", _a.Log.SnapshotText());
+        Assert.Contains("DNS solving MX: b.test", _a.Log.SnapshotText());
+    }
+
+    [Fact]
+    public async Task MessagesToOneHostShareOneConnection()
+    {
+        // One OUT channel: one session takes the messages one after the other on one connection.
+        StartA("SES-TOT:3", "SES-RESERVED-IN:2", "SES-RESERVED-OUT:1", "QUEUE-HOLD:YES");
+        for (int i = 0; i < 5; i++)
+        {
+            await SendToAAsync("s@a.test", ["r@b.test"], $"Subject: {i}\r\n\r\nbody {i}\r\n");
+        }
+
+        _a.Context.ApplySettings(_a.Settings with { QueueHold = false });
+        await WaitUntilAsync(() => _b.Context.Queue.OutCount == 5, "five messages at B");
+        Assert.Equal(1, _b.Context.Counters.Get(SmtpCounter.CallSucc, Direction.In));
+        Assert.Equal(5, _b.Context.Counters.Get(SmtpCounter.ExtSucc, Direction.In));
+        await WaitUntilAsync(() => _engine!.Sessions == 0, "the OUT session to end");
+        Assert.Equal(1, A(SmtpCounter.CallSucc));
+        Assert.Equal(5, A(SmtpCounter.ExtSucc));
+        SmtpChannelSnapshot(0);
+    }
+
+    private void SmtpChannelSnapshot(int number)
+    {
+        var channel = _a.Context.Channels.Channels[number];
+        Assert.Equal(TcpState.Ready, channel.TcpState);
+        Assert.Equal(SmtpState.Ready, channel.SmtpState);
+    }
+
+    [Fact]
+    public async Task ADeadHostDefersThenTheRetryDelivers()
+    {
+        int dead = ServerProcess.FreePort();
+        _routes.Set("b.test", Routes.To(dead));
+        StartA();
+        await SendToAAsync("s@a.test", ["r@b.test"], "Subject: later\r\n\r\nx\r\n");
+        await WaitUntilAsync(() => _a.Context.Queue.DeferCount == 1, "QUEUE-DEFER");
+        Assert.Equal(1, A(SmtpCounter.CallFail));
+        Assert.Contains("Deferred message: ", _a.Log.SnapshotText());
+
+        _routes.Set("b.test", Routes.To(BPort));
+        await WaitUntilAsync(() => _b.Context.Queue.OutCount == 1, "the retried message at B");
+        await WaitUntilAsync(() => _a.Spool.LiveMessages == 0, "A's spool to let go");
+        Assert.Equal(0, _a.Context.Queue.DeferCount);
+        Assert.Equal(1, A(SmtpCounter.ExtSucc));
+        Assert.Equal(0, A(SmtpCounter.ExtFail));
+        Assert.Equal(0, A(SmtpCounter.Notify));
+    }
+
+    [Fact]
+    public async Task APermanentRefusalGivesExactlyOneNotificationInTheSendersMailbox()
+    {
+        StartA("STORE-MB:YES");
+        // B refuses to relay for other domains: 554 5.7.1 for far@elsewhere.test, 250 for r@b.test.
+        _routes.Set("elsewhere.test", Routes.To(BPort));
+        await SendToAAsync("s@a.test", ["r@b.test", "far@elsewhere.test"], "Subject: half\r\nX-Original: yes\r\n\r\nbody\r\n", " RET=HDRS ENVID=env+2B1");
+        string[] notifications = await Eventually.WaitAsync(() => _a.Mailbox("s") is { Length: 1 } m ? m : null, "the notification in mailbox s");
+        await WaitUntilAsync(() => _a.Spool.LiveMessages == 0, "A's spool to let go");
+
+        string dsn = Assert.Single(notifications);
+        Assert.Contains("Return-Path: <>\r\n", dsn);
+        Assert.Contains("Content-Type: multipart/report; report-type=delivery-status;", dsn);
+        Assert.Contains("Final-Recipient: rfc822; far@elsewhere.test", dsn);
+        Assert.Contains("Diagnostic-Code: smtp; 554 5.7.1", dsn);
+        Assert.Contains("Original-Envelope-Id: env+2B1", dsn);
+        Assert.Contains("X-Original: yes", dsn);
+        Assert.DoesNotContain("r@b.test", dsn[dsn.IndexOf("message/delivery-status", StringComparison.Ordinal)..dsn.IndexOf("X-Original", StringComparison.Ordinal)]);
+        Assert.Equal(1, _b.Context.Queue.OutCount);
+
+        Assert.Equal(1, A(SmtpCounter.ExtSucc));
+        Assert.Equal(1, A(SmtpCounter.ExtFail));
+        Assert.Equal(1, A(SmtpCounter.RelaySucc));
+        Assert.Equal(1, A(SmtpCounter.RelayFail));
+        Assert.Equal(1, A(SmtpCounter.Notify));
+        Assert.Equal(0, A(SmtpCounter.NotifyLt));
+        Assert.Equal(1, A(SmtpCounter.NotifySucc));
+        Assert.Equal(1, A(SmtpCounter.LocalSucc));
+    }
+
+    [Fact]
+    public async Task NotifyNeverAndTheNullSenderGetNoNotification()
+    {
+        StartA("STORE-MB:YES");
+        _routes.Set("elsewhere.test", Routes.To(BPort));
+        await using (SessionHarness s = await SessionHarness.StartAsync(_a.Context))
+        {
+            await s.CommandAsync("EHLO c.test");
+            await s.CommandAsync("MAIL FROM:<s@a.test>");
+            Assert.Equal("250 2.1.5 Ok", await s.CommandAsync("RCPT TO:<far@elsewhere.test> NOTIFY=NEVER"));
+            await s.CommandAsync("DATA");
+            Assert.StartsWith("250", await s.CommandAsync("x\r\n."));
+        }
+
+        await SendToAAsync("", ["far@elsewhere.test"], "Subject: bounce of a bounce\r\n\r\nx\r\n");
+        await WaitUntilAsync(() => _a.Spool.LiveMessages == 0, "both messages to leave A");
+        Assert.Empty(_a.Mailbox("s"));
+        Assert.Equal(2, A(SmtpCounter.ExtFail));
+        Assert.Equal(0, A(SmtpCounter.Notify));
+        Assert.Contains("NOTIFY excludes FAILURE", _a.Log.SnapshotText());
+        Assert.Contains(": null sender", _a.Log.SnapshotText());
+    }
+
+    [Fact]
+    public async Task ANotificationThatCannotBeDeliveredIsCountedAndDroppedWithoutALoop()
+    {
+        StartA();
+        _routes.Set("elsewhere.test", Routes.To(BPort));
+        _routes.Set("gone.test", ResolveResult.Permanent("5.1.2 gone.test: domain not found"));
+        await SendToAAsync("x@gone.test", ["far@elsewhere.test"], "Subject: doomed\r\n\r\nx\r\n");
+        await WaitUntilAsync(() => A(SmtpCounter.NotifyFail) == 1, "NOTIFY-FAIL");
+        await WaitUntilAsync(() => _a.Spool.LiveMessages == 0, "A's spool to empty");
+        await Task.Delay(300);
+        Assert.Equal(1, A(SmtpCounter.Notify));
+        Assert.Equal(0, A(SmtpCounter.NotifySucc));
+        Assert.Equal(0, _a.Context.Queue.OutCount + _a.Context.Queue.DeferCount);
+    }
+
+    [Fact]
+    public async Task TemporaryDnsTroubleDefersAndANullMxFails()
+    {
+        StartA("STORE-MB:YES");
+        _routes.Set("slow.test", ResolveResult.Temporary("4.4.3 DNS timeout for slow.test"));
+        _routes.Set("nullmx.test", ResolveResult.Permanent("5.1.10 nullmx.test has a null MX (RFC 7505): it accepts no mail"));
+        await SendToAAsync("s@a.test", ["u@slow.test", "v@nullmx.test"], "Subject: dns\r\n\r\nx\r\n");
+        string dsn = Assert.Single(await Eventually.WaitAsync(() => _a.Mailbox("s") is { Length: 1 } m ? m : null, "the notification"));
+        Assert.Contains("Final-Recipient: rfc822; v@nullmx.test", dsn);
+        Assert.Contains("Status: 5.1.10", dsn);
+        Assert.DoesNotContain("u@slow.test", dsn[dsn.IndexOf("message/delivery-status", StringComparison.Ordinal)..]);
+        await WaitUntilAsync(() => _a.Context.Queue.DeferCount == 1, "u@slow.test deferred");
+        await WaitUntilAsync(() => _a.Spool.LiveMessages == 1, "the notification to leave; the original stays for u@slow.test");
+        Assert.Equal(0, A(SmtpCounter.ExtSucc) + A(SmtpCounter.ExtFail));
+    }
+
+    [Fact]
+    public async Task LifetimeExpiryNotifiesOnceAndTheMessageLeaves()
+    {
+        int dead = ServerProcess.FreePort();
+        _routes.Set("b.test", Routes.To(dead));
+        StartA("STORE-MB:YES", "QUEUE-LIFE-TIME:2");
+        await SendToAAsync("s@a.test", ["r@b.test"], "Subject: too late\r\n\r\nx\r\n");
+        string dsn = Assert.Single(await Eventually.WaitAsync(() => _a.Mailbox("s") is { Length: 1 } m ? m : null, "the lifetime notification"));
+        Assert.Contains("Subject: Undelivered Mail: message lifetime expired", dsn);
+        Assert.Contains("Status: 4.4.7", dsn);
+        await WaitUntilAsync(() => _a.Spool.LiveMessages == 0, "A's spool to empty");
+        Assert.Equal(1, A(SmtpCounter.NotifyLt));
+        Assert.Equal(1, A(SmtpCounter.Notify));
+        Assert.Equal(1, A(SmtpCounter.ExtFail));
+        Assert.True(A(SmtpCounter.CallFail) >= 1);
+    }
+
+    [Fact]
+    public async Task MaxFailNotifCapsTheNotificationsWaiting()
+    {
+        StartA("STORE-MB:YES", "MAX-FAIL-NOTIF:0");
+        _routes.Set("elsewhere.test", Routes.To(BPort));
+        await SendToAAsync("s@a.test", ["far@elsewhere.test"], "Subject: capped\r\n\r\nx\r\n");
+        await WaitUntilAsync(() => _a.Spool.LiveMessages == 0 && A(SmtpCounter.NotifyFail) == 1, "the capped notification");
+        Assert.Empty(_a.Mailbox("s"));
+        Assert.Contains("MAX-FAIL-NOTIF is 0", _a.Log.SnapshotText());
+    }
+
+    [Fact]
+    public async Task LocalDeliveryGoesToTheMaildirAndAFullMailboxIsRefusedAtRcpt()
+    {
+        StartA("STORE-MB:YES", "MB-MAXMAILS:1");
+        await SendToAAsync("s@b.test", ["box@a.test"], "Subject: one\r\n\r\nfirst\r\n");
+        string first = Assert.Single(await Eventually.WaitAsync(() => _a.Mailbox("box") is { Length: 1 } m ? m : null, "the first message"));
+        Assert.StartsWith("Return-Path: <s@b.test>\r\nDelivered-To: box@a.test\r\nReceived: from client.test", first);
+        Assert.EndsWith("Subject: one\r\n\r\nfirst\r\n", first);
+        await WaitUntilAsync(() => A(SmtpCounter.LocalSucc) == 1, "LOCAL-SUCC");
+
+        await using SessionHarness s = await SessionHarness.StartAsync(_a.Context);
+        await s.CommandAsync("MAIL FROM:<s@b.test>");
+        Assert.Equal("452 4.2.2 Mailbox full, try again later", await s.CommandAsync("RCPT TO:<box@a.test>"));
+    }
+
+    [Fact]
+    public async Task WithoutMailboxesOrServerLocalRecipientsAreRefusedAtRcpt()
+    {
+        StartA("STORE-MB:NO");
+        await using SessionHarness s = await SessionHarness.StartAsync(_a.Context);
+        await s.CommandAsync("MAIL FROM:<s@b.test>");
+        Assert.StartsWith("550 5.1.1 ", await s.CommandAsync("RCPT TO:<box@a.test>"));
+        Assert.StartsWith("550 5.1.1 ", await s.CommandAsync("RCPT TO:<postmaster>"));
+    }
+
+    [Fact]
+    public async Task WithStoreMbNoLocalMailGoesToTheRelayServer()
+    {
+        _routes.Set("relay.b.test", Routes.To(BPort));
+        StartA("STORE-MB:NO", "SERVER:relay.b.test");
+        await SendToAAsync("s@b.test", ["box@a.test", "r@b.test"], "Subject: via server\r\n\r\nx\r\n");
+        await WaitUntilAsync(() => _b.Context.Queue.OutCount == 1 || _b.Context.Counters.Get(SmtpCounter.RelayFail, Direction.In) > 0, "the message at B");
+        Assert.Contains("DNS solving relay server: relay.b.test", _a.Log.SnapshotText());
+        await WaitUntilAsync(() => _a.Spool.LiveMessages == 0, "A to finish");
+        // B is not a relay for a.test: it takes r@b.test and refuses box@a.test, which A reports as
+        // failed, with a notification to s@b.test that goes to B as well.
+        await WaitUntilAsync(() => _b.Stored().Count == 2, "the message and the notification at B");
+        Assert.Equal(["r@b.test"], Assert.Single(_b.Stored(), m => m.Envelope.Sender == "s@b.test").Envelope.Recipients.Select(r => r.Address));
+        StoredMessage notification = Assert.Single(_b.Stored(), m => m.Envelope.Sender.Length == 0);
+        Assert.Contains("Final-Recipient: rfc822; box@a.test", notification.Body);
+        Assert.Equal(1, A(SmtpCounter.LocalFail));
+        Assert.Equal(2, A(SmtpCounter.RelaySucc)); // the message (r@b.test) and the notification
+        Assert.Equal(1, A(SmtpCounter.NotifySucc));
+    }
+
+    [Fact]
+    public async Task RetryStateSurvivesARestart()
+    {
+        int dead = ServerProcess.FreePort();
+        _routes.Set("b.test", Routes.To(dead));
+        StartA("MAIL-TRY-DELAY:3");
+        await SendToAAsync("s@a.test", ["r@b.test", "q@b.test"], "Subject: restart\r\n\r\nx\r\n");
+        await WaitUntilAsync(() => _a.Context.Queue.DeferCount == 1, "QUEUE-DEFER");
+        await _engine!.DisposeAsync();
+        _engine = null;
+
+        // What a restart sees: the message with its retry record, due in the future.
+        using SpoolStore copy = SpoolStore.Open(CopyOf(_a.SpoolDir), new SpoolOptions { Fsync = false }, out IReadOnlyList<RecoveredMessage> recovered);
+        RecoveredMessage message = Assert.Single(recovered);
+        Assert.NotNull(message.LastRetry);
+        Assert.True(DeliveryState.TryDecode(message.LastRetry, 2, out DeliveryState? state));
+        Assert.Equal(1, state!.Attempts);
+        Assert.All(state.Status, s => Assert.Equal(RecipientStatus.Pending, s));
+        Assert.Contains("Connection refused", state.LastReply[0], StringComparison.OrdinalIgnoreCase);
+
+        var context = new SmtpContext(_a.Settings, new SessionLog(), copy) { Mailboxes = _a.Mailboxes };
+        await using var again = new DeliveryEngine(context, _routes, _a.Mailboxes);
+        again.Recover(message);
+        Assert.Equal(1, context.Queue.DeferCount);
+        _routes.Set("b.test", Routes.To(BPort));
+        again.Start();
+        await WaitUntilAsync(() => _b.Context.Queue.OutCount == 1, "the message at B after the restart");
+        await WaitUntilAsync(() => copy.LiveMessages == 0, "the restarted spool to let go");
+    }
+
+    private static string CopyOf(string spoolDir)
+    {
+        string copy = Path.Combine(Path.GetTempPath(), "abilisfast-restart-" + Guid.NewGuid().ToString("N")[..12]);
+        Directory.CreateDirectory(copy);
+        foreach (string file in Directory.GetFiles(spoolDir))
+        {
+            File.Copy(file, Path.Combine(copy, Path.GetFileName(file)));
+        }
+
+        return copy;
+    }
+
+    /// <summary>A scripted resolver: one answer per domain or host name.</summary>
+    private sealed class Routes : IMailRouteResolver
+    {
+        private readonly ConcurrentDictionary<string, ResolveResult> _answers = new(StringComparer.OrdinalIgnoreCase);
+
+        public static ResolveResult To(int port) =>
+            new(ResolveStatus.Ok, [new DeliveryTarget("mx.b.test", 10, [IPAddress.Loopback], port)], $"MX mx.b.test (10) 127.0.0.1:{port}");
+
+        public void Set(string name, ResolveResult answer) => _answers[name] = answer;
+
+        public Task<ResolveResult> ResolveMxAsync(string domain, int port, CancellationToken cancellationToken) => Answer(domain);
+
+        public Task<ResolveResult> ResolveHostAsync(string host, int port, CancellationToken cancellationToken) => Answer(host);
+
+        private Task<ResolveResult> Answer(string name) =>
+            Task.FromResult(_answers.TryGetValue(name, out ResolveResult? answer) ? answer : ResolveResult.Permanent($"5.1.2 {name}: domain not found"));
+    }
+}

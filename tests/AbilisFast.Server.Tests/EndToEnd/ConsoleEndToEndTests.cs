@@ -15,7 +15,7 @@ public sealed partial class ConsoleEndToEndTests
     public async Task FirstStartCreatesAnAdminAndTheConsoleShowsTraffic()
     {
         int adminPort = ServerProcess.FreePort();
-        using ServerProcess server = await ServerProcess.StartAsync(null, null, adminPort, "LOCAL-DOMAIN:local.test", "NODENAME:ABILIS_CPX");
+        using ServerProcess server = await ServerProcess.StartAsync(null, null, adminPort, "LOCAL-DOMAIN:local.test", "NODENAME:ABILIS_CPX", "STORE-MB:YES", "QUEUE-HOLD:YES");
         string password = FirstPassword().Match(server.Stderr).Groups[1].Value;
         Assert.NotEmpty(password);
         Assert.DoesNotContain(password, File.ReadAllText(UserStore.PathIn(Path.Combine(server.WorkDir, "data"))));

@@ -7,7 +7,8 @@ namespace AbilisFast.Server.Tests.EndToEnd;
 [Collection("EndToEnd")]
 public sealed class CrashTests
 {
-    private static readonly string[] Local = ["LOCAL-DOMAIN:local.test"];
+    // QUEUE-HOLD:YES: these tests look at what the spool holds, so nothing is delivered away.
+    private static readonly string[] Local = ["LOCAL-DOMAIN:local.test", "STORE-MB:YES", "QUEUE-HOLD:YES"];
 
     /// <summary>Greeting to 354: the client may send the body next.</summary>
     private static async Task OpenDataAsync(SmtpTestClient client)

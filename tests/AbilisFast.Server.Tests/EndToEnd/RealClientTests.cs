@@ -7,7 +7,8 @@ namespace AbilisFast.Server.Tests.EndToEnd;
 [Collection("EndToEnd")]
 public sealed class RealClientTests
 {
-    private static readonly string[] Local = ["LOCAL-DOMAIN:local.test", "HELOHOST:mx.local.test"];
+    // QUEUE-HOLD:YES: these tests look at what the spool holds, so nothing is delivered away.
+    private static readonly string[] Local = ["LOCAL-DOMAIN:local.test", "HELOHOST:mx.local.test", "STORE-MB:YES", "QUEUE-HOLD:YES"];
 
     /// <summary>Runs a python3 smtplib script against the server; it must exit 0.</summary>
     private static async Task<string> PythonAsync(string script, ServerProcess server)

@@ -15,11 +15,35 @@ internal sealed class ServerProcess : IDisposable
     private readonly StringBuilder _stderr = new();
     private readonly TaskCompletionSource<int> _listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    private ServerProcess(string workDir, int port, Process process)
+    private ServerProcess(string workDir, int port, int adminPort, Process process)
     {
         WorkDir = workDir;
         Port = port;
+        AdminPort = adminPort;
         _process = process;
+    }
+
+    public int AdminPort { get; }
+
+    /// <summary>The password of the console user 'admin' that a first start prints.</summary>
+    public string AdminPassword
+    {
+        get
+        {
+            string printed = System.Text.RegularExpressions.Regex.Match(Stderr, "console user 'admin' created with password (\\S+) ").Groups[1].Value;
+            return printed.Length > 0 ? printed : KnownAdminPassword ?? string.Empty;
+        }
+    }
+
+    /// <summary>The admin password from an earlier start in the same WDIR (a restart prints none).</summary>
+    public string? KnownAdminPassword { get; set; }
+
+    /// <summary>Runs <c>abilisfast ctl COMMAND</c> as admin against this server; returns its output (asserts exit 0).</summary>
+    public async Task<string> CtlAsync(string command)
+    {
+        var (exit, output) = await Tool.RunAsync(ExecutablePath, ["ctl", "--port", AdminPort.ToString(System.Globalization.CultureInfo.InvariantCulture), command], stdin: AdminPassword + "\n");
+        Assert.True(exit == 0, $"ctl {command}: exit {exit}: {output}");
+        return output;
     }
 
     public string WorkDir { get; }
@@ -84,6 +108,7 @@ internal sealed class ServerProcess : IDisposable
     {
         workDir ??= NewWorkDir();
         int p = port ?? FreePort();
+        int admin = adminPort ?? FreePort();
         var info = new ProcessStartInfo(ExecutablePath)
         {
             WorkingDirectory = workDir,
@@ -94,14 +119,14 @@ internal sealed class ServerProcess : IDisposable
         info.ArgumentList.Add("--wdir");
         info.ArgumentList.Add(Path.Combine(workDir, "data"));
         info.ArgumentList.Add($"TCP-LOCPORT:{p}");
-        info.ArgumentList.Add($"ADMIN-PORT:{adminPort ?? FreePort()}");
+        info.ArgumentList.Add($"ADMIN-PORT:{admin}");
         foreach (string parameter in parameters)
         {
             info.ArgumentList.Add(parameter);
         }
 
         var process = new Process { StartInfo = info };
-        var server = new ServerProcess(workDir, p, process);
+        var server = new ServerProcess(workDir, p, admin, process);
         process.ErrorDataReceived += (_, e) => server.OnStderr(e.Data);
         process.OutputDataReceived += (_, _) => { };
         process.Start();

@@ -1,0 +1,300 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+using AbilisFast.Server.Tests.Support;
+
+namespace AbilisFast.Server.Tests.EndToEnd;
+
+/// <summary>
+/// Delivery through the real executable: swaks hands mail in, Postfix's smtp-sink (well behaved or
+/// misbehaving on demand) or a second AbilisFast takes it out, the console shows the queues and
+/// counters, and local mailboxes are real Maildirs under WDIR.
+/// </summary>
+[Collection("EndToEnd")]
+public sealed partial class DeliveryEndToEndTests
+{
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(30);
+
+    /// <summary>The last line every test message ends with, so a dump is known to be complete.</summary>
+    private const string EndMark = "-- end --\n";
+
+    /// <summary>Parameters of the sending server: local.test is local, everything else goes to SERVER.</summary>
+    private static string[] Sending(int sinkPort, params string[] more) =>
+        ["LOCAL-DOMAIN:local.test", "HELOHOST:mx.local.test", "STORE-MB:YES", "RELAY-NET:127/8", "MAIL-TRY-DELAY:1",
+         "SERVER:127.0.0.1", $"SERVER-TCP-PORT:{sinkPort.ToString(CultureInfo.InvariantCulture)}", .. more];
+
+    /// <summary>swaks sends <paramref name="data"/> (headers and body, LF or CRLF lines) and the end mark; it must succeed.</summary>
+    private static async Task SwaksAsync(int port, string from, string to, string data)
+    {
+        var (exit, output) = await Tool.RunAsync("swaks", ["--server", $"127.0.0.1:{port}", "--from", from, "--to", to, "--data", "-", "--helo", "client.test"], stdin: data + EndMark);
+        Assert.True(exit == 0, output);
+    }
+
+    /// <summary>OUT (or IN) column of every counter of <c>d s smtp</c>.</summary>
+    private static async Task<Dictionary<string, (long In, long Out)>> CountersAsync(ServerProcess server)
+    {
+        string output = await server.CtlAsync("d s smtp");
+        var counters = new Dictionary<string, (long, long)>();
+        foreach (Match m in CounterCell().Matches(output))
+        {
+            counters[m.Groups[1].Value] = (Cell(m.Groups[2].Value), Cell(m.Groups[3].Value));
+        }
+
+        Assert.True(counters.Count >= 14, output);
+        return counters;
+
+        static long Cell(string text) => text.Trim().Length == 0 ? 0 : long.Parse(text.Trim(), CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>QUEUE-OUT and QUEUE-DEFER from <c>d d smtp</c>.</summary>
+    private static async Task<(int Out, int Defer)> QueuesAsync(ServerProcess server)
+    {
+        string output = await server.CtlAsync("d d smtp");
+        Match m = QueueLine().Match(output);
+        Assert.True(m.Success, output);
+        return (int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture), int.Parse(m.Groups[2].Value, CultureInfo.InvariantCulture));
+    }
+
+    private static async Task WaitForQueuesAsync(ServerProcess server, int queueOut, int queueDefer)
+    {
+        DateTime deadline = DateTime.UtcNow + Wait;
+        (int Out, int Defer) now;
+        while ((now = await QueuesAsync(server)) != (queueOut, queueDefer))
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"QUEUE-OUT {now.Out}, QUEUE-DEFER {now.Defer}; waited for {queueOut}, {queueDefer}:\n{server.Stderr}");
+            await Task.Delay(100);
+        }
+    }
+
+    /// <summary>
+    /// Waits for <paramref name="count"/> complete dumps: smtp-sink creates the file when the
+    /// transaction starts and writes the text as it comes, so a dump counts once its mark line is in.
+    /// </summary>
+    private static Task<string[]> DumpsAsync(SmtpSinkProcess sink, int count) =>
+        Eventually.WaitAsync(() => sink.Dumps() is { } d && d.Length == count && d.All(x => x.Contains(EndMark, StringComparison.Ordinal)) ? d : null, $"{count} message(s) at smtp-sink", Wait);
+
+    private static string[] Mailbox(ServerProcess server, string name)
+    {
+        string dir = Path.Combine(server.WorkDir, "data", "mailboxes", name, "new");
+        return Directory.Exists(dir) ? [.. Directory.GetFiles(dir).Order(StringComparer.Ordinal).Select(File.ReadAllText)] : [];
+    }
+
+    [GeneratedRegex(@"([A-Z][A-Z-]+) *\|([ 0-9]{11})\|([ 0-9]{11})\|")]
+    private static partial Regex CounterCell();
+
+    [GeneratedRegex(@"QUEUE-OUT:(\d+)\s+QUEUE-DEFER:(\d+)")]
+    private static partial Regex QueueLine();
+
+    [Fact]
+    public async Task RelayedThroughSmtpSinkTheMessageArrivesIntactAndTheCountersSayIt()
+    {
+        using SmtpSinkProcess sink = await SmtpSinkProcess.StartAsync();
+        using ServerProcess server = await ServerProcess.StartAsync(parameters: Sending(sink.Port));
+        string body = "Subject: relayed\n\n.leading dot\n..two dots\n.\n" + new string('x', 990) + "\ncaf\u00e9 8-bit\nlast line\n";
+        await SwaksAsync(server.Port, "s@client.test", "r@far.test", body);
+        await SwaksAsync(server.Port, "s@client.test", "q@far.test", "Subject: second\n\nsecond\n");
+
+        string[] dumps = await DumpsAsync(sink, 2);
+        string first = Assert.Single(dumps, d => d.Contains("Subject: relayed", StringComparison.Ordinal));
+        Assert.Contains("X-Mail-Args: <s@client.test>", first);
+        Assert.Contains("X-Rcpt-Args: <r@far.test>", first);
+        Assert.Contains("X-Helo-Args: mx.local.test", first);
+        Assert.Contains("Received: from client.test ([127.0.0.1])\n\tby mx.local.test (AbilisFast) with ESMTP id ", first);
+        Assert.Contains(body, first);
+
+        await WaitForQueuesAsync(server, 0, 0);
+        Dictionary<string, (long In, long Out)> c = await CountersAsync(server);
+        Assert.Equal((2L, 2L), c["EXT-SUCC"]);
+        Assert.Equal(2L, c["RELAY-SUCC"].Out);
+        Assert.Equal(0L, c["EXT-FAIL"].Out);
+        Assert.InRange(c["CALL-SUCC"].Out, 1, 2);
+        Assert.Equal(0L, c["CALL-FAIL"].Out);
+        Assert.Equal(0L, c["NOTIFY"].Out);
+        Assert.Contains("Start out-bound session", await server.CtlAsync("debug res:smtp lsn:3"));
+        server.DeleteWorkDir();
+    }
+
+    [Fact]
+    public async Task A5xxFromTheRemoteGivesExactlyOneNotificationInTheSendersMailbox()
+    {
+        using SmtpSinkProcess sink = await SmtpSinkProcess.StartAsync("-f", "rcpt");
+        using ServerProcess server = await ServerProcess.StartAsync(parameters: Sending(sink.Port));
+        await SwaksAsync(server.Port, "s@local.test", "r@far.test", "Subject: refused\nX-Mark: original\n\nbody\n");
+
+        string dsn = Assert.Single(await Eventually.WaitAsync(() => Mailbox(server, "s") is { Length: 1 } m ? m : null, "the notification in s's mailbox", Wait));
+        await WaitForQueuesAsync(server, 0, 0);
+        Assert.StartsWith("Return-Path: <>\r\nDelivered-To: s@local.test\r\n", dsn);
+        Assert.Contains("Content-Type: multipart/report; report-type=delivery-status;", dsn);
+        Assert.Contains("Final-Recipient: rfc822; r@far.test", dsn);
+        Assert.Contains("Action: failed", dsn);
+        Assert.Matches(@"Diagnostic-Code: smtp; 5\d\d ", dsn);
+        Assert.Contains("X-Mark: original", dsn);
+        Assert.Empty(sink.Dumps());
+
+        await Task.Delay(1500); // a second notification would have been queued by now
+        Assert.Single(Mailbox(server, "s"));
+        Dictionary<string, (long In, long Out)> c = await CountersAsync(server);
+        Assert.Equal(1L, c["EXT-FAIL"].Out);
+        Assert.Equal(0L, c["EXT-SUCC"].Out);
+        Assert.Equal(1L, c["RELAY-FAIL"].Out);
+        Assert.Equal(1L, c["NOTIFY"].Out);
+        Assert.Equal(1L, c["NOTIFY-SUCC"].Out);
+        Assert.Equal(0L, c["NOTIFY-FAIL"].Out);
+        Assert.Equal(0L, c["NOTIFY-LT"].Out);
+        Assert.Equal(1L, c["LOCAL-SUCC"].Out);
+        server.DeleteWorkDir();
+    }
+
+    [Theory]
+    [InlineData("-r", "rcpt")] // 4xx to every RCPT
+    [InlineData("-Q", "data")] // 421 and hang up at DATA
+    [InlineData("-q", "data")] // hang up at DATA without a word
+    public async Task ATemporaryFailureDefersAndTheRetrySucceedsOnceTheRemoteRecovers(string flag, string command)
+    {
+        SmtpSinkProcess sink = await SmtpSinkProcess.StartAsync(flag, command);
+        int port = sink.Port;
+        using ServerProcess server = await ServerProcess.StartAsync(parameters: Sending(port, "STORE-MB:YES"));
+        try
+        {
+            await SwaksAsync(server.Port, "s@local.test", "r@far.test", "Subject: later\n\nbody\n");
+            await WaitForQueuesAsync(server, 0, 1);
+            Assert.Empty(Mailbox(server, "s"));
+        }
+        finally
+        {
+            sink.Dispose();
+        }
+
+        using SmtpSinkProcess good = await SmtpSinkProcess.StartOnAsync(port);
+        string dump = Assert.Single(await DumpsAsync(good, 1));
+        Assert.Contains("Subject: later\n\nbody\n", dump);
+        await WaitForQueuesAsync(server, 0, 0);
+        Dictionary<string, (long In, long Out)> c = await CountersAsync(server);
+        Assert.Equal(1L, c["EXT-SUCC"].Out);
+        Assert.Equal(0L, c["EXT-FAIL"].Out);
+        Assert.Equal(0L, c["NOTIFY"].Out);
+        Assert.Empty(Mailbox(server, "s"));
+        server.DeleteWorkDir();
+    }
+
+    [Fact]
+    public async Task MessagesInQueueDeferSurviveARestartAndAreDeliveredAfterIt()
+    {
+        int port = ServerProcess.FreePort(); // nothing listens yet: connection refused
+        string workDir = ServerProcess.NewWorkDir();
+        string password;
+        using (ServerProcess server = await ServerProcess.StartAsync(workDir, parameters: Sending(port, "MAIL-TRY-DELAY:2")))
+        {
+            for (int i = 0; i < 3; i++)
+            {
+                await SwaksAsync(server.Port, "s@local.test", $"r{i}@far.test", $"Subject: restart {i}\n\nbody {i}\n");
+            }
+
+            await WaitForQueuesAsync(server, 0, 3);
+            Assert.True((await CountersAsync(server))["CALL-FAIL"].Out >= 3);
+            password = server.AdminPassword;
+            Assert.Equal(0, await server.TerminateAsync(TimeSpan.FromSeconds(20)));
+        }
+
+        using SmtpSinkProcess sink = await SmtpSinkProcess.StartOnAsync(port);
+        using (ServerProcess again = await ServerProcess.StartAsync(workDir, parameters: Sending(port, "MAIL-TRY-DELAY:2")))
+        {
+            again.KnownAdminPassword = password;
+            Assert.Contains("3 message(s) recovered (0 in QUEUE-OUT, 3 in QUEUE-DEFER)", again.Stderr);
+            string[] dumps = await DumpsAsync(sink, 3);
+            for (int i = 0; i < 3; i++)
+            {
+                Assert.Single(dumps, d => d.Contains($"Subject: restart {i}\n\nbody {i}\n", StringComparison.Ordinal));
+            }
+
+            await WaitForQueuesAsync(again, 0, 0);
+            Assert.Empty(Mailbox(again, "s"));
+        }
+
+        Directory.Delete(workDir, recursive: true);
+    }
+
+    [Fact]
+    public async Task SendmailAndTheConsoleSubmitInternalMailThatIsDeliveredAndCountedInt()
+    {
+        using SmtpSinkProcess sink = await SmtpSinkProcess.StartAsync();
+        using ServerProcess server = await ServerProcess.StartAsync(parameters: Sending(sink.Port));
+        string wdir = Path.Combine(server.WorkDir, "data");
+        var (exit, output) = await Tool.RunAsync(ServerProcess.ExecutablePath, ["sendmail", "--wdir", wdir, "-f", "cron@local.test", "ops@local.test", "far@remote.test"],
+            stdin: "Subject: nightly report\n\nall good\n" + EndMark);
+        Assert.True(exit == 0, output);
+
+        string reply = await server.CtlAsync("debug res:smtp lsn:4 cmd:admin@local.test:ops@local.test:Console note:hello from the console");
+        Assert.Matches("Internal mail queued as [0-9A-F]{8}", reply);
+
+        string[] box = await Eventually.WaitAsync(() => Mailbox(server, "ops") is { Length: 2 } m ? m : null, "two messages in ops's mailbox", Wait);
+        Assert.Single(box, m => m.Contains("Subject: nightly report\r\n\r\nall good\r\n", StringComparison.Ordinal) && m.StartsWith("Return-Path: <cron@local.test>\r\n", StringComparison.Ordinal));
+        Assert.Single(box, m => m.Contains("Subject: Console note", StringComparison.Ordinal) && m.Contains("hello from the console", StringComparison.Ordinal));
+        string dump = Assert.Single(await DumpsAsync(sink, 1));
+        Assert.Contains("X-Rcpt-Args: <far@remote.test>", dump);
+        Assert.Contains("Subject: nightly report\n\nall good\n", dump);
+
+        await WaitForQueuesAsync(server, 0, 0);
+        Dictionary<string, (long In, long Out)> c = await CountersAsync(server);
+        Assert.Equal((2L, 2L), c["INT-SUCC"]);
+        Assert.Equal((0L, 0L), c["INT-FAIL"]);
+        Assert.Equal((0L, 0L), c["EXT-SUCC"]);
+        Assert.Equal(2L, c["LOCAL-SUCC"].Out);
+        Assert.Equal(1L, c["RELAY-SUCC"].Out);
+        server.DeleteWorkDir();
+    }
+
+    [Fact]
+    public async Task ByMxFromRealDnsToASecondAbilisFastAndANullMxBounces()
+    {
+        // B: the destination, a second AbilisFast with mailboxes for b.test.
+        using ServerProcess b = await ServerProcess.StartAsync(parameters: ["LOCAL-DOMAIN:b.test", "HELOHOST:mx.b.test", "STORE-MB:YES"]);
+        using Dnsmasq dns = await Dnsmasq.StartAsync(
+            [
+                Dnsmasq.MxHost("b.test", "mx.b.test", 10),
+                Dnsmasq.MxHost("b.test", "backup.b.test", 20),
+                Dnsmasq.HostRecord("mx.b.test", "127.0.0.1"),
+                Dnsmasq.HostRecord("backup.b.test", "127.0.0.1"),
+                Dnsmasq.MxHost("nullmx.test", ".", 0),
+            ],
+            "test");
+
+        // A: no SERVER, so remote mail goes by MX; DNS and MX-PORT point at the loopback lab.
+        using ServerProcess a = await ServerProcess.StartAsync(parameters:
+        [
+            "LOCAL-DOMAIN:local.test", "HELOHOST:mx.local.test", "STORE-MB:YES", "RELAY-NET:127/8", "MAIL-TRY-DELAY:1",
+            $"DNS:{dns.EndPoint}", $"MX-PORT:{b.Port.ToString(CultureInfo.InvariantCulture)}",
+        ]);
+        string body = "Subject: by MX\n\n.dot\n" + new string('y', 998) + "\nna\u00efve 8-bit\n";
+        await SwaksAsync(a.Port, "s@local.test", "user@b.test", body);
+        await SwaksAsync(a.Port, "s@local.test", "nobody@nullmx.test", "Subject: to a null MX\n\nx\n");
+
+        string arrived = Assert.Single(await Eventually.WaitAsync(() => Mailbox(b, "user") is { Length: 1 } m ? m : null, "the message in B's mailbox", Wait));
+        Assert.StartsWith("Return-Path: <s@local.test>\r\nDelivered-To: user@b.test\r\nReceived: from mx.local.test ([127.0.0.1])", arrived);
+        Assert.Contains(body.Replace("\n", "\r\n", StringComparison.Ordinal), arrived); // swaks adds a blank line after it
+
+        string dsn = Assert.Single(await Eventually.WaitAsync(() => Mailbox(a, "s") is { Length: 1 } m ? m : null, "the null-MX notification", Wait));
+        Assert.Contains("Final-Recipient: rfc822; nobody@nullmx.test", dsn);
+        Assert.Contains("Status: 5.1.10", dsn);
+        await WaitForQueuesAsync(a, 0, 0);
+        Assert.Contains("DNS solving MX: b.test", await a.CtlAsync("debug res:smtp lsn:3"));
+        Dictionary<string, (long In, long Out)> c = await CountersAsync(a);
+        Assert.Equal(1L, c["EXT-SUCC"].Out);
+        Assert.Equal(1L, c["EXT-FAIL"].Out);
+        Assert.Equal(1L, c["NOTIFY-SUCC"].Out);
+        Assert.Equal(1L, c["CALL-SUCC"].Out);
+        a.DeleteWorkDir();
+        b.DeleteWorkDir();
+    }
+
+    [Fact]
+    public async Task SendmailSaysWhyWhenItCannotHandTheMessageOver()
+    {
+        var (exit, output) = await Tool.RunAsync(ServerProcess.ExecutablePath, ["sendmail", "--wdir", "/proc/abilisfast-no-such-dir", "u@local.test"], stdin: "Subject: x\n\nx\n");
+        Assert.Equal(4, exit);
+        Assert.Contains("abilisfast sendmail:", output);
+
+        (exit, output) = await Tool.RunAsync(ServerProcess.ExecutablePath, ["sendmail", "--wdir", Path.GetTempPath()], stdin: "x\n");
+        Assert.Equal(2, exit);
+        Assert.Contains("no recipients", output);
+    }
+}

@@ -105,6 +105,21 @@ public sealed class DeliveryEngineTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Utf8AddressesAndTextRelayIntactWithSmtpUtf8()
+    {
+        StartA();
+        string body = "Subject: gr\u00fc\u00dfe\r\nFrom: J\u00f6rg <j\u00f6rg@a.test>\r\n\r\n\u65e5\u672c\u8a9e \u00e9\u00e8\r\n";
+        await SendToAAsync("j\u00f6rg@a.test", ["m\u00fcller@b.test"], body, " SMTPUTF8");
+        await WaitUntilAsync(() => _b.Context.Queue.OutCount == 1, "the message at B");
+        StoredMessage arrived = Assert.Single(_b.Stored());
+        Assert.Equal("j\u00f6rg@a.test", arrived.Envelope.Sender);
+        Assert.Equal("m\u00fcller@b.test", Assert.Single(arrived.Envelope.Recipients).Address);
+        Assert.EndsWith(body, arrived.Body);
+        Assert.Equal(1, _b.Context.Counters.Get(SmtpCounter.ExtSucc, Direction.In));
+        await WaitUntilAsync(() => _a.Spool.LiveMessages == 0, "A's spool to let go");
+    }
+
+    [Fact]
     public async Task MessagesToOneHostShareOneConnection()
     {
         // One OUT channel: one session takes the messages one after the other on one connection.

@@ -144,6 +144,77 @@ public sealed partial class DeliveryEndToEndTests
         server.DeleteWorkDir();
     }
 
+    [Fact]
+    public async Task ANotificationToAFailingSenderIsCountedAndDroppedWithoutALoop()
+    {
+        // Every RCPT is refused for good: the message fails, and so does its notification to the
+        // (remote) sender, which must not produce a notification of its own.
+        using SmtpSinkProcess sink = await SmtpSinkProcess.StartAsync("-f", "rcpt");
+        using ServerProcess server = await ServerProcess.StartAsync(parameters: Sending(sink.Port));
+        await SwaksAsync(server.Port, "x@gone.test", "r@far.test", "Subject: doomed\n\nbody\n");
+
+        await WaitForQueuesAsync(server, 0, 0);
+        await Task.Delay(1500); // time for a loop to show, if there were one
+        await WaitForQueuesAsync(server, 0, 0);
+        Dictionary<string, (long In, long Out)> c = await CountersAsync(server);
+        Assert.Equal(1L, c["EXT-FAIL"].Out);
+        Assert.Equal(1L, c["NOTIFY"].Out);
+        Assert.Equal(1L, c["NOTIFY-FAIL"].Out);
+        Assert.Equal(0L, c["NOTIFY-SUCC"].Out);
+        Assert.Equal(2L, c["RELAY-FAIL"].Out);
+        Assert.Contains("null sender", await server.CtlAsync("debug res:smtp lsn:3"));
+        server.DeleteWorkDir();
+    }
+
+    [Fact]
+    public async Task WhenQueueLifeTimeIsSpentTheSenderGetsALifetimeNotification()
+    {
+        int dead = ServerProcess.FreePort();
+        using ServerProcess server = await ServerProcess.StartAsync(parameters: Sending(dead, "QUEUE-LIFE-TIME:3"));
+        await SwaksAsync(server.Port, "s@local.test", "r@far.test", "Subject: too late\n\nbody\n");
+        await WaitForQueuesAsync(server, 0, 1);
+
+        string dsn = Assert.Single(await Eventually.WaitAsync(() => Mailbox(server, "s") is { Length: 1 } m ? m : null, "the lifetime notification", Wait));
+        Assert.Contains("Subject: Undelivered Mail: message lifetime expired", dsn);
+        Assert.Contains("Final-Recipient: rfc822; r@far.test", dsn);
+        Assert.Contains("Status: 4.4.7", dsn);
+        await WaitForQueuesAsync(server, 0, 0);
+        Dictionary<string, (long In, long Out)> c = await CountersAsync(server);
+        Assert.Equal(1L, c["NOTIFY-LT"].Out);
+        Assert.Equal(1L, c["NOTIFY"].Out);
+        Assert.Equal(1L, c["NOTIFY-SUCC"].Out);
+        Assert.Equal(1L, c["EXT-FAIL"].Out);
+        Assert.True(c["CALL-FAIL"].Out >= 1);
+        server.DeleteWorkDir();
+    }
+
+    [Fact]
+    public async Task TheConsoleShowsTheOutSessionWhileItDelivers()
+    {
+        // smtp-sink -w 3 waits three seconds before it answers DATA: time to look at the OUT channel.
+        using SmtpSinkProcess sink = await SmtpSinkProcess.StartAsync("-w", "3");
+        using ServerProcess server = await ServerProcess.StartAsync(parameters: Sending(sink.Port));
+        await SwaksAsync(server.Port, "s@client.test", "r@far.test", "Subject: watched\n\nbody\n");
+
+        string shown = await Eventually.WaitAsync(async () =>
+        {
+            string d = await server.CtlAsync("d de smtp");
+            return OutRowInData().IsMatch(d) ? d : null;
+        }, "an OUT channel in a transaction", Wait);
+        Assert.Matches(@"QUEUE-OUT:0\s", shown); // taken out of QUEUE-OUT while it is delivered
+        await DumpsAsync(sink, 1);
+        await WaitForQueuesAsync(server, 0, 0);
+        string after = await server.CtlAsync("d de smtp");
+        Assert.DoesNotMatch(OutRowInData(), after);
+        Assert.Matches(@"\n +0  OUT  READY +READY\r?\n", after);
+        server.DeleteWorkDir();
+    }
+
+    // Pipelined, MAIL, RCPT and DATA go out together and smtp-sink holds all three replies back,
+    // so the channel may show any of the three while it waits.
+    [GeneratedRegex(@"\n +\d+ +OUT +CONNECTED +127\.0\.0\.1:\d+ +127\.0\.0\.1:\d+ +(MAIL|RCPT|DATA)\r?\n")]
+    private static partial Regex OutRowInData();
+
     [Theory]
     [InlineData("-r", "rcpt")] // 4xx to every RCPT
     [InlineData("-Q", "data")] // 421 and hang up at DATA

@@ -23,6 +23,27 @@ internal static class Eventually
         }
     }
 
+    /// <summary>The same with an asynchronous probe (a console command, a process).</summary>
+    public static async Task<T> WaitAsync<T>(Func<Task<T?>> probe, string what, TimeSpan? timeout = null)
+        where T : class
+    {
+        DateTime until = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(20));
+        while (true)
+        {
+            if (await probe() is { } value)
+            {
+                return value;
+            }
+
+            if (DateTime.UtcNow > until)
+            {
+                throw new TimeoutException($"timed out waiting for {what}");
+            }
+
+            await Task.Delay(50);
+        }
+    }
+
     public static async Task WaitAsync(Func<bool> condition, string what, TimeSpan? timeout = null) =>
         await WaitAsync(() => condition() ? string.Empty : null, what, timeout);
 

@@ -33,10 +33,18 @@ internal sealed class ChannelPool
             var channel = new SmtpChannel(i, kind);
             _channels[i] = channel;
             QueueFor(kind).Enqueue(channel);
+            SharedCount += kind == ChannelKind.Shared ? 1 : 0;
+            ReservedOutCount += kind == ChannelKind.ReservedOut ? 1 : 0;
         }
     }
 
     public IReadOnlyList<SmtpChannel> Channels => _channels;
+
+    /// <summary>How many channels are shared (neither reserved IN nor reserved OUT).</summary>
+    public int SharedCount { get; private set; }
+
+    /// <summary>SES-RESERVED-OUT.</summary>
+    public int ReservedOutCount { get; private set; }
     public int ActiveResIn => Volatile.Read(ref _activeResIn);
     public int ActiveResOut => Volatile.Read(ref _activeResOut);
     public int ActiveMixIn => Volatile.Read(ref _activeMixIn);
@@ -48,6 +56,22 @@ internal sealed class ChannelPool
 
     /// <summary>Takes a channel for an outbound session: a reserved OUT one first, else a shared one.</summary>
     public bool TryAcquireOut(out SmtpChannel channel) => TryAcquire(_freeOut, Diagnostics.Direction.Out, out channel);
+
+    /// <summary>
+    /// Takes a channel for an outbound session: a reserved OUT one first, else a shared one while
+    /// fewer than <paramref name="maxSharedOut"/> shared channels carry OUT sessions. Exact when one
+    /// thread (the delivery dispatcher) is the only one taking OUT channels.
+    /// </summary>
+    public bool TryAcquireOut(int maxSharedOut, out SmtpChannel channel)
+    {
+        if (_freeOut.IsEmpty && ActiveMixOut >= maxSharedOut)
+        {
+            channel = null!;
+            return false;
+        }
+
+        return TryAcquire(_freeOut, Diagnostics.Direction.Out, out channel);
+    }
 
     private bool TryAcquire(ConcurrentQueue<SmtpChannel> reserved, Diagnostics.Direction direction, out SmtpChannel channel)
     {

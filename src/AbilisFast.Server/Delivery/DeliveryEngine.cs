@@ -168,11 +168,26 @@ internal sealed partial class DeliveryEngine : IAsyncDisposable
     {
         while (CanDeliver && !_stopping.IsCancellationRequested
             && _context.Queue.OutCount > Volatile.Read(ref _starting)
-            && _context.Channels.TryAcquireOut(out SmtpChannel channel))
+            && _context.Channels.TryAcquireOut(MaxSharedOut, out SmtpChannel channel))
         {
             Interlocked.Increment(ref _starting);
             Interlocked.Increment(ref _sessions);
             _ = Task.Run(() => RunSessionAsync(channel));
+        }
+    }
+
+    /// <summary>
+    /// OUT sessions take the reserved OUT channels, then at most half of the shared ones (one when
+    /// there is no reserved OUT channel), so a burst of queued mail never takes every shared channel
+    /// away from incoming sessions, nor opens dozens of connections to one relay server.
+    /// </summary>
+    private int MaxSharedOut
+    {
+        get
+        {
+            ChannelPool channels = _context.Channels;
+            int half = channels.SharedCount / 2;
+            return channels.ReservedOutCount == 0 ? Math.Max(half, Math.Min(1, channels.SharedCount)) : half;
         }
     }
 

@@ -82,10 +82,11 @@ public sealed class DeliveryEngineTests : IAsyncLifetime
     [Fact]
     public async Task ARelayedMessageArrivesByteIdenticalAndLeavesTheSpool()
     {
-        StartA();
+        StartA("QUEUE-HOLD:YES"); // held until A's stored copy is read
         string body = "Subject: dots\r\n\r\n.leading dot\r\n..two\r\n.\r\n" + new string('x', 998) + "\r\n8-bit: caf\u00e9\r\nend\r\n";
         await SendToAAsync("s@a.test", ["r@b.test", "q@b.test"], body);
         string sent = Assert.Single(_a.Stored()).Body;
+        _a.Context.ApplySettings(_a.Settings with { QueueHold = false });
 
         await WaitUntilAsync(() => _b.Context.Queue.OutCount == 1, "the message at B");
         StoredMessage arrived = Assert.Single(_b.Stored());

@@ -1,6 +1,7 @@
 using System.Net;
 using AbilisFast.Protocol.States;
 using AbilisFast.Server.Channels;
+using AbilisFast.Server.Configuration;
 using AbilisFast.Server.Diagnostics;
 using AbilisFast.Server.Queue;
 
@@ -96,7 +97,7 @@ internal sealed partial class DeliveryEngine
             {
                 var endpoint = new IPEndPoint(address, target.Port);
                 lastHost = target.Host;
-                SmtpClientConnection? connection = await attempt.Session.ConnectionForAsync(endpoint, target.Host, cancel).ConfigureAwait(false);
+                SmtpClientConnection? connection = await attempt.Session.ConnectionForAsync(endpoint, target.Host, server is not null, cancel).ConfigureAwait(false);
                 if (connection is null)
                 {
                     lastError = attempt.Session.LastConnectError;
@@ -210,7 +211,7 @@ internal sealed partial class DeliveryEngine
         public SmtpClientException? LastConnectError { get; private set; }
 
         /// <summary>The open connection to <paramref name="endpoint"/>, or a new one; null when the connect failed.</summary>
-        public async Task<SmtpClientConnection?> ConnectionForAsync(IPEndPoint endpoint, string host, CancellationToken cancel)
+        public async Task<SmtpClientConnection?> ConnectionForAsync(IPEndPoint endpoint, string host, bool relayServer, CancellationToken cancel)
         {
             if (_connection is not null && endpoint.Equals(_endpoint) && _connection.IsUsable)
             {
@@ -221,10 +222,14 @@ internal sealed partial class DeliveryEngine
             SmtpContext context = engine._context;
             LogTag tag = LogTag.Channel(Channel.Number);
             context.Log.Write(tag, $"Connecting to {host} [{endpoint.Address}]:{endpoint.Port}");
+            SmtpSettings settings = context.Settings;
             var options = new SmtpClientOptions
             {
-                HeloHost = context.Settings.HeloHost,
-                SourceAddress = context.Settings.SourceAddress,
+                HeloHost = settings.HeloHost,
+                Security = relayServer ? settings.ServerSecurity : ServerSecurity.None,
+                TlsHost = host,
+                Credentials = relayServer && settings.ServerAuth ? new NetworkCredential(settings.ServerUser, settings.ServerPassword) : null,
+                SourceAddress = settings.SourceAddress,
                 ConnectTimeout = engine.ConnectTimeout,
                 CommandTimeout = engine.CommandTimeout,
                 DataTimeout = engine.DataTimeout,
@@ -246,6 +251,11 @@ internal sealed partial class DeliveryEngine
             }
 
             context.Count(Channel, SmtpCounter.CallSucc, Direction.Out);
+            if (_connection.TlsInfo is { } tls)
+            {
+                context.Log.Write(tag, $"TLS with {host}: {tls}");
+            }
+
             _endpoint = endpoint;
             Channel.LocalEndPoint = _connection.LocalEndPoint;
             return _connection;

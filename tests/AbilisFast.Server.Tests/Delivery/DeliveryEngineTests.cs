@@ -325,6 +325,43 @@ public sealed class DeliveryEngineTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task TheRelayServerGetsStartTlsAndAuthAsTheParametersSay()
+    {
+        string? auth = null;
+        await using var relay = new ScriptedSmtpPeer(async p =>
+        {
+            await p.SendAsync("220 relay.test ESMTP\r\n");
+            Assert.Equal("EHLO mx.test\r\n", await p.ReadLineAsync());
+            await p.SendAsync("250-relay.test\r\n250 STARTTLS\r\n");
+            Assert.Equal("STARTTLS\r\n", await p.ReadLineAsync());
+            await p.SendAsync("220 go ahead\r\n");
+            await p.UpgradeToTlsAsync();
+            Assert.Equal("EHLO mx.test\r\n", await p.ReadLineAsync());
+            await p.SendAsync("250-relay.test\r\n250 AUTH PLAIN\r\n");
+            auth = await p.ReadLineAsync();
+            await p.SendAsync("235 ok\r\n");
+            Assert.Equal("MAIL FROM:<s@a.test>\r\n", await p.ReadLineAsync());
+            await p.SendAsync("250 ok\r\n");
+            Assert.Equal("RCPT TO:<r@far.test>\r\n", await p.ReadLineAsync());
+            await p.SendAsync("250 ok\r\n");
+            Assert.Equal("DATA\r\n", await p.ReadLineAsync());
+            await p.SendAsync("354 go\r\n");
+            Assert.EndsWith("Subject: over tls\r\n\r\nx\r\n.\r\n", await p.ReadDataAsync());
+            await p.SendAsync("250 2.0.0 queued\r\n");
+            Assert.Equal("QUIT\r\n", await p.ReadLineAsync());
+            await p.SendAsync("221 bye\r\n");
+        });
+        _routes.Set("relay.test", Routes.To(relay.EndPoint.Port));
+        StartA("SERVER:relay.test", "SERVER-SECURITY:STARTTLS", "SERVER-AUTH:YES", "SERVER-USER:appliance", "SERVER-PWD:s3cret");
+        await SendToAAsync("s@a.test", ["r@far.test"], "Subject: over tls\r\n\r\nx\r\n");
+        await WaitUntilAsync(() => _a.Spool.LiveMessages == 0, "A to deliver");
+        await relay.Completion;
+        Assert.Equal("AUTH PLAIN " + Convert.ToBase64String("\0appliance\0s3cret"u8) + "\r\n", auth);
+        Assert.Equal(1, A(SmtpCounter.ExtSucc));
+        Assert.Matches("TLS with [a-z.]+: Tls", _a.Log.SnapshotText());
+    }
+
+    [Fact]
     public async Task RetryStateSurvivesARestart()
     {
         int dead = ServerProcess.FreePort();

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text;
 using AbilisFast.Protocol.States;
+using AbilisFast.Server.Configuration;
 using AbilisFast.Server.Delivery;
 using AbilisFast.Server.Tests.Support;
 
@@ -275,5 +276,112 @@ public sealed class SmtpClientConnectionTests
         SmtpClientException e = await Assert.ThrowsAsync<SmtpClientException>(() => SmtpClientConnection.ConnectAsync(endpoint, Options, null, default));
         Assert.Contains("refused", e.Message, StringComparison.OrdinalIgnoreCase);
         Assert.False(e.IsPermanent);
+    }
+
+    private static SmtpClientOptions Secure(ServerSecurity security, NetworkCredential? credentials = null, List<string>? trace = null) => new()
+    {
+        HeloHost = "out.test",
+        ConnectTimeout = TimeSpan.FromSeconds(2),
+        CommandTimeout = TimeSpan.FromSeconds(5),
+        Security = security,
+        TlsHost = "relay.test",
+        Credentials = credentials,
+        Trace = trace is null ? null : line => trace.Add(line),
+    };
+
+    [Fact]
+    public async Task StartTlsThenEhloAgainThenAuthPlainAndTheMessageGoesOverTls()
+    {
+        string? auth = null;
+        await using var peer = new ScriptedSmtpPeer(async p =>
+        {
+            await HelloAsync(p, "250-relay.test\r\n250-STARTTLS\r\n250 AUTH LOGIN\r\n"); // AUTH PLAIN only after TLS
+            Assert.Equal("STARTTLS\r\n", await p.ReadLineAsync());
+            await p.SendAsync("220 2.0.0 go ahead\r\n");
+            await p.UpgradeToTlsAsync();
+            Assert.Equal("EHLO out.test\r\n", await p.ReadLineAsync());
+            await p.SendAsync("250-relay.test\r\n250-PIPELINING\r\n250 AUTH PLAIN LOGIN\r\n");
+            auth = await p.ReadLineAsync();
+            await p.SendAsync("235 2.7.0 ok\r\n");
+            Assert.StartsWith("MAIL FROM:", await p.ReadLineAsync());
+            await p.ReadLineAsync();
+            await p.ReadLineAsync();
+            await p.SendAsync("250 ok\r\n250 ok\r\n354 go\r\n");
+            Assert.Equal("secret text\r\n.\r\n", await p.ReadDataAsync());
+            await p.SendAsync("250 ok\r\n");
+        });
+
+        var trace = new List<string>();
+        await using SmtpClientConnection client = await SmtpClientConnection.ConnectAsync(peer.EndPoint,
+            Secure(ServerSecurity.StartTls, new NetworkCredential("relay-user", "p\u00e4ss"), trace), null, default);
+        Assert.StartsWith("Tls", client.TlsInfo);
+        Assert.Contains("certificate not verified", client.TlsInfo);
+        TransactionResult result = await client.SendAsync(Message("secret text\r\n", "a@peer.test"), default);
+        await peer.Completion;
+
+        Assert.True(result.FinalReplyFor(0).IsPositive);
+        Assert.Equal("AUTH PLAIN " + Convert.ToBase64String(Encoding.UTF8.GetBytes("\0relay-user\0p\u00e4ss")) + "\r\n", auth);
+        string received = peer.Received.ToString();
+        Assert.DoesNotContain("secret text", received[..received.IndexOf("--- TLS ---", StringComparison.Ordinal)]);
+        Assert.Contains(">>> AUTH PLAIN ****", trace);
+        Assert.DoesNotContain(trace, line => line.Contains(auth![11..^2], StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task ImplicitTlsAndAuthLogin()
+    {
+        var steps = new List<string?>();
+        await using var peer = new ScriptedSmtpPeer(async p =>
+        {
+            await p.UpgradeToTlsAsync();
+            await HelloAsync(p, "250-relay.test\r\n250 AUTH=LOGIN\r\n");
+            steps.Add(await p.ReadLineAsync());
+            await p.SendAsync("334 VXNlcm5hbWU6\r\n");
+            steps.Add(await p.ReadLineAsync());
+            await p.SendAsync("334 UGFzc3dvcmQ6\r\n");
+            steps.Add(await p.ReadLineAsync());
+            await p.SendAsync("235 2.7.0 ok\r\n");
+            Assert.Equal("QUIT\r\n", await p.ReadLineAsync());
+            await p.SendAsync("221 bye\r\n");
+        });
+
+        await using SmtpClientConnection client = await SmtpClientConnection.ConnectAsync(peer.EndPoint,
+            Secure(ServerSecurity.Tls, new NetworkCredential("u", "pw")), null, default);
+        await client.QuitAsync(default);
+        await peer.Completion;
+        Assert.Equal(["AUTH LOGIN\r\n", "dQ==\r\n", "cHc=\r\n"], steps);
+        Assert.NotNull(client.TlsInfo);
+    }
+
+    [Fact]
+    public async Task RequiredStartTlsNotOfferedAndRefusedAuthAreTemporaryFailures()
+    {
+        await using (var plain = new ScriptedSmtpPeer(async p =>
+        {
+            await HelloAsync(p, "250-relay.test\r\n250 AUTH PLAIN\r\n");
+            Assert.Equal("QUIT\r\n", await p.ReadLineAsync());
+            await p.SendAsync("221 bye\r\n");
+        }))
+        {
+            SmtpClientException e = await Assert.ThrowsAsync<SmtpClientException>(() => SmtpClientConnection.ConnectAsync(plain.EndPoint, Secure(ServerSecurity.StartTls), null, default));
+            Assert.Equal("SERVER-SECURITY is STARTTLS but the server does not offer STARTTLS", e.Message);
+            Assert.False(e.IsPermanent);
+            await plain.Completion;
+        }
+
+        await using var refusing = new ScriptedSmtpPeer(async p =>
+        {
+            await HelloAsync(p, "250-relay.test\r\n250 AUTH PLAIN\r\n");
+            Assert.StartsWith("AUTH PLAIN ", await p.ReadLineAsync());
+            await p.SendAsync("535 5.7.8 authentication failed\r\n");
+            Assert.Equal("QUIT\r\n", await p.ReadLineAsync());
+            await p.SendAsync("221 bye\r\n");
+        });
+        SmtpClientException refused = await Assert.ThrowsAsync<SmtpClientException>(() =>
+            SmtpClientConnection.ConnectAsync(refusing.EndPoint, Secure(ServerSecurity.None, new NetworkCredential("u", "wrong")), null, default));
+        Assert.Equal("authentication as u refused: 535 5.7.8 authentication failed", refused.Message);
+        Assert.False(refused.IsPermanent);
+        Assert.Equal(454, refused.Reply!.Code);
+        await refusing.Completion;
     }
 }

@@ -1,5 +1,8 @@
 using System.Net;
+using System.Net.Security;
 using System.Net.Sockets;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using System.Text;
 
 namespace AbilisFast.Server.Tests.Support;
@@ -107,6 +110,28 @@ internal sealed class ScriptedSmtpPeer : IAsyncDisposable
         _end += read;
         return true;
     }
+
+    /// <summary>
+    /// The server side of a TLS handshake on the connection (after "220 go ahead" for STARTTLS, or
+    /// first thing for implicit TLS); what was buffered in plain text is dropped.
+    /// </summary>
+    public async Task UpgradeToTlsAsync()
+    {
+        var tls = new SslStream(_stream!, leaveInnerStreamOpen: false);
+        await tls.AuthenticateAsServerAsync(new SslServerAuthenticationOptions { ServerCertificate = Certificate.Value }, _stop.Token);
+        _stream = tls;
+        _start = _end = 0;
+        Received.Append("--- TLS ---\r\n");
+    }
+
+    /// <summary>A self-signed certificate for relay.test, made once per test run.</summary>
+    private static readonly Lazy<X509Certificate2> Certificate = new(() =>
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var request = new CertificateRequest("CN=relay.test", key, HashAlgorithmName.SHA256);
+        using X509Certificate2 made = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(1));
+        return X509CertificateLoader.LoadPkcs12(made.Export(X509ContentType.Pfx), null);
+    });
 
     /// <summary>Closes the connection from the server side.</summary>
     public void Close() => _stream?.Dispose();

@@ -2,11 +2,13 @@ using System.Buffers;
 using System.Globalization;
 using System.IO.Pipelines;
 using System.Net;
+using System.Net.Security;
 using System.Net.Sockets;
 using System.Text;
 using AbilisFast.Protocol.Data;
 using AbilisFast.Protocol.Lines;
 using AbilisFast.Protocol.States;
+using AbilisFast.Server.Configuration;
 
 namespace AbilisFast.Server.Delivery;
 
@@ -30,8 +32,10 @@ internal sealed class SmtpClientConnection : IAsyncDisposable
     private const int ReadChunk = 32 * 1024;
 
     private readonly Socket _socket;
-    private readonly NetworkStream _stream;
-    private readonly PipeReader _reader;
+    private readonly NetworkStream _network;
+    private Stream _stream;
+    private SslStream? _tls;
+    private PipeReader _reader;
     private readonly SmtpClientOptions _options;
     private readonly Action<SmtpState, TcpState>? _onState;
     private readonly byte[] _scratch = new byte[MaxReplyLine];
@@ -39,11 +43,13 @@ internal sealed class SmtpClientConnection : IAsyncDisposable
     private SmtpReply? _closingReply;
     private bool _broken;
     private bool _disposed;
+    private bool _suppressTrace;
 
     private SmtpClientConnection(Socket socket, SmtpClientOptions options, Action<SmtpState, TcpState>? onState)
     {
         _socket = socket;
-        _stream = new NetworkStream(socket, ownsSocket: true);
+        _network = new NetworkStream(socket, ownsSocket: true);
+        _stream = _network;
         _reader = PipeReader.Create(_stream, new StreamPipeReaderOptions(bufferSize: 4096, leaveOpen: true));
         _options = options;
         _onState = onState;
@@ -60,6 +66,9 @@ internal sealed class SmtpClientConnection : IAsyncDisposable
 
     /// <summary>What EHLO offered (<see cref="OutboundCapabilities.None"/> after a HELO fallback).</summary>
     public OutboundCapabilities Capabilities { get; private set; } = OutboundCapabilities.None;
+
+    /// <summary>"TLSv1.3 TLS_AES_256_GCM_SHA384, certificate not verified (…)" once TLS is up, else null.</summary>
+    public string? TlsInfo { get; private set; }
 
     /// <summary>False once the connection failed, timed out, got a 421 or was closed: do not send on it again.</summary>
     public bool IsUsable => !_broken && !_disposed;
@@ -118,6 +127,11 @@ internal sealed class SmtpClientConnection : IAsyncDisposable
     private async Task HandshakeAsync(CancellationToken cancellationToken)
     {
         SetState(SmtpState.WaitConn, TcpState.Connected);
+        if (_options.Security == ServerSecurity.Tls)
+        {
+            await StartTlsAsync(cancellationToken).ConfigureAwait(false);
+        }
+
         Greeting = await ReadReplyAsync(_options.CommandTimeout, null, cancellationToken).ConfigureAwait(false);
         if (Greeting.Code != 220)
         {
@@ -126,6 +140,36 @@ internal sealed class SmtpClientConnection : IAsyncDisposable
         }
 
         SetState(SmtpState.Helo, TcpState.Connected);
+        await HelloAsync(cancellationToken).ConfigureAwait(false);
+        if (_options.Security == ServerSecurity.StartTls)
+        {
+            if (!Capabilities.StartTls)
+            {
+                await QuitQuietlyAsync(cancellationToken).ConfigureAwait(false);
+                throw new SmtpClientException("SERVER-SECURITY is STARTTLS but the server does not offer STARTTLS");
+            }
+
+            await WriteCommandsAsync(cancellationToken, "STARTTLS").ConfigureAwait(false);
+            SmtpReply go = await ReadReplyAsync(_options.CommandTimeout, null, cancellationToken).ConfigureAwait(false);
+            if (go.Code != 220)
+            {
+                await QuitQuietlyAsync(cancellationToken).ConfigureAwait(false);
+                throw new SmtpClientException($"STARTTLS refused: {go}", go.IsPermanent ? new SmtpReply(454, $"4.7.0 {go}") : go);
+            }
+
+            await StartTlsAsync(cancellationToken).ConfigureAwait(false);
+            await HelloAsync(cancellationToken).ConfigureAwait(false); // RFC 3207: forget what was said before TLS
+        }
+
+        if (_options.Credentials is { } credentials)
+        {
+            await AuthenticateAsync(credentials, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>EHLO, or HELO when EHLO is refused with 5xx; sets <see cref="Capabilities"/>.</summary>
+    private async Task HelloAsync(CancellationToken cancellationToken)
+    {
         var lines = new List<string>();
         await WriteCommandsAsync(cancellationToken, $"EHLO {_options.HeloHost}").ConfigureAwait(false);
         SmtpReply ehlo = await ReadReplyAsync(_options.CommandTimeout, lines, cancellationToken).ConfigureAwait(false);
@@ -150,6 +194,103 @@ internal sealed class SmtpClientConnection : IAsyncDisposable
 
         await QuitQuietlyAsync(cancellationToken).ConfigureAwait(false);
         throw new SmtpClientException($"the server refused EHLO/HELO: {ehlo}", ehlo);
+    }
+
+    /// <summary>The TLS handshake on the open connection; what was buffered in plain text is dropped.</summary>
+    private async Task StartTlsAsync(CancellationToken cancellationToken)
+    {
+        await _reader.CompleteAsync().ConfigureAwait(false);
+        string? problem = null;
+        var tls = new SslStream(_network, leaveInnerStreamOpen: true, (_, _, _, errors) =>
+        {
+            problem = errors == SslPolicyErrors.None ? null : errors.ToString();
+            return true; // encrypted, not verified: see SmtpClientOptions.Security
+        });
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(_options.CommandTimeout);
+        try
+        {
+            await tls.AuthenticateAsClientAsync(new SslClientAuthenticationOptions { TargetHost = _options.TlsHost ?? RemoteEndPoint.Address.ToString() }, timeout.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            _broken = true;
+            await tls.DisposeAsync().ConfigureAwait(false);
+            throw new SmtpClientException($"TLS handshake timed out after {Seconds(_options.CommandTimeout)} s");
+        }
+        catch (Exception e) when (e is IOException or System.Security.Authentication.AuthenticationException)
+        {
+            _broken = true;
+            await tls.DisposeAsync().ConfigureAwait(false);
+            throw new SmtpClientException($"TLS handshake failed: {e.Message}", null, e);
+        }
+
+        _tls = tls;
+        _stream = tls;
+        _reader = PipeReader.Create(_stream, new StreamPipeReaderOptions(bufferSize: 4096, leaveOpen: true));
+        TlsInfo = $"{tls.SslProtocol} {tls.NegotiatedCipherSuite}, certificate {(problem is null ? "verified" : $"not verified ({problem})")}";
+        _options.Trace?.Invoke("--- TLS: " + TlsInfo);
+    }
+
+    /// <summary>
+    /// AUTH PLAIN (RFC 4616) or, when the server only offers it, AUTH LOGIN. A refusal or a server
+    /// without either mechanism is a temporary failure: the credentials may be fixed on the console.
+    /// </summary>
+    private async Task AuthenticateAsync(NetworkCredential credentials, CancellationToken cancellationToken)
+    {
+        IReadOnlyList<string> offered = Capabilities.AuthMechanisms;
+        SmtpReply reply;
+        if (offered.Contains("PLAIN"))
+        {
+            string token = Convert.ToBase64String(Encoding.UTF8.GetBytes($"\0{credentials.UserName}\0{credentials.Password}"));
+            await WriteSecretAsync($"AUTH PLAIN {token}", "AUTH PLAIN ****", cancellationToken).ConfigureAwait(false);
+            reply = await ReadReplyAsync(_options.CommandTimeout, null, cancellationToken).ConfigureAwait(false);
+        }
+        else if (offered.Contains("LOGIN"))
+        {
+            await WriteCommandsAsync(cancellationToken, "AUTH LOGIN").ConfigureAwait(false);
+            reply = await ReadReplyAsync(_options.CommandTimeout, null, cancellationToken).ConfigureAwait(false);
+            if (reply.Code == 334)
+            {
+                await WriteSecretAsync(Convert.ToBase64String(Encoding.UTF8.GetBytes(credentials.UserName)), "(user name)", cancellationToken).ConfigureAwait(false);
+                reply = await ReadReplyAsync(_options.CommandTimeout, null, cancellationToken).ConfigureAwait(false);
+            }
+
+            if (reply.Code == 334)
+            {
+                await WriteSecretAsync(Convert.ToBase64String(Encoding.UTF8.GetBytes(credentials.Password)), "****", cancellationToken).ConfigureAwait(false);
+                reply = await ReadReplyAsync(_options.CommandTimeout, null, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        else
+        {
+            await QuitQuietlyAsync(cancellationToken).ConfigureAwait(false);
+            throw new SmtpClientException(offered.Count == 0
+                ? "SERVER-AUTH is YES but the server offers no AUTH" + (_tls is null ? " (some servers offer it only after STARTTLS)" : string.Empty)
+                : $"SERVER-AUTH is YES but the server offers neither PLAIN nor LOGIN ({string.Join(' ', offered)})");
+        }
+
+        if (reply.Code != 235)
+        {
+            await QuitQuietlyAsync(cancellationToken).ConfigureAwait(false);
+            throw new SmtpClientException($"authentication as {credentials.UserName} refused: {reply}",
+                reply.IsPermanent ? new SmtpReply(454, $"4.7.0 {reply}") : reply);
+        }
+    }
+
+    /// <summary>A line that must not appear in the trace as it is.</summary>
+    private async Task WriteSecretAsync(string line, string shown, CancellationToken cancellationToken)
+    {
+        _options.Trace?.Invoke(">>> " + shown);
+        _suppressTrace = true;
+        try
+        {
+            await WriteCommandsAsync(cancellationToken, line).ConfigureAwait(false);
+        }
+        finally
+        {
+            _suppressTrace = false;
+        }
     }
 
     /// <summary>
@@ -282,7 +423,12 @@ internal sealed class SmtpClientConnection : IAsyncDisposable
 
         _disposed = true;
         await _reader.CompleteAsync().ConfigureAwait(false);
-        await _stream.DisposeAsync().ConfigureAwait(false);
+        if (_tls is not null)
+        {
+            await _tls.DisposeAsync().ConfigureAwait(false);
+        }
+
+        await _network.DisposeAsync().ConfigureAwait(false);
         _socket.Dispose();
     }
 
@@ -441,7 +587,11 @@ internal sealed class SmtpClientConnection : IAsyncDisposable
         _commands.ResetWrittenCount();
         foreach (string command in commands)
         {
-            _options.Trace?.Invoke(">>> " + command);
+            if (!_suppressTrace)
+            {
+                _options.Trace?.Invoke(">>> " + command);
+            }
+
             int max = Encoding.UTF8.GetMaxByteCount(command.Length) + 2;
             Span<byte> span = _commands.GetSpan(max);
             int length = Encoding.UTF8.GetBytes(command, span);

@@ -1,4 +1,5 @@
 using System.Net;
+using AbilisFast.Server.Configuration;
 
 namespace AbilisFast.Server.Delivery;
 
@@ -18,6 +19,19 @@ internal sealed class SmtpClientOptions
 
     /// <summary>Each write of the message text and the final reply after it (RFC 5321: 10 minutes).</summary>
     public TimeSpan DataTimeout { get; init; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>
+    /// SERVER-SECURITY toward this host: TLS from the first byte, STARTTLS required (a server
+    /// that does not offer it is a temporary failure), or none. The certificate is not verified
+    /// (there is no CA parameter): the connection is encrypted, as Postfix's "encrypt" level.
+    /// </summary>
+    public ServerSecurity Security { get; init; }
+
+    /// <summary>The name the TLS handshake asks for (SNI).</summary>
+    public string? TlsHost { get; init; }
+
+    /// <summary>SERVER-USER and SERVER-PWD when SERVER-AUTH is YES: AUTH PLAIN (or LOGIN) after EHLO.</summary>
+    public NetworkCredential? Credentials { get; init; }
 
     /// <summary>Receives every line sent ("&gt;&gt;&gt; ") and received ("&lt;&lt;&lt; ") when set (lsn:1 verbose trace).</summary>
     public Action<string>? Trace { get; init; }
@@ -43,19 +57,32 @@ internal sealed class OutboundCapabilities
     /// <summary>The SIZE limit the server announced; 0 = none.</summary>
     public long MaxSize { get; init; }
 
+    public bool StartTls { get; init; }
+
+    /// <summary>The SASL mechanisms of the AUTH keyword (upper case), empty when AUTH was not offered.</summary>
+    public IReadOnlyList<string> AuthMechanisms { get; init; } = [];
+
     public static readonly OutboundCapabilities None = new();
 
     /// <summary>Reads the keyword lines of an EHLO reply (the first line is the greeting text).</summary>
     public static OutboundCapabilities Parse(IReadOnlyList<string> lines)
     {
-        bool pipelining = false, eightBit = false, utf8 = false, dsn = false, size = false;
+        bool pipelining = false, eightBit = false, utf8 = false, dsn = false, size = false, startTls = false;
         long maxSize = 0;
+        var mechanisms = new List<string>();
         for (int i = 1; i < lines.Count; i++)
         {
             string line = lines[i];
             int space = line.IndexOf(' ');
             string keyword = space < 0 ? line : line[..space];
             string argument = space < 0 ? string.Empty : line[(space + 1)..].Trim();
+            if (keyword.StartsWith("AUTH=", StringComparison.OrdinalIgnoreCase))
+            {
+                // The pre-RFC 4954 form some servers still send: "AUTH=PLAIN LOGIN".
+                argument = (keyword[5..] + " " + argument).Trim();
+                keyword = "AUTH";
+            }
+
             switch (keyword.ToUpperInvariant())
             {
                 case "PIPELINING":
@@ -69,6 +96,12 @@ internal sealed class OutboundCapabilities
                     break;
                 case "DSN":
                     dsn = true;
+                    break;
+                case "STARTTLS":
+                    startTls = true;
+                    break;
+                case "AUTH":
+                    mechanisms.AddRange(argument.ToUpperInvariant().Split(' ', StringSplitOptions.RemoveEmptyEntries).Except(mechanisms));
                     break;
                 case "SIZE":
                     size = true;
@@ -90,6 +123,8 @@ internal sealed class OutboundCapabilities
             Dsn = dsn,
             Size = size,
             MaxSize = maxSize,
+            StartTls = startTls,
+            AuthMechanisms = mechanisms,
         };
     }
 }

@@ -40,6 +40,9 @@ internal sealed class SmtpContext
     /// <summary>The local mailboxes (STORE-MB:YES); null in tests that run without them.</summary>
     public Delivery.MaildirStore? Mailboxes { get; init; }
 
+    /// <summary>Queue control for the console (the delivery engine), or null when nothing delivers.</summary>
+    public IQueueControl? QueueControl { get; set; }
+
     public byte[] Greeting => _live.Greeting;
     public byte[] HeloReply => _live.HeloReply;
     public byte[] EhloReply => _live.EhloReply;

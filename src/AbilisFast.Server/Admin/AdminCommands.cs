@@ -48,6 +48,8 @@ internal sealed class AdminCommands(SmtpContext context, long startTicks, LiveCo
                 return RequireAdmin(rights) ?? Clear(words);
             case "debug":
                 return RequireAdmin(rights) ?? Debug(words, line);
+            case "retry" or "del" or "hold" or "rel":
+                return RequireAdmin(rights) ?? QueueAction(verb, words);
             default:
                 return Error($"unknown command '{words[0]}' (type help)");
         }
@@ -78,12 +80,57 @@ internal sealed class AdminCommands(SmtpContext context, long startTicks, LiveCo
             text.Append("   CLEAR S SMTP                               - Clear the statistics\r\n");
             text.Append("   CLEAR IPBAN ADDRESS                        - Lift a ban\r\n");
             text.Append("   S P IPBAN NAME:VALUE                       - Set MAX-FAIL, FIND-TIME, BAN-TIME, WHITE-LIST or ACTION\r\n");
+            text.Append("   RETRY Q SMTP ID|ALL                        - Try deferred mail again now\r\n");
+            text.Append("   HOLD Q SMTP ID|ALL                         - Keep queued mail from being delivered\r\n");
+            text.Append("   REL Q SMTP ID|ALL                          - Release mail on hold\r\n");
+            text.Append("   DEL Q SMTP ID|ALL                          - Delete queued mail (no notification)\r\n");
             text.Append("   DEBUG RES:SMTP [LSN:N] [CMD:...]           - Debug commands (LSN:0 for their help)\r\n");
         }
 
         text.Append("   HELP                                       - This help\r\n");
         text.Append("   QUIT                                       - End the session\r\n");
         return text.ToString();
+    }
+
+    /// <summary><c>RETRY|HOLD|REL|DEL Q SMTP ID|ALL</c>: queue control.</summary>
+    private Result QueueAction(string verb, string[] words)
+    {
+        if (words.Length != 4 || !words[1].Equals("q", StringComparison.OrdinalIgnoreCase) || !words[2].Equals("smtp", StringComparison.OrdinalIgnoreCase))
+        {
+            return Error($"usage: {verb} q smtp ID|ALL");
+        }
+
+        if (context.QueueControl is not { } queue)
+        {
+            return Error("nothing delivers in this server: there is no queue to control");
+        }
+
+        uint? id = null;
+        if (!words[3].Equals("all", StringComparison.OrdinalIgnoreCase))
+        {
+            if (!Spool.SpoolIds.TryParse(words[3], out uint parsed))
+            {
+                return Error($"'{words[3]}' is not a message id (8 hex digits, as d q smtp shows) or ALL");
+            }
+
+            id = parsed;
+        }
+
+        try
+        {
+            (int count, string done) = verb switch
+            {
+                "retry" => (queue.Retry(id), "moved to QUEUE-OUT"),
+                "hold" => (queue.Hold(id), "put on hold"),
+                "rel" => (queue.Release(id), "released to QUEUE-OUT"),
+                _ => (queue.Delete(id), "deleted"),
+            };
+            return new Result(string.Create(CultureInfo.InvariantCulture, $"{count} message(s) {done}\r\n"));
+        }
+        catch (Queue.QueueControlException e)
+        {
+            return Error(e.Message);
+        }
     }
 
     private Result Display(string[] words)

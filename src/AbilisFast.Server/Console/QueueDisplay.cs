@@ -5,30 +5,34 @@ using AbilisFast.Server.Queue;
 namespace AbilisFast.Server.Console;
 
 /// <summary>
-/// <c>d q smtp</c>: the messages in QUEUE-OUT (state OUT) and QUEUE-DEFER (state DEFER) with id, state, size, age, sender and recipients
-/// (what Postfix's mailq shows), the first <see cref="MaxListed"/> of them.
+/// <c>d q smtp</c>: every queued message (what Postfix's mailq shows): id, state (OUT waiting in
+/// QUEUE-OUT, DEFER in QUEUE-DEFER, HOLD on hold, ACTIVE being delivered), size, age, next try,
+/// sender, then each recipient with the last reply or error that concerned it; the first
+/// <see cref="MaxListed"/> of them.
 /// </summary>
 internal static class QueueDisplay
 {
     public const int MaxListed = 200;
 
-    /// <summary>Where the sender starts on a message's line (7 + id 9 + state 6 + size 11 + age 11); recipients line up under it.</summary>
-    private const int RecipientColumn = 44;
+    /// <summary>Where the sender starts on a message's line (7 + id 9 + state 7 + size 11 + age 11 + next try 9); recipients line up under it.</summary>
+    private const int RecipientColumn = 54;
 
     public static string Format(SmtpContext context)
     {
-        (QueuedMessage Message, string State)[] queued =
-        [
-            .. context.Queue.Snapshot().Select(m => (m, "OUT  ")),
-            .. context.Queue.DeferredSnapshot().Select(d => (d.Message, "DEFER")),
-        ];
+        IReadOnlyList<QueueEntry> entries = context.QueueControl?.List()
+            ?? [
+                .. context.Queue.Snapshot().Select(m => new QueueEntry(m, QueueEntryState.Out, null, 0, [])),
+                .. context.Queue.DeferredSnapshot().Select(d => new QueueEntry(d.Message, QueueEntryState.Defer, d.DueUnixMs, 0, [])),
+            ];
+        int held = entries.Count(e => e.State == QueueEntryState.Hold);
         DateTimeOffset now = context.Time.GetUtcNow();
         var text = new StringBuilder();
         SmtpDisplay.AppendResourceHeader(text);
-        text.Append(CultureInfo.InvariantCulture, $"       QUEUE-OUT:{context.Queue.OutCount,-12}QUEUE-DEFER:{context.Queue.DeferCount}\r\n");
-        text.Append("       ID       STATE SIZE       AGE        FROM / TO\r\n");
-        foreach ((QueuedMessage message, string state) in queued.Take(MaxListed))
+        text.Append(CultureInfo.InvariantCulture, $"       QUEUE-OUT:{context.Queue.OutCount,-12}QUEUE-DEFER:{context.Queue.DeferCount,-10}HOLD:{held}\r\n");
+        text.Append("       ID       STATE  SIZE       AGE        NEXT-TRY FROM / TO\r\n");
+        foreach (QueueEntry entry in entries.Take(MaxListed))
         {
+            QueuedMessage message = entry.Message;
             TimeSpan age = now - DateTimeOffset.FromUnixTimeMilliseconds(message.ReceivedUnixMs);
             if (age < TimeSpan.Zero)
             {
@@ -43,19 +47,36 @@ internal static class QueueDisplay
                 recipients = envelope.Recipients;
             }
 
+            string next = entry.NextTryUnixMs is long due
+                ? DateTimeOffset.FromUnixTimeMilliseconds(due).ToLocalTime().ToString("HH:mm:ss", CultureInfo.InvariantCulture)
+                : "-";
             text.Append(CultureInfo.InvariantCulture,
-                $"       {message.Id:X8} {state} {message.Size,-10} {(int)age.TotalDays}d{age:hh\\:mm\\:ss} <{sender}>\r\n");
-            foreach (EnvelopeRecipient recipient in recipients)
+                $"       {message.Id:X8} {Label(entry.State),-6} {message.Size,-10} {(int)age.TotalDays}d{age:hh\\:mm\\:ss} {next,-8} <{sender}>\r\n");
+            for (int i = 0; i < recipients.Count; i++)
             {
-                text.Append(' ', RecipientColumn).Append('<').Append(recipient.Address).Append(">\r\n");
+                text.Append(' ', RecipientColumn).Append('<').Append(recipients[i].Address).Append('>');
+                if (i < entry.LastReplies.Count && entry.LastReplies[i] is { } reply)
+                {
+                    text.Append(' ').Append(reply);
+                }
+
+                text.Append("\r\n");
             }
         }
 
-        if (queued.Length > MaxListed)
+        if (entries.Count > MaxListed)
         {
-            text.Append(CultureInfo.InvariantCulture, $"       ... and {queued.Length - MaxListed} more\r\n");
+            text.Append(CultureInfo.InvariantCulture, $"       ... and {entries.Count - MaxListed} more\r\n");
         }
 
         return text.ToString();
     }
+
+    private static string Label(QueueEntryState state) => state switch
+    {
+        QueueEntryState.Out => "OUT",
+        QueueEntryState.Defer => "DEFER",
+        QueueEntryState.Hold => "HOLD",
+        _ => "ACTIVE",
+    };
 }

@@ -15,14 +15,15 @@ namespace AbilisFast.Server.Delivery;
 /// a message to QUEUE-DEFER; a timer brings it back when its retry is due. A message leaves the spool
 /// only when every recipient is delivered or has failed for good (and its notification is queued).
 /// </summary>
-internal sealed partial class DeliveryEngine : IAsyncDisposable
+internal sealed partial class DeliveryEngine : IAsyncDisposable, IQueueControl
 {
     private readonly SmtpContext _context;
     private readonly IMailRouteResolver _resolver;
     private readonly MaildirStore _mailboxes;
     private readonly ConcurrentDictionary<uint, DeliveryState> _states = new();
     private readonly ConcurrentDictionary<uint, byte> _notifications = new();
-    private readonly ConcurrentDictionary<uint, byte> _inFlight = new();
+    private readonly ConcurrentDictionary<uint, QueuedMessage> _inFlight = new();
+    private readonly ConcurrentDictionary<uint, QueuedMessage> _held = new();
     private readonly SemaphoreSlim _wake = new(0, 1);
     private readonly CancellationTokenSource _stopping = new();
     private readonly CancellationTokenSource _abort = new();
@@ -35,6 +36,7 @@ internal sealed partial class DeliveryEngine : IAsyncDisposable
         _context = context;
         _resolver = resolver;
         _mailboxes = mailboxes;
+        context.QueueControl = this;
         context.Queue.MessageQueued += Wake;
         context.Queue.MessageDeferred += Wake;
     }
@@ -72,7 +74,13 @@ internal sealed partial class DeliveryEngine : IAsyncDisposable
             if (message.LastRetry is { } retry && DeliveryState.TryDecode(retry, envelope.Recipients.Count, out DeliveryState? state))
             {
                 _states[message.Id] = state!;
-                if (state!.NextAttemptUnixMs > _context.Time.GetUtcNow().ToUnixTimeMilliseconds())
+                if (state!.Held)
+                {
+                    _held[message.Id] = queued;
+                    return;
+                }
+
+                if (state.NextAttemptUnixMs > _context.Time.GetUtcNow().ToUnixTimeMilliseconds())
                 {
                     _context.Queue.Defer(queued, state.NextAttemptUnixMs);
                     return;
@@ -208,7 +216,7 @@ internal sealed partial class DeliveryEngine : IAsyncDisposable
                     Interlocked.Decrement(ref _starting);
                 }
 
-                _inFlight.TryAdd(message.Id, 0);
+                _inFlight.TryAdd(message.Id, message);
                 try
                 {
                     await DeliverAsync(session, message).ConfigureAwait(false);

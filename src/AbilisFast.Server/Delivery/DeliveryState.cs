@@ -18,12 +18,14 @@ internal enum RecipientStatus : byte
 /// recipient (in envelope order) its status and the last reply that concerned it. Kept in memory by
 /// the delivery engine and written to the spool as a Retry record after each attempt that leaves the
 /// message queued, so QUEUE-DEFER and the per-recipient progress survive a restart.
-/// Payload, little-endian: <c>u8 version 1, u16 attempts, i64 next attempt (Unix ms),
-/// u16 recipient count, then per recipient: u8 status, u16 + last reply (UTF-8)</c>.
+/// Payload, little-endian: <c>u8 version 2, u8 flags (1 = held), u16 attempts, i64 next attempt
+/// (Unix ms), u16 recipient count, then per recipient: u8 status, u16 + last reply (UTF-8)</c>.
+/// Version 1 (no flags byte) is still read.
 /// </summary>
 internal sealed class DeliveryState
 {
-    private const byte Version = 1;
+    private const byte Version = 2;
+    private const byte HeldFlag = 1;
     private const int MaxReplyBytes = 1000;
 
     public DeliveryState(int recipients)
@@ -33,6 +35,9 @@ internal sealed class DeliveryState
     }
 
     public int Attempts { get; set; }
+
+    /// <summary>Put on hold from the console: not delivered until released.</summary>
+    public bool Held { get; set; }
 
     public long NextAttemptUnixMs { get; set; }
 
@@ -63,6 +68,7 @@ internal sealed class DeliveryState
         var buffer = new List<byte>(16 + (Status.Length * 32));
         Span<byte> scratch = stackalloc byte[8];
         buffer.Add(Version);
+        buffer.Add(Held ? HeldFlag : (byte)0);
         BinaryPrimitives.WriteUInt16LittleEndian(scratch, (ushort)Math.Min(Attempts, ushort.MaxValue));
         buffer.AddRange(scratch[..2]);
         BinaryPrimitives.WriteInt64LittleEndian(scratch, NextAttemptUnixMs);
@@ -91,9 +97,20 @@ internal sealed class DeliveryState
     public static bool TryDecode(ReadOnlySpan<byte> payload, int recipients, out DeliveryState? state)
     {
         state = null;
-        if (payload.Length < 13 || payload[0] != Version)
+        if (payload.Length < 13 || payload[0] is not (1 or Version))
         {
             return false;
+        }
+
+        bool held = false;
+        if (payload[0] == Version)
+        {
+            held = (payload[1] & HeldFlag) != 0;
+            payload = payload[1..]; // from here on, the layout of version 1
+            if (payload.Length < 13)
+            {
+                return false;
+            }
         }
 
         int attempts = BinaryPrimitives.ReadUInt16LittleEndian(payload[1..]);
@@ -104,7 +121,7 @@ internal sealed class DeliveryState
             return false;
         }
 
-        var result = new DeliveryState(count) { Attempts = attempts, NextAttemptUnixMs = next };
+        var result = new DeliveryState(count) { Attempts = attempts, NextAttemptUnixMs = next, Held = held };
         ReadOnlySpan<byte> rest = payload[13..];
         for (int i = 0; i < count; i++)
         {

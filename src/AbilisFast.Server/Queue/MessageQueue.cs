@@ -84,6 +84,67 @@ internal sealed class MessageQueue
         }
     }
 
+    /// <summary>
+    /// Takes one message out of QUEUE-DEFER or QUEUE-OUT (console queue control). QUEUE-OUT is a
+    /// lock-free queue: it is drained and refilled without the message, so the others may change
+    /// order slightly, and an OUT session may take the message first (then it is not found).
+    /// </summary>
+    public bool TryRemove(uint id, out QueuedMessage message, out bool wasDeferred)
+    {
+        lock (_deferred)
+        {
+            if (_deferredDue.ContainsKey(id)
+                && _deferred.Remove(new QueuedMessage(id, 0, 0), out message, out _, IdComparer.Instance))
+            {
+                _deferredDue.Remove(id);
+                _deferCount = _deferredDue.Count;
+                wasDeferred = true;
+                return true;
+            }
+        }
+
+        wasDeferred = false;
+        message = default;
+        bool found = false;
+        var keep = new List<QueuedMessage>();
+        while (_out.TryDequeue(out QueuedMessage item))
+        {
+            Interlocked.Decrement(ref _outCount);
+            if (!found && item.Id == id)
+            {
+                message = item;
+                found = true;
+            }
+            else
+            {
+                keep.Add(item);
+            }
+        }
+
+        foreach (QueuedMessage item in keep)
+        {
+            _out.Enqueue(item);
+            Interlocked.Increment(ref _outCount);
+        }
+
+        if (keep.Count > 0)
+        {
+            MessageQueued?.Invoke();
+        }
+
+        return found;
+    }
+
+    /// <summary>Queued messages are the same entry when their ids are.</summary>
+    private sealed class IdComparer : IEqualityComparer<QueuedMessage>
+    {
+        public static readonly IdComparer Instance = new();
+
+        public bool Equals(QueuedMessage x, QueuedMessage y) => x.Id == y.Id;
+
+        public int GetHashCode(QueuedMessage obj) => (int)obj.Id;
+    }
+
     /// <summary>When the earliest deferred message is due, or null when QUEUE-DEFER is empty.</summary>
     public long? NextDueUnixMs
     {

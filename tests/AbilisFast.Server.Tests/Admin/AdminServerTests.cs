@@ -311,10 +311,10 @@ public sealed class AdminServerTests : IAsyncLifetime
         await using ConsoleTestClient viewer = await LoginAsync("viewer", "view-pass");
         await viewer.ReadUntilAsync("] ABILIS_CPX:");
         string queue = await CommandAsync(viewer, "d q smtp");
-        Assert.Contains("       QUEUE-OUT:1           QUEUE-DEFER:0\r\n       ID       STATE SIZE       AGE        FROM / TO\r\n", queue);
-        Assert.Matches($@"\r\n       {id:X8} OUT   \d+ +0d00:00:\d\d <sender@client.test>\r\n {{44}}<one@local.test>\r\n {{44}}<two@local.test>\r\n", queue);
+        Assert.Contains("       QUEUE-OUT:1           QUEUE-DEFER:0         HOLD:0\r\n       ID       STATE  SIZE       AGE        NEXT-TRY FROM / TO\r\n", queue);
+        Assert.Matches($@"\r\n       {id:X8} OUT    \d+ +0d00:00:\d\d -        <sender@client.test>\r\n {{54}}<one@local.test>\r\n {{54}}<two@local.test>\r\n", queue);
         string row = queue.Split("\r\n").Single(l => l.StartsWith($"       {id:X8}", StringComparison.Ordinal));
-        Assert.Equal(44, row.IndexOf('<', StringComparison.Ordinal)); // the sender lines up with the recipients
+        Assert.Equal(54, row.IndexOf('<', StringComparison.Ordinal)); // the sender lines up with the recipients
     }
 
     [Fact]

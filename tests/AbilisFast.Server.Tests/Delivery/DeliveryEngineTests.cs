@@ -4,6 +4,7 @@ using System.Text;
 using AbilisFast.Protocol.States;
 using AbilisFast.Server.Delivery;
 using AbilisFast.Server.Diagnostics;
+using AbilisFast.Server.Queue;
 using AbilisFast.Server.Spool;
 using AbilisFast.Server.Tests.Support;
 
@@ -359,6 +360,60 @@ public sealed class DeliveryEngineTests : IAsyncLifetime
         Assert.Equal("AUTH PLAIN " + Convert.ToBase64String("\0appliance\0s3cret"u8) + "\r\n", auth);
         Assert.Equal(1, A(SmtpCounter.ExtSucc));
         Assert.Matches("TLS with [a-z.]+: Tls", _a.Log.SnapshotText());
+    }
+
+    [Fact]
+    public async Task QueueControlHoldsReleasesRetriesAndDeletesAndAHoldSurvivesARestart()
+    {
+        int dead = ServerProcess.FreePort();
+        _routes.Set("b.test", Routes.To(dead));
+        StartA("MAIL-TRY-DELAY:3600");
+        string first = await SendToAAsync("s@a.test", ["r@b.test"], "Subject: one\r\n\r\nx\r\n");
+        string second = await SendToAAsync("s@a.test", ["q@b.test"], "Subject: two\r\n\r\nx\r\n");
+        string third = await SendToAAsync("s@a.test", ["p@b.test"], "Subject: three\r\n\r\nx\r\n");
+        await WaitUntilAsync(() => _a.Context.Queue.DeferCount == 3, "three deferred");
+        IQueueControl queue = _a.Context.QueueControl!;
+        Assert.Same(_engine, queue);
+
+        QueueEntry entry = Assert.Single(queue.List(), e => e.Message.Id.ToString("X8") == first);
+        Assert.Equal(QueueEntryState.Defer, entry.State);
+        Assert.Equal(1, entry.Attempts);
+        Assert.Contains("Connection refused", entry.LastReplies[0], StringComparison.OrdinalIgnoreCase);
+        Assert.True(entry.NextTryUnixMs > DateTimeOffset.UtcNow.AddMinutes(50).ToUnixTimeMilliseconds());
+
+        uint Id(string hex) => uint.Parse(hex, System.Globalization.NumberStyles.HexNumber);
+        Assert.Equal(1, queue.Hold(Id(first)));
+        Assert.Equal("message " + first + " is already on hold", Assert.Throws<QueueControlException>(() => queue.Hold(Id(first))).Message);
+        Assert.Contains("is in QUEUE-DEFER, not on hold", Assert.Throws<QueueControlException>(() => queue.Release(Id(second))).Message);
+        Assert.Equal(1, queue.Delete(Id(third)));
+        Assert.Contains("no message 0000BEEF queued", Assert.Throws<QueueControlException>(() => queue.Delete(0xBEEF)).Message);
+        Assert.Equal(QueueEntryState.Hold, Assert.Single(queue.List(), e => e.Message.Id == Id(first)).State);
+        Assert.Equal(1, _a.Context.Queue.DeferCount);
+
+        // The remote is back: RETRY brings the deferred one at once, the held one stays.
+        _routes.Set("b.test", Routes.To(BPort));
+        Assert.Equal(1, queue.Retry(Id(second)));
+        await WaitUntilAsync(() => _b.Context.Queue.OutCount == 1, "the retried message at B");
+        Assert.Contains("Subject: two", Assert.Single(_b.Stored()).Body);
+        await WaitUntilAsync(() => _a.Spool.LiveMessages == 1, "only the held message left");
+
+        // A restart keeps the hold.
+        await _engine!.DisposeAsync();
+        _engine = null;
+        using SpoolStore copy = SpoolStore.Open(CopyOf(_a.SpoolDir), new SpoolOptions { Fsync = false }, out IReadOnlyList<RecoveredMessage> recovered);
+        var context = new SmtpContext(_a.Settings, new SessionLog(), copy) { Mailboxes = _a.Mailboxes };
+        await using var again = new DeliveryEngine(context, _routes, _a.Mailboxes);
+        again.Recover(Assert.Single(recovered));
+        again.Start();
+        QueueEntry held = Assert.Single(again.List());
+        Assert.Equal(QueueEntryState.Hold, held.State);
+        Assert.Equal(0, context.Queue.OutCount + context.Queue.DeferCount);
+
+        Assert.Equal(1, again.Release(null));
+        await WaitUntilAsync(() => _b.Context.Queue.OutCount == 2, "the released message at B");
+        await WaitUntilAsync(() => copy.LiveMessages == 0, "the restarted spool to let go");
+        Assert.Equal(0, A(SmtpCounter.Notify));
+        Assert.Contains("deleted from the console", _a.Log.SnapshotText());
     }
 
     [Fact]

@@ -22,6 +22,26 @@ public sealed class DeliveryStateTests
     }
 
     [Fact]
+    public void HeldRoundTripsAndVersion1RecordsStillDecode()
+    {
+        var state = new DeliveryState(1) { Attempts = 2, NextAttemptUnixMs = 42, Held = true };
+        state.LastReply[0] = "451 later";
+        byte[] v2 = state.Encode();
+        Assert.Equal(2, v2[0]);
+        Assert.True(DeliveryState.TryDecode(v2, 1, out DeliveryState? back));
+        Assert.True(back!.Held);
+
+        // A version 1 record, as the previous release wrote it: no flags byte.
+        byte[] v1 = [1, .. v2.AsSpan(2)];
+        Assert.True(DeliveryState.TryDecode(v1, 1, out DeliveryState? old));
+        Assert.False(old!.Held);
+        Assert.Equal(2, old.Attempts);
+        Assert.Equal(42, old.NextAttemptUnixMs);
+        Assert.Equal("451 later", old.LastReply[0]);
+        Assert.False(DeliveryState.TryDecode([3, .. v2.AsSpan(1)], 1, out _));
+    }
+
+    [Fact]
     public void EveryTruncationAndAWrongRecipientCountAreRefused()
     {
         var state = new DeliveryState(2);

@@ -285,6 +285,58 @@ public sealed partial class DeliveryEndToEndTests
     }
 
     [Fact]
+    public async Task TheConsoleListsHoldsReleasesAndDeletesQueuedMail()
+    {
+        int port = ServerProcess.FreePort(); // nothing listens yet: connection refused
+        string workDir = ServerProcess.NewWorkDir();
+        string password;
+        string[] parameters = Sending(port, "MAIL-TRY-DELAY:3600");
+        using (ServerProcess server = await ServerProcess.StartAsync(workDir, parameters: parameters))
+        {
+            await SwaksAsync(server.Port, "s@local.test", "keep@far.test", "Subject: keep\n\nbody\n");
+            await SwaksAsync(server.Port, "s@local.test", "drop@far.test", "Subject: drop\n\nbody\n");
+            await WaitForQueuesAsync(server, 0, 2);
+
+            string queue = await server.CtlAsync("d q smtp");
+            Match keep = QueueRow("keep").Match(queue);
+            Match drop = QueueRow("drop").Match(queue);
+            Assert.True(keep.Success && drop.Success, queue);
+            Assert.Contains("QUEUE-DEFER:2         HOLD:0", queue);
+
+            Assert.Contains("1 message(s) put on hold", await server.CtlAsync($"hold q smtp {keep.Groups[1].Value}"));
+            Assert.Contains("1 message(s) deleted", await server.CtlAsync($"del q smtp {drop.Groups[1].Value}"));
+            var (exit, output) = await Tool.RunAsync(ServerProcess.ExecutablePath, ["ctl", "--port", server.AdminPort.ToString(CultureInfo.InvariantCulture), "rel q smtp 0000BEEF"], stdin: server.AdminPassword + "\n");
+            Assert.Equal(1, exit);
+            Assert.Contains("ERROR: no message 0000BEEF on hold", output);
+            queue = await server.CtlAsync("d q smtp");
+            Assert.Matches($@"{keep.Groups[1].Value} HOLD ", queue);
+            Assert.DoesNotContain("drop@far.test", queue);
+            password = server.AdminPassword;
+            Assert.Equal(0, await server.TerminateAsync(TimeSpan.FromSeconds(20)));
+        }
+
+        using SmtpSinkProcess sink = await SmtpSinkProcess.StartOnAsync(port);
+        using (ServerProcess again = await ServerProcess.StartAsync(workDir, parameters: parameters))
+        {
+            again.KnownAdminPassword = password;
+            Assert.Contains("QUEUE-OUT:0           QUEUE-DEFER:0         HOLD:1", await again.CtlAsync("d q smtp"));
+            await Task.Delay(500);
+            Assert.Empty(sink.Dumps()); // held: not delivered after the restart either
+            Assert.Contains("1 message(s) released to QUEUE-OUT", await again.CtlAsync("rel q smtp all"));
+            string dump = Assert.Single(await DumpsAsync(sink, 1));
+            Assert.Contains("X-Rcpt-Args: <keep@far.test>", dump);
+            await WaitForQueuesAsync(again, 0, 0);
+            Assert.Contains("HOLD:0", await again.CtlAsync("d q smtp"));
+        }
+
+        Directory.Delete(workDir, recursive: true);
+    }
+
+    /// <summary>A DEFER row of d q smtp for &lt;NAME@far.test&gt; with its next try and last error; group 1 is the id.</summary>
+    private static Regex QueueRow(string name) =>
+        new($@"       ([0-9A-F]{{8}}) DEFER  \d+ +0d00:00:\d\d \d\d:\d\d:\d\d <s@local.test>\r?\n {{54}}<{name}@far.test> 4\.4\.1 Connection refused");
+
+    [Fact]
     public async Task SendmailAndTheConsoleSubmitInternalMailThatIsDeliveredAndCountedInt()
     {
         using SmtpSinkProcess sink = await SmtpSinkProcess.StartAsync();

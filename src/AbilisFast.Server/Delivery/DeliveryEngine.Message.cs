@@ -183,19 +183,14 @@ internal sealed partial class DeliveryEngine
         }
     }
 
-    /// <summary>Local recipients: the Maildir of their local part (STORE-MB:YES) or, with STORE-MB:NO, the relay server.</summary>
+    /// <summary>Local recipients: the Maildir of their local part (STORE-MB:YES, and the bare postmaster always) or, with STORE-MB:NO, the relay server.</summary>
     private Task DeliverLocalAsync(Attempt attempt)
     {
-        if (!_context.Settings.StoreMb)
-        {
-            return Task.CompletedTask; // local recipients go to SERVER with the remote ones (see DeliverRemoteAsync)
-        }
-
         Envelope envelope = attempt.Envelope;
         for (int i = 0; i < envelope.Recipients.Count; i++)
         {
             EnvelopeRecipient recipient = envelope.Recipients[i];
-            if (attempt.State.Status[i] != RecipientStatus.Pending || (recipient.Flags & RecipientFlags.Local) == 0)
+            if (attempt.State.Status[i] != RecipientStatus.Pending || !HasMailboxHere(recipient))
             {
                 continue;
             }
@@ -227,6 +222,15 @@ internal sealed partial class DeliveryEngine
 
         return Task.CompletedTask;
     }
+
+    /// <summary>
+    /// A local recipient with STORE-MB:YES, or the bare &lt;postmaster&gt;, which always has a mailbox
+    /// here (with STORE-MB:NO other local recipients go to SERVER, see DeliverRemoteAsync).
+    /// </summary>
+    private bool HasMailboxHere(EnvelopeRecipient recipient) =>
+        (recipient.Flags & RecipientFlags.Local) != 0 && (_context.Settings.StoreMb || IsBarePostmaster(recipient.Address));
+
+    private static bool IsBarePostmaster(string address) => address.Equals("postmaster", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>The local part of an address (postmaster has no domain).</summary>
     internal static string LocalPart(string address)

@@ -26,7 +26,7 @@ internal sealed partial class DeliveryEngine
             }
 
             bool local = (envelope.Recipients[i].Flags & RecipientFlags.Local) != 0;
-            if (local && _context.Settings.StoreMb)
+            if (HasMailboxHere(envelope.Recipients[i]))
             {
                 continue; // handled by DeliverLocalAsync
             }

@@ -306,7 +306,7 @@ internal sealed partial class InSession
         if (path.IsPostmaster || _context.Settings.IsLocalDomain(path.Domain(rest)))
         {
             kind = RecipientFlags.Local;
-            if (!_context.Settings.Sink && LocalRecipientRefused(path.Mailbox(rest)) is { } refusal)
+            if (!_context.Settings.Sink && LocalRecipientRefused(path.Mailbox(rest), path.IsPostmaster) is { } refusal)
             {
                 return refusal;
             }
@@ -335,12 +335,13 @@ internal sealed partial class InSession
     /// <summary>
     /// A local recipient this server cannot take: with STORE-MB:NO and no SERVER there is nowhere to
     /// put it (550 5.1.1); with STORE-MB:YES a mailbox already over MB-MAXSIZE or MB-MAXMAILS for a
-    /// message of the declared size gets 452 4.2.2. Null when the recipient is fine.
+    /// message of the declared size gets 452 4.2.2. Null when the recipient is fine. The bare
+    /// &lt;postmaster&gt; (RFC 5321 4.5.1: it must be accepted) always has a mailbox here.
     /// </summary>
-    private Step? LocalRecipientRefused(ReadOnlySpan<byte> mailbox)
+    private Step? LocalRecipientRefused(ReadOnlySpan<byte> mailbox, bool postmaster)
     {
         SmtpSettings settings = _context.Settings;
-        if (!settings.StoreMb)
+        if (!settings.StoreMb && !postmaster)
         {
             return settings.Server is null ? Error(SmtpReplies.NoLocalMailboxes) : null;
         }

@@ -296,13 +296,21 @@ public sealed class DeliveryEngineTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task WithoutMailboxesOrServerLocalRecipientsAreRefusedAtRcpt()
+    public async Task WithoutMailboxesOrServerLocalRecipientsAreRefusedAtRcptButThePostmasterIsKept()
     {
         StartA("STORE-MB:NO");
         await using SessionHarness s = await SessionHarness.StartAsync(_a.Context);
         await s.CommandAsync("MAIL FROM:<s@b.test>");
         Assert.StartsWith("550 5.1.1 ", await s.CommandAsync("RCPT TO:<box@a.test>"));
-        Assert.StartsWith("550 5.1.1 ", await s.CommandAsync("RCPT TO:<postmaster>"));
+        Assert.StartsWith("550 5.1.1 ", await s.CommandAsync("RCPT TO:<postmaster@a.test>"));
+
+        // RFC 5321 4.5.1: the bare postmaster is always accepted, and kept in its own mailbox here.
+        Assert.Equal("250 2.1.5 Ok", await s.CommandAsync("RCPT TO:<postmaster>"));
+        Assert.StartsWith("354", await s.CommandAsync("DATA"));
+        Assert.StartsWith("250", await s.CommandAsync("Subject: to the postmaster\r\n\r\nhello\r\n."));
+        string delivered = Assert.Single(await Eventually.WaitAsync(() => _a.Mailbox("postmaster") is { Length: 1 } m ? m : null, "the postmaster's mailbox"));
+        Assert.EndsWith("Subject: to the postmaster\r\n\r\nhello\r\n", delivered);
+        await WaitUntilAsync(() => A(SmtpCounter.LocalSucc) == 1, "LOCAL-SUCC");
     }
 
     [Fact]

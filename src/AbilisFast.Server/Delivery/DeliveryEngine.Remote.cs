@@ -268,29 +268,23 @@ internal sealed partial class DeliveryEngine
         }
 
         /// <summary>Forgets a connection that failed (no QUIT).</summary>
-        public async Task DropAsync()
-        {
-            if (_connection is { } connection)
-            {
-                _connection = null;
-                _endpoint = null;
-                await connection.DisposeAsync().ConfigureAwait(false);
-            }
-
-            Channel.TcpState = TcpState.Ready;
-            Channel.LocalEndPoint = null;
-            Channel.RemoteEndPoint = null;
-        }
+        public Task DropAsync() => EndAsync(quit: false);
 
         /// <summary>QUIT and close the open connection, if any.</summary>
-        public async Task CloseAsync()
+        public Task CloseAsync() => EndAsync(quit: true);
+
+        private async Task EndAsync(bool quit)
         {
             if (_connection is { } connection)
             {
                 _connection = null;
                 _endpoint = null;
-                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
-                await connection.QuitAsync(timeout.Token).ConfigureAwait(false);
+                if (quit)
+                {
+                    using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+                    await connection.QuitAsync(timeout.Token).ConfigureAwait(false);
+                }
+
                 await connection.DisposeAsync().ConfigureAwait(false);
             }
 

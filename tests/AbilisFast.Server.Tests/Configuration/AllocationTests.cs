@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text;
 using AbilisFast.Server.Configuration;
+using AbilisFast.Server.Tests.Support;
 
 namespace AbilisFast.Server.Tests.Configuration;
 
@@ -24,15 +25,15 @@ public sealed class AllocationTests
             hits += Run(v4, v6, a4, a6, mapped, list);
         }
 
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < Iterations; i++)
+        long allocated = Allocations.LeastOf(3, () =>
         {
-            hits += Run(v4, v6, a4, a6, mapped, list);
-        }
-
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+            for (int i = 0; i < Iterations; i++)
+            {
+                hits += Run(v4, v6, a4, a6, mapped, list);
+            }
+        });
         Assert.Equal(0, allocated);
-        Assert.Equal((Iterations + 100) * 5, hits);
+        Assert.Equal(((3 * Iterations) + 100) * 5, hits);
 
         static int Run(IpNetwork v4, IpNetwork v6, IPAddress a4, IPAddress a6, IPAddress mapped, IpAccessList list) =>
             (v4.Contains(a4) ? 1 : 0) + (v6.Contains(a6) ? 1 : 0) + (v4.Contains(mapped) ? 1 : 0)
@@ -52,15 +53,15 @@ public sealed class AllocationTests
             hits += Run(settings, hit, miss);
         }
 
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < Iterations; i++)
+        long allocated = Allocations.LeastOf(3, () =>
         {
-            hits += Run(settings, hit, miss);
-        }
-
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+            for (int i = 0; i < Iterations; i++)
+            {
+                hits += Run(settings, hit, miss);
+            }
+        });
         Assert.Equal(0, allocated);
-        Assert.Equal(Iterations + 100, hits);
+        Assert.Equal((3 * Iterations) + 100, hits);
 
         static int Run(SmtpSettings s, byte[] hit, byte[] miss) =>
             (s.IsLocalDomain(hit) ? 1 : 0) + (s.IsLocalDomain(miss) ? 1 : 0) + (s.IsLocalDomain("example.com"u8) ? 1 : 0) - 1;

@@ -31,6 +31,12 @@ internal sealed record IpBanOptions
 
     public IpBanAction Action { get; init; } = IpBanAction.Ban;
 
+    /// <summary>ALERT-TO (ours): the recipients of the alert mail; by default the local postmaster.</summary>
+    public IReadOnlyList<string> AlertTo { get; init; } = DefaultAlertTo;
+
+    /// <summary>The ALERT-TO default, <c>postmaster</c> (delivered into the local postmaster mailbox).</summary>
+    public static IReadOnlyList<string> DefaultAlertTo { get; } = ["postmaster"];
+
     public TimeSpan FindTime => TimeSpan.FromMinutes(FindTimeMinutes);
 
     public TimeSpan BanTime => TimeSpan.FromMinutes(BanTimeMinutes);

@@ -11,8 +11,12 @@ internal static class IpBanParameters
     public const string BanTime = "BAN-TIME";
     public const string WhiteList = "WHITE-LIST";
     public const string Action = "ACTION";
+    public const string AlertTo = "ALERT-TO";
 
-    public static IReadOnlyList<string> Names { get; } = [MaxFail, FindTime, BanTime, WhiteList, Action];
+    /// <summary>At most this many ALERT-TO recipients.</summary>
+    public const int MaxAlertRecipients = 32;
+
+    public static IReadOnlyList<string> Names { get; } = [MaxFail, FindTime, BanTime, WhiteList, Action, AlertTo];
 
     /// <summary>Sets one parameter; WHITE-LIST may name only the built-in lists.</summary>
     public static bool TrySet(IpBanOptions options, string name, string value, out IpBanOptions updated, out string error) =>
@@ -56,6 +60,14 @@ internal static class IpBanParameters
                 }
 
                 return Set(options with { Action = action }, out updated);
+            case AlertTo:
+                if (!TryAlertTo(text, out IReadOnlyList<string> recipients, out string? why))
+                {
+                    error = $"{key}:{text} is invalid: {why}";
+                    return false;
+                }
+
+                return Set(options with { AlertTo = recipients }, out updated);
             default:
                 error = $"{name.Trim()} is not an IPBAN parameter; allowed {string.Join(", ", Names)}";
                 return false;
@@ -70,7 +82,15 @@ internal static class IpBanParameters
         $"{BanTime}:{options.BanTimeMinutes.ToString(CultureInfo.InvariantCulture)}",
         $"{WhiteList}:{options.WhiteListText}",
         $"{Action}:{ActionText(options.Action)}",
+        $"{AlertTo}:{string.Join(',', options.AlertTo)}",
     ];
+
+    /// <summary>The <c>NAME:VALUE</c> line of one parameter as <see cref="Format"/> shows it.</summary>
+    public static string FormatOne(IpBanOptions options, string name)
+    {
+        string prefix = name.Trim().ToUpperInvariant() + ":";
+        return Format(options).First(l => l.StartsWith(prefix, StringComparison.Ordinal));
+    }
 
     private static bool TryInt(string key, string text, int min, int max, out int value, out string error)
     {
@@ -103,6 +123,47 @@ internal static class IpBanParameters
             _ => 0,
         };
         return action != 0;
+    }
+
+    /// <summary>
+    /// ALERT-TO: mail addresses separated by commas (angle brackets optional), each one that
+    /// RCPT TO would take; a bare local part such as <c>postmaster</c> is a local mailbox.
+    /// </summary>
+    private static bool TryAlertTo(string text, out IReadOnlyList<string> recipients, [System.Diagnostics.CodeAnalysis.NotNullWhen(false)] out string? why)
+    {
+        recipients = [];
+        why = null;
+        const string Allowed = "allowed one or more mail addresses separated by commas";
+        var list = new List<string>();
+        foreach (string part in text.Split(',', StringSplitOptions.TrimEntries))
+        {
+            string address = part.Length >= 2 && part[0] == '<' && part[^1] == '>' ? part[1..^1].Trim() : part;
+            if (address.Length == 0)
+            {
+                why = Allowed;
+                return false;
+            }
+
+            if (Delivery.InternalMail.CheckAddress(address, sender: false) is { } bad)
+            {
+                why = $"{bad}; {Allowed}";
+                return false;
+            }
+
+            if (!list.Contains(address, StringComparer.OrdinalIgnoreCase))
+            {
+                list.Add(address);
+            }
+        }
+
+        if (list.Count > MaxAlertRecipients)
+        {
+            why = $"{Allowed}, at most {MaxAlertRecipients.ToString(CultureInfo.InvariantCulture)}";
+            return false;
+        }
+
+        recipients = list;
+        return true;
     }
 
     private static bool Set(IpBanOptions value, out IpBanOptions updated)

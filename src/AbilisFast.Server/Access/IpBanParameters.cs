@@ -3,7 +3,13 @@ using AbilisFast.Server.Configuration;
 
 namespace AbilisFast.Server.Access;
 
-/// <summary>The IPBAN parameters as <c>NAME:VALUE</c> text, for <c>s p ipban</c> and <c>d p ipban</c>.</summary>
+/// <summary>
+/// The IPBAN parameters as <c>NAME:VALUE</c> text, for <c>s p ipban</c> and <c>d p ipban</c>, the
+/// file's <c>ipban NAME:VALUE</c> lines and the command line's <c>IPBAN:NAME:VALUE</c>:
+/// MAX-FAIL (1..1000, default 10), FIND-TIME (minutes, 1..525600, 1440), BAN-TIME (minutes,
+/// 1..5256000, 10080), WHITE-LIST (nets and IP lists, or #; PrivateIpAdd), ACTION (BAN, MAIL or
+/// BOTH; BAN) and, ours, ALERT-TO (the alert mail's recipients, comma-separated; postmaster).
+/// </summary>
 internal static class IpBanParameters
 {
     public const string MaxFail = "MAX-FAIL";

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Text.RegularExpressions;
 using AbilisFast.Server.Access;
 using AbilisFast.Server.Admin;
 using AbilisFast.Server.Configuration;
@@ -107,5 +108,17 @@ public sealed class IpBanConfigurationTests : IDisposable
         var configuration = new LiveConfiguration(Load("--config", path), path);
         configuration.Save(_dir.Path);
         Assert.DoesNotContain(File.ReadAllLines(path), l => l.StartsWith("ipban", StringComparison.OrdinalIgnoreCase));
+    }
+
+    [Fact]
+    public void Help_lists_every_ipban_parameter_with_its_default()
+    {
+        string help = HelpText.Build();
+        Assert.Contains("'ipban NAME:VALUE ...' lines", help);
+        foreach (string line in IpBanParameters.Format(IpBanOptions.Default))
+        {
+            int colon = line.IndexOf(':', StringComparison.Ordinal);
+            Assert.Matches($@"\n  {Regex.Escape(line[..colon])} +{Regex.Escape(line[(colon + 1)..])};", help);
+        }
     }
 }

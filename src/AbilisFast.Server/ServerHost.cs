@@ -59,11 +59,12 @@ internal static class ServerHost
                 delivery.Recover(message);
             }
 
-            var bans = new IpBanService(settings.WorkDir, TimeProvider.System, IpBanOptions.Default, log: line =>
+            var bans = new IpBanService(settings.WorkDir, TimeProvider.System, configuration?.IpBan ?? IpBanOptions.Default, log: line =>
             {
                 log.Write(LogTag.Port, line);
                 console.WriteLine($"abilisfast: {line}");
             });
+            IpBanAlertMail.Attach(bans, context, bans.Log);
             await using var server = new SmtpServer(context, bans);
             configuration?.Attach(context);
             await using AdminServer? admin = StartAdmin(settings, context, console, configuration, bans);

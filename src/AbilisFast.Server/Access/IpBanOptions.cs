@@ -17,6 +17,10 @@ internal enum IpBanAction
 /// </summary>
 internal sealed record IpBanOptions
 {
+    /// <summary>The ALERT-TO default, <c>postmaster</c> (delivered into the local postmaster mailbox).</summary>
+    /// <remarks>Declared before <see cref="Default"/>: static initialisers run in text order.</remarks>
+    public static IReadOnlyList<string> DefaultAlertTo { get; } = ["postmaster"];
+
     public static IpBanOptions Default { get; } = new();
 
     public int MaxFail { get; init; } = 10;
@@ -30,6 +34,9 @@ internal sealed record IpBanOptions
     public string WhiteListText { get; init; } = NamedIpLists.PrivateIpAdd;
 
     public IpBanAction Action { get; init; } = IpBanAction.Ban;
+
+    /// <summary>ALERT-TO (ours): the recipients of the alert mail; by default the local postmaster.</summary>
+    public IReadOnlyList<string> AlertTo { get; init; } = DefaultAlertTo;
 
     public TimeSpan FindTime => TimeSpan.FromMinutes(FindTimeMinutes);
 

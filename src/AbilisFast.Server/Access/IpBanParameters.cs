@@ -3,7 +3,13 @@ using AbilisFast.Server.Configuration;
 
 namespace AbilisFast.Server.Access;
 
-/// <summary>The IPBAN parameters as <c>NAME:VALUE</c> text, for <c>s p ipban</c> and <c>d p ipban</c>.</summary>
+/// <summary>
+/// The IPBAN parameters as <c>NAME:VALUE</c> text, for <c>s p ipban</c> and <c>d p ipban</c>, the
+/// file's <c>ipban NAME:VALUE</c> lines and the command line's <c>IPBAN:NAME:VALUE</c>:
+/// MAX-FAIL (1..1000, default 10), FIND-TIME (minutes, 1..525600, 1440), BAN-TIME (minutes,
+/// 1..5256000, 10080), WHITE-LIST (nets and IP lists, or #; PrivateIpAdd), ACTION (BAN, MAIL or
+/// BOTH; BAN) and, ours, ALERT-TO (the alert mail's recipients, comma-separated; postmaster).
+/// </summary>
 internal static class IpBanParameters
 {
     public const string MaxFail = "MAX-FAIL";
@@ -11,8 +17,12 @@ internal static class IpBanParameters
     public const string BanTime = "BAN-TIME";
     public const string WhiteList = "WHITE-LIST";
     public const string Action = "ACTION";
+    public const string AlertTo = "ALERT-TO";
 
-    public static IReadOnlyList<string> Names { get; } = [MaxFail, FindTime, BanTime, WhiteList, Action];
+    /// <summary>At most this many ALERT-TO recipients.</summary>
+    public const int MaxAlertRecipients = 32;
+
+    public static IReadOnlyList<string> Names { get; } = [MaxFail, FindTime, BanTime, WhiteList, Action, AlertTo];
 
     /// <summary>Sets one parameter; WHITE-LIST may name only the built-in lists.</summary>
     public static bool TrySet(IpBanOptions options, string name, string value, out IpBanOptions updated, out string error) =>
@@ -56,6 +66,14 @@ internal static class IpBanParameters
                 }
 
                 return Set(options with { Action = action }, out updated);
+            case AlertTo:
+                if (!TryAlertTo(text, out IReadOnlyList<string> recipients, out string? why))
+                {
+                    error = $"{key}:{text} is invalid: {why}";
+                    return false;
+                }
+
+                return Set(options with { AlertTo = recipients }, out updated);
             default:
                 error = $"{name.Trim()} is not an IPBAN parameter; allowed {string.Join(", ", Names)}";
                 return false;
@@ -70,7 +88,15 @@ internal static class IpBanParameters
         $"{BanTime}:{options.BanTimeMinutes.ToString(CultureInfo.InvariantCulture)}",
         $"{WhiteList}:{options.WhiteListText}",
         $"{Action}:{ActionText(options.Action)}",
+        $"{AlertTo}:{string.Join(',', options.AlertTo)}",
     ];
+
+    /// <summary>The <c>NAME:VALUE</c> line of one parameter as <see cref="Format"/> shows it.</summary>
+    public static string FormatOne(IpBanOptions options, string name)
+    {
+        string prefix = name.Trim().ToUpperInvariant() + ":";
+        return Format(options).First(l => l.StartsWith(prefix, StringComparison.Ordinal));
+    }
 
     private static bool TryInt(string key, string text, int min, int max, out int value, out string error)
     {
@@ -103,6 +129,47 @@ internal static class IpBanParameters
             _ => 0,
         };
         return action != 0;
+    }
+
+    /// <summary>
+    /// ALERT-TO: mail addresses separated by commas (angle brackets optional), each one that
+    /// RCPT TO would take; a bare local part such as <c>postmaster</c> is a local mailbox.
+    /// </summary>
+    private static bool TryAlertTo(string text, out IReadOnlyList<string> recipients, [System.Diagnostics.CodeAnalysis.NotNullWhen(false)] out string? why)
+    {
+        recipients = [];
+        why = null;
+        const string Allowed = "allowed one or more mail addresses separated by commas";
+        var list = new List<string>();
+        foreach (string part in text.Split(',', StringSplitOptions.TrimEntries))
+        {
+            string address = part.Length >= 2 && part[0] == '<' && part[^1] == '>' ? part[1..^1].Trim() : part;
+            if (address.Length == 0)
+            {
+                why = Allowed;
+                return false;
+            }
+
+            if (Delivery.InternalMail.CheckAddress(address, sender: false) is { } bad)
+            {
+                why = $"{bad}; {Allowed}";
+                return false;
+            }
+
+            if (!list.Contains(address, StringComparer.OrdinalIgnoreCase))
+            {
+                list.Add(address);
+            }
+        }
+
+        if (list.Count > MaxAlertRecipients)
+        {
+            why = $"{Allowed}, at most {MaxAlertRecipients.ToString(CultureInfo.InvariantCulture)}";
+            return false;
+        }
+
+        recipients = list;
+        return true;
     }
 
     private static bool Set(IpBanOptions value, out IpBanOptions updated)

@@ -18,7 +18,7 @@ internal sealed class IpBanService : IBanList
     public const int MaxBans = 100_000;
 
     private readonly ConcurrentDictionary<IPAddress, BanEntry> _bans = new();
-    private readonly Dictionary<IPAddress, Queue<DateTimeOffset>> _failures = new();
+    private readonly Dictionary<IPAddress, Queue<Failure>> _failures = new();
     private readonly Lock _gate = new();
     private readonly TimeProvider _time;
     private readonly string _path;
@@ -96,20 +96,20 @@ internal sealed class IpBanService : IBanList
         BanEvent? alert = null;
         lock (_gate)
         {
-            if (!_failures.TryGetValue(key, out Queue<DateTimeOffset>? times))
+            if (!_failures.TryGetValue(key, out Queue<Failure>? times))
             {
                 MakeRoom(now - options.FindTime);
-                times = new Queue<DateTimeOffset>();
+                times = new Queue<Failure>();
                 _failures[key] = times;
             }
 
             DateTimeOffset windowStart = now - options.FindTime;
-            while (times.Count > 0 && (times.Peek() <= windowStart || times.Count >= options.MaxFail))
+            while (times.Count > 0 && (times.Peek().At <= windowStart || times.Count >= options.MaxFail))
             {
                 times.Dequeue();
             }
 
-            times.Enqueue(now);
+            times.Enqueue(new Failure(now, what));
             if (times.Count < options.MaxFail)
             {
                 return;
@@ -127,7 +127,13 @@ internal sealed class IpBanService : IBanList
 
             if ((options.Action & IpBanAction.Mail) != 0)
             {
-                alert = new BanEvent(key, options.MaxFail, until, what);
+                alert = new BanEvent(key, options.MaxFail, until, what)
+                {
+                    At = now,
+                    FirstFailure = times.Peek().At,
+                    FindTime = options.FindTime,
+                    Reasons = times.Select(f => f.What).Distinct(StringComparer.Ordinal).ToArray(),
+                };
             }
         }
 
@@ -182,7 +188,7 @@ internal sealed class IpBanService : IBanList
         }
 
         var stale = new List<IPAddress>();
-        foreach (KeyValuePair<IPAddress, Queue<DateTimeOffset>> pair in _failures)
+        foreach (KeyValuePair<IPAddress, Queue<Failure>> pair in _failures)
         {
             if (pair.Value.Count == 0 || LastOf(pair.Value) <= windowStart)
             {
@@ -202,12 +208,12 @@ internal sealed class IpBanService : IBanList
         }
     }
 
-    private static DateTimeOffset LastOf(Queue<DateTimeOffset> times)
+    private static DateTimeOffset LastOf(Queue<Failure> times)
     {
         DateTimeOffset last = DateTimeOffset.MinValue;
-        foreach (DateTimeOffset t in times)
+        foreach (Failure t in times)
         {
-            last = t;
+            last = t.At;
         }
 
         return last;
@@ -238,4 +244,7 @@ internal sealed class IpBanService : IBanList
             Log?.Invoke($"ipban: cannot write {_path}: {e.Message}");
         }
     }
+
+    /// <summary>One counted failure: when, and what failed.</summary>
+    private readonly record struct Failure(DateTimeOffset At, string What);
 }

@@ -79,7 +79,7 @@ internal sealed class AdminCommands(SmtpContext context, long startTicks, LiveCo
             text.Append("   SAVE CONF                                  - Save the parameters to the configuration file\r\n");
             text.Append("   CLEAR S SMTP                               - Clear the statistics\r\n");
             text.Append("   CLEAR IPBAN ADDRESS                        - Lift a ban\r\n");
-            text.Append("   S P IPBAN NAME:VALUE                       - Set MAX-FAIL, FIND-TIME, BAN-TIME, WHITE-LIST or ACTION\r\n");
+            text.Append("   S P IPBAN NAME:VALUE                       - Set MAX-FAIL, FIND-TIME, BAN-TIME, WHITE-LIST, ACTION or ALERT-TO\r\n");
             text.Append("   RETRY Q SMTP ID|ALL                        - Try deferred mail again now\r\n");
             text.Append("   HOLD Q SMTP ID|ALL                         - Keep queued mail from being delivered\r\n");
             text.Append("   REL Q SMTP ID|ALL                          - Release mail on hold\r\n");
@@ -196,26 +196,34 @@ internal sealed class AdminCommands(SmtpContext context, long startTicks, LiveCo
 
     private Result SetParameter(string[] words)
     {
-        if (words.Length == 4 && words[1].Equals("p", StringComparison.OrdinalIgnoreCase) && words[2].Equals("ipban", StringComparison.OrdinalIgnoreCase))
+        if (words.Length >= 4 && words[1].Equals("p", StringComparison.OrdinalIgnoreCase) && words[2].Equals("ipban", StringComparison.OrdinalIgnoreCase))
         {
             if (bans is null)
             {
                 return Error("IPBAN is not available in this server");
             }
 
-            int colon = words[3].IndexOf(':', StringComparison.Ordinal);
+            // ALERT-TO may be typed with spaces after its commas.
+            string token = string.Join(' ', words.Skip(3));
+            int colon = token.IndexOf(':', StringComparison.Ordinal);
             if (colon <= 0)
             {
-                return Error($"'{words[3]}' is not NAME:VALUE");
+                return Error($"'{token}' is not NAME:VALUE");
             }
 
-            if (!Access.IpBanParameters.TrySet(bans.Options, words[3][..colon], words[3][(colon + 1)..], out Access.IpBanOptions updated, out string error))
+            if (configuration is not null)
+            {
+                var (set, shown) = configuration.SetIpBan(bans, token[..colon], token[(colon + 1)..]);
+                return set ? new Result(Block(IpbanHeader, $"       {shown}\r\n")) : Error(shown);
+            }
+
+            if (!Access.IpBanParameters.TrySet(bans.Options, token[..colon], token[(colon + 1)..], out Access.IpBanOptions updated, out string error))
             {
                 return Error(error);
             }
 
             bans.Options = updated;
-            return new Result(Block(IpbanHeader, $"       {words[3].ToUpperInvariant()} set, in force now (IPBAN parameters are not kept across a restart yet)\r\n"));
+            return new Result(Block(IpbanHeader, $"       {Access.IpBanParameters.FormatOne(updated, token[..colon])} set, in force now (not kept: this server has no configuration to save)\r\n"));
         }
 
         if (words.Length < 4 || !words[1].Equals("p", StringComparison.OrdinalIgnoreCase) || !words[2].Equals("smtp", StringComparison.OrdinalIgnoreCase))

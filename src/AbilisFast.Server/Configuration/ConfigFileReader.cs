@@ -3,11 +3,13 @@ namespace AbilisFast.Server.Configuration;
 /// <summary>
 /// Applies a configuration file to a <see cref="ParameterStore"/>. Each line holds
 /// <c>NAME:VALUE</c> tokens (see <see cref="ConfigLineTokenizer"/>) or one list definition
-/// <c>iplist NAME: net, net, …</c>. Stops at the first error with one line naming FILE:LINE.
+/// <c>iplist NAME: net, net, …</c>, or IPBAN parameters <c>ipban NAME:VALUE [NAME:VALUE …]</c>.
+/// Stops at the first error with one line naming FILE:LINE.
 /// </summary>
 internal static class ConfigFileReader
 {
     private const string IpListKeyword = "iplist";
+    public const string IpBanKeyword = "ipban";
 
     /// <summary>Reads <paramref name="path"/>; sources are reported as <c>displayName:LINE</c>.</summary>
     public static void Apply(ParameterStore store, string path, string? displayName = null)
@@ -48,15 +50,28 @@ internal static class ConfigFileReader
                 continue;
             }
 
+            bool ipban = IsKeywordLine(line, IpBanKeyword);
             tokens.Clear();
-            if (!ConfigLineTokenizer.TryTokenize(line, tokens, out string tokenError))
+            if (!ConfigLineTokenizer.TryTokenize(ipban ? line[IpBanKeyword.Length..] : line, tokens, out string tokenError))
             {
                 throw new ConfigurationException($"{source}: {tokenError}");
             }
 
+            if (ipban && tokens.Count == 0)
+            {
+                throw new ConfigurationException($"{source}: {line} is invalid: allowed ipban NAME:VALUE [NAME:VALUE ...]");
+            }
+
             foreach (string token in tokens)
             {
-                ApplyToken(store, token, source);
+                if (ipban)
+                {
+                    ApplyIpBanToken(store, token, source);
+                }
+                else
+                {
+                    ApplyToken(store, token, source);
+                }
             }
         }
     }
@@ -76,6 +91,27 @@ internal static class ConfigFileReader
         }
     }
 
+    /// <summary>Applies one IPBAN <c>NAME:VALUE</c> token of an <c>ipban</c> line; throws with the one-line error.</summary>
+    public static void ApplyIpBanToken(ParameterStore store, string token, string source)
+    {
+        int colon = token.IndexOf(':');
+        if (colon <= 0)
+        {
+            throw new ConfigurationException($"{source}: ipban {token} is not NAME:VALUE; allowed {string.Join(", ", Access.IpBanParameters.Names)}");
+        }
+
+        if (!store.TrySetIpBan(token[..colon], token[(colon + 1)..], source, out string error))
+        {
+            throw new ConfigurationException(error);
+        }
+    }
+
+    /// <summary>True when <paramref name="line"/> starts with <paramref name="keyword"/> and white space.</summary>
+    private static bool IsKeywordLine(ReadOnlySpan<char> line, string keyword) =>
+        line.Length > keyword.Length
+        && line.StartsWith(keyword, StringComparison.OrdinalIgnoreCase)
+        && char.IsWhiteSpace(line[keyword.Length]);
+
     private static bool TryIpList(
         ReadOnlySpan<char> line,
         out ReadOnlySpan<char> name,
@@ -84,9 +120,7 @@ internal static class ConfigFileReader
     {
         name = value = default;
         malformed = false;
-        if (line.Length <= IpListKeyword.Length
-            || !line.StartsWith(IpListKeyword, StringComparison.OrdinalIgnoreCase)
-            || !char.IsWhiteSpace(line[IpListKeyword.Length]))
+        if (!IsKeywordLine(line, IpListKeyword))
         {
             return false;
         }

@@ -16,9 +16,11 @@ internal static class HelpText
         text.AppendLine(Usage);
         text.AppendLine("       abilisfast --help | --version");
         text.AppendLine();
-        text.AppendLine("  --config FILE   read NAME:VALUE lines and 'iplist NAME: net, ...' lines from FILE");
+        text.AppendLine("  --config FILE   read NAME:VALUE lines, 'iplist NAME: net, ...' lines and");
+        text.AppendLine("                  'ipban NAME:VALUE ...' lines (IPBAN parameters) from FILE");
         text.AppendLine("  --wdir DIR      working directory (same as WDIR:DIR)");
         text.AppendLine("  NAME:VALUE      set a parameter; overrides the file; names are case-insensitive");
+        text.AppendLine("  IPBAN:NAME:VALUE  set an IPBAN parameter; overrides the file");
         text.AppendLine();
         text.AppendLine("Parameters (default; allowed; * = takes effect after a restart):");
         int width = ParameterTable.All.Max(d => d.Name.Length);
@@ -30,6 +32,14 @@ internal static class HelpText
             text.Append("  ").Append(' ', width + 3).AppendLine(d.Meaning);
         }
 
+        text.AppendLine();
+        text.AppendLine("IPBAN parameters (default; allowed):");
+        text.AppendLine("  MAX-FAIL    10; 1..1000 failed console logins within FIND-TIME trigger ACTION");
+        text.AppendLine("  FIND-TIME   1440; 1..525600 minutes");
+        text.AppendLine("  BAN-TIME    10080; 1..5256000 minutes");
+        text.AppendLine("  WHITE-LIST  PrivateIpAdd; nets and IP list names separated by commas, or # (none)");
+        text.AppendLine("  ACTION      BAN; BAN, MAIL (alert mail) or BOTH");
+        text.AppendLine("  ALERT-TO    postmaster; mail addresses separated by commas (recipients of the alert mail)");
         text.AppendLine();
         text.AppendLine("Built-in IP list PrivateIpAdd: 10/8, 172.16/12, 192.168/16, 127/8, ::1/128.");
         return text.ToString();

@@ -27,6 +27,38 @@ internal sealed class LiveConfiguration
 
     public void Attach(SmtpContext context) => _context = context;
 
+    /// <summary>The IPBAN parameters from the file and command line (and the console since).</summary>
+    public Access.IpBanOptions IpBan
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _store.IpBan;
+            }
+        }
+    }
+
+    /// <summary>
+    /// <c>s p ipban NAME:VALUE</c>: validates against the current options (WHITE-LIST may name the
+    /// configured IP lists), puts the change in force in <paramref name="bans"/> and keeps it for
+    /// <see cref="Save"/>. Returns the error text or the one line to show.
+    /// </summary>
+    public (bool Ok, string Message) SetIpBan(Access.IpBanService bans, string name, string value)
+    {
+        lock (_lock)
+        {
+            if (!Access.IpBanParameters.TrySet(bans.Options, name, value, _store.IpLists, out Access.IpBanOptions updated, out string error))
+            {
+                return (false, error);
+            }
+
+            bans.Options = updated;
+            _store.SetIpBan(updated);
+            return (true, $"{Access.IpBanParameters.FormatOne(updated, name)} set, in force now (save conf keeps it)");
+        }
+    }
+
     /// <summary>Every parameter, <c>NAME:VALUE</c>, passwords masked, with * on those that need a restart.</summary>
     public IReadOnlyList<string> Format()
     {
@@ -112,7 +144,8 @@ internal sealed class LiveConfiguration
     }
 
     /// <summary>
-    /// Writes every value that is not a default, and the named IP lists, to the configuration file
+    /// Writes every value that is not a default, the named IP lists and the IPBAN parameters that
+    /// are not defaults (<c>ipban NAME:VALUE</c> lines) to the configuration file
     /// (the --config file, else WDIR/abilisfast.conf), atomically. Returns the path written.
     /// </summary>
     public string Save(string workDir)
@@ -139,6 +172,18 @@ internal sealed class LiveConfiguration
                 if (_store.GetSource(ParameterTable.All[i].Name) != ParameterStore.DefaultSource)
                 {
                     text.Append(lines[i]).Append('\n');
+                }
+            }
+
+            IReadOnlyList<string> ipban = Access.IpBanParameters.Format(_store.IpBan);
+            IReadOnlyList<string> ipbanDefaults = Access.IpBanParameters.Format(Access.IpBanOptions.Default);
+            for (int i = 0; i < ipban.Count; i++)
+            {
+                if (ipban[i] != ipbanDefaults[i])
+                {
+                    int colon = ipban[i].IndexOf(':', StringComparison.Ordinal);
+                    text.Append(ConfigFileReader.IpBanKeyword).Append(' ')
+                        .Append(ipban[i], 0, colon + 1).Append(ConfigLineTokenizer.Quote(ipban[i][(colon + 1)..])).Append('\n');
                 }
             }
 

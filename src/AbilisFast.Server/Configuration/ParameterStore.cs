@@ -10,6 +10,9 @@ internal sealed class ParameterStore
 {
     public const string DefaultSource = "default";
 
+    /// <summary><c>IPBAN:NAME:VALUE</c> sets an IPBAN parameter where only <c>NAME:VALUE</c> tokens fit (the command line).</summary>
+    public const string IpBanPrefix = "IPBAN";
+
     private readonly Entry[] _entries;
     private int _sequence;
 
@@ -25,6 +28,32 @@ internal sealed class ParameterStore
     public NamedIpLists IpLists { get; } = new();
 
     /// <summary>
+    /// The IPBAN parameters (<c>ipban NAME:VALUE</c> in the file, <c>IPBAN:NAME:VALUE</c> on the
+    /// command line, <c>s p ipban NAME:VALUE</c> on the console): what a server starts with.
+    /// </summary>
+    public Access.IpBanOptions IpBan { get; private set; } = Access.IpBanOptions.Default;
+
+    /// <summary>
+    /// Sets one IPBAN parameter; WHITE-LIST may name the lists defined so far. On failure nothing
+    /// changes and <paramref name="error"/> is one line, <c>SOURCE: NAME:VALUE is invalid: …</c>.
+    /// </summary>
+    public bool TrySetIpBan(string name, string value, string source, out string error)
+    {
+        if (!Access.IpBanParameters.TrySet(IpBan, name, value, IpLists, out Access.IpBanOptions updated, out string reason))
+        {
+            error = $"{source}: ipban {reason}";
+            return false;
+        }
+
+        IpBan = updated;
+        error = string.Empty;
+        return true;
+    }
+
+    /// <summary>Replaces the IPBAN parameters (the console changed them in the running server).</summary>
+    public void SetIpBan(Access.IpBanOptions options) => IpBan = options ?? throw new ArgumentNullException(nameof(options));
+
+    /// <summary>
     /// Sets one parameter after checking its value. On failure nothing changes and
     /// <paramref name="error"/> is one line: <c>SOURCE: NAME:VALUE is invalid: allowed …</c>
     /// (a password value shows as <c>********</c>).
@@ -32,6 +61,18 @@ internal sealed class ParameterStore
     /// </summary>
     public bool TrySet(string name, string value, string source, out string error)
     {
+        if (name.Equals(IpBanPrefix, StringComparison.OrdinalIgnoreCase))
+        {
+            int colon = value.IndexOf(':', StringComparison.Ordinal);
+            if (colon <= 0)
+            {
+                error = $"{source}: {name}:{value} is invalid: allowed IPBAN:NAME:VALUE with NAME one of {string.Join(", ", Access.IpBanParameters.Names)}";
+                return false;
+            }
+
+            return TrySetIpBan(value[..colon], value[(colon + 1)..], source, out error);
+        }
+
         if (!ParameterTable.TryFind(name, out int index))
         {
             error = $"{source}: {name}:{value} is not a parameter (see --help)";

@@ -10,7 +10,7 @@ public sealed class IpBanParametersTests
     public void Format_shows_the_defaults()
     {
         Assert.Equal(
-            ["MAX-FAIL:10", "FIND-TIME:1440", "BAN-TIME:10080", "WHITE-LIST:PrivateIpAdd", "ACTION:BAN"],
+            ["MAX-FAIL:10", "FIND-TIME:1440", "BAN-TIME:10080", "WHITE-LIST:PrivateIpAdd", "ACTION:BAN", "ALERT-TO:postmaster"],
             IpBanParameters.Format(IpBanOptions.Default));
     }
 
@@ -44,7 +44,7 @@ public sealed class IpBanParametersTests
     [InlineData("ACTION", "3", "ACTION:3 is invalid: allowed BAN, MAIL or BOTH")]
     [InlineData("WHITE-LIST", "NoSuchList", "WHITE-LIST:NoSuchList is invalid: NoSuchList is not a defined IP list; allowed " + NetListSyntax.Allowed)]
     [InlineData("WHITE-LIST", "1.2.3.4/40", "WHITE-LIST:1.2.3.4/40 is invalid: allowed " + NetListSyntax.Allowed)]
-    [InlineData("BAN-LIST", "1", "BAN-LIST is not an IPBAN parameter; allowed MAX-FAIL, FIND-TIME, BAN-TIME, WHITE-LIST, ACTION")]
+    [InlineData("BAN-LIST", "1", "BAN-LIST is not an IPBAN parameter; allowed MAX-FAIL, FIND-TIME, BAN-TIME, WHITE-LIST, ACTION, ALERT-TO")]
     public void Invalid_values_are_refused_with_exact_errors(string name, string value, string expected)
     {
         IpBanOptions before = IpBanOptions.Default with { MaxFail = 7 };

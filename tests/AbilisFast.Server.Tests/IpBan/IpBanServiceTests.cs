@@ -105,7 +105,8 @@ public sealed class IpBanServiceTests : IDisposable
         ban.Alert += alerts.Add;
         Fail(ban, Attacker, 2, "login x");
         Assert.False(ban.IsBanned(Attacker));
-        Assert.Equal([new BanEvent(Attacker, 2, null, "login x")], alerts);
+        BanEvent alert = Assert.Single(alerts);
+        Assert.Equal((Attacker, 2, (DateTimeOffset?)null, "login x"), (alert.Address, alert.Failures, alert.Until, alert.What));
         Assert.False(File.Exists(Path.Combine(_dir, "ipban")));
     }
 
@@ -117,7 +118,8 @@ public sealed class IpBanServiceTests : IDisposable
         ban.Alert += alerts.Add;
         Fail(ban, Attacker, 2, "login y");
         Assert.True(ban.IsBanned(Attacker));
-        Assert.Equal([new BanEvent(Attacker, 2, _time.GetUtcNow().AddMinutes(5), "login y")], alerts);
+        BanEvent alert = Assert.Single(alerts);
+        Assert.Equal((Attacker, 2, (DateTimeOffset?)_time.GetUtcNow().AddMinutes(5), "login y"), (alert.Address, alert.Failures, alert.Until, alert.What));
     }
 
     [Fact]

@@ -13,9 +13,17 @@ internal sealed class ConsoleTestClient : IAsyncDisposable
 
     private ConsoleTestClient(Socket socket) => _socket = socket;
 
-    public static async Task<ConsoleTestClient> ConnectAsync(int port)
+    public static Task<ConsoleTestClient> ConnectAsync(int port) => ConnectAsync(port, null);
+
+    /// <summary>Connects to 127.0.0.1:<paramref name="port"/> from <paramref name="from"/> (another loopback address such as 127.0.0.2), or from any.</summary>
+    public static async Task<ConsoleTestClient> ConnectAsync(int port, IPAddress? from)
     {
         var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        if (from is not null)
+        {
+            socket.Bind(new IPEndPoint(from, 0));
+        }
+
         await socket.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port));
         return new ConsoleTestClient(socket);
     }

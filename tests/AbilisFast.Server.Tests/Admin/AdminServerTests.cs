@@ -229,6 +229,21 @@ public sealed class AdminServerTests : IAsyncLifetime
         Assert.Contains("ERROR: this command needs administrator or super user rights", await CommandAsync(viewer, "s p smtp MAX-RCPT:1"));
         Assert.Contains("ERROR: this command needs administrator or super user rights", await CommandAsync(viewer, "save conf"));
         Assert.Equal(100, _test.Context.Settings.MaxRcpt);
+        foreach (string action in (string[])["retry", "hold", "rel", "del"])
+        {
+            Assert.Contains("ERROR: this command needs administrator or super user rights", await CommandAsync(viewer, $"{action} q smtp all"));
+        }
+    }
+
+    [Fact]
+    public async Task QueueActionsSayWhatIsWrongWithTheirArguments()
+    {
+        await using ConsoleTestClient boss = await LoginAsync("boss", "boss-pass");
+        await boss.ReadUntilAsync("] ABILIS_CPX:");
+        Assert.Contains("ERROR: usage: hold q smtp ID|ALL", await CommandAsync(boss, "hold q smtp"));
+        Assert.Contains("ERROR: usage: del q smtp ID|ALL", await CommandAsync(boss, "del x smtp 1"));
+        // This test server has no delivery engine: there is nothing to control.
+        Assert.Contains("ERROR: nothing delivers in this server", await CommandAsync(boss, "retry q smtp all"));
     }
 
     [Fact]

@@ -204,6 +204,7 @@ internal sealed class LoadSession
     }
 
     /// <summary>One transaction: MAIL, RCPT..., DATA, the text, the final reply; RSET after a refusal.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<Ending> SendOneAsync(long number)
     {
         _messages++;
@@ -320,6 +321,7 @@ internal sealed class LoadSession
         return code == 421;
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<Ending> ResetAsync()
     {
         await SendAsync(_script.Rset).ConfigureAwait(false);

@@ -66,9 +66,14 @@ internal sealed partial class DeliveryEngine
         if (id is null)
         {
             int deleted = 0;
-            foreach (uint each in Waiting().Concat(_held.Keys))
+            foreach (QueuedMessage message in _context.Queue.TakeAll())
             {
-                deleted += TryTake(each, out _) ? Forget(each, "deleted from the console") : 0;
+                deleted += Forget(message.Id, "deleted from the console");
+            }
+
+            foreach (uint each in _held.Keys)
+            {
+                deleted += _held.TryRemove(each, out _) ? Forget(each, "deleted from the console") : 0;
             }
 
             return deleted;
@@ -87,9 +92,9 @@ internal sealed partial class DeliveryEngine
         if (id is null)
         {
             int held = 0;
-            foreach (uint each in Waiting())
+            foreach (QueuedMessage message in _context.Queue.TakeAll())
             {
-                held += _context.Queue.TryRemove(each, out QueuedMessage message, out _) ? PutOnHold(message) : 0;
+                held += PutOnHold(message);
             }
 
             return held;
@@ -128,10 +133,6 @@ internal sealed partial class DeliveryEngine
 
         return Unhold(one);
     }
-
-    /// <summary>The ids in QUEUE-OUT and QUEUE-DEFER now.</summary>
-    private uint[] Waiting() =>
-        [.. _context.Queue.Snapshot().Select(m => m.Id), .. _context.Queue.DeferredSnapshot().Select(d => d.Message.Id)];
 
     /// <summary>Takes a message out of the held set or the queues (not one being delivered).</summary>
     private bool TryTake(uint id, out QueuedMessage message) =>

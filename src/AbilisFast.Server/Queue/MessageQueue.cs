@@ -135,6 +135,29 @@ internal sealed class MessageQueue
         return found;
     }
 
+    /// <summary>Takes every message out of QUEUE-DEFER and QUEUE-OUT at once (console actions on ALL: one pass, not one per message).</summary>
+    public List<QueuedMessage> TakeAll()
+    {
+        var taken = new List<QueuedMessage>();
+        lock (_deferred)
+        {
+            while (_deferred.TryDequeue(out QueuedMessage message, out _))
+            {
+                taken.Add(message);
+            }
+
+            _deferredDue.Clear();
+            _deferCount = 0;
+        }
+
+        while (TryDequeue(out QueuedMessage message))
+        {
+            taken.Add(message);
+        }
+
+        return taken;
+    }
+
     /// <summary>Queued messages are the same entry when their ids are.</summary>
     private sealed class IdComparer : IEqualityComparer<QueuedMessage>
     {

@@ -83,6 +83,31 @@ public sealed class DeliveryStateTests
     }
 
     [Fact]
+    public void OneMessageOrAllCanBeTakenOutOfBothQueues()
+    {
+        var queue = new MessageQueue();
+        for (uint id = 1; id <= 5; id++)
+        {
+            queue.Enqueue(new QueuedMessage(id, 10, 0));
+        }
+
+        queue.Defer(new QueuedMessage(6, 10, 0), 1000);
+        queue.Defer(new QueuedMessage(7, 10, 0), 2000);
+
+        Assert.True(queue.TryRemove(3, out QueuedMessage three, out bool deferred));
+        Assert.Equal(3u, three.Id);
+        Assert.False(deferred);
+        Assert.True(queue.TryRemove(7, out _, out deferred));
+        Assert.True(deferred);
+        Assert.False(queue.TryRemove(3, out _, out _));
+        Assert.Equal((4, 1), (queue.OutCount, queue.DeferCount));
+
+        Assert.Equal([1u, 2u, 4u, 5u, 6u], queue.TakeAll().Select(m => m.Id).Order());
+        Assert.Equal((0, 0), (queue.OutCount, queue.DeferCount));
+        Assert.Null(queue.NextDueUnixMs);
+    }
+
+    [Fact]
     public void DeferredMessagesComeBackInDueOrder()
     {
         var queue = new MessageQueue();

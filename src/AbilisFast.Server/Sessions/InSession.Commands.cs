@@ -223,7 +223,7 @@ internal sealed partial class InSession
         }
 
         if (!_context.Settings.Sink && _context.Spool is { } spool
-            && spool.AvailableBytes < declaredSize + spool.Options.SegmentSize + spool.Options.MinFreeBytes)
+            && spool.AvailableBytesRecent < declaredSize + spool.Options.SegmentSize + spool.Options.MinFreeBytes)
         {
             CountRefusedMail(RecipientFlags.None);
             return Error(SmtpReplies.InsufficientStorage);

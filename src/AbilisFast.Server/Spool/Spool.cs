@@ -211,6 +211,35 @@ internal sealed partial class Spool : IAsyncDisposable, IDisposable
 
     public long AvailableBytes => _options.FreeSpaceOverride?.Invoke() ?? SpoolNative.AvailableBytes(_directory);
 
+    /// <summary>
+    /// <see cref="AvailableBytes"/> read at most every <see cref="FreeSpaceRecheckMs"/> ms: the check
+    /// at MAIL is advisory (a segment roll checks exactly), and one statvfs per message cost one
+    /// system call in every transaction under load.
+    /// </summary>
+    public long AvailableBytesRecent
+    {
+        get
+        {
+            if (_options.FreeSpaceOverride is { } overridden)
+            {
+                return overridden();
+            }
+
+            long now = Environment.TickCount64;
+            if (now - Volatile.Read(ref _freeSpaceCheckedAt) >= FreeSpaceRecheckMs)
+            {
+                Volatile.Write(ref _freeSpaceBytes, SpoolNative.AvailableBytes(_directory));
+                Volatile.Write(ref _freeSpaceCheckedAt, now);
+            }
+
+            return Volatile.Read(ref _freeSpaceBytes);
+        }
+    }
+
+    private const long FreeSpaceRecheckMs = 200;
+    private long _freeSpaceCheckedAt = long.MinValue / 2;
+    private long _freeSpaceBytes;
+
     public int LiveMessages
     {
         get

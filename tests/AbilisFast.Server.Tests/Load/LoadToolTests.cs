@@ -13,27 +13,7 @@ namespace AbilisFast.Server.Tests.Load;
 public sealed class LoadToolTests
 {
     /// <summary>Path of the built tool's dll (run with the dotnet host).</summary>
-    private static string ToolPath
-    {
-        get
-        {
-            string testDir = AppContext.BaseDirectory; // …/tests/X/bin/<Config>/net10.0/
-            string configuration = new DirectoryInfo(testDir).Parent!.Name;
-            DirectoryInfo? dir = new(testDir);
-            while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "AbilisFast.sln")))
-            {
-                dir = dir.Parent;
-            }
-
-            if (dir is null)
-            {
-                throw new InvalidOperationException("repository root not found above " + testDir);
-            }
-
-            string path = Path.Combine(dir.FullName, "tools", "AbilisFast.Load", "bin", configuration, "net10.0", "abilisfast-load.dll");
-            return File.Exists(path) ? path : throw new FileNotFoundException("build tools/AbilisFast.Load first", path);
-        }
-    }
+    private static string ToolPath => ServerProcess.BuiltFile("build tools/AbilisFast.Load first", "tools", "AbilisFast.Load", "abilisfast-load.dll");
 
     private static async Task<(int ExitCode, string Output)> RunToolAsync(params string[] args)
     {

@@ -64,26 +64,29 @@ internal sealed class ServerProcess : IDisposable
     }
 
     /// <summary>Path of the built executable (the test project builds the host project).</summary>
-    public static string ExecutablePath
+    public static string ExecutablePath => BuiltFile("build the host project first", "src", "AbilisFast", "abilisfast");
+
+    /// <summary>
+    /// A file of a project built in the same configuration as the tests:
+    /// ROOT/<paramref name="folder"/>/<paramref name="project"/>/bin/CONFIG/net10.0/<paramref name="file"/>.
+    /// </summary>
+    public static string BuiltFile(string hint, string folder, string project, string file)
     {
-        get
+        string testDir = AppContext.BaseDirectory; // …/tests/X/bin/<Config>/net10.0/
+        string configuration = new DirectoryInfo(testDir).Parent!.Name;
+        DirectoryInfo? dir = new(testDir);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "AbilisFast.sln")))
         {
-            string testDir = AppContext.BaseDirectory; // …/tests/X/bin/<Config>/net10.0/
-            string configuration = new DirectoryInfo(testDir).Parent!.Name;
-            DirectoryInfo? dir = new(testDir);
-            while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "AbilisFast.sln")))
-            {
-                dir = dir.Parent;
-            }
-
-            if (dir is null)
-            {
-                throw new InvalidOperationException("repository root not found above " + testDir);
-            }
-
-            string path = Path.Combine(dir.FullName, "src", "AbilisFast", "bin", configuration, "net10.0", "abilisfast");
-            return File.Exists(path) ? path : throw new FileNotFoundException("build the host project first", path);
+            dir = dir.Parent;
         }
+
+        if (dir is null)
+        {
+            throw new InvalidOperationException("repository root not found above " + testDir);
+        }
+
+        string path = Path.Combine(dir.FullName, folder, project, "bin", configuration, "net10.0", file);
+        return File.Exists(path) ? path : throw new FileNotFoundException(hint, path);
     }
 
     public static int FreePort()

@@ -14,14 +14,14 @@ internal sealed record SmtpReply(int Code, string Text)
     public bool IsPermanent => Code >= 500;
 
     /// <summary>"x.y.z" taken from the start of the text, or null.</summary>
-    public string? EnhancedStatus
+    public string? EnhancedStatus => LeadingEnhancedStatus(Text);
+
+    /// <summary>The RFC 3463 code "x.y.z" that starts <paramref name="text"/>, or null.</summary>
+    public static string? LeadingEnhancedStatus(string text)
     {
-        get
-        {
-            int space = Text.IndexOf(' ');
-            string first = space < 0 ? Text : Text[..space];
-            return IsEnhancedStatus(first) ? first : null;
-        }
+        int space = text.IndexOf(' ');
+        string first = space < 0 ? text : text[..space];
+        return IsEnhancedStatus(first) ? first : null;
     }
 
     public override string ToString() => Text.Length == 0 ? Code.ToString(System.Globalization.CultureInfo.InvariantCulture) : $"{Code} {Text}";

@@ -107,18 +107,11 @@ internal sealed partial class DeliveryEngine
             return "4.4.7";
         }
 
-        ReadOnlySpan<char> text = reason;
-        if (IsSmtpReply(reason))
-        {
-            text = text[4..];
-        }
-
-        int space = text.IndexOf(' ');
-        ReadOnlySpan<char> first = space < 0 ? text : text[..space];
-        if (first.Length >= 5 && first[1] == '.' && first[0] is '4' or '5')
+        string? status = SmtpReply.LeadingEnhancedStatus(IsSmtpReply(reason) ? reason[4..] : reason);
+        if (status is not null && status[0] is '4' or '5')
         {
             // A lifetime expiry can carry a 4.x.x reply; the recipient still failed for good.
-            return first[0] == '4' ? "5" + first[1..].ToString() : first.ToString();
+            return status[0] == '4' ? "5" + status[1..] : status;
         }
 
         return "5.0.0";

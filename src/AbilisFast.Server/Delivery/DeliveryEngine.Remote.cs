@@ -195,7 +195,7 @@ internal sealed partial class DeliveryEngine
 
     /// <summary>Puts <paramref name="status"/> in front of a detail that does not start with an enhanced status code.</summary>
     private static string WithStatus(string detail, string status) =>
-        detail.Length > 5 && char.IsAsciiDigit(detail[0]) && detail[1] == '.' ? detail : $"{status} {detail}";
+        SmtpReply.LeadingEnhancedStatus(detail) is null ? $"{status} {detail}" : detail;
 
     /// <summary>
     /// An OUT session: the channel and its one open SMTP connection, kept from one message to the next

@@ -159,10 +159,9 @@ internal sealed partial class Spool
     /// <summary>The commit is durable: make the message visible. Caller holds the lock.</summary>
     private void PublishLocked(SpoolWriter writer)
     {
-        var segments = new List<SpoolSegment>(writer.Segments);
-        var message = new SpoolMessage(writer.Id, writer.Length, writer.Fragments.ToArray(), segments, writer.CommittedEnvelope);
+        var message = new SpoolMessage(writer.Id, writer.Length, writer.Fragments, writer.Segments, writer.EnvelopeAt);
         _index[writer.Id] = message;
-        foreach (SpoolSegment segment in segments)
+        foreach (SpoolSegment segment in writer.Segments)
         {
             segment.Live++;
             segment.Pins--;

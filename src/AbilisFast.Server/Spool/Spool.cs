@@ -122,8 +122,9 @@ internal sealed partial class Spool : IAsyncDisposable, IDisposable
                 Log($"spool: writing Done for {SpoolIds.Format(id)} failed: {ex.Message}");
             }
 
-            foreach (SpoolSegment segment in message.Segments)
+            for (int i = 0; i < message.SegmentCount; i++)
             {
+                SpoolSegment segment = message.Segment(i);
                 segment.Live--;
                 if (doneSegment is not null && !ReferenceEquals(segment, doneSegment))
                 {
@@ -153,9 +154,8 @@ internal sealed partial class Spool : IAsyncDisposable, IDisposable
                 }
 
                 (SpoolSegment segment, _) = AppendLocked(record);
-                if (!message.Segments.Contains(segment))
+                if (message.AddSegment(segment))
                 {
-                    message.Segments.Add(segment);
                     segment.Live++;
                 }
             }
@@ -177,7 +177,7 @@ internal sealed partial class Spool : IAsyncDisposable, IDisposable
                 throw new InvalidOperationException($"Message {SpoolIds.Format(id)} is not stored.");
             }
 
-            SpoolSegment[] pinned = [.. message.Segments];
+            SpoolSegment[] pinned = message.CopySegments();
             foreach (SpoolSegment segment in pinned)
             {
                 segment.Pins++;
@@ -200,12 +200,43 @@ internal sealed partial class Spool : IAsyncDisposable, IDisposable
         }
     }
 
-    /// <summary>The committed envelope of a live message, or null when the spool does not hold it.</summary>
+    /// <summary>
+    /// The committed envelope of a live message, read back from its Commit record (the index does not
+    /// keep it in memory), or null when the spool does not hold the message or the read fails.
+    /// </summary>
     public byte[]? ReadEnvelope(uint id)
     {
         lock (_lock)
         {
-            return _index.TryGetValue(id, out SpoolMessage? message) ? message.Envelope : null;
+            if (_disposed || !_index.TryGetValue(id, out SpoolMessage? message))
+            {
+                return null;
+            }
+
+            StoredFragment at = message.EnvelopeAt;
+            byte[] envelope = new byte[at.Length];
+            try
+            {
+                int done = 0;
+                while (done < envelope.Length)
+                {
+                    int read = RandomAccess.Read(at.Segment.Handle, envelope.AsSpan(done), at.Offset + done);
+                    if (read <= 0)
+                    {
+                        Log($"spool: envelope of {SpoolIds.Format(id)} cut short in {at.Segment.Path}");
+                        return null;
+                    }
+
+                    done += read;
+                }
+            }
+            catch (Exception ex) when (ex is IOException or ObjectDisposedException)
+            {
+                Log($"spool: reading the envelope of {SpoolIds.Format(id)} failed: {ex.Message}");
+                return null;
+            }
+
+            return envelope;
         }
     }
 

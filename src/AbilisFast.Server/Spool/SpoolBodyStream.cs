@@ -63,21 +63,21 @@ internal sealed class SpoolBodyStream : Stream
 
     private bool NextChunk(int wanted, out StoredFragment fragment, out int count)
     {
-        StoredFragment[] fragments = _message.Fragments;
-        while (_fragment < fragments.Length && _inFragment >= fragments[_fragment].Length)
+        int fragments = _message.FragmentCount;
+        while (_fragment < fragments && _inFragment >= _message.Fragment(_fragment).Length)
         {
             _fragment++;
             _inFragment = 0;
         }
 
-        if (wanted == 0 || _fragment >= fragments.Length)
+        if (wanted == 0 || _fragment >= fragments)
         {
             fragment = default;
             count = 0;
             return false;
         }
 
-        fragment = fragments[_fragment];
+        fragment = _message.Fragment(_fragment);
         count = Math.Min(wanted, fragment.Length - _inFragment);
         return true;
     }

@@ -117,6 +117,7 @@ internal sealed class SpoolScan(Spool spool)
                 m.Committed = true;
                 m.CommitTime = time;
                 m.Envelope = payload[SpoolRecord.CommitPrefixSize..].ToArray();
+                m.EnvelopeAt = new StoredFragment(segment, record.PayloadOffset + SpoolRecord.CommitPrefixSize, m.Envelope.Length);
                 m.AddSegment(segment);
                 _commitOrder.Add(m);
                 break;
@@ -149,7 +150,7 @@ internal sealed class SpoolScan(Spool spool)
             }
 
             StoredFragment[] fragments = [.. m.Fragments];
-            index[m.Id] = new SpoolMessage(m.Id, m.BodyBytes, fragments, m.Segments, m.Envelope);
+            index[m.Id] = new SpoolMessage(m.Id, m.BodyBytes, fragments, m.Segments, m.EnvelopeAt);
             foreach (SpoolSegment segment in m.Segments)
             {
                 segment.Live++;
@@ -207,6 +208,8 @@ internal sealed class SpoolScan(Spool spool)
         public long CommitTime { get; set; }
 
         public byte[] Envelope { get; set; } = [];
+
+        public StoredFragment EnvelopeAt { get; set; }
 
         public byte[]? LastRetry { get; set; }
 

@@ -49,8 +49,12 @@ internal sealed partial class SpoolWriter : IDisposable
 
     internal long CommitLsn { get; set; }
 
-    /// <summary>A copy of the envelope given to <see cref="CommitAsync"/>, for the in-memory index.</summary>
-    internal byte[] CommittedEnvelope { get; private set; } = [];
+    /// <summary>Where the envelope given to <see cref="CommitAsync"/> landed (set when the Commit record is appended).</summary>
+    internal StoredFragment EnvelopeAt { get; private set; }
+
+    // Commit in flight: offset of the Commit record within the appended records, and the envelope length.
+    private int _commitRecordAt = -1;
+    private int _envelopeLength;
 
     internal void Start(uint id)
     {
@@ -61,7 +65,8 @@ internal sealed partial class SpoolWriter : IDisposable
         _pendingFragment = 0;
         Fragments.Clear();
         Segments.Clear();
-        CommittedEnvelope = [];
+        EnvelopeAt = default;
+        _commitRecordAt = -1;
         _buffer = ArrayPool<byte>.Shared.Rent(SpoolRecord.SizeOf(_fragmentSize) + InlineCommitRoom);
         _state = WriterState.Open;
     }
@@ -131,6 +136,11 @@ internal sealed partial class SpoolWriter : IDisposable
             segment.Pins++;
         }
 
+        if (_commitRecordAt >= 0)
+        {
+            EnvelopeAt = new StoredFragment(segment, offset + _commitRecordAt + SpoolRecord.HeaderSize + SpoolRecord.CommitPrefixSize, _envelopeLength);
+        }
+
         if (_pendingFragment > 0)
         {
             Fragments.Add(new StoredFragment(segment, offset + SpoolRecord.HeaderSize, _pendingFragment));
@@ -159,7 +169,6 @@ internal sealed partial class SpoolWriter : IDisposable
         byte[]? extra = null;
         try
         {
-            CommittedEnvelope = envelope.ToArray();
             int commitPayload = SpoolRecord.CommitPrefixSize + envelope.Length;
             int commitSize = SpoolRecord.SizeOf(commitPayload);
             uint fragments = _seq + (_fill > 0 ? 1u : 0u);
@@ -189,6 +198,8 @@ internal sealed partial class SpoolWriter : IDisposable
             SpoolRecord.Seal(target, SpoolRecordType.Commit, Id, fragments, commitPayload, _spool.Seed);
 
             ReadOnlySpan<byte> records = extra is null ? _buffer.AsSpan(0, fragmentSize + commitSize) : target;
+            _commitRecordAt = fragmentSize;
+            _envelopeLength = envelope.Length;
             _core.Reset();
             _state = WriterState.Committing;
             Append(records, commit: true);

@@ -43,8 +43,44 @@ internal static class SmtpMetrics
         }
 
         Gauge(text, "abilisfast_smtp_cleared_timestamp_seconds", "when the statistics were last cleared", snapshot.Counters.ClearedAt.ToUnixTimeSeconds());
+        AppendProcess(text);
         text.Append("# EOF\n");
         return text.ToString();
+    }
+
+    /// <summary>The process's footprint: resident memory (from /proc/self/statm) and the managed heap.</summary>
+    private static void AppendProcess(StringBuilder text)
+    {
+        if (ResidentBytes() is long resident)
+        {
+            Gauge(text, "process_resident_memory_bytes", "resident set size (RSS)", resident);
+        }
+
+        GCMemoryInfo gc = GC.GetGCMemoryInfo();
+        Gauge(text, "abilisfast_gc_heap_bytes", "managed heap size at the last garbage collection", gc.HeapSizeBytes);
+        Gauge(text, "abilisfast_gc_committed_bytes", "memory the garbage collector has committed", gc.TotalCommittedBytes);
+        text.Append("# TYPE abilisfast_gc_collections counter\n");
+        text.Append("# HELP abilisfast_gc_collections garbage collections since start, per generation\n");
+        for (int generation = 0; generation <= GC.MaxGeneration; generation++)
+        {
+            Sample(text, $"abilisfast_gc_collections_total{{generation=\"{generation}\"}}", GC.CollectionCount(generation));
+        }
+    }
+
+    private static long? ResidentBytes()
+    {
+        try
+        {
+            // statm: size resident shared text lib data dt, in pages.
+            string[] fields = File.ReadAllText("/proc/self/statm").Split(' ');
+            return fields.Length > 1 && long.TryParse(fields[1], NumberStyles.None, CultureInfo.InvariantCulture, out long pages)
+                ? pages * Environment.SystemPageSize
+                : null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
     }
 
     private static void Gauge(StringBuilder text, string name, string help, long value)

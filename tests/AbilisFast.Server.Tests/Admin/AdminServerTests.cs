@@ -259,11 +259,21 @@ public sealed class AdminServerTests : IAsyncLifetime
         Assert.Contains("abilisfast_smtp_events_total{counter=\"DENIED-IP\",direction=\"in\"} 1\r\n", metrics);
         Assert.DoesNotContain("counter=\"DENIED-IP\",direction=\"out\"", metrics);
         Assert.Contains("abilisfast_smtp_queue{queue=\"out\"} 0\r\n", metrics);
+        Assert.True(MetricValue(metrics, "process_resident_memory_bytes") > 1 << 20, "a process holds more than 1 MiB resident");
+        Assert.True(MetricValue(metrics, "abilisfast_gc_heap_bytes") > 0);
+        Assert.True(MetricValue(metrics, "abilisfast_gc_committed_bytes") > 0);
+        Assert.Contains("abilisfast_gc_collections_total{generation=\"0\"} ", metrics);
         Assert.Contains("# EOF\r\n", metrics);
         foreach (string line in metrics[..metrics.IndexOf("# EOF", StringComparison.Ordinal)].Split("\r\n", StringSplitOptions.RemoveEmptyEntries))
         {
             Assert.Matches(@"^(# (TYPE|HELP) \w+ .+|\w+(\{[^}]*\})? -?\d+)$", line);
         }
+    }
+
+    private static long MetricValue(string metrics, string name)
+    {
+        string line = metrics.Split("\r\n").Single(l => l.StartsWith(name + " ", StringComparison.Ordinal));
+        return long.Parse(line[(name.Length + 1)..], System.Globalization.CultureInfo.InvariantCulture);
     }
 
     [Fact]

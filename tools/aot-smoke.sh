@@ -17,7 +17,7 @@ runner=()
 server_args=()
 smoke_init
 
-bin=${ABILISFAST_AOT_BIN:+$(readlink -f "$ABILISFAST_AOT_BIN")}
+bin=${ABILISFAST_AOT_BIN:+$(readlink -m "$ABILISFAST_AOT_BIN")}
 if [ -z "$bin" ]; then
     smoke_publish linux-x64
 fi

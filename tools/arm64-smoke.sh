@@ -25,7 +25,7 @@ runner=(qemu-aarch64-static)
 server_args=(QUEUE-HOLD:YES)
 start_wait=60   # emulated, on a shared machine
 
-bin=${ABILISFAST_ARM64_BIN:+$(readlink -f "$ABILISFAST_ARM64_BIN")}
+bin=${ABILISFAST_ARM64_BIN:+$(readlink -m "$ABILISFAST_ARM64_BIN")}
 if [ -z "$bin" ]; then
     smoke_publish linux-arm64
 fi

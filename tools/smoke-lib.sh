@@ -1,5 +1,5 @@
-# Shared parts of the smoke tests of the published binary (sourced by tools/aot-smoke.sh and
-# tools/arm64-smoke.sh, not run by itself). The sourcing script sets, before calling anything here:
+# Shared parts of the scripts that publish and run the binary (sourced by tools/aot-smoke.sh,
+# tools/arm64-smoke.sh and tools/release.sh, not run by itself). The sourcing script sets, before calling anything here:
 #   smoke_name   the prefix of its messages ("aot smoke", "arm64 smoke")
 #   work         its scratch folder (removed on exit)
 #   bin          the binary, once it has one
@@ -26,15 +26,17 @@ smoke_fail() {
     exit 1
 }
 
-# dotnet publish for RID $1 into $work/publish; fails on any trim/AOT warning or on a file beside
-# the binary. Sets bin.
+# dotnet publish for RID $1 into $2 (default $work/publish), with any further arguments passed on
+# to dotnet publish; fails on any trim/AOT warning or on a file beside the binary. Sets bin.
 smoke_publish() {
-    dotnet publish -c Release -r "$1" src/AbilisFast -o "$work/publish" -nologo -v quiet >"$work/publish.log" 2>&1 \
-        || { cat "$work/publish.log"; smoke_fail "dotnet publish -r $1"; }
-    grep -qiE "warning (IL|AOT)" "$work/publish.log" && { cat "$work/publish.log"; smoke_fail "trim/AOT warnings"; }
-    bin="$work/publish/abilisfast"
+    local rid=$1 out=${2:-$work/publish}
+    shift $(( $# < 2 ? $# : 2 ))
+    dotnet publish -c Release -r "$rid" src/AbilisFast -o "$out" -nologo -v quiet "$@" >"$work/publish-$rid.log" 2>&1 \
+        || { cat "$work/publish-$rid.log"; smoke_fail "dotnet publish -r $rid"; }
+    grep -qiE "warning (IL|AOT)" "$work/publish-$rid.log" && { cat "$work/publish-$rid.log"; smoke_fail "trim/AOT warnings"; }
+    bin="$out/abilisfast"
     local extra
-    extra=$(find "$work/publish" -type f ! -name abilisfast | head -5)
+    extra=$(find "$out" -type f ! -name abilisfast | head -5)
     [ -z "$extra" ] || smoke_fail "files beside the binary: $extra"
 }
 

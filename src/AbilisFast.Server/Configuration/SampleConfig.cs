@@ -1,3 +1,4 @@
+using System.Reflection;
 using System.Text;
 using AbilisFast.Server.Access;
 
@@ -27,7 +28,10 @@ internal static class SampleConfig
 
     public static string Build()
     {
-        string version = typeof(SampleConfig).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
+        // The product version (1.2.3 or 1.2.3-rc.1), without the "+commit" the SDK appends.
+        string version = typeof(SampleConfig).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0.0.0";
+        int plus = version.IndexOf('+', StringComparison.Ordinal);
+        version = plus > 0 ? version[..plus] : version;
         var text = new StringBuilder();
         text.AppendLine($"# abilisfast.conf: sample configuration of abilisfast {version} (abilisfast --sample-config)");
         text.AppendLine("#");

@@ -28,6 +28,12 @@ internal static class Program
                 return ExitCodes.Ok;
             }
 
+            if (commandLine.SampleConfig)
+            {
+                Console.Out.Write(SampleConfig.Build());
+                return ExitCodes.Ok;
+            }
+
             if (commandLine.Subcommand == "user")
             {
                 return UserCommand.Run(commandLine.SubcommandArgs, Console.In, Console.Out, Console.Error);

@@ -22,6 +22,9 @@ internal sealed class CommandLineResult
 
     public bool Version { get; init; }
 
+    /// <summary>--sample-config: print the documented sample configuration file (<see cref="Configuration.SampleConfig"/>).</summary>
+    public bool SampleConfig { get; init; }
+
     /// <summary>A leading word such as <c>user</c>, <c>ctl</c> or <c>sendmail</c>; null when none.</summary>
     public string? Subcommand { get; init; }
 

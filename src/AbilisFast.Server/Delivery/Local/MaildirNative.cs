@@ -10,7 +10,10 @@ namespace AbilisFast.Server.Delivery;
 internal static partial class MaildirNative
 {
     private const int ORdOnly = 0;
-    private const int OLinuxDirectory = 0x10000;
+    // O_DIRECTORY differs by architecture: 0200000 on x86/x64, the generic 040000 on arm64 and the
+    // rest (on arm64, 0x10000 is O_DIRECT, and open() refused the directory with EINVAL).
+    private static readonly int OLinuxDirectory =
+        RuntimeInformation.ProcessArchitecture is Architecture.X64 or Architecture.X86 ? 0x10000 : 0x4000;
     private const int OLinuxCloExec = 0x80000;
     private const int EInval = 22;
     private const int ENotSup = 95; // also EOPNOTSUPP on Linux

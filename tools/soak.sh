@@ -136,6 +136,14 @@ swaks_loop() {
     done
 }
 
+kill_and_restart() {
+    kill -9 "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true
+    KILLS=$((KILLS + 1))
+    sleep "0.$((RANDOM % 9 + 1))"
+    start_server
+    log "kill -9 #$KILLS and restart: $(grep "listening on port" "$W/server.log" | tail -1 | sed 's/.*WDIR [^,]*, //')"
+}
+
 # --- the run ------------------------------------------------------------------------------------
 log "soak for $MINUTES minute(s): server $BIN, WDIR $WDIR$([ $TMPFS = 1 ] && echo ' (tmpfs 256 MiB)'), sink port $SINK_PORT"
 start_sink
@@ -154,11 +162,7 @@ NEXT_KILL=$(( T0 + 15 + RANDOM % 20 ))
 while [ "$(date +%s)" -lt "$END" ]; do
     now=$(date +%s); elapsed=$((now - T0))
     if [ "$now" -ge "$NEXT_KILL" ]; then
-        kill -9 "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true
-        KILLS=$((KILLS + 1))
-        sleep "0.$((RANDOM % 9 + 1))"
-        start_server
-        log "kill -9 #$KILLS and restart: $(tail -1 "$W/server.log" | sed 's/.*WDIR [^,]*, //')"
+        kill_and_restart
         NEXT_KILL=$(( $(date +%s) + 15 + RANDOM % 20 ))
     elif [ "$REFUSE_DONE" = 0 ] && [ "$elapsed" -ge $((DURATION / 4)) ]; then
         REFUSE_DONE=1
@@ -176,8 +180,10 @@ while [ "$(date +%s)" -lt "$END" ]; do
         fi
     elif [ "$DOWN_DONE" = 0 ] && [ "$elapsed" -ge $((DURATION * 7 / 10)) ]; then
         DOWN_DONE=1
-        log "relay server down (connection refused) for 8 s"
-        stop_sink; sleep 8; start_sink
+        log "relay server down (connection refused) for 8 s, and a kill -9 while mail waits in QUEUE-DEFER"
+        stop_sink; sleep 4
+        kill_and_restart
+        sleep 4; start_sink
     fi
     sleep 1
 done

@@ -9,7 +9,7 @@ internal sealed class LoadOptions
     public const string Usage = """
         usage: abilisfast-load --server HOST:PORT [--sessions 20] [--messages N | --duration 30s] [--size 1024] [--rcpts 1]
                [--pipelining on|off] [--per-connection N] [--from s@load.test] [--to r@load.test]
-               [--helo load.test] [--ehlo on|off] [--allow-remote] [--json] [--quiet]
+               [--helo load.test] [--ehlo on|off] [--accepted-ids FILE] [--allow-remote] [--json] [--quiet]
 
           --server HOST:PORT    target (127.0.0.0/8, ::1 or localhost unless --allow-remote); IPv6 as [::1]:PORT
           --sessions N          concurrent connections (default 20)
@@ -23,6 +23,7 @@ internal sealed class LoadOptions
           --to ADDR             recipient (default r@load.test)
           --helo NAME           EHLO/HELO name (default load.test)
           --ehlo on|off         EHLO, or HELO only (default on)
+          --accepted-ids FILE   write the Message-ID of every message answered 2xx after the final dot to FILE, one a line
           --allow-remote        allow a target that is not loopback
           --json                print the result as one JSON object
           --quiet               no progress lines on standard error
@@ -46,6 +47,9 @@ internal sealed class LoadOptions
     public bool AllowRemote { get; private set; }
     public bool Json { get; private set; }
     public bool Quiet { get; private set; }
+
+    /// <summary>--accepted-ids: where the Message-ID of each accepted message goes, or null.</summary>
+    public string? AcceptedIdsFile { get; private set; }
 
     /// <summary>True when --messages bounds the run; otherwise --duration does.</summary>
     public bool ByCount => Messages > 0;
@@ -94,6 +98,7 @@ internal sealed class LoadOptions
                 "--to" => IsAddress(value) && value.Length > 0 && Set(() => o.To = value),
                 "--helo" => IsToken(value) && Set(() => o.Helo = value),
                 "--ehlo" => TryOnOff(value, out bool e) && Set(() => o.Ehlo = e),
+                "--accepted-ids" => value.Length > 0 && Set(() => o.AcceptedIdsFile = value),
                 _ => false,
             };
             if (!ok)

@@ -28,6 +28,7 @@ internal sealed class LoadRun
         EndPoint = endPoint;
         PerConnection = options.PerConnection;
         _remaining = options.Messages;
+        AcceptedIds = options.AcceptedIdsFile is { } file ? new AcceptedIdLog(file) : null;
         var script = new LoadScript(options);
         _sessions = new LoadSession[options.Sessions];
         for (int i = 0; i < _sessions.Length; i++)
@@ -39,6 +40,9 @@ internal sealed class LoadRun
     public LoadOptions Options { get; }
     public IPEndPoint EndPoint { get; }
     public int PerConnection { get; }
+
+    /// <summary>The --accepted-ids file, or null.</summary>
+    public AcceptedIdLog? AcceptedIds { get; }
 
     /// <summary>Takes the right to start one more message; false when the count or the time is up.</summary>
     public bool TryClaim()

@@ -28,7 +28,9 @@ internal sealed class LoadScript
         string to = Recipient(o.To, o.Rcpts, 0) + (o.Rcpts > 1 ? $" (and {o.Rcpts - 1} more)" : string.Empty);
         HeaderStart = Ascii($"From: <{o.From}>\r\nTo: <{to}>\r\nSubject: load ");
         string domain = o.Helo.Contains('.', StringComparison.Ordinal) ? o.Helo : "load.test";
-        MessageIdEnd = Ascii($".{Convert.ToHexStringLower(Guid.NewGuid().ToByteArray().AsSpan(0, 6))}@{domain}>\r\n\r\n");
+        string run = Convert.ToHexStringLower(Guid.NewGuid().ToByteArray().AsSpan(0, 6));
+        MessageIdEnd = Ascii($".{run}@{domain}>\r\n\r\n");
+        AcceptedIdEnd = Ascii($".{run}@{domain}\n");
         Size = o.Size;
 
         // Enough whole lines to fill one send buffer from any phase (see LoadSession.AppendBody).
@@ -64,6 +66,9 @@ internal sealed class LoadScript
 
     /// <summary>The rest of the Message-ID after the number, and the empty line ending the header.</summary>
     public byte[] MessageIdEnd { get; }
+
+    /// <summary>The rest of the Message-ID after the number, bare, and a line end (the --accepted-ids line).</summary>
+    public byte[] AcceptedIdEnd { get; }
 
     public static ReadOnlySpan<byte> DateLabel => "\r\nDate: "u8;
     public static ReadOnlySpan<byte> MessageIdLabel => "\r\nMessage-ID: <"u8;

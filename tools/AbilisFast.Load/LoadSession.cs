@@ -294,6 +294,7 @@ internal sealed class LoadSession
             case 2:
                 _replies2++;
                 _accepted++;
+                _run.AcceptedIds?.Record(number, _script.AcceptedIdEnd);
                 break;
             case 4:
                 _replies4++;

@@ -53,8 +53,22 @@ internal static class Program
             }
         }
 
-        var run = new LoadRun(options, new IPEndPoint(address, options.Port));
-        LoadResult result = await run.RunAsync().ConfigureAwait(false);
+        LoadRun run;
+        try
+        {
+            run = new LoadRun(options, new IPEndPoint(address, options.Port));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Console.Error.WriteLine($"abilisfast-load: --accepted-ids {options.AcceptedIdsFile}: {e.Message}");
+            return 2;
+        }
+
+        LoadResult result;
+        using (run.AcceptedIds)
+        {
+            result = await run.RunAsync().ConfigureAwait(false);
+        }
         if (options.Json)
         {
             WriteJson(result);

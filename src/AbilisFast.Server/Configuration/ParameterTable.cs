@@ -65,6 +65,8 @@ internal static class ParameterTable
             "key file for STARTTLS; empty = generated in WDIR", allowEmpty: true),
         YesNo(P.TlsRequired, "NO", true, "require STARTTLS before MAIL"),
         YesNo(P.AuthPlaintext, "NO", true, "allow AUTH without TLS"),
+        Int(P.OutTimeout, 300, 1, 3600, true,
+            "seconds an OUT session waits for each reply of the remote server (twice that after the final dot); ours"),
         Text(P.NodeName, DefaultNodeName(), true, "node name in the console prompt"),
         YesNo(P.Sink, "NO", true, "benchmarking: accept and discard every message"),
     ];

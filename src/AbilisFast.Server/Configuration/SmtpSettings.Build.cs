@@ -72,6 +72,7 @@ internal sealed partial record SmtpSettings
             TlsKeyPath = UnderWorkDir(store.GetValue(P.TlsKey), workDir),
             TlsRequired = YesNo(store, P.TlsRequired),
             AuthPlaintext = YesNo(store, P.AuthPlaintext),
+            OutTimeout = TimeSpan.FromSeconds(Int(store, P.OutTimeout)),
             NodeName = store.GetValue(P.NodeName),
             Sink = YesNo(store, P.Sink),
         };

@@ -147,6 +147,12 @@ internal sealed partial record SmtpSettings
     /// <summary>AUTH-PLAINTEXT.</summary>
     public bool AuthPlaintext { get; init; }
 
+    /// <summary>
+    /// OUT-TIMEOUT (ours): how long an OUT session waits for each reply of the remote server (RFC 5321
+    /// 4.5.3.2 suggests 5 minutes); the reply to the final dot gets twice that (10 minutes by default).
+    /// </summary>
+    public TimeSpan OutTimeout { get; init; } = TimeSpan.FromMinutes(5);
+
     /// <summary>NODENAME.</summary>
     public string NodeName { get; init; } = "abilisfast";
 

@@ -230,9 +230,9 @@ internal sealed partial class DeliveryEngine
                 TlsHost = host,
                 Credentials = relayServer && settings.ServerAuth ? new NetworkCredential(settings.ServerUser, settings.ServerPassword) : null,
                 SourceAddress = settings.SourceAddress,
-                ConnectTimeout = engine.ConnectTimeout,
-                CommandTimeout = engine.CommandTimeout,
-                DataTimeout = engine.DataTimeout,
+                ConnectTimeout = engine.ConnectTimeout < settings.OutTimeout ? engine.ConnectTimeout : settings.OutTimeout,
+                CommandTimeout = engine.CommandTimeout ?? settings.OutTimeout,
+                DataTimeout = engine.DataTimeout ?? 2 * settings.OutTimeout,
                 Trace = context.Log.Verbose ? line => context.Log.Write(tag, line) : null,
             };
             Channel.RemoteEndPoint = endpoint;

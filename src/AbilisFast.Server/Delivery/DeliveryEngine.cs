@@ -47,12 +47,14 @@ internal sealed partial class DeliveryEngine : IAsyncDisposable, IQueueControl
     /// <summary>Failure notifications waiting in the queue (capped by MAX-FAIL-NOTIF).</summary>
     public int QueuedNotifications => _notifications.Count;
 
-    /// <summary>Timeouts of the SMTP client; tests shorten them.</summary>
+    /// <summary>Timeout of the SMTP client's connect (never longer than OUT-TIMEOUT); tests shorten it.</summary>
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
-    public TimeSpan CommandTimeout { get; init; } = TimeSpan.FromMinutes(5);
+    /// <summary>Reply timeout of the SMTP client; null = OUT-TIMEOUT, read at each connection (live).</summary>
+    public TimeSpan? CommandTimeout { get; init; }
 
-    public TimeSpan DataTimeout { get; init; } = TimeSpan.FromMinutes(10);
+    /// <summary>Timeout for the reply to the final dot; null = twice OUT-TIMEOUT.</summary>
+    public TimeSpan? DataTimeout { get; init; }
 
     /// <summary>How often WDIR/pickup is looked at.</summary>
     public TimeSpan PickupInterval { get; init; } = TimeSpan.FromSeconds(1);

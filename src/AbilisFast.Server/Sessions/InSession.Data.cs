@@ -137,8 +137,9 @@ internal sealed partial class InSession
                 _writer = _context.Spool.BeginMessage(_messageId);
                 WriteReceivedHeader(_writer);
             }
-            catch (IOException)
+            catch (IOException e)
             {
+                LogNotQueued(e);
                 AbortMessage();
                 return false;
             }
@@ -148,6 +149,13 @@ internal sealed partial class InSession
         LogReceiving();
         return true;
     }
+
+    /// <summary>
+    /// One session-log line saying why a message got 451 (a full disk, a failed write or sync), so the
+    /// operator sees the cause and not only the refusal. Only on the failure path.
+    /// </summary>
+    private void LogNotQueued(IOException e) =>
+        _context.Log.Write(LogTag.In, $"Message {SpoolIds.Format(_messageId)} not queued: {e.Message}");
 
     private void LogReceiving()
     {
@@ -342,9 +350,10 @@ internal sealed partial class InSession
         {
             _writer.Write(bytes);
         }
-        catch (IOException)
+        catch (IOException e)
         {
             _writeFailed = true;
+            LogNotQueued(e);
             AbortWriter();
         }
     }
@@ -398,8 +407,9 @@ internal sealed partial class InSession
             ReplyWithId(SmtpReplies.QueuedPrefix, _messageId);
             step = Step.Continue;
         }
-        catch (IOException)
+        catch (IOException e)
         {
+            LogNotQueued(e);
             CountRefusedMail(kinds);
             step = Error(SmtpReplies.WriteError);
         }

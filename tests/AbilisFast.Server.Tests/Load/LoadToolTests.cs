@@ -194,6 +194,40 @@ public sealed class LoadToolTests
     }
 
     /// <summary>smtp-sink writes a dump after it replied; waits until all <paramref name="count"/> are there.</summary>
+    [Fact]
+    public async Task Accepted_ids_lists_the_message_id_of_every_message_answered_2xx_and_no_other()
+    {
+        string file = Path.Combine(Path.GetTempPath(), "abilisfast-ids-" + Guid.NewGuid().ToString("N")[..12]);
+        try
+        {
+            using (SmtpSinkProcess sink = await SmtpSinkProcess.StartAsync())
+            {
+                JsonElement json = await RunJsonAsync("--server", Server(sink), "--sessions", "3", "--messages", "60", "--accepted-ids", file);
+                Assert.Equal(60, Field(json, "accepted"));
+                string[] ids = File.ReadAllLines(file);
+                Assert.Equal(60, ids.Distinct(StringComparer.Ordinal).Count());
+                Assert.All(ids, id => Assert.Matches(@"^\d+\.[0-9a-f]{12}@load\.test$", id));
+                var sent = (await DumpsAsync(sink, 60))
+                    .Select(d => System.Text.RegularExpressions.Regex.Match(d, "\nMessage-ID: <([^>]+)>\n").Groups[1].Value)
+                    .ToHashSet(StringComparer.Ordinal);
+                Assert.Equal(sent.Order(StringComparer.Ordinal), ids.Order(StringComparer.Ordinal));
+            }
+
+            // smtp-sink refuses every final dot (5xx): the messages are sent, none is listed.
+            using (SmtpSinkProcess refusing = await SmtpSinkProcess.StartAsync("-f", "."))
+            {
+                JsonElement json = await RunJsonAsync("--server", Server(refusing), "--sessions", "2", "--messages", "10", "--accepted-ids", file);
+                Assert.Equal(10, Field(json, "messages"));
+                Assert.Equal(0, Field(json, "accepted"));
+                Assert.Empty(File.ReadAllLines(file));
+            }
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
     private static async Task<string[]> DumpsAsync(SmtpSinkProcess sink, int count)
     {
         string[] dumps = sink.Dumps();

@@ -1,0 +1,92 @@
+using System.Text;
+using AbilisFast.Server.Tests.Support;
+
+namespace AbilisFast.Server.Tests.Faults;
+
+/// <summary>
+/// A spool damaged while the server was down (a flipped bit in a record in the middle, a torn tail,
+/// a garbage segment file): the whole server restarts, quarantines what it cannot prove whole into
+/// spool/corrupt/ and delivers every intact message.
+/// </summary>
+[Collection("EndToEnd")]
+public sealed class CorruptSpoolRestartTests
+{
+    private const string Tag = "spool";
+
+    [Fact]
+    public async Task DamagedSpoolFilesAreQuarantinedAndEveryIntactMessageIsDelivered()
+    {
+        using SmtpSinkProcess sink = await SmtpSinkProcess.StartAsync();
+        string workDir = ServerProcess.NewWorkDir();
+        string password;
+        string spoolDir;
+        using (ServerProcess server = await ServerProcess.StartAsync(workDir, parameters: FaultRig.Relaying(sink.Port, "QUEUE-HOLD:YES")))
+        {
+            await using SmtpTestClient client = await SmtpTestClient.ConnectAsync(server.Port);
+            Assert.StartsWith("220 ", await client.ReadReplyAsync());
+            Assert.StartsWith("250", await client.CommandAsync("EHLO client.test"));
+            for (int n = 1; n <= 10; n++)
+            {
+                Assert.StartsWith("250", await client.CommandAsync("MAIL FROM:<s@client.test>"));
+                Assert.StartsWith("250", await client.CommandAsync($"RCPT TO:<r{n}@far.test>"));
+                Assert.StartsWith("354", await client.CommandAsync("DATA"));
+                Assert.StartsWith("250 2.0.0", await client.CommandAsync(FaultRig.Message(Tag, n) + "."));
+            }
+
+            password = server.AdminPassword;
+            spoolDir = server.SpoolDir;
+            Assert.Equal(0, await server.TerminateAsync(TimeSpan.FromSeconds(20)));
+        }
+
+        Assert.Equal(10, StoredMessages.Read(spoolDir).Count);
+        string segment = Assert.Single(Directory.GetFiles(spoolDir, "seg-*.jnl"));
+        byte[] bytes = await File.ReadAllBytesAsync(segment);
+
+        // A bit flip inside message 5 (its one Data record fails its CRC) ...
+        int flip = bytes.AsSpan().IndexOf("line 3 of message 5,"u8);
+        Assert.True(flip > 0);
+        bytes[flip + 2] ^= 0x04;
+
+        // ... and the tail cut in the middle of message 10, as a crash while the disk wrote it would.
+        int cut = bytes.AsSpan().IndexOf("line 10 of message 10,"u8);
+        Assert.True(cut > flip);
+        await File.WriteAllBytesAsync(segment, bytes.AsSpan(0, cut).ToArray());
+
+        // A segment file of garbage after the real one.
+        byte[] garbage = new byte[64 * 1024];
+        new Random(5).NextBytes(garbage);
+        await File.WriteAllBytesAsync(Path.Combine(spoolDir, "seg-00000090.jnl"), garbage);
+
+        using (ServerProcess again = await ServerProcess.StartAsync(workDir, parameters: FaultRig.Relaying(sink.Port)))
+        {
+            again.KnownAdminPassword = password;
+            Assert.Contains("8 message(s) recovered", again.Stderr);
+            Assert.Contains("quarantined", again.Stderr); // the garbage file's header
+            int[] intact = [1, 2, 3, 4, 6, 7, 8, 9];
+            await Eventually.WaitAsync(() => intact.All(FaultRig.Delivered(sink, Tag).ContainsKey), "every intact message at smtp-sink", TimeSpan.FromSeconds(20));
+
+            // Still a working server: a new message goes through.
+            await using SmtpTestClient client = await SmtpTestClient.ConnectAsync(again.Port);
+            Assert.StartsWith("220 ", await client.ReadReplyAsync());
+            Assert.StartsWith("250", await client.CommandAsync("EHLO client.test"));
+            Assert.StartsWith("250", await client.CommandAsync("MAIL FROM:<s@client.test>"));
+            Assert.StartsWith("250", await client.CommandAsync("RCPT TO:<r11@far.test>"));
+            Assert.StartsWith("354", await client.CommandAsync("DATA"));
+            Assert.StartsWith("250 2.0.0", await client.CommandAsync(FaultRig.Message(Tag, 11) + "."));
+            await Eventually.WaitAsync(() => FaultRig.Delivered(sink, Tag).ContainsKey(11), "the new message at smtp-sink", TimeSpan.FromSeconds(20));
+            await FaultRig.WaitForEmptyQueuesAsync(again, TimeSpan.FromSeconds(20));
+            Assert.Equal(0, await again.TerminateAsync(TimeSpan.FromSeconds(20)));
+        }
+
+        Dictionary<int, int> delivered = FaultRig.Delivered(sink, Tag);
+        Assert.Equal([1, 2, 3, 4, 6, 7, 8, 9, 11], delivered.Keys.Order());
+        Assert.All(delivered.Values, c => Assert.Equal(1, c));
+
+        // Both damaged files were copied aside, byte for byte, for a human to look at.
+        string[] quarantined = Directory.GetFiles(Path.Combine(spoolDir, "corrupt"));
+        Assert.Contains(quarantined, f => Path.GetFileName(f).StartsWith("seg-00000090.jnl.", StringComparison.Ordinal) && File.ReadAllBytes(f).AsSpan().SequenceEqual(garbage));
+        Assert.Contains(quarantined, f => Path.GetFileName(f).StartsWith(Path.GetFileName(segment) + ".", StringComparison.Ordinal)
+            && File.ReadAllBytes(f).AsSpan().IndexOf(Encoding.ASCII.GetBytes("line 3 of message 5,")) < 0);
+        Directory.Delete(workDir, recursive: true);
+    }
+}

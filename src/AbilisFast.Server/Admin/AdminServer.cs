@@ -124,7 +124,8 @@ internal sealed class AdminServer : IAsyncDisposable
                 AdminCommands.Result result;
                 try
                 {
-                    result = _commands.Execute(text, rights.Value);
+                    // Off the socket thread: a command may take a while (a long queue, a file write).
+                    result = await Task.Run(() => _commands.Execute(text, rights.Value)).ConfigureAwait(false);
                 }
                 catch (Exception e)
                 {
@@ -179,8 +180,9 @@ internal sealed class AdminServer : IAsyncDisposable
                 return null;
             }
 
+            // PBKDF2 takes tens of milliseconds: never on the socket thread that serves SMTP sessions too.
             UserRights? rights = status == TelnetLineStatus.Line && passwordStatus == TelnetLineStatus.Line
-                ? _users.Verify(user.Trim(), password)
+                ? await Task.Run(() => _users.Verify(user.Trim(), password)).ConfigureAwait(false)
                 : null;
             if (rights is { } r && r >= UserRights.User)
             {

@@ -11,6 +11,9 @@ internal sealed partial class DeliveryEngine
     /// <summary>One delivery attempt of one message: every pending recipient, grouped by destination.</summary>
     private async Task DeliverAsync(OutSession session, QueuedMessage message)
     {
+        // The previous message may have ended on the socket thread (a remote reply completes inline
+        // there): Maildir writes and their fsyncs must not run on it, they would stall every session.
+        await Task.Yield();
         SpoolStore spool = _context.Spool!;
         LogTag tag = LogTag.Channel(session.Channel.Number);
         session.Channel.SmtpState = SmtpState.Start;
@@ -56,6 +59,7 @@ internal sealed partial class DeliveryEngine
 
         if (newlyFailed.Count > 0)
         {
+            await Task.Yield(); // the notification reads the original from the spool: off the socket thread
             if (!await NotifyAsync(session, message, envelope, state, newlyFailed, expired).ConfigureAwait(false))
             {
                 // The notification could not be stored: the recipients stay pending, so it is tried again.

@@ -11,6 +11,11 @@ namespace AbilisFast.Server.Tests.Allocation;
 /// the spool's index entry. Measured as live managed bytes over thousands of committed messages, each
 /// with a 100-byte envelope: the envelope must stay on disk, not in the index.
 /// </summary>
+/// <remarks>
+/// Live bytes are counted for the whole process, so these tests run alone, after every test that
+/// runs in parallel (a neighbour's objects would count as ours).
+/// </remarks>
+[Collection(FootprintCollection.Name)]
 public sealed class HeldMessageFootprintTests
 {
     [Fact]
@@ -75,4 +80,11 @@ public sealed class HeldMessageFootprintTests
             }
         }
     }
+}
+
+/// <summary>Tests that count live bytes of the whole process: never run beside other tests.</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class FootprintCollection
+{
+    public const string Name = "Process-wide memory footprint";
 }

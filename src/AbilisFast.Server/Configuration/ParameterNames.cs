@@ -43,6 +43,7 @@ internal static class ParameterNames
     public const string TlsKey = "TLS-KEY";
     public const string TlsRequired = "TLS-REQUIRED";
     public const string AuthPlaintext = "AUTH-PLAINTEXT";
+    public const string TlsPort = "TLS-PORT";
     public const string NodeName = "NODENAME";
     public const string Sink = "SINK";
 }

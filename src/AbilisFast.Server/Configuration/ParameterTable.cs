@@ -65,6 +65,8 @@ internal static class ParameterTable
             "key file for STARTTLS; empty = generated in WDIR", allowEmpty: true),
         YesNo(P.TlsRequired, "NO", true, "require STARTTLS before MAIL"),
         YesNo(P.AuthPlaintext, "NO", true, "allow AUTH without TLS"),
+        new(P.TlsPort, ParameterKind.PortOrNone, "#", "1..65535 or #", false,
+            "second SMTP port with implicit TLS (handshake before the greeting); # = none", 1, 65535),
         Text(P.NodeName, DefaultNodeName(), true, "node name in the console prompt"),
         YesNo(P.Sink, "NO", true, "benchmarking: accept and discard every message"),
     ];

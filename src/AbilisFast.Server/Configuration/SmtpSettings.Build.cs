@@ -72,6 +72,7 @@ internal sealed partial record SmtpSettings
             TlsKeyPath = UnderWorkDir(store.GetValue(P.TlsKey), workDir),
             TlsRequired = YesNo(store, P.TlsRequired),
             AuthPlaintext = YesNo(store, P.AuthPlaintext),
+            TlsPort = store.GetValue(P.TlsPort) == "#" ? null : Int(store, P.TlsPort),
             NodeName = store.GetValue(P.NodeName),
             Sink = YesNo(store, P.Sink),
         };

@@ -147,6 +147,9 @@ internal sealed partial record SmtpSettings
     /// <summary>AUTH-PLAINTEXT.</summary>
     public bool AuthPlaintext { get; init; }
 
+    /// <summary>TLS-PORT: the implicit TLS port; null = none (#).</summary>
+    public int? TlsPort { get; init; }
+
     /// <summary>NODENAME.</summary>
     public string NodeName { get; init; } = "abilisfast";
 

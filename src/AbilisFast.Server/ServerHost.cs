@@ -7,6 +7,7 @@ using AbilisFast.Server.Delivery;
 using AbilisFast.Server.Diagnostics;
 using AbilisFast.Server.Queue;
 using AbilisFast.Server.Spool;
+using AbilisFast.Server.Transport;
 
 namespace AbilisFast.Server;
 
@@ -51,7 +52,25 @@ internal static class ServerHost
             SmtpContext? live = null;
             var mailboxes = new MaildirStore(Path.Combine(settings.WorkDir, "mailboxes"),
                 () => (live!.Settings.MbMaxSizeBytes, live.Settings.MbMaxMails));
-            var context = new SmtpContext(settings, log, spool) { Mailboxes = mailboxes };
+            ServerTls tls;
+            try
+            {
+                tls = ServerTls.Load(settings, TimeProvider.System);
+            }
+            catch (ConfigurationException e)
+            {
+                console.WriteLine($"abilisfast: {e.Message}");
+                await spool.DisposeAsync().ConfigureAwait(false);
+                return ExitCodes.Usage;
+            }
+
+            console.WriteLine($"abilisfast: TLS: {tls.Origin}, SHA-256 fingerprint {tls.Certificate.GetCertHashString(System.Security.Cryptography.HashAlgorithmName.SHA256)}");
+            var context = new SmtpContext(settings, log, spool)
+            {
+                Mailboxes = mailboxes,
+                Tls = tls,
+                AuthUsers = new Sessions.SmtpAuthUsers(settings.WorkDir),
+            };
             live = context;
             await using var delivery = new DeliveryEngine(context, new LiveRouteResolver(context), mailboxes);
             foreach (RecoveredMessage message in recovered)
@@ -74,7 +93,9 @@ internal static class ServerHost
             }
             catch (SocketException e) when (e.SocketErrorCode == SocketError.AddressAlreadyInUse)
             {
-                console.WriteLine($"abilisfast: TCP-LOCPORT {settings.TcpLocPort} is already in use; stop the other server or set TCP-LOCPORT:PORT");
+                console.WriteLine(settings.TlsPort is int tlsPort
+                    ? $"abilisfast: TCP-LOCPORT {settings.TcpLocPort} or TLS-PORT {tlsPort} is already in use; stop the other server or set TCP-LOCPORT:PORT / TLS-PORT:PORT"
+                    : $"abilisfast: TCP-LOCPORT {settings.TcpLocPort} is already in use; stop the other server or set TCP-LOCPORT:PORT");
                 return ExitCodes.PortInUse;
             }
 
@@ -85,7 +106,8 @@ internal static class ServerHost
             }
             else
             {
-                console.WriteLine($"abilisfast: listening on port {server.LocalEndPoint?.Port}, WDIR {settings.WorkDir}, {recovered.Count} message(s) recovered ({context.Queue.OutCount} in QUEUE-OUT, {context.Queue.DeferCount} in QUEUE-DEFER)");
+                string tlsPortText = server.TlsLocalEndPoint is { } tlsEndPoint ? $", implicit TLS on port {tlsEndPoint.Port}" : string.Empty;
+                console.WriteLine($"abilisfast: listening on port {server.LocalEndPoint?.Port}{tlsPortText}, WDIR {settings.WorkDir}, {recovered.Count} message(s) recovered ({context.Queue.OutCount} in QUEUE-OUT, {context.Queue.DeferCount} in QUEUE-DEFER)");
             }
 
             try

@@ -43,9 +43,21 @@ internal sealed class SmtpContext
     /// <summary>Queue control for the console (the delivery engine), or null when nothing delivers.</summary>
     public IQueueControl? QueueControl { get; set; }
 
+    /// <summary>The server certificate for STARTTLS and the implicit TLS port; null = no TLS (STARTTLS is not offered).</summary>
+    public Transport.ServerTls? Tls { get; init; }
+
+    /// <summary>The users SMTP AUTH checks (WDIR/users, the <c>mail</c> right); null = AUTH is not offered.</summary>
+    public Sessions.SmtpAuthUsers? AuthUsers { get; init; }
+
+    /// <summary>IPBAN as sessions see it: failed AUTH attempts are counted here.</summary>
+    public Access.IBanList Bans { get; set; } = Access.EmptyBanList.Instance;
+
     public byte[] Greeting => _live.Greeting;
     public byte[] HeloReply => _live.HeloReply;
-    public byte[] EhloReply => _live.EhloReply;
+    public byte[] EhloReply => _live.EhloReplies[0];
+
+    /// <summary>The EHLO reply with or without the STARTTLS and AUTH lines (built once per settings).</summary>
+    public byte[] EhloReplyFor(bool startTls, bool auth) => _live.EhloReplies[(startTls ? 1 : 0) | (auth ? 2 : 0)];
     public byte[] HeloHostUtf8 => _live.HeloHostUtf8;
 
     /// <summary>
@@ -63,22 +75,29 @@ internal sealed class SmtpContext
             Settings = settings;
             Greeting = Encoding.ASCII.GetBytes($"220 {settings.HeloHost} ESMTP AbilisFast\r\n");
             HeloReply = Encoding.ASCII.GetBytes($"250 {settings.HeloHost}\r\n");
-            EhloReply = Encoding.ASCII.GetBytes(
-                $"250-{settings.HeloHost}\r\n" +
-                "250-PIPELINING\r\n" +
-                $"250-SIZE {settings.MsgMaxSizeBytes}\r\n" +
-                "250-8BITMIME\r\n" +
-                "250-ENHANCEDSTATUSCODES\r\n" +
-                "250-SMTPUTF8\r\n" +
-                "250-DSN\r\n" +
-                "250 CHUNKING\r\n");
+            EhloReplies = new byte[4][];
+            for (int i = 0; i < EhloReplies.Length; i++)
+            {
+                EhloReplies[i] = Encoding.ASCII.GetBytes(
+                    $"250-{settings.HeloHost}\r\n" +
+                    "250-PIPELINING\r\n" +
+                    $"250-SIZE {settings.MsgMaxSizeBytes}\r\n" +
+                    "250-8BITMIME\r\n" +
+                    "250-ENHANCEDSTATUSCODES\r\n" +
+                    "250-SMTPUTF8\r\n" +
+                    "250-DSN\r\n" +
+                    ((i & 1) != 0 ? "250-STARTTLS\r\n" : string.Empty) +
+                    ((i & 2) != 0 ? "250-AUTH PLAIN LOGIN\r\n" : string.Empty) +
+                    "250 CHUNKING\r\n");
+            }
             HeloHostUtf8 = Encoding.ASCII.GetBytes(settings.HeloHost);
         }
 
         public SmtpSettings Settings { get; }
         public byte[] Greeting { get; }
         public byte[] HeloReply { get; }
-        public byte[] EhloReply { get; }
+        /// <summary>Indexed by 1 = STARTTLS offered, 2 = AUTH offered.</summary>
+        public byte[][] EhloReplies { get; }
         public byte[] HeloHostUtf8 { get; }
     }
 

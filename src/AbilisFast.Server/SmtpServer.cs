@@ -26,14 +26,19 @@ internal sealed class SmtpServer : IAsyncDisposable
     private readonly CancellationTokenSource _stopping = new();
     private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Socket? _listener;
+    private Socket? _tlsListener;
     private Task? _acceptLoop;
+    private Task? _tlsAcceptLoop;
     private ITimer? _heartbeat;
     private int _running;
 
     public SmtpServer(SmtpContext context, IBanList? bans = null)
     {
         _context = context;
-        _bans = bans ?? EmptyBanList.Instance;
+        _bans = bans ?? context.Bans;
+
+        // Sessions report failed AUTH attempts to the same IPBAN that drops banned addresses here.
+        context.Bans = _bans;
         _sessions = new DefaultObjectPool<InSession>(new InSessionPolicy(context), context.Settings.SesTot);
         _active = new InSession?[context.Settings.SesTot];
     }
@@ -46,11 +51,18 @@ internal sealed class SmtpServer : IAsyncDisposable
     /// <summary>The address actually bound (useful when the port was 0).</summary>
     public IPEndPoint? LocalEndPoint => _listener?.LocalEndPoint as IPEndPoint;
 
+    /// <summary>The implicit TLS port actually bound (TLS-PORT), or null.</summary>
+    public IPEndPoint? TlsLocalEndPoint => _tlsListener?.LocalEndPoint as IPEndPoint;
+
     /// <summary>Test seam: awaited after accept and before the greeting (pre-greeting tests).</summary>
     internal Func<ValueTask>? BeforeGreeting { get; set; }
 
-    /// <summary>Binds TCP-LOCPORT on every address (IPv6 dual-stack when available) and starts accepting.</summary>
-    public void Start(IPEndPoint? bind = null)
+    /// <summary>
+    /// Binds TCP-LOCPORT on every address (IPv6 dual-stack when available) and starts accepting;
+    /// with TLS-PORT (or <paramref name="tlsBind"/>) and a certificate, also the implicit TLS port,
+    /// whose connections pass the same access rules and take channels from the same pool.
+    /// </summary>
+    public void Start(IPEndPoint? bind = null, IPEndPoint? tlsBind = null)
     {
         _context.Log.Write(LogTag.Port, "Starting server..."u8);
         if (!_context.Settings.Active)
@@ -66,16 +78,34 @@ internal sealed class SmtpServer : IAsyncDisposable
         }
 
         _listener = Listener.Bind(bind ?? new IPEndPoint(IPAddress.IPv6Any, _context.Settings.TcpLocPort), backlog: 512);
+        if (_context.Tls is not null && (tlsBind ?? (_context.Settings.TlsPort is int tlsPort ? new IPEndPoint(IPAddress.IPv6Any, tlsPort) : null)) is { } tlsEndPoint)
+        {
+            try
+            {
+                _tlsListener = Listener.Bind(tlsEndPoint, backlog: 512);
+            }
+            catch
+            {
+                _listener.Dispose();
+                _listener = null;
+                throw;
+            }
+        }
+
         foreach (SmtpChannel channel in _context.Channels.Channels)
         {
             LogChannel(channel, "Waiting events (listen or wake-up)"u8);
         }
 
         _heartbeat = _context.Time.CreateTimer(_ => Heartbeat(), null, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
-        _acceptLoop = Listener.AcceptLoopAsync(_listener, Admit, _stopping.Token);
+        _acceptLoop = Listener.AcceptLoopAsync(_listener, client => Admit(client, implicitTls: false), _stopping.Token);
+        if (_tlsListener is not null)
+        {
+            _tlsAcceptLoop = Listener.AcceptLoopAsync(_tlsListener, client => Admit(client, implicitTls: true), _stopping.Token);
+        }
     }
 
-    private void Admit(Socket client)
+    private void Admit(Socket client, bool implicitTls)
     {
         IPAddress address = (client.RemoteEndPoint as IPEndPoint)?.Address ?? IPAddress.None;
         if (address.IsIPv4MappedToIPv6)
@@ -90,17 +120,18 @@ internal sealed class SmtpServer : IAsyncDisposable
             return;
         }
 
+        // Refusals are plaintext SMTP replies; on the TLS port the client expects a handshake, so it is just closed.
         if (!_context.Settings.IpSrcAllowed.Contains(address))
         {
             _context.Counters.Increment(SmtpCounter.DeniedIp, Direction.In);
-            _ = RefuseAsync(client, SmtpReplies.AccessDenied.ToArray());
+            _ = RefuseAsync(client, implicitTls ? null : SmtpReplies.AccessDenied.ToArray());
             return;
         }
 
         if (!_limiter.TryEnter(address, _context.Settings.MaxIpSes))
         {
             _context.Counters.Increment(SmtpCounter.CallFail, Direction.In);
-            _ = RefuseAsync(client, SmtpReplies.TooManyFromIp.ToArray());
+            _ = RefuseAsync(client, implicitTls ? null : SmtpReplies.TooManyFromIp.ToArray());
             return;
         }
 
@@ -108,15 +139,15 @@ internal sealed class SmtpServer : IAsyncDisposable
         {
             _limiter.Leave(address);
             _context.Counters.Increment(SmtpCounter.CallFail, Direction.In);
-            _ = RefuseAsync(client, SmtpReplies.NoChannel.ToArray());
+            _ = RefuseAsync(client, implicitTls ? null : SmtpReplies.NoChannel.ToArray());
             return;
         }
 
         _context.Count(channel, SmtpCounter.CallSucc, Direction.In);
-        _ = RunSessionAsync(client, channel, address);
+        _ = RunSessionAsync(client, channel, address, implicitTls);
     }
 
-    private async Task RunSessionAsync(Socket client, SmtpChannel channel, IPAddress address)
+    private async Task RunSessionAsync(Socket client, SmtpChannel channel, IPAddress address, bool implicitTls)
     {
         Interlocked.Increment(ref _running);
         InSession session = _sessions.Get();
@@ -133,7 +164,7 @@ internal sealed class SmtpServer : IAsyncDisposable
                 session.SignalShutdown();
             }
 
-            await session.RunAsync(transport, channel, BeforeGreeting).ConfigureAwait(false);
+            await session.RunAsync(transport, channel, BeforeGreeting, implicitTls).ConfigureAwait(false);
         }
         catch (Exception e)
         {
@@ -154,10 +185,15 @@ internal sealed class SmtpServer : IAsyncDisposable
         }
     }
 
-    private static async Task RefuseAsync(Socket client, byte[] reply)
+    private static async Task RefuseAsync(Socket client, byte[]? reply)
     {
         try
         {
+            if (reply is null)
+            {
+                return;
+            }
+
             await client.SendAsync(reply, SocketFlags.None).ConfigureAwait(false);
             client.Shutdown(SocketShutdown.Send);
         }
@@ -201,9 +237,15 @@ internal sealed class SmtpServer : IAsyncDisposable
 
         _stopping.Cancel();
         _listener?.Dispose();
+        _tlsListener?.Dispose();
         if (_acceptLoop is not null)
         {
             await _acceptLoop.ConfigureAwait(false);
+        }
+
+        if (_tlsAcceptLoop is not null)
+        {
+            await _tlsAcceptLoop.ConfigureAwait(false);
         }
 
         foreach (InSession? session in _active)

@@ -47,6 +47,25 @@ internal static class SmtpReplies
     public static ReadOnlySpan<byte> InsufficientStorage => "452 4.3.1 Error: insufficient system storage\r\n"u8;
     public static ReadOnlySpan<byte> WriteError => "451 4.3.0 Error: queue file write error\r\n"u8;
 
+    public static ReadOnlySpan<byte> ReadyToStartTls => "220 2.0.0 Ready to start TLS\r\n"u8;
+    public static ReadOnlySpan<byte> StartTlsSyntax => "501 5.5.4 Syntax: STARTTLS (no parameters)\r\n"u8;
+    public static ReadOnlySpan<byte> TlsAlreadyActive => "503 5.5.1 Error: TLS already active\r\n"u8;
+    public static ReadOnlySpan<byte> TlsRequired => "530 5.7.0 Must issue a STARTTLS command first\r\n"u8;
+
+    public static ReadOnlySpan<byte> AuthContinue => "334 \r\n"u8;
+    public static ReadOnlySpan<byte> AuthLoginUser => "334 VXNlcm5hbWU6\r\n"u8;
+    public static ReadOnlySpan<byte> AuthLoginPassword => "334 UGFzc3dvcmQ6\r\n"u8;
+    public static ReadOnlySpan<byte> AuthOk => "235 2.7.0 Authentication successful\r\n"u8;
+    public static ReadOnlySpan<byte> AuthFailed => "535 5.7.8 Error: authentication credentials invalid\r\n"u8;
+    public static ReadOnlySpan<byte> AuthCancelled => "501 5.7.0 Authentication cancelled\r\n"u8;
+    public static ReadOnlySpan<byte> AuthBadBase64 => "501 5.5.2 Error: cannot decode the base64 response\r\n"u8;
+    public static ReadOnlySpan<byte> AuthSyntax => "501 5.5.4 Syntax: AUTH mechanism [initial-response]\r\n"u8;
+    public static ReadOnlySpan<byte> AuthMechanism => "504 5.5.4 Unrecognized authentication mechanism (PLAIN or LOGIN)\r\n"u8;
+    public static ReadOnlySpan<byte> AuthEncryptionRequired => "538 5.7.11 Encryption required for requested authentication mechanism\r\n"u8;
+    public static ReadOnlySpan<byte> AlreadyAuthenticated => "503 5.5.1 Error: already authenticated\r\n"u8;
+    public static ReadOnlySpan<byte> AuthNeedsEhlo => "503 5.5.1 Error: send EHLO first\r\n"u8;
+    public static ReadOnlySpan<byte> AuthBanned => "421 4.7.0 Error: too many failed authentications\r\n"u8;
+
     public static ReadOnlySpan<byte> NoChannel => "421 4.3.2 Error: no channel available, try again later\r\n"u8;
     public static ReadOnlySpan<byte> TooManyFromIp => "421 4.7.0 Error: too many connections from your address\r\n"u8;
     public static ReadOnlySpan<byte> AccessDenied => "554 5.7.1 Error: access denied\r\n"u8;

@@ -47,6 +47,9 @@ internal sealed class UserStore
         }
     }
 
+    /// <summary>A store with no users (saving it writes the file in <paramref name="workDir"/>).</summary>
+    public static UserStore Empty(string workDir) => new(PathIn(workDir), new Dictionary<string, Entry>(StringComparer.OrdinalIgnoreCase));
+
     /// <summary>Loads the file (an absent file is an empty store). Malformed lines are an error naming the line.</summary>
     public static UserStore Load(string workDir)
     {

@@ -11,6 +11,9 @@ internal enum ParameterKind
     /// <summary>TCP port, 1..65535.</summary>
     Port,
 
+    /// <summary>TCP port 1..65535 or <c>#</c> = off (TLS-PORT).</summary>
+    PortOrNone,
+
     /// <summary>A name of host-name characters (HELOHOST, NODENAME).</summary>
     Text,
 

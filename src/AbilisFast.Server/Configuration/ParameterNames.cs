@@ -44,6 +44,7 @@ internal static class ParameterNames
     public const string TlsRequired = "TLS-REQUIRED";
     public const string AuthPlaintext = "AUTH-PLAINTEXT";
     public const string OutTimeout = "OUT-TIMEOUT";
+    public const string TlsPort = "TLS-PORT";
     public const string NodeName = "NODENAME";
     public const string Sink = "SINK";
 }

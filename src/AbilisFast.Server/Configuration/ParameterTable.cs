@@ -67,6 +67,8 @@ internal static class ParameterTable
         YesNo(P.AuthPlaintext, "NO", true, "allow AUTH without TLS"),
         Int(P.OutTimeout, 300, 1, 3600, true,
             "seconds an OUT session waits for each reply of the remote server (twice that after the final dot); ours"),
+        new(P.TlsPort, ParameterKind.PortOrNone, "#", "1..65535 or #", false,
+            "second SMTP port with implicit TLS (handshake before the greeting); # = none", 1, 65535),
         Text(P.NodeName, DefaultNodeName(), true, "node name in the console prompt"),
         YesNo(P.Sink, "NO", true, "benchmarking: accept and discard every message"),
     ];

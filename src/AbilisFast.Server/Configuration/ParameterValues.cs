@@ -40,6 +40,21 @@ internal static class ParameterValues
 
                 return false;
 
+            case ParameterKind.PortOrNone:
+                if (trimmed == "#")
+                {
+                    normalized = trimmed;
+                    return true;
+                }
+
+                if (TryParseInteger(trimmed, out long port) && port >= definition.Min && port <= definition.Max)
+                {
+                    normalized = port.ToString(CultureInfo.InvariantCulture);
+                    return true;
+                }
+
+                return false;
+
             case ParameterKind.Text:
                 normalized = trimmed;
                 return (trimmed.Length == 0 && definition.AllowEmpty) || IsHostNameText(trimmed);

@@ -73,6 +73,7 @@ internal sealed partial record SmtpSettings
             TlsRequired = YesNo(store, P.TlsRequired),
             AuthPlaintext = YesNo(store, P.AuthPlaintext),
             OutTimeout = TimeSpan.FromSeconds(Int(store, P.OutTimeout)),
+            TlsPort = store.GetValue(P.TlsPort) == "#" ? null : Int(store, P.TlsPort),
             NodeName = store.GetValue(P.NodeName),
             Sink = YesNo(store, P.Sink),
         };

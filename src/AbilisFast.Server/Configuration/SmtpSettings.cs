@@ -152,6 +152,8 @@ internal sealed partial record SmtpSettings
     /// 4.5.3.2 suggests 5 minutes); the reply to the final dot gets twice that (10 minutes by default).
     /// </summary>
     public TimeSpan OutTimeout { get; init; } = TimeSpan.FromMinutes(5);
+    /// <summary>TLS-PORT: the implicit TLS port; null = none (#).</summary>
+    public int? TlsPort { get; init; }
 
     /// <summary>NODENAME.</summary>
     public string NodeName { get; init; } = "abilisfast";

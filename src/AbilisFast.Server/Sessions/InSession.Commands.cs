@@ -1,6 +1,7 @@
 
 using AbilisFast.Protocol.Addressing;
 using AbilisFast.Protocol.Commands;
+using AbilisFast.Protocol.Lines;
 using AbilisFast.Protocol.Replies;
 using AbilisFast.Protocol.States;
 using AbilisFast.Server.Configuration;
@@ -15,12 +16,12 @@ internal sealed partial class InSession
     /// <summary>Runs one command line and says what the loop must do next.</summary>
     private Step Execute(ReadOnlySpan<byte> line)
     {
+        SmtpVerb verb = CommandParser.Parse(line, out ReadOnlySpan<byte> argument);
         if (_context.Log.Verbose)
         {
-            Trace("<- "u8, line);
+            TraceCommand(verb, line, argument);
         }
 
-        SmtpVerb verb = CommandParser.Parse(line, out ReadOnlySpan<byte> argument);
         if (verb == SmtpVerb.Unknown)
         {
             if (LooksLikeHttp(line))
@@ -80,10 +81,32 @@ internal sealed partial class InSession
             case SmtpVerb.Help:
                 Reply(SmtpReplies.Help);
                 return Step.Continue;
+            case SmtpVerb.StartTls:
+                return StartTls(argument);
+            case SmtpVerb.Auth:
+                return Auth(argument);
             default:
-                // EXPN is refused by policy; STARTTLS and AUTH are not offered yet.
+                // EXPN is refused by policy.
                 return Error(SmtpReplies.NotImplemented);
         }
+    }
+
+    /// <summary>Traces a command line; for AUTH only the verb and mechanism (an initial response holds the password).</summary>
+    private void TraceCommand(SmtpVerb verb, ReadOnlySpan<byte> line, ReadOnlySpan<byte> argument)
+    {
+        int space = verb == SmtpVerb.Auth ? argument.IndexOf((byte)' ') : -1;
+        if (space < 0)
+        {
+            Trace("<- "u8, line);
+            return;
+        }
+
+        ReadOnlySpan<byte> hidden = " [initial response not logged]"u8;
+        Span<byte> shown = stackalloc byte[LineReader.MaxCommandLine + 32];
+        int n = line.Length - argument.Length + space;
+        line[..n].CopyTo(shown);
+        hidden.CopyTo(shown[n..]);
+        Trace("<- "u8, shown[..(n + hidden.Length)]);
     }
 
     private ReadOnlySpan<byte> SequenceError(SmtpVerb verb) => verb switch
@@ -113,7 +136,7 @@ internal sealed partial class InSession
         _heloLength = argument.Length;
         _esmtp = extended;
         SetState(SmtpState.WaitMail);
-        Reply(extended ? _context.EhloReply : _context.HeloReply);
+        Reply(extended ? _context.EhloReplyFor(StartTlsOffered, AuthOffered) : _context.HeloReply);
         return Step.Continue;
     }
 
@@ -138,6 +161,11 @@ internal sealed partial class InSession
 
     private Step Mail(ReadOnlySpan<byte> argument)
     {
+        if (_context.Settings.TlsRequired && !Transport.IsSecure)
+        {
+            return Error(SmtpReplies.TlsRequired);
+        }
+
         if (!CommandParser.TryStripKeyword(argument, "FROM:"u8, out ReadOnlySpan<byte> rest))
         {
             return Error(SmtpReplies.MailSyntax);
@@ -311,7 +339,7 @@ internal sealed partial class InSession
                 return refusal;
             }
         }
-        else if (_relayAllowed)
+        else if (_relayAllowed || (_authenticated && _context.Settings.RelayAuth))
         {
             kind = RecipientFlags.Relay;
         }

@@ -171,9 +171,8 @@ internal sealed partial class InSession
     {
         // HELO (<= 255 octets), host name and the fixed text fit in two command lines' worth.
         Span<byte> header = stackalloc byte[LineReaderMax * 2 + 256];
-        ReadOnlySpan<byte> protocol = !_esmtp ? "SMTP"u8
-            : _smtpUtf8 ? (Transport.IsSecure ? "UTF8SMTPS"u8 : "UTF8SMTP"u8)
-            : Transport.IsSecure ? "ESMTPS"u8 : "ESMTP"u8;
+        // RFC 3848 / RFC 6531: S under TLS, A once authenticated (ESMTPSA, UTF8SMTPSA, ...).
+        ReadOnlySpan<byte> protocol = !_esmtp ? "SMTP"u8 : _smtpUtf8 ? "UTF8SMTP"u8 : "ESMTP"u8;
         int n = 0;
         Put(header, ref n, "Received: from "u8);
         Put(header, ref n, _heloLength == 0 ? "unknown"u8 : _helo.AsSpan(0, _heloLength));
@@ -184,6 +183,15 @@ internal sealed partial class InSession
         Put(header, ref n, _context.HeloHostUtf8);
         Put(header, ref n, " (AbilisFast) with "u8);
         Put(header, ref n, protocol);
+        if (_esmtp && Transport.IsSecure)
+        {
+            Put(header, ref n, "S"u8);
+        }
+
+        if (_esmtp && _authenticated)
+        {
+            Put(header, ref n, "A"u8);
+        }
         Put(header, ref n, " id "u8);
         PutHex(header, ref n, _messageId);
         Put(header, ref n, ";\r\n\t"u8);

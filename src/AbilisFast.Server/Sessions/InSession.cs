@@ -45,6 +45,7 @@ internal sealed partial class InSession : IResettable
     private long _lastActivity;
     private int _timedOut;
     private int _shutdown;
+    private int _handshaking;
 
     private enum Mode : byte
     {
@@ -60,6 +61,12 @@ internal sealed partial class InSession : IResettable
         Continue,
         Commit,
         Close,
+
+        /// <summary>220 for STARTTLS is queued: flush it, drop buffered plaintext, run the handshake.</summary>
+        StartTls,
+
+        /// <summary>AUTH credentials are complete: check them off the I/O thread.</summary>
+        Authenticate,
     }
 
     public InSession(SmtpContext context)
@@ -76,7 +83,8 @@ internal sealed partial class InSession : IResettable
     /// Runs the session to its end. The caller owns the transport and the channel; the session
     /// updates the channel's display state as it goes.
     /// </summary>
-    public async Task RunAsync(ISessionTransport transport, SmtpChannel? channel, Func<ValueTask>? beforeGreeting = null)
+    /// <param name="implicitTls">The TLS port: the handshake runs before the greeting.</param>
+    public async Task RunAsync(ISessionTransport transport, SmtpChannel? channel, Func<ValueTask>? beforeGreeting = null, bool implicitTls = false)
     {
         _transportOrNull = transport;
         _output = transport.Output;
@@ -96,7 +104,14 @@ internal sealed partial class InSession : IResettable
             await beforeGreeting().ConfigureAwait(false);
         }
 
-        if (transport.HasPendingInput)
+        if (implicitTls && !await HandshakeAsync().ConfigureAwait(false))
+        {
+            return;
+        }
+
+        // Under implicit TLS the socket may hold TLS records the client sent with its handshake:
+        // the pre-greeting check only applies to plaintext.
+        if (!transport.IsSecure && transport.HasPendingInput)
         {
             Reply(SmtpReplies.PreGreeting);
             await FlushAsync().ConfigureAwait(false);
@@ -159,20 +174,37 @@ internal sealed partial class InSession : IResettable
             }
 
             ReadOnlySequence<byte> buffer = result.Buffer;
+            bool startTls = false;
             try
             {
                 while (true)
                 {
                     Step step = Process(ref buffer);
-                    if (step == Step.Commit)
+                    if (step is Step.Commit or Step.Authenticate)
                     {
-                        await CommitAsync().ConfigureAwait(false);
+                        if (step == Step.Commit)
+                        {
+                            await CommitAsync().ConfigureAwait(false);
+                        }
+                        else
+                        {
+                            await AuthenticateAsync().ConfigureAwait(false);
+                        }
+
                         if (_closing)
                         {
                             break;
                         }
 
                         continue;
+                    }
+
+                    if (step == Step.StartTls)
+                    {
+                        // Whatever follows the STARTTLS line stays unconsumed here and is thrown
+                        // away with the plaintext reader (CVE-2011-0411): it is never executed.
+                        startTls = true;
+                        break;
                     }
 
                     if (step == Step.Close)
@@ -188,7 +220,22 @@ internal sealed partial class InSession : IResettable
                 input.AdvanceTo(buffer.Start, buffer.End);
             }
 
-            if (!await FlushAsync().ConfigureAwait(false) || result.IsCompleted)
+            if (!await FlushAsync().ConfigureAwait(false))
+            {
+                return;
+            }
+
+            if (startTls)
+            {
+                if (!await HandshakeAsync().ConfigureAwait(false))
+                {
+                    return;
+                }
+
+                continue;
+            }
+
+            if (result.IsCompleted)
             {
                 return;
             }
@@ -222,6 +269,7 @@ internal sealed partial class InSession : IResettable
                     if (LineReader.SkipLine(ref buffer))
                     {
                         _mode = Mode.Commands;
+                        _authStage = AuthStage.None;
                         if (Error(SmtpReplies.LineTooLong) == Step.Close)
                         {
                             return Step.Close;
@@ -245,6 +293,7 @@ internal sealed partial class InSession : IResettable
                     Touch();
                     if (flags != LineFlags.None)
                     {
+                        _authStage = AuthStage.None;
                         if (Error(SmtpReplies.BareLineEnd) == Step.Close)
                         {
                             return Step.Close;
@@ -253,7 +302,7 @@ internal sealed partial class InSession : IResettable
                         break;
                     }
 
-                    Step next = Execute(line);
+                    Step next = _authStage != AuthStage.None ? AuthResponse(line) : Execute(line);
                     if (next != Step.Continue)
                     {
                         return next;
@@ -276,8 +325,9 @@ internal sealed partial class InSession : IResettable
     public void SignalTimeout(long limitMs)
     {
         ISessionTransport? transport = _transportOrNull;
-        if (transport is null || Environment.TickCount64 - LastActivity <= limitMs)
+        if (transport is null || Environment.TickCount64 - LastActivity <= limitMs || Volatile.Read(ref _handshaking) != 0)
         {
+            // A handshake has its own deadline (HandshakeAsync) and no reader to cancel.
             return;
         }
 
@@ -295,7 +345,7 @@ internal sealed partial class InSession : IResettable
     /// <summary>Server stopping: an idle session gets 421 4.3.2 now, one inside a message after it.</summary>
     public void SignalShutdown()
     {
-        if (Interlocked.Exchange(ref _shutdown, 1) == 0 && _mode == Mode.Commands)
+        if (Interlocked.Exchange(ref _shutdown, 1) == 0 && _mode == Mode.Commands && Volatile.Read(ref _handshaking) == 0)
         {
             _transportOrNull?.Input.CancelPendingRead();
         }
@@ -412,6 +462,8 @@ internal sealed partial class InSession : IResettable
         _esmtp = false;
         _timedOut = 0;
         _shutdown = 0;
+        _handshaking = 0;
+        ResetAuth();
         State = SmtpState.Ready;
         ResetTransaction();
         return true;

@@ -93,6 +93,15 @@ internal sealed class SocketTransport : ISessionTransport
 
         if (_tls is not null)
         {
+            try
+            {
+                // close_notify, so that clients see a clean end of the TLS session.
+                await _tls.ShutdownAsync().ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or InvalidOperationException)
+            {
+            }
+
             await _tls.DisposeAsync().ConfigureAwait(false);
         }
 

@@ -11,7 +11,7 @@ public sealed class ParameterStoreTests
         "MSG-MAXSIZE", "STORE-MB", "MB-MAXSIZE", "MB-MAXMAILS", "RELAY-NET", "RELAY-IPSRCLIST", "RELAY-AUTH",
         "QUEUE-LIFE-TIME", "MAIL-TRY-DELAY", "SERVER", "SERVER-TCP-PORT", "SERVER-AUTH", "SERVER-USER",
         "SERVER-PWD", "SERVER-SECURITY", "ADMIN-ADDR", "ADMIN-PORT", "DNS", "QUEUE-HOLD", "MX-PORT", "TLS-CERT", "TLS-KEY",
-        "TLS-REQUIRED", "AUTH-PLAINTEXT", "OUT-TIMEOUT", "NODENAME", "SINK",
+        "TLS-REQUIRED", "AUTH-PLAINTEXT", "OUT-TIMEOUT", "TLS-PORT", "NODENAME", "SINK",
     ];
 
     public static TheoryData<string> AllNames() => new(ParameterTable.All.Select(d => d.Name));
@@ -28,7 +28,7 @@ public sealed class ParameterStoreTests
         { "SERVER-TCP-PORT", "25" }, { "SERVER-AUTH", "NO" }, { "SERVER-USER", "" }, { "SERVER-PWD", "" },
         { "SERVER-SECURITY", "NONE" }, { "ADMIN-ADDR", "127.0.0.1" }, { "ADMIN-PORT", "2323" }, { "DNS", "" },
         { "QUEUE-HOLD", "NO" }, { "MX-PORT", "25" }, { "TLS-CERT", "" }, { "TLS-KEY", "" }, { "TLS-REQUIRED", "NO" },
-        { "AUTH-PLAINTEXT", "NO" }, { "OUT-TIMEOUT", "300" }, { "SINK", "NO" },
+        { "AUTH-PLAINTEXT", "NO" }, { "OUT-TIMEOUT", "300" }, { "TLS-PORT", "#" }, { "SINK", "NO" },
     };
 
     [Fact]
@@ -117,6 +117,9 @@ public sealed class ParameterStoreTests
     [InlineData("TLS-KEY", "/etc/abilisfast/key.pem", "/etc/abilisfast/key.pem")]
     [InlineData("TLS-REQUIRED", "YES", "YES")]
     [InlineData("AUTH-PLAINTEXT", "YES", "YES")]
+    [InlineData("TLS-PORT", "465", "465")]
+    [InlineData("TLS-PORT", " 0465 ", "465")]
+    [InlineData("TLS-PORT", "#", "#")]
     [InlineData("NODENAME", "cpx-01", "cpx-01")]
     [InlineData("SINK", "YES", "YES")]
     [InlineData("sink", "yes", "YES")]
@@ -175,6 +178,9 @@ public sealed class ParameterStoreTests
     [InlineData("TLS-KEY", "k\u0007ey", "empty or a file path")]
     [InlineData("TLS-REQUIRED", "Y", "YES or NO")]
     [InlineData("AUTH-PLAINTEXT", "N", "YES or NO")]
+    [InlineData("TLS-PORT", "0", "1..65535 or #")]
+    [InlineData("TLS-PORT", "smtps", "1..65535 or #")]
+    [InlineData("TLS-PORT", "", "1..65535 or #")]
     [InlineData("NODENAME", "node/1", "1..255 letters, digits, '.', '-' or '_'")]
     [InlineData("SINK", "ON", "YES or NO")]
     public void RejectsInvalidValuesWithOneLine(string name, string value, string allowed)

@@ -206,6 +206,10 @@ public sealed class LoopbackServerTests
     private sealed class FixedBanList(IPAddress banned) : AbilisFast.Server.Access.IBanList
     {
         public bool IsBanned(IPAddress address) => address.Equals(banned);
+
+        public void RecordFailure(IPAddress address, string what)
+        {
+        }
     }
 
     [Fact]

@@ -12,7 +12,18 @@ internal sealed class TestServerContext : IDisposable
     {
     }
 
+    /// <param name="tls">Load (generate) the self-signed certificate in WDIR and offer SMTP AUTH against WDIR/users.</param>
+    public TestServerContext(bool tls, params string[] parameters)
+        : this(new SpoolOptions { SegmentSize = 4L << 20 }, parameters, tls)
+    {
+    }
+
     public TestServerContext(SpoolOptions spoolOptions, params string[] parameters)
+        : this(spoolOptions, parameters, tls: false)
+    {
+    }
+
+    private TestServerContext(SpoolOptions spoolOptions, string[] parameters, bool tls)
     {
         WorkDir = Path.Combine(Path.GetTempPath(), "abilisfast-test-" + Guid.NewGuid().ToString("N")[..12]);
         Directory.CreateDirectory(WorkDir);
@@ -22,7 +33,12 @@ internal sealed class TestServerContext : IDisposable
         Spool = SpoolStore.Open(SpoolDir, spoolOptions, out _);
         SmtpContext? live = null;
         Mailboxes = new AbilisFast.Server.Delivery.MaildirStore(MailboxDir, () => (live!.Settings.MbMaxSizeBytes, live.Settings.MbMaxMails));
-        Context = new SmtpContext(Settings, Log, Spool) { Mailboxes = Mailboxes };
+        Context = new SmtpContext(Settings, Log, Spool)
+        {
+            Mailboxes = Mailboxes,
+            Tls = tls ? AbilisFast.Server.Transport.ServerTls.Load(Settings, TimeProvider.System) : null,
+            AuthUsers = tls ? new AbilisFast.Server.Sessions.SmtpAuthUsers(WorkDir) : null,
+        };
         live = Context;
     }
 

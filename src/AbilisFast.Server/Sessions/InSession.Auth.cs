@@ -1,0 +1,263 @@
+using System.Buffers;
+using System.Buffers.Text;
+using System.Net;
+using System.Security.Cryptography;
+using System.Text;
+using AbilisFast.Protocol.Lines;
+using AbilisFast.Protocol.Replies;
+using AbilisFast.Server.Admin;
+
+namespace AbilisFast.Server.Sessions;
+
+/// <summary>
+/// SMTP AUTH (RFC 4954) with PLAIN (RFC 4616, initial response allowed) and LOGIN. Offered in EHLO
+/// under TLS, or before TLS with AUTH-PLAINTEXT:YES. Passwords are checked against WDIR/users
+/// (<see cref="SmtpAuthUsers"/>) on the thread pool, since PBKDF2 takes milliseconds; a failure
+/// counts as a session error and as one IPBAN failure. Credentials never reach the trace.
+/// </summary>
+internal sealed partial class InSession
+{
+    private AuthStage _authStage;
+    private bool _authenticated;
+    private string? _authName;
+    private string? _authPassword;
+
+    /// <summary>Which client response an AUTH exchange waits for.</summary>
+    private enum AuthStage : byte
+    {
+        None,
+        PlainResponse,
+        LoginUser,
+        LoginPassword,
+    }
+
+    /// <summary>AUTH is listed in EHLO when there are users and the channel is encrypted (or AUTH-PLAINTEXT allows it).</summary>
+    private bool AuthOffered =>
+        _context.AuthUsers is not null
+        && (Transport.IsSecure || (_context.Settings.AuthPlaintext && !_context.Settings.TlsRequired));
+
+    private void ResetAuth()
+    {
+        _authStage = AuthStage.None;
+        _authenticated = false;
+        _authName = null;
+        _authPassword = null;
+    }
+
+    private Step Auth(ReadOnlySpan<byte> argument)
+    {
+        if (_context.AuthUsers is null)
+        {
+            return Error(SmtpReplies.NotImplemented);
+        }
+
+        if (_authenticated)
+        {
+            return Error(SmtpReplies.AlreadyAuthenticated);
+        }
+
+        if (!Transport.IsSecure)
+        {
+            if (_context.Settings.TlsRequired)
+            {
+                return Error(SmtpReplies.TlsRequired);
+            }
+
+            if (!_context.Settings.AuthPlaintext)
+            {
+                return Error(SmtpReplies.AuthEncryptionRequired);
+            }
+        }
+
+        if (!_esmtp)
+        {
+            return Error(SmtpReplies.AuthNeedsEhlo);
+        }
+
+        int space = argument.IndexOf((byte)' ');
+        ReadOnlySpan<byte> mechanism = space < 0 ? argument : argument[..space];
+        ReadOnlySpan<byte> initial = space < 0 ? default : argument[(space + 1)..];
+        if (mechanism.IsEmpty || (space >= 0 && initial.IsEmpty))
+        {
+            return Error(SmtpReplies.AuthSyntax);
+        }
+
+        if (Ascii.EqualsIgnoreCase(mechanism, "PLAIN"u8))
+        {
+            if (initial.IsEmpty)
+            {
+                _authStage = AuthStage.PlainResponse;
+                Reply(SmtpReplies.AuthContinue);
+                return Step.Continue;
+            }
+
+            return initial.SequenceEqual("*"u8) ? Error(SmtpReplies.AuthCancelled) : Plain(initial);
+        }
+
+        if (Ascii.EqualsIgnoreCase(mechanism, "LOGIN"u8))
+        {
+            if (initial.IsEmpty)
+            {
+                _authStage = AuthStage.LoginUser;
+                Reply(SmtpReplies.AuthLoginUser);
+                return Step.Continue;
+            }
+
+            return LoginUser(initial);
+        }
+
+        return Error(SmtpReplies.AuthMechanism);
+    }
+
+    /// <summary>A line sent in answer to a 334 challenge.</summary>
+    private Step AuthResponse(ReadOnlySpan<byte> line)
+    {
+        if (_context.Log.Verbose)
+        {
+            Trace("<- "u8, "[AUTH response not logged]"u8);
+        }
+
+        AuthStage stage = _authStage;
+        _authStage = AuthStage.None;
+        if (line.SequenceEqual("*"u8))
+        {
+            _authName = null;
+            return Error(SmtpReplies.AuthCancelled);
+        }
+
+        switch (stage)
+        {
+            case AuthStage.PlainResponse:
+                return Plain(line);
+            case AuthStage.LoginUser:
+                return LoginUser(line);
+            default:
+                if (!TryDecodeText(line, out string? password))
+                {
+                    _authName = null;
+                    return Error(SmtpReplies.AuthBadBase64);
+                }
+
+                _authPassword = password;
+                return Step.Authenticate;
+        }
+    }
+
+    private Step LoginUser(ReadOnlySpan<byte> response)
+    {
+        if (!TryDecodeText(response, out string? name))
+        {
+            return Error(SmtpReplies.AuthBadBase64);
+        }
+
+        _authName = name;
+        _authStage = AuthStage.LoginPassword;
+        Reply(SmtpReplies.AuthLoginPassword);
+        return Step.Continue;
+    }
+
+    /// <summary>PLAIN: base64 of authzid NUL authcid NUL passwd; an authzid other than authcid is refused.</summary>
+    private Step Plain(ReadOnlySpan<byte> response)
+    {
+        Span<byte> decoded = stackalloc byte[LineReader.MaxCommandLine];
+        try
+        {
+            if (!TryDecode(response, decoded, out int length))
+            {
+                return Error(SmtpReplies.AuthBadBase64);
+            }
+
+            ReadOnlySpan<byte> message = decoded[..length];
+            int first = message.IndexOf((byte)0);
+            int second = first < 0 ? -1 : message[(first + 1)..].IndexOf((byte)0);
+            if (second < 0 || message[(first + 1 + second + 1)..].Contains((byte)0))
+            {
+                _authName = string.Empty;
+                _authPassword = string.Empty;
+                return Step.Authenticate;
+            }
+
+            ReadOnlySpan<byte> authzid = message[..first];
+            ReadOnlySpan<byte> authcid = message.Slice(first + 1, second);
+            ReadOnlySpan<byte> password = message[(first + 1 + second + 1)..];
+            bool proxy = !authzid.IsEmpty && !authzid.SequenceEqual(authcid);
+            _authName = Encoding.UTF8.GetString(authcid);
+            _authPassword = proxy ? string.Empty : Encoding.UTF8.GetString(password);
+            return Step.Authenticate;
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(decoded);
+        }
+    }
+
+    private static bool TryDecodeText(ReadOnlySpan<byte> response, out string? text)
+    {
+        Span<byte> decoded = stackalloc byte[LineReader.MaxCommandLine];
+        text = null;
+        if (!TryDecode(response, decoded, out int length))
+        {
+            return false;
+        }
+
+        text = Encoding.UTF8.GetString(decoded[..length]);
+        CryptographicOperations.ZeroMemory(decoded);
+        return true;
+    }
+
+    /// <summary>Strict base64 (padding required, no spaces); "=" alone is the empty response.</summary>
+    private static bool TryDecode(ReadOnlySpan<byte> base64, Span<byte> destination, out int written)
+    {
+        written = 0;
+        if (base64.SequenceEqual("="u8))
+        {
+            return true;
+        }
+
+        return !base64.IsEmpty && base64.Length % 4 == 0
+            && Base64.DecodeFromUtf8(base64, destination, out int consumed, out written) == OperationStatus.Done
+            && consumed == base64.Length;
+    }
+
+    /// <summary>Checks the collected credentials on the thread pool (PBKDF2), then answers 235 or 535.</summary>
+    private async Task AuthenticateAsync()
+    {
+        string name = _authName ?? string.Empty;
+        string password = _authPassword ?? string.Empty;
+        _authName = null;
+        _authPassword = null;
+        SmtpAuthUsers users = _context.AuthUsers!;
+        Access.IBanList bans = _context.Bans;
+        IPAddress remote = _remote;
+        bool ok = await Task.Run(() =>
+        {
+            bool valid = password.Length > 0 && UserStore.IsValidName(name) && users.Verify(name, password);
+            if (!valid)
+            {
+                bans.RecordFailure(remote, "smtp auth");
+            }
+
+            return valid;
+        }).ConfigureAwait(false);
+        Touch();
+        string shown = UserStore.IsValidName(name) ? name : "(invalid name)";
+        if (ok)
+        {
+            _authenticated = true;
+            LogSession($"AUTH: authenticated as {shown}");
+            Reply(SmtpReplies.AuthOk);
+            return;
+        }
+
+        LogSession($"AUTH: authentication failed for {shown}");
+        if (Error(SmtpReplies.AuthFailed) == Step.Close)
+        {
+            _closing = true;
+        }
+        else if (bans.IsBanned(remote))
+        {
+            Reply(SmtpReplies.AuthBanned);
+            _closing = true;
+        }
+    }
+}

@@ -1,0 +1,158 @@
+using System.Net;
+using System.Net.Security;
+using System.Net.Sockets;
+using System.Text;
+
+namespace AbilisFast.Server.Tests.Support;
+
+/// <summary>
+/// A raw SMTP client over a loopback socket that can switch to TLS (STARTTLS or the implicit TLS
+/// port): sends exactly the bytes it is given and reads whole replies. Accepts any server certificate.
+/// </summary>
+internal sealed class StreamSmtpClient : IAsyncDisposable
+{
+    private readonly Socket _socket;
+    private readonly byte[] _buffer = new byte[65536];
+    private readonly StringBuilder _pending = new();
+    private Stream _stream;
+
+    private StreamSmtpClient(Socket socket)
+    {
+        _socket = socket;
+        _stream = new NetworkStream(socket, ownsSocket: false);
+    }
+
+    public static async Task<StreamSmtpClient> ConnectAsync(int port, bool implicitTls = false)
+    {
+        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        await socket.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port));
+        var client = new StreamSmtpClient(socket);
+        if (implicitTls)
+        {
+            await client.StartTlsAsync();
+        }
+
+        return client;
+    }
+
+    public Socket Socket => _socket;
+
+    /// <summary>The server certificate seen in the handshake.</summary>
+    public System.Security.Cryptography.X509Certificates.X509Certificate? ServerCertificate { get; private set; }
+
+    /// <summary>Runs the client side of the TLS handshake over the connection (after 220 to STARTTLS).</summary>
+    public async Task StartTlsAsync(TimeSpan? timeout = null)
+    {
+        Assert.Equal(0, _pending.Length);
+        var tls = new SslStream(_stream, leaveInnerStreamOpen: true);
+        using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(20));
+        await tls.AuthenticateAsClientAsync(
+            new SslClientAuthenticationOptions
+            {
+                TargetHost = "mx.test",
+                RemoteCertificateValidationCallback = (_, certificate, _, _) =>
+                {
+                    ServerCertificate = certificate;
+                    return true;
+                },
+            },
+            cts.Token);
+        _stream = tls;
+    }
+
+    public async Task SendAsync(string text)
+    {
+        await _stream.WriteAsync(Encoding.UTF8.GetBytes(text));
+        await _stream.FlushAsync();
+    }
+
+    /// <summary>Sends a command and returns its reply.</summary>
+    public async Task<string?> CommandAsync(string command)
+    {
+        await SendAsync(command + "\r\n");
+        return await ReadReplyAsync();
+    }
+
+    /// <summary>Reads one complete reply (all its lines); null when the server closed first.</summary>
+    public async Task<string?> ReadReplyAsync(TimeSpan? timeout = null)
+    {
+        using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(20));
+        var reply = new StringBuilder();
+        while (true)
+        {
+            string? line = await ReadLineAsync(cts.Token);
+            if (line is null)
+            {
+                return reply.Length == 0 ? null : reply.ToString();
+            }
+
+            reply.Append(line).Append('\n');
+            if (line.Length < 4 || line[3] != '-')
+            {
+                return reply.ToString().TrimEnd('\n');
+            }
+        }
+    }
+
+    /// <summary>True when the server closes the connection (or resets it) within the timeout.</summary>
+    public async Task<bool> IsClosedAsync(TimeSpan? timeout = null)
+    {
+        using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(10));
+        try
+        {
+            while (true)
+            {
+                int n = await _stream.ReadAsync(_buffer, cts.Token);
+                if (n == 0)
+                {
+                    return true;
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+        catch (Exception e) when (e is IOException or SocketException)
+        {
+            return true;
+        }
+    }
+
+    private async Task<string?> ReadLineAsync(CancellationToken token)
+    {
+        while (true)
+        {
+            string text = _pending.ToString();
+            int lf = text.IndexOf('\n', StringComparison.Ordinal);
+            if (lf >= 0)
+            {
+                _pending.Remove(0, lf + 1);
+                return text[..lf].TrimEnd('\r');
+            }
+
+            int n;
+            try
+            {
+                n = await _stream.ReadAsync(_buffer, token);
+            }
+            catch (Exception e) when (e is IOException or SocketException)
+            {
+                return null;
+            }
+
+            if (n == 0)
+            {
+                return null;
+            }
+
+            _pending.Append(Encoding.UTF8.GetString(_buffer, 0, n));
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stream.DisposeAsync();
+        _socket.Dispose();
+    }
+}

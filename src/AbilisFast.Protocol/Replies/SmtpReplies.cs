@@ -16,7 +16,7 @@ internal static class SmtpReplies
     public static ReadOnlySpan<byte> Bye => "221 2.0.0 Bye\r\n"u8;
     public static ReadOnlySpan<byte> Vrfy => "252 2.5.0 Cannot VRFY user, but will accept message and attempt delivery\r\n"u8;
     public static ReadOnlySpan<byte> Help =>
-        "214-2.0.0 Commands: HELO EHLO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP\r\n214 2.0.0 See RFC 5321\r\n"u8;
+        "214-2.0.0 Commands: HELO EHLO STARTTLS AUTH MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP\r\n214 2.0.0 See RFC 5321\r\n"u8;
 
     public static ReadOnlySpan<byte> Unrecognized => "500 5.5.2 Error: command not recognized\r\n"u8;
     public static ReadOnlySpan<byte> LineTooLong => "500 5.5.2 Error: line too long\r\n"u8;

@@ -23,6 +23,15 @@ public sealed class InSessionTests : IDisposable
     }
 
     [Fact]
+    public async Task HelpListsEveryCommandTheServerKnows()
+    {
+        await using SessionHarness s = await Start();
+        Assert.Equal(
+            "214-2.0.0 Commands: HELO EHLO STARTTLS AUTH MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP\n214 2.0.0 See RFC 5321",
+            await s.CommandAsync("HELP"));
+    }
+
+    [Fact]
     public async Task HeloAnswersWithTheHostName()
     {
         await using SessionHarness s = await Start();

@@ -43,6 +43,9 @@ internal static class ParameterNames
     public const string TlsKey = "TLS-KEY";
     public const string TlsRequired = "TLS-REQUIRED";
     public const string AuthPlaintext = "AUTH-PLAINTEXT";
+    public const string DataTimeout = "DATA-TIMEOUT";
+    public const string MinDataRate = "MIN-DATA-RATE";
+    public const string DataRateWindow = "DATA-RATE-WINDOW";
     public const string NodeName = "NODENAME";
     public const string Sink = "SINK";
 }

@@ -65,6 +65,11 @@ internal static class ParameterTable
             "key file for STARTTLS; empty = generated in WDIR", allowEmpty: true),
         YesNo(P.TlsRequired, "NO", true, "require STARTTLS before MAIL"),
         YesNo(P.AuthPlaintext, "NO", true, "allow AUTH without TLS"),
+        Int(P.DataTimeout, 600, 0, 86400, true, "seconds one whole DATA or BDAT transfer may take; 0 = no limit"),
+        Int(P.MinDataRate, 256, 0, 1048576, true,
+            "bytes per second a DATA or BDAT transfer must keep up over each DATA-RATE-WINDOW; 0 = no minimum"),
+        Int(P.DataRateWindow, 30, 1, 3600, true,
+            "seconds of grace at the start of a transfer, and the length of each window MIN-DATA-RATE is measured over"),
         Text(P.NodeName, DefaultNodeName(), true, "node name in the console prompt"),
         YesNo(P.Sink, "NO", true, "benchmarking: accept and discard every message"),
     ];

@@ -72,6 +72,9 @@ internal sealed partial record SmtpSettings
             TlsKeyPath = UnderWorkDir(store.GetValue(P.TlsKey), workDir),
             TlsRequired = YesNo(store, P.TlsRequired),
             AuthPlaintext = YesNo(store, P.AuthPlaintext),
+            DataTimeout = TimeSpan.FromSeconds(Int(store, P.DataTimeout)),
+            MinDataRate = Int(store, P.MinDataRate),
+            DataRateWindow = TimeSpan.FromSeconds(Int(store, P.DataRateWindow)),
             NodeName = store.GetValue(P.NodeName),
             Sink = YesNo(store, P.Sink),
         };

@@ -37,6 +37,9 @@ internal sealed class SmtpContext
     public SmtpCounters Counters { get; }
     public MessageQueue Queue { get; } = new();
 
+    /// <summary>Inbound sessions ended by DT, DATA-TIMEOUT or MIN-DATA-RATE.</summary>
+    public SessionTimeouts Timeouts { get; } = new();
+
     /// <summary>The local mailboxes (STORE-MB:YES); null in tests that run without them.</summary>
     public Delivery.MaildirStore? Mailboxes { get; init; }
 

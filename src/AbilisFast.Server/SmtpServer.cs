@@ -4,6 +4,7 @@ using AbilisFast.Protocol.Replies;
 using AbilisFast.Protocol.States;
 using AbilisFast.Server.Access;
 using AbilisFast.Server.Channels;
+using AbilisFast.Server.Configuration;
 using AbilisFast.Server.Diagnostics;
 using AbilisFast.Server.Sessions;
 using AbilisFast.Server.Transport;
@@ -14,7 +15,7 @@ namespace AbilisFast.Server;
 /// <summary>
 /// The SMTP listener: accepts connections, applies the access rules in the order
 /// IPBAN ► IPSRC/IPSRCLIST ► MAX-IP-SES ► free channel, and runs a pooled session on the channel.
-/// One heartbeat timer enforces DT for every session.
+/// One heartbeat timer enforces DT, DATA-TIMEOUT and MIN-DATA-RATE for every session.
 /// </summary>
 internal sealed class SmtpServer : IAsyncDisposable
 {
@@ -206,17 +207,17 @@ internal sealed class SmtpServer : IAsyncDisposable
         }
     }
 
-    /// <summary>Once a second: sessions idle for longer than DT get 421 4.4.2 and are closed.</summary>
+    /// <summary>
+    /// Once a second: every session checks its deadlines (DT, DATA-TIMEOUT, MIN-DATA-RATE) against
+    /// its own timestamps; one that has passed one gets 421 4.4.2 and is closed.
+    /// </summary>
     private void Heartbeat()
     {
-        long limit = (long)_context.Settings.Dt.TotalMilliseconds;
+        SmtpSettings settings = _context.Settings;
         long now = Environment.TickCount64;
         foreach (InSession? session in _active)
         {
-            if (session is not null && now - session.LastActivity > limit)
-            {
-                session.SignalTimeout(limit);
-            }
+            session?.CheckDeadlines(now, settings);
         }
     }
 

@@ -45,6 +45,9 @@ internal static class ParameterNames
     public const string AuthPlaintext = "AUTH-PLAINTEXT";
     public const string OutTimeout = "OUT-TIMEOUT";
     public const string TlsPort = "TLS-PORT";
+    public const string DataTimeout = "DATA-TIMEOUT";
+    public const string MinDataRate = "MIN-DATA-RATE";
+    public const string DataRateWindow = "DATA-RATE-WINDOW";
     public const string NodeName = "NODENAME";
     public const string Sink = "SINK";
 }

@@ -69,6 +69,11 @@ internal static class ParameterTable
             "seconds an OUT session waits for each reply of the remote server (twice that after the final dot); ours"),
         new(P.TlsPort, ParameterKind.PortOrNone, "#", "1..65535 or #", false,
             "second SMTP port with implicit TLS (handshake before the greeting); # = none", 1, 65535),
+        Int(P.DataTimeout, 600, 0, 86400, true, "seconds one whole DATA or BDAT transfer may take; 0 = no limit"),
+        Int(P.MinDataRate, 256, 0, 1048576, true,
+            "bytes per second a DATA or BDAT transfer must keep up over each DATA-RATE-WINDOW; 0 = no minimum"),
+        Int(P.DataRateWindow, 30, 1, 3600, true,
+            "seconds of grace at the start of a transfer, and the length of each window MIN-DATA-RATE is measured over"),
         Text(P.NodeName, DefaultNodeName(), true, "node name in the console prompt"),
         YesNo(P.Sink, "NO", true, "benchmarking: accept and discard every message"),
     ];

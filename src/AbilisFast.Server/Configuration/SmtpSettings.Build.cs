@@ -74,6 +74,9 @@ internal sealed partial record SmtpSettings
             AuthPlaintext = YesNo(store, P.AuthPlaintext),
             OutTimeout = TimeSpan.FromSeconds(Int(store, P.OutTimeout)),
             TlsPort = store.GetValue(P.TlsPort) == "#" ? null : Int(store, P.TlsPort),
+            DataTimeout = TimeSpan.FromSeconds(Int(store, P.DataTimeout)),
+            MinDataRate = Int(store, P.MinDataRate),
+            DataRateWindow = TimeSpan.FromSeconds(Int(store, P.DataRateWindow)),
             NodeName = store.GetValue(P.NodeName),
             Sink = YesNo(store, P.Sink),
         };

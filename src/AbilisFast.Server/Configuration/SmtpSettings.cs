@@ -154,6 +154,14 @@ internal sealed partial record SmtpSettings
     public TimeSpan OutTimeout { get; init; } = TimeSpan.FromMinutes(5);
     /// <summary>TLS-PORT: the implicit TLS port; null = none (#).</summary>
     public int? TlsPort { get; init; }
+    /// <summary>DATA-TIMEOUT: how long one whole DATA or BDAT transfer may take; zero = no limit.</summary>
+    public TimeSpan DataTimeout { get; init; } = TimeSpan.FromSeconds(600);
+
+    /// <summary>MIN-DATA-RATE in bytes per second; 0 = no minimum.</summary>
+    public int MinDataRate { get; init; } = 256;
+
+    /// <summary>DATA-RATE-WINDOW: the grace at the start of a transfer and the length of each rate window.</summary>
+    public TimeSpan DataRateWindow { get; init; } = TimeSpan.FromSeconds(30);
 
     /// <summary>NODENAME.</summary>
     public string NodeName { get; init; } = "abilisfast";

@@ -34,6 +34,9 @@ internal sealed record SmtpDisplaySnapshot(
     DateTimeOffset Now,
     TimeZoneInfo TimeZone)
 {
+    /// <summary>Inbound sessions ended by DT, DATA-TIMEOUT and MIN-DATA-RATE since the start.</summary>
+    public (long Idle, long DataDeadline, long DataRate) Timeouts { get; init; }
+
     public static SmtpDisplaySnapshot Take(SmtpContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
@@ -60,7 +63,10 @@ internal sealed record SmtpDisplaySnapshot(
             rows,
             context.Counters.Snapshot(),
             context.Time.GetUtcNow(),
-            context.Time.LocalTimeZone);
+            context.Time.LocalTimeZone)
+        {
+            Timeouts = (context.Timeouts.Idle, context.Timeouts.DataDeadline, context.Timeouts.DataRate),
+        };
     }
 
     /// <summary>"addr:port" as the console prints it, or empty when there is no endpoint.</summary>

@@ -42,6 +42,11 @@ internal static class SmtpMetrics
             }
         }
 
+        text.Append("# TYPE abilisfast_smtp_in_timeouts counter\n");
+        text.Append("# HELP abilisfast_smtp_in_timeouts inbound sessions ended by a deadline since the start\n");
+        Sample(text, "abilisfast_smtp_in_timeouts_total{deadline=\"DT\"}", snapshot.Timeouts.Idle);
+        Sample(text, "abilisfast_smtp_in_timeouts_total{deadline=\"DATA-TIMEOUT\"}", snapshot.Timeouts.DataDeadline);
+        Sample(text, "abilisfast_smtp_in_timeouts_total{deadline=\"MIN-DATA-RATE\"}", snapshot.Timeouts.DataRate);
         Gauge(text, "abilisfast_smtp_cleared_timestamp_seconds", "when the statistics were last cleared", snapshot.Counters.ClearedAt.ToUnixTimeSeconds());
         AppendProcess(text);
         text.Append("# EOF\n");

@@ -59,6 +59,7 @@ internal sealed partial class InSession
         }
 
         _dotDecoder.Reset();
+        StartTransfer();
         _mode = Mode.Data;
         SetState(SmtpState.Data);
         Reply(SmtpReplies.StartData);
@@ -76,6 +77,7 @@ internal sealed partial class InSession
 
         _bdatRemaining = size;
         _bdatLast = last;
+        StartTransfer();
         _bdatRefusal = State switch
         {
             SmtpState.Rcpt or SmtpState.Data => BdatRefusal.None,
@@ -252,9 +254,11 @@ internal sealed partial class InSession
         }
 
         buffer = buffer.Slice(total);
+        CountTransfer(total);
         if (done)
         {
             _mode = Mode.Commands;
+            EndTransfer();
         }
 
         return done;
@@ -280,6 +284,7 @@ internal sealed partial class InSession
         }
 
         buffer = buffer.Slice(take);
+        CountTransfer(take);
         _bdatRemaining -= take;
         Touch();
         return _bdatRemaining == 0 ? FinishChunk() : Step.Continue;
@@ -288,6 +293,11 @@ internal sealed partial class InSession
     private Step FinishChunk()
     {
         _mode = Mode.Commands;
+        if (_bdatLast || _bdatRefusal != BdatRefusal.None)
+        {
+            EndTransfer();
+        }
+
         if (_bdatRefusal == BdatRefusal.None && _oversize)
         {
             _bdatRefusal = BdatRefusal.Oversize;
@@ -502,6 +512,7 @@ internal sealed partial class InSession
         _bdatRemaining = 0;
         _bdatLast = false;
         _bdatRefusal = BdatRefusal.None;
+        EndTransfer();
         if (State != SmtpState.Ready)
         {
             SetState(_heloLength > 0 ? SmtpState.WaitMail : SmtpState.WaitHelo);

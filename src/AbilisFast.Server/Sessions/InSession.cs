@@ -43,7 +43,6 @@ internal sealed partial class InSession : IResettable
     private int _heloLength;
     private bool _esmtp;
     private long _lastActivity;
-    private int _timedOut;
     private int _shutdown;
     private int _handshaking;
 
@@ -86,6 +85,8 @@ internal sealed partial class InSession : IResettable
     /// <param name="implicitTls">The TLS port: the handshake runs before the greeting.</param>
     public async Task RunAsync(ISessionTransport transport, SmtpChannel? channel, Func<ValueTask>? beforeGreeting = null, bool implicitTls = false)
     {
+        // Fresh timestamps before the transport is visible to the heartbeat.
+        Touch();
         _transportOrNull = transport;
         _output = transport.Output;
         _channel = channel;
@@ -96,7 +97,6 @@ internal sealed partial class InSession : IResettable
         }
 
         _relayAllowed = _context.Settings.RelayNets.Contains(_remote);
-        Touch();
         SetState(SmtpState.WaitHelo);
 
         if (beforeGreeting is not null)
@@ -158,8 +158,9 @@ internal sealed partial class InSession : IResettable
 
             if (result.IsCanceled)
             {
-                if (Volatile.Read(ref _timedOut) != 0)
+                if (Volatile.Read(ref _timeoutReason) != 0)
                 {
+                    LogTimeout();
                     Reply(SmtpReplies.Timeout);
                     await FlushAsync().ConfigureAwait(false);
                     return;
@@ -317,31 +318,6 @@ internal sealed partial class InSession : IResettable
 
     private void Touch() => Volatile.Write(ref _lastActivity, Environment.TickCount64);
 
-    /// <summary>
-    /// Called by the heartbeat: ends a session idle for longer than <paramref name="limitMs"/> with
-    /// 421 4.4.2. The idle time is checked again here because the heartbeat may hold a reference to
-    /// a session that has since ended and been reused for a fresh connection.
-    /// </summary>
-    public void SignalTimeout(long limitMs)
-    {
-        ISessionTransport? transport = _transportOrNull;
-        if (transport is null || Environment.TickCount64 - LastActivity <= limitMs || Volatile.Read(ref _handshaking) != 0)
-        {
-            // A handshake has its own deadline (HandshakeAsync) and no reader to cancel.
-            return;
-        }
-
-        if (Interlocked.Exchange(ref _timedOut, 1) == 0)
-        {
-            transport.Input.CancelPendingRead();
-        }
-        else
-        {
-            // Second tick and still here: the peer does not even read our replies.
-            transport.Abort();
-        }
-    }
-
     /// <summary>Server stopping: an idle session gets 421 4.3.2 now, one inside a message after it.</summary>
     public void SignalShutdown()
     {
@@ -460,7 +436,8 @@ internal sealed partial class InSession : IResettable
         _errors = 0;
         _heloLength = 0;
         _esmtp = false;
-        _timedOut = 0;
+        _timeoutReason = 0;
+        _transferStart = 0;
         _shutdown = 0;
         _handshaking = 0;
         ResetAuth();

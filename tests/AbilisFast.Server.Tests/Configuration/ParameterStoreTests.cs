@@ -11,7 +11,7 @@ public sealed class ParameterStoreTests
         "MSG-MAXSIZE", "STORE-MB", "MB-MAXSIZE", "MB-MAXMAILS", "RELAY-NET", "RELAY-IPSRCLIST", "RELAY-AUTH",
         "QUEUE-LIFE-TIME", "MAIL-TRY-DELAY", "SERVER", "SERVER-TCP-PORT", "SERVER-AUTH", "SERVER-USER",
         "SERVER-PWD", "SERVER-SECURITY", "ADMIN-ADDR", "ADMIN-PORT", "DNS", "QUEUE-HOLD", "MX-PORT", "TLS-CERT", "TLS-KEY",
-        "TLS-REQUIRED", "AUTH-PLAINTEXT", "OUT-TIMEOUT", "TLS-PORT", "NODENAME", "SINK",
+        "TLS-REQUIRED", "AUTH-PLAINTEXT", "OUT-TIMEOUT", "TLS-PORT", "DATA-TIMEOUT", "MIN-DATA-RATE", "DATA-RATE-WINDOW", "NODENAME", "SINK",
     ];
 
     public static TheoryData<string> AllNames() => new(ParameterTable.All.Select(d => d.Name));
@@ -28,7 +28,8 @@ public sealed class ParameterStoreTests
         { "SERVER-TCP-PORT", "25" }, { "SERVER-AUTH", "NO" }, { "SERVER-USER", "" }, { "SERVER-PWD", "" },
         { "SERVER-SECURITY", "NONE" }, { "ADMIN-ADDR", "127.0.0.1" }, { "ADMIN-PORT", "2323" }, { "DNS", "" },
         { "QUEUE-HOLD", "NO" }, { "MX-PORT", "25" }, { "TLS-CERT", "" }, { "TLS-KEY", "" }, { "TLS-REQUIRED", "NO" },
-        { "AUTH-PLAINTEXT", "NO" }, { "OUT-TIMEOUT", "300" }, { "TLS-PORT", "#" }, { "SINK", "NO" },
+        { "AUTH-PLAINTEXT", "NO" }, { "OUT-TIMEOUT", "300" }, { "TLS-PORT", "#" }, { "DATA-TIMEOUT", "600" }, { "MIN-DATA-RATE", "256" },
+        { "DATA-RATE-WINDOW", "30" }, { "SINK", "NO" },
     };
 
     [Fact]
@@ -181,6 +182,10 @@ public sealed class ParameterStoreTests
     [InlineData("TLS-PORT", "0", "1..65535 or #")]
     [InlineData("TLS-PORT", "smtps", "1..65535 or #")]
     [InlineData("TLS-PORT", "", "1..65535 or #")]
+    [InlineData("DATA-TIMEOUT", "-1", "0..86400")]
+    [InlineData("DATA-TIMEOUT", "10m", "0..86400")]
+    [InlineData("MIN-DATA-RATE", "1048577", "0..1048576")]
+    [InlineData("DATA-RATE-WINDOW", "0", "1..3600")]
     [InlineData("NODENAME", "node/1", "1..255 letters, digits, '.', '-' or '_'")]
     [InlineData("SINK", "ON", "YES or NO")]
     public void RejectsInvalidValuesWithOneLine(string name, string value, string allowed)

@@ -30,6 +30,32 @@ public sealed class SmtpSettingsTests
     }
 
     [Fact]
+    public void DataDeadlinesParse()
+    {
+        SmtpSettings defaults = TestSettingsFor();
+        Assert.Equal(TimeSpan.FromSeconds(600), defaults.DataTimeout);
+        Assert.Equal(256, defaults.MinDataRate);
+        Assert.Equal(TimeSpan.FromSeconds(30), defaults.DataRateWindow);
+
+        SmtpSettings set = TestSettingsFor("DATA-TIMEOUT:0", "MIN-DATA-RATE:1024", "DATA-RATE-WINDOW:5");
+        Assert.Equal(TimeSpan.Zero, set.DataTimeout);
+        Assert.Equal(1024, set.MinDataRate);
+        Assert.Equal(TimeSpan.FromSeconds(5), set.DataRateWindow);
+
+        static SmtpSettings TestSettingsFor(params string[] values)
+        {
+            var store = new ParameterStore();
+            foreach (string value in values)
+            {
+                int colon = value.IndexOf(':', StringComparison.Ordinal);
+                Assert.True(store.TrySet(value[..colon], value[(colon + 1)..], "t", out string error), error);
+            }
+
+            return store.ToSettings();
+        }
+    }
+
+    [Fact]
     public void NonAsciiDomainDoesNotMatch()
     {
         SmtpSettings s = SmtpSettings.Default with { LocalDomains = ["example.com"] };

@@ -242,7 +242,8 @@ public sealed class InSessionTests : IDisposable
     public async Task TimeoutSignalAnswers421AndCloses()
     {
         await using SessionHarness s = await Start();
-        s.Session.SignalTimeout(-1);
+        // The heartbeat's check, one DT (120 s by default) and more in the future.
+        s.Session.CheckDeadlines(Environment.TickCount64 + 200_000, TestSettings.Create());
         Assert.Equal("421 4.4.2 Error: timeout exceeded", await s.ReadReplyAsync());
         Assert.True(await s.EndedAsync());
     }

@@ -50,6 +50,9 @@ internal sealed class ServerProcess : IDisposable
     public int Port { get; }
     public string SpoolDir => Path.Combine(WorkDir, "data", "spool");
     public bool HasExited => _process.HasExited;
+
+    /// <summary>The server's process id (for /proc/PID/status).</summary>
+    public int ProcessId => _process.Id;
     public int ExitCode => _process.ExitCode;
 
     public string Stderr

@@ -1,0 +1,182 @@
+using System.Net;
+using System.Text;
+using AbilisFast.Server.Tests.Support;
+
+namespace AbilisFast.Server.Tests.Hostile;
+
+/// <summary>
+/// Slow senders over real loopback sockets: a command line that dribbles in must be whole within
+/// DT, a DATA or BDAT transfer must end within DATA-TIMEOUT and keep up MIN-DATA-RATE. Each is
+/// dropped with 421 4.4.2, counted by kind, session-logged, and its channel is freed.
+/// </summary>
+public sealed class SlowSenderTests
+{
+    private const string Timeout421 = "421 4.4.2 Error: timeout exceeded";
+
+    private static async Task<(TestServerContext Context, SmtpServer Server)> StartAsync(params string[] parameters)
+    {
+        var context = new TestServerContext(["LOCAL-DOMAIN:local.test", .. parameters]);
+        var server = new SmtpServer(context.Context);
+        server.Start(new IPEndPoint(IPAddress.Loopback, 0));
+        await Task.Yield();
+        return (context, server);
+    }
+
+    private static async Task StopAsync(TestServerContext context, SmtpServer server)
+    {
+        await server.DisposeAsync();
+        context.Dispose();
+    }
+
+    /// <summary>
+    /// Sends <paramref name="text"/> in pieces of <paramref name="piece"/> bytes every
+    /// <paramref name="pause"/> until the server answers; returns the answer and how many bytes went out.
+    /// </summary>
+    private static async Task<(string? Reply, int Sent)> DribbleAsync(SmtpTestClient client, string text, int piece, TimeSpan pause)
+    {
+        byte[] bytes = Encoding.ASCII.GetBytes(text);
+        Task<string?> reply = client.ReadReplyAsync(TimeSpan.FromSeconds(30));
+        int sent = 0;
+        while (sent < bytes.Length && !reply.IsCompleted)
+        {
+            int n = Math.Min(piece, bytes.Length - sent);
+            try
+            {
+                await client.SendAsync(bytes[sent..(sent + n)]);
+            }
+            catch (System.Net.Sockets.SocketException)
+            {
+                break;
+            }
+
+            sent += n;
+            await Task.WhenAny(reply, Task.Delay(pause));
+        }
+
+        return (await reply, sent);
+    }
+
+    private static async Task<SmtpTestClient> InDataAsync(SmtpServer server, string bdat = "")
+    {
+        SmtpTestClient client = await SmtpTestClient.ConnectAsync(server.LocalEndPoint!.Port);
+        Assert.StartsWith("220 ", await client.ReadReplyAsync());
+        Assert.StartsWith("250", await client.CommandAsync("EHLO client.test"));
+        Assert.Equal("250 2.1.0 Ok", await client.CommandAsync("MAIL FROM:<a@client.test>"));
+        Assert.Equal("250 2.1.5 Ok", await client.CommandAsync("RCPT TO:<b@local.test>"));
+        if (bdat.Length == 0)
+        {
+            Assert.StartsWith("354 ", await client.CommandAsync("DATA"));
+        }
+        else
+        {
+            await client.SendAsync(bdat + "\r\n");
+        }
+
+        return client;
+    }
+
+    private static async Task AssertDroppedAsync(TestServerContext context, SmtpTestClient client, string logText)
+    {
+        Assert.True(await client.IsClosedAsync());
+        await Eventually.WaitAsync(() => context.Context.Channels.Active == 0, "the channel freed");
+        Assert.Contains(context.Log.ReadLines(), l => l.Contains(logText, StringComparison.Ordinal));
+        Assert.Empty(context.Stored());
+    }
+
+    [Fact]
+    public async Task ACommandLineThatDribblesInMustBeWholeWithinDt()
+    {
+        var (context, server) = await StartAsync("DT:2");
+        try
+        {
+            await using SmtpTestClient client = await SmtpTestClient.ConnectAsync(server.LocalEndPoint!.Port);
+            Assert.StartsWith("220 ", await client.ReadReplyAsync());
+
+            // One byte every 300 ms: never 2 s without a byte, but the line would take 12 s.
+            string line = "NOOP " + new string('x', 35) + "\r\n";
+            var (reply, sent) = await DribbleAsync(client, line, 1, TimeSpan.FromMilliseconds(300));
+            Assert.Equal(Timeout421, reply);
+            Assert.True(sent < line.Length, $"the whole line went out ({sent} bytes) before the 421");
+            await AssertDroppedAsync(context, client, "Timeout: DT exceeded");
+            Assert.Equal(1, context.Context.Timeouts.Idle);
+            Assert.Equal(0, context.Context.Timeouts.DataRate + context.Context.Timeouts.DataDeadline);
+        }
+        finally
+        {
+            await StopAsync(context, server);
+        }
+    }
+
+    [Fact]
+    public async Task ADataTransferMustEndWithinDataTimeout()
+    {
+        // A fast enough rate (no MIN-DATA-RATE) and a byte every 200 ms (DT never fires): only the whole-transfer deadline can stop it.
+        var (context, server) = await StartAsync("DT:60", "DATA-TIMEOUT:2", "MIN-DATA-RATE:0");
+        try
+        {
+            await using SmtpTestClient client = await InDataAsync(server);
+            string text = "Subject: slow\r\n\r\n" + string.Concat(Enumerable.Repeat("line of text\r\n", 20)) + ".\r\n";
+            var (reply, sent) = await DribbleAsync(client, text, 4, TimeSpan.FromMilliseconds(200));
+            Assert.Equal(Timeout421, reply);
+            Assert.True(sent < text.Length);
+            await AssertDroppedAsync(context, client, "Timeout: DATA-TIMEOUT exceeded");
+            Assert.Equal(1, context.Context.Timeouts.DataDeadline);
+        }
+        finally
+        {
+            await StopAsync(context, server);
+        }
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("BDAT 100000 LAST")]
+    public async Task ATransferSlowerThanMinDataRateIsDropped(string bdat)
+    {
+        // 10 bytes every 200 ms is 50 B/s, far under 1000 B/s over a 1 s window.
+        var (context, server) = await StartAsync("DT:60", "DATA-TIMEOUT:0", "MIN-DATA-RATE:1000", "DATA-RATE-WINDOW:1");
+        try
+        {
+            await using SmtpTestClient client = await InDataAsync(server, bdat);
+            string text = string.Concat(Enumerable.Repeat("slow text\r\n", 200));
+            var (reply, sent) = await DribbleAsync(client, text, 10, TimeSpan.FromMilliseconds(200));
+            Assert.Equal(Timeout421, reply);
+            Assert.True(sent < text.Length);
+            await AssertDroppedAsync(context, client, "Timeout: data slower than MIN-DATA-RATE");
+            Assert.Equal(1, context.Context.Timeouts.DataRate);
+        }
+        finally
+        {
+            await StopAsync(context, server);
+        }
+    }
+
+    [Fact]
+    public async Task TheRateIsOnlyMeasuredDuringATransfer()
+    {
+        // Quick messages with pauses between them (within DT) are not a slow transfer.
+        var (context, server) = await StartAsync("DT:60", "MIN-DATA-RATE:100000", "DATA-RATE-WINDOW:1");
+        try
+        {
+            await using SmtpTestClient client = await SmtpTestClient.ConnectAsync(server.LocalEndPoint!.Port);
+            Assert.StartsWith("220 ", await client.ReadReplyAsync());
+            Assert.StartsWith("250", await client.CommandAsync("EHLO client.test"));
+            for (int i = 0; i < 2; i++)
+            {
+                Assert.Equal("250 2.1.0 Ok", await client.CommandAsync("MAIL FROM:<a@client.test>"));
+                Assert.Equal("250 2.1.5 Ok", await client.CommandAsync("RCPT TO:<b@local.test>"));
+                Assert.StartsWith("354 ", await client.CommandAsync("DATA"));
+                Assert.StartsWith("250 2.0.0 Ok: queued as ", await client.CommandAsync("Subject: quick\r\n\r\nbody\r\n."));
+                await Task.Delay(2500);
+            }
+
+            Assert.Equal("221 2.0.0 Bye", await client.CommandAsync("QUIT"));
+            Assert.Equal(2, context.Stored().Count);
+            Assert.Equal(0, context.Context.Timeouts.DataRate);
+        }
+        finally
+        {
+            await StopAsync(context, server);
+        }
+    }
+}

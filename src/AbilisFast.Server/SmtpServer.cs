@@ -46,6 +46,15 @@ internal sealed class SmtpServer : IAsyncDisposable
     /// <summary>The address actually bound (useful when the port was 0).</summary>
     public IPEndPoint? LocalEndPoint => _listener?.LocalEndPoint as IPEndPoint;
 
+    /// <summary>
+    /// Runs on every heartbeat, after the DT check (the systemd watchdog ping): if the heartbeat is
+    /// stuck, so is the ping. Set before <see cref="Start"/>.
+    /// </summary>
+    public Action? OnHeartbeat { get; set; }
+
+    /// <summary>The heartbeat period (1 s; shorter when a short systemd watchdog asks for it). Set before <see cref="Start"/>.</summary>
+    public TimeSpan HeartbeatPeriod { get; set; } = TimeSpan.FromSeconds(1);
+
     /// <summary>Test seam: awaited after accept and before the greeting (pre-greeting tests).</summary>
     internal Func<ValueTask>? BeforeGreeting { get; set; }
 
@@ -53,6 +62,9 @@ internal sealed class SmtpServer : IAsyncDisposable
     public void Start(IPEndPoint? bind = null)
     {
         _context.Log.Write(LogTag.Port, "Starting server..."u8);
+
+        // The heartbeat runs even with ACT:NO: it also feeds the systemd watchdog.
+        _heartbeat = _context.Time.CreateTimer(_ => Heartbeat(), null, HeartbeatPeriod, HeartbeatPeriod);
         if (!_context.Settings.Active)
         {
             // ACT:NO: no TCP calls accepted (nor made); every channel shows INACTIVE.
@@ -71,7 +83,6 @@ internal sealed class SmtpServer : IAsyncDisposable
             LogChannel(channel, "Waiting events (listen or wake-up)"u8);
         }
 
-        _heartbeat = _context.Time.CreateTimer(_ => Heartbeat(), null, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
         _acceptLoop = Listener.AcceptLoopAsync(_listener, Admit, _stopping.Token);
     }
 
@@ -170,7 +181,7 @@ internal sealed class SmtpServer : IAsyncDisposable
         }
     }
 
-    /// <summary>Once a second: sessions idle for longer than DT get 421 4.4.2 and are closed.</summary>
+    /// <summary>Once a second: sessions idle for longer than DT get 421 4.4.2 and are closed; then <see cref="OnHeartbeat"/>.</summary>
     private void Heartbeat()
     {
         long limit = (long)_context.Settings.Dt.TotalMilliseconds;
@@ -182,6 +193,8 @@ internal sealed class SmtpServer : IAsyncDisposable
                 session.SignalTimeout(limit);
             }
         }
+
+        OnHeartbeat?.Invoke();
     }
 
     private void LogChannel(SmtpChannel channel, ReadOnlySpan<byte> text) => _context.Log.Write(LogTag.Channel(channel.Number), text);

@@ -43,6 +43,8 @@ internal static class ParameterNames
     public const string TlsKey = "TLS-KEY";
     public const string TlsRequired = "TLS-REQUIRED";
     public const string AuthPlaintext = "AUTH-PLAINTEXT";
+    public const string LogMaxSize = "LOG-MAX-SIZE";
+    public const string LogFiles = "LOG-FILES";
     public const string NodeName = "NODENAME";
     public const string Sink = "SINK";
 }

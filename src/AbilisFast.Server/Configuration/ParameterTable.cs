@@ -65,6 +65,8 @@ internal static class ParameterTable
             "key file for STARTTLS; empty = generated in WDIR", allowEmpty: true),
         YesNo(P.TlsRequired, "NO", true, "require STARTTLS before MAIL"),
         YesNo(P.AuthPlaintext, "NO", true, "allow AUTH without TLS"),
+        Int(P.LogMaxSize, 1024, 16, 1048576, true, "LOG:YES: size in KiB at which WDIR/log/smtp.log is rotated"),
+        Int(P.LogFiles, 3, 1, 100, true, "LOG:YES: log files kept, smtp.log included (smtp.log.1 is the previous one)"),
         Text(P.NodeName, DefaultNodeName(), true, "node name in the console prompt"),
         YesNo(P.Sink, "NO", true, "benchmarking: accept and discard every message"),
     ];

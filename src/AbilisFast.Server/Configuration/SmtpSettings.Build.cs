@@ -72,6 +72,8 @@ internal sealed partial record SmtpSettings
             TlsKeyPath = UnderWorkDir(store.GetValue(P.TlsKey), workDir),
             TlsRequired = YesNo(store, P.TlsRequired),
             AuthPlaintext = YesNo(store, P.AuthPlaintext),
+            LogMaxSizeKiB = Int(store, P.LogMaxSize),
+            LogFiles = Int(store, P.LogFiles),
             NodeName = store.GetValue(P.NodeName),
             Sink = YesNo(store, P.Sink),
         };

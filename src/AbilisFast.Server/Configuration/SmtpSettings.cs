@@ -147,6 +147,12 @@ internal sealed partial record SmtpSettings
     /// <summary>AUTH-PLAINTEXT.</summary>
     public bool AuthPlaintext { get; init; }
 
+    /// <summary>LOG-MAX-SIZE (ours) in KiB: the session-log file is rotated before it grows past it.</summary>
+    public int LogMaxSizeKiB { get; init; } = 1024;
+
+    /// <summary>LOG-FILES (ours): log files kept, the current one included.</summary>
+    public int LogFiles { get; init; } = 3;
+
     /// <summary>NODENAME.</summary>
     public string NodeName { get; init; } = "abilisfast";
 

@@ -79,6 +79,7 @@ internal static class ServerHost
             var context = new SmtpContext(settings, log, spool) { Mailboxes = mailboxes };
             live = context;
             await using var logFile = new SessionLogFile(log, Path.Combine(settings.WorkDir, "log"), () => context.Settings, line => console.WriteLine($"abilisfast: {line}"));
+            logFile.Start();
             await using var delivery = new DeliveryEngine(context, new LiveRouteResolver(context), mailboxes);
             foreach (RecoveredMessage message in recovered)
             {
@@ -116,7 +117,6 @@ internal static class ServerHost
             }
 
             await using AdminServer? admin = StartAdmin(settings, context, console, configuration, bans);
-            logFile.Start();
             delivery.Start();
             string status;
             if (!server.IsListening)
@@ -181,11 +181,28 @@ internal static class ServerHost
 
     /// <summary>The one line for a WDIR that cannot be created or written.</summary>
     internal static string WorkDirMessage(string workDir, Exception e) =>
-        $"abilisfast: WDIR {workDir} is not usable ({e.GetType().Name}: {e.Message}); make it a writable folder for this user or set --wdir DIR";
+        $"abilisfast: WDIR {workDir} is not usable ({Reason(e)}); make it a writable folder for this user or set --wdir DIR";
 
-    /// <summary>The lock is held by another process (flock EWOULDBLOCK surfaces as a sharing violation).</summary>
+    /// <summary>
+    /// Why a file operation failed, in words: on Linux an IOException's HResult is the errno, and
+    /// the AOT build's exception messages are bare resource keys.
+    /// </summary>
+    private static string Reason(Exception e) => e switch
+    {
+        UnauthorizedAccessException => "permission denied",
+        DirectoryNotFoundException => "a folder on the path is missing",
+        IOException { HResult: 20 } => "a part of the path is a file, not a folder",
+        IOException { HResult: 28 } => "no space left on the device",
+        IOException { HResult: 30 } => "read-only file system",
+        _ => $"{e.GetType().Name}: {e.Message}",
+    };
+
+    /// <summary>
+    /// The lock is held by another process: flock's EWOULDBLOCK surfaces as an IOException whose
+    /// HResult is that errno (11) on Linux, a sharing violation (32) elsewhere.
+    /// </summary>
     private static bool IsSharingViolation(IOException e) =>
-        e is not FileNotFoundException and not DirectoryNotFoundException && (e.HResult & 0xFFFF) == 32;
+        e is not FileNotFoundException and not DirectoryNotFoundException && (e.HResult == 11 || (e.HResult & 0xFFFF) == 32);
 
     /// <summary>
     /// Starts the admin port unless ADMIN-ADDR is #. On a first start with no users, creates the

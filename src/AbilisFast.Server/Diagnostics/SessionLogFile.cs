@@ -42,6 +42,7 @@ internal sealed class SessionLogFile : IAsyncDisposable
     private long _cursor;
     private long _lastWrite;
     private bool _following;
+    private bool _fromStart = true;
     private bool _failing;
     private FileStream? _file;
     private Task? _loop;
@@ -59,6 +60,7 @@ internal sealed class SessionLogFile : IAsyncDisposable
         _settings = settings;
         _report = report;
         _time = time ?? TimeProvider.System;
+        _lastWrite = _time.GetTimestamp();
     }
 
     public string FilePath => Path.Combine(_directory, FileName);
@@ -66,7 +68,6 @@ internal sealed class SessionLogFile : IAsyncDisposable
     /// <summary>Starts the background writer.</summary>
     public void Start()
     {
-        _lastWrite = _time.GetTimestamp();
         _loop = Task.Run(LoopAsync);
     }
 
@@ -85,18 +86,26 @@ internal sealed class SessionLogFile : IAsyncDisposable
                 Write(settings);
                 CloseFile();
                 _following = false;
+                _fromStart = false;
                 return;
             }
 
+            bool first = false;
             if (!_following)
             {
-                _cursor = _log.Head;
+                // At start-up the file takes the ring from its first line (the start itself);
+                // switched on later, from the next line on.
+                first = _fromStart;
+                _cursor = _fromStart ? 0 : _log.Head;
+                _fromStart = false;
                 _following = true;
             }
 
             while (true)
             {
                 int copied = _log.CopySince(ref _cursor, _pending.AsSpan(_pendingLength), out bool lost);
+                lost &= !first;
+                first = false;
                 if (lost && _pendingLength + LostLine.Length <= _pending.Length)
                 {
                     // Marks the gap where it is; the lines copied just now follow it.

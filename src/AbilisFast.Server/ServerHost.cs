@@ -180,8 +180,12 @@ internal static class ServerHost
     }
 
     /// <summary>The one line for a WDIR that cannot be created or written.</summary>
-    internal static string WorkDirMessage(string workDir, Exception e) =>
-        $"abilisfast: WDIR {workDir} is not usable ({Reason(e)}); make it a writable folder for this user or set --wdir DIR";
+    internal static string WorkDirMessage(string workDir, Exception e)
+    {
+        // The check --check-config makes names a file in the way or a read-only parent best.
+        string reason = ConfigurationCheck.TryCheckWorkDir(workDir, out string problem) ? Reason(e) : problem;
+        return $"abilisfast: WDIR {workDir} is not usable ({reason}); make it a writable folder for this user or set --wdir DIR";
+    }
 
     /// <summary>
     /// Why a file operation failed, in words: on Linux an IOException's HResult is the errno, and

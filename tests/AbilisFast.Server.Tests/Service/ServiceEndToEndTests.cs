@@ -127,7 +127,7 @@ public sealed class ServiceEndToEndTests
         var (exit, output) = await Tool.RunAsync(ServerProcess.ExecutablePath,
             ["--wdir", Path.Combine(file, "data"), $"TCP-LOCPORT:{ServerProcess.FreePort()}", "ADMIN-ADDR:#"]);
         Assert.Equal(4, exit);
-        Assert.Contains($"abilisfast: WDIR {Path.Combine(file, "data")} is not usable", output, StringComparison.Ordinal);
+        Assert.Contains($"abilisfast: WDIR {Path.Combine(file, "data")} is not usable ({file} is a file, not a folder)", output, StringComparison.Ordinal);
         Assert.Contains("make it a writable folder for this user or set --wdir DIR", output, StringComparison.Ordinal);
 
         using ServerProcess running = await ServerProcess.StartAsync(dir);

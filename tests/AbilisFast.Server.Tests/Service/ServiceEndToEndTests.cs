@@ -140,6 +140,32 @@ public sealed class ServiceEndToEndTests
         running.DeleteWorkDir();
     }
 
+    [Fact]
+    public async Task LOG_is_switched_on_from_the_console_and_the_file_gets_the_rings_lines()
+    {
+        using ServerProcess server = await ServerProcess.StartAsync(null, null, (int?)null, "LOCAL-DOMAIN:local.test", "STORE-MB:YES");
+        string logDir = Path.Combine(server.WorkDir, "data", "log");
+        Assert.Equal("250", (await RcptAsync(server, 1)).Codes);
+        await Task.Delay(SessionLogFileInterval);
+        Assert.False(Directory.Exists(logDir)); // LOG:NO: nothing on disk
+
+        Assert.Contains("LOG:YES set, in force now", await server.CtlAsync("s p smtp LOG:YES"), StringComparison.Ordinal);
+        Assert.Equal("250", (await RcptAsync(server, 1)).Codes);
+        string logFile = Path.Combine(logDir, "smtp.log");
+        string[] lines = await Eventually.WaitAsync(
+            () => File.Exists(logFile) && File.ReadAllText(logFile).Contains("Start in-bound session", StringComparison.Ordinal) ? File.ReadAllLines(logFile) : null,
+            "the session in smtp.log");
+
+        // Every line in the file is a line of the ring (debug res:smtp lsn:3 shows the ring).
+        string ring = await server.CtlAsync("debug res:smtp lsn:3");
+        Assert.All(lines, line => Assert.Contains(line, ring, StringComparison.Ordinal));
+        Assert.Single(lines, l => l.Contains("Start in-bound session", StringComparison.Ordinal)); // the session before LOG:YES is not there
+        Assert.Equal(0, await server.TerminateAsync(TimeSpan.FromSeconds(20)));
+        server.DeleteWorkDir();
+    }
+
+    private static readonly TimeSpan SessionLogFileInterval = TimeSpan.FromSeconds(1.5);
+
     [Theory]
     [InlineData("LOG:YES")]
     [InlineData("LOG:NO")]

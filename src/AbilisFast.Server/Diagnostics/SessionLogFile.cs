@@ -10,8 +10,8 @@ namespace AbilisFast.Server.Diagnostics;
 /// <see cref="FlushInterval"/> has passed since the last write: no fsync, so flash sees a few
 /// large writes rather than one per line. Before the file would grow past LOG-MAX-SIZE it is
 /// rotated (smtp.log → smtp.log.1 → …), keeping LOG-FILES files in all. An idle server writes
-/// nothing. LOG is read on every poll, so <c>s p smtp LOG:YES</c> takes effect at once; lines
-/// written while LOG is NO never reach the file.
+/// nothing. LOG is read on every poll, so <c>s p smtp LOG:YES</c> takes effect at once (from the
+/// last poll before it on); lines written while LOG was NO before that never reach the file.
 /// </summary>
 internal sealed class SessionLogFile : IAsyncDisposable
 {
@@ -42,7 +42,6 @@ internal sealed class SessionLogFile : IAsyncDisposable
     private long _cursor;
     private long _lastWrite;
     private bool _following;
-    private bool _fromStart = true;
     private bool _failing;
     private FileStream? _file;
     private Task? _loop;
@@ -83,21 +82,21 @@ internal sealed class SessionLogFile : IAsyncDisposable
             if (!settings.Log)
             {
                 // Lines written while LOG is NO are not for the file; what was read before goes out.
+                // The cursor keeps up with the ring, so that a switch to YES starts at most one poll
+                // before the switch: a line written just after it is never missed.
                 Write(settings);
                 CloseFile();
-                _following = false;
-                _fromStart = false;
+                _cursor = _log.Head;
+                _following = true;
                 return;
             }
 
             bool first = false;
             if (!_following)
             {
-                // At start-up the file takes the ring from its first line (the start itself);
-                // switched on later, from the next line on.
-                first = _fromStart;
-                _cursor = _fromStart ? 0 : _log.Head;
-                _fromStart = false;
+                // Started with LOG:YES: the file takes the ring from its first line (the start itself).
+                first = true;
+                _cursor = 0;
                 _following = true;
             }
 

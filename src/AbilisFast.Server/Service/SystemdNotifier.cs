@@ -16,6 +16,8 @@ namespace AbilisFast.Server.Service;
 /// </summary>
 internal sealed class SystemdNotifier : IDisposable
 {
+    private static readonly byte[] WatchdogPing = "WATCHDOG=1"u8.ToArray();
+
     private readonly Socket _socket;
     private readonly UnixDomainSocketEndPoint _endPoint;
     private readonly Lock _lock = new();
@@ -115,7 +117,7 @@ internal sealed class SystemdNotifier : IDisposable
         }
 
         Volatile.Write(ref _lastPing, now);
-        Send("WATCHDOG=1");
+        Send(WatchdogPing);
     }
 
     /// <summary>CLOCK_MONOTONIC in microseconds (what Stopwatch reads on Linux).</summary>
@@ -125,9 +127,10 @@ internal sealed class SystemdNotifier : IDisposable
         return (ticks / Stopwatch.Frequency * 1_000_000) + (ticks % Stopwatch.Frequency * 1_000_000 / Stopwatch.Frequency);
     }
 
-    private void Send(string state)
+    private void Send(string state) => Send(Encoding.UTF8.GetBytes(state));
+
+    private void Send(byte[] datagram)
     {
-        byte[] datagram = Encoding.UTF8.GetBytes(state);
         lock (_lock)
         {
             try

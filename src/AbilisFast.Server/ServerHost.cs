@@ -6,6 +6,7 @@ using AbilisFast.Server.Configuration;
 using AbilisFast.Server.Delivery;
 using AbilisFast.Server.Diagnostics;
 using AbilisFast.Server.Queue;
+using AbilisFast.Server.Service;
 using AbilisFast.Server.Spool;
 using AbilisFast.Server.Transport;
 
@@ -29,7 +30,16 @@ internal static class ServerHost
     /// <summary>How long sessions in the middle of a message may take to finish on shutdown.</summary>
     public static readonly TimeSpan ShutdownDeadline = TimeSpan.FromSeconds(10);
 
-    public static async Task<int> RunAsync(SmtpSettings settings, TextWriter console, CancellationToken stop, LiveConfiguration? configuration = null)
+    public static Task<int> RunAsync(SmtpSettings settings, TextWriter console, CancellationToken stop, LiveConfiguration? configuration = null) =>
+        RunAsync(settings, console, stop, configuration, service: null);
+
+    /// <summary>
+    /// Runs the server until <paramref name="stop"/> fires. With <paramref name="service"/>, tells
+    /// systemd when it is ready, reloading and stopping, pings its watchdog from the session
+    /// heartbeat, and reloads the configuration whenever a SIGHUP is counted in
+    /// <see cref="ServiceOptions.Reloads"/>.
+    /// </summary>
+    public static async Task<int> RunAsync(SmtpSettings settings, TextWriter console, CancellationToken stop, LiveConfiguration? configuration, ServiceOptions? service)
     {
         var log = new SessionLog();
         SpoolStore spool;
@@ -37,15 +47,30 @@ internal static class ServerHost
         try
         {
             Directory.CreateDirectory(settings.WorkDir);
-            workDirLock = LockWorkDir(settings.WorkDir);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            console.WriteLine($"abilisfast: WDIR {settings.WorkDir} is not usable ({e.Message}); is another abilisfast using it? Stop it, make WDIR writable or set --wdir DIR");
+            console.WriteLine(WorkDirMessage(settings.WorkDir, e));
+            return ExitCodes.WorkDirUnusable;
+        }
+
+        try
+        {
+            workDirLock = LockWorkDir(settings.WorkDir);
+        }
+        catch (IOException e) when (IsSharingViolation(e))
+        {
+            console.WriteLine($"abilisfast: WDIR {settings.WorkDir} is in use by another abilisfast (it holds {Path.Combine(settings.WorkDir, "abilisfast.lock")}); stop that server or set --wdir DIR");
+            return ExitCodes.WorkDirUnusable;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            console.WriteLine(WorkDirMessage(settings.WorkDir, e));
             return ExitCodes.WorkDirUnusable;
         }
 
         await using var heldLock = workDirLock;
+        SystemdNotifier? notifier = service?.Notifier;
         try
         {
             spool = OpenSpool(settings, log, out IReadOnlyList<RecoveredMessage> recovered, console);
@@ -72,6 +97,8 @@ internal static class ServerHost
                 AuthUsers = new Sessions.SmtpAuthUsers(settings.WorkDir),
             };
             live = context;
+            await using var logFile = new SessionLogFile(log, Path.Combine(settings.WorkDir, "log"), () => context.Settings, line => console.WriteLine($"abilisfast: {line}"));
+            logFile.Start();
             await using var delivery = new DeliveryEngine(context, new LiveRouteResolver(context), mailboxes);
             foreach (RecoveredMessage message in recovered)
             {
@@ -86,7 +113,13 @@ internal static class ServerHost
             IpBanAlertMail.Attach(bans, context, bans.Log);
             await using var server = new SmtpServer(context, bans);
             configuration?.Attach(context);
-            await using AdminServer? admin = StartAdmin(settings, context, console, configuration, bans);
+            configuration?.Attach(bans);
+            if (notifier is not null)
+            {
+                server.HeartbeatPeriod = notifier.HeartbeatPeriod;
+                server.OnHeartbeat = notifier.Heartbeat;
+            }
+
             try
             {
                 server.Start();
@@ -94,43 +127,108 @@ internal static class ServerHost
             catch (SocketException e) when (e.SocketErrorCode == SocketError.AddressAlreadyInUse)
             {
                 console.WriteLine(settings.TlsPort is int tlsPort
-                    ? $"abilisfast: TCP-LOCPORT {settings.TcpLocPort} or TLS-PORT {tlsPort} is already in use; stop the other server or set TCP-LOCPORT:PORT / TLS-PORT:PORT"
-                    : $"abilisfast: TCP-LOCPORT {settings.TcpLocPort} is already in use; stop the other server or set TCP-LOCPORT:PORT");
+                    ? $"abilisfast: port {settings.TcpLocPort} or TLS-PORT {tlsPort} is in use (another server?); stop it or set TCP-LOCPORT:PORT / TLS-PORT:PORT"
+                    : $"abilisfast: port {settings.TcpLocPort} is in use (another server?); stop it or set TCP-LOCPORT:PORT");
+                return ExitCodes.PortInUse;
+            }
+            catch (SocketException e) when (e.SocketErrorCode == SocketError.AccessDenied)
+            {
+                console.WriteLine($"abilisfast: port {settings.TcpLocPort} needs privileges (below 1024: run with CAP_NET_BIND_SERVICE, as the systemd unit does); or set TCP-LOCPORT:PORT");
                 return ExitCodes.PortInUse;
             }
 
+            await using AdminServer? admin = StartAdmin(settings, context, console, configuration, bans);
             delivery.Start();
+            string status;
             if (!server.IsListening)
             {
+                status = $"ACT:NO, not listening; WDIR {settings.WorkDir}";
                 console.WriteLine($"abilisfast: ACT:NO, the SMTP resource is inactive and accepts no connections; WDIR {settings.WorkDir}");
             }
             else
             {
                 string tlsPortText = server.TlsLocalEndPoint is { } tlsEndPoint ? $", implicit TLS on port {tlsEndPoint.Port}" : string.Empty;
+                status = $"listening on port {server.LocalEndPoint?.Port}{tlsPortText}" + (admin is null ? string.Empty : $", admin port {admin.LocalEndPoint}");
                 console.WriteLine($"abilisfast: listening on port {server.LocalEndPoint?.Port}{tlsPortText}, WDIR {settings.WorkDir}, {recovered.Count} message(s) recovered ({context.Queue.OutCount} in QUEUE-OUT, {context.Queue.DeferCount} in QUEUE-DEFER)");
             }
 
-            try
+            // Both listeners are bound and listening (the kernel queues connections from here on).
+            notifier?.Ready(status);
+            while (true)
             {
-                await Task.Delay(Timeout.Infinite, stop).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
+                try
+                {
+                    if (service?.Reloads is { } reloads)
+                    {
+                        await reloads.WaitAsync(stop).ConfigureAwait(false);
+                    }
+                    else
+                    {
+                        await Task.Delay(Timeout.Infinite, stop).ConfigureAwait(false);
+                    }
+                }
+                catch (OperationCanceledException)
+                {
+                    break;
+                }
+
+                Reload(configuration, notifier, log, console, status);
             }
 
+            notifier?.Stopping();
             console.WriteLine("abilisfast: stopping");
             await server.StopAsync(ShutdownDeadline).ConfigureAwait(false);
             await delivery.StopAsync(ShutdownDeadline).ConfigureAwait(false);
             await spool.DisposeAsync().ConfigureAwait(false);
+            await logFile.DisposeAsync().ConfigureAwait(false);
             console.WriteLine("abilisfast: stopped");
             return ExitCodes.Ok;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException)
         {
-            console.WriteLine($"abilisfast: WDIR {settings.WorkDir} is not usable ({e.Message}); make it writable or set --wdir DIR");
+            console.WriteLine(WorkDirMessage(settings.WorkDir, e));
             return ExitCodes.WorkDirUnusable;
         }
     }
+
+    /// <summary>SIGHUP: re-reads the configuration; one line to standard error and the session log.</summary>
+    private static void Reload(LiveConfiguration? configuration, SystemdNotifier? notifier, SessionLog log, TextWriter console, string status)
+    {
+        notifier?.Reloading();
+        (bool _, string message) = configuration?.Reload() ?? (false, "reload: nothing to reload");
+        console.WriteLine($"abilisfast: {message}");
+        log.Write(LogTag.Port, message);
+        notifier?.Ready(status);
+    }
+
+    /// <summary>The one line for a WDIR that cannot be created or written.</summary>
+    internal static string WorkDirMessage(string workDir, Exception e)
+    {
+        // The check --check-config makes names a file in the way or a read-only parent best.
+        string reason = ConfigurationCheck.TryCheckWorkDir(workDir, out string problem) ? Reason(e) : problem;
+        return $"abilisfast: WDIR {workDir} is not usable ({reason}); make it a writable folder for this user or set --wdir DIR";
+    }
+
+    /// <summary>
+    /// Why a file operation failed, in words: on Linux an IOException's HResult is the errno, and
+    /// the AOT build's exception messages are bare resource keys.
+    /// </summary>
+    private static string Reason(Exception e) => e switch
+    {
+        UnauthorizedAccessException => "permission denied",
+        DirectoryNotFoundException => "a folder on the path is missing",
+        IOException { HResult: 20 } => "a part of the path is a file, not a folder",
+        IOException { HResult: 28 } => "no space left on the device",
+        IOException { HResult: 30 } => "read-only file system",
+        _ => $"{e.GetType().Name}: {e.Message}",
+    };
+
+    /// <summary>
+    /// The lock is held by another process: flock's EWOULDBLOCK surfaces as an IOException whose
+    /// HResult is that errno (11) on Linux, a sharing violation (32) elsewhere.
+    /// </summary>
+    private static bool IsSharingViolation(IOException e) =>
+        e is not FileNotFoundException and not DirectoryNotFoundException && (e.HResult == 11 || (e.HResult & 0xFFFF) == 32);
 
     /// <summary>
     /// Starts the admin port unless ADMIN-ADDR is #. On a first start with no users, creates the

@@ -55,6 +55,15 @@ internal sealed class SmtpServer : IAsyncDisposable
     /// <summary>The implicit TLS port actually bound (TLS-PORT), or null.</summary>
     public IPEndPoint? TlsLocalEndPoint => _tlsListener?.LocalEndPoint as IPEndPoint;
 
+    /// <summary>
+    /// Runs on every heartbeat, after the DT check (the systemd watchdog ping): if the heartbeat is
+    /// stuck, so is the ping. Set before <see cref="Start"/>.
+    /// </summary>
+    public Action? OnHeartbeat { get; set; }
+
+    /// <summary>The heartbeat period (1 s; shorter when a short systemd watchdog asks for it). Set before <see cref="Start"/>.</summary>
+    public TimeSpan HeartbeatPeriod { get; set; } = TimeSpan.FromSeconds(1);
+
     /// <summary>Test seam: awaited after accept and before the greeting (pre-greeting tests).</summary>
     internal Func<ValueTask>? BeforeGreeting { get; set; }
 
@@ -66,6 +75,9 @@ internal sealed class SmtpServer : IAsyncDisposable
     public void Start(IPEndPoint? bind = null, IPEndPoint? tlsBind = null)
     {
         _context.Log.Write(LogTag.Port, "Starting server..."u8);
+
+        // The heartbeat runs even with ACT:NO: it also feeds the systemd watchdog.
+        _heartbeat = _context.Time.CreateTimer(_ => Heartbeat(), null, HeartbeatPeriod, HeartbeatPeriod);
         if (!_context.Settings.Active)
         {
             // ACT:NO: no TCP calls accepted (nor made); every channel shows INACTIVE.
@@ -98,7 +110,6 @@ internal sealed class SmtpServer : IAsyncDisposable
             LogChannel(channel, "Waiting events (listen or wake-up)"u8);
         }
 
-        _heartbeat = _context.Time.CreateTimer(_ => Heartbeat(), null, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
         _acceptLoop = Listener.AcceptLoopAsync(_listener, client => Admit(client, implicitTls: false), _stopping.Token);
         if (_tlsListener is not null)
         {
@@ -209,7 +220,7 @@ internal sealed class SmtpServer : IAsyncDisposable
 
     /// <summary>
     /// Once a second: every session checks its deadlines (DT, DATA-TIMEOUT, MIN-DATA-RATE) against
-    /// its own timestamps; one that has passed one gets 421 4.4.2 and is closed.
+    /// its own timestamps; one that has passed one gets 421 4.4.2 and is closed; then <see cref="OnHeartbeat"/>.
     /// </summary>
     private void Heartbeat()
     {
@@ -219,6 +230,8 @@ internal sealed class SmtpServer : IAsyncDisposable
         {
             session?.CheckDeadlines(now, settings);
         }
+
+        OnHeartbeat?.Invoke();
     }
 
     private void LogChannel(SmtpChannel channel, ReadOnlySpan<byte> text) => _context.Log.Write(LogTag.Channel(channel.Number), text);

@@ -3,6 +3,7 @@ using System.Runtime.InteropServices;
 using AbilisFast.Server;
 using AbilisFast.Server.Admin;
 using AbilisFast.Server.Configuration;
+using AbilisFast.Server.Service;
 
 namespace AbilisFast;
 
@@ -71,6 +72,11 @@ internal static class Program
                 return ExitCodes.Usage;
             }
 
+            if (commandLine.CheckConfig)
+            {
+                return ConfigurationCheck.Run(commandLine, Console.Out, Console.Error);
+            }
+
             store = ConfigurationLoader.LoadStore(commandLine);
             settings = store.ToSettings();
         }
@@ -81,15 +87,25 @@ internal static class Program
         }
 
         using var stop = new CancellationTokenSource();
+        using var reloads = new SemaphoreSlim(0);
         using PosixSignalRegistration term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
         using PosixSignalRegistration interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
-        var configuration = new LiveConfiguration(store, commandLine.ConfigPath);
-        return await ServerHost.RunAsync(settings, Console.Error, stop.Token, configuration).ConfigureAwait(false);
+        using PosixSignalRegistration hangUp = PosixSignalRegistration.Create(PosixSignal.SIGHUP, Reload);
+        using SystemdNotifier? notifier = SystemdNotifier.FromEnvironment();
+        var configuration = new LiveConfiguration(store, commandLine);
+        var service = new ServiceOptions { Notifier = notifier, Reloads = reloads };
+        return await ServerHost.RunAsync(settings, Console.Error, stop.Token, configuration, service).ConfigureAwait(false);
 
         void Stop(PosixSignalContext context)
         {
             context.Cancel = true;
             stop.Cancel();
+        }
+
+        void Reload(PosixSignalContext context)
+        {
+            context.Cancel = true;
+            reloads.Release();
         }
     }
 }

@@ -2,7 +2,7 @@ namespace AbilisFast.Server.Configuration;
 
 /// <summary>
 /// <c>abilisfast [--config FILE] [--wdir DIR] [NAME:VALUE ...]</c>, <c>--help</c>/<c>-h</c>,
-/// <c>--version</c>, <c>--sample-config</c>, or <c>abilisfast SUBCOMMAND ARGS...</c> when the first argument is a word
+/// <c>--version</c>, <c>--sample-config</c>, <c>--check-config</c>, or <c>abilisfast SUBCOMMAND ARGS...</c> when the first argument is a word
 /// that is not an option and holds no ':'. Options also take the <c>--config=FILE</c> form.
 /// Arguments are numbered from 1 in error messages ("argument 3").
 /// </summary>
@@ -21,6 +21,7 @@ internal static class CommandLine
         bool help = false;
         bool version = false;
         bool sampleConfig = false;
+        bool checkConfig = false;
         var overrides = new List<ParameterOverride>();
         for (int i = 0; i < args.Length; i++)
         {
@@ -37,6 +38,10 @@ internal static class CommandLine
             else if (arg == "--sample-config")
             {
                 sampleConfig = true;
+            }
+            else if (arg == "--check-config")
+            {
+                checkConfig = true;
             }
             else if (TryOptionValue(args, ref i, "--config", out string? config))
             {
@@ -73,6 +78,7 @@ internal static class CommandLine
             Help = help,
             Version = version,
             SampleConfig = sampleConfig,
+            CheckConfig = checkConfig,
         };
     }
 

@@ -25,6 +25,9 @@ internal sealed class CommandLineResult
     /// <summary>--sample-config: print the documented sample configuration file (<see cref="Configuration.SampleConfig"/>).</summary>
     public bool SampleConfig { get; init; }
 
+    /// <summary>--check-config: validate the configuration and WDIR, start nothing.</summary>
+    public bool CheckConfig { get; init; }
+
     /// <summary>A leading word such as <c>user</c>, <c>ctl</c> or <c>sendmail</c>; null when none.</summary>
     public string? Subcommand { get; init; }
 

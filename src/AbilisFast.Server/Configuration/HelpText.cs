@@ -14,11 +14,13 @@ internal static class HelpText
     {
         var text = new StringBuilder();
         text.AppendLine(Usage);
+        text.AppendLine("       abilisfast --check-config [--config FILE] [--wdir DIR] [NAME:VALUE ...]");
         text.AppendLine("       abilisfast --help | --version | --sample-config");
         text.AppendLine();
         text.AppendLine("  --config FILE   read NAME:VALUE lines, 'iplist NAME: net, ...' lines and");
         text.AppendLine("                  'ipban NAME:VALUE ...' lines (IPBAN parameters) from FILE");
         text.AppendLine("  --wdir DIR      working directory (same as WDIR:DIR)");
+        text.AppendLine("  --check-config  validate the configuration and WDIR, start nothing (exit 0: OK)");
         text.AppendLine("  NAME:VALUE      set a parameter; overrides the file; names are case-insensitive");
         text.AppendLine("  IPBAN:NAME:VALUE  set an IPBAN parameter; overrides the file");
         text.AppendLine("  --sample-config print a configuration file that documents every parameter");

@@ -12,9 +12,11 @@ internal sealed class LiveConfiguration
 {
     public const string Source = "console";
 
-    private readonly ParameterStore _store;
     private readonly Lock _lock = new();
+    private readonly CommandLineResult? _commandLine;
+    private ParameterStore _store;
     private SmtpContext? _context;
+    private Access.IpBanService? _bans;
 
     public LiveConfiguration(ParameterStore store, string? configPath)
     {
@@ -22,10 +24,23 @@ internal sealed class LiveConfiguration
         ConfigPath = configPath;
     }
 
+    /// <summary>
+    /// The running configuration of a server started with <paramref name="commandLine"/>: a reload
+    /// (<see cref="Reload"/>) reads its --config file again and applies its NAME:VALUE arguments on top.
+    /// </summary>
+    public LiveConfiguration(ParameterStore store, CommandLineResult commandLine)
+        : this(store, commandLine.ConfigPath)
+    {
+        _commandLine = commandLine;
+    }
+
     /// <summary>The --config file, or null when the server started without one.</summary>
     public string? ConfigPath { get; }
 
     public void Attach(SmtpContext context) => _context = context;
+
+    /// <summary>The ban service whose IPBAN options a reload replaces.</summary>
+    public void Attach(Access.IpBanService bans) => _bans = bans;
 
     /// <summary>The IPBAN parameters from the file and command line (and the console since).</summary>
     public Access.IpBanOptions IpBan
@@ -118,21 +133,110 @@ internal sealed class LiveConfiguration
                 return (true, $"{shown} set; takes effect after a restart (save conf keeps it)");
             }
 
-            SmtpSettings running = _context.Settings;
-            _context.ApplySettings(next with
-            {
-                TcpLocPort = running.TcpLocPort,
-                SesTot = running.SesTot,
-                SesReservedIn = running.SesReservedIn,
-                SesReservedOut = running.SesReservedOut,
-                WorkDir = running.WorkDir,
-                AdminAddress = running.AdminAddress,
-                AdminPort = running.AdminPort,
-                TlsCertPath = running.TlsCertPath,
-                TlsKeyPath = running.TlsKeyPath,
-            });
+            ApplyLive(_context, next);
             return (true, $"{shown} set, in force now");
         }
+    }
+
+    /// <summary>
+    /// SIGHUP: reads the --config file again, applies the command line's NAME:VALUE arguments on top
+    /// (they keep winning), and puts the live parameters that changed in force. Restart-only
+    /// parameters that changed are kept for the next start and named. An invalid file is refused
+    /// whole (the running configuration stays) with the same one-line error as a start.
+    /// Changes made on the console and not saved are replaced by the file's values.
+    /// Returns the one line for standard error (without the "abilisfast: " prefix).
+    /// </summary>
+    public (bool Ok, string Message) Reload()
+    {
+        if (_commandLine is null)
+        {
+            return (false, "reload: no command line to reload from");
+        }
+
+        ParameterStore next;
+        SmtpSettings settings;
+        try
+        {
+            next = ConfigurationLoader.LoadStore(_commandLine);
+            settings = next.ToSettings();
+        }
+        catch (ConfigurationException e)
+        {
+            return (false, $"reload refused, the running configuration stays: {e.Message}");
+        }
+
+        lock (_lock)
+        {
+            var restart = new List<string>();
+            var applied = new List<string>();
+            IReadOnlyList<string> before = _store.Format(revealSecrets: true);
+            IReadOnlyList<string> after = next.Format(revealSecrets: true);
+            for (int i = 0; i < before.Count; i++)
+            {
+                if (before[i] != after[i])
+                {
+                    ParameterDefinition definition = ParameterTable.All[i];
+                    (definition.RequiresRestart ? restart : applied).Add(definition.Name);
+                }
+            }
+
+            foreach (string list in next.IpLists.Names.Union(_store.IpLists.Names, StringComparer.OrdinalIgnoreCase))
+            {
+                string old = _store.IpLists.Contains(list) ? _store.IpLists.Describe(list).Text : string.Empty;
+                string now = next.IpLists.Contains(list) ? next.IpLists.Describe(list).Text : string.Empty;
+                if (old != now)
+                {
+                    applied.Add("iplist " + list);
+                }
+            }
+
+            if (!Access.IpBanParameters.Format(_store.IpBan).SequenceEqual(Access.IpBanParameters.Format(next.IpBan)))
+            {
+                applied.Add("IPBAN");
+                if (_bans is not null)
+                {
+                    _bans.Options = next.IpBan;
+                }
+            }
+
+            _store = next;
+            if (_context is not null)
+            {
+                ApplyLive(_context, settings);
+            }
+
+            if (restart.Count == 0 && applied.Count == 0)
+            {
+                return (true, "reload: no change");
+            }
+
+            string text = "reload:";
+            if (restart.Count > 0)
+            {
+                text += $" {string.Join(", ", restart)} need{(restart.Count == 1 ? "s" : string.Empty)} a restart;";
+            }
+
+            text += applied.Count > 0 ? $" applied: {string.Join(", ", applied)}" : " applied: nothing";
+            return (true, text);
+        }
+    }
+
+    /// <summary>Puts <paramref name="next"/> in force, keeping the restart-only values as they run.</summary>
+    private static void ApplyLive(SmtpContext context, SmtpSettings next)
+    {
+        SmtpSettings running = context.Settings;
+        context.ApplySettings(next with
+        {
+            TcpLocPort = running.TcpLocPort,
+            SesTot = running.SesTot,
+            SesReservedIn = running.SesReservedIn,
+            SesReservedOut = running.SesReservedOut,
+            WorkDir = running.WorkDir,
+            AdminAddress = running.AdminAddress,
+            AdminPort = running.AdminPort,
+            TlsCertPath = running.TlsCertPath,
+            TlsKeyPath = running.TlsKeyPath,
+        });
     }
 
     private void Revert(string name, string value, string source)

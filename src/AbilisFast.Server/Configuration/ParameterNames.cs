@@ -48,6 +48,8 @@ internal static class ParameterNames
     public const string DataTimeout = "DATA-TIMEOUT";
     public const string MinDataRate = "MIN-DATA-RATE";
     public const string DataRateWindow = "DATA-RATE-WINDOW";
+    public const string LogMaxSize = "LOG-MAX-SIZE";
+    public const string LogFiles = "LOG-FILES";
     public const string NodeName = "NODENAME";
     public const string Sink = "SINK";
 }

@@ -74,6 +74,8 @@ internal static class ParameterTable
             "bytes per second a DATA or BDAT transfer must keep up over each DATA-RATE-WINDOW; 0 = no minimum"),
         Int(P.DataRateWindow, 30, 1, 3600, true,
             "seconds of grace at the start of a transfer, and the length of each window MIN-DATA-RATE is measured over"),
+        Int(P.LogMaxSize, 1024, 16, 1048576, true, "LOG:YES: size in KiB at which WDIR/log/smtp.log is rotated"),
+        Int(P.LogFiles, 3, 1, 100, true, "LOG:YES: log files kept, smtp.log included (smtp.log.1 is the previous one)"),
         Text(P.NodeName, DefaultNodeName(), true, "node name in the console prompt"),
         YesNo(P.Sink, "NO", true, "benchmarking: accept and discard every message"),
     ];

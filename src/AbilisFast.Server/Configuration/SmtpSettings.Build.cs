@@ -77,6 +77,8 @@ internal sealed partial record SmtpSettings
             DataTimeout = TimeSpan.FromSeconds(Int(store, P.DataTimeout)),
             MinDataRate = Int(store, P.MinDataRate),
             DataRateWindow = TimeSpan.FromSeconds(Int(store, P.DataRateWindow)),
+            LogMaxSizeKiB = Int(store, P.LogMaxSize),
+            LogFiles = Int(store, P.LogFiles),
             NodeName = store.GetValue(P.NodeName),
             Sink = YesNo(store, P.Sink),
         };

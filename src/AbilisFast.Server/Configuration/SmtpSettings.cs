@@ -162,6 +162,11 @@ internal sealed partial record SmtpSettings
 
     /// <summary>DATA-RATE-WINDOW: the grace at the start of a transfer and the length of each rate window.</summary>
     public TimeSpan DataRateWindow { get; init; } = TimeSpan.FromSeconds(30);
+    /// <summary>LOG-MAX-SIZE (ours) in KiB: the session-log file is rotated before it grows past it.</summary>
+    public int LogMaxSizeKiB { get; init; } = 1024;
+
+    /// <summary>LOG-FILES (ours): log files kept, the current one included.</summary>
+    public int LogFiles { get; init; } = 3;
 
     /// <summary>NODENAME.</summary>
     public string NodeName { get; init; } = "abilisfast";

@@ -11,7 +11,7 @@ public sealed class ParameterStoreTests
         "MSG-MAXSIZE", "STORE-MB", "MB-MAXSIZE", "MB-MAXMAILS", "RELAY-NET", "RELAY-IPSRCLIST", "RELAY-AUTH",
         "QUEUE-LIFE-TIME", "MAIL-TRY-DELAY", "SERVER", "SERVER-TCP-PORT", "SERVER-AUTH", "SERVER-USER",
         "SERVER-PWD", "SERVER-SECURITY", "ADMIN-ADDR", "ADMIN-PORT", "DNS", "QUEUE-HOLD", "MX-PORT", "TLS-CERT", "TLS-KEY",
-        "TLS-REQUIRED", "AUTH-PLAINTEXT", "OUT-TIMEOUT", "TLS-PORT", "DATA-TIMEOUT", "MIN-DATA-RATE", "DATA-RATE-WINDOW", "NODENAME", "SINK",
+        "TLS-REQUIRED", "AUTH-PLAINTEXT", "OUT-TIMEOUT", "TLS-PORT", "DATA-TIMEOUT", "MIN-DATA-RATE", "DATA-RATE-WINDOW", "LOG-MAX-SIZE", "LOG-FILES", "NODENAME", "SINK",
     ];
 
     public static TheoryData<string> AllNames() => new(ParameterTable.All.Select(d => d.Name));
@@ -29,7 +29,7 @@ public sealed class ParameterStoreTests
         { "SERVER-SECURITY", "NONE" }, { "ADMIN-ADDR", "127.0.0.1" }, { "ADMIN-PORT", "2323" }, { "DNS", "" },
         { "QUEUE-HOLD", "NO" }, { "MX-PORT", "25" }, { "TLS-CERT", "" }, { "TLS-KEY", "" }, { "TLS-REQUIRED", "NO" },
         { "AUTH-PLAINTEXT", "NO" }, { "OUT-TIMEOUT", "300" }, { "TLS-PORT", "#" }, { "DATA-TIMEOUT", "600" }, { "MIN-DATA-RATE", "256" },
-        { "DATA-RATE-WINDOW", "30" }, { "SINK", "NO" },
+        { "DATA-RATE-WINDOW", "30" }, { "LOG-MAX-SIZE", "1024" }, { "LOG-FILES", "3" }, { "SINK", "NO" },
     };
 
     [Fact]

@@ -166,7 +166,7 @@ public sealed class CrashTests
         var (exit, output) = await Tool.RunAsync(ServerProcess.ExecutablePath,
             ["--wdir", Path.Combine(server.WorkDir, "data"), $"TCP-LOCPORT:{ServerProcess.FreePort()}"]);
         Assert.Equal(4, exit);
-        Assert.Contains("is another abilisfast using it?", output);
+        Assert.Contains("is in use by another abilisfast", output);
         Assert.Equal(0, await server.TerminateAsync(TimeSpan.FromSeconds(20)));
 
         // kill -9 releases the lock too: the next start works.

@@ -110,7 +110,14 @@ internal sealed class ServerProcess : IDisposable
     public static async Task<ServerProcess> StartAsync(string? workDir = null, int? port = null, params string[] parameters) =>
         await StartAsync(workDir, port, adminPort: null, parameters);
 
-    public static async Task<ServerProcess> StartAsync(string? workDir, int? port, int? adminPort, params string[] parameters)
+    public static Task<ServerProcess> StartAsync(string? workDir, int? port, int? adminPort, params string[] parameters) =>
+        StartWithEnvironmentAsync(null, workDir, port, adminPort, parameters);
+
+    /// <summary>
+    /// The same with extra environment variables (NOTIFY_SOCKET, WATCHDOG_USEC …); the systemd
+    /// variables of the test runner's own environment, if any, are never passed on.
+    /// </summary>
+    public static async Task<ServerProcess> StartWithEnvironmentAsync(IReadOnlyDictionary<string, string>? environment, string? workDir, int? port, int? adminPort, params string[] parameters)
     {
         workDir ??= NewWorkDir();
         int p = port ?? FreePort();
@@ -129,6 +136,16 @@ internal sealed class ServerProcess : IDisposable
         foreach (string parameter in parameters)
         {
             info.ArgumentList.Add(parameter);
+        }
+
+        foreach (string name in (string[])["NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID"])
+        {
+            info.Environment.Remove(name);
+        }
+
+        foreach ((string name, string value) in environment ?? new Dictionary<string, string>())
+        {
+            info.Environment[name] = value;
         }
 
         var process = new Process { StartInfo = info };
@@ -176,6 +193,25 @@ internal sealed class ServerProcess : IDisposable
             _process.Kill(entireProcessTree: true);
             _process.WaitForExit();
         }
+    }
+
+    /// <summary>The server's process id (for /proc/PID and signals).</summary>
+    public int Pid => _process.Id;
+
+    /// <summary>Sends a signal by name (<c>HUP</c>, <c>TERM</c> …) with kill(1).</summary>
+    public async Task SignalAsync(string signal)
+    {
+        using var kill = Process.Start("kill", [$"-{signal}", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        await kill.WaitForExitAsync();
+        Assert.Equal(0, kill.ExitCode);
+    }
+
+    /// <summary>Waits for the process to end after a signal; returns its exit code.</summary>
+    public async Task<int> WaitForExitAsync(TimeSpan timeout)
+    {
+        using var cts = new CancellationTokenSource(timeout);
+        await _process.WaitForExitAsync(cts.Token);
+        return _process.ExitCode;
     }
 
     /// <summary>SIGTERM, then waits for the exit code.</summary>

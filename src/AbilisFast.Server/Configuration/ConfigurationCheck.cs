@@ -1,0 +1,94 @@
+using System.Runtime.InteropServices;
+
+namespace AbilisFast.Server.Configuration;
+
+/// <summary>
+/// <c>abilisfast --check-config</c>: everything a start checks before it binds a port, without
+/// starting: the file and command line (the same one-line errors, exit 2), and whether WDIR is a
+/// folder this user can write, or could create (exit 4). Creates and binds nothing. Run it before
+/// a reload (<c>systemctl reload</c>) or in <c>ExecStartPre=</c>.
+/// </summary>
+internal static partial class ConfigurationCheck
+{
+    private const int WriteOk = 2;
+    private const int ExecuteOk = 1;
+
+    public static int Run(CommandLineResult commandLine, TextWriter output, TextWriter error)
+    {
+        SmtpSettings settings;
+        try
+        {
+            settings = ConfigurationLoader.LoadStore(commandLine).ToSettings();
+        }
+        catch (ConfigurationException e)
+        {
+            error.WriteLine($"abilisfast: {e.Message}");
+            return ExitCodes.Usage;
+        }
+
+        if (!TryCheckWorkDir(settings.WorkDir, out string problem))
+        {
+            error.WriteLine($"abilisfast: WDIR {settings.WorkDir} is not usable ({problem}); make it a writable folder for this user or set --wdir DIR");
+            return ExitCodes.WorkDirUnusable;
+        }
+
+        string admin = settings.AdminAddress is null ? "no admin port" : $"admin port {settings.AdminAddress}:{settings.AdminPort}";
+        string source = commandLine.ConfigPath is { } path ? path : "no --config file";
+        output.WriteLine($"abilisfast: configuration OK ({source}; SMTP port {settings.TcpLocPort}, {admin}, WDIR {settings.WorkDir}{(settings.Log ? ", LOG:YES" : string.Empty)})");
+        return ExitCodes.Ok;
+    }
+
+    /// <summary>
+    /// WDIR is an existing folder this user may write, or the nearest existing parent is one (so a
+    /// start can create it). access(2) answers for this user, read-only mounts included.
+    /// </summary>
+    internal static bool TryCheckWorkDir(string workDir, out string problem)
+    {
+        if (File.Exists(workDir))
+        {
+            problem = "it is a file, not a folder";
+            return false;
+        }
+
+        if (Directory.Exists(workDir))
+        {
+            return Writable(workDir, "it is not writable by this user", out problem);
+        }
+
+        string? parent = Path.GetDirectoryName(Path.TrimEndingDirectorySeparator(workDir));
+        while (parent is not null && !Directory.Exists(parent))
+        {
+            if (File.Exists(parent))
+            {
+                problem = $"{parent} is a file, not a folder";
+                return false;
+            }
+
+            parent = Path.GetDirectoryName(parent);
+        }
+
+        if (parent is null)
+        {
+            problem = "no existing parent folder";
+            return false;
+        }
+
+        return Writable(parent, $"it does not exist and {parent} is not writable by this user", out problem);
+    }
+
+    private static bool Writable(string directory, string reason, out string problem)
+    {
+        if (Access(directory, WriteOk | ExecuteOk) == 0)
+        {
+            problem = string.Empty;
+            return true;
+        }
+
+        int errno = Marshal.GetLastPInvokeError();
+        problem = errno == 30 ? $"{directory} is on a read-only file system" : reason;
+        return false;
+    }
+
+    [LibraryImport("libc", EntryPoint = "access", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int Access(string path, int mode);
+}

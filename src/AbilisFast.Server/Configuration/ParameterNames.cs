@@ -43,6 +43,10 @@ internal static class ParameterNames
     public const string TlsKey = "TLS-KEY";
     public const string TlsRequired = "TLS-REQUIRED";
     public const string AuthPlaintext = "AUTH-PLAINTEXT";
+    public const string ServerTlsVerify = "SERVER-TLS-VERIFY";
+    public const string ServerTlsPin = "SERVER-TLS-PIN";
+    public const string ServerTlsCa = "SERVER-TLS-CA";
+    public const string MxTls = "MX-TLS";
     public const string NodeName = "NODENAME";
     public const string Sink = "SINK";
 }

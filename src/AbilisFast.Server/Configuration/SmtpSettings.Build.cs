@@ -72,6 +72,15 @@ internal sealed partial record SmtpSettings
             TlsKeyPath = UnderWorkDir(store.GetValue(P.TlsKey), workDir),
             TlsRequired = YesNo(store, P.TlsRequired),
             AuthPlaintext = YesNo(store, P.AuthPlaintext),
+            ServerTlsVerify = store.GetValue(P.ServerTlsVerify) switch
+            {
+                "NO" => TlsVerification.None,
+                "PIN" => TlsVerification.Pin,
+                _ => TlsVerification.Verify,
+            },
+            ServerTlsPins = ParameterValues.TryParsePins(store.GetValue(P.ServerTlsPin), out IReadOnlyList<byte[]> pins) ? pins : [],
+            ServerTlsCaPath = UnderWorkDir(store.GetValue(P.ServerTlsCa), workDir),
+            MxTls = store.GetValue(P.MxTls) == "MAY",
             NodeName = store.GetValue(P.NodeName),
             Sink = YesNo(store, P.Sink),
         };

@@ -147,6 +147,18 @@ internal sealed partial record SmtpSettings
     /// <summary>AUTH-PLAINTEXT.</summary>
     public bool AuthPlaintext { get; init; }
 
+    /// <summary>SERVER-TLS-VERIFY (ours): how the relay server's certificate is checked.</summary>
+    public TlsVerification ServerTlsVerify { get; init; }
+
+    /// <summary>SERVER-TLS-PIN (ours): SHA-256 digests of accepted SubjectPublicKeyInfos (32 octets each).</summary>
+    public IReadOnlyList<byte[]> ServerTlsPins { get; init; } = [];
+
+    /// <summary>SERVER-TLS-CA (ours), absolute (relative paths are under WDIR); null = the system's roots only.</summary>
+    public string? ServerTlsCaPath { get; init; }
+
+    /// <summary>MX-TLS (ours): true (MAY) = STARTTLS toward MX hosts that offer it, unverified.</summary>
+    public bool MxTls { get; init; } = true;
+
     /// <summary>NODENAME.</summary>
     public string NodeName { get; init; } = "abilisfast";
 

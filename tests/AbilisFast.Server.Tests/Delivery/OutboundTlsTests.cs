@@ -180,6 +180,18 @@ public sealed class OutboundTlsTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AnIpLiteralServerIsNotMatchedByADnsNameAlone()
+    {
+        using X509Certificate2 nameOnly = TestCertificates.Issue("localhost", ["localhost"], [], TestCertificates.Root);
+        await using ScriptedSmtpPeer relay = StartTlsRelay(nameOnly);
+        string dir = Directory.CreateTempSubdirectory("abilisfast-ca-").FullName;
+        StartRelay(relay, "127.0.0.1", "STARTTLS", $"SERVER-TLS-CA:{TestCertificates.WriteRootPem(dir)}");
+        await SendToAAsync("r@far.test", "ip without ip name");
+        Assert.Equal("4.7.5 certificate verification failed: the certificate is not for 127.0.0.1 (it names localhost)", await DeferredReplyAsync());
+        Directory.Delete(dir, recursive: true);
+    }
+
+    [Fact]
     public async Task AWrongHostNameDefersWith475AndIsLogged()
     {
         bool? handshook = null;

@@ -67,7 +67,7 @@ internal static class ParameterTable
         YesNo(P.AuthPlaintext, "NO", true, "allow AUTH without TLS"),
         Enum(P.ServerTlsVerify, "YES", ["YES", "NO", "PIN"],
             "check the relay server's certificate: YES chain and name, NO encrypt only, PIN the key in SERVER-TLS-PIN"),
-        new(P.ServerTlsPin, ParameterKind.PinList, string.Empty, "empty, or base64 SHA-256 digests (44 characters) separated by commas", true,
+        new(P.ServerTlsPin, ParameterKind.PinList, string.Empty, "empty, or up to 16 base64 SHA-256 digests (44 characters) separated by commas", true,
             "SHA-256 of the relay server's SubjectPublicKeyInfo, base64 (for SERVER-TLS-VERIFY:PIN)"),
         new(P.ServerTlsCa, ParameterKind.Path, string.Empty, "empty or a file path", true,
             "PEM file of extra trust anchors for the relay server's certificate; empty = the system's only", allowEmpty: true),

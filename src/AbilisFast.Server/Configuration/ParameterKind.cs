@@ -46,4 +46,7 @@ internal enum ParameterKind
 
     /// <summary>Any text without control characters; shown masked (SERVER-PWD).</summary>
     Password,
+
+    /// <summary>Base64 SHA-256 digests (32 octets each) separated by commas; may be empty (SERVER-TLS-PIN).</summary>
+    PinList,
 }

@@ -50,6 +50,10 @@ internal static class ParameterNames
     public const string DataRateWindow = "DATA-RATE-WINDOW";
     public const string LogMaxSize = "LOG-MAX-SIZE";
     public const string LogFiles = "LOG-FILES";
+    public const string ServerTlsVerify = "SERVER-TLS-VERIFY";
+    public const string ServerTlsPin = "SERVER-TLS-PIN";
+    public const string ServerTlsCa = "SERVER-TLS-CA";
+    public const string MxTls = "MX-TLS";
     public const string NodeName = "NODENAME";
     public const string Sink = "SINK";
 }

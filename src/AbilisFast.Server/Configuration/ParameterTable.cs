@@ -76,6 +76,13 @@ internal static class ParameterTable
             "seconds of grace at the start of a transfer, and the length of each window MIN-DATA-RATE is measured over"),
         Int(P.LogMaxSize, 1024, 16, 1048576, true, "LOG:YES: size in KiB at which WDIR/log/smtp.log is rotated"),
         Int(P.LogFiles, 3, 1, 100, true, "LOG:YES: log files kept, smtp.log included (smtp.log.1 is the previous one)"),
+        Enum(P.ServerTlsVerify, "YES", ["YES", "NO", "PIN"],
+            "check the relay server's certificate: YES chain and name, NO encrypt only, PIN the key in SERVER-TLS-PIN"),
+        new(P.ServerTlsPin, ParameterKind.PinList, string.Empty, "empty, or up to 16 base64 SHA-256 digests (44 characters) separated by commas", true,
+            "SHA-256 of the relay server's SubjectPublicKeyInfo, base64 (for SERVER-TLS-VERIFY:PIN)"),
+        new(P.ServerTlsCa, ParameterKind.Path, string.Empty, "empty or a file path", true,
+            "PEM file of extra trust anchors for the relay server's certificate; empty = the system's only", allowEmpty: true),
+        Enum(P.MxTls, "MAY", ["MAY", "NONE"], "STARTTLS toward MX hosts: MAY when offered (not verified), NONE never"),
         Text(P.NodeName, DefaultNodeName(), true, "node name in the console prompt"),
         YesNo(P.Sink, "NO", true, "benchmarking: accept and discard every message"),
     ];

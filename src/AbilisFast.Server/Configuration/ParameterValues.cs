@@ -107,6 +107,15 @@ internal static class ParameterValues
                 normalized = trimmed;
                 return trimmed.Length == 0 || TryParseEndpoint(trimmed, out _);
 
+            case ParameterKind.PinList:
+                if (TryParsePins(trimmed, out IReadOnlyList<byte[]> pins))
+                {
+                    normalized = string.Join(',', pins.Select(Convert.ToBase64String));
+                    return true;
+                }
+
+                return false;
+
             default:
                 return false;
         }
@@ -241,6 +250,36 @@ internal static class ParameterValues
         }
 
         endpoint = new IPEndPoint(address, (int)portNumber);
+        return true;
+    }
+
+    /// <summary>
+    /// SERVER-TLS-PIN: empty, or base64 SHA-256 digests separated by commas (white space around
+    /// each is ignored); each must decode to exactly 32 octets. At most 16.
+    /// </summary>
+    public static bool TryParsePins(string text, out IReadOnlyList<byte[]> pins)
+    {
+        var list = new List<byte[]>();
+        pins = list;
+        if (text.Trim().Length == 0)
+        {
+            return true;
+        }
+
+        foreach (string part in text.Split(','))
+        {
+            string pin = part.Trim();
+            byte[] digest = new byte[32];
+            if (pin.Length != 44 || list.Count == 16
+                || !Convert.TryFromBase64String(pin, digest, out int written) || written != 32)
+            {
+                pins = [];
+                return false;
+            }
+
+            list.Add(digest);
+        }
+
         return true;
     }
 

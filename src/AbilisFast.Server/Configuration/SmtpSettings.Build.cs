@@ -79,6 +79,15 @@ internal sealed partial record SmtpSettings
             DataRateWindow = TimeSpan.FromSeconds(Int(store, P.DataRateWindow)),
             LogMaxSizeKiB = Int(store, P.LogMaxSize),
             LogFiles = Int(store, P.LogFiles),
+            ServerTlsVerify = store.GetValue(P.ServerTlsVerify) switch
+            {
+                "NO" => TlsVerification.None,
+                "PIN" => TlsVerification.Pin,
+                _ => TlsVerification.Verify,
+            },
+            ServerTlsPins = ParameterValues.TryParsePins(store.GetValue(P.ServerTlsPin), out IReadOnlyList<byte[]> pins) ? pins : [],
+            ServerTlsCaPath = UnderWorkDir(store.GetValue(P.ServerTlsCa), workDir),
+            MxTls = store.GetValue(P.MxTls) == "MAY",
             NodeName = store.GetValue(P.NodeName),
             Sink = YesNo(store, P.Sink),
         };

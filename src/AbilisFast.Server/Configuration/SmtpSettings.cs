@@ -167,6 +167,17 @@ internal sealed partial record SmtpSettings
 
     /// <summary>LOG-FILES (ours): log files kept, the current one included.</summary>
     public int LogFiles { get; init; } = 3;
+    /// <summary>SERVER-TLS-VERIFY (ours): how the relay server's certificate is checked.</summary>
+    public TlsVerification ServerTlsVerify { get; init; }
+
+    /// <summary>SERVER-TLS-PIN (ours): SHA-256 digests of accepted SubjectPublicKeyInfos (32 octets each).</summary>
+    public IReadOnlyList<byte[]> ServerTlsPins { get; init; } = [];
+
+    /// <summary>SERVER-TLS-CA (ours), absolute (relative paths are under WDIR); null = the system's roots only.</summary>
+    public string? ServerTlsCaPath { get; init; }
+
+    /// <summary>MX-TLS (ours): true (MAY) = STARTTLS toward MX hosts that offer it, unverified.</summary>
+    public bool MxTls { get; init; } = true;
 
     /// <summary>NODENAME.</summary>
     public string NodeName { get; init; } = "abilisfast";

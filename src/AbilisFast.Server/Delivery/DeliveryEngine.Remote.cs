@@ -1,4 +1,6 @@
 using System.Net;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using AbilisFast.Protocol.States;
 using AbilisFast.Server.Channels;
 using AbilisFast.Server.Configuration;
@@ -130,7 +132,7 @@ internal sealed partial class DeliveryEngine
         // No host took the transaction.
         string reason = lastError is null ? "4.4.1 no host could be reached"
             : lastError.Reply is { } reply ? $"{reply} (from {lastHost})"
-            : $"4.4.1 {lastError.Message}";
+            : $"{lastError.Status} {lastError.Message}";
         foreach (int i in group)
         {
             if (lastError is { IsPermanent: true })
@@ -193,6 +195,45 @@ internal sealed partial class DeliveryEngine
         };
     }
 
+    /// <summary>The longest a TLS handshake may take (DT when that is shorter).</summary>
+    private static readonly TimeSpan MaxTlsHandshake = TimeSpan.FromSeconds(30);
+
+    /// <summary>SERVER-TLS-CA as last read: read again when the path or the file's time changes.</summary>
+    private volatile TrustAnchorFile? _trustAnchors;
+
+    /// <summary>
+    /// The certificates of the PEM file SERVER-TLS-CA. A file that cannot be read or holds no
+    /// certificate is a <see cref="SmtpClientException"/> with status 4.7.5: the mail waits until
+    /// the file is fixed rather than going out unverified.
+    /// </summary>
+    private X509Certificate2Collection TrustAnchors(string path)
+    {
+        try
+        {
+            DateTime written = File.GetLastWriteTimeUtc(path);
+            if (_trustAnchors is { } known && known.Path == path && known.Written == written)
+            {
+                return known.Anchors;
+            }
+
+            var anchors = new X509Certificate2Collection();
+            anchors.ImportFromPemFile(path);
+            if (anchors.Count == 0)
+            {
+                throw new SmtpClientException($"certificate verification failed: SERVER-TLS-CA {path} holds no certificate") { Status = "4.7.5" };
+            }
+
+            _trustAnchors = new TrustAnchorFile(path, written, anchors);
+            return anchors;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or CryptographicException)
+        {
+            throw new SmtpClientException($"certificate verification failed: cannot read SERVER-TLS-CA {path}: {e.Message}", null, e) { Status = "4.7.5" };
+        }
+    }
+
+    private sealed record TrustAnchorFile(string Path, DateTime Written, X509Certificate2Collection Anchors);
+
     /// <summary>Puts <paramref name="status"/> in front of a detail that does not start with an enhanced status code.</summary>
     private static string WithStatus(string detail, string status) =>
         SmtpReply.LeadingEnhancedStatus(detail) is null ? $"{status} {detail}" : detail;
@@ -223,37 +264,74 @@ internal sealed partial class DeliveryEngine
             LogTag tag = LogTag.Channel(Channel.Number);
             context.Log.Write(tag, $"Connecting to {host} [{endpoint.Address}]:{endpoint.Port}");
             SmtpSettings settings = context.Settings;
-            var options = new SmtpClientOptions
+            ServerSecurity security = relayServer ? settings.ServerSecurity : ServerSecurity.None;
+            X509Certificate2Collection? anchors = null;
+            if (security != ServerSecurity.None && settings.ServerTlsVerify == TlsVerification.Verify && settings.ServerTlsCaPath is { } caPath)
             {
-                HeloHost = settings.HeloHost,
-                Security = relayServer ? settings.ServerSecurity : ServerSecurity.None,
-                TlsHost = host,
-                Credentials = relayServer && settings.ServerAuth ? new NetworkCredential(settings.ServerUser, settings.ServerPassword) : null,
-                SourceAddress = settings.SourceAddress,
-                ConnectTimeout = engine.ConnectTimeout < settings.OutTimeout ? engine.ConnectTimeout : settings.OutTimeout,
-                CommandTimeout = engine.CommandTimeout ?? settings.OutTimeout,
-                DataTimeout = engine.DataTimeout ?? 2 * settings.OutTimeout,
-                Trace = context.Log.Verbose ? line => context.Log.Write(tag, line) : null,
-            };
-            Channel.RemoteEndPoint = endpoint;
-            try
-            {
-                _connection = await SmtpClientConnection.ConnectAsync(endpoint, options, OnState, cancel).ConfigureAwait(false);
+                try
+                {
+                    anchors = engine.TrustAnchors(caPath);
+                }
+                catch (SmtpClientException e)
+                {
+                    context.Log.Write(tag, $"Connection to {host} [{endpoint.Address}]:{endpoint.Port} not tried: {e.Message}");
+                    LastConnectError = e;
+                    return null;
+                }
             }
-            catch (SmtpClientException e)
+
+            bool opportunistic = !relayServer && settings.MxTls;
+            Channel.RemoteEndPoint = endpoint;
+            while (true)
             {
-                context.Count(Channel, SmtpCounter.CallFail, Direction.Out);
-                context.Log.Write(tag, $"Connection to {host} [{endpoint.Address}]:{endpoint.Port} failed: {e.Message}");
-                LastConnectError = e;
-                Channel.TcpState = TcpState.Ready;
-                Channel.RemoteEndPoint = null;
-                return null;
+                var options = new SmtpClientOptions
+                {
+                    HeloHost = settings.HeloHost,
+                    Security = security,
+                    OpportunisticTls = opportunistic,
+                    Verification = settings.ServerTlsVerify,
+                    TlsPins = settings.ServerTlsPins,
+                    TlsTrustAnchors = anchors,
+                    TlsHost = host,
+                    TlsHandshakeTimeout = settings.Dt < MaxTlsHandshake ? settings.Dt : MaxTlsHandshake,
+                    Credentials = relayServer && settings.ServerAuth ? new NetworkCredential(settings.ServerUser, settings.ServerPassword) : null,
+                    SourceAddress = settings.SourceAddress,
+                    ConnectTimeout = engine.ConnectTimeout < settings.OutTimeout ? engine.ConnectTimeout : settings.OutTimeout,
+                    CommandTimeout = engine.CommandTimeout ?? settings.OutTimeout,
+                    DataTimeout = engine.DataTimeout ?? 2 * settings.OutTimeout,
+                    Trace = context.Log.Verbose ? line => context.Log.Write(tag, line) : null,
+                };
+                try
+                {
+                    _connection = await SmtpClientConnection.ConnectAsync(endpoint, options, OnState, cancel).ConfigureAwait(false);
+                    break;
+                }
+                catch (SmtpClientException e) when (e.TlsFailed && opportunistic)
+                {
+                    // Postfix's "may": a host whose advertised TLS is broken gets the mail in plain text.
+                    context.Count(Channel, SmtpCounter.CallFail, Direction.Out);
+                    context.Log.Write(tag, $"TLS with {host} [{endpoint.Address}]:{endpoint.Port} failed: {e.Message}; trying again without TLS on a new connection");
+                    opportunistic = false;
+                }
+                catch (SmtpClientException e)
+                {
+                    context.Count(Channel, SmtpCounter.CallFail, Direction.Out);
+                    context.Log.Write(tag, $"Connection to {host} [{endpoint.Address}]:{endpoint.Port} failed: {e.Message}");
+                    LastConnectError = e;
+                    Channel.TcpState = TcpState.Ready;
+                    Channel.RemoteEndPoint = null;
+                    return null;
+                }
             }
 
             context.Count(Channel, SmtpCounter.CallSucc, Direction.Out);
             if (_connection.TlsInfo is { } tls)
             {
                 context.Log.Write(tag, $"TLS with {host}: {tls}");
+            }
+            else if (_connection.StartTlsRefused is { } refused)
+            {
+                context.Log.Write(tag, $"STARTTLS refused by {host}: {refused}; going on without TLS");
             }
 
             _endpoint = endpoint;

@@ -11,7 +11,8 @@ public sealed class ParameterStoreTests
         "MSG-MAXSIZE", "STORE-MB", "MB-MAXSIZE", "MB-MAXMAILS", "RELAY-NET", "RELAY-IPSRCLIST", "RELAY-AUTH",
         "QUEUE-LIFE-TIME", "MAIL-TRY-DELAY", "SERVER", "SERVER-TCP-PORT", "SERVER-AUTH", "SERVER-USER",
         "SERVER-PWD", "SERVER-SECURITY", "ADMIN-ADDR", "ADMIN-PORT", "DNS", "QUEUE-HOLD", "MX-PORT", "TLS-CERT", "TLS-KEY",
-        "TLS-REQUIRED", "AUTH-PLAINTEXT", "OUT-TIMEOUT", "TLS-PORT", "DATA-TIMEOUT", "MIN-DATA-RATE", "DATA-RATE-WINDOW", "LOG-MAX-SIZE", "LOG-FILES", "NODENAME", "SINK",
+        "TLS-REQUIRED", "AUTH-PLAINTEXT", "OUT-TIMEOUT", "TLS-PORT", "DATA-TIMEOUT", "MIN-DATA-RATE", "DATA-RATE-WINDOW", "LOG-MAX-SIZE", "LOG-FILES",
+        "SERVER-TLS-VERIFY", "SERVER-TLS-PIN", "SERVER-TLS-CA", "MX-TLS", "NODENAME", "SINK",
     ];
 
     public static TheoryData<string> AllNames() => new(ParameterTable.All.Select(d => d.Name));
@@ -29,7 +30,8 @@ public sealed class ParameterStoreTests
         { "SERVER-SECURITY", "NONE" }, { "ADMIN-ADDR", "127.0.0.1" }, { "ADMIN-PORT", "2323" }, { "DNS", "" },
         { "QUEUE-HOLD", "NO" }, { "MX-PORT", "25" }, { "TLS-CERT", "" }, { "TLS-KEY", "" }, { "TLS-REQUIRED", "NO" },
         { "AUTH-PLAINTEXT", "NO" }, { "OUT-TIMEOUT", "300" }, { "TLS-PORT", "#" }, { "DATA-TIMEOUT", "600" }, { "MIN-DATA-RATE", "256" },
-        { "DATA-RATE-WINDOW", "30" }, { "LOG-MAX-SIZE", "1024" }, { "LOG-FILES", "3" }, { "SINK", "NO" },
+        { "DATA-RATE-WINDOW", "30" }, { "LOG-MAX-SIZE", "1024" }, { "LOG-FILES", "3" }, { "SERVER-TLS-VERIFY", "YES" }, { "SERVER-TLS-PIN", "" },
+        { "SERVER-TLS-CA", "" }, { "MX-TLS", "MAY" }, { "SINK", "NO" },
     };
 
     [Fact]
@@ -122,6 +124,13 @@ public sealed class ParameterStoreTests
     [InlineData("TLS-PORT", " 0465 ", "465")]
     [InlineData("TLS-PORT", "#", "#")]
     [InlineData("NODENAME", "cpx-01", "cpx-01")]
+    [InlineData("SERVER-TLS-VERIFY", "pin", "PIN")]
+    [InlineData("SERVER-TLS-VERIFY", "no", "NO")]
+    [InlineData("SERVER-TLS-PIN", "ypeBEsobvcr6wjGzmiPcTaeG7/gUfE5yuYB3ha/uSLs=", "ypeBEsobvcr6wjGzmiPcTaeG7/gUfE5yuYB3ha/uSLs=")]
+    [InlineData("SERVER-TLS-PIN", " ypeBEsobvcr6wjGzmiPcTaeG7/gUfE5yuYB3ha/uSLs= , PiPoFgA5WUoziU9lZOGxNIu9egCI1CxKy3PurtWcAJ0=", "ypeBEsobvcr6wjGzmiPcTaeG7/gUfE5yuYB3ha/uSLs=,PiPoFgA5WUoziU9lZOGxNIu9egCI1CxKy3PurtWcAJ0=")]
+    [InlineData("SERVER-TLS-PIN", "", "")]
+    [InlineData("SERVER-TLS-CA", "relay-ca.pem", "relay-ca.pem")]
+    [InlineData("MX-TLS", "none", "NONE")]
     [InlineData("SINK", "YES", "YES")]
     [InlineData("sink", "yes", "YES")]
     public void AcceptsValidValues(string name, string value, string normalized)
@@ -187,6 +196,13 @@ public sealed class ParameterStoreTests
     [InlineData("MIN-DATA-RATE", "1048577", "0..1048576")]
     [InlineData("DATA-RATE-WINDOW", "0", "1..3600")]
     [InlineData("NODENAME", "node/1", "1..255 letters, digits, '.', '-' or '_'")]
+    [InlineData("SERVER-TLS-VERIFY", "MAYBE", "YES, NO or PIN")]
+    [InlineData("SERVER-TLS-PIN", "ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bb", "empty, or up to 16 base64 SHA-256 digests (44 characters) separated by commas")]
+    [InlineData("SERVER-TLS-PIN", "ypeBEsobvcr6wjGzmiPcTaeG7/gUfE5yuYB3ha/uSL=", "empty, or up to 16 base64 SHA-256 digests (44 characters) separated by commas")]
+    [InlineData("SERVER-TLS-PIN", "ypeBEsobvcr6wjGzmiPcTaeG7/gUfE5yuYB3ha/uSLs=,", "empty, or up to 16 base64 SHA-256 digests (44 characters) separated by commas")]
+    [InlineData("SERVER-TLS-PIN", "ypeBEsobvcr6wjGzmiPcTaeG7/gUfE5yuYB3ha/uS!s=", "empty, or up to 16 base64 SHA-256 digests (44 characters) separated by commas")]
+    [InlineData("SERVER-TLS-CA", "ca\u0001.pem", "empty or a file path")]
+    [InlineData("MX-TLS", "YES", "MAY or NONE")]
     [InlineData("SINK", "ON", "YES or NO")]
     public void RejectsInvalidValuesWithOneLine(string name, string value, string allowed)
     {

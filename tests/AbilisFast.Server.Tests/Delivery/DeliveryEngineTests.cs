@@ -361,7 +361,7 @@ public sealed class DeliveryEngineTests : IAsyncLifetime
             await p.SendAsync("221 bye\r\n");
         });
         _routes.Set("relay.test", Routes.To(relay.EndPoint.Port));
-        StartA("SERVER:relay.test", "SERVER-SECURITY:STARTTLS", "SERVER-AUTH:YES", "SERVER-USER:appliance", "SERVER-PWD:s3cret");
+        StartA("SERVER:relay.test", "SERVER-SECURITY:STARTTLS", "SERVER-TLS-VERIFY:NO", "SERVER-AUTH:YES", "SERVER-USER:appliance", "SERVER-PWD:s3cret");
         await SendToAAsync("s@a.test", ["r@far.test"], "Subject: over tls\r\n\r\nx\r\n");
         await WaitUntilAsync(() => _a.Spool.LiveMessages == 0, "A to deliver");
         await relay.Completion;

@@ -23,11 +23,29 @@ internal sealed class ScriptedSmtpPeer : IAsyncDisposable
     private int _end;
 
     public ScriptedSmtpPeer(Func<ScriptedSmtpPeer, Task> script)
+        : this(1, script)
     {
-        _listener = new TcpListener(IPAddress.Loopback, 0);
-        _listener.Start();
-        _run = RunAsync(script);
     }
+
+    /// <summary>
+    /// Accepts <paramref name="connections"/> connections one after the other and runs the script on
+    /// each (<see cref="Connection"/> says which one, from 1); <see cref="Received"/> holds them all.
+    /// </summary>
+    public ScriptedSmtpPeer(int connections, Func<ScriptedSmtpPeer, Task> script)
+        : this(new IPEndPoint(IPAddress.Loopback, 0), connections, script)
+    {
+    }
+
+    /// <summary>As above, listening on <paramref name="endpoint"/> (another loopback address, or a chosen port).</summary>
+    public ScriptedSmtpPeer(IPEndPoint endpoint, int connections, Func<ScriptedSmtpPeer, Task> script)
+    {
+        _listener = new TcpListener(endpoint);
+        _listener.Start();
+        _run = RunAsync(connections, script);
+    }
+
+    /// <summary>The connection being served, from 1.</summary>
+    public int Connection { get; private set; }
 
     public IPEndPoint EndPoint => (IPEndPoint)_listener.LocalEndpoint;
 
@@ -37,11 +55,22 @@ internal sealed class ScriptedSmtpPeer : IAsyncDisposable
     /// <summary>Completes when the script is done; faults when it failed.</summary>
     public Task Completion => _run;
 
-    private async Task RunAsync(Func<ScriptedSmtpPeer, Task> script)
+    private async Task RunAsync(int connections, Func<ScriptedSmtpPeer, Task> script)
     {
-        using TcpClient client = await _listener.AcceptTcpClientAsync(_stop.Token);
-        _stream = client.GetStream();
-        await script(this);
+        for (int i = 1; i <= connections; i++)
+        {
+            using TcpClient client = await _listener.AcceptTcpClientAsync(_stop.Token);
+            _stream = client.GetStream();
+            _start = _end = 0;
+            Connection = i;
+            if (connections > 1)
+            {
+                Received.Append($"--- connection {i} ---\r\n");
+            }
+
+            await script(this);
+            await _stream.DisposeAsync();
+        }
     }
 
     /// <summary>Sends raw text (the script writes its own CRLFs).</summary>
@@ -113,12 +142,13 @@ internal sealed class ScriptedSmtpPeer : IAsyncDisposable
 
     /// <summary>
     /// The server side of a TLS handshake on the connection (after "220 go ahead" for STARTTLS, or
-    /// first thing for implicit TLS); what was buffered in plain text is dropped.
+    /// first thing for implicit TLS) with <paramref name="certificate"/> (default: a self-signed one
+    /// for relay.test); what was buffered in plain text is dropped.
     /// </summary>
-    public async Task UpgradeToTlsAsync()
+    public async Task UpgradeToTlsAsync(X509Certificate2? certificate = null)
     {
         var tls = new SslStream(_stream!, leaveInnerStreamOpen: false);
-        await tls.AuthenticateAsServerAsync(new SslServerAuthenticationOptions { ServerCertificate = Certificate.Value }, _stop.Token);
+        await tls.AuthenticateAsServerAsync(new SslServerAuthenticationOptions { ServerCertificate = certificate ?? Certificate.Value }, _stop.Token);
         _stream = tls;
         _start = _end = 0;
         Received.Append("--- TLS ---\r\n");

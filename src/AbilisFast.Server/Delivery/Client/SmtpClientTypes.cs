@@ -1,4 +1,5 @@
 using System.Net;
+using System.Security.Cryptography.X509Certificates;
 using AbilisFast.Server.Configuration;
 
 namespace AbilisFast.Server.Delivery;
@@ -22,13 +23,33 @@ internal sealed class SmtpClientOptions
 
     /// <summary>
     /// SERVER-SECURITY toward this host: TLS from the first byte, STARTTLS required (a server
-    /// that does not offer it is a temporary failure), or none. The certificate is not verified
-    /// (there is no CA parameter): the connection is encrypted, as Postfix's "encrypt" level.
+    /// that does not offer it is a temporary failure), or none. With TLS or STARTTLS the
+    /// certificate is checked as <see cref="Verification"/> says.
     /// </summary>
     public ServerSecurity Security { get; init; }
 
-    /// <summary>The name the TLS handshake asks for (SNI).</summary>
+    /// <summary>
+    /// With <see cref="Security"/> None: STARTTLS when the server offers it, the certificate not
+    /// checked (RFC 7435 opportunistic security, Postfix's "may" level). A refused STARTTLS goes on
+    /// in plain text; a failed handshake throws with <see cref="SmtpClientException.TlsFailed"/>
+    /// so that the caller can try the host again without TLS.
+    /// </summary>
+    public bool OpportunisticTls { get; init; }
+
+    /// <summary>How the certificate is checked under <see cref="Security"/> TLS or STARTTLS (SERVER-TLS-VERIFY).</summary>
+    public TlsVerification Verification { get; init; }
+
+    /// <summary>SHA-256 digests of accepted SubjectPublicKeyInfos, for <see cref="TlsVerification.Pin"/>.</summary>
+    public IReadOnlyList<byte[]> TlsPins { get; init; } = [];
+
+    /// <summary>Extra trust anchors (SERVER-TLS-CA) besides the system's, for <see cref="TlsVerification.Verify"/>.</summary>
+    public X509Certificate2Collection? TlsTrustAnchors { get; init; }
+
+    /// <summary>The name the TLS handshake asks for (SNI) and the certificate must match (an IP literal: an IP address SAN).</summary>
     public string? TlsHost { get; init; }
+
+    /// <summary>How long the TLS handshake may take in all (the smaller of DT and 30 s in the engine).</summary>
+    public TimeSpan TlsHandshakeTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
     /// <summary>SERVER-USER and SERVER-PWD when SERVER-AUTH is YES: AUTH PLAIN (or LOGIN) after EHLO.</summary>
     public NetworkCredential? Credentials { get; init; }
@@ -196,6 +217,15 @@ internal sealed class SmtpClientException : Exception
     {
         Reply = reply;
     }
+
+    /// <summary>The enhanced status code a recipient's last reply gets when there is no <see cref="Reply"/>.</summary>
+    public string Status { get; init; } = "4.4.1";
+
+    /// <summary>
+    /// The failure came from opportunistic TLS (the handshake, or the conversation right after it):
+    /// the same host may well take the mail without TLS on a new connection.
+    /// </summary>
+    public bool TlsFailed { get; init; }
 
     /// <summary>The server's reply when the failure was a refusal, else null.</summary>
     public SmtpReply? Reply { get; }

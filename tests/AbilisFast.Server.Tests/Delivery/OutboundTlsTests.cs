@@ -1,0 +1,417 @@
+using System.Globalization;
+using System.Net;
+using System.Security.Cryptography.X509Certificates;
+using AbilisFast.Server.Configuration;
+using AbilisFast.Server.Delivery;
+using AbilisFast.Server.Diagnostics;
+using AbilisFast.Server.Queue;
+using AbilisFast.Server.Tests.Support;
+
+namespace AbilisFast.Server.Tests.Delivery;
+
+/// <summary>
+/// TLS on the OUT side, in process over loopback: the relay server's certificate checked against
+/// a test CA (SERVER-TLS-CA), a wrong name, a self-signed certificate, SERVER-TLS-VERIFY NO and PIN;
+/// opportunistic STARTTLS toward MX hosts (MX-TLS), with a plain-text second try when the handshake
+/// fails. Names come from a <see cref="TestDnsServer"/> (DNS parameter), never the system resolver.
+/// </summary>
+public sealed class OutboundTlsTests : IAsyncLifetime
+{
+    private readonly TestDnsServer _dns = new(Answer);
+    private TestServerContext _a = null!;
+    private DeliveryEngine? _engine;
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync()
+    {
+        if (_engine is not null)
+        {
+            await _engine.DisposeAsync();
+        }
+
+        _a?.Dispose();
+        _dns.Dispose();
+    }
+
+    /// <summary>localhost and relay.test are 127.0.0.1; far.test's MX is 127.0.0.1, stuck.test's 127.0.0.2.</summary>
+    private static TestDnsReply? Answer(string name, ushort type) => (name, type) switch
+    {
+        ("localhost" or "relay.test" or "mx.far.test", TestDnsServer.TypeA) => TestDnsReply.With(TestDnsRecord.A(name, "127.0.0.1")),
+        ("mx.stuck.test", TestDnsServer.TypeA) => TestDnsReply.With(TestDnsRecord.A(name, "127.0.0.2")),
+        ("far.test", TestDnsServer.TypeMx) => TestDnsReply.With(TestDnsRecord.Mx(name, 10, "mx.far.test")),
+        ("stuck.test", TestDnsServer.TypeMx) => TestDnsReply.With(TestDnsRecord.Mx(name, 10, "mx.stuck.test")),
+        ("localhost" or "relay.test" or "mx.far.test" or "mx.stuck.test" or "far.test" or "stuck.test", _) => TestDnsReply.NoData,
+        _ => TestDnsReply.NxDomain,
+    };
+
+    private static string Port(int port) => port.ToString(CultureInfo.InvariantCulture);
+
+    private void StartA(params string[] parameters)
+    {
+        _a = new TestServerContext(["LOCAL-DOMAIN:a.test", "RELAY-NET:127/8", "MAIL-TRY-DELAY:3600", $"DNS:127.0.0.1:{Port(_dns.EndPoint.Port)}", .. parameters]);
+        _engine = new DeliveryEngine(_a.Context, new LiveRouteResolver(_a.Context), _a.Mailboxes)
+        {
+            ConnectTimeout = TimeSpan.FromSeconds(2),
+            CommandTimeout = TimeSpan.FromSeconds(5),
+            DataTimeout = TimeSpan.FromSeconds(5),
+        };
+        _engine.Start();
+    }
+
+    /// <summary>A relay server at <paramref name="peer"/> under the name <paramref name="server"/>.</summary>
+    private void StartRelay(ScriptedSmtpPeer peer, string server, string security, params string[] more) =>
+        StartA([$"SERVER:{server}", $"SERVER-TCP-PORT:{Port(peer.EndPoint.Port)}", $"SERVER-SECURITY:{security}", .. more]);
+
+    private async Task SendToAAsync(string to, string subject)
+    {
+        await using SessionHarness s = await SessionHarness.StartAsync(_a.Context);
+        Assert.StartsWith("250", await s.CommandAsync("EHLO client.test"));
+        Assert.Equal("250 2.1.0 Ok", await s.CommandAsync("MAIL FROM:<s@a.test>"));
+        Assert.Equal("250 2.1.5 Ok", await s.CommandAsync($"RCPT TO:<{to}>"));
+        Assert.StartsWith("354", await s.CommandAsync("DATA"));
+        Assert.StartsWith("250 2.0.0 Ok: queued as ", await s.CommandAsync($"Subject: {subject}\r\n\r\nx\r\n."));
+    }
+
+    private Task WaitUntilAsync(Func<bool> condition, string what) => Eventually.WaitAsync(condition, what, TimeSpan.FromSeconds(20));
+
+    private long A(SmtpCounter counter) => _a.Context.Counters.Get(counter, Direction.Out);
+
+    private string Log => _a.Log.SnapshotText();
+
+    /// <summary>Waits until the one message is in QUEUE-DEFER and returns its recipient's last reply (what <c>d q smtp</c> shows).</summary>
+    private async Task<string> DeferredReplyAsync()
+    {
+        QueueEntry entry = await Eventually.WaitAsync(
+            () => _engine!.List().SingleOrDefault(e => e.State == QueueEntryState.Defer && e.LastReplies.Count == 1 && e.LastReplies[0] is not null),
+            "the message in QUEUE-DEFER", TimeSpan.FromSeconds(20));
+        Assert.Equal(0, A(SmtpCounter.ExtFail)); // deferred, never bounced
+        Assert.Equal(0, A(SmtpCounter.ExtSucc));
+        return entry.LastReplies[0]!;
+    }
+
+    /// <summary>
+    /// Greeting, EHLO offering <paramref name="ehloExtra"/> (e.g. STARTTLS), then the transaction
+    /// for one recipient and QUIT. Returns the message text.
+    /// </summary>
+    private static async Task<string> TransactionAsync(ScriptedSmtpPeer p, string to)
+    {
+        Assert.Equal("MAIL FROM:<s@a.test>\r\n", await p.ReadLineAsync());
+        await p.SendAsync("250 ok\r\n");
+        Assert.Equal($"RCPT TO:<{to}>\r\n", await p.ReadLineAsync());
+        await p.SendAsync("250 ok\r\n");
+        Assert.Equal("DATA\r\n", await p.ReadLineAsync());
+        await p.SendAsync("354 go\r\n");
+        string text = await p.ReadDataAsync();
+        await p.SendAsync("250 2.0.0 queued\r\n");
+        Assert.Equal("QUIT\r\n", await p.ReadLineAsync());
+        await p.SendAsync("221 bye\r\n");
+        return text;
+    }
+
+    /// <summary>
+    /// A relay server speaking STARTTLS with <paramref name="certificate"/>: when the client accepts
+    /// it, the message is taken; when the client gives up during the handshake, the script ends.
+    /// </summary>
+    private static ScriptedSmtpPeer StartTlsRelay(X509Certificate2 certificate, Action<bool>? handshake = null) => new(async p =>
+    {
+        await p.SendAsync("220 relay ESMTP\r\n");
+        Assert.Equal("EHLO mx.test\r\n", await p.ReadLineAsync());
+        await p.SendAsync("250-relay\r\n250 STARTTLS\r\n");
+        Assert.Equal("STARTTLS\r\n", await p.ReadLineAsync());
+        await p.SendAsync("220 go ahead\r\n");
+        string? ehlo;
+        try
+        {
+            // Under TLS 1.3 the server may finish its side before the client checks the certificate:
+            // a refusal then shows as an alert or a close when the EHLO should come.
+            await p.UpgradeToTlsAsync(certificate);
+            ehlo = await p.ReadLineAsync();
+        }
+        catch (Exception e) when (e is IOException or System.Security.Authentication.AuthenticationException)
+        {
+            ehlo = null;
+        }
+
+        handshake?.Invoke(ehlo is not null);
+        if (ehlo is null)
+        {
+            return; // the client refused the certificate
+        }
+
+        Assert.Equal("EHLO mx.test\r\n", ehlo);
+        await p.SendAsync("250 relay\r\n");
+        await TransactionAsync(p, "r@far.test");
+    });
+
+    [Fact]
+    public async Task TheRelayServersCertificateIsVerifiedAgainstServerTlsCa()
+    {
+        await using ScriptedSmtpPeer relay = StartTlsRelay(TestCertificates.Loopback);
+        StartRelay(relay, "localhost", "STARTTLS", "SERVER-TLS-CA:test-root-ca.pem"); // relative: under WDIR
+        TestCertificates.WriteRootPem(_a.WorkDir); // read when the connection is made
+        await SendToAAsync("r@far.test", "verified");
+        await WaitUntilAsync(() => _a.Spool.LiveMessages == 0, "A to deliver");
+        await relay.Completion;
+        Assert.Contains("--- TLS ---", relay.Received.ToString());
+        Assert.Equal(1, A(SmtpCounter.ExtSucc));
+        Assert.Contains("certificate verified for localhost", Log);
+    }
+
+    [Fact]
+    public async Task AnIpLiteralServerIsMatchedAgainstTheIpAddressNameOverImplicitTls()
+    {
+        await using var relay = new ScriptedSmtpPeer(async p =>
+        {
+            await p.UpgradeToTlsAsync(TestCertificates.Loopback);
+            await p.SendAsync("220 relay ESMTP\r\n");
+            Assert.Equal("EHLO mx.test\r\n", await p.ReadLineAsync());
+            await p.SendAsync("250 relay\r\n");
+            await TransactionAsync(p, "r@far.test");
+        });
+        string dir = Directory.CreateTempSubdirectory("abilisfast-ca-").FullName;
+        string ca = TestCertificates.WriteRootPem(dir);
+        StartRelay(relay, "127.0.0.1", "TLS", $"SERVER-TLS-CA:{ca}");
+        await SendToAAsync("r@far.test", "ip literal");
+        await WaitUntilAsync(() => _a.Spool.LiveMessages == 0, "A to deliver");
+        await relay.Completion;
+        Assert.Contains("certificate verified for 127.0.0.1", Log);
+        Directory.Delete(dir, recursive: true);
+    }
+
+    [Fact]
+    public async Task AnIpLiteralServerIsNotMatchedByADnsNameAlone()
+    {
+        using X509Certificate2 nameOnly = TestCertificates.Issue("localhost", ["localhost"], [], TestCertificates.Root);
+        await using ScriptedSmtpPeer relay = StartTlsRelay(nameOnly);
+        string dir = Directory.CreateTempSubdirectory("abilisfast-ca-").FullName;
+        StartRelay(relay, "127.0.0.1", "STARTTLS", $"SERVER-TLS-CA:{TestCertificates.WriteRootPem(dir)}");
+        await SendToAAsync("r@far.test", "ip without ip name");
+        Assert.Equal("4.7.5 certificate verification failed: the certificate is not for 127.0.0.1 (it names localhost)", await DeferredReplyAsync());
+        Directory.Delete(dir, recursive: true);
+    }
+
+    [Fact]
+    public async Task AWrongHostNameDefersWith475AndIsLogged()
+    {
+        bool? handshook = null;
+        await using ScriptedSmtpPeer relay = StartTlsRelay(TestCertificates.Loopback, ok => handshook = ok);
+        string dir = Directory.CreateTempSubdirectory("abilisfast-ca-").FullName;
+        StartRelay(relay, "relay.test", "STARTTLS", $"SERVER-TLS-CA:{TestCertificates.WriteRootPem(dir)}");
+        await SendToAAsync("r@far.test", "wrong name");
+        string reply = await DeferredReplyAsync();
+        Assert.StartsWith("4.7.5 certificate verification failed: the certificate is not for relay.test (it names localhost, 127.0.0.1)", reply);
+        Assert.DoesNotContain("no trusted chain", reply); // the chain itself holds through SERVER-TLS-CA
+        Assert.Contains("certificate verification failed: the certificate is not for relay.test", Log);
+        await relay.Completion;
+        Assert.False(handshook);
+        Assert.DoesNotContain("MAIL FROM", relay.Received.ToString());
+        Directory.Delete(dir, recursive: true);
+    }
+
+    [Fact]
+    public async Task ASelfSignedCertificateWithoutServerTlsCaDefers()
+    {
+        await using ScriptedSmtpPeer relay = StartTlsRelay(TestCertificates.SelfSigned);
+        StartRelay(relay, "localhost", "STARTTLS");
+        await SendToAAsync("r@far.test", "self-signed");
+        string reply = await DeferredReplyAsync();
+        Assert.StartsWith("4.7.5 certificate verification failed: no trusted chain for CN=localhost: ", reply);
+        await relay.Completion;
+        Assert.DoesNotContain("MAIL FROM", relay.Received.ToString());
+    }
+
+    [Fact]
+    public async Task ACertificateOfAnotherCaIsNotTrustedThroughServerTlsCa()
+    {
+        await using ScriptedSmtpPeer relay = StartTlsRelay(TestCertificates.SelfSigned);
+        string dir = Directory.CreateTempSubdirectory("abilisfast-ca-").FullName;
+        StartRelay(relay, "localhost", "STARTTLS", $"SERVER-TLS-CA:{TestCertificates.WriteRootPem(dir)}");
+        await SendToAAsync("r@far.test", "other ca");
+        Assert.StartsWith("4.7.5 certificate verification failed: no trusted chain for CN=localhost", await DeferredReplyAsync());
+        Directory.Delete(dir, recursive: true);
+    }
+
+    [Fact]
+    public async Task AnUnreadableServerTlsCaDefersWithoutConnecting()
+    {
+        await using ScriptedSmtpPeer relay = StartTlsRelay(TestCertificates.Loopback);
+        StartRelay(relay, "localhost", "STARTTLS", "SERVER-TLS-CA:/nonexistent/ca.pem");
+        await SendToAAsync("r@far.test", "no ca file");
+        string reply = await DeferredReplyAsync();
+        Assert.StartsWith("4.7.5 certificate verification failed: cannot read SERVER-TLS-CA /nonexistent/ca.pem", reply);
+        Assert.Equal(0, relay.Received.Length);
+    }
+
+    [Fact]
+    public async Task ServerTlsVerifyNoEncryptsWithoutLookingAtTheCertificate()
+    {
+        await using ScriptedSmtpPeer relay = StartTlsRelay(TestCertificates.SelfSigned);
+        StartRelay(relay, "relay.test", "STARTTLS", "SERVER-TLS-VERIFY:NO");
+        await SendToAAsync("r@far.test", "not verified");
+        await WaitUntilAsync(() => _a.Spool.LiveMessages == 0, "A to deliver");
+        await relay.Completion;
+        Assert.Contains("--- TLS ---", relay.Received.ToString());
+        Assert.Contains("certificate not verified (SERVER-TLS-VERIFY:NO)", Log);
+    }
+
+    [Fact]
+    public async Task TheRightPinDelivers()
+    {
+        await using ScriptedSmtpPeer relay = StartTlsRelay(TestCertificates.SelfSigned);
+        string other = TestCertificates.Pin(TestCertificates.Loopback);
+        StartRelay(relay, "relay.test", "STARTTLS", "SERVER-TLS-VERIFY:PIN", $"SERVER-TLS-PIN:{other},{TestCertificates.Pin(TestCertificates.SelfSigned)}");
+        await SendToAAsync("r@far.test", "pinned");
+        await WaitUntilAsync(() => _a.Spool.LiveMessages == 0, "A to deliver");
+        await relay.Completion;
+        Assert.Contains("certificate key matches SERVER-TLS-PIN", Log);
+    }
+
+    [Fact]
+    public async Task AWrongPinDefersAndNamesTheServersKey()
+    {
+        await using ScriptedSmtpPeer relay = StartTlsRelay(TestCertificates.SelfSigned);
+        StartRelay(relay, "localhost", "STARTTLS", "SERVER-TLS-VERIFY:PIN", $"SERVER-TLS-PIN:{TestCertificates.Pin(TestCertificates.Loopback)}");
+        await SendToAAsync("r@far.test", "pin mismatch");
+        string reply = await DeferredReplyAsync();
+        Assert.Equal($"4.7.5 certificate verification failed: the server's key (SHA-256 {TestCertificates.Pin(TestCertificates.SelfSigned)}) is not in SERVER-TLS-PIN", reply);
+    }
+
+    /// <summary>An MX host on <paramref name="endpoint"/> (port 0: any) that offers STARTTLS and says what happened on each connection.</summary>
+    private static ScriptedSmtpPeer MxPeer(IPEndPoint endpoint, int connections, Func<ScriptedSmtpPeer, Task> afterGoAhead) => new(endpoint, connections, async p =>
+    {
+        await p.SendAsync("220 mx ESMTP\r\n");
+        Assert.Equal("EHLO mx.test\r\n", await p.ReadLineAsync());
+        await p.SendAsync("250-mx\r\n250-PIPELINING\r\n250 STARTTLS\r\n");
+        string? line = await p.ReadLineAsync();
+        if (line == "STARTTLS\r\n")
+        {
+            await p.SendAsync("220 go ahead\r\n");
+            await afterGoAhead(p);
+            return;
+        }
+
+        // Plain text: the first command is MAIL (PIPELINING: MAIL, RCPT and DATA in one write).
+        Assert.Equal("MAIL FROM:<s@a.test>\r\n", line);
+        Assert.StartsWith("RCPT TO:<", await p.ReadLineAsync());
+        Assert.Equal("DATA\r\n", await p.ReadLineAsync());
+        await p.SendAsync("250 ok\r\n250 ok\r\n354 go\r\n");
+        await p.ReadDataAsync();
+        await p.SendAsync("250 2.0.0 queued\r\n");
+        Assert.Equal("QUIT\r\n", await p.ReadLineAsync());
+        await p.SendAsync("221 bye\r\n");
+    });
+
+    private static async Task TlsThenMessageAsync(ScriptedSmtpPeer p)
+    {
+        await p.UpgradeToTlsAsync(TestCertificates.SelfSigned);
+        Assert.Equal("EHLO mx.test\r\n", await p.ReadLineAsync());
+        await p.SendAsync("250 mx\r\n");
+        await TransactionAsync(p, "r@far.test");
+    }
+
+    [Fact]
+    public async Task AnMxThatOffersStartTlsGetsTheMessageOverTlsUnverified()
+    {
+        await using ScriptedSmtpPeer mx = MxPeer(new IPEndPoint(IPAddress.Loopback, 0), 1, TlsThenMessageAsync);
+        StartA($"MX-PORT:{Port(mx.EndPoint.Port)}");
+        await SendToAAsync("r@far.test", "opportunistic");
+        await WaitUntilAsync(() => _a.Spool.LiveMessages == 0, "A to deliver");
+        await mx.Completion;
+        string received = mx.Received.ToString();
+        Assert.Contains("STARTTLS\r\n--- TLS ---", received); // self-signed, yet taken: opportunistic TLS does not verify
+        Assert.DoesNotContain("MAIL FROM", received[..received.IndexOf("--- TLS ---", StringComparison.Ordinal)]);
+        Assert.Contains("TLS with mx.far.test: ", Log);
+        Assert.Contains("opportunistic, certificate not verified", Log);
+        Assert.Equal(1, A(SmtpCounter.ExtSucc));
+    }
+
+    [Fact]
+    public async Task AnMxWhoseHandshakeFailsGetsTheMessageInPlainTextOnASecondConnection()
+    {
+        await using ScriptedSmtpPeer mx = MxPeer(new IPEndPoint(IPAddress.Loopback, 0), 2, async p =>
+        {
+            await p.SendAsync("this is not a TLS server hello\r\n");
+            p.Close();
+        });
+        StartA($"MX-PORT:{Port(mx.EndPoint.Port)}");
+        await SendToAAsync("r@far.test", "broken tls");
+        await WaitUntilAsync(() => _a.Spool.LiveMessages == 0, "A to deliver");
+        await mx.Completion;
+        string received = mx.Received.ToString();
+        string second = received[received.IndexOf("--- connection 2 ---", StringComparison.Ordinal)..];
+        Assert.Contains("STARTTLS", received[..received.IndexOf("--- connection 2 ---", StringComparison.Ordinal)]);
+        Assert.DoesNotContain("STARTTLS", second);
+        Assert.Contains("Subject: broken tls", second);
+        Assert.Contains("TLS with mx.far.test [127.0.0.1]", Log);
+        Assert.Contains("trying again without TLS on a new connection", Log);
+        Assert.Equal(1, A(SmtpCounter.ExtSucc));
+        Assert.Equal(0, A(SmtpCounter.ExtFail));
+    }
+
+    [Fact]
+    public async Task MxTlsNoneNeverSendsStartTls()
+    {
+        await using ScriptedSmtpPeer mx = MxPeer(new IPEndPoint(IPAddress.Loopback, 0), 1, _ => throw new InvalidOperationException("STARTTLS under MX-TLS:NONE"));
+        StartA($"MX-PORT:{Port(mx.EndPoint.Port)}", "MX-TLS:NONE");
+        await SendToAAsync("r@far.test", "plain");
+        await WaitUntilAsync(() => _a.Spool.LiveMessages == 0, "A to deliver");
+        await mx.Completion;
+        Assert.DoesNotContain("STARTTLS\r\n", mx.Received.ToString());
+        Assert.Contains("Subject: plain", mx.Received.ToString());
+    }
+
+    [Fact]
+    public async Task AStuckHandshakeDoesNotHoldUpOtherOutSessions()
+    {
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var stuck = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using ScriptedSmtpPeer far = MxPeer(new IPEndPoint(IPAddress.Loopback, 0), 1, TlsThenMessageAsync);
+        await using ScriptedSmtpPeer slow = MxPeer(new IPEndPoint(IPAddress.Parse("127.0.0.2"), far.EndPoint.Port), 2, async p =>
+        {
+            stuck.SetResult(); // the client now waits for a server hello that does not come
+            await release.Task;
+            p.Close();
+        });
+        StartA($"MX-PORT:{Port(far.EndPoint.Port)}");
+        await SendToAAsync("r@stuck.test", "stuck");
+        await stuck.Task.WaitAsync(TimeSpan.FromSeconds(20));
+        await SendToAAsync("r@far.test", "meanwhile");
+        await far.Completion.WaitAsync(TimeSpan.FromSeconds(20)); // delivered while the other handshake hangs
+        Assert.Contains("Subject: meanwhile", far.Received.ToString());
+        Assert.False(slow.Completion.IsCompleted);
+        release.SetResult();
+        await WaitUntilAsync(() => _a.Spool.LiveMessages == 0, "A to deliver the other one too");
+        await slow.Completion;
+        Assert.Contains("Subject: stuck", slow.Received.ToString());
+    }
+
+    [Fact]
+    public async Task TheHandshakeDeadlineIsDtAndTheHostIsTriedAgainInPlainText()
+    {
+        await using ScriptedSmtpPeer mx = MxPeer(new IPEndPoint(IPAddress.Loopback, 0), 2, p => p.ReadToEndAsync()); // silent until the client gives up
+        StartA($"MX-PORT:{Port(mx.EndPoint.Port)}", "DT:2");
+        await SendToAAsync("r@far.test", "deadline");
+        await WaitUntilAsync(() => _a.Spool.LiveMessages == 0, "A to deliver");
+        await mx.Completion;
+        Assert.Contains("TLS handshake timed out after 2 s; trying again without TLS", Log);
+        Assert.Contains("Subject: deadline", mx.Received.ToString());
+    }
+
+    [Fact]
+    public async Task TheClientGivesUpAStuckHandshakeAtItsDeadline()
+    {
+        var options = new SmtpClientOptions
+        {
+            HeloHost = "out.test",
+            Security = ServerSecurity.Tls,
+            TlsHost = "localhost",
+            TlsHandshakeTimeout = TimeSpan.FromSeconds(1),
+        };
+        await using var silent = new ScriptedSmtpPeer(p => p.ReadToEndAsync()); // accepts, never answers the client hello
+        SmtpClientException e = await Assert.ThrowsAsync<SmtpClientException>(() => SmtpClientConnection.ConnectAsync(silent.EndPoint, options, null, default));
+        Assert.Equal("TLS handshake timed out after 1 s", e.Message);
+        Assert.False(e.IsPermanent);
+        await silent.Completion.WaitAsync(TimeSpan.FromSeconds(10)); // the connection was closed
+    }
+}

@@ -4,7 +4,8 @@
 # Coverage-guided fuzzing of one AbilisFast.Fuzz target with SharpFuzz and AFL++ (apt-get install afl++):
 # builds tools/AbilisFast.Fuzz (Release) into the work directory, instruments AbilisFast.Protocol.dll and
 # AbilisFast.Server.dll with sharpfuzz (the local dotnet tool in .config/dotnet-tools.json), runs
-# afl-fuzz for SECONDS (default 120) from the seed corpus tools/AbilisFast.Fuzz/corpus/TARGET, and
+# afl-fuzz for SECONDS (default 120) from the seed corpus tools/AbilisFast.Fuzz/corpus/TARGET (with the
+# dictionary tools/AbilisFast.Fuzz/TARGET.dict when there is one), and
 # prints executions, paths and crashes. Crash inputs are copied to tools/AbilisFast.Fuzz/crashes/TARGET/
 # (commit them: the CI test FuzzCorpusTests runs every file there) and replayed once to show the exception.
 #
@@ -53,8 +54,12 @@ export AFL_NO_AFFINITY=1                       # shared machine: do not claim a 
 export AFL_NO_UI=1
 export AFL_SKIP_CRASHES=1
 export DOTNET_TieredPGO=0
+# The harness's scratch files (spool segments) in memory when /dev/shm is there.
+[ -d /dev/shm ] && [ -w /dev/shm ] && export ABILISFAST_FUZZ_TMP=/dev/shm
+dict=()
+[ -f "$root/tools/AbilisFast.Fuzz/$target.dict" ] && dict=(-x "$root/tools/AbilisFast.Fuzz/$target.dict")
 status=0
-afl-fuzz -i "$corpus" -o "$findings" -t 10000 -m none -V "$seconds" -- \
+afl-fuzz -i "$corpus" -o "$findings" "${dict[@]}" -t 10000 -m none -V "$seconds" -- \
     dotnet "$bin/AbilisFast.Fuzz.dll" "$target" > "$work/afl.log" 2>&1 || status=$?
 stats="$findings/default/fuzzer_stats"
 if [ ! -f "$stats" ]; then

@@ -22,7 +22,8 @@ internal sealed record InOutcome(string Replies, IReadOnlyList<string> Messages)
 /// Runs whole IN sessions (line reader, command parser, the IN state machine, DATA and BDAT) over
 /// in-memory pipes against a real spool, the way the session tests and the IN benchmark do, and
 /// checks what came out: every reply well formed, as many messages queued as
-/// <c>250 ... queued as</c> replies, every queued message readable back from the spool.
+/// <c>250 ... queued as</c> replies, every queued message readable back from the spool with an
+/// envelope that decodes and a text without bare CR or LF.
 /// The context (settings, spool with fsync off, mailboxes) is made once per harness and reused by
 /// every run; each run's messages are marked done afterwards, so the spool stays small.
 /// </summary>
@@ -162,6 +163,11 @@ internal sealed partial class InTransactionHarness : IDisposable
                 throw new FuzzInvariantException($"queued message {id}: {body.Length} body bytes, fewer than the {queued.Size} the session counted");
             }
 
+            if (BareLineEnd(body) is int at and >= 0)
+            {
+                throw new FuzzInvariantException($"queued message {id} holds a bare CR or LF at offset {at}");
+            }
+
             _spool.MarkDone(queued.Id);
             string text = Encoding.Latin1.GetString(body).Replace($" id {id};", " id ID;", StringComparison.Ordinal);
             messages.Add(Convert.ToHexString(envelope) + "\n\n" + text);
@@ -196,6 +202,21 @@ internal sealed partial class InTransactionHarness : IDisposable
                 throw new FuzzInvariantException("malformed reply line: " + Shorten(line));
             }
         }
+    }
+
+    /// <summary>Offset of the first CR not followed by LF or LF not preceded by CR, or -1: stored text is CRLF only (see the README on smuggling).</summary>
+    private static int BareLineEnd(ReadOnlySpan<byte> body)
+    {
+        for (int i = 0; i < body.Length; i++)
+        {
+            if ((body[i] == (byte)'\r' && (i + 1 == body.Length || body[i + 1] != (byte)'\n'))
+                || (body[i] == (byte)'\n' && (i == 0 || body[i - 1] != (byte)'\r')))
+            {
+                return i;
+            }
+        }
+
+        return -1;
     }
 
     private static string Shorten(string text) => text.Length <= 200 ? text : text[..200] + "...";

@@ -16,7 +16,8 @@ internal sealed record RecoveredCopy(uint Id, byte[] Envelope, byte[] Body);
 /// throws on content, so nothing may escape. The check: a message whose envelope is a
 /// <c>CHECK</c> line (what <see cref="WriteCheckedMessageAsync"/> and the record-stream target
 /// write) must come back with exactly the body that line names: the spool never yields a message
-/// that was not written.
+/// that was not written. The scratch directory is under <c>ABILISFAST_FUZZ_TMP</c> when set
+/// (tools/fuzz.sh points it at /dev/shm), else the system temporary directory.
 /// </summary>
 internal sealed class SpoolHarness : IDisposable
 {
@@ -27,7 +28,8 @@ internal sealed class SpoolHarness : IDisposable
 
     public SpoolHarness()
     {
-        _directory = Path.Combine(Path.GetTempPath(), "abilisfast-fuzz-spool-" + Environment.ProcessId + "-" + Guid.NewGuid().ToString("N")[..8]);
+        string root = Environment.GetEnvironmentVariable("ABILISFAST_FUZZ_TMP") is { Length: > 0 } configured ? configured : Path.GetTempPath();
+        _directory = Path.Combine(root, "abilisfast-fuzz-spool-" + Environment.ProcessId + "-" + Guid.NewGuid().ToString("N")[..8]);
     }
 
     /// <summary>Options small enough that a few KiB of input spans several fragments.</summary>

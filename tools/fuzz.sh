@@ -10,6 +10,7 @@
 # (commit them: the CI test FuzzCorpusTests runs every file there) and replayed once to show the exception.
 #
 # TARGET: in | spool | spool-records. Work directory: $FUZZ_WORK/TARGET (default /tmp/abilisfast-fuzz/TARGET).
+# The harness's scratch files go to /dev/shm (else the work directory) and are removed at the end.
 # No change to /proc/sys/kernel/core_pattern is needed (AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES); for
 # slightly faster crash detection, as root: echo core > /proc/sys/kernel/core_pattern
 # Exit: 0 no crash, 1 crashes found, 2 bad usage or missing afl-fuzz.
@@ -54,8 +55,13 @@ export AFL_NO_AFFINITY=1                       # shared machine: do not claim a 
 export AFL_NO_UI=1
 export AFL_SKIP_CRASHES=1
 export DOTNET_TieredPGO=0
-# The harness's scratch files (spool segments) in memory when /dev/shm is there.
-[ -d /dev/shm ] && [ -w /dev/shm ] && export ABILISFAST_FUZZ_TMP=/dev/shm
+# The harness's scratch files (spool segments, the IN spool) in memory when /dev/shm is there, in a
+# folder of this run's own: afl-fuzz kills the harness, which then cannot remove them itself.
+scratch_root=/dev/shm
+[ -d /dev/shm ] && [ -w /dev/shm ] || scratch_root="$work"
+export ABILISFAST_FUZZ_TMP="$scratch_root/abilisfast-fuzz-scratch-$$"
+mkdir -p "$ABILISFAST_FUZZ_TMP"
+trap 'rm -rf "$ABILISFAST_FUZZ_TMP"' EXIT
 dict=()
 [ -f "$root/tools/AbilisFast.Fuzz/$target.dict" ] && dict=(-x "$root/tools/AbilisFast.Fuzz/$target.dict")
 status=0

@@ -25,7 +25,8 @@ internal sealed record InOutcome(string Replies, IReadOnlyList<string> Messages)
 /// <c>250 ... queued as</c> replies, every queued message readable back from the spool with an
 /// envelope that decodes and a text without bare CR or LF.
 /// The context (settings, spool with fsync off, mailboxes) is made once per harness and reused by
-/// every run; each run's messages are marked done afterwards, so the spool stays small.
+/// every run; each run's messages are marked done afterwards, so the spool stays small. Its WDIR
+/// is under <c>ABILISFAST_FUZZ_TMP</c> when set, else the system temporary directory.
 /// </summary>
 internal sealed partial class InTransactionHarness : IDisposable
 {
@@ -38,7 +39,8 @@ internal sealed partial class InTransactionHarness : IDisposable
 
     public InTransactionHarness()
     {
-        _workDir = Path.Combine(Path.GetTempPath(), "abilisfast-fuzz-in-" + Environment.ProcessId + "-" + Guid.NewGuid().ToString("N")[..8]);
+        string root = Environment.GetEnvironmentVariable("ABILISFAST_FUZZ_TMP") is { Length: > 0 } configured ? configured : Path.GetTempPath();
+        _workDir = Path.Combine(root, "abilisfast-fuzz-in-" + Environment.ProcessId + "-" + Guid.NewGuid().ToString("N")[..8]);
         Directory.CreateDirectory(_workDir);
         SmtpSettings settings = ConfigurationLoader.Load(CommandLine.Parse(
         [

@@ -140,10 +140,13 @@ internal sealed partial class InSession
         return Step.Continue;
     }
 
-    /// <summary>A host name or address literal: printable, no spaces, at most 255 octets.</summary>
+    /// <summary>
+    /// A host name or address literal: printable, no spaces, at most 255 octets, valid UTF-8 (an
+    /// internationalised name is fine; it goes into the envelope, which holds UTF-8 text only).
+    /// </summary>
     private static bool IsValidHeloArgument(ReadOnlySpan<byte> argument)
     {
-        if (argument.IsEmpty || argument.Length > 255)
+        if (argument.IsEmpty || argument.Length > 255 || !System.Text.Unicode.Utf8.IsValid(argument))
         {
             return false;
         }

@@ -92,6 +92,33 @@ public sealed class InSessionTests : IDisposable
         Assert.Equal(expected, await s.CommandAsync(command));
     }
 
+    [Fact]
+    public async Task HeloThatIsNotUtf8IsRefused()
+    {
+        // Found by tools/fuzz.sh in: an EHLO name with a stray 8-bit byte was taken, went into the
+        // envelope, and the message was answered "250 queued" but its envelope never decoded, so the
+        // delivery engine left it in the spool for good.
+        await using SessionHarness s = await Start();
+        await s.SendAsync([.. "EHLO clien"u8, 0x90, .. ".test\r\n"u8]);
+        Assert.Equal("501 5.5.4 Syntax: EHLO hostname", await s.ReadReplyAsync());
+        await s.SendAsync([.. "HELO "u8, 0xC3, 0x28, .. "\r\n"u8]);
+        Assert.Equal("501 5.5.4 Syntax: HELO hostname", await s.ReadReplyAsync());
+        Assert.Equal(SmtpState.WaitHelo, s.Session.State);
+    }
+
+    [Fact]
+    public async Task Utf8HeloIsStoredInAnEnvelopeThatDecodes()
+    {
+        await using SessionHarness s = await Start();
+        Assert.StartsWith("250-mx.test", await s.CommandAsync("EHLO b\u00fccher.test"));
+        Assert.Equal("250 2.1.0 Ok", await s.CommandAsync("MAIL FROM:<a@client.test>"));
+        Assert.Equal("250 2.1.5 Ok", await s.CommandAsync("RCPT TO:<b@local.test>"));
+        Assert.StartsWith("354 ", await s.CommandAsync("DATA"));
+        Assert.StartsWith("250 2.0.0 Ok: queued as ", await s.CommandAsync("hello\r\n."));
+        StoredMessage m = Assert.Single(_server.Stored()); // Stored() asserts that the envelope decodes
+        Assert.Equal("b\u00fccher.test", m.Envelope.Helo);
+    }
+
     [Theory]
     [InlineData("RCPT TO:b@local.test", "501 5.1.3 Bad recipient address syntax")]
     [InlineData("RCPT <b@local.test>", "501 5.5.4 Syntax: RCPT TO:<address>")]

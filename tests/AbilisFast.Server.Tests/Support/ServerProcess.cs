@@ -77,19 +77,20 @@ internal sealed class ServerProcess : IDisposable
     {
         string testDir = AppContext.BaseDirectory; // …/tests/X/bin/<Config>/net10.0/
         string configuration = new DirectoryInfo(testDir).Parent!.Name;
-        DirectoryInfo? dir = new(testDir);
+        string path = Path.Combine(RepositoryRoot(), folder, project, "bin", configuration, "net10.0", file);
+        return File.Exists(path) ? path : throw new FileNotFoundException(hint, path);
+    }
+
+    /// <summary>The folder holding AbilisFast.sln, found upwards from the test binaries.</summary>
+    public static string RepositoryRoot()
+    {
+        DirectoryInfo? dir = new(AppContext.BaseDirectory);
         while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "AbilisFast.sln")))
         {
             dir = dir.Parent;
         }
 
-        if (dir is null)
-        {
-            throw new InvalidOperationException("repository root not found above " + testDir);
-        }
-
-        string path = Path.Combine(dir.FullName, folder, project, "bin", configuration, "net10.0", file);
-        return File.Exists(path) ? path : throw new FileNotFoundException(hint, path);
+        return dir?.FullName ?? throw new InvalidOperationException("repository root not found above " + AppContext.BaseDirectory);
     }
 
     public static int FreePort()

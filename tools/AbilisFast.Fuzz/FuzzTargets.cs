@@ -1,0 +1,52 @@
+namespace AbilisFast.Fuzz;
+
+/// <summary>
+/// The fuzz targets by name, and the one entry point that afl-fuzz, the repro mode and the CI test
+/// all call. Neither the IN session nor spool recovery documents any exception for bad input (a
+/// session answers bad input with a reply and survives a closed connection; recovery "never throws
+/// on content"), so nothing may escape <see cref="Run"/>: every exception, including the harness's
+/// own <see cref="FuzzInvariantException"/>, is a finding.
+/// </summary>
+internal sealed class FuzzTargets : IDisposable
+{
+    /// <summary>Line reader + command parser + IN state machine, DATA and BDAT, over an in-memory session.</summary>
+    public const string In = "in";
+
+    /// <summary>Spool recovery of a raw segment file.</summary>
+    public const string Spool = "spool";
+
+    /// <summary>Spool recovery of a segment built from sealed records (see <see cref="RecordStream"/>).</summary>
+    public const string SpoolRecords = "spool-records";
+
+    public static readonly IReadOnlyList<string> Names = [In, Spool, SpoolRecords];
+
+    private InTransactionHarness? _in;
+    private SpoolHarness? _spool;
+
+    public static bool IsTarget(string name) => Names.Contains(name, StringComparer.Ordinal);
+
+    /// <summary>Runs <paramref name="data"/> through <paramref name="target"/>; throws whatever the code under test or a check threw.</summary>
+    public void Run(string target, ReadOnlySpan<byte> data)
+    {
+        switch (target)
+        {
+            case In:
+                (_in ??= new InTransactionHarness()).RunFuzzInput(data);
+                break;
+            case Spool:
+                (_spool ??= new SpoolHarness()).Recover(data);
+                break;
+            case SpoolRecords:
+                (_spool ??= new SpoolHarness()).RecoverRecordStream(data);
+                break;
+            default:
+                throw new ArgumentException($"unknown target '{target}' (known: {string.Join(", ", Names)})", nameof(target));
+        }
+    }
+
+    public void Dispose()
+    {
+        _in?.Dispose();
+        _spool?.Dispose();
+    }
+}

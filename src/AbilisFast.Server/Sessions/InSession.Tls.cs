@@ -1,3 +1,4 @@
+using System.Net.Security;
 using System.Net.Sockets;
 using System.Security.Authentication;
 using AbilisFast.Protocol.Replies;
@@ -61,7 +62,8 @@ internal sealed partial class InSession
             using CancellationTokenRegistration drop = deadline.Token.UnsafeRegister(static t => ((ISessionTransport)t!).Abort(), transport);
             try
             {
-                await transport.UpgradeToTlsAsync(tls.Options, deadline.Token).ConfigureAwait(false);
+                SslServerAuthenticationOptions options = await tls.GetOptionsAsync().ConfigureAwait(false);
+                await transport.UpgradeToTlsAsync(options, deadline.Token).ConfigureAwait(false);
             }
             catch (Exception e) when (e is AuthenticationException or IOException or SocketException or ObjectDisposedException or OperationCanceledException)
             {

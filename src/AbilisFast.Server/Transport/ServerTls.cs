@@ -23,23 +23,31 @@ internal sealed class ServerTls
     {
         Certificate = certificate;
         Origin = origin;
-        Options = new SslServerAuthenticationOptions
+        // Building the certificate context reads the whole system trust store (about 60 ms and a few
+        // MB here): done at the first handshake, not at start, so the port opens at once.
+        _options = new Lazy<SslServerAuthenticationOptions>(() => new SslServerAuthenticationOptions
         {
             // offline: never fetch intermediates over the network (AIA) while building the chain.
             ServerCertificateContext = SslStreamCertificateContext.Create(certificate, chain, offline: true),
             ClientCertificateRequired = false,
             CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
             AllowRenegotiation = false,
-        };
+        });
     }
+
+    private readonly Lazy<SslServerAuthenticationOptions> _options;
 
     public X509Certificate2 Certificate { get; }
 
     /// <summary>Where the certificate came from, for the start-up line ("TLS-CERT /path", "self-signed ... (new)").</summary>
     public string Origin { get; }
 
-    /// <summary>One options object for every handshake (the certificate context is built once).</summary>
-    public SslServerAuthenticationOptions Options { get; }
+    /// <summary>One options object for every handshake (the certificate context is built once, at the first use).</summary>
+    public SslServerAuthenticationOptions Options => _options.Value;
+
+    /// <summary>The handshake options, built on the thread pool the first time (never on a socket thread).</summary>
+    public ValueTask<SslServerAuthenticationOptions> GetOptionsAsync() =>
+        _options.IsValueCreated ? new ValueTask<SslServerAuthenticationOptions>(_options.Value) : new ValueTask<SslServerAuthenticationOptions>(Task.Run(() => _options.Value));
 
     /// <summary>
     /// Loads TLS-CERT/TLS-KEY or the self-signed certificate in WDIR (creating it when absent,

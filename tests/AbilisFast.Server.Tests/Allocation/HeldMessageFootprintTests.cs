@@ -82,9 +82,12 @@ public sealed class HeldMessageFootprintTests
     }
 }
 
-/// <summary>Tests that count live bytes of the whole process: never run beside other tests.</summary>
+/// <summary>
+/// Tests that measure a whole process (live bytes of the test host, write counters of a server):
+/// never run beside other tests.
+/// </summary>
 [CollectionDefinition(Name, DisableParallelization = true)]
 public sealed class FootprintCollection
 {
-    public const string Name = "Process-wide memory footprint";
+    public const string Name = "Process-wide measurements, run alone";
 }

@@ -54,6 +54,7 @@ internal static class ParameterNames
     public const string ServerTlsPin = "SERVER-TLS-PIN";
     public const string ServerTlsCa = "SERVER-TLS-CA";
     public const string MxTls = "MX-TLS";
+    public const string ServerAuthPlaintext = "SERVER-AUTH-PLAINTEXT";
     public const string NodeName = "NODENAME";
     public const string Sink = "SINK";
 }

@@ -83,6 +83,7 @@ internal static class ParameterTable
         new(P.ServerTlsCa, ParameterKind.Path, string.Empty, "empty or a file path", true,
             "PEM file of extra trust anchors for the relay server's certificate; empty = the system's only", allowEmpty: true),
         Enum(P.MxTls, "MAY", ["MAY", "NONE"], "STARTTLS toward MX hosts: MAY when offered (not verified), NONE never"),
+        YesNo(P.ServerAuthPlaintext, "NO", true, "allow SERVER-AUTH to send SERVER-USER/SERVER-PWD over a connection without TLS; ours"),
         Text(P.NodeName, DefaultNodeName(), true, "node name in the console prompt"),
         YesNo(P.Sink, "NO", true, "benchmarking: accept and discard every message"),
     ];

@@ -67,6 +67,7 @@ internal sealed partial record SmtpSettings
             AdminPort = Int(store, P.AdminPort),
             Dns = dns.Length == 0 ? null : ParameterValues.TryParseEndpoint(dns, out IPEndPoint ep) ? ep : null,
             QueueHold = YesNo(store, P.QueueHold),
+            ServerAuthPlaintext = YesNo(store, P.ServerAuthPlaintext),
             MxPort = Int(store, P.MxPort),
             TlsCertPath = UnderWorkDir(store.GetValue(P.TlsCert), workDir),
             TlsKeyPath = UnderWorkDir(store.GetValue(P.TlsKey), workDir),

@@ -132,6 +132,9 @@ internal sealed partial record SmtpSettings
     /// <summary>QUEUE-HOLD.</summary>
     public bool QueueHold { get; init; }
 
+    /// <summary>SERVER-AUTH-PLAINTEXT (ours): credentials may go to the relay server over a connection without TLS.</summary>
+    public bool ServerAuthPlaintext { get; init; }
+
     /// <summary>MX-PORT (ours): the port delivery by MX connects to.</summary>
     public int MxPort { get; init; } = 25;
 

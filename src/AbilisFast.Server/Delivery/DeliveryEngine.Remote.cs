@@ -295,6 +295,7 @@ internal sealed partial class DeliveryEngine
                     TlsHost = host,
                     TlsHandshakeTimeout = settings.Dt < MaxTlsHandshake ? settings.Dt : MaxTlsHandshake,
                     Credentials = relayServer && settings.ServerAuth ? new NetworkCredential(settings.ServerUser, settings.ServerPassword) : null,
+                    AllowPlaintextAuth = settings.ServerAuthPlaintext,
                     SourceAddress = settings.SourceAddress,
                     ConnectTimeout = engine.ConnectTimeout < settings.OutTimeout ? engine.ConnectTimeout : settings.OutTimeout,
                     CommandTimeout = engine.CommandTimeout ?? settings.OutTimeout,

@@ -12,7 +12,7 @@ public sealed class ParameterStoreTests
         "QUEUE-LIFE-TIME", "MAIL-TRY-DELAY", "SERVER", "SERVER-TCP-PORT", "SERVER-AUTH", "SERVER-USER",
         "SERVER-PWD", "SERVER-SECURITY", "ADMIN-ADDR", "ADMIN-PORT", "DNS", "QUEUE-HOLD", "MX-PORT", "TLS-CERT", "TLS-KEY",
         "TLS-REQUIRED", "AUTH-PLAINTEXT", "OUT-TIMEOUT", "TLS-PORT", "DATA-TIMEOUT", "MIN-DATA-RATE", "DATA-RATE-WINDOW", "LOG-MAX-SIZE", "LOG-FILES",
-        "SERVER-TLS-VERIFY", "SERVER-TLS-PIN", "SERVER-TLS-CA", "MX-TLS", "NODENAME", "SINK",
+        "SERVER-TLS-VERIFY", "SERVER-TLS-PIN", "SERVER-TLS-CA", "MX-TLS", "SERVER-AUTH-PLAINTEXT", "NODENAME", "SINK",
     ];
 
     public static TheoryData<string> AllNames() => new(ParameterTable.All.Select(d => d.Name));
@@ -31,7 +31,7 @@ public sealed class ParameterStoreTests
         { "QUEUE-HOLD", "NO" }, { "MX-PORT", "25" }, { "TLS-CERT", "" }, { "TLS-KEY", "" }, { "TLS-REQUIRED", "NO" },
         { "AUTH-PLAINTEXT", "NO" }, { "OUT-TIMEOUT", "300" }, { "TLS-PORT", "#" }, { "DATA-TIMEOUT", "600" }, { "MIN-DATA-RATE", "256" },
         { "DATA-RATE-WINDOW", "30" }, { "LOG-MAX-SIZE", "1024" }, { "LOG-FILES", "3" }, { "SERVER-TLS-VERIFY", "YES" }, { "SERVER-TLS-PIN", "" },
-        { "SERVER-TLS-CA", "" }, { "MX-TLS", "MAY" }, { "SINK", "NO" },
+        { "SERVER-TLS-CA", "" }, { "MX-TLS", "MAY" }, { "SERVER-AUTH-PLAINTEXT", "NO" }, { "SINK", "NO" },
     };
 
     [Fact]

@@ -278,8 +278,9 @@ public sealed class SmtpClientConnectionTests
         Assert.False(e.IsPermanent);
     }
 
-    private static SmtpClientOptions Secure(ServerSecurity security, NetworkCredential? credentials = null, List<string>? trace = null) => new()
+    private static SmtpClientOptions Secure(ServerSecurity security, NetworkCredential? credentials = null, List<string>? trace = null, bool allowPlaintextAuth = false) => new()
     {
+        AllowPlaintextAuth = allowPlaintextAuth,
         HeloHost = "out.test",
         ConnectTimeout = TimeSpan.FromSeconds(2),
         CommandTimeout = TimeSpan.FromSeconds(5),
@@ -379,10 +380,38 @@ public sealed class SmtpClientConnectionTests
             await p.SendAsync("221 bye\r\n");
         });
         SmtpClientException refused = await Assert.ThrowsAsync<SmtpClientException>(() =>
-            SmtpClientConnection.ConnectAsync(refusing.EndPoint, Secure(ServerSecurity.None, new NetworkCredential("u", "wrong")), null, default));
+            SmtpClientConnection.ConnectAsync(refusing.EndPoint, Secure(ServerSecurity.None, new NetworkCredential("u", "wrong"), allowPlaintextAuth: true), null, default));
         Assert.Equal("authentication as u refused: 535 5.7.8 authentication failed", refused.Message);
         Assert.False(refused.IsPermanent);
         Assert.Equal(454, refused.Reply!.Code);
         await refusing.Completion;
+    }
+
+    [Fact]
+    public async Task CredentialsNeverGoOutWithoutTlsUnlessAllowed()
+    {
+        var received = new List<string>();
+        await using var plain = new ScriptedSmtpPeer(async p =>
+        {
+            await HelloAsync(p, "250-relay.test\r\n250 AUTH PLAIN LOGIN\r\n");
+            string? line;
+            while ((line = await p.ReadLineAsync()) is not null)
+            {
+                received.Add(line);
+                if (line == "QUIT\r\n")
+                {
+                    await p.SendAsync("221 bye\r\n");
+                    break;
+                }
+            }
+        });
+        SmtpClientException e = await Assert.ThrowsAsync<SmtpClientException>(() =>
+            SmtpClientConnection.ConnectAsync(plain.EndPoint, Secure(ServerSecurity.None, new NetworkCredential("u", "secret")), null, default));
+        Assert.Equal("SERVER-AUTH is YES but the connection has no TLS: set SERVER-SECURITY:STARTTLS or TLS (or SERVER-AUTH-PLAINTEXT:YES)", e.Message);
+        Assert.False(e.IsPermanent);
+        Assert.Equal("4.7.0", e.Status);
+        await plain.Completion;
+        Assert.DoesNotContain(received, l => l.StartsWith("AUTH", StringComparison.Ordinal));
+        Assert.Equal(["QUIT\r\n"], received);
     }
 }

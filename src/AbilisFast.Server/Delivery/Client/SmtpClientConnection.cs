@@ -172,6 +172,16 @@ internal sealed class SmtpClientConnection : IAsyncDisposable
 
         if (_options.Credentials is { } credentials)
         {
+            if (_tls is null && !_options.AllowPlaintextAuth)
+            {
+                // Never a password in clear text on the wire unless the operator said so.
+                await QuitQuietlyAsync(cancellationToken).ConfigureAwait(false);
+                throw new SmtpClientException("SERVER-AUTH is YES but the connection has no TLS: set SERVER-SECURITY:STARTTLS or TLS (or SERVER-AUTH-PLAINTEXT:YES)")
+                {
+                    Status = "4.7.0",
+                };
+            }
+
             await AuthenticateAsync(credentials, cancellationToken).ConfigureAwait(false);
         }
     }

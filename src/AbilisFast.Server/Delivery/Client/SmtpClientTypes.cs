@@ -54,6 +54,12 @@ internal sealed class SmtpClientOptions
     /// <summary>SERVER-USER and SERVER-PWD when SERVER-AUTH is YES: AUTH PLAIN (or LOGIN) after EHLO.</summary>
     public NetworkCredential? Credentials { get; init; }
 
+    /// <summary>
+    /// Whether <see cref="Credentials"/> may be sent over a connection without TLS (SERVER-AUTH-PLAINTEXT);
+    /// otherwise authenticating in plain text is a temporary failure and nothing secret is sent.
+    /// </summary>
+    public bool AllowPlaintextAuth { get; init; }
+
     /// <summary>Receives every line sent ("&gt;&gt;&gt; ") and received ("&lt;&lt;&lt; ") when set (lsn:1 verbose trace).</summary>
     public Action<string>? Trace { get; init; }
 }

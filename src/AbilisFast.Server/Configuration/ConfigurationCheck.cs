@@ -32,6 +32,21 @@ internal static partial class ConfigurationCheck
             return ExitCodes.WorkDirUnusable;
         }
 
+        if (settings.TlsCertPath is not null || settings.TlsKeyPath is not null)
+        {
+            // The configured certificate is read as a start reads it (nothing is created: only the
+            // self-signed default writes files, and it is not checked here).
+            try
+            {
+                _ = Transport.ServerTls.Load(settings, TimeProvider.System);
+            }
+            catch (ConfigurationException e)
+            {
+                error.WriteLine($"abilisfast: {e.Message}");
+                return ExitCodes.Usage;
+            }
+        }
+
         string admin = settings.AdminAddress is null ? "no admin port" : $"admin port {settings.AdminAddress}:{settings.AdminPort}";
         string source = commandLine.ConfigPath is { } path ? path : "no --config file";
         output.WriteLine($"abilisfast: configuration OK ({source}; SMTP port {settings.TcpLocPort}, {admin}, WDIR {settings.WorkDir}{(settings.Log ? ", LOG:YES" : string.Empty)})");

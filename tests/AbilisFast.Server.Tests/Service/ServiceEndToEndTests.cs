@@ -91,6 +91,17 @@ public sealed class ServiceEndToEndTests
             Assert.Equal(2, exit);
             Assert.Contains("argument 2: TCP-LOCPORT:70000 is invalid", output, StringComparison.Ordinal);
 
+            // A TLS-CERT that a start would refuse: the same line and exit code, before any start.
+            string notPem = Path.Combine(dir, "cert.pem");
+            File.WriteAllText(notPem, "not a certificate");
+            string tlsWdir = Path.Combine(dir, "tls-data");
+            (exit, output) = await Tool.RunAsync(ServerProcess.ExecutablePath, ["--check-config", "--wdir", tlsWdir, $"TLS-CERT:{notPem}"]);
+            (startExit, startOutput) = await Tool.RunAsync(ServerProcess.ExecutablePath, ["--wdir", tlsWdir, $"TLS-CERT:{notPem}", $"TCP-LOCPORT:{ServerProcess.FreePort()}", "ADMIN-ADDR:#"]);
+            Assert.Equal(2, exit);
+            Assert.Equal(2, startExit);
+            Assert.StartsWith($"abilisfast: TLS-CERT {notPem} cannot be used", output.Trim(), StringComparison.Ordinal);
+            Assert.Contains(output.Trim(), startOutput, StringComparison.Ordinal);
+
             string file = Path.Combine(dir, "a-file");
             File.WriteAllText(file, "x");
             (exit, output) = await Tool.RunAsync(ServerProcess.ExecutablePath, ["--check-config", "--wdir", Path.Combine(file, "data")]);

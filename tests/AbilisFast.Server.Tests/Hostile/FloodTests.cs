@@ -5,6 +5,7 @@ using System.Text;
 using System.Text.RegularExpressions;
 using AbilisFast.Server.Diagnostics;
 using AbilisFast.Server.Tests.Support;
+using static AbilisFast.Server.Tests.Support.LoopbackServers;
 
 namespace AbilisFast.Server.Tests.Hostile;
 
@@ -15,21 +16,6 @@ namespace AbilisFast.Server.Tests.Hostile;
 /// </summary>
 public sealed partial class FloodTests
 {
-    private static async Task<(TestServerContext Context, SmtpServer Server)> StartAsync(params string[] parameters)
-    {
-        var context = new TestServerContext(["LOCAL-DOMAIN:local.test", .. parameters]);
-        var server = new SmtpServer(context.Context);
-        server.Start(new IPEndPoint(IPAddress.Loopback, 0));
-        await Task.Yield();
-        return (context, server);
-    }
-
-    private static async Task StopAsync(TestServerContext context, SmtpServer server)
-    {
-        await server.DisposeAsync();
-        context.Dispose();
-    }
-
     /// <summary>One attempt: connect from <paramref name="source"/>, read the first reply, close.</summary>
     private static async Task<string?> FirstReplyAsync(int port, IPAddress source)
     {

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text;
 using AbilisFast.Server.Tests.Support;
+using static AbilisFast.Server.Tests.Support.LoopbackServers;
 
 namespace AbilisFast.Server.Tests.Hostile;
 
@@ -12,21 +13,6 @@ namespace AbilisFast.Server.Tests.Hostile;
 public sealed class SlowSenderTests
 {
     private const string Timeout421 = "421 4.4.2 Error: timeout exceeded";
-
-    private static async Task<(TestServerContext Context, SmtpServer Server)> StartAsync(params string[] parameters)
-    {
-        var context = new TestServerContext(["LOCAL-DOMAIN:local.test", .. parameters]);
-        var server = new SmtpServer(context.Context);
-        server.Start(new IPEndPoint(IPAddress.Loopback, 0));
-        await Task.Yield();
-        return (context, server);
-    }
-
-    private static async Task StopAsync(TestServerContext context, SmtpServer server)
-    {
-        await server.DisposeAsync();
-        context.Dispose();
-    }
 
     /// <summary>
     /// Sends <paramref name="text"/> in pieces of <paramref name="piece"/> bytes every

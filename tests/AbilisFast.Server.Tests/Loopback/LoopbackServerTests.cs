@@ -1,27 +1,13 @@
 using System.Net;
 using AbilisFast.Server.Diagnostics;
 using AbilisFast.Server.Tests.Support;
+using static AbilisFast.Server.Tests.Support.LoopbackServers;
 
 namespace AbilisFast.Server.Tests.Loopback;
 
 /// <summary>The in-process server over real loopback sockets: channels, access rules, timeouts.</summary>
 public sealed class LoopbackServerTests
 {
-    private static async Task<(TestServerContext Context, SmtpServer Server)> StartAsync(params string[] parameters)
-    {
-        var context = new TestServerContext(["LOCAL-DOMAIN:local.test", .. parameters]);
-        var server = new SmtpServer(context.Context);
-        server.Start(new IPEndPoint(IPAddress.Loopback, 0));
-        await Task.Yield();
-        return (context, server);
-    }
-
-    private static async Task StopAsync(TestServerContext context, SmtpServer server)
-    {
-        await server.DisposeAsync();
-        context.Dispose();
-    }
-
     [Theory]
     [InlineData(1)]
     [InlineData(3)]

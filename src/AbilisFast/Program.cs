@@ -12,8 +12,9 @@ internal static class Program
     /// <summary>
     /// Socket completions run on the socket engine's own thread (one per core) instead of being
     /// handed to a thread-pool worker: a command line is parsed and answered where its bytes
-    /// arrived, like an event loop, without the context switch per read that cost 40% of the CPU
-    /// per message (perf: finish_task_switch). Everything that may block (file syncs in delivery,
+    /// arrived, like an event loop, without a context switch per read (perf had 27% of the server's
+    /// samples in finish_task_switch; inline, sink-mode CPU per message fell from 45 to 27 µs).
+    /// Everything that may block (file syncs in delivery,
     /// console commands, password hashing) is moved to the thread pool explicitly. The runtime reads
     /// the switch once, when the first socket operation starts; setting the variable to 0 turns it off.
     /// </summary>

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Security;
 using System.Net.Sockets;
 using System.Text;
 
@@ -6,17 +7,24 @@ namespace AbilisFast.Server.Tests.Support;
 
 /// <summary>
 /// A raw SMTP client over a loopback socket for tests: sends exactly the bytes it is given (in
-/// small chunks when asked) and reads whole replies, multi-line ones included.
+/// small chunks when asked) and reads whole replies, multi-line ones included. It can switch to TLS
+/// (after a 220 to STARTTLS, or from the first byte on the implicit TLS port) and then accepts any
+/// server certificate.
 /// </summary>
 internal sealed class SmtpTestClient : IAsyncDisposable
 {
     private readonly Socket _socket;
     private readonly byte[] _buffer = new byte[65536];
     private readonly StringBuilder _pending = new();
+    private Stream _stream;
 
-    private SmtpTestClient(Socket socket) => _socket = socket;
+    private SmtpTestClient(Socket socket)
+    {
+        _socket = socket;
+        _stream = new NetworkStream(socket, ownsSocket: false);
+    }
 
-    public static async Task<SmtpTestClient> ConnectAsync(int port, IPAddress? address = null, IPAddress? source = null)
+    public static async Task<SmtpTestClient> ConnectAsync(int port, IPAddress? address = null, IPAddress? source = null, bool implicitTls = false)
     {
         var socket = new Socket((address ?? IPAddress.Loopback).AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         if (source is not null)
@@ -25,10 +33,39 @@ internal sealed class SmtpTestClient : IAsyncDisposable
         }
 
         await socket.ConnectAsync(new IPEndPoint(address ?? IPAddress.Loopback, port));
-        return new SmtpTestClient(socket);
+        var client = new SmtpTestClient(socket);
+        if (implicitTls)
+        {
+            await client.StartTlsAsync();
+        }
+
+        return client;
     }
 
     public Socket Socket => _socket;
+
+    /// <summary>The server certificate seen in the handshake.</summary>
+    public System.Security.Cryptography.X509Certificates.X509Certificate? ServerCertificate { get; private set; }
+
+    /// <summary>Runs the client side of the TLS handshake over the connection (after 220 to STARTTLS).</summary>
+    public async Task StartTlsAsync(TimeSpan? timeout = null)
+    {
+        Assert.Equal(0, _pending.Length);
+        var tls = new SslStream(_stream, leaveInnerStreamOpen: true);
+        using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(20));
+        await tls.AuthenticateAsClientAsync(
+            new SslClientAuthenticationOptions
+            {
+                TargetHost = "mx.test",
+                RemoteCertificateValidationCallback = (_, certificate, _, _) =>
+                {
+                    ServerCertificate = certificate;
+                    return true;
+                },
+            },
+            cts.Token);
+        _stream = tls;
+    }
 
     public Task SendAsync(string text, int chunk = 0) => SendAsync(Encoding.UTF8.GetBytes(text), chunk);
 
@@ -36,13 +73,15 @@ internal sealed class SmtpTestClient : IAsyncDisposable
     {
         if (chunk <= 0)
         {
-            await _socket.SendAsync(bytes, SocketFlags.None);
+            await _stream.WriteAsync(bytes);
+            await _stream.FlushAsync();
             return;
         }
 
         for (int i = 0; i < bytes.Length; i += chunk)
         {
-            await _socket.SendAsync(bytes.AsMemory(i, Math.Min(chunk, bytes.Length - i)), SocketFlags.None);
+            await _stream.WriteAsync(bytes.AsMemory(i, Math.Min(chunk, bytes.Length - i)));
+            await _stream.FlushAsync();
             await Task.Yield();
         }
     }
@@ -83,20 +122,20 @@ internal sealed class SmtpTestClient : IAsyncDisposable
         {
             while (true)
             {
-                int n = await _socket.ReceiveAsync(_buffer, SocketFlags.None, cts.Token);
+                int n = await _stream.ReadAsync(_buffer, cts.Token);
                 if (n == 0)
                 {
                     return true;
                 }
             }
         }
-        catch (SocketException)
-        {
-            return true;
-        }
         catch (OperationCanceledException)
         {
             return false;
+        }
+        catch (Exception e) when (e is IOException or SocketException)
+        {
+            return true;
         }
     }
 
@@ -115,9 +154,9 @@ internal sealed class SmtpTestClient : IAsyncDisposable
             int n;
             try
             {
-                n = await _socket.ReceiveAsync(_buffer, SocketFlags.None, token);
+                n = await _stream.ReadAsync(_buffer, token);
             }
-            catch (SocketException)
+            catch (Exception e) when (e is IOException or SocketException)
             {
                 return null;
             }
@@ -131,9 +170,9 @@ internal sealed class SmtpTestClient : IAsyncDisposable
         }
     }
 
-    public ValueTask DisposeAsync()
+    public async ValueTask DisposeAsync()
     {
+        await _stream.DisposeAsync();
         _socket.Dispose();
-        return ValueTask.CompletedTask;
     }
 }

@@ -13,7 +13,7 @@ public sealed class AuthTests
     public async Task PlainWithInitialResponseAuthenticatesAndMarksTheReceivedHeader()
     {
         await using TlsServer server = await TlsServer.StartAsync();
-        await using StreamSmtpClient client = await server.ConnectTlsAsync();
+        await using SmtpTestClient client = await server.ConnectTlsAsync();
         Assert.Equal("235 2.7.0 Authentication successful", await client.CommandAsync("AUTH PLAIN " + TlsServer.Plain(TlsServer.MailUser, TlsServer.MailPassword)));
         Assert.Equal("503 5.5.1 Error: already authenticated", await client.CommandAsync("AUTH PLAIN " + TlsServer.Plain(TlsServer.MailUser, TlsServer.MailPassword)));
         Assert.Equal("250 2.1.0 Ok", await client.CommandAsync("MAIL FROM:<bob@client.test>"));
@@ -27,7 +27,7 @@ public sealed class AuthTests
     public async Task PlainWithAChallenge()
     {
         await using TlsServer server = await TlsServer.StartAsync();
-        await using StreamSmtpClient client = await server.ConnectTlsAsync();
+        await using SmtpTestClient client = await server.ConnectTlsAsync();
         Assert.Equal("334 ", await client.CommandAsync("AUTH PLAIN"));
         Assert.Equal("235 2.7.0 Authentication successful", await client.CommandAsync(TlsServer.Plain(TlsServer.MailUser, TlsServer.MailPassword, authzid: TlsServer.MailUser)));
     }
@@ -36,7 +36,7 @@ public sealed class AuthTests
     public async Task LoginWithAndWithoutInitialUser()
     {
         await using TlsServer server = await TlsServer.StartAsync();
-        await using StreamSmtpClient client = await server.ConnectTlsAsync();
+        await using SmtpTestClient client = await server.ConnectTlsAsync();
         Assert.Equal("334 VXNlcm5hbWU6", await client.CommandAsync("auth login"));
         Assert.Equal("334 UGFzc3dvcmQ6", await client.CommandAsync(TlsServer.Base64(TlsServer.MailUser)));
         Assert.Equal("535 5.7.8 Error: authentication credentials invalid", await client.CommandAsync(TlsServer.Base64("wrong")));
@@ -52,7 +52,7 @@ public sealed class AuthTests
     public async Task CancelAndBadBase64(string command, string response, string expected)
     {
         await using TlsServer server = await TlsServer.StartAsync();
-        await using StreamSmtpClient client = await server.ConnectTlsAsync();
+        await using SmtpTestClient client = await server.ConnectTlsAsync();
         Assert.StartsWith("334 ", await client.CommandAsync(command));
         Assert.Equal(expected, await client.CommandAsync(response));
 
@@ -69,7 +69,7 @@ public sealed class AuthTests
     public async Task MalformedAuthCommands(string command, string expected)
     {
         await using TlsServer server = await TlsServer.StartAsync();
-        await using StreamSmtpClient client = await server.ConnectTlsAsync();
+        await using SmtpTestClient client = await server.ConnectTlsAsync();
         Assert.Equal(expected, await client.CommandAsync(command));
     }
 
@@ -77,7 +77,7 @@ public sealed class AuthTests
     public async Task AuthDuringATransactionIs503()
     {
         await using TlsServer server = await TlsServer.StartAsync();
-        await using StreamSmtpClient client = await server.ConnectTlsAsync();
+        await using SmtpTestClient client = await server.ConnectTlsAsync();
         Assert.Equal("250 2.1.0 Ok", await client.CommandAsync("MAIL FROM:<a@client.test>"));
         Assert.Equal("503 5.5.1 Error: bad sequence of commands", await client.CommandAsync("AUTH PLAIN " + TlsServer.Plain(TlsServer.MailUser, TlsServer.MailPassword)));
     }
@@ -89,7 +89,7 @@ public sealed class AuthTests
     public async Task WrongPasswordUnknownUserAndConsoleAccountsAre535(string user, string password)
     {
         await using TlsServer server = await TlsServer.StartAsync();
-        await using StreamSmtpClient client = await server.ConnectTlsAsync();
+        await using SmtpTestClient client = await server.ConnectTlsAsync();
         Assert.Equal("535 5.7.8 Error: authentication credentials invalid", await client.CommandAsync("AUTH PLAIN " + TlsServer.Plain(user, password)));
     }
 
@@ -97,7 +97,7 @@ public sealed class AuthTests
     public async Task ProxyAuthorizationIdentityIsRefused()
     {
         await using TlsServer server = await TlsServer.StartAsync();
-        await using StreamSmtpClient client = await server.ConnectTlsAsync();
+        await using SmtpTestClient client = await server.ConnectTlsAsync();
         Assert.Equal("535 5.7.8 Error: authentication credentials invalid", await client.CommandAsync("AUTH PLAIN " + TlsServer.Plain(TlsServer.MailUser, TlsServer.MailPassword, authzid: "root")));
     }
 
@@ -106,7 +106,7 @@ public sealed class AuthTests
     {
         await using (TlsServer server = await TlsServer.StartAsync())
         {
-            await using StreamSmtpClient client = await StreamSmtpClient.ConnectAsync(server.Port);
+            await using SmtpTestClient client = await SmtpTestClient.ConnectAsync(server.Port);
             Assert.StartsWith("220 ", await client.ReadReplyAsync());
             Assert.DoesNotContain("AUTH", await client.CommandAsync("EHLO client.test"));
             Assert.Equal("538 5.7.11 Encryption required for requested authentication mechanism", await client.CommandAsync("AUTH PLAIN " + TlsServer.Plain(TlsServer.MailUser, TlsServer.MailPassword)));
@@ -114,7 +114,7 @@ public sealed class AuthTests
 
         await using (TlsServer server = await TlsServer.StartAsync("AUTH-PLAINTEXT:YES"))
         {
-            await using StreamSmtpClient client = await StreamSmtpClient.ConnectAsync(server.Port);
+            await using SmtpTestClient client = await SmtpTestClient.ConnectAsync(server.Port);
             Assert.StartsWith("220 ", await client.ReadReplyAsync());
             Assert.Contains("250-AUTH PLAIN LOGIN", await client.CommandAsync("EHLO client.test"));
             Assert.Equal("235 2.7.0 Authentication successful", await client.CommandAsync("AUTH PLAIN " + TlsServer.Plain(TlsServer.MailUser, TlsServer.MailPassword)));
@@ -132,7 +132,7 @@ public sealed class AuthTests
     public async Task RelayAuthLetsAuthenticatedClientsRelay(string relayAuth, bool relays)
     {
         await using TlsServer server = await TlsServer.StartAsync($"RELAY-AUTH:{relayAuth}");
-        await using StreamSmtpClient client = await server.ConnectTlsAsync();
+        await using SmtpTestClient client = await server.ConnectTlsAsync();
         Assert.Equal("250 2.1.0 Ok", await client.CommandAsync("MAIL FROM:<a@client.test>"));
         Assert.Equal("554 5.7.1 Error: relay access denied", await client.CommandAsync("RCPT TO:<x@remote.example>"));
         Assert.StartsWith("250", await client.CommandAsync("RSET"));
@@ -150,7 +150,7 @@ public sealed class AuthTests
         {
             var bans = new IpBanService(banDir, TimeProvider.System, IpBanOptions.Default with { MaxFail = 3, WhiteList = IpAccessList.Empty });
             await using TlsServer server = await TlsServer.StartAsync(bans, "MAX-IP-SES:5");
-            await using StreamSmtpClient client = await server.ConnectTlsAsync();
+            await using SmtpTestClient client = await server.ConnectTlsAsync();
             string bad = "AUTH PLAIN " + TlsServer.Plain(TlsServer.MailUser, "wrong");
             Assert.Equal("535 5.7.8 Error: authentication credentials invalid", await client.CommandAsync(bad));
             Assert.Equal(1, bans.TrackedAddresses);
@@ -177,7 +177,7 @@ public sealed class AuthTests
     {
         await using TlsServer server = await TlsServer.StartAsync("AUTH-PLAINTEXT:YES");
         server.Context.Log.Verbose = true;
-        await using StreamSmtpClient client = await StreamSmtpClient.ConnectAsync(server.Port);
+        await using SmtpTestClient client = await SmtpTestClient.ConnectAsync(server.Port);
         Assert.StartsWith("220 ", await client.ReadReplyAsync());
         Assert.StartsWith("250-", await client.CommandAsync("EHLO client.test"));
         string plain = TlsServer.Plain(TlsServer.MailUser, TlsServer.MailPassword);
@@ -196,7 +196,7 @@ public sealed class AuthTests
         Assert.DoesNotContain(TlsServer.Plain(TlsServer.MailUser, "wrong-one"), log);
     }
 
-    private static async Task<string?> ReadTwoAsync(StreamSmtpClient client, string command)
+    private static async Task<string?> ReadTwoAsync(SmtpTestClient client, string command)
     {
         await client.SendAsync(command + "\r\n");
         return await client.ReadReplyAsync() + "\n" + await client.ReadReplyAsync();

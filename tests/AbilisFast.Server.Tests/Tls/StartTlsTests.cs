@@ -16,7 +16,7 @@ public sealed class StartTlsTests
     public async Task EhloOffersStartTlsOnlyBeforeTls()
     {
         await using TlsServer server = await TlsServer.StartAsync();
-        await using StreamSmtpClient client = await StreamSmtpClient.ConnectAsync(server.Port);
+        await using SmtpTestClient client = await SmtpTestClient.ConnectAsync(server.Port);
         Assert.StartsWith("220 ", await client.ReadReplyAsync());
         string? before = await client.CommandAsync("EHLO client.test");
         Assert.Contains("250-STARTTLS", before);
@@ -36,7 +36,7 @@ public sealed class StartTlsTests
     public async Task StartTlsWithParametersIs501()
     {
         await using TlsServer server = await TlsServer.StartAsync();
-        await using StreamSmtpClient client = await StreamSmtpClient.ConnectAsync(server.Port);
+        await using SmtpTestClient client = await SmtpTestClient.ConnectAsync(server.Port);
         Assert.StartsWith("220 ", await client.ReadReplyAsync());
         Assert.StartsWith("250-", await client.CommandAsync("EHLO client.test"));
         Assert.Equal("501 5.5.4 Syntax: STARTTLS (no parameters)", await client.CommandAsync("STARTTLS now"));
@@ -90,7 +90,7 @@ public sealed class StartTlsTests
     public async Task TlsForgetsEhloAndAuthAsksForItAgain()
     {
         await using TlsServer server = await TlsServer.StartAsync();
-        await using StreamSmtpClient client = await StreamSmtpClient.ConnectAsync(server.Port);
+        await using SmtpTestClient client = await SmtpTestClient.ConnectAsync(server.Port);
         Assert.StartsWith("220 ", await client.ReadReplyAsync());
         Assert.StartsWith("250-", await client.CommandAsync("EHLO client.test"));
         Assert.Equal("220 2.0.0 Ready to start TLS", await client.CommandAsync("STARTTLS"));
@@ -105,7 +105,7 @@ public sealed class StartTlsTests
     public async Task TlsRequiredRefusesMailBeforeStartTls()
     {
         await using TlsServer server = await TlsServer.StartAsync("TLS-REQUIRED:YES", "AUTH-PLAINTEXT:YES");
-        await using (StreamSmtpClient plain = await StreamSmtpClient.ConnectAsync(server.Port))
+        await using (SmtpTestClient plain = await SmtpTestClient.ConnectAsync(server.Port))
         {
             Assert.StartsWith("220 ", await plain.ReadReplyAsync());
             string? ehlo = await plain.CommandAsync("EHLO client.test");
@@ -115,7 +115,7 @@ public sealed class StartTlsTests
             Assert.Equal("530 5.7.0 Must issue a STARTTLS command first", await plain.CommandAsync("AUTH PLAIN " + TlsServer.Plain(TlsServer.MailUser, TlsServer.MailPassword)));
         }
 
-        await using StreamSmtpClient client = await server.ConnectTlsAsync();
+        await using SmtpTestClient client = await server.ConnectTlsAsync();
         Assert.Equal("250 2.1.0 Ok", await client.CommandAsync("MAIL FROM:<a@client.test>"));
         Assert.Equal("250 2.1.5 Ok", await client.CommandAsync("RCPT TO:<b@local.test>"));
         Assert.StartsWith("354", await client.CommandAsync("DATA"));
@@ -127,7 +127,7 @@ public sealed class StartTlsTests
     public async Task ImplicitTlsPortGreetsAfterTheHandshake()
     {
         await using TlsServer server = await TlsServer.StartAsync();
-        await using StreamSmtpClient client = await StreamSmtpClient.ConnectAsync(server.TlsPort, implicitTls: true);
+        await using SmtpTestClient client = await SmtpTestClient.ConnectAsync(server.TlsPort, implicitTls: true);
         Assert.StartsWith("220 mx.test ESMTP", await client.ReadReplyAsync());
         string? ehlo = await client.CommandAsync("EHLO client.test");
         Assert.DoesNotContain("STARTTLS", ehlo);
@@ -144,11 +144,11 @@ public sealed class StartTlsTests
     public async Task ImplicitTlsPortSharesTheChannelsOfTheMainPort()
     {
         await using TlsServer server = await TlsServer.StartAsync("SES-TOT:2", "SES-RESERVED-IN:1", "SES-RESERVED-OUT:1", "MAX-IP-SES:5");
-        await using StreamSmtpClient first = await StreamSmtpClient.ConnectAsync(server.TlsPort, implicitTls: true);
+        await using SmtpTestClient first = await SmtpTestClient.ConnectAsync(server.TlsPort, implicitTls: true);
         Assert.StartsWith("220 ", await first.ReadReplyAsync());
 
         // The only IN channel is taken by the TLS session: the plaintext port has none left.
-        await using StreamSmtpClient second = await StreamSmtpClient.ConnectAsync(server.Port);
+        await using SmtpTestClient second = await SmtpTestClient.ConnectAsync(server.Port);
         Assert.Equal("421 4.3.2 Error: no channel available, try again later", await second.ReadReplyAsync());
 
         // And a second TLS connection is closed without a handshake.
@@ -169,7 +169,7 @@ public sealed class StartTlsTests
         Assert.Equal("220 2.0.0 Ready to start TLS\r\n", await ReceiveLineAsync(stuck, buffer));
 
         // Sends no ClientHello. Meanwhile another client runs a whole TLS session.
-        await using (StreamSmtpClient other = await server.ConnectTlsAsync())
+        await using (SmtpTestClient other = await server.ConnectTlsAsync())
         {
             Assert.Equal("250 2.1.0 Ok", await other.CommandAsync("MAIL FROM:<a@client.test>"));
             Assert.Equal("250 2.1.5 Ok", await other.CommandAsync("RCPT TO:<b@local.test>"));

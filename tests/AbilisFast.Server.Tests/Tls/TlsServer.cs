@@ -47,9 +47,9 @@ internal sealed class TlsServer : IAsyncDisposable
     public static string Base64(string text) => Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(text));
 
     /// <summary>Connects, reads the greeting, sends EHLO, STARTTLS and the handshake, and EHLO again.</summary>
-    public async Task<StreamSmtpClient> ConnectTlsAsync()
+    public async Task<SmtpTestClient> ConnectTlsAsync()
     {
-        StreamSmtpClient client = await StreamSmtpClient.ConnectAsync(Port);
+        SmtpTestClient client = await SmtpTestClient.ConnectAsync(Port);
         Assert.StartsWith("220 mx.test ESMTP", await client.ReadReplyAsync());
         Assert.Contains("250-STARTTLS", await client.CommandAsync("EHLO client.test"));
         Assert.Equal("220 2.0.0 Ready to start TLS", await client.CommandAsync("STARTTLS"));

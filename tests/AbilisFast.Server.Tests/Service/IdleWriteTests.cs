@@ -10,9 +10,9 @@ namespace AbilisFast.Server.Tests.Service;
 /// sent towards the storage layer) does not grow, no file under WDIR changes (length or time of last
 /// write: that also catches an append into a page already dirty, which write_bytes would not count
 /// again), and nothing more reaches standard error. The count of write system calls (syscw) is not a
-/// measure of that: the runtime's own wake-ups write to pipes and eventfds, and did so now and then
-/// here, twice in 4 s with LOG:NO as well as with LOG:YES, with no byte on disk. Runs alone, after
-/// the parallel tests.
+/// measure of that: now and then it moved by two in 4 s, with LOG:NO as well as LOG:YES, while no
+/// file and no byte on disk changed (most likely the runtime's own wake-ups through a pipe or an
+/// eventfd). Runs alone, after the parallel tests.
 /// </summary>
 [Collection(FootprintCollection.Name)]
 public sealed class IdleWriteTests

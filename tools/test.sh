@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Runs every test (unit, loopback, end-to-end) and installs what the end-to-end tests need when it
+# is missing: the real peers they talk to (swaks, python3, Postfix's smtp-source/smtp-sink, dnsmasq,
+# systemd-analyze). On Debian or Ubuntu it uses apt-get, as root or through sudo. Extra arguments
+# go to `dotnet test` (for example --filter).
+set -uo pipefail
+cd "$(dirname "$0")/.." || exit 1
+
+need=()
+command -v swaks >/dev/null 2>&1 || need+=(swaks)
+command -v python3 >/dev/null 2>&1 || need+=(python3)
+command -v smtp-source >/dev/null 2>&1 || need+=(postfix)
+command -v dnsmasq >/dev/null 2>&1 || [ -x /usr/sbin/dnsmasq ] || need+=(dnsmasq-base)
+# systemd only for systemd-analyze verify of deploy/abilisfast.service; it is never started.
+command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
+if [ ${#need[@]} -gt 0 ]; then
+    echo "tools/test.sh: installing the test peers: ${need[*]}"
+    sudo=()
+    [ "$(id -u)" -eq 0 ] || sudo=(sudo)
+    if ! command -v apt-get >/dev/null 2>&1; then
+        echo "tools/test.sh: no apt-get here; install ${need[*]} by hand" >&2
+        exit 1
+    fi
+    export DEBIAN_FRONTEND=noninteractive
+    "${sudo[@]}" apt-get update -qq >/dev/null && "${sudo[@]}" apt-get install -y -qq "${need[@]}" >/dev/null \
+        || { echo "tools/test.sh: apt-get install ${need[*]} failed" >&2; exit 1; }
+    # The postfix package is only wanted for smtp-source/smtp-sink: never leave its daemon running.
+    ("${sudo[@]}" postfix stop || "${sudo[@]}" service postfix stop) >/dev/null 2>&1 || true
+fi
+
+exec dotnet test AbilisFast.sln -c Release "$@"

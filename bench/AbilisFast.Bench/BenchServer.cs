@@ -1,10 +1,10 @@
-using AbilisFast.Server;
 using AbilisFast.Server.Configuration;
 using AbilisFast.Server.Delivery;
 using AbilisFast.Server.Diagnostics;
+using AbilisFast.Server.Mailboxes;
 using AbilisFast.Server.Queue;
+using AbilisFast.Server.Runtime;
 using AbilisFast.Server.Spool;
-using SpoolStore = AbilisFast.Server.Spool.Spool;
 
 namespace AbilisFast.Bench;
 

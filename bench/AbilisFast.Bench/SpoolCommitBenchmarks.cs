@@ -1,6 +1,5 @@
 using AbilisFast.Server.Spool;
 using BenchmarkDotNet.Attributes;
-using SpoolStore = AbilisFast.Server.Spool.Spool;
 
 namespace AbilisFast.Bench;
 

@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
+using AbilisFast.Server.Configuration;
 
-namespace AbilisFast.Server.Configuration;
+namespace AbilisFast.Server;
 
 /// <summary>
 /// <c>abilisfast --check-config</c>: everything a start checks before it binds a port, without

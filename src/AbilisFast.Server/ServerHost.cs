@@ -5,21 +5,15 @@ using AbilisFast.Server.Admin;
 using AbilisFast.Server.Configuration;
 using AbilisFast.Server.Delivery;
 using AbilisFast.Server.Diagnostics;
-using AbilisFast.Server.Queue;
+using AbilisFast.Server.Mailboxes;
+using AbilisFast.Server.Runtime;
 using AbilisFast.Server.Service;
+using AbilisFast.Server.Sessions;
 using AbilisFast.Server.Spool;
+using AbilisFast.Server.Submission;
 using AbilisFast.Server.Transport;
 
 namespace AbilisFast.Server;
-
-/// <summary>Exit codes of the executable (documented in the README).</summary>
-internal static class ExitCodes
-{
-    public const int Ok = 0;
-    public const int Usage = 2;
-    public const int PortInUse = 3;
-    public const int WorkDirUnusable = 4;
-}
 
 /// <summary>
 /// Wires the server together: WDIR, spool (with recovery into QUEUE-OUT), session log, channels and
@@ -94,7 +88,7 @@ internal static class ServerHost
             {
                 Mailboxes = mailboxes,
                 Tls = tls,
-                AuthUsers = new Sessions.SmtpAuthUsers(settings.WorkDir),
+                AuthUsers = new Access.SmtpAuthUsers(settings.WorkDir),
             };
             live = context;
             await using var logFile = new SessionLogFile(log, Path.Combine(settings.WorkDir, "log"), () => context.Settings, line => console.WriteLine($"abilisfast: {line}"));
@@ -111,7 +105,7 @@ internal static class ServerHost
                 console.WriteLine($"abilisfast: {line}");
             });
             IpBanAlertMail.Attach(bans, context, bans.Log);
-            await using var server = new SmtpServer(context, bans);
+            await using var server = new SmtpListener(context, bans);
             configuration?.Attach(context);
             configuration?.Attach(bans);
             if (notifier is not null)

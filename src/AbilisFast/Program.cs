@@ -64,7 +64,7 @@ internal static class Program
             if (commandLine.Subcommand == "sendmail")
             {
                 using Stream input = Console.OpenStandardInput();
-                return AbilisFast.Server.Delivery.SendmailCommand.Run(commandLine.SubcommandArgs, input, Console.Out, Console.Error);
+                return AbilisFast.Server.Submission.SendmailCommand.Run(commandLine.SubcommandArgs, input, Console.Out, Console.Error);
             }
 
             if (commandLine.Subcommand is { } sub)

@@ -2,14 +2,14 @@ using System.Buffers;
 using System.IO.Pipelines;
 using System.Text;
 using System.Text.RegularExpressions;
-using AbilisFast.Server;
 using AbilisFast.Server.Configuration;
 using AbilisFast.Server.Delivery;
 using AbilisFast.Server.Diagnostics;
+using AbilisFast.Server.Mailboxes;
 using AbilisFast.Server.Queue;
+using AbilisFast.Server.Runtime;
 using AbilisFast.Server.Sessions;
 using AbilisFast.Server.Spool;
-using SpoolStore = AbilisFast.Server.Spool.Spool;
 
 namespace AbilisFast.Fuzz;
 

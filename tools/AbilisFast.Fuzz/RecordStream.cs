@@ -1,6 +1,5 @@
 using System.Buffers.Binary;
 using AbilisFast.Server.Spool;
-using SpoolStore = AbilisFast.Server.Spool.Spool;
 
 namespace AbilisFast.Fuzz;
 

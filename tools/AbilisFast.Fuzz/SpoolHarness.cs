@@ -2,7 +2,6 @@ using System.Buffers.Binary;
 using System.Globalization;
 using System.Text;
 using AbilisFast.Server.Spool;
-using SpoolStore = AbilisFast.Server.Spool.Spool;
 
 namespace AbilisFast.Fuzz;
 

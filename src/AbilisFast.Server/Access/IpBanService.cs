@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
+using AbilisFast.Server.Configuration;
 
 namespace AbilisFast.Server.Access;
 
@@ -9,7 +10,7 @@ namespace AbilisFast.Server.Access;
 /// non-white-listed address is banned for BAN-TIME and/or <see cref="Alert"/> is raised. Bans are
 /// kept in <c>WDIR/ipban</c> and survive restarts. <see cref="IsBanned"/> is lock-free.
 /// </summary>
-internal sealed class IpBanService : IBanList
+internal sealed class IpBanService : IBanList, ILiveIpBanTarget
 {
     /// <summary>At most this many addresses have failures counted; the stalest are forgotten first.</summary>
     public const int MaxTrackedAddresses = 10_000;

@@ -1,6 +1,5 @@
-using AbilisFast.Server.Admin;
 
-namespace AbilisFast.Server.Sessions;
+namespace AbilisFast.Server.Access;
 
 /// <summary>
 /// The users SMTP AUTH accepts: the console's user file (WDIR/users, salted PBKDF2), read again

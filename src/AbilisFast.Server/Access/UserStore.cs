@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 
-namespace AbilisFast.Server.Admin;
+namespace AbilisFast.Server.Access;
 
 /// <summary>What a user may do: <c>mail</c> only SMTP AUTH; <c>user</c> display commands; <c>admin</c> and <c>super</c> everything.</summary>
 internal enum UserRights : byte

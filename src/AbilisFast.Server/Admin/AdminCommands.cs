@@ -1,9 +1,11 @@
 using System.Buffers;
 using System.Globalization;
 using System.Text;
+using AbilisFast.Server.Access;
 using AbilisFast.Server.Configuration;
-using AbilisFast.Server.Console;
 using AbilisFast.Server.Diagnostics;
+using AbilisFast.Server.Display;
+using AbilisFast.Server.Runtime;
 
 namespace AbilisFast.Server.Admin;
 
@@ -150,7 +152,7 @@ internal sealed class AdminCommands(SmtpContext context, long startTicks, LiveCo
             if (words[1].Equals("p", StringComparison.OrdinalIgnoreCase))
             {
                 var text = new StringBuilder(Block(IpbanHeader, ""));
-                foreach (string line in Access.IpBanParameters.Format(bans.Options))
+                foreach (string line in Configuration.IpBanParameters.Format(bans.Options))
                 {
                     text.Append("       ").Append(line).Append("\r\n");
                 }
@@ -217,13 +219,13 @@ internal sealed class AdminCommands(SmtpContext context, long startTicks, LiveCo
                 return set ? new Result(Block(IpbanHeader, $"       {shown}\r\n")) : Error(shown);
             }
 
-            if (!Access.IpBanParameters.TrySet(bans.Options, token[..colon], token[(colon + 1)..], out Access.IpBanOptions updated, out string error))
+            if (!Configuration.IpBanParameters.TrySet(bans.Options, token[..colon], token[(colon + 1)..], out Configuration.IpBanOptions updated, out string error))
             {
                 return Error(error);
             }
 
             bans.Options = updated;
-            return new Result(Block(IpbanHeader, $"       {Access.IpBanParameters.FormatOne(updated, token[..colon])} set, in force now (not kept: this server has no configuration to save)\r\n"));
+            return new Result(Block(IpbanHeader, $"       {Configuration.IpBanParameters.FormatOne(updated, token[..colon])} set, in force now (not kept: this server has no configuration to save)\r\n"));
         }
 
         if (words.Length < 4 || !words[1].Equals("p", StringComparison.OrdinalIgnoreCase) || !words[2].Equals("smtp", StringComparison.OrdinalIgnoreCase))
@@ -369,11 +371,11 @@ internal sealed class AdminCommands(SmtpContext context, long startTicks, LiveCo
             $"MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n{parts[3].Trim()}\r\n");
         try
         {
-            uint id = Delivery.InternalMail.SubmitAsync(context, from, to, Encoding.UTF8.GetBytes(text), Delivery.InternalKind.Internal)
+            uint id = Submission.InternalMail.SubmitAsync(context, from, to, Encoding.UTF8.GetBytes(text), Submission.InternalKind.Internal)
                 .WaitAsync(TimeSpan.FromSeconds(30)).GetAwaiter().GetResult();
             return new Result(DebugHeader() + $"       Internal mail queued as {id:X8}\r\n");
         }
-        catch (Delivery.InternalMailException e)
+        catch (Submission.InternalMailException e)
         {
             return Error($"internal mail not sent: {e.Message}");
         }

@@ -2,6 +2,8 @@ using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using AbilisFast.Server.Access;
+using AbilisFast.Server.Runtime;
 using AbilisFast.Server.Transport;
 
 namespace AbilisFast.Server.Admin;

@@ -97,7 +97,7 @@ internal static class ConfigFileReader
         int colon = token.IndexOf(':');
         if (colon <= 0)
         {
-            throw new ConfigurationException($"{source}: ipban {token} is not NAME:VALUE; allowed {string.Join(", ", Access.IpBanParameters.Names)}");
+            throw new ConfigurationException($"{source}: ipban {token} is not NAME:VALUE; allowed {string.Join(", ", IpBanParameters.Names)}");
         }
 
         if (!store.TrySetIpBan(token[..colon], token[(colon + 1)..], source, out string error))

@@ -1,6 +1,6 @@
 using AbilisFast.Server.Configuration;
 
-namespace AbilisFast.Server.Access;
+namespace AbilisFast.Server.Configuration;
 
 /// <summary>What IPBAN does when an address reaches MAX-FAIL: ban it, send an alert mail, or both.</summary>
 [Flags]

@@ -1,7 +1,7 @@
 using System.Globalization;
 using AbilisFast.Server.Configuration;
 
-namespace AbilisFast.Server.Access;
+namespace AbilisFast.Server.Configuration;
 
 /// <summary>
 /// The IPBAN parameters as <c>NAME:VALUE</c> text, for <c>s p ipban</c> and <c>d p ipban</c>, the
@@ -150,7 +150,7 @@ internal static class IpBanParameters
                 return false;
             }
 
-            if (Delivery.InternalMail.CheckAddress(address, sender: false) is { } bad)
+            if (AddressSyntax.Check(address, sender: false) is { } bad)
             {
                 why = $"{bad}; {Allowed}";
                 return false;

@@ -15,8 +15,8 @@ internal sealed class LiveConfiguration
     private readonly Lock _lock = new();
     private readonly CommandLineResult? _commandLine;
     private ParameterStore _store;
-    private SmtpContext? _context;
-    private Access.IpBanService? _bans;
+    private ILiveSettingsTarget? _context;
+    private ILiveIpBanTarget? _bans;
 
     public LiveConfiguration(ParameterStore store, string? configPath)
     {
@@ -37,13 +37,13 @@ internal sealed class LiveConfiguration
     /// <summary>The --config file, or null when the server started without one.</summary>
     public string? ConfigPath { get; }
 
-    public void Attach(SmtpContext context) => _context = context;
+    public void Attach(ILiveSettingsTarget context) => _context = context;
 
     /// <summary>The ban service whose IPBAN options a reload replaces.</summary>
-    public void Attach(Access.IpBanService bans) => _bans = bans;
+    public void Attach(ILiveIpBanTarget bans) => _bans = bans;
 
     /// <summary>The IPBAN parameters from the file and command line (and the console since).</summary>
-    public Access.IpBanOptions IpBan
+    public IpBanOptions IpBan
     {
         get
         {
@@ -59,18 +59,18 @@ internal sealed class LiveConfiguration
     /// configured IP lists), puts the change in force in <paramref name="bans"/> and keeps it for
     /// <see cref="Save"/>. Returns the error text or the one line to show.
     /// </summary>
-    public (bool Ok, string Message) SetIpBan(Access.IpBanService bans, string name, string value)
+    public (bool Ok, string Message) SetIpBan(ILiveIpBanTarget bans, string name, string value)
     {
         lock (_lock)
         {
-            if (!Access.IpBanParameters.TrySet(bans.Options, name, value, _store.IpLists, out Access.IpBanOptions updated, out string error))
+            if (!IpBanParameters.TrySet(bans.Options, name, value, _store.IpLists, out IpBanOptions updated, out string error))
             {
                 return (false, error);
             }
 
             bans.Options = updated;
             _store.SetIpBan(updated);
-            return (true, $"{Access.IpBanParameters.FormatOne(updated, name)} set, in force now (save conf keeps it)");
+            return (true, $"{IpBanParameters.FormatOne(updated, name)} set, in force now (save conf keeps it)");
         }
     }
 
@@ -190,7 +190,7 @@ internal sealed class LiveConfiguration
                 }
             }
 
-            if (!Access.IpBanParameters.Format(_store.IpBan).SequenceEqual(Access.IpBanParameters.Format(next.IpBan)))
+            if (!IpBanParameters.Format(_store.IpBan).SequenceEqual(IpBanParameters.Format(next.IpBan)))
             {
                 applied.Add("IPBAN");
                 if (_bans is not null)
@@ -222,7 +222,7 @@ internal sealed class LiveConfiguration
     }
 
     /// <summary>Puts <paramref name="next"/> in force, keeping the restart-only values as they run.</summary>
-    private static void ApplyLive(SmtpContext context, SmtpSettings next)
+    private static void ApplyLive(ILiveSettingsTarget context, SmtpSettings next)
     {
         SmtpSettings running = context.Settings;
         context.ApplySettings(next with
@@ -279,8 +279,8 @@ internal sealed class LiveConfiguration
                 }
             }
 
-            IReadOnlyList<string> ipban = Access.IpBanParameters.Format(_store.IpBan);
-            IReadOnlyList<string> ipbanDefaults = Access.IpBanParameters.Format(Access.IpBanOptions.Default);
+            IReadOnlyList<string> ipban = IpBanParameters.Format(_store.IpBan);
+            IReadOnlyList<string> ipbanDefaults = IpBanParameters.Format(IpBanOptions.Default);
             for (int i = 0; i < ipban.Count; i++)
             {
                 if (ipban[i] != ipbanDefaults[i])

@@ -1,7 +1,10 @@
 namespace AbilisFast.Server.Configuration;
 
-/// <summary>SERVER-SECURITY: TLS toward the relay server.</summary>
-internal enum ServerSecurity
+/// <summary>
+/// TLS on an outgoing connection: none (opportunistic STARTTLS where allowed), STARTTLS required, or
+/// implicit TLS. SERVER-SECURITY sets it toward the relay server; MX hosts get None.
+/// </summary>
+internal enum OutboundSecurity
 {
     None,
     StartTls,

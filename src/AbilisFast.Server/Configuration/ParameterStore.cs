@@ -31,7 +31,7 @@ internal sealed class ParameterStore
     /// The IPBAN parameters (<c>ipban NAME:VALUE</c> in the file, <c>IPBAN:NAME:VALUE</c> on the
     /// command line, <c>s p ipban NAME:VALUE</c> on the console): what a server starts with.
     /// </summary>
-    public Access.IpBanOptions IpBan { get; private set; } = Access.IpBanOptions.Default;
+    public IpBanOptions IpBan { get; private set; } = IpBanOptions.Default;
 
     /// <summary>
     /// Sets one IPBAN parameter; WHITE-LIST may name the lists defined so far. On failure nothing
@@ -39,7 +39,7 @@ internal sealed class ParameterStore
     /// </summary>
     public bool TrySetIpBan(string name, string value, string source, out string error)
     {
-        if (!Access.IpBanParameters.TrySet(IpBan, name, value, IpLists, out Access.IpBanOptions updated, out string reason))
+        if (!IpBanParameters.TrySet(IpBan, name, value, IpLists, out IpBanOptions updated, out string reason))
         {
             error = $"{source}: ipban {reason}";
             return false;
@@ -51,7 +51,7 @@ internal sealed class ParameterStore
     }
 
     /// <summary>Replaces the IPBAN parameters (the console changed them in the running server).</summary>
-    public void SetIpBan(Access.IpBanOptions options) => IpBan = options ?? throw new ArgumentNullException(nameof(options));
+    public void SetIpBan(IpBanOptions options) => IpBan = options ?? throw new ArgumentNullException(nameof(options));
 
     /// <summary>
     /// Sets one parameter after checking its value. On failure nothing changes and
@@ -66,7 +66,7 @@ internal sealed class ParameterStore
             int colon = value.IndexOf(':', StringComparison.Ordinal);
             if (colon <= 0)
             {
-                error = $"{source}: {name}:{value} is invalid: allowed IPBAN:NAME:VALUE with NAME one of {string.Join(", ", Access.IpBanParameters.Names)}";
+                error = $"{source}: {name}:{value} is invalid: allowed IPBAN:NAME:VALUE with NAME one of {string.Join(", ", IpBanParameters.Names)}";
                 return false;
             }
 

@@ -38,8 +38,8 @@ internal sealed partial record SmtpSettings
     /// <summary>Shared ("MIX") channels: SES-TOT - SES-RESERVED-IN - SES-RESERVED-OUT.</summary>
     public int SesShared => SesTot - SesReservedIn - SesReservedOut;
 
-    /// <summary>DT.</summary>
-    public TimeSpan Dt { get; init; }
+    /// <summary>DT: the inactivity timeout of an inbound session (and the time one command line may take to arrive whole).</summary>
+    public TimeSpan InactivityTimeout { get; init; }
 
     /// <summary>MAX-IP-SES.</summary>
     public int MaxIpSes { get; init; }
@@ -102,23 +102,23 @@ internal sealed partial record SmtpSettings
     /// <summary>MAIL-TRY-DELAY.</summary>
     public TimeSpan MailTryDelay { get; init; }
 
-    /// <summary>SERVER; null = deliver by MX.</summary>
-    public string? Server { get; init; }
+    /// <summary>SERVER: the relay server (smarthost) all remote mail goes to; null = deliver by MX.</summary>
+    public string? RelayServer { get; init; }
 
     /// <summary>SERVER-TCP-PORT.</summary>
-    public int ServerTcpPort { get; init; }
+    public int RelayServerTcpPort { get; init; }
 
     /// <summary>SERVER-AUTH.</summary>
-    public bool ServerAuth { get; init; }
+    public bool RelayServerAuth { get; init; }
 
     /// <summary>SERVER-USER.</summary>
-    public string ServerUser { get; init; } = string.Empty;
+    public string RelayServerUser { get; init; } = string.Empty;
 
     /// <summary>SERVER-PWD (never printed by <see cref="ToString"/>).</summary>
-    public string ServerPassword { get; init; } = string.Empty;
+    public string RelayServerPassword { get; init; } = string.Empty;
 
     /// <summary>SERVER-SECURITY.</summary>
-    public ServerSecurity ServerSecurity { get; init; }
+    public OutboundSecurity RelayServerSecurity { get; init; }
 
     /// <summary>ADMIN-ADDR; null = no admin port (#).</summary>
     public IPAddress? AdminAddress { get; init; }
@@ -133,7 +133,7 @@ internal sealed partial record SmtpSettings
     public bool QueueHold { get; init; }
 
     /// <summary>SERVER-AUTH-PLAINTEXT (ours): credentials may go to the relay server over a connection without TLS.</summary>
-    public bool ServerAuthPlaintext { get; init; }
+    public bool RelayServerAuthPlaintext { get; init; }
 
     /// <summary>MX-PORT (ours): the port delivery by MX connects to.</summary>
     public int MxPort { get; init; } = 25;
@@ -171,13 +171,13 @@ internal sealed partial record SmtpSettings
     /// <summary>LOG-FILES (ours): log files kept, the current one included.</summary>
     public int LogFiles { get; init; } = 3;
     /// <summary>SERVER-TLS-VERIFY (ours): how the relay server's certificate is checked.</summary>
-    public TlsVerification ServerTlsVerify { get; init; }
+    public TlsVerification RelayServerTlsVerify { get; init; }
 
     /// <summary>SERVER-TLS-PIN (ours): SHA-256 digests of accepted SubjectPublicKeyInfos (32 octets each).</summary>
-    public IReadOnlyList<byte[]> ServerTlsPins { get; init; } = [];
+    public IReadOnlyList<byte[]> RelayServerTlsPins { get; init; } = [];
 
     /// <summary>SERVER-TLS-CA (ours), absolute (relative paths are under WDIR); null = the system's roots only.</summary>
-    public string? ServerTlsCaPath { get; init; }
+    public string? RelayServerTlsCaPath { get; init; }
 
     /// <summary>MX-TLS (ours): true (MAY) = STARTTLS toward MX hosts that offer it, unverified.</summary>
     public bool MxTls { get; init; } = true;

@@ -1,6 +1,7 @@
 using System.Text;
 using AbilisFast.Protocol.States;
 using AbilisFast.Server.Diagnostics;
+using AbilisFast.Server.Mailboxes;
 using AbilisFast.Server.Queue;
 using AbilisFast.Server.Spool;
 

@@ -2,6 +2,7 @@ using System.Net;
 using AbilisFast.Server.Diagnostics;
 using AbilisFast.Server.Queue;
 using AbilisFast.Server.Spool;
+using AbilisFast.Server.Submission;
 
 namespace AbilisFast.Server.Delivery;
 

@@ -6,6 +6,7 @@ using AbilisFast.Server.Channels;
 using AbilisFast.Server.Configuration;
 using AbilisFast.Server.Diagnostics;
 using AbilisFast.Server.Queue;
+using AbilisFast.Server.Runtime;
 
 namespace AbilisFast.Server.Delivery;
 
@@ -17,7 +18,7 @@ internal sealed partial class DeliveryEngine
     /// </summary>
     private async Task DeliverRemoteAsync(Attempt attempt)
     {
-        string? server = _context.Settings.Server;
+        string? server = _context.Settings.RelayServer;
         var groups = new Dictionary<string, List<int>>(StringComparer.Ordinal);
         Envelope envelope = attempt.Envelope;
         for (int i = 0; i < envelope.Recipients.Count; i++)
@@ -61,7 +62,7 @@ internal sealed partial class DeliveryEngine
         if (server is not null)
         {
             _context.Log.Write(attempt.Tag, $"DNS solving relay server: {server}");
-            route = await _resolver.ResolveHostAsync(server, _context.Settings.ServerTcpPort, cancel).ConfigureAwait(false);
+            route = await _resolver.ResolveHostAsync(server, _context.Settings.RelayServerTcpPort, cancel).ConfigureAwait(false);
         }
         else
         {
@@ -264,9 +265,9 @@ internal sealed partial class DeliveryEngine
             LogTag tag = LogTag.Channel(Channel.Number);
             context.Log.Write(tag, $"Connecting to {host} [{endpoint.Address}]:{endpoint.Port}");
             SmtpSettings settings = context.Settings;
-            ServerSecurity security = relayServer ? settings.ServerSecurity : ServerSecurity.None;
+            OutboundSecurity security = relayServer ? settings.RelayServerSecurity : OutboundSecurity.None;
             X509Certificate2Collection? anchors = null;
-            if (security != ServerSecurity.None && settings.ServerTlsVerify == TlsVerification.Verify && settings.ServerTlsCaPath is { } caPath)
+            if (security != OutboundSecurity.None && settings.RelayServerTlsVerify == TlsVerification.Verify && settings.RelayServerTlsCaPath is { } caPath)
             {
                 try
                 {
@@ -289,13 +290,13 @@ internal sealed partial class DeliveryEngine
                     HeloHost = settings.HeloHost,
                     Security = security,
                     OpportunisticTls = opportunistic,
-                    Verification = settings.ServerTlsVerify,
-                    TlsPins = settings.ServerTlsPins,
+                    Verification = settings.RelayServerTlsVerify,
+                    TlsPins = settings.RelayServerTlsPins,
                     TlsTrustAnchors = anchors,
                     TlsHost = host,
-                    TlsHandshakeTimeout = settings.Dt < MaxTlsHandshake ? settings.Dt : MaxTlsHandshake,
-                    Credentials = relayServer && settings.ServerAuth ? new NetworkCredential(settings.ServerUser, settings.ServerPassword) : null,
-                    AllowPlaintextAuth = settings.ServerAuthPlaintext,
+                    TlsHandshakeTimeout = settings.InactivityTimeout < MaxTlsHandshake ? settings.InactivityTimeout : MaxTlsHandshake,
+                    Credentials = relayServer && settings.RelayServerAuth ? new NetworkCredential(settings.RelayServerUser, settings.RelayServerPassword) : null,
+                    AllowPlaintextAuth = settings.RelayServerAuthPlaintext,
                     SourceAddress = settings.SourceAddress,
                     ConnectTimeout = engine.ConnectTimeout < settings.OutTimeout ? engine.ConnectTimeout : settings.OutTimeout,
                     CommandTimeout = engine.CommandTimeout ?? settings.OutTimeout,

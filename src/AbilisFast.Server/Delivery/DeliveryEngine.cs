@@ -2,8 +2,11 @@ using System.Collections.Concurrent;
 using AbilisFast.Protocol.States;
 using AbilisFast.Server.Channels;
 using AbilisFast.Server.Diagnostics;
+using AbilisFast.Server.Mailboxes;
 using AbilisFast.Server.Queue;
+using AbilisFast.Server.Runtime;
 using AbilisFast.Server.Spool;
+using AbilisFast.Server.Submission;
 
 namespace AbilisFast.Server.Delivery;
 

@@ -1,4 +1,5 @@
 using System.Net;
+using AbilisFast.Server.Runtime;
 
 namespace AbilisFast.Server.Delivery;
 

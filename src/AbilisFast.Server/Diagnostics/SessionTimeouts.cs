@@ -1,5 +1,3 @@
-using AbilisFast.Server.Sessions;
-
 namespace AbilisFast.Server.Diagnostics;
 
 /// <summary>
@@ -18,19 +16,34 @@ internal sealed class SessionTimeouts
 
     public long DataRate => Volatile.Read(ref _dataRate);
 
-    internal void Count(InSession.TimeoutReason reason)
+    internal void Count(TimeoutReason reason)
     {
         switch (reason)
         {
-            case InSession.TimeoutReason.Idle:
+            case TimeoutReason.Idle:
                 Interlocked.Increment(ref _idle);
                 break;
-            case InSession.TimeoutReason.DataDeadline:
+            case TimeoutReason.DataDeadline:
                 Interlocked.Increment(ref _dataDeadline);
                 break;
-            case InSession.TimeoutReason.DataRate:
+            case TimeoutReason.DataRate:
                 Interlocked.Increment(ref _dataRate);
                 break;
         }
     }
+}
+
+/// <summary>Why the heartbeat ended an inbound session (counted and logged).</summary>
+internal enum TimeoutReason
+{
+    None,
+
+    /// <summary>DT: no whole command line (or no DATA progress) for DT seconds.</summary>
+    Idle,
+
+    /// <summary>DATA-TIMEOUT: the whole transfer took too long.</summary>
+    DataDeadline,
+
+    /// <summary>MIN-DATA-RATE: fewer bytes than the minimum over one window.</summary>
+    DataRate,
 }

@@ -1,8 +1,9 @@
 using System.Globalization;
 using System.Text;
 using AbilisFast.Server.Queue;
+using AbilisFast.Server.Runtime;
 
-namespace AbilisFast.Server.Console;
+namespace AbilisFast.Server.Display;
 
 /// <summary>
 /// <c>d q smtp</c>: every queued message (what Postfix's mailq shows): id, state (OUT waiting in

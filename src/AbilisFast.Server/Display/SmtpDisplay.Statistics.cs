@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text;
 using AbilisFast.Server.Diagnostics;
 
-namespace AbilisFast.Server.Console;
+namespace AbilisFast.Server.Display;
 
 internal static partial class SmtpDisplay
 {

@@ -3,7 +3,7 @@ using System.Text;
 using AbilisFast.Protocol.States;
 using AbilisFast.Server.Diagnostics;
 
-namespace AbilisFast.Server.Console;
+namespace AbilisFast.Server.Display;
 
 /// <summary>
 /// The SMTP resource displays of the Abilis console (<c>d d</c>, <c>d de</c>, <c>d s</c>, <c>d se smtp</c>),

@@ -3,8 +3,9 @@ using System.Net;
 using AbilisFast.Protocol.States;
 using AbilisFast.Server.Channels;
 using AbilisFast.Server.Diagnostics;
+using AbilisFast.Server.Runtime;
 
-namespace AbilisFast.Server.Console;
+namespace AbilisFast.Server.Display;
 
 /// <summary>One channel as the console shows it: the row of the sessions table and its counters.</summary>
 internal sealed record SmtpChannelRow(

@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text;
 using AbilisFast.Server.Diagnostics;
 
-namespace AbilisFast.Server.Console;
+namespace AbilisFast.Server.Display;
 
 /// <summary>
 /// The machine-readable form of <c>d d</c> and <c>d s</c> (console <c>d m smtp</c>), in the

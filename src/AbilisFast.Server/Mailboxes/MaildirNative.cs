@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace AbilisFast.Server.Delivery;
+namespace AbilisFast.Server.Mailboxes;
 
 /// <summary>
 /// Directory fsync for Maildir deliveries: after the rename into new/, the directory entry itself

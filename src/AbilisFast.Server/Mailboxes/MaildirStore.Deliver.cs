@@ -1,7 +1,7 @@
 using System.Buffers;
 using System.Globalization;
 
-namespace AbilisFast.Server.Delivery;
+namespace AbilisFast.Server.Mailboxes;
 
 internal sealed partial class MaildirStore
 {

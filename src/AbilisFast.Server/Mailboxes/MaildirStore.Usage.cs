@@ -1,6 +1,6 @@
 using System.IO.Enumeration;
 
-namespace AbilisFast.Server.Delivery;
+namespace AbilisFast.Server.Mailboxes;
 
 internal sealed partial class MaildirStore
 {

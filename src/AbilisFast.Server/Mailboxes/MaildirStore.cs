@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using System.Text;
 using System.Text.Unicode;
 
-namespace AbilisFast.Server.Delivery;
+namespace AbilisFast.Server.Mailboxes;
 
 /// <summary>Whether a local mailbox has room for one more message, and which limit is reached if not.</summary>
 internal enum MailboxRoom

@@ -5,13 +5,13 @@ using AbilisFast.Server.Diagnostics;
 using AbilisFast.Server.Queue;
 using AbilisFast.Server.Spool;
 
-namespace AbilisFast.Server;
+namespace AbilisFast.Server.Runtime;
 
 /// <summary>
 /// What every session shares: the settings snapshot, the channels, the spool and queues, the
 /// counters and the session log, and the replies built once from the settings.
 /// </summary>
-internal sealed class SmtpContext
+internal sealed class SmtpContext : ILiveSettingsTarget
 {
     private volatile Live _live;
 
@@ -41,7 +41,7 @@ internal sealed class SmtpContext
     public SessionTimeouts Timeouts { get; } = new();
 
     /// <summary>The local mailboxes (STORE-MB:YES); null in tests that run without them.</summary>
-    public Delivery.MaildirStore? Mailboxes { get; init; }
+    public Mailboxes.MaildirStore? Mailboxes { get; init; }
 
     /// <summary>Queue control for the console (the delivery engine), or null when nothing delivers.</summary>
     public IQueueControl? QueueControl { get; set; }
@@ -50,7 +50,7 @@ internal sealed class SmtpContext
     public Transport.ServerTls? Tls { get; init; }
 
     /// <summary>The users SMTP AUTH checks (WDIR/users, the <c>mail</c> right); null = AUTH is not offered.</summary>
-    public Sessions.SmtpAuthUsers? AuthUsers { get; init; }
+    public Access.SmtpAuthUsers? AuthUsers { get; init; }
 
     /// <summary>IPBAN as sessions see it: failed AUTH attempts are counted here.</summary>
     public Access.IBanList Bans { get; set; } = Access.EmptyBanList.Instance;

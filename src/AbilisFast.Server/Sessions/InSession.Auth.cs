@@ -5,7 +5,7 @@ using System.Security.Cryptography;
 using System.Text;
 using AbilisFast.Protocol.Lines;
 using AbilisFast.Protocol.Replies;
-using AbilisFast.Server.Admin;
+using AbilisFast.Server.Access;
 
 namespace AbilisFast.Server.Sessions;
 

@@ -7,6 +7,7 @@ using AbilisFast.Protocol.States;
 using AbilisFast.Server.Configuration;
 using AbilisFast.Server.Delivery;
 using AbilisFast.Server.Diagnostics;
+using AbilisFast.Server.Mailboxes;
 using AbilisFast.Server.Queue;
 
 namespace AbilisFast.Server.Sessions;
@@ -374,7 +375,7 @@ internal sealed partial class InSession
         SmtpSettings settings = _context.Settings;
         if (!settings.StoreMb && !postmaster)
         {
-            return settings.Server is null ? Error(SmtpReplies.NoLocalMailboxes) : null;
+            return settings.RelayServer is null ? Error(SmtpReplies.NoLocalMailboxes) : null;
         }
 
         if (_context.Mailboxes is not { } mailboxes)

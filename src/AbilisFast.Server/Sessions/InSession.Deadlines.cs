@@ -29,21 +29,6 @@ internal sealed partial class InSession
 
     private int _timeoutReason;
 
-    /// <summary>Why a session was ended by the heartbeat (counted and logged).</summary>
-    internal enum TimeoutReason
-    {
-        None,
-
-        /// <summary>DT: no whole command line (or no DATA progress) for DT seconds.</summary>
-        Idle,
-
-        /// <summary>DATA-TIMEOUT: the whole transfer took too long.</summary>
-        DataDeadline,
-
-        /// <summary>MIN-DATA-RATE: fewer bytes than the minimum over one window.</summary>
-        DataRate,
-    }
-
     private void StartTransfer()
     {
         if (Volatile.Read(ref _transferStart) != 0)
@@ -87,7 +72,7 @@ internal sealed partial class InSession
             reason = CheckTransfer(now, start, settings);
         }
 
-        if (reason == TimeoutReason.None && now - LastActivity > (long)settings.Dt.TotalMilliseconds)
+        if (reason == TimeoutReason.None && now - LastActivity > (long)settings.InactivityTimeout.TotalMilliseconds)
         {
             reason = TimeoutReason.Idle;
         }

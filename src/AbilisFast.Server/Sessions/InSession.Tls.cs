@@ -51,7 +51,7 @@ internal sealed partial class InSession
             return false;
         }
 
-        TimeSpan limit = _context.Settings.Dt < ServerTls.MaxHandshakeTime ? _context.Settings.Dt : ServerTls.MaxHandshakeTime;
+        TimeSpan limit = _context.Settings.InactivityTimeout < ServerTls.MaxHandshakeTime ? _context.Settings.InactivityTimeout : ServerTls.MaxHandshakeTime;
         ISessionTransport transport = Transport;
         Volatile.Write(ref _handshaking, 1);
         try

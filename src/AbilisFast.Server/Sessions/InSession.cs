@@ -8,6 +8,7 @@ using AbilisFast.Protocol.States;
 using AbilisFast.Server.Channels;
 using AbilisFast.Server.Diagnostics;
 using AbilisFast.Server.Queue;
+using AbilisFast.Server.Runtime;
 using AbilisFast.Server.Spool;
 using AbilisFast.Server.Transport;
 using Microsoft.Extensions.ObjectPool;

@@ -1,3 +1,4 @@
+using AbilisFast.Server.Runtime;
 using Microsoft.Extensions.ObjectPool;
 
 namespace AbilisFast.Server.Sessions;

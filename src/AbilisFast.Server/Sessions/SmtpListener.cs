@@ -6,18 +6,19 @@ using AbilisFast.Server.Access;
 using AbilisFast.Server.Channels;
 using AbilisFast.Server.Configuration;
 using AbilisFast.Server.Diagnostics;
+using AbilisFast.Server.Runtime;
 using AbilisFast.Server.Sessions;
 using AbilisFast.Server.Transport;
 using Microsoft.Extensions.ObjectPool;
 
-namespace AbilisFast.Server;
+namespace AbilisFast.Server.Sessions;
 
 /// <summary>
 /// The SMTP listener: accepts connections, applies the access rules in the order
 /// IPBAN ► IPSRC/IPSRCLIST ► MAX-IP-SES ► free channel, and runs a pooled session on the channel.
 /// One heartbeat timer enforces DT, DATA-TIMEOUT and MIN-DATA-RATE for every session.
 /// </summary>
-internal sealed class SmtpServer : IAsyncDisposable
+internal sealed class SmtpListener : IAsyncDisposable
 {
     private readonly SmtpContext _context;
     private readonly IBanList _bans;
@@ -33,7 +34,7 @@ internal sealed class SmtpServer : IAsyncDisposable
     private ITimer? _heartbeat;
     private int _running;
 
-    public SmtpServer(SmtpContext context, IBanList? bans = null)
+    public SmtpListener(SmtpContext context, IBanList? bans = null)
     {
         _context = context;
         _bans = bans ?? context.Bans;

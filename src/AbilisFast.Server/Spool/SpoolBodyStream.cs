@@ -3,7 +3,7 @@ namespace AbilisFast.Server.Spool;
 /// <summary>Read-only stream over a stored body; reads fragments in order with positional reads.</summary>
 internal sealed class SpoolBodyStream : Stream
 {
-    private readonly Spool _spool;
+    private readonly SpoolStore _spool;
     private readonly SpoolMessage _message;
     private readonly SpoolSegment[] _pinned;
     private int _fragment;
@@ -11,7 +11,7 @@ internal sealed class SpoolBodyStream : Stream
     private long _position;
     private bool _disposed;
 
-    internal SpoolBodyStream(Spool spool, SpoolMessage message, SpoolSegment[] pinned)
+    internal SpoolBodyStream(SpoolStore spool, SpoolMessage message, SpoolSegment[] pinned)
     {
         _spool = spool;
         _message = message;

@@ -9,7 +9,7 @@ internal readonly record struct SegmentScanResult(long Tail, bool Clean, bool Co
 /// A message survives only if its Data sequence is contiguous, matches the Commit's fragment count and
 /// body length, and no Done record follows. Never throws on content.
 /// </summary>
-internal sealed class SpoolScan(Spool spool)
+internal sealed class SpoolScan(SpoolStore spool)
 {
     private readonly Dictionary<uint, ScanMessage> _messages = [];
     private readonly List<ScanMessage> _commitOrder = [];
@@ -20,7 +20,7 @@ internal sealed class SpoolScan(Spool spool)
 
     public SegmentScanResult ScanSegment(SpoolSegment segment, ReadOnlySpan<byte> data)
     {
-        int pos = Spool.SegmentHeaderSize;
+        int pos = SpoolStore.SegmentHeaderSize;
         bool corrupt = false;
         while (pos <= data.Length - SpoolRecord.HeaderSize)
         {

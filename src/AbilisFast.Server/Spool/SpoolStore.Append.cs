@@ -3,7 +3,7 @@ using Microsoft.Win32.SafeHandles;
 
 namespace AbilisFast.Server.Spool;
 
-internal sealed partial class Spool
+internal sealed partial class SpoolStore
 {
     /// <summary>Two copies of the segment header record (so one damaged copy does not lose the salt).</summary>
     internal const int SegmentHeaderRecordSize = SpoolRecord.HeaderSize + 16;

@@ -5,7 +5,7 @@ namespace AbilisFast.Server.Spool;
 /// commits whose records were appended before the round started. Commits arriving during a sync wait
 /// for the next round.
 /// </summary>
-internal sealed partial class Spool
+internal sealed partial class SpoolStore
 {
     private readonly Thread _committer;
     private readonly Queue<SpoolWriter> _waiters = new();

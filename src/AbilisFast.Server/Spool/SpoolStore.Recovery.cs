@@ -4,9 +4,9 @@ using Microsoft.Win32.SafeHandles;
 
 namespace AbilisFast.Server.Spool;
 
-internal sealed partial class Spool
+internal sealed partial class SpoolStore
 {
-    private static Spool Recover(string directory, SpoolOptions options, out IReadOnlyList<RecoveredMessage> recovered)
+    private static SpoolStore Recover(string directory, SpoolOptions options, out IReadOnlyList<RecoveredMessage> recovered)
     {
         var files = new List<(int Number, string Path)>();
         foreach (string path in System.IO.Directory.EnumerateFiles(directory))
@@ -41,7 +41,7 @@ internal sealed partial class Spool
                 options.Log?.Invoke("spool: no valid segment header found; existing segments cannot be read");
             }
 
-            var spool = new Spool(directory, options, salt ?? RandomSalt());
+            var spool = new SpoolStore(directory, options, salt ?? RandomSalt());
             try
             {
                 recovered = spool.Scan(opened);

@@ -7,7 +7,7 @@ namespace AbilisFast.Server.Spool;
 /// Durable message spool: an append-only journal of preallocated segment files with group commit.
 /// See <see cref="SpoolRecord"/> for the record format.
 /// </summary>
-internal sealed partial class Spool : IAsyncDisposable, IDisposable
+internal sealed partial class SpoolStore : IAsyncDisposable, IDisposable
 {
     private readonly object _lock = new();
     private readonly string _directory;
@@ -23,7 +23,7 @@ internal sealed partial class Spool : IAsyncDisposable, IDisposable
     private uint _lastId;
     private bool _disposed;
 
-    private Spool(string directory, SpoolOptions options, ulong salt)
+    private SpoolStore(string directory, SpoolOptions options, ulong salt)
     {
         _directory = directory;
         _options = options;
@@ -39,13 +39,13 @@ internal sealed partial class Spool : IAsyncDisposable, IDisposable
     public string Directory => _directory;
 
     /// <summary>Opens (creating if needed) the spool in <paramref name="directory"/> and recovers its messages.</summary>
-    public static Spool Open(string directory, SpoolOptions options, out IReadOnlyList<RecoveredMessage> recovered)
+    public static SpoolStore Open(string directory, SpoolOptions options, out IReadOnlyList<RecoveredMessage> recovered)
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         directory = Path.GetFullPath(directory);
         System.IO.Directory.CreateDirectory(directory);
-        Spool spool = Recover(directory, options, out recovered);
+        SpoolStore spool = Recover(directory, options, out recovered);
         spool._committer.Start();
         return spool;
     }

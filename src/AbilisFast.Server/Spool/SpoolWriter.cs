@@ -13,7 +13,7 @@ internal sealed partial class SpoolWriter : IDisposable
     /// <summary>Room after the last fragment for an inline Commit record with a typical envelope.</summary>
     private const int InlineCommitRoom = 2048;
 
-    private readonly Spool _spool;
+    private readonly SpoolStore _spool;
     private readonly int _fragmentSize;
     private byte[]? _buffer;
     private int _fill;
@@ -21,7 +21,7 @@ internal sealed partial class SpoolWriter : IDisposable
     private int _pendingFragment;
     private WriterState _state = WriterState.Idle;
 
-    internal SpoolWriter(Spool spool)
+    internal SpoolWriter(SpoolStore spool)
     {
         _spool = spool;
         _fragmentSize = spool.Options.FragmentSize;

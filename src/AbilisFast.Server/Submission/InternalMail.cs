@@ -1,11 +1,12 @@
 using System.Globalization;
 using System.Text;
-using AbilisFast.Protocol.Addressing;
+using AbilisFast.Server.Configuration;
 using AbilisFast.Server.Diagnostics;
 using AbilisFast.Server.Queue;
+using AbilisFast.Server.Runtime;
 using AbilisFast.Server.Spool;
 
-namespace AbilisFast.Server.Delivery;
+namespace AbilisFast.Server.Submission;
 
 /// <summary>What kind of mail the appliance itself submits.</summary>
 internal enum InternalKind
@@ -26,27 +27,6 @@ internal sealed class InternalMailException(string message) : Exception(message)
 internal static class InternalMail
 {
     /// <summary>
-    /// Checks <paramref name="address"/> the way RCPT TO / MAIL FROM would (without angle brackets);
-    /// returns the error text or null. An empty sender is the null reverse path.
-    /// </summary>
-    public static string? CheckAddress(string address, bool sender)
-    {
-        if (sender && address.Length == 0)
-        {
-            return null;
-        }
-
-        byte[] path = Encoding.UTF8.GetBytes("<" + address + ">");
-        PathStatus status = PathParser.TryParse(path, sender ? PathKind.Reverse : PathKind.Forward, out ParsedPath parsed);
-        if (status != PathStatus.Ok || parsed.Parameters(path).Length != 0)
-        {
-            return $"'{address}' is not a valid mail address";
-        }
-
-        return null;
-    }
-
-    /// <summary>
     /// Stores and queues a message. <paramref name="message"/> is the whole message (headers and
     /// body); bare LF or CR line ends are turned into CRLF. Returns the message id once it is durable.
     /// </summary>
@@ -64,14 +44,14 @@ internal static class InternalMail
             throw new InternalMailException("too many recipients");
         }
 
-        if (CheckAddress(sender, sender: true) is { } badSender)
+        if (AddressSyntax.Check(sender, sender: true) is { } badSender)
         {
             throw new InternalMailException(badSender);
         }
 
         foreach (string recipient in recipients)
         {
-            if (CheckAddress(recipient, sender: false) is { } badRecipient)
+            if (AddressSyntax.Check(recipient, sender: false) is { } badRecipient)
             {
                 throw new InternalMailException(badRecipient);
             }

@@ -1,8 +1,11 @@
 using System.Globalization;
 using System.Text;
+using AbilisFast.Server.Access;
+using AbilisFast.Server.Configuration;
 using AbilisFast.Server.Delivery;
+using AbilisFast.Server.Runtime;
 
-namespace AbilisFast.Server.Access;
+namespace AbilisFast.Server.Submission;
 
 /// <summary>
 /// The IPBAN alert mail (ACTION:MAIL or BOTH): when <see cref="IpBanService.Alert"/> fires, a short
@@ -51,7 +54,7 @@ internal static class IpBanAlertMail
     public static string SenderFor(string heloHost)
     {
         string sender = "postmaster@" + heloHost;
-        return InternalMail.CheckAddress(sender, sender: true) is null ? sender : string.Empty;
+        return AddressSyntax.Check(sender, sender: true) is null ? sender : string.Empty;
     }
 
     /// <summary>The subject line: what happened to which address, after how many failures.</summary>

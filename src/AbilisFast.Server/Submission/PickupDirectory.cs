@@ -1,8 +1,9 @@
 using System.Globalization;
 using System.Text;
 using AbilisFast.Server.Diagnostics;
+using AbilisFast.Server.Runtime;
 
-namespace AbilisFast.Server.Delivery;
+namespace AbilisFast.Server.Submission;
 
 /// <summary>
 /// WDIR/pickup: how local programs hand mail to the server without SMTP (<c>abilisfast sendmail</c>).

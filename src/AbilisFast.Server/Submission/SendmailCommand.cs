@@ -1,6 +1,6 @@
 using AbilisFast.Server.Configuration;
 
-namespace AbilisFast.Server.Delivery;
+namespace AbilisFast.Server.Submission;
 
 /// <summary>
 /// <c>abilisfast sendmail [-f FROM] [--wdir DIR] [-i] TO... &lt; message</c>: hands a message from a
@@ -57,7 +57,7 @@ internal static class SendmailCommand
             return ExitCodes.Usage;
         }
 
-        if (InternalMail.CheckAddress(sender, sender: true) is { } badSender)
+        if (AddressSyntax.Check(sender, sender: true) is { } badSender)
         {
             error.WriteLine($"abilisfast sendmail: -f {badSender}");
             return ExitCodes.Usage;
@@ -65,7 +65,7 @@ internal static class SendmailCommand
 
         foreach (string recipient in recipients)
         {
-            if (InternalMail.CheckAddress(recipient, sender: false) is { } bad)
+            if (AddressSyntax.Check(recipient, sender: false) is { } bad)
             {
                 error.WriteLine($"abilisfast sendmail: {bad}");
                 return ExitCodes.Usage;

@@ -1,7 +1,9 @@
 using System.Net;
+using AbilisFast.Server.Access;
 using AbilisFast.Server.Admin;
 using AbilisFast.Server.Configuration;
 using AbilisFast.Server.Diagnostics;
+using AbilisFast.Server.Sessions;
 using AbilisFast.Server.Tests.Support;
 
 namespace AbilisFast.Server.Tests.Admin;
@@ -346,11 +348,11 @@ public sealed class AdminServerTests : IAsyncLifetime
     public async Task FailedLoginsBanTheAddressOnBothPorts()
     {
         var bans = new AbilisFast.Server.Access.IpBanService(_test.WorkDir, TimeProvider.System,
-            new AbilisFast.Server.Access.IpBanOptions { MaxFail = 3, WhiteList = IpAccessList.Empty, WhiteListText = "#" });
+            new AbilisFast.Server.Configuration.IpBanOptions { MaxFail = 3, WhiteList = IpAccessList.Empty, WhiteListText = "#" });
         var users = UserStore.Load(_test.WorkDir);
         await using var admin = new AdminServer(_test.Context, users, _configuration, bans);
         admin.Start(new IPEndPoint(IPAddress.Loopback, 0));
-        await using var smtp = new SmtpServer(_test.Context, bans);
+        await using var smtp = new SmtpListener(_test.Context, bans);
         smtp.Start(new IPEndPoint(IPAddress.Loopback, 0));
 
         await using (ConsoleTestClient client = await ConsoleTestClient.ConnectAsync(admin.LocalEndPoint!.Port))

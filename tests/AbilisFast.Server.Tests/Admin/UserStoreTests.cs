@@ -1,4 +1,4 @@
-using AbilisFast.Server.Admin;
+using AbilisFast.Server.Access;
 using AbilisFast.Server.Tests.Support;
 
 namespace AbilisFast.Server.Tests.Admin;

@@ -1,8 +1,8 @@
 using System.Net;
+using AbilisFast.Server.Sessions;
 using AbilisFast.Server.Spool;
-using AbilisFast.Server.Tests.Support;
 using AbilisFast.Server.Tests.Spool;
-using SpoolT = AbilisFast.Server.Spool.Spool;
+using AbilisFast.Server.Tests.Support;
 
 namespace AbilisFast.Server.Tests.Allocation;
 
@@ -24,7 +24,7 @@ public sealed class HeldMessageFootprintTests
         const int Count = 20_000;
         using var dir = new SpoolTestDir();
         var options = dir.Options(segmentSize: 16L * 1024 * 1024, fsync: false);
-        using SpoolT spool = SpoolT.Open(dir.Path, options, out _);
+        using SpoolStore spool = SpoolStore.Open(dir.Path, options, out _);
         byte[] body = new byte[1024];
         byte[] envelope = new byte[100];
         await SpoolTestData.StoreAsync(spool, body, envelope);
@@ -52,7 +52,7 @@ public sealed class HeldMessageFootprintTests
     {
         const int Count = 3000;
         using var context = new TestServerContext(["LOCAL-DOMAIN:local.test", "QUEUE-HOLD:YES"]);
-        await using var server = new SmtpServer(context.Context);
+        await using var server = new SmtpListener(context.Context);
         server.Start(new IPEndPoint(IPAddress.Loopback, 0));
         await using SmtpTestClient client = await SmtpTestClient.ConnectAsync(server.LocalEndPoint!.Port);
         Assert.StartsWith("220", await client.ReadReplyAsync());

@@ -103,7 +103,7 @@ public sealed class SmtpSettingsTests
     [Fact]
     public void ToStringDoesNotShowPassword()
     {
-        SmtpSettings s = SmtpSettings.Default with { ServerPassword = "hunter2" };
+        SmtpSettings s = SmtpSettings.Default with { RelayServerPassword = "hunter2" };
         Assert.DoesNotContain("hunter2", s.ToString());
     }
 }

@@ -5,6 +5,8 @@ using AbilisFast.Protocol.States;
 using AbilisFast.Server.Delivery;
 using AbilisFast.Server.Diagnostics;
 using AbilisFast.Server.Queue;
+using AbilisFast.Server.Runtime;
+using AbilisFast.Server.Sessions;
 using AbilisFast.Server.Spool;
 using AbilisFast.Server.Tests.Support;
 
@@ -20,13 +22,13 @@ public sealed class DeliveryEngineTests : IAsyncLifetime
     private readonly Routes _routes = new();
     private TestServerContext _a = null!;
     private TestServerContext _b = null!;
-    private SmtpServer _bServer = null!;
+    private SmtpListener _bServer = null!;
     private DeliveryEngine? _engine;
 
     public async Task InitializeAsync()
     {
         _b = new TestServerContext("LOCAL-DOMAIN:b.test", "MAX-IP-SES:50", "SES-TOT:50");
-        _bServer = new SmtpServer(_b.Context);
+        _bServer = new SmtpListener(_b.Context);
         _bServer.Start(new IPEndPoint(IPAddress.Loopback, 0));
         await Task.Yield();
         _routes.Set("b.test", Routes.To(BPort));

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Text;
 using System.Text.RegularExpressions;
 using AbilisFast.Server.Delivery;
+using AbilisFast.Server.Mailboxes;
 
 namespace AbilisFast.Server.Tests.Delivery;
 

@@ -404,7 +404,7 @@ public sealed class OutboundTlsTests : IAsyncLifetime
         var options = new SmtpClientOptions
         {
             HeloHost = "out.test",
-            Security = ServerSecurity.Tls,
+            Security = OutboundSecurity.Tls,
             TlsHost = "localhost",
             TlsHandshakeTimeout = TimeSpan.FromSeconds(1),
         };

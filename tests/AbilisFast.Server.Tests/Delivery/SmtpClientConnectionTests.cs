@@ -3,6 +3,7 @@ using System.Text;
 using AbilisFast.Protocol.States;
 using AbilisFast.Server.Configuration;
 using AbilisFast.Server.Delivery;
+using AbilisFast.Server.Queue;
 using AbilisFast.Server.Tests.Support;
 
 namespace AbilisFast.Server.Tests.Delivery;
@@ -278,7 +279,7 @@ public sealed class SmtpClientConnectionTests
         Assert.False(e.IsPermanent);
     }
 
-    private static SmtpClientOptions Secure(ServerSecurity security, NetworkCredential? credentials = null, List<string>? trace = null, bool allowPlaintextAuth = false) => new()
+    private static SmtpClientOptions Secure(OutboundSecurity security, NetworkCredential? credentials = null, List<string>? trace = null, bool allowPlaintextAuth = false) => new()
     {
         AllowPlaintextAuth = allowPlaintextAuth,
         HeloHost = "out.test",
@@ -315,7 +316,7 @@ public sealed class SmtpClientConnectionTests
 
         var trace = new List<string>();
         await using SmtpClientConnection client = await SmtpClientConnection.ConnectAsync(peer.EndPoint,
-            Secure(ServerSecurity.StartTls, new NetworkCredential("relay-user", "p\u00e4ss"), trace), null, default);
+            Secure(OutboundSecurity.StartTls, new NetworkCredential("relay-user", "p\u00e4ss"), trace), null, default);
         Assert.StartsWith("Tls", client.TlsInfo);
         Assert.Contains("certificate not verified", client.TlsInfo);
         TransactionResult result = await client.SendAsync(Message("secret text\r\n", "a@peer.test"), default);
@@ -348,7 +349,7 @@ public sealed class SmtpClientConnectionTests
         });
 
         await using SmtpClientConnection client = await SmtpClientConnection.ConnectAsync(peer.EndPoint,
-            Secure(ServerSecurity.Tls, new NetworkCredential("u", "pw")), null, default);
+            Secure(OutboundSecurity.Tls, new NetworkCredential("u", "pw")), null, default);
         await client.QuitAsync(default);
         await peer.Completion;
         Assert.Equal(["AUTH LOGIN\r\n", "dQ==\r\n", "cHc=\r\n"], steps);
@@ -365,7 +366,7 @@ public sealed class SmtpClientConnectionTests
             await p.SendAsync("221 bye\r\n");
         }))
         {
-            SmtpClientException e = await Assert.ThrowsAsync<SmtpClientException>(() => SmtpClientConnection.ConnectAsync(plain.EndPoint, Secure(ServerSecurity.StartTls), null, default));
+            SmtpClientException e = await Assert.ThrowsAsync<SmtpClientException>(() => SmtpClientConnection.ConnectAsync(plain.EndPoint, Secure(OutboundSecurity.StartTls), null, default));
             Assert.Equal("SERVER-SECURITY is STARTTLS but the server does not offer STARTTLS", e.Message);
             Assert.False(e.IsPermanent);
             await plain.Completion;
@@ -380,7 +381,7 @@ public sealed class SmtpClientConnectionTests
             await p.SendAsync("221 bye\r\n");
         });
         SmtpClientException refused = await Assert.ThrowsAsync<SmtpClientException>(() =>
-            SmtpClientConnection.ConnectAsync(refusing.EndPoint, Secure(ServerSecurity.None, new NetworkCredential("u", "wrong"), allowPlaintextAuth: true), null, default));
+            SmtpClientConnection.ConnectAsync(refusing.EndPoint, Secure(OutboundSecurity.None, new NetworkCredential("u", "wrong"), allowPlaintextAuth: true), null, default));
         Assert.Equal("authentication as u refused: 535 5.7.8 authentication failed", refused.Message);
         Assert.False(refused.IsPermanent);
         Assert.Equal(454, refused.Reply!.Code);
@@ -406,7 +407,7 @@ public sealed class SmtpClientConnectionTests
             }
         });
         SmtpClientException e = await Assert.ThrowsAsync<SmtpClientException>(() =>
-            SmtpClientConnection.ConnectAsync(plain.EndPoint, Secure(ServerSecurity.None, new NetworkCredential("u", "secret")), null, default));
+            SmtpClientConnection.ConnectAsync(plain.EndPoint, Secure(OutboundSecurity.None, new NetworkCredential("u", "secret")), null, default));
         Assert.Equal("SERVER-AUTH is YES but the connection has no TLS: set SERVER-SECURITY:STARTTLS or TLS (or SERVER-AUTH-PLAINTEXT:YES)", e.Message);
         Assert.False(e.IsPermanent);
         Assert.Equal("4.7.0", e.Status);

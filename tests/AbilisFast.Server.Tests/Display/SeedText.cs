@@ -1,4 +1,4 @@
-namespace AbilisFast.Server.Tests.Console;
+namespace AbilisFast.Server.Tests.Display;
 
 /// <summary>Console output blocks as printed by the appliance: an empty line, then CRLF-terminated lines.</summary>
 internal static class SeedText

@@ -1,9 +1,9 @@
 using AbilisFast.Protocol.States;
-using AbilisFast.Server.Console;
 using AbilisFast.Server.Diagnostics;
-using static AbilisFast.Server.Tests.Console.SeedText;
+using AbilisFast.Server.Display;
+using static AbilisFast.Server.Tests.Display.SeedText;
 
-namespace AbilisFast.Server.Tests.Console;
+namespace AbilisFast.Server.Tests.Display;
 
 /// <summary>The displays against the seed's examples (36.4.1 and 36.4.2), character for character.</summary>
 public sealed class SmtpDisplayGoldenTests

@@ -1,13 +1,14 @@
 using System.Net;
 using AbilisFast.Protocol.States;
 using AbilisFast.Server.Channels;
-using AbilisFast.Server.Console;
 using AbilisFast.Server.Diagnostics;
+using AbilisFast.Server.Display;
+using AbilisFast.Server.Runtime;
 using AbilisFast.Server.Tests.Diagnostics;
 using AbilisFast.Server.Tests.Support;
-using static AbilisFast.Server.Tests.Console.SeedText;
+using static AbilisFast.Server.Tests.Display.SeedText;
 
-namespace AbilisFast.Server.Tests.Console;
+namespace AbilisFast.Server.Tests.Display;
 
 /// <summary>Displays of a real context: snapshot taken from live channels, counters and clock.</summary>
 public sealed class SmtpDisplayLiveTests

@@ -1,5 +1,5 @@
 using System.Text.RegularExpressions;
-using AbilisFast.Server.Admin;
+using AbilisFast.Server.Access;
 using AbilisFast.Server.Tests.Support;
 
 namespace AbilisFast.Server.Tests.EndToEnd;

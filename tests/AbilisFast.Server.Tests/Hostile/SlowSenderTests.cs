@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text;
+using AbilisFast.Server.Sessions;
 using AbilisFast.Server.Tests.Support;
 using static AbilisFast.Server.Tests.Support.LoopbackServers;
 
@@ -42,7 +43,7 @@ public sealed class SlowSenderTests
         return (await reply, sent);
     }
 
-    private static async Task<SmtpTestClient> InDataAsync(SmtpServer server, string bdat = "")
+    private static async Task<SmtpTestClient> InDataAsync(SmtpListener server, string bdat = "")
     {
         SmtpTestClient client = await SmtpTestClient.ConnectAsync(server.LocalEndPoint!.Port);
         Assert.StartsWith("220 ", await client.ReadReplyAsync());

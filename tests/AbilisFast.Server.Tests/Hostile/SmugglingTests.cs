@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text;
 using System.Text.RegularExpressions;
+using AbilisFast.Server.Sessions;
 using AbilisFast.Server.Tests.Support;
 
 namespace AbilisFast.Server.Tests.Hostile;
@@ -59,10 +60,10 @@ public sealed partial class SmugglingTests
     [GeneratedRegex("\r(?!\n)|(?<!\r)\n")]
     private static partial Regex BareCrOrLf();
 
-    private static async Task<(TestServerContext Context, SmtpServer Server)> StartAsync()
+    private static async Task<(TestServerContext Context, SmtpListener Server)> StartAsync()
     {
         var context = new TestServerContext("LOCAL-DOMAIN:local.test");
-        var server = new SmtpServer(context.Context);
+        var server = new SmtpListener(context.Context);
         server.Start(new IPEndPoint(IPAddress.Loopback, 0));
         await Task.Yield();
         return (context, server);

@@ -4,6 +4,7 @@ using AbilisFast.Server.Access;
 using AbilisFast.Server.Configuration;
 using AbilisFast.Server.Diagnostics;
 using AbilisFast.Server.Queue;
+using AbilisFast.Server.Submission;
 using AbilisFast.Server.Tests.Support;
 
 namespace AbilisFast.Server.Tests.IpBan;

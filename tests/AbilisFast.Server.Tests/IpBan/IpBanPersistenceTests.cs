@@ -1,5 +1,6 @@
 using System.Net;
 using AbilisFast.Server.Access;
+using AbilisFast.Server.Configuration;
 using AbilisFast.Server.Tests.Support;
 
 namespace AbilisFast.Server.Tests.IpBan;

@@ -1,5 +1,7 @@
 using System.Net;
 using AbilisFast.Server.Diagnostics;
+using AbilisFast.Server.Runtime;
+using AbilisFast.Server.Sessions;
 using AbilisFast.Server.Tests.Support;
 using static AbilisFast.Server.Tests.Support.LoopbackServers;
 
@@ -152,7 +154,7 @@ public sealed class LoopbackServerTests
         using var test = new TestServerContext("LOCAL-DOMAIN:local.test", "SES-TOT:40", "MAX-IP-SES:40");
         var pool = new CountingMemoryPool();
         var context = new SmtpContext(test.Settings, test.Log, test.Spool) { BufferPool = pool };
-        await using var server = new SmtpServer(context);
+        await using var server = new SmtpListener(context);
         server.Start(new IPEndPoint(IPAddress.Loopback, 0));
         var clients = new List<SmtpTestClient>();
         try
@@ -202,7 +204,7 @@ public sealed class LoopbackServerTests
     public async Task BannedAddressesAreDroppedAtAccept()
     {
         using var test = new TestServerContext("LOCAL-DOMAIN:local.test");
-        await using var server = new SmtpServer(test.Context, new FixedBanList(IPAddress.Parse("127.0.0.3")));
+        await using var server = new SmtpListener(test.Context, new FixedBanList(IPAddress.Parse("127.0.0.3")));
         server.Start(new IPEndPoint(IPAddress.Loopback, 0));
         await using SmtpTestClient banned = await SmtpTestClient.ConnectAsync(server.LocalEndPoint!.Port, source: IPAddress.Parse("127.0.0.3"));
         Assert.Null(await banned.ReadReplyAsync());
@@ -217,7 +219,7 @@ public sealed class LoopbackServerTests
     {
         int port = ServerProcess.FreePort();
         using var test = new TestServerContext("LOCAL-DOMAIN:local.test", $"TCP-LOCPORT:{port}");
-        await using var server = new SmtpServer(test.Context);
+        await using var server = new SmtpListener(test.Context);
         server.Start();
         await using SmtpTestClient v4 = await SmtpTestClient.ConnectAsync(port, IPAddress.Loopback);
         Assert.StartsWith("220 ", await v4.ReadReplyAsync());
@@ -235,7 +237,7 @@ public sealed class LoopbackServerTests
     {
         int port = ServerProcess.FreePort();
         using var test = new TestServerContext("ACT:NO", $"TCP-LOCPORT:{port}");
-        await using var server = new SmtpServer(test.Context);
+        await using var server = new SmtpListener(test.Context);
         server.Start(new IPEndPoint(IPAddress.Loopback, port));
         Assert.False(server.IsListening);
         Assert.All(test.Context.Channels.Channels, c => Assert.Equal(AbilisFast.Protocol.States.SmtpState.Inactive, c.SmtpState));

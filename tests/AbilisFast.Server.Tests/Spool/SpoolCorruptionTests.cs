@@ -1,5 +1,4 @@
 using AbilisFast.Server.Spool;
-using SpoolT = AbilisFast.Server.Spool.Spool;
 
 namespace AbilisFast.Server.Tests.Spool;
 
@@ -12,7 +11,7 @@ public sealed class SpoolCorruptionTests
     {
         using var dir = new SpoolTestDir();
         uint committed;
-        using (SpoolT spool = SpoolT.Open(dir.Path, dir.Options(fragmentSize: 1024), out _))
+        using (SpoolStore spool = SpoolStore.Open(dir.Path, dir.Options(fragmentSize: 1024), out _))
         {
             committed = await SpoolTestData.StoreAsync(spool, SpoolTestData.Body(1, 3000));
             SpoolWriter partial = spool.BeginMessage(spool.NextId());
@@ -35,7 +34,7 @@ public sealed class SpoolCorruptionTests
         }
 
         uint next;
-        using (SpoolT spool = SpoolT.Open(dir.Path, dir.Options(fragmentSize: 1024), out IReadOnlyList<RecoveredMessage> recovered))
+        using (SpoolStore spool = SpoolStore.Open(dir.Path, dir.Options(fragmentSize: 1024), out IReadOnlyList<RecoveredMessage> recovered))
         {
             Assert.Equal(committed, Assert.Single(recovered).Id);
             Assert.Equal(SpoolTestData.Body(1, 3000), SpoolTestData.ReadBody(spool, committed));
@@ -45,7 +44,7 @@ public sealed class SpoolCorruptionTests
         Assert.Contains(dir.LogLines, l => l.Contains("torn", StringComparison.Ordinal));
         Assert.False(Directory.Exists(dir.CorruptDir));
 
-        using (SpoolT spool = SpoolT.Open(dir.Path, dir.Options(fragmentSize: 1024), out IReadOnlyList<RecoveredMessage> recovered))
+        using (SpoolStore spool = SpoolStore.Open(dir.Path, dir.Options(fragmentSize: 1024), out IReadOnlyList<RecoveredMessage> recovered))
         {
             Assert.Equal([committed, next], recovered.Select(m => m.Id));
             Assert.Equal(SpoolTestData.Body(3, 3000), SpoolTestData.ReadBody(spool, next));
@@ -58,7 +57,7 @@ public sealed class SpoolCorruptionTests
     {
         using var dir = new SpoolTestDir();
         var ids = new List<uint>();
-        using (SpoolT spool = SpoolT.Open(dir.Path, dir.Options(fragmentSize: 1024), out _))
+        using (SpoolStore spool = SpoolStore.Open(dir.Path, dir.Options(fragmentSize: 1024), out _))
         {
             for (int i = 0; i < 3; i++)
             {
@@ -68,7 +67,7 @@ public sealed class SpoolCorruptionTests
 
         string file = Assert.Single(dir.SegmentFiles());
         FragmentLocation victim;
-        using (SpoolT spool = SpoolT.Open(dir.Path, dir.Options(fragmentSize: 1024), out IReadOnlyList<RecoveredMessage> recovered))
+        using (SpoolStore spool = SpoolStore.Open(dir.Path, dir.Options(fragmentSize: 1024), out IReadOnlyList<RecoveredMessage> recovered))
         {
             victim = recovered[0].Fragments[1];
         }
@@ -81,7 +80,7 @@ public sealed class SpoolCorruptionTests
             fs.WriteByte((byte)(b ^ 0x04));
         }
 
-        using (SpoolT spool = SpoolT.Open(dir.Path, dir.Options(fragmentSize: 1024), out IReadOnlyList<RecoveredMessage> recovered))
+        using (SpoolStore spool = SpoolStore.Open(dir.Path, dir.Options(fragmentSize: 1024), out IReadOnlyList<RecoveredMessage> recovered))
         {
             Assert.Equal(ids.Skip(1), recovered.Select(m => m.Id));
             Assert.Equal(SpoolTestData.Body(2, 2500), SpoolTestData.ReadBody(spool, ids[2]));
@@ -99,7 +98,7 @@ public sealed class SpoolCorruptionTests
         var expected = new Dictionary<uint, (byte[] Body, byte[] Envelope)>();
         byte[] retry = "retry-state"u8.ToArray();
         uint withRetry;
-        using (SpoolT spool = SpoolT.Open(dir.Path, Options(), out _))
+        using (SpoolStore spool = SpoolStore.Open(dir.Path, Options(), out _))
         {
             foreach (int size in new[] { 100, 600, 0, 300 })
             {
@@ -125,7 +124,7 @@ public sealed class SpoolCorruptionTests
             flipped[pos] ^= (byte)(1 << (pos % 8));
             File.WriteAllBytes(Path.Combine(copyDir, Path.GetFileName(file)), flipped);
 
-            using (SpoolT spool = SpoolT.Open(copyDir, Options(), out IReadOnlyList<RecoveredMessage> recovered))
+            using (SpoolStore spool = SpoolStore.Open(copyDir, Options(), out IReadOnlyList<RecoveredMessage> recovered))
             {
                 foreach (RecoveredMessage m in recovered)
                 {
@@ -162,7 +161,7 @@ public sealed class SpoolCorruptionTests
         File.WriteAllBytes(Path.Combine(dir.Path, "seg-00000003.jnl"), new byte[100]);
         File.WriteAllBytes(Path.Combine(dir.Path, "unrelated.txt"), junk);
 
-        using (SpoolT spool = SpoolT.Open(dir.Path, dir.Options(), out IReadOnlyList<RecoveredMessage> recovered))
+        using (SpoolStore spool = SpoolStore.Open(dir.Path, dir.Options(), out IReadOnlyList<RecoveredMessage> recovered))
         {
             Assert.Empty(recovered);
         }

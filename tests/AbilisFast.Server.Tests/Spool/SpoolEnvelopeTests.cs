@@ -1,4 +1,5 @@
-using SpoolT = AbilisFast.Server.Spool.Spool;
+using AbilisFast.Server.Spool;
+
 
 namespace AbilisFast.Server.Tests.Spool;
 
@@ -11,7 +12,7 @@ public sealed class SpoolEnvelopeTests
         using var dir = new SpoolTestDir();
         uint first;
         uint second;
-        using (SpoolT spool = SpoolT.Open(dir.Path, dir.Options(fragmentSize: 1024), out _))
+        using (SpoolStore spool = SpoolStore.Open(dir.Path, dir.Options(fragmentSize: 1024), out _))
         {
             first = await SpoolTestData.StoreAsync(spool, new byte[3000]);
             second = await SpoolTestData.StoreAsync(spool, new byte[10]);
@@ -22,7 +23,7 @@ public sealed class SpoolEnvelopeTests
             Assert.Null(spool.ReadEnvelope(12345));
         }
 
-        using (SpoolT again = SpoolT.Open(dir.Path, dir.Options(fragmentSize: 1024), out _))
+        using (SpoolStore again = SpoolStore.Open(dir.Path, dir.Options(fragmentSize: 1024), out _))
         {
             Assert.Null(again.ReadEnvelope(first));
             Assert.Equal(SpoolTestData.Envelope(second), again.ReadEnvelope(second));
@@ -40,7 +41,7 @@ public sealed class SpoolEnvelopeTests
         using var dir = new SpoolTestDir();
         int[] sizes = [0, 1, 1023, 1024, 1025, 5000, 40_000, 70_000, 3];
         var stored = new List<(uint Id, byte[] Body, byte[] Envelope)>();
-        using (SpoolT spool = SpoolT.Open(dir.Path, dir.Options(segmentSize: 64 * 1024, fragmentSize: 1024), out _))
+        using (SpoolStore spool = SpoolStore.Open(dir.Path, dir.Options(segmentSize: 64 * 1024, fragmentSize: 1024), out _))
         {
             for (int i = 0; i < sizes.Length; i++)
             {
@@ -59,7 +60,7 @@ public sealed class SpoolEnvelopeTests
             }
         }
 
-        using (SpoolT again = SpoolT.Open(dir.Path, dir.Options(segmentSize: 64 * 1024, fragmentSize: 1024), out _))
+        using (SpoolStore again = SpoolStore.Open(dir.Path, dir.Options(segmentSize: 64 * 1024, fragmentSize: 1024), out _))
         {
             foreach ((uint id, byte[] body, byte[] envelope) in stored)
             {

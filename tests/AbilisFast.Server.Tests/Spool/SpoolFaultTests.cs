@@ -1,5 +1,4 @@
 using AbilisFast.Server.Spool;
-using SpoolT = AbilisFast.Server.Spool.Spool;
 
 namespace AbilisFast.Server.Tests.Spool;
 
@@ -21,7 +20,7 @@ public sealed class SpoolFaultTests
         uint d;
         uint b;
         uint c;
-        using (SpoolT spool = SpoolT.Open(dir.Path, Options(), out _))
+        using (SpoolStore spool = SpoolStore.Open(dir.Path, Options(), out _))
         {
             a = await SpoolTestData.StoreAsync(spool, SpoolTestData.Body(1, 3000));
             fail = true;
@@ -47,7 +46,7 @@ public sealed class SpoolFaultTests
             Assert.Equal(2, spool.LiveMessages);
         }
 
-        using (SpoolT spool = SpoolT.Open(dir.Path, Options(), out IReadOnlyList<RecoveredMessage> recovered))
+        using (SpoolStore spool = SpoolStore.Open(dir.Path, Options(), out IReadOnlyList<RecoveredMessage> recovered))
         {
             Assert.Equal([a, d], recovered.Select(m => m.Id));
             Assert.Equal(SpoolTestData.Body(1, 3000), SpoolTestData.ReadBody(spool, a));
@@ -67,7 +66,7 @@ public sealed class SpoolFaultTests
         uint a;
         uint b;
         uint d;
-        using (SpoolT spool = SpoolT.Open(dir.Path, options, out _))
+        using (SpoolStore spool = SpoolStore.Open(dir.Path, options, out _))
         {
             a = await SpoolTestData.StoreAsync(spool, SpoolTestData.Body(1, 1000));
             free = 0;
@@ -87,7 +86,7 @@ public sealed class SpoolFaultTests
             d = await SpoolTestData.StoreAsync(spool, SpoolTestData.Body(4, 100_000));
         }
 
-        using (SpoolT spool = SpoolT.Open(dir.Path, options, out IReadOnlyList<RecoveredMessage> recovered))
+        using (SpoolStore spool = SpoolStore.Open(dir.Path, options, out IReadOnlyList<RecoveredMessage> recovered))
         {
             Assert.Equal([a, b, d], recovered.Select(m => m.Id));
             Assert.Equal(SpoolTestData.Body(4, 100_000), SpoolTestData.ReadBody(spool, d));
@@ -108,7 +107,7 @@ public sealed class SpoolFaultTests
             }
         };
 
-        using SpoolT spool = SpoolT.Open(dir.Path, options, out _);
+        using SpoolStore spool = SpoolStore.Open(dir.Path, options, out _);
         await SpoolTestData.StoreAsync(spool, SpoolTestData.Body(1, 10));
         fail = true;
         await Assert.ThrowsAsync<IOException>(() => SpoolTestData.StoreAsync(spool, SpoolTestData.Body(2, 10)));

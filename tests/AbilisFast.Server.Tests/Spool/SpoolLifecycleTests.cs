@@ -1,5 +1,4 @@
 using AbilisFast.Server.Spool;
-using SpoolT = AbilisFast.Server.Spool.Spool;
 
 namespace AbilisFast.Server.Tests.Spool;
 
@@ -10,7 +9,7 @@ public sealed class SpoolLifecycleTests
     {
         using var dir = new SpoolTestDir();
         uint kept;
-        using (SpoolT spool = SpoolT.Open(dir.Path, dir.Options(fragmentSize: 1024), out _))
+        using (SpoolStore spool = SpoolStore.Open(dir.Path, dir.Options(fragmentSize: 1024), out _))
         {
             kept = await SpoolTestData.StoreAsync(spool, SpoolTestData.Body(1, 5000));
 
@@ -24,7 +23,7 @@ public sealed class SpoolLifecycleTests
             Assert.Equal(1, spool.LiveMessages);
         }
 
-        using (SpoolT spool = SpoolT.Open(dir.Path, dir.Options(fragmentSize: 1024), out IReadOnlyList<RecoveredMessage> recovered))
+        using (SpoolStore spool = SpoolStore.Open(dir.Path, dir.Options(fragmentSize: 1024), out IReadOnlyList<RecoveredMessage> recovered))
         {
             Assert.Equal(kept, Assert.Single(recovered).Id);
             Assert.True(spool.NextId() > kept + 2); // ids of dropped messages are not reused
@@ -36,7 +35,7 @@ public sealed class SpoolLifecycleTests
     {
         using var dir = new SpoolTestDir();
         var ids = new List<uint>();
-        using (SpoolT spool = SpoolT.Open(dir.Path, dir.Options(), out _))
+        using (SpoolStore spool = SpoolStore.Open(dir.Path, dir.Options(), out _))
         {
             for (int i = 0; i < 10; i++)
             {
@@ -55,7 +54,7 @@ public sealed class SpoolLifecycleTests
             Assert.Throws<InvalidOperationException>(() => spool.OpenBody(ids[0]));
         }
 
-        using (SpoolT spool = SpoolT.Open(dir.Path, dir.Options(), out IReadOnlyList<RecoveredMessage> recovered))
+        using (SpoolStore spool = SpoolStore.Open(dir.Path, dir.Options(), out IReadOnlyList<RecoveredMessage> recovered))
         {
             Assert.Equal(ids[9], Assert.Single(recovered).Id);
             Assert.Equal(SpoolTestData.Body(9, 20_000), SpoolTestData.ReadBody(spool, ids[9]));
@@ -64,7 +63,7 @@ public sealed class SpoolLifecycleTests
             Assert.True(dir.SegmentFiles().Length <= 1); // only the active segment may remain
         }
 
-        using (SpoolT spool = SpoolT.Open(dir.Path, dir.Options(), out IReadOnlyList<RecoveredMessage> recovered))
+        using (SpoolStore spool = SpoolStore.Open(dir.Path, dir.Options(), out IReadOnlyList<RecoveredMessage> recovered))
         {
             Assert.Empty(recovered);
         }
@@ -76,7 +75,7 @@ public sealed class SpoolLifecycleTests
         using var dir = new SpoolTestDir();
         uint a;
         uint b;
-        using (SpoolT spool = SpoolT.Open(dir.Path, dir.Options(), out _))
+        using (SpoolStore spool = SpoolStore.Open(dir.Path, dir.Options(), out _))
         {
             a = await SpoolTestData.StoreAsync(spool, SpoolTestData.Body(1, 1000));
             b = await SpoolTestData.StoreAsync(spool, SpoolTestData.Body(2, 1000)); // keeps segment 1 alive
@@ -88,7 +87,7 @@ public sealed class SpoolLifecycleTests
             spool.MarkDone(later); // now the segment holding Done(a) has nothing live of its own
         }
 
-        using (SpoolT spool = SpoolT.Open(dir.Path, dir.Options(), out IReadOnlyList<RecoveredMessage> recovered))
+        using (SpoolStore spool = SpoolStore.Open(dir.Path, dir.Options(), out IReadOnlyList<RecoveredMessage> recovered))
         {
             Assert.DoesNotContain(recovered, m => m.Id == a);
             Assert.Contains(recovered, m => m.Id == b);
@@ -101,7 +100,7 @@ public sealed class SpoolLifecycleTests
         using var dir = new SpoolTestDir();
         uint id;
         uint other;
-        using (SpoolT spool = SpoolT.Open(dir.Path, dir.Options(), out _))
+        using (SpoolStore spool = SpoolStore.Open(dir.Path, dir.Options(), out _))
         {
             id = await SpoolTestData.StoreAsync(spool, SpoolTestData.Body(1, 100));
             other = await SpoolTestData.StoreAsync(spool, SpoolTestData.Body(2, 100));
@@ -111,7 +110,7 @@ public sealed class SpoolLifecycleTests
             Assert.Throws<InvalidOperationException>(() => spool.WriteRetry(12345, "x"u8));
         }
 
-        using (SpoolT spool = SpoolT.Open(dir.Path, dir.Options(), out IReadOnlyList<RecoveredMessage> recovered))
+        using (SpoolStore spool = SpoolStore.Open(dir.Path, dir.Options(), out IReadOnlyList<RecoveredMessage> recovered))
         {
             Assert.Equal("attempt-2"u8.ToArray(), recovered.Single(m => m.Id == id).LastRetry);
             Assert.Null(recovered.Single(m => m.Id == other).LastRetry);
@@ -124,7 +123,7 @@ public sealed class SpoolLifecycleTests
     {
         using var dir = new SpoolTestDir();
         SpoolOptions options = dir.Options(segmentSize: 64L << 20);
-        SpoolT? spool = null;
+        SpoolStore? spool = null;
         int rounds = 0;
         options.BeforeSyncRound = () =>
         {
@@ -139,7 +138,7 @@ public sealed class SpoolLifecycleTests
             }
         };
 
-        using (spool = SpoolT.Open(dir.Path, options, out _))
+        using (spool = SpoolStore.Open(dir.Path, options, out _))
         {
             await Task.WhenAll(Enumerable.Range(0, 64).Select(i => Task.Run(() => SpoolTestData.StoreAsync(spool, SpoolTestData.Body((uint)i, 300)))));
             Assert.Equal(64, spool.CommitsCompleted);
@@ -158,7 +157,7 @@ public sealed class SpoolEdgeCaseTests
         using var dir = new SpoolTestDir();
         byte[] envelope = SpoolTestData.Body(77, 10_000);
         uint id;
-        using (SpoolT spool = SpoolT.Open(dir.Path, dir.Options(), out _))
+        using (SpoolStore spool = SpoolStore.Open(dir.Path, dir.Options(), out _))
         {
             id = await SpoolTestData.StoreAsync(spool, SpoolTestData.Body(1, 20_000), envelope);
             using SpoolWriter writer = spool.BeginMessage(spool.NextId());
@@ -166,7 +165,7 @@ public sealed class SpoolEdgeCaseTests
             await Assert.ThrowsAsync<ArgumentException>(async () => await writer.CommitAsync(new byte[70_000]));
         }
 
-        using (SpoolT spool = SpoolT.Open(dir.Path, dir.Options(), out IReadOnlyList<RecoveredMessage> recovered))
+        using (SpoolStore spool = SpoolStore.Open(dir.Path, dir.Options(), out IReadOnlyList<RecoveredMessage> recovered))
         {
             RecoveredMessage m = Assert.Single(recovered);
             Assert.Equal(envelope, m.Envelope);
@@ -178,7 +177,7 @@ public sealed class SpoolEdgeCaseTests
     public async Task OpenBodySurvivesMarkDone()
     {
         using var dir = new SpoolTestDir();
-        using SpoolT spool = SpoolT.Open(dir.Path, dir.Options(), out _);
+        using SpoolStore spool = SpoolStore.Open(dir.Path, dir.Options(), out _);
         byte[] body = SpoolTestData.Body(1, 150_000);
         uint id = await SpoolTestData.StoreAsync(spool, body);
         await SpoolTestData.StoreAsync(spool, SpoolTestData.Body(2, 70_000)); // move the active segment on
@@ -196,7 +195,7 @@ public sealed class SpoolEdgeCaseTests
     public async Task WritersArePooledAndReusable()
     {
         using var dir = new SpoolTestDir();
-        using SpoolT spool = SpoolT.Open(dir.Path, dir.Options(), out _);
+        using SpoolStore spool = SpoolStore.Open(dir.Path, dir.Options(), out _);
         SpoolWriter first;
         uint a = spool.NextId();
         using (first = spool.BeginMessage(a))

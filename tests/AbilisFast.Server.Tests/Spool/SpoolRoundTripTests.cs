@@ -1,5 +1,4 @@
 using AbilisFast.Server.Spool;
-using SpoolT = AbilisFast.Server.Spool.Spool;
 
 namespace AbilisFast.Server.Tests.Spool;
 
@@ -20,7 +19,7 @@ public sealed class SpoolRoundTripTests
         using var dir = new SpoolTestDir();
         byte[] body = SpoolTestData.Body((uint)size + 1, size);
         uint id;
-        using (SpoolT spool = SpoolT.Open(dir.Path, dir.Options(), out IReadOnlyList<RecoveredMessage> none))
+        using (SpoolStore spool = SpoolStore.Open(dir.Path, dir.Options(), out IReadOnlyList<RecoveredMessage> none))
         {
             Assert.Empty(none);
             id = await SpoolTestData.StoreAsync(spool, body, chunk: 5000);
@@ -28,7 +27,7 @@ public sealed class SpoolRoundTripTests
             Assert.Equal(1, spool.LiveMessages);
         }
 
-        using (SpoolT spool = SpoolT.Open(dir.Path, dir.Options(), out IReadOnlyList<RecoveredMessage> recovered))
+        using (SpoolStore spool = SpoolStore.Open(dir.Path, dir.Options(), out IReadOnlyList<RecoveredMessage> recovered))
         {
             RecoveredMessage m = Assert.Single(recovered);
             Assert.Equal(id, m.Id);
@@ -48,7 +47,7 @@ public sealed class SpoolRoundTripTests
         using var dir = new SpoolTestDir();
         byte[] big = SpoolTestData.Body(7, 200_000); // > 3 segments of 64 KiB
         var ids = new List<uint>();
-        using (SpoolT spool = SpoolT.Open(dir.Path, dir.Options(), out _))
+        using (SpoolStore spool = SpoolStore.Open(dir.Path, dir.Options(), out _))
         {
             ids.Add(await SpoolTestData.StoreAsync(spool, SpoolTestData.Body(1, 30_000)));
             ids.Add(await SpoolTestData.StoreAsync(spool, big));
@@ -60,7 +59,7 @@ public sealed class SpoolRoundTripTests
             }
         }
 
-        using (SpoolT spool = SpoolT.Open(dir.Path, dir.Options(), out IReadOnlyList<RecoveredMessage> recovered))
+        using (SpoolStore spool = SpoolStore.Open(dir.Path, dir.Options(), out IReadOnlyList<RecoveredMessage> recovered))
         {
             Assert.Equal(ids, recovered.Select(m => m.Id));
             RecoveredMessage spanning = recovered[1];
@@ -78,7 +77,7 @@ public sealed class SpoolRoundTripTests
         const int Tasks = 32;
         const int PerTask = 200;
         var stored = new System.Collections.Concurrent.ConcurrentDictionary<uint, int>();
-        using (SpoolT spool = SpoolT.Open(dir.Path, dir.Options(segmentSize: 256 * 1024, fragmentSize: 1024), out _))
+        using (SpoolStore spool = SpoolStore.Open(dir.Path, dir.Options(segmentSize: 256 * 1024, fragmentSize: 1024), out _))
         {
             await Task.WhenAll(Enumerable.Range(0, Tasks).Select(t => Task.Run(async () =>
             {
@@ -98,7 +97,7 @@ public sealed class SpoolRoundTripTests
             Assert.True(spool.SyncCalls <= spool.CommitsCompleted);
         }
 
-        using (SpoolT spool = SpoolT.Open(dir.Path, dir.Options(segmentSize: 256 * 1024, fragmentSize: 1024), out IReadOnlyList<RecoveredMessage> recovered))
+        using (SpoolStore spool = SpoolStore.Open(dir.Path, dir.Options(segmentSize: 256 * 1024, fragmentSize: 1024), out IReadOnlyList<RecoveredMessage> recovered))
         {
             Assert.Equal(Tasks * PerTask, recovered.Count);
             foreach (RecoveredMessage m in recovered)
@@ -117,7 +116,7 @@ public sealed class SpoolRoundTripTests
     public void IdsAreMonotonicHexAndNeverZero()
     {
         using var dir = new SpoolTestDir();
-        using SpoolT spool = SpoolT.Open(dir.Path, dir.Options(), out _);
+        using SpoolStore spool = SpoolStore.Open(dir.Path, dir.Options(), out _);
         uint a = spool.NextId();
         uint b = spool.NextId();
         Assert.NotEqual(0u, a);
@@ -129,14 +128,14 @@ public sealed class SpoolRoundTripTests
     public void AvailableBytesUsesStatvfsOrOverride()
     {
         using var dir = new SpoolTestDir();
-        using (SpoolT spool = SpoolT.Open(dir.Path, dir.Options(), out _))
+        using (SpoolStore spool = SpoolStore.Open(dir.Path, dir.Options(), out _))
         {
             Assert.True(spool.AvailableBytes > 0);
         }
 
         SpoolOptions options = dir.Options();
         options.FreeSpaceOverride = () => 12345;
-        using (SpoolT spool = SpoolT.Open(dir.Path, options, out _))
+        using (SpoolStore spool = SpoolStore.Open(dir.Path, options, out _))
         {
             Assert.Equal(12345, spool.AvailableBytes);
         }

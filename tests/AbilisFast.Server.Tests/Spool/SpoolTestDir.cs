@@ -57,7 +57,7 @@ internal static class SpoolTestData
 
     public static byte[] Envelope(uint id) => System.Text.Encoding.ASCII.GetBytes($"MAIL FROM:<a{id}@x>\nRCPT TO:<b@y>\n");
 
-    public static async Task<uint> StoreAsync(AbilisFast.Server.Spool.Spool spool, byte[] body, byte[]? envelope = null, int chunk = 4096)
+    public static async Task<uint> StoreAsync(AbilisFast.Server.Spool.SpoolStore spool, byte[] body, byte[]? envelope = null, int chunk = 4096)
     {
         uint id = spool.NextId();
         using SpoolWriter writer = spool.BeginMessage(id);
@@ -71,7 +71,7 @@ internal static class SpoolTestData
         return id;
     }
 
-    public static byte[] ReadBody(AbilisFast.Server.Spool.Spool spool, uint id)
+    public static byte[] ReadBody(AbilisFast.Server.Spool.SpoolStore spool, uint id)
     {
         using Stream stream = spool.OpenBody(id);
         using var copy = new MemoryStream();

@@ -1,4 +1,5 @@
 using System.Net;
+using AbilisFast.Server.Sessions;
 
 namespace AbilisFast.Server.Tests.Support;
 
@@ -6,16 +7,16 @@ namespace AbilisFast.Server.Tests.Support;
 internal static class LoopbackServers
 {
     /// <summary>Starts a server for LOCAL-DOMAIN local.test with <paramref name="parameters"/> on 127.0.0.1, port chosen by the system.</summary>
-    public static async Task<(TestServerContext Context, SmtpServer Server)> StartAsync(params string[] parameters)
+    public static async Task<(TestServerContext Context, SmtpListener Server)> StartAsync(params string[] parameters)
     {
         var context = new TestServerContext(["LOCAL-DOMAIN:local.test", .. parameters]);
-        var server = new SmtpServer(context.Context);
+        var server = new SmtpListener(context.Context);
         server.Start(new IPEndPoint(IPAddress.Loopback, 0));
         await Task.Yield();
         return (context, server);
     }
 
-    public static async Task StopAsync(TestServerContext context, SmtpServer server)
+    public static async Task StopAsync(TestServerContext context, SmtpListener server)
     {
         await server.DisposeAsync();
         context.Dispose();

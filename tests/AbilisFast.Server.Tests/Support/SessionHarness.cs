@@ -2,6 +2,7 @@ using System.Buffers;
 using System.IO.Pipelines;
 using System.Net;
 using System.Text;
+using AbilisFast.Server.Runtime;
 using AbilisFast.Server.Sessions;
 using AbilisFast.Server.Transport;
 
@@ -37,7 +38,7 @@ internal sealed class SessionHarness : IAsyncDisposable
             }
             finally
             {
-                // What SmtpServer does when it disposes the socket transport: the client sees EOF.
+                // What SmtpListener does when it disposes the socket transport: the client sees EOF.
                 await transport.ServerToClient.Writer.CompleteAsync();
                 if (channel is not null)
                 {

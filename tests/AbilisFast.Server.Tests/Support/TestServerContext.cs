@@ -1,5 +1,6 @@
 using AbilisFast.Server.Configuration;
 using AbilisFast.Server.Diagnostics;
+using AbilisFast.Server.Runtime;
 using AbilisFast.Server.Spool;
 
 namespace AbilisFast.Server.Tests.Support;
@@ -32,12 +33,12 @@ internal sealed class TestServerContext : IDisposable
         Log = new SessionLog();
         Spool = SpoolStore.Open(SpoolDir, spoolOptions, out _);
         SmtpContext? live = null;
-        Mailboxes = new AbilisFast.Server.Delivery.MaildirStore(MailboxDir, () => (live!.Settings.MbMaxSizeBytes, live.Settings.MbMaxMails));
+        Mailboxes = new AbilisFast.Server.Mailboxes.MaildirStore(MailboxDir, () => (live!.Settings.MbMaxSizeBytes, live.Settings.MbMaxMails));
         Context = new SmtpContext(Settings, Log, Spool)
         {
             Mailboxes = Mailboxes,
             Tls = tls ? AbilisFast.Server.Transport.ServerTls.Load(Settings, TimeProvider.System) : null,
-            AuthUsers = tls ? new AbilisFast.Server.Sessions.SmtpAuthUsers(WorkDir) : null,
+            AuthUsers = tls ? new AbilisFast.Server.Access.SmtpAuthUsers(WorkDir) : null,
         };
         live = Context;
     }
@@ -45,7 +46,7 @@ internal sealed class TestServerContext : IDisposable
     public string WorkDir { get; }
     public string SpoolDir => Path.Combine(WorkDir, "spool");
     public string MailboxDir => Path.Combine(WorkDir, "mailboxes");
-    public AbilisFast.Server.Delivery.MaildirStore Mailboxes { get; }
+    public AbilisFast.Server.Mailboxes.MaildirStore Mailboxes { get; }
 
     /// <summary>The messages delivered into one local mailbox (new/), oldest first.</summary>
     public string[] Mailbox(string name) =>

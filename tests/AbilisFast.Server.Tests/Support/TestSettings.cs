@@ -1,4 +1,3 @@
-global using SpoolStore = AbilisFast.Server.Spool.Spool;
 using AbilisFast.Server.Configuration;
 
 namespace AbilisFast.Server.Tests.Support;

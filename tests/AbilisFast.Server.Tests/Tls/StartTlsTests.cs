@@ -4,6 +4,7 @@ using System.Net.Security;
 using System.Net.Sockets;
 using System.Text;
 using AbilisFast.Protocol.States;
+using AbilisFast.Server.Sessions;
 using AbilisFast.Server.Tests.Support;
 using AbilisFast.Server.Transport;
 
@@ -249,7 +250,7 @@ public sealed class StartTlsTests
     public async Task WithoutACertificateStartTlsIsNotOffered()
     {
         using var context = new TestServerContext("LOCAL-DOMAIN:local.test");
-        await using var server = new SmtpServer(context.Context);
+        await using var server = new SmtpListener(context.Context);
         server.Start(new IPEndPoint(IPAddress.Loopback, 0));
         await using SmtpTestClient client = await SmtpTestClient.ConnectAsync(server.LocalEndPoint!.Port);
         Assert.StartsWith("220 ", await client.ReadReplyAsync());

@@ -1,6 +1,6 @@
 using System.Net;
 using AbilisFast.Server.Access;
-using AbilisFast.Server.Admin;
+using AbilisFast.Server.Sessions;
 using AbilisFast.Server.Tests.Support;
 
 namespace AbilisFast.Server.Tests.Tls;
@@ -16,14 +16,14 @@ internal sealed class TlsServer : IAsyncDisposable
     public const string AdminUser = "root";
     public const string AdminPassword = "admin-pass";
 
-    private TlsServer(TestServerContext context, SmtpServer server)
+    private TlsServer(TestServerContext context, SmtpListener server)
     {
         Context = context;
         Server = server;
     }
 
     public TestServerContext Context { get; }
-    public SmtpServer Server { get; }
+    public SmtpListener Server { get; }
     public int Port => Server.LocalEndPoint!.Port;
     public int TlsPort => Server.TlsLocalEndPoint!.Port;
 
@@ -35,7 +35,7 @@ internal sealed class TlsServer : IAsyncDisposable
         UserStore users = UserStore.Load(context.WorkDir);
         users.Set(MailUser, UserRights.Mail, MailPassword);
         users.Set(AdminUser, UserRights.Admin, AdminPassword);
-        var server = new SmtpServer(context.Context, bans);
+        var server = new SmtpListener(context.Context, bans);
         server.Start(new IPEndPoint(IPAddress.Loopback, 0), new IPEndPoint(IPAddress.Loopback, 0));
         await Task.Yield();
         return new TlsServer(context, server);

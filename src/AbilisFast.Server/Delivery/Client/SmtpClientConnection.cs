@@ -11,6 +11,7 @@ using AbilisFast.Protocol.Data;
 using AbilisFast.Protocol.Lines;
 using AbilisFast.Protocol.States;
 using AbilisFast.Server.Configuration;
+using AbilisFast.Server.Queue;
 
 namespace AbilisFast.Server.Delivery;
 
@@ -132,7 +133,7 @@ internal sealed class SmtpClientConnection : IAsyncDisposable
     private async Task HandshakeAsync(CancellationToken cancellationToken)
     {
         SetState(SmtpState.WaitConn, TcpState.Connected);
-        if (_options.Security == ServerSecurity.Tls)
+        if (_options.Security == OutboundSecurity.Tls)
         {
             await StartTlsAsync(opportunistic: false, cancellationToken).ConfigureAwait(false);
         }
@@ -146,7 +147,7 @@ internal sealed class SmtpClientConnection : IAsyncDisposable
 
         SetState(SmtpState.Helo, TcpState.Connected);
         await HelloAsync(cancellationToken).ConfigureAwait(false);
-        if (_options.Security == ServerSecurity.StartTls)
+        if (_options.Security == OutboundSecurity.StartTls)
         {
             if (!Capabilities.StartTls)
             {
@@ -165,7 +166,7 @@ internal sealed class SmtpClientConnection : IAsyncDisposable
             await StartTlsAsync(opportunistic: false, cancellationToken).ConfigureAwait(false);
             await HelloAsync(cancellationToken).ConfigureAwait(false); // RFC 3207: forget what was said before TLS
         }
-        else if (_options.Security == ServerSecurity.None && _options.OpportunisticTls && Capabilities.StartTls)
+        else if (_options.Security == OutboundSecurity.None && _options.OpportunisticTls && Capabilities.StartTls)
         {
             await OpportunisticTlsAsync(cancellationToken).ConfigureAwait(false);
         }

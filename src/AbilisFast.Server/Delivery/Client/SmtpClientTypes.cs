@@ -1,6 +1,7 @@
 using System.Net;
 using System.Security.Cryptography.X509Certificates;
 using AbilisFast.Server.Configuration;
+using AbilisFast.Server.Queue;
 
 namespace AbilisFast.Server.Delivery;
 
@@ -26,7 +27,7 @@ internal sealed class SmtpClientOptions
     /// that does not offer it is a temporary failure), or none. With TLS or STARTTLS the
     /// certificate is checked as <see cref="Verification"/> says.
     /// </summary>
-    public ServerSecurity Security { get; init; }
+    public OutboundSecurity Security { get; init; }
 
     /// <summary>
     /// With <see cref="Security"/> None: STARTTLS when the server offers it, the certificate not

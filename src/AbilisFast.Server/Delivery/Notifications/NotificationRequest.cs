@@ -1,3 +1,5 @@
+using AbilisFast.Server.Queue;
+
 namespace AbilisFast.Server.Delivery;
 
 /// <summary>One recipient that a failure notification reports, with what the remote side said.</summary>

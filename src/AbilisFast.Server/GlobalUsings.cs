@@ -1,1 +1,0 @@
-global using SpoolStore = AbilisFast.Server.Spool.Spool;

@@ -55,6 +55,8 @@ internal static class ParameterNames
     public const string ServerTlsCa = "SERVER-TLS-CA";
     public const string MxTls = "MX-TLS";
     public const string ServerAuthPlaintext = "SERVER-AUTH-PLAINTEXT";
+    public const string HopLimit = "HOP-LIMIT";
+    public const string DelayNotifTime = "DELAY-NOTIF-TIME";
     public const string NodeName = "NODENAME";
     public const string Sink = "SINK";
 }

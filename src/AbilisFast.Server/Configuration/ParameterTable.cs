@@ -84,6 +84,10 @@ internal static class ParameterTable
             "PEM file of extra trust anchors for the relay server's certificate; empty = the system's only", allowEmpty: true),
         Enum(P.MxTls, "MAY", ["MAY", "NONE"], "STARTTLS toward MX hosts: MAY when offered (not verified), NONE never"),
         YesNo(P.ServerAuthPlaintext, "NO", true, "allow SERVER-AUTH to send SERVER-USER/SERVER-PWD over a connection without TLS; ours"),
+        Int(P.HopLimit, 100, 1, 1000, true,
+            "most Received: header fields a message may carry, ours included; more is refused with 554 5.4.6 (mail loop); ours"),
+        Int(P.DelayNotifTime, 14400, 0, 31536000, true,
+            "seconds a message may wait before a NOTIFY=DELAY recipient gets one delay report; 0 = never; ours"),
         Text(P.NodeName, DefaultNodeName(), true, "node name in the console prompt"),
         YesNo(P.Sink, "NO", true, "benchmarking: accept and discard every message"),
     ];

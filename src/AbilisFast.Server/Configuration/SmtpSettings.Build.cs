@@ -89,6 +89,8 @@ internal sealed partial record SmtpSettings
             RelayServerTlsPins = ParameterValues.TryParsePins(store.GetValue(P.ServerTlsPin), out IReadOnlyList<byte[]> pins) ? pins : [],
             RelayServerTlsCaPath = UnderWorkDir(store.GetValue(P.ServerTlsCa), workDir),
             MxTls = store.GetValue(P.MxTls) == "MAY",
+            HopLimit = Int(store, P.HopLimit),
+            DelayNotifTime = TimeSpan.FromSeconds(Int(store, P.DelayNotifTime)),
             NodeName = store.GetValue(P.NodeName),
             Sink = YesNo(store, P.Sink),
         };

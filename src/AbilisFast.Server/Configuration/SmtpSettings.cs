@@ -102,6 +102,12 @@ internal sealed partial record SmtpSettings
     /// <summary>MAIL-TRY-DELAY.</summary>
     public TimeSpan MailTryDelay { get; init; }
 
+    /// <summary>HOP-LIMIT: the most Received: fields a message may carry with ours; more is a mail loop (554 5.4.6).</summary>
+    public int HopLimit { get; init; } = 100;
+
+    /// <summary>DELAY-NOTIF-TIME: how long a message waits before its NOTIFY=DELAY recipients get a delay report; zero = never.</summary>
+    public TimeSpan DelayNotifTime { get; init; } = TimeSpan.FromHours(4);
+
     /// <summary>SERVER: the relay server (smarthost) all remote mail goes to; null = deliver by MX.</summary>
     public string? RelayServer { get; init; }
 

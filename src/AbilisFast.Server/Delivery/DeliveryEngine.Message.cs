@@ -35,6 +35,7 @@ internal sealed partial class DeliveryEngine
         DeliveryState state = _states.GetOrAdd(message.Id, _ => new DeliveryState(envelope!.Recipients.Count));
         DateTimeOffset now = _context.Time.GetUtcNow();
         var newlyFailed = new List<int>();
+        var succeeded = new List<Success>();
         bool expired = now - envelope!.Received >= _context.Settings.QueueLifeTime;
         if (expired)
         {
@@ -53,7 +54,7 @@ internal sealed partial class DeliveryEngine
         else
         {
             state.Attempts++;
-            var attempt = new Attempt(session, message, envelope, state, newlyFailed);
+            var attempt = new Attempt(session, message, envelope, state, newlyFailed, succeeded);
             await DeliverLocalAsync(attempt).ConfigureAwait(false);
             await DeliverRemoteAsync(attempt).ConfigureAwait(false);
         }
@@ -76,6 +77,12 @@ internal sealed partial class DeliveryEngine
             }
         }
 
+        if (succeeded.Count > 0)
+        {
+            await Task.Yield(); // the report reads the original's headers from the spool: off the socket thread
+            await ReportSuccessAsync(session, message, envelope, succeeded).ConfigureAwait(false);
+        }
+
         if (state.PendingCount == 0)
         {
             Finish(session, message, envelope, state);
@@ -83,11 +90,28 @@ internal sealed partial class DeliveryEngine
         }
 
         now = _context.Time.GetUtcNow();
+        TimeSpan delayNotifTime = _context.Settings.DelayNotifTime;
+        bool delayDue = !state.DelayReported && delayNotifTime > TimeSpan.Zero;
+        if (delayDue && now - envelope.Received >= delayNotifTime)
+        {
+            await Task.Yield();
+            state.DelayReported = await ReportDelayAsync(session, message, envelope, state).ConfigureAwait(false);
+            delayDue = !state.DelayReported;
+        }
+
         DateTimeOffset due = now + RetrySchedule.Delay(_context.Settings.MailTryDelay, Math.Max(state.Attempts, 1));
         DateTimeOffset expiry = envelope.Received + _context.Settings.QueueLifeTime;
         if (due > expiry)
         {
             due = expiry;
+        }
+
+        // A recipient waiting for its delay report is tried again when the report is due, not at
+        // the next retry after it (which may be an hour later).
+        DateTimeOffset warning = envelope.Received + delayNotifTime;
+        if (delayDue && warning > now && warning < due && AnyPendingWantsDelay(envelope, state))
+        {
+            due = warning;
         }
 
         state.NextAttemptUnixMs = due.ToUnixTimeMilliseconds();
@@ -134,6 +158,11 @@ internal sealed partial class DeliveryEngine
             _context.Count(channel, anyDelivered ? SmtpCounter.NotifySucc : SmtpCounter.NotifyFail, Direction.Out);
             _notifications.TryRemove(message.Id, out _);
         }
+        else if ((envelope.Flags & EnvelopeFlags.Report) != 0)
+        {
+            // Success and delay reports stay out of the Abilis counters, which are failure notifications only.
+            _context.Reports.CountDone(anyDelivered);
+        }
         else
         {
             bool isInternal = (envelope.Flags & EnvelopeFlags.Internal) != 0;
@@ -168,15 +197,37 @@ internal sealed partial class DeliveryEngine
         }
     }
 
+    private static bool AnyPendingWantsDelay(Envelope envelope, DeliveryState state)
+    {
+        for (int i = 0; i < state.Status.Length; i++)
+        {
+            if (state.Status[i] == RecipientStatus.Pending && WantsDelayReport(envelope.Recipients[i]))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     /// <summary>What one attempt works on; results are written into <see cref="State"/>.</summary>
-    private sealed record Attempt(OutSession Session, QueuedMessage Message, Envelope Envelope, DeliveryState State, List<int> NewlyFailed)
+    private sealed record Attempt(OutSession Session, QueuedMessage Message, Envelope Envelope, DeliveryState State, List<int> NewlyFailed, List<Success> Succeeded)
     {
         public LogTag Tag => LogTag.Channel(Session.Channel.Number);
 
-        public void Delivered(int index, string detail)
+        /// <summary>
+        /// Delivered into a mailbox (<paramref name="report"/> Delivered), or handed to a next hop:
+        /// Relayed when that hop does not offer DSN, null when it does (NOTIFY went on with the
+        /// recipient, so the next hop reports, not this server).
+        /// </summary>
+        public void Delivered(int index, string detail, ReportAction? report = ReportAction.Delivered, string? host = null)
         {
             State.Status[index] = RecipientStatus.Delivered;
             State.LastReply[index] = detail;
+            if (report is { } action)
+            {
+                Succeeded.Add(new Success(index, action, detail, host));
+            }
         }
 
         public void Deferred(int index, string reason) => State.LastReply[index] = reason;

@@ -91,10 +91,16 @@ internal sealed partial class DeliveryEngine
             return;
         }
 
+        IReadOnlyList<DeliveryTarget> targets = WithoutSelf(attempt, server, domain, group, route.Targets);
+        if (targets.Count == 0)
+        {
+            return;
+        }
+
         OutboundMessage outbound = BuildOutbound(attempt, group);
         SmtpClientException? lastError = null;
         string? lastHost = null;
-        foreach (DeliveryTarget target in route.Targets)
+        foreach (DeliveryTarget target in targets)
         {
             foreach (IPAddress address in target.Addresses)
             {
@@ -120,7 +126,7 @@ internal sealed partial class DeliveryEngine
                     continue;
                 }
 
-                Apply(attempt, group, result, target.Host);
+                Apply(attempt, group, result, target.Host, connection.Capabilities.Dsn);
                 if (!connection.IsUsable)
                 {
                     await attempt.Session.DropAsync().ConfigureAwait(false);
@@ -147,7 +153,45 @@ internal sealed partial class DeliveryEngine
         }
     }
 
-    private void Apply(Attempt attempt, List<int> group, TransactionResult result, string host)
+    /// <summary>The replies of one transaction; <paramref name="dsn"/>: the host offered DSN, so NOTIFY went with each recipient.</summary>
+    /// <summary>
+    /// The targets that are not this server itself. When nothing else is left, every recipient of
+    /// the group fails with 5.4.6 "mail for DOMAIN loops back to myself" (Postfix's words), without
+    /// a connection: the usual failure notification follows.
+    /// </summary>
+    private IReadOnlyList<DeliveryTarget> WithoutSelf(Attempt attempt, string? server, string domain, List<int> group, IReadOnlyList<DeliveryTarget> targets)
+    {
+        IReadOnlyList<IPEndPoint> listeners = _context.ListeningEndPoints;
+        if (listeners.Count == 0)
+        {
+            return targets;
+        }
+
+        IReadOnlyList<DeliveryTarget> kept = SelfRoute.WithoutSelf(targets, server is not null, endpoint => SelfRoute.IsSelf(endpoint, listeners), out string? self);
+        if (self is null)
+        {
+            return targets;
+        }
+
+        string which = server is not null ? $"SERVER {self}" : $"MX host {self}";
+        if (kept.Count > 0)
+        {
+            _context.Log.Write(attempt.Tag, $"{which} is this server: trying only the other hosts");
+            return kept;
+        }
+
+        _context.Loops.CountLoopBack();
+        _context.Log.Write(attempt.Tag, $"Mail for {(server is not null ? server : domain)} loops back to myself: {which} is this server");
+        foreach (int i in group)
+        {
+            string recipientDomain = DomainOf(attempt.Envelope.Recipients[i].Address);
+            attempt.Failed(i, $"5.4.6 mail for {(recipientDomain.Length > 0 ? recipientDomain : domain)} loops back to myself ({which} is this server)");
+        }
+
+        return kept;
+    }
+
+    private void Apply(Attempt attempt, List<int> group, TransactionResult result, string host, bool dsn)
     {
         for (int j = 0; j < group.Count; j++)
         {
@@ -156,7 +200,7 @@ internal sealed partial class DeliveryEngine
             string text = $"{reply} (from {host})";
             if (reply.IsPositive)
             {
-                attempt.Delivered(i, text);
+                attempt.Delivered(i, text, dsn ? null : ReportAction.Relayed, host);
             }
             else if (reply.IsPermanent)
             {

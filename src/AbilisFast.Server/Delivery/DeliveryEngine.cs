@@ -165,7 +165,7 @@ internal sealed partial class DeliveryEngine : IAsyncDisposable, IQueueControl
 
         try
         {
-            await PickupDirectory.ScanAsync(_context, _stopping.Token).ConfigureAwait(false);
+            await PickupDirectory.ScanAsync(_context, _stopping.Token, NotifyPickupLoopAsync).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {

@@ -18,7 +18,7 @@ internal enum RecipientStatus : byte
 /// recipient (in envelope order) its status and the last reply that concerned it. Kept in memory by
 /// the delivery engine and written to the spool as a Retry record after each attempt that leaves the
 /// message queued, so QUEUE-DEFER and the per-recipient progress survive a restart.
-/// Payload, little-endian: <c>u8 version 2, u8 flags (1 = held), u16 attempts, i64 next attempt
+/// Payload, little-endian: <c>u8 version 2, u8 flags (1 = held, 2 = delay report sent), u16 attempts, i64 next attempt
 /// (Unix ms), u16 recipient count, then per recipient: u8 status, u16 + last reply (UTF-8)</c>.
 /// Version 1 (no flags byte) is still read.
 /// </summary>
@@ -26,6 +26,7 @@ internal sealed class DeliveryState
 {
     private const byte Version = 2;
     private const byte HeldFlag = 1;
+    private const byte DelayReportedFlag = 2;
     private const int MaxReplyBytes = 1000;
 
     public DeliveryState(int recipients)
@@ -38,6 +39,9 @@ internal sealed class DeliveryState
 
     /// <summary>Put on hold from the console: not delivered until released.</summary>
     public bool Held { get; set; }
+
+    /// <summary>The NOTIFY=DELAY report is queued: never a second one, even after a restart.</summary>
+    public bool DelayReported { get; set; }
 
     public long NextAttemptUnixMs { get; set; }
 
@@ -68,7 +72,7 @@ internal sealed class DeliveryState
         var buffer = new List<byte>(16 + (Status.Length * 32));
         Span<byte> scratch = stackalloc byte[8];
         buffer.Add(Version);
-        buffer.Add(Held ? HeldFlag : (byte)0);
+        buffer.Add((byte)((Held ? HeldFlag : 0) | (DelayReported ? DelayReportedFlag : 0)));
         BinaryPrimitives.WriteUInt16LittleEndian(scratch, (ushort)Math.Min(Attempts, ushort.MaxValue));
         buffer.AddRange(scratch[..2]);
         BinaryPrimitives.WriteInt64LittleEndian(scratch, NextAttemptUnixMs);
@@ -102,10 +106,11 @@ internal sealed class DeliveryState
             return false;
         }
 
-        bool held = false;
+        bool held = false, delayReported = false;
         if (payload[0] == Version)
         {
             held = (payload[1] & HeldFlag) != 0;
+            delayReported = (payload[1] & DelayReportedFlag) != 0;
             payload = payload[1..]; // from here on, the layout of version 1
             if (payload.Length < 13)
             {
@@ -121,7 +126,7 @@ internal sealed class DeliveryState
             return false;
         }
 
-        var result = new DeliveryState(count) { Attempts = attempts, NextAttemptUnixMs = next, Held = held };
+        var result = new DeliveryState(count) { Attempts = attempts, NextAttemptUnixMs = next, Held = held, DelayReported = delayReported };
         ReadOnlySpan<byte> rest = payload[13..];
         for (int i = 0; i < count; i++)
         {

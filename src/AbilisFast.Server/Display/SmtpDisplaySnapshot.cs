@@ -38,6 +38,12 @@ internal sealed record SmtpDisplaySnapshot(
     /// <summary>Inbound sessions ended by DT, DATA-TIMEOUT and MIN-DATA-RATE since the start.</summary>
     public (long Idle, long DataDeadline, long DataRate) Timeouts { get; init; }
 
+    /// <summary>Messages refused over HOP-LIMIT and deliveries that looped back to this server, since the start.</summary>
+    public (long HopLimit, long LoopBack) Loops { get; init; }
+
+    /// <summary>Success and delay reports since the start: generated, recipients by action, left the queue delivered or not.</summary>
+    public (long Success, long Delay, long Delivered, long Relayed, long Delayed, long Sent, long Failed) Reports { get; init; }
+
     public static SmtpDisplaySnapshot Take(SmtpContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
@@ -67,6 +73,9 @@ internal sealed record SmtpDisplaySnapshot(
             context.Time.LocalTimeZone)
         {
             Timeouts = (context.Timeouts.Idle, context.Timeouts.DataDeadline, context.Timeouts.DataRate),
+            Loops = (context.Loops.HopLimit, context.Loops.LoopBack),
+            Reports = (context.Reports.Success, context.Reports.Delay, context.Reports.Delivered, context.Reports.Relayed,
+                context.Reports.Delayed, context.Reports.Sent, context.Reports.Failed),
         };
     }
 

@@ -17,6 +17,8 @@ internal enum EnvelopeFlags : byte
     Tls = 8,
     /// <summary>A failure notification this server generated (counted NOTIFY-SUCC/FAIL when it leaves the queue).</summary>
     Notification = 16,
+    /// <summary>A success or delay report this server generated (counted in <c>d m smtp</c> only when it leaves the queue).</summary>
+    Report = 32,
 }
 
 [Flags]

@@ -40,6 +40,24 @@ internal sealed class SmtpContext : ILiveSettingsTarget
     /// <summary>Inbound sessions ended by DT, DATA-TIMEOUT or MIN-DATA-RATE.</summary>
     public SessionTimeouts Timeouts { get; } = new();
 
+    private volatile System.Net.IPEndPoint[] _listening = [];
+
+    /// <summary>
+    /// The SMTP listening sockets as bound (TCP-LOCPORT, TLS-PORT), set when the server starts: a
+    /// delivery whose next hop is one of them would loop back here.
+    /// </summary>
+    public IReadOnlyList<System.Net.IPEndPoint> ListeningEndPoints
+    {
+        get => _listening;
+        set => _listening = [.. value];
+    }
+
+    /// <summary>Mail loops caught: HOP-LIMIT refusals and deliveries that would loop back to this server.</summary>
+    public LoopCounters Loops { get; } = new();
+
+    /// <summary>Success and delay reports (RFC 3464), which the Abilis NOTIFY counters leave out.</summary>
+    public ReportCounters Reports { get; } = new();
+
     /// <summary>The local mailboxes (STORE-MB:YES); null in tests that run without them.</summary>
     public Mailboxes.MaildirStore? Mailboxes { get; init; }
 

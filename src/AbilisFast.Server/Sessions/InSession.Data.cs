@@ -22,6 +22,7 @@ internal sealed partial class InSession
 
     private DotDecoder _dotDecoder;
     private RawNormalizer _rawNormalizer;
+    private ReceivedCounter _hops;
     private SpoolWriter? _writer;
     private uint _messageId;
     private long _bodyBytes;
@@ -125,6 +126,7 @@ internal sealed partial class InSession
     private bool StartMessage()
     {
         _bodyBytes = 0;
+        _hops.Reset();
         _oversize = false;
         _writeFailed = false;
         if (_context.Settings.Sink || _context.Spool is null)
@@ -347,6 +349,11 @@ internal sealed partial class InSession
         }
 
         _bodyBytes += bytes.Length;
+        if (!_hops.HeaderEnded)
+        {
+            _hops.Feed(bytes);
+        }
+
         if (_oversize || _writeFailed)
         {
             return;
@@ -383,6 +390,16 @@ internal sealed partial class InSession
     private ValueTask CommitAsync()
     {
         RecipientFlags kinds = _envelope.Kinds;
+        if (!_oversize && !_writeFailed && _hops.Count >= _context.Settings.HopLimit)
+        {
+            // With our own Received: field the message would carry more than HOP-LIMIT: a mail loop.
+            AbortWriter();
+            CountRefusedMail(kinds);
+            _context.Loops.CountHopLimit();
+            EndTransaction(RefuseTooManyHops());
+            return default;
+        }
+
         if (_writer is not null && !_oversize && !_writeFailed)
         {
             SpoolWriter writer = _writer;
@@ -438,6 +455,32 @@ internal sealed partial class InSession
         }
 
         EndTransaction(step);
+    }
+
+    /// <summary>554 5.4.6 for a message over HOP-LIMIT, and the same reason in the session log.</summary>
+    private Step RefuseTooManyHops()
+    {
+        Span<byte> text = stackalloc byte[160];
+        int n = 0;
+        Put(text, ref n, "554 5.4.6 Error: too many hops ("u8);
+        PutInt(text, ref n, _hops.Count);
+        Put(text, ref n, " Received: header fields, HOP-LIMIT "u8);
+        PutInt(text, ref n, _context.Settings.HopLimit);
+        Put(text, ref n, "): mail loop?\r\n"u8);
+        Span<byte> line = stackalloc byte[200];
+        int m = 0;
+        Put(line, ref m, "Message "u8);
+        PutHex(line, ref m, _messageId);
+        Put(line, ref m, " refused: "u8);
+        Put(line, ref m, text[4..(n - 2)]);
+        _context.Log.Write(LogTag.In, line[..m]);
+        return Error(text[..n]);
+    }
+
+    private static void PutInt(Span<byte> destination, ref int position, int value)
+    {
+        value.TryFormat(destination[position..], out int written, default, CultureInfo.InvariantCulture);
+        position += written;
     }
 
     private void EndTransaction(Step step)

@@ -106,6 +106,7 @@ internal sealed class SmtpListener : IAsyncDisposable
             }
         }
 
+        _context.ListeningEndPoints = TlsLocalEndPoint is { } tls ? [LocalEndPoint!, tls] : [LocalEndPoint!];
         foreach (SmtpChannel channel in _context.Channels.Channels)
         {
             LogChannel(channel, "Waiting events (listen or wake-up)"u8);

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using AbilisFast.Protocol.Data;
 using AbilisFast.Server.Configuration;
 using AbilisFast.Server.Diagnostics;
 using AbilisFast.Server.Queue;
@@ -15,10 +16,16 @@ internal enum InternalKind
     Internal,
     /// <summary>A failure notification: counted NOTIFY / NOTIFY-SUCC / NOTIFY-FAIL.</summary>
     Notification,
+    /// <summary>A success or delay report: counted apart from the Abilis counters (<c>d m smtp</c>).</summary>
+    Report,
 }
 
 /// <summary>Thrown when internal mail cannot be submitted; the message says why, in one line.</summary>
-internal sealed class InternalMailException(string message) : Exception(message);
+internal sealed class InternalMailException(string message) : Exception(message)
+{
+    /// <summary>Refused for good as a mail loop: more Received: fields than HOP-LIMIT allows (5.4.6).</summary>
+    public bool TooManyHops { get; init; }
+}
 
 /// <summary>
 /// The submission path for mail generated on the appliance: it goes into the same spool (durably,
@@ -63,10 +70,28 @@ internal static class InternalMail
             throw new InternalMailException($"message of {body.Length} bytes is over MSG-MAXSIZE ({context.Settings.MsgMaxSizeKiB} KiB)");
         }
 
+        // The same hop limit as for SMTP: with the Received: field added below, at most HOP-LIMIT.
+        var hops = default(ReceivedCounter);
+        hops.Feed(body);
+        if (hops.Count >= context.Settings.HopLimit)
+        {
+            context.Loops.CountHopLimit();
+            if (kind == InternalKind.Internal)
+            {
+                context.Count(null, SmtpCounter.IntFail, Direction.In);
+            }
+
+            throw new InternalMailException($"5.4.6 too many hops ({hops.Count} Received: header fields, HOP-LIMIT {context.Settings.HopLimit}): mail loop?")
+            {
+                TooManyHops = true,
+            };
+        }
+
         bool nonAscii = !Ascii.IsValid(sender) || recipients.Any(r => !Ascii.IsValid(r));
         bool eightBit = !Ascii.IsValid(body);
         EnvelopeFlags flags = EnvelopeFlags.Internal
             | (kind == InternalKind.Notification ? EnvelopeFlags.Notification : 0)
+            | (kind == InternalKind.Report ? EnvelopeFlags.Report : 0)
             | (nonAscii ? EnvelopeFlags.SmtpUtf8 : 0)
             | (eightBit ? EnvelopeFlags.EightBitMime : 0);
         DateTimeOffset now = context.Time.GetUtcNow();

@@ -111,8 +111,13 @@ internal static class PickupDirectory
         return true;
     }
 
-    /// <summary>Submits every file waiting in pickup/new, oldest first; returns how many were queued.</summary>
-    public static async Task<int> ScanAsync(SmtpContext context, CancellationToken cancellationToken)
+    /// <summary>
+    /// Submits every file waiting in pickup/new, oldest first; returns how many were queued. A file
+    /// refused as a mail loop (over HOP-LIMIT) is passed to <paramref name="onLoop"/> (the delivery
+    /// engine sends its sender a failure notification) before it moves to pickup/bad.
+    /// </summary>
+    public static async Task<int> ScanAsync(SmtpContext context, CancellationToken cancellationToken,
+        Func<string, IReadOnlyList<string>, ReadOnlyMemory<byte>, string, Task>? onLoop = null)
     {
         string @new = Path.Combine(PathIn(context.Settings.WorkDir), "new");
         if (!Directory.Exists(@new))
@@ -159,6 +164,11 @@ internal static class PickupDirectory
                 // Storage trouble: leave the file for the next scan.
                 context.Log.Write(LogTag.Port, $"Pickup {Path.GetFileName(path)} waits: {e.Message}");
                 break;
+            }
+            catch (InternalMailException e) when (e.TooManyHops && onLoop is not null)
+            {
+                await onLoop(sender, recipients, message, e.Message).ConfigureAwait(false);
+                MoveToBad(context, path, e.Message);
             }
             catch (InternalMailException e)
             {

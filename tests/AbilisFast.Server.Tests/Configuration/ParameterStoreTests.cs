@@ -12,7 +12,8 @@ public sealed class ParameterStoreTests
         "QUEUE-LIFE-TIME", "MAIL-TRY-DELAY", "SERVER", "SERVER-TCP-PORT", "SERVER-AUTH", "SERVER-USER",
         "SERVER-PWD", "SERVER-SECURITY", "ADMIN-ADDR", "ADMIN-PORT", "DNS", "QUEUE-HOLD", "MX-PORT", "TLS-CERT", "TLS-KEY",
         "TLS-REQUIRED", "AUTH-PLAINTEXT", "OUT-TIMEOUT", "TLS-PORT", "DATA-TIMEOUT", "MIN-DATA-RATE", "DATA-RATE-WINDOW", "LOG-MAX-SIZE", "LOG-FILES",
-        "SERVER-TLS-VERIFY", "SERVER-TLS-PIN", "SERVER-TLS-CA", "MX-TLS", "SERVER-AUTH-PLAINTEXT", "NODENAME", "SINK",
+        "SERVER-TLS-VERIFY", "SERVER-TLS-PIN", "SERVER-TLS-CA", "MX-TLS", "SERVER-AUTH-PLAINTEXT",
+        "HOP-LIMIT", "DELAY-NOTIF-TIME", "NODENAME", "SINK",
     ];
 
     public static TheoryData<string> AllNames() => new(ParameterTable.All.Select(d => d.Name));
@@ -31,7 +32,8 @@ public sealed class ParameterStoreTests
         { "QUEUE-HOLD", "NO" }, { "MX-PORT", "25" }, { "TLS-CERT", "" }, { "TLS-KEY", "" }, { "TLS-REQUIRED", "NO" },
         { "AUTH-PLAINTEXT", "NO" }, { "OUT-TIMEOUT", "300" }, { "TLS-PORT", "#" }, { "DATA-TIMEOUT", "600" }, { "MIN-DATA-RATE", "256" },
         { "DATA-RATE-WINDOW", "30" }, { "LOG-MAX-SIZE", "1024" }, { "LOG-FILES", "3" }, { "SERVER-TLS-VERIFY", "YES" }, { "SERVER-TLS-PIN", "" },
-        { "SERVER-TLS-CA", "" }, { "MX-TLS", "MAY" }, { "SERVER-AUTH-PLAINTEXT", "NO" }, { "SINK", "NO" },
+        { "SERVER-TLS-CA", "" }, { "MX-TLS", "MAY" }, { "SERVER-AUTH-PLAINTEXT", "NO" },
+        { "HOP-LIMIT", "100" }, { "DELAY-NOTIF-TIME", "14400" }, { "SINK", "NO" },
     };
 
     [Fact]
@@ -131,6 +133,10 @@ public sealed class ParameterStoreTests
     [InlineData("SERVER-TLS-PIN", "", "")]
     [InlineData("SERVER-TLS-CA", "relay-ca.pem", "relay-ca.pem")]
     [InlineData("MX-TLS", "none", "NONE")]
+    [InlineData("HOP-LIMIT", "1", "1")]
+    [InlineData("HOP-LIMIT", "1000", "1000")]
+    [InlineData("DELAY-NOTIF-TIME", "0", "0")]
+    [InlineData("DELAY-NOTIF-TIME", "31536000", "31536000")]
     [InlineData("SINK", "YES", "YES")]
     [InlineData("sink", "yes", "YES")]
     public void AcceptsValidValues(string name, string value, string normalized)
@@ -195,6 +201,10 @@ public sealed class ParameterStoreTests
     [InlineData("DATA-TIMEOUT", "10m", "0..86400")]
     [InlineData("MIN-DATA-RATE", "1048577", "0..1048576")]
     [InlineData("DATA-RATE-WINDOW", "0", "1..3600")]
+    [InlineData("HOP-LIMIT", "0", "1..1000")]
+    [InlineData("HOP-LIMIT", "1001", "1..1000")]
+    [InlineData("DELAY-NOTIF-TIME", "-1", "0..31536000")]
+    [InlineData("DELAY-NOTIF-TIME", "4h", "0..31536000")]
     [InlineData("NODENAME", "node/1", "1..255 letters, digits, '.', '-' or '_'")]
     [InlineData("SERVER-TLS-VERIFY", "MAYBE", "YES, NO or PIN")]
     [InlineData("SERVER-TLS-PIN", "ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bb", "empty, or up to 16 base64 SHA-256 digests (44 characters) separated by commas")]

@@ -3,7 +3,7 @@ using System.Buffers;
 namespace AbilisFast.Server.Delivery;
 
 /// <summary>Reading the original message for the third part: normalised lines, the 10 MiB cap.</summary>
-internal static partial class FailureNotification
+internal static partial class DeliveryReport
 {
     /// <summary>Largest original returned in full; beyond it only the header section is returned.</summary>
     public const int MaxReturnedOctets = 10 * 1024 * 1024;

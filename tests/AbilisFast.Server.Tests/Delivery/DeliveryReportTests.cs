@@ -9,7 +9,7 @@ namespace AbilisFast.Server.Tests.Delivery;
 /// The failure notification taken apart again by a small MIME splitter (below) and, once, by
 /// python3's email package: headers, the three parts, the delivery-status groups, RET, the line rules.
 /// </summary>
-public sealed class FailureNotificationTests
+public sealed class DeliveryReportTests
 {
     private const string OriginalHeaders =
         "Received: from client.example ([192.0.2.1])\r\n\tby mx.local.test (AbilisFast) with ESMTP id 0000002A;\r\n\tSat, 28 Nov 2026 19:16:37 +0000\r\n"
@@ -21,7 +21,7 @@ public sealed class FailureNotificationTests
 
     private static readonly DateTimeOffset Arrived = new(2026, 11, 28, 19, 16, 37, TimeSpan.Zero);
 
-    private static FailedRecipient Far => new()
+    private static ReportedRecipient Far => new()
     {
         Address = "far@elsewhere.test",
         OriginalRecipient = "rfc822;a+2Bb@x.test",
@@ -32,7 +32,7 @@ public sealed class FailureNotificationTests
         LastAttempt = Arrived.AddMinutes(2),
     };
 
-    private static FailedRecipient Near => new()
+    private static ReportedRecipient Near => new()
     {
         Address = "near@elsewhere.test",
         Status = "5.1.1",
@@ -46,7 +46,7 @@ public sealed class FailureNotificationTests
         string original = OriginalHeaders + "\r\n" + OriginalBody,
         DsnReturn ret = DsnReturn.Unspecified,
         bool lifetime = false,
-        IReadOnlyList<FailedRecipient>? recipients = null,
+        IReadOnlyList<ReportedRecipient>? recipients = null,
         byte[]? originalBytes = null) => new()
         {
             ReportingMta = "mx.local.test",
@@ -64,7 +64,7 @@ public sealed class FailureNotificationTests
     [Fact]
     public void TopLevelHeadersAreThoseOfANotification()
     {
-        byte[] message = FailureNotification.Build(Request());
+        byte[] message = DeliveryReport.Build(Request());
         Mime mime = Mime.Parse(message);
 
         Assert.Equal("\"Mail Delivery System\" <MAILER-DAEMON@mx.local.test>", mime.Header("From"));
@@ -79,7 +79,7 @@ public sealed class FailureNotificationTests
         Assert.Null(mime.Header("Content-Transfer-Encoding"));
 
         // Two notifications get different Message-IDs and boundaries.
-        Mime other = Mime.Parse(FailureNotification.Build(Request()));
+        Mime other = Mime.Parse(DeliveryReport.Build(Request()));
         Assert.NotEqual(mime.Header("Message-ID"), other.Header("Message-ID"));
         Assert.NotEqual(mime.Boundary, other.Boundary);
     }
@@ -87,7 +87,7 @@ public sealed class FailureNotificationTests
     [Fact]
     public void ThreePartsInOrderWithTheirContentTypes()
     {
-        Mime mime = Mime.Parse(FailureNotification.Build(Request()));
+        Mime mime = Mime.Parse(DeliveryReport.Build(Request()));
 
         Assert.Equal(3, mime.Parts.Count);
         Assert.Equal("text/plain; charset=utf-8", mime.Parts[0].Header("Content-Type"));
@@ -100,7 +100,7 @@ public sealed class FailureNotificationTests
     [Fact]
     public void DeliveryStatusHasTheMessageFieldsAndOneGroupPerRecipient()
     {
-        Mime mime = Mime.Parse(FailureNotification.Build(Request()));
+        Mime mime = Mime.Parse(DeliveryReport.Build(Request()));
         string status = mime.Parts[1].Text;
         List<List<string>> groups = status.Split("\r\n\r\n")
             .Select(group => group.Split("\r\n", StringSplitOptions.RemoveEmptyEntries).ToList())
@@ -142,7 +142,7 @@ public sealed class FailureNotificationTests
     [Fact]
     public void TextPartNamesEachRecipientWithReasonHostAndReply()
     {
-        Mime mime = Mime.Parse(FailureNotification.Build(Request()));
+        Mime mime = Mime.Parse(DeliveryReport.Build(Request()));
         string text = Unwrap(mime.Parts[0].Text);
 
         Assert.Contains("<far@elsewhere.test>: the remote server refused the recipient", text);
@@ -159,7 +159,7 @@ public sealed class FailureNotificationTests
     {
         foreach (DsnReturn ret in new[] { DsnReturn.Headers, DsnReturn.Unspecified })
         {
-            Mime mime = Mime.Parse(FailureNotification.Build(Request(ret: ret)));
+            Mime mime = Mime.Parse(DeliveryReport.Build(Request(ret: ret)));
             Part original = mime.Parts[2];
             Assert.Equal("text/rfc822-headers", original.Header("Content-Type"));
             Assert.Equal(OriginalHeaders, original.Text);
@@ -170,7 +170,7 @@ public sealed class FailureNotificationTests
     [Fact]
     public void ReturnFullCarriesTheWholeMessage()
     {
-        Mime mime = Mime.Parse(FailureNotification.Build(Request(ret: DsnReturn.Full)));
+        Mime mime = Mime.Parse(DeliveryReport.Build(Request(ret: DsnReturn.Full)));
         Part original = mime.Parts[2];
 
         Assert.Equal("message/rfc822", original.Header("Content-Type"));
@@ -183,12 +183,12 @@ public sealed class FailureNotificationTests
     {
         var body = new StringBuilder();
         string line = new string('x', 900) + "\r\n";
-        while (body.Length <= FailureNotification.MaxReturnedOctets)
+        while (body.Length <= DeliveryReport.MaxReturnedOctets)
         {
             body.Append(line);
         }
 
-        byte[] message = FailureNotification.Build(Request(OriginalHeaders + "\r\n" + body, DsnReturn.Full));
+        byte[] message = DeliveryReport.Build(Request(OriginalHeaders + "\r\n" + body, DsnReturn.Full));
         Mime mime = Mime.Parse(message);
 
         Assert.Equal("text/rfc822-headers", mime.Parts[2].Header("Content-Type"));
@@ -200,7 +200,7 @@ public sealed class FailureNotificationTests
     [Fact]
     public void ReturnFullAtExactlyTheCapIsReturnedWhole()
     {
-        byte[] original = new byte[FailureNotification.MaxReturnedOctets];
+        byte[] original = new byte[DeliveryReport.MaxReturnedOctets];
         Encoding.ASCII.GetBytes(OriginalHeaders + "\r\n").CopyTo(original, 0);
         int start = Encoding.ASCII.GetByteCount(OriginalHeaders + "\r\n");
         for (int i = start; i < original.Length; i++)
@@ -210,7 +210,7 @@ public sealed class FailureNotificationTests
 
         original[^2] = (byte)'\r';
         original[^1] = (byte)'\n';
-        Mime mime = Mime.Parse(FailureNotification.Build(Request(ret: DsnReturn.Full, originalBytes: original)));
+        Mime mime = Mime.Parse(DeliveryReport.Build(Request(ret: DsnReturn.Full, originalBytes: original)));
 
         Assert.Equal("message/rfc822", mime.Parts[2].Header("Content-Type"));
         Assert.Equal(original, mime.Parts[2].Bytes);
@@ -221,7 +221,7 @@ public sealed class FailureNotificationTests
     {
         // A body that never ends: headers-only stops at the empty line, RET=FULL at the cap.
         NotificationRequest headers = Request(ret: DsnReturn.Headers);
-        Mime mime = Mime.Parse(FailureNotification.Build(new NotificationRequest
+        Mime mime = Mime.Parse(DeliveryReport.Build(new NotificationRequest
         {
             ReportingMta = headers.ReportingMta,
             Sender = headers.Sender,
@@ -232,7 +232,7 @@ public sealed class FailureNotificationTests
         Assert.Equal(OriginalHeaders, mime.Parts[2].Text);
 
         var endless = new EndlessStream(Encoding.ASCII.GetBytes(OriginalHeaders + "\r\n"));
-        mime = Mime.Parse(FailureNotification.Build(new NotificationRequest
+        mime = Mime.Parse(DeliveryReport.Build(new NotificationRequest
         {
             ReportingMta = headers.ReportingMta,
             Sender = headers.Sender,
@@ -242,21 +242,21 @@ public sealed class FailureNotificationTests
         }));
         Assert.Equal("text/rfc822-headers", mime.Parts[2].Header("Content-Type"));
         Assert.Equal(OriginalHeaders, mime.Parts[2].Text);
-        Assert.InRange(endless.Position, FailureNotification.MaxReturnedOctets + 1L, FailureNotification.MaxReturnedOctets + 1L);
+        Assert.InRange(endless.Position, DeliveryReport.MaxReturnedOctets + 1L, DeliveryReport.MaxReturnedOctets + 1L);
         Assert.True(endless.Disposed);
     }
 
     [Fact]
     public void LifetimeExpiryHasItsSubjectAndStatus()
     {
-        FailedRecipient expired = new()
+        ReportedRecipient expired = new()
         {
             Address = "far@elsewhere.test",
             Status = "4.4.7",
             Reason = "message lifetime expired: no server answered",
             LastAttempt = Arrived.AddDays(5),
         };
-        Mime mime = Mime.Parse(FailureNotification.Build(Request(lifetime: true, recipients: [expired])));
+        Mime mime = Mime.Parse(DeliveryReport.Build(Request(lifetime: true, recipients: [expired])));
 
         Assert.Equal("Undelivered Mail: message lifetime expired", mime.Header("Subject"));
         Assert.Contains("\r\nStatus: 4.4.7\r\n", mime.Parts[1].Text);
@@ -273,10 +273,10 @@ public sealed class FailureNotificationTests
         {
             ReportingMta = "mx.local.test",
             Sender = "sender@client.test",
-            Recipients = [new FailedRecipient { Address = "far@elsewhere.test", Status = "5.4.4", Reason = "no route" }],
+            Recipients = [new ReportedRecipient { Address = "far@elsewhere.test", Status = "5.4.4", Reason = "no route" }],
             OpenOriginal = () => new MemoryStream("Subject: x\r\n\r\nbody\r\n"u8.ToArray()),
         };
-        Mime mime = Mime.Parse(FailureNotification.Build(bare));
+        Mime mime = Mime.Parse(DeliveryReport.Build(bare));
         string status = mime.Parts[1].Text;
 
         Assert.Equal("Reporting-MTA: dns; mx.local.test\r\n\r\nFinal-Recipient: rfc822; far@elsewhere.test\r\nAction: failed\r\nStatus: 5.4.4\r\n", status);
@@ -286,8 +286,8 @@ public sealed class FailureNotificationTests
     [Fact]
     public void NonAsciiRecipientUsesTheUtf8AddressType()
     {
-        FailedRecipient jose = new() { Address = "josé@local.test", Status = "5.1.1", Reason = "unknown user", OriginalRecipient = "utf-8;josé@local.test" };
-        Mime mime = Mime.Parse(FailureNotification.Build(Request(recipients: [jose])));
+        ReportedRecipient jose = new() { Address = "josé@local.test", Status = "5.1.1", Reason = "unknown user", OriginalRecipient = "utf-8;josé@local.test" };
+        Mime mime = Mime.Parse(DeliveryReport.Build(Request(recipients: [jose])));
 
         Assert.Contains("\r\nFinal-Recipient: utf-8; jos\\x{E9}@local.test\r\n", mime.Parts[1].Text);
         Assert.Contains("\r\nOriginal-Recipient: utf-8; jos\\x{E9}@local.test\r\n", mime.Parts[1].Text);
@@ -303,7 +303,7 @@ public sealed class FailureNotificationTests
         string original = "Subject: caf\u00e9\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nna\u00efve \u2603\r\n";
         foreach (DsnReturn ret in new[] { DsnReturn.Full, DsnReturn.Headers })
         {
-            Mime mime = Mime.Parse(FailureNotification.Build(Request(original, ret)));
+            Mime mime = Mime.Parse(DeliveryReport.Build(Request(original, ret)));
             Assert.Equal("8bit", mime.Parts[2].Header("Content-Transfer-Encoding"));
             Assert.Equal("8bit", mime.Header("Content-Transfer-Encoding"));
             Assert.Equal("7bit", mime.Parts[0].Header("Content-Transfer-Encoding"));
@@ -320,7 +320,7 @@ public sealed class FailureNotificationTests
         string longBody = string.Concat(Enumerable.Repeat("é☃", 1200));
         string original = "Subject: bare\nX-Bare-CR: one\rX-Next: two\r\n" + longFolded + "\r\n" + longUnbroken + "\n\n"
             + "line with bare LF\nline with bare CR\r" + longBody + "\r\nlast line without end";
-        FailedRecipient noisy = new()
+        ReportedRecipient noisy = new()
         {
             Address = "far@elsewhere.test",
             Status = "5.0.0",
@@ -331,7 +331,7 @@ public sealed class FailureNotificationTests
 
         foreach (DsnReturn ret in new[] { DsnReturn.Full, DsnReturn.Headers })
         {
-            byte[] message = FailureNotification.Build(Request(original, ret, recipients: [noisy]));
+            byte[] message = DeliveryReport.Build(Request(original, ret, recipients: [noisy]));
             AssertWireSafe(message);
             Mime mime = Mime.Parse(message);
             Assert.Equal(3, mime.Parts.Count);
@@ -370,7 +370,7 @@ public sealed class FailureNotificationTests
         string original = "Subject: nested\r\nContent-Type: multipart/mixed; boundary=\"=_AbilisFast_\"\r\n\r\n--=_AbilisFast_\r\n\r\nx\r\n--=_AbilisFast_--\r\n";
         for (int i = 0; i < 20; i++)
         {
-            byte[] message = FailureNotification.Build(Request(original, DsnReturn.Full));
+            byte[] message = DeliveryReport.Build(Request(original, DsnReturn.Full));
             Mime mime = Mime.Parse(message);
             byte[] boundary = Encoding.ASCII.GetBytes(mime.Boundary);
             Assert.Equal(3, mime.Parts.Count);
@@ -396,7 +396,7 @@ public sealed class FailureNotificationTests
             OpenOriginal = request.OpenOriginal,
         };
 
-        Assert.Throws<ArgumentException>(() => FailureNotification.Build(nullSender));
+        Assert.Throws<ArgumentException>(() => DeliveryReport.Build(nullSender));
     }
 
     [Fact]
@@ -408,8 +408,8 @@ public sealed class FailureNotificationTests
         {
             string full = Path.Combine(dir, "full.eml");
             string headers = Path.Combine(dir, "headers.eml");
-            await File.WriteAllBytesAsync(full, FailureNotification.Build(Request(original, DsnReturn.Full)));
-            await File.WriteAllBytesAsync(headers, FailureNotification.Build(Request(ret: DsnReturn.Headers)));
+            await File.WriteAllBytesAsync(full, DeliveryReport.Build(Request(original, DsnReturn.Full)));
+            await File.WriteAllBytesAsync(headers, DeliveryReport.Build(Request(ret: DsnReturn.Headers)));
             const string script = """
                 import sys
                 from email import message_from_binary_file, policy

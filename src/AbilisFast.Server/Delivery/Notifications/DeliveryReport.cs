@@ -6,17 +6,20 @@ using AbilisFast.Server.Queue;
 namespace AbilisFast.Server.Delivery;
 
 /// <summary>
-/// Builds an RFC 3464 failure notification (a bounce): a multipart/report (RFC 6522) with a
-/// human-readable text/plain part, a message/delivery-status part and the original message
-/// (message/rfc822 for RET=FULL up to <see cref="MaxReturnedOctets"/>, else text/rfc822-headers).
+/// Builds an RFC 3464 delivery status notification: a failure notification (a bounce), a delay
+/// report or a success report, each a multipart/report (RFC 6522) with a human-readable text/plain
+/// part, a message/delivery-status part and the original message (for a failure with RET=FULL the
+/// whole message/rfc822 up to <see cref="MaxReturnedOctets"/>, else its text/rfc822-headers).
 /// The result has CRLF line ends only and no line over 998 octets. When a part carries 8-bit
 /// octets it is marked 8bit (and so is the whole message): such a notification needs 8BITMIME,
 /// and one whose To: holds a UTF-8 address needs SMTPUTF8.
 /// </summary>
-internal static partial class FailureNotification
+internal static partial class DeliveryReport
 {
     private const string NormalSubject = "Undelivered Mail Returned to Sender";
     private const string LifetimeSubject = "Undelivered Mail: message lifetime expired";
+    private const string DelaySubject = "Delayed Mail (still being retried)";
+    private const string SuccessSubject = "Successful Mail Delivery Report";
     private const int TextWidth = 76;
 
     /// <summary>The complete notification message (header section and body).</summary>
@@ -34,7 +37,15 @@ internal static partial class FailureNotification
 
         if (request.Recipients.Count == 0)
         {
-            throw new ArgumentException("A failure notification reports at least one recipient.", nameof(request));
+            throw new ArgumentException("A report names at least one recipient.", nameof(request));
+        }
+
+        foreach (ReportedRecipient recipient in request.Recipients)
+        {
+            if (KindOf(recipient.Action) != request.Kind)
+            {
+                throw new ArgumentException($"A {request.Kind} report cannot say {recipient.Action}.", nameof(request));
+            }
         }
 
         string reportingMta = MailLines.CleanAscii(request.ReportingMta).Replace(' ', '-');
@@ -43,7 +54,8 @@ internal static partial class FailureNotification
             reportingMta = "localhost";
         }
 
-        ReturnedOriginal original = ReadOriginal(request.OpenOriginal, request.Return == DsnReturn.Full);
+        // RFC 3461 4.3: RET asks for the whole message in a failure notification only.
+        ReturnedOriginal original = ReadOriginal(request.OpenOriginal, request.Kind == ReportKind.Failure && request.Return == DsnReturn.Full);
         byte[] text = BuildTextPart(request, reportingMta, original);
         byte[] status = BuildStatusPart(request, reportingMta);
         bool textIs8Bit = Has8Bit(text);
@@ -54,7 +66,12 @@ internal static partial class FailureNotification
         var output = new MemoryStream(text.Length + status.Length + original.Content.Length + 2048);
         Header(output, "From", "\"Mail Delivery System\" <MAILER-DAEMON@" + reportingMta + ">");
         Header(output, "To", "<" + sender + ">");
-        Header(output, "Subject", request.LifetimeExpired ? LifetimeSubject : NormalSubject);
+        Header(output, "Subject", request.Kind switch
+        {
+            ReportKind.Delay => DelaySubject,
+            ReportKind.Success => SuccessSubject,
+            _ => request.LifetimeExpired ? LifetimeSubject : NormalSubject,
+        });
         Header(output, "Date", MailLines.FormatDate(date));
         Header(output, "Message-ID", "<" + NewMessageId(date) + "@" + reportingMta + ">");
         Header(output, "Auto-Submitted", "auto-replied");
@@ -83,7 +100,7 @@ internal static partial class FailureNotification
         output.Write(status);
 
         WriteAscii(output, "\r\n--" + boundary + "\r\n");
-        Header(output, "Content-Description", original.IsFull ? "Undelivered message" : "Undelivered message headers");
+        Header(output, "Content-Description", (request.Kind == ReportKind.Failure ? "Undelivered message" : "Message") + (original.IsFull ? string.Empty : " headers"));
         Header(output, "Content-Type", original.IsFull ? "message/rfc822" : "text/rfc822-headers");
         if (originalIs8Bit)
         {
@@ -105,7 +122,18 @@ internal static partial class FailureNotification
             "This is the mail delivery system at " + reportingMta + ".",
             string.Empty,
         };
-        if (request.LifetimeExpired)
+        if (request.Kind == ReportKind.Delay)
+        {
+            lines.Add("THIS IS A WARNING ONLY. YOU DO NOT NEED TO RESEND YOUR MESSAGE.");
+            lines.Add(string.Empty);
+            lines.Add("Your message could not be delivered yet to the recipients below. It stays in the queue and delivery will be tried again"
+                + (request.Recipients[0].WillRetryUntil == default ? "." : " until " + MailLines.FormatDate(request.Recipients[0].WillRetryUntil) + "; you will be told if it fails for good."));
+        }
+        else if (request.Kind == ReportKind.Success)
+        {
+            lines.Add("Your message was delivered to the recipients below, as you asked (NOTIFY=SUCCESS).");
+        }
+        else if (request.LifetimeExpired)
         {
             lines.Add("Your message could not be delivered to the recipients below within the time it may stay in the queue (message lifetime expired). Delivery has been given up.");
         }
@@ -115,7 +143,7 @@ internal static partial class FailureNotification
         }
 
         lines.Add(string.Empty);
-        foreach (FailedRecipient recipient in request.Recipients)
+        foreach (ReportedRecipient recipient in request.Recipients)
         {
             string reason = MailLines.Clean(recipient.Reason);
             lines.Add("<" + MailLines.Clean(recipient.Address) + ">: " + (reason.Length == 0 ? "delivery failed" : reason));
@@ -135,7 +163,11 @@ internal static partial class FailureNotification
             lines.Add(string.Empty);
         }
 
-        if (original.IsFull)
+        if (request.Kind != ReportKind.Failure)
+        {
+            lines.Add("The header section of your message is attached.");
+        }
+        else if (original.IsFull)
         {
             lines.Add("The undelivered message is attached.");
         }
@@ -190,7 +222,7 @@ internal static partial class FailureNotification
             StatusField(output, "Arrival-Date", MailLines.FormatDate(request.Arrival));
         }
 
-        foreach (FailedRecipient recipient in request.Recipients)
+        foreach (ReportedRecipient recipient in request.Recipients)
         {
             output.Write(MailLines.Crlf);
             string? originalRecipient = FormatOriginalRecipient(recipient.OriginalRecipient);
@@ -203,7 +235,13 @@ internal static partial class FailureNotification
             StatusField(output, "Final-Recipient", System.Text.Ascii.IsValid(address)
                 ? "rfc822; " + address
                 : "utf-8; " + MailLines.EncodeUtf8AddressXtext(address));
-            StatusField(output, "Action", "failed");
+            StatusField(output, "Action", recipient.Action switch
+            {
+                ReportAction.Delayed => "delayed",
+                ReportAction.Delivered => "delivered",
+                ReportAction.Relayed => "relayed",
+                _ => "failed",
+            });
             StatusField(output, "Status", MailLines.CleanAscii(recipient.Status));
             string remote = MailLines.CleanAscii(recipient.RemoteMta);
             if (remote.Length > 0)
@@ -220,6 +258,11 @@ internal static partial class FailureNotification
             if (recipient.LastAttempt != default)
             {
                 StatusField(output, "Last-Attempt-Date", MailLines.FormatDate(recipient.LastAttempt));
+            }
+
+            if (recipient.Action == ReportAction.Delayed && recipient.WillRetryUntil != default)
+            {
+                StatusField(output, "Will-Retry-Until", MailLines.FormatDate(recipient.WillRetryUntil));
             }
         }
 
@@ -266,6 +309,13 @@ internal static partial class FailureNotification
 
         return MailLines.CleanAscii(type) + "; " + value;
     }
+
+    private static ReportKind KindOf(ReportAction action) => action switch
+    {
+        ReportAction.Delayed => ReportKind.Delay,
+        ReportAction.Delivered or ReportAction.Relayed => ReportKind.Success,
+        _ => ReportKind.Failure,
+    };
 
     /// <summary>A random boundary that occurs in none of the parts.</summary>
     private static string ChooseBoundary(byte[] text, byte[] status, byte[] original)

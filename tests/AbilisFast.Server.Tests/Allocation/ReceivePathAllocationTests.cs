@@ -36,6 +36,19 @@ public sealed class ReceivePathAllocationTests
             4,
             "SINK:YES");
 
+    /// <summary>
+    /// The hop count costs nothing either: nine Received: fields, each folded over three lines, are
+    /// counted as the header section streams by (with ours they make HOP-LIMIT:10, so each message is taken).
+    /// </summary>
+    [Fact]
+    public Task CountingReceivedFieldsAllocatesNothing() =>
+        MeasureAsync(
+            "MAIL FROM:<a@client.test>|RCPT TO:<b@local.test>|DATA|"
+            + string.Concat(Enumerable.Repeat("Received: from hop.test ([127.0.0.1])|\tby mx.test (AbilisFast) with ESMTP id 0000002A;|\tSat, 28 Nov 2026 19:16:37 +0000|", 9))
+            + "Subject: x||Received: in the body|.|",
+            4,
+            "SINK:YES", "HOP-LIMIT:10");
+
     private static async Task MeasureAsync(string commandsText, int repliesPerBatch, params string[] parameters)
     {
         using var server = new TestServerContext(["LOCAL-DOMAIN:local.test", "MAX-RCPT:1000", .. parameters]);

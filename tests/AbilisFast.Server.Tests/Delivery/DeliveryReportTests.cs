@@ -384,6 +384,63 @@ public sealed class DeliveryReportTests
         }
     }
 
+    private static NotificationRequest KindRequest(ReportKind kind, params ReportedRecipient[] recipients)
+    {
+        NotificationRequest request = Request(ret: DsnReturn.Full);
+        return new NotificationRequest
+        {
+            Kind = kind,
+            ReportingMta = request.ReportingMta,
+            Sender = request.Sender,
+            EnvelopeId = request.EnvelopeId,
+            Arrival = request.Arrival,
+            Recipients = recipients,
+            Return = DsnReturn.Full,
+            OpenOriginal = request.OpenOriginal,
+            Date = request.Date,
+        };
+    }
+
+    [Fact]
+    public void ASuccessReportSaysDeliveredOrRelayedAndReturnsTheHeadersOnlyWhateverRet()
+    {
+        Mime mime = Mime.Parse(DeliveryReport.Build(KindRequest(ReportKind.Success,
+            new ReportedRecipient { Address = "near@local.test", OriginalRecipient = "rfc822;Near@local.test", Action = ReportAction.Delivered, Status = "2.0.0", Reason = "delivered to mailbox near" },
+            new ReportedRecipient { Address = "far@elsewhere.test", Action = ReportAction.Relayed, Status = "2.0.0", RemoteMta = "mx.elsewhere.test", DiagnosticCode = "250 2.0.0 Ok: queued as 4XyZ", Reason = "relayed to mx.elsewhere.test" })));
+        Assert.Equal("Successful Mail Delivery Report", mime.Header("Subject"));
+        Assert.Equal("auto-replied", mime.Header("Auto-Submitted"));
+        Assert.Equal("text/rfc822-headers", mime.Parts[2].Header("Content-Type"));
+        Assert.Equal(OriginalHeaders, mime.Parts[2].Text);
+        Assert.Contains("was delivered to the recipients below", Unwrap(mime.Parts[0].Text));
+        string status = mime.Parts[1].Text;
+        Assert.Contains("Original-Envelope-Id: env+2B1\r\n", status);
+        Assert.Contains("Original-Recipient: rfc822; Near@local.test\r\nFinal-Recipient: rfc822; near@local.test\r\nAction: delivered\r\nStatus: 2.0.0\r\n", status);
+        Assert.Contains("Final-Recipient: rfc822; far@elsewhere.test\r\nAction: relayed\r\nStatus: 2.0.0\r\nRemote-MTA: dns; mx.elsewhere.test\r\nDiagnostic-Code: smtp; 250 2.0.0 Ok: queued as 4XyZ\r\n", status);
+        Assert.DoesNotContain("Will-Retry-Until", status);
+    }
+
+    [Fact]
+    public void ADelayReportIsAWarningWithWillRetryUntil()
+    {
+        DateTimeOffset until = Arrived.AddDays(5);
+        Mime mime = Mime.Parse(DeliveryReport.Build(KindRequest(ReportKind.Delay,
+            new ReportedRecipient { Address = "far@elsewhere.test", Action = ReportAction.Delayed, Status = "4.4.1", Reason = "4.4.1 connection refused", WillRetryUntil = until })));
+        Assert.Equal("Delayed Mail (still being retried)", mime.Header("Subject"));
+        Assert.Equal("text/rfc822-headers", mime.Parts[2].Header("Content-Type"));
+        string text = Unwrap(mime.Parts[0].Text);
+        Assert.Contains("THIS IS A WARNING ONLY. YOU DO NOT NEED TO RESEND YOUR MESSAGE.", text);
+        Assert.Contains("until Thu, 03 Dec 2026 19:16:37 +0000", text);
+        Assert.Contains("Action: delayed\r\nStatus: 4.4.1\r\nWill-Retry-Until: Thu, 03 Dec 2026 19:16:37 +0000\r\n", mime.Parts[1].Text);
+    }
+
+    [Theory]
+    [InlineData(0, 2)] // Failure, Delivered
+    [InlineData(2, 0)] // Success, Failed
+    [InlineData(1, 3)] // Delay, Relayed
+    public void AnActionThatDoesNotFitTheReportIsRefused(int kind, int action) =>
+        Assert.Throws<ArgumentException>(() => DeliveryReport.Build(KindRequest((ReportKind)kind,
+            new ReportedRecipient { Address = "far@elsewhere.test", Action = (ReportAction)action, Status = "2.0.0", Reason = "x" })));
+
     [Fact]
     public void NullSenderIsRefused()
     {

@@ -41,6 +41,19 @@ public sealed class DeliveryStateTests
         Assert.False(DeliveryState.TryDecode([3, .. v2.AsSpan(1)], 1, out _));
     }
 
+    [Theory]
+    [InlineData(false, true)]
+    [InlineData(true, false)]
+    [InlineData(true, true)]
+    public void TheDelayReportFlagRoundTripsBesideHeld(bool held, bool delayReported)
+    {
+        var state = new DeliveryState(2) { Attempts = 3, Held = held, DelayReported = delayReported };
+        byte[] payload = state.Encode();
+        Assert.Equal((held ? 1 : 0) | (delayReported ? 2 : 0), payload[1]);
+        Assert.True(DeliveryState.TryDecode(payload, 2, out DeliveryState? back));
+        Assert.Equal((held, delayReported, 3), (back!.Held, back.DelayReported, back.Attempts));
+    }
+
     [Fact]
     public void EveryTruncationAndAWrongRecipientCountAreRefused()
     {

@@ -269,6 +269,52 @@ public sealed class DsnReportEngineTests : IAsyncLifetime
         Assert.Single(SenderMailbox);
     }
 
+    /// <summary>
+    /// A notification (or a success/delay report) that cannot be delivered is counted and dropped,
+    /// never notified about, whatever the way it fails: so notifications cannot loop.
+    /// </summary>
+    [Theory]
+    [InlineData("5xx", false)]
+    [InlineData("lifetime", false)]
+    [InlineData("loops-back", false)]
+    [InlineData("hop-limit", false)]
+    [InlineData("5xx", true)]
+    [InlineData("hop-limit", true)]
+    public async Task AnUndeliverableNotificationIsNeverNotifiedAbout(string how, bool report)
+    {
+        StartA("QUEUE-LIFE-TIME:1");
+        await using var aServer = new SmtpServer(_a.Context);
+        aServer.Start(new IPEndPoint(IPAddress.IPv6Any, 0));
+        int bPort = _bServer.LocalEndPoint!.Port;
+        _routes.Set("far.test", how switch
+        {
+            "lifetime" => Resolver.To(ServerProcess.FreePort()),
+            "loops-back" => Resolver.To(aServer.LocalEndPoint!.Port),
+            _ => Resolver.To(bPort), // B relays for nobody (554 5.7.1 at RCPT), or takes b.test under HOP-LIMIT:1
+        });
+        string to = "s@far.test";
+        if (how == "hop-limit")
+        {
+            // B takes b.test, but with its own Received: field the notification would carry two.
+            _b.Context.ApplySettings(_b.Settings with { HopLimit = 1 });
+            to = "s@b.test";
+        }
+
+        await InternalMail.SubmitAsync(_a.Context, string.Empty, [to], "Subject: a notification\r\n\r\nx\r\n"u8.ToArray(),
+            report ? InternalKind.Report : InternalKind.Notification);
+        await WaitUntilAsync(() => _a.Spool.LiveMessages == 0, "A to give up");
+        await Task.Delay(300);
+        Assert.Equal(0, _a.Spool.LiveMessages);
+        Assert.Contains("No notification for ", _a.Log.SnapshotText());
+        Assert.Contains(": null sender", _a.Log.SnapshotText());
+        Assert.Equal(0, _a.Context.Counters.Get(SmtpCounter.Notify, Direction.Out));
+        Assert.Equal(report ? 0 : 1, _a.Context.Counters.Get(SmtpCounter.NotifyFail, Direction.Out));
+        Assert.Equal(report ? 1 : 0, _a.Context.Reports.Failed);
+        Assert.Empty(_b.Stored());
+        Assert.Equal(how == "loops-back" ? 1 : 0, _a.Context.Loops.LoopBack);
+        Assert.Equal(how == "hop-limit" ? 1 : 0, _b.Context.Loops.HopLimit);
+    }
+
     private static int Deferrals(SessionLog log) => log.ReadLines().Count(l => l.Contains("Deferred message", StringComparison.Ordinal));
 
     private static string CopyOf(string spoolDir)

@@ -3,7 +3,10 @@ using System.Net;
 using AbilisFast.Server.Delivery;
 using AbilisFast.Server.Diagnostics;
 using AbilisFast.Server.Queue;
+using AbilisFast.Server.Runtime;
+using AbilisFast.Server.Sessions;
 using AbilisFast.Server.Spool;
+using AbilisFast.Server.Submission;
 using AbilisFast.Server.Tests.Support;
 
 namespace AbilisFast.Server.Tests.Delivery;
@@ -19,13 +22,13 @@ public sealed class DsnReportEngineTests : IAsyncLifetime
     private readonly Resolver _routes = new();
     private TestServerContext _a = null!;
     private TestServerContext _b = null!;
-    private SmtpServer _bServer = null!;
+    private SmtpListener _bServer = null!;
     private DeliveryEngine? _engine;
 
     public async Task InitializeAsync()
     {
         _b = new TestServerContext("LOCAL-DOMAIN:b.test", "MAX-IP-SES:50", "SES-TOT:50");
-        _bServer = new SmtpServer(_b.Context);
+        _bServer = new SmtpListener(_b.Context);
         _bServer.Start(new IPEndPoint(IPAddress.Loopback, 0));
         await Task.Yield();
         _routes.Set("b.test", Resolver.To(_bServer.LocalEndPoint!.Port));
@@ -252,10 +255,10 @@ public sealed class DsnReportEngineTests : IAsyncLifetime
     public async Task ARelayServerThatIsThisServerFailsWithoutAConnectionAndOneNotification()
     {
         StartA();
-        await using var aServer = new SmtpServer(_a.Context);
+        await using var aServer = new SmtpListener(_a.Context);
         aServer.Start(new IPEndPoint(IPAddress.IPv6Any, 0));
         int port = aServer.LocalEndPoint!.Port;
-        _a.Context.ApplySettings(_a.Settings with { Server = "127.0.0.1", ServerTcpPort = port });
+        _a.Context.ApplySettings(_a.Settings with { RelayServer = "127.0.0.1", RelayServerTcpPort = port });
         await SendToAAsync(string.Empty, "<r@far.test>");
 
         string report = Assert.Single(await Eventually.WaitAsync(() => SenderMailbox is { Length: 1 } m ? m : null, "the failure notification", TimeSpan.FromSeconds(20)));
@@ -283,7 +286,7 @@ public sealed class DsnReportEngineTests : IAsyncLifetime
     public async Task AnUndeliverableNotificationIsNeverNotifiedAbout(string how, bool report)
     {
         StartA("QUEUE-LIFE-TIME:1");
-        await using var aServer = new SmtpServer(_a.Context);
+        await using var aServer = new SmtpListener(_a.Context);
         aServer.Start(new IPEndPoint(IPAddress.IPv6Any, 0));
         int bPort = _bServer.LocalEndPoint!.Port;
         _routes.Set("far.test", how switch

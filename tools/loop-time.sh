@@ -31,7 +31,7 @@ for run in $(seq "$runs"); do
     count=$(ls "$mailbox" 2>/dev/null | wc -l)
     received=$(grep -c '^Received: ' "$mailbox"/* 2>/dev/null || true)
     printf 'run %d: notification after %.2f s; %d notification(s) 2 s later; %s Received: lines in it (its own and the returned header section)\n' \
-        "$run" "$(echo "$end - $start" | bc)" "$count" "$received"
+        "$run" "$(awk "BEGIN { print $end - $start }")" "$count" "$received"
     kill $a $b; wait $a $b 2>/dev/null || true
     rm -rf "$work"
     trap - EXIT

@@ -3,6 +3,8 @@ using System.Net;
 using System.Net.Sockets;
 using AbilisFast.Server.Configuration;
 
+using AbilisFast.Server.Transport;
+
 namespace AbilisFast.Server.Access;
 
 /// <summary>
@@ -168,18 +170,8 @@ internal sealed class IpBanService : IBanList, ILiveIpBanTarget
         }
     }
 
-    /// <summary>IPv4-mapped IPv6 becomes IPv4; an IPv6 scope id is dropped.</summary>
-    public static IPAddress Normalize(IPAddress address)
-    {
-        if (address.IsIPv4MappedToIPv6)
-        {
-            return address.MapToIPv4();
-        }
-
-        return address.AddressFamily == AddressFamily.InterNetworkV6 && address.ScopeId != 0
-            ? new IPAddress(address.GetAddressBytes())
-            : address;
-    }
+    /// <summary>IPv4-mapped IPv6 becomes IPv4; an IPv6 scope id is dropped (<see cref="PeerAddress.Normalize(IPAddress)"/>).</summary>
+    public static IPAddress Normalize(IPAddress address) => PeerAddress.Normalize(address);
 
     private void MakeRoom(DateTimeOffset windowStart)
     {

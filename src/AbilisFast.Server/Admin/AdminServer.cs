@@ -63,7 +63,7 @@ internal sealed class AdminServer : IAsyncDisposable
 
     private async Task RunSessionAsync(Socket client)
     {
-        if (_bans is not null && client.RemoteEndPoint is IPEndPoint peer && _bans.IsBanned(peer.Address))
+        if (_bans is not null && _bans.IsBanned(PeerAddress.Of(client)))
         {
             client.Dispose(); // banned: dropped at accept, as on the SMTP port
             return;
@@ -94,11 +94,7 @@ internal sealed class AdminServer : IAsyncDisposable
         var reader = new TelnetLineReader(stream);
         try
         {
-            IPAddress remote = (client.RemoteEndPoint as IPEndPoint)?.Address ?? IPAddress.None;
-            if (remote.IsIPv4MappedToIPv6)
-            {
-                remote = remote.MapToIPv4();
-            }
+            IPAddress remote = PeerAddress.Of(client);
 
             UserRights? rights = await LoginAsync(stream, reader, timeout, remote).ConfigureAwait(false);
             if (rights is null)

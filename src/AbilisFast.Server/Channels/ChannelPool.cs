@@ -40,6 +40,9 @@ internal sealed class ChannelPool
 
     public IReadOnlyList<SmtpChannel> Channels => _channels;
 
+    /// <summary>Pulsed each time a channel is given back (connections waiting at accept for one).</summary>
+    public ReleaseSignal Released { get; } = new();
+
     /// <summary>How many channels are shared (neither reserved IN nor reserved OUT).</summary>
     public int SharedCount { get; private set; }
 
@@ -96,6 +99,7 @@ internal sealed class ChannelPool
         Interlocked.Decrement(ref ActiveCounter(channel.Kind, channel.Direction));
         channel.Free();
         QueueFor(channel.Kind).Enqueue(channel);
+        Released.Pulse();
     }
 
     private ref int ActiveCounter(ChannelKind kind, Diagnostics.Direction direction)

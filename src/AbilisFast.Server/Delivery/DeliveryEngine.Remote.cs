@@ -126,6 +126,11 @@ internal sealed partial class DeliveryEngine
                     continue;
                 }
 
+                if (result.Folds > 0)
+                {
+                    _context.Log.Write(attempt.Tag, $"Message {Spool.SpoolIds.Format(attempt.Message.Id)}: lines over 998 octets folded for {target.Host} ({result.Folds} CRLF SPACE breaks inserted)");
+                }
+
                 Apply(attempt, group, result, target.Host, connection.Capabilities.Dsn);
                 if (!connection.IsUsable)
                 {

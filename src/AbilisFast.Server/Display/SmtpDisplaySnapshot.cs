@@ -4,6 +4,7 @@ using AbilisFast.Protocol.States;
 using AbilisFast.Server.Channels;
 using AbilisFast.Server.Diagnostics;
 using AbilisFast.Server.Runtime;
+using AbilisFast.Server.Transport;
 
 namespace AbilisFast.Server.Display;
 
@@ -87,8 +88,12 @@ internal sealed record SmtpDisplaySnapshot(
             return string.Empty;
         }
 
-        IPAddress address = endPoint.Address.IsIPv4MappedToIPv6 ? endPoint.Address.MapToIPv4() : endPoint.Address;
-        return string.Create(CultureInfo.InvariantCulture, $"{address}:{endPoint.Port}");
+        // IPv4 (a dual-stack socket's ::ffff:a.b.c.d too) as a.b.c.d:port; IPv6 in brackets, so the
+        // port cannot be read as the last group of the address.
+        IPAddress address = PeerAddress.Normalize(endPoint.Address);
+        return address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6
+            ? string.Create(CultureInfo.InvariantCulture, $"[{address}]:{endPoint.Port}")
+            : string.Create(CultureInfo.InvariantCulture, $"{address}:{endPoint.Port}");
     }
 
     private static SmtpChannelRow Row(SmtpChannel channel)

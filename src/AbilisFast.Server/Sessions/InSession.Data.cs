@@ -8,6 +8,7 @@ using AbilisFast.Protocol.States;
 using AbilisFast.Server.Diagnostics;
 using AbilisFast.Server.Queue;
 using AbilisFast.Server.Spool;
+using AbilisFast.Server.Transport;
 
 namespace AbilisFast.Server.Sessions;
 
@@ -181,7 +182,8 @@ internal sealed partial class InSession
         Put(header, ref n, "Received: from "u8);
         Put(header, ref n, _heloLength == 0 ? "unknown"u8 : _helo.AsSpan(0, _heloLength));
         Put(header, ref n, " (["u8);
-        _remote.TryFormat(header[n..], out int written);
+        // RFC 5321 4.1.3: an IPv6 address literal carries the IPv6: tag ([IPv6:2001:db8::1]).
+        PeerAddress.TryFormatLiteral(_remote, header[n..], out int written);
         n += written;
         Put(header, ref n, "])\r\n\tby "u8);
         Put(header, ref n, _context.HeloHostUtf8);

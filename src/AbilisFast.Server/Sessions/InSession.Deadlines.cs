@@ -144,6 +144,6 @@ internal sealed partial class InSession
             TimeoutReason.DataRate => "Timeout: data slower than MIN-DATA-RATE, session dropped"u8,
             _ => "Timeout: DT exceeded (no whole command line, or no data), session dropped"u8,
         };
-        _context.Log.Write(LogTag.Channel(_channel?.Number ?? 0), text);
+        _context.Log.Write(LogTag.Channel(_channelNumber), text);
     }
 }

@@ -89,5 +89,5 @@ internal sealed partial class InSession
         return true;
     }
 
-    private void LogSession(string text) => _context.Log.Write(LogTag.Channel(_channel?.Number ?? 0), text);
+    private void LogSession(string text) => _context.Log.Write(LogTag.Channel(_channelNumber), text);
 }

@@ -32,6 +32,8 @@ internal sealed partial class InSession : IResettable
 
     private ISessionTransport? _transportOrNull;
     private SmtpChannel? _channel;
+    private int _channelNumber;
+    private ISessionSlot? _slot;
     private IPAddress _remote = IPAddress.None;
     private PipeWriter _output = null!;
 
@@ -84,18 +86,17 @@ internal sealed partial class InSession : IResettable
     /// updates the channel's display state as it goes.
     /// </summary>
     /// <param name="implicitTls">The TLS port: the handshake runs before the greeting.</param>
-    public async Task RunAsync(ISessionTransport transport, SmtpChannel? channel, Func<ValueTask>? beforeGreeting = null, bool implicitTls = false)
+    /// <param name="slot">Released (<see cref="EndOfSession"/>) once the session knows it ends, before its last reply goes out.</param>
+    public async Task RunAsync(ISessionTransport transport, SmtpChannel? channel, Func<ValueTask>? beforeGreeting = null, bool implicitTls = false, ISessionSlot? slot = null)
     {
         // Fresh timestamps before the transport is visible to the heartbeat.
         Touch();
         _transportOrNull = transport;
         _output = transport.Output;
         _channel = channel;
-        _remote = transport.RemoteEndPoint?.Address ?? IPAddress.None;
-        if (_remote.IsIPv4MappedToIPv6)
-        {
-            _remote = _remote.MapToIPv4();
-        }
+        _channelNumber = channel?.Number ?? 0;
+        _slot = slot;
+        _remote = transport.RemoteEndPoint is { } remote ? PeerAddress.Normalize(remote.Address) : IPAddress.None;
 
         _relayAllowed = _context.Settings.RelayNets.Contains(_remote);
         SetState(SmtpState.WaitHelo);
@@ -115,6 +116,7 @@ internal sealed partial class InSession : IResettable
         if (!transport.IsSecure && transport.HasPendingInput)
         {
             Reply(SmtpReplies.PreGreeting);
+            EndOfSession();
             await FlushAsync().ConfigureAwait(false);
             return;
         }
@@ -132,7 +134,25 @@ internal sealed partial class InSession : IResettable
         finally
         {
             AbortMessage();
+
+            // The client closed first, or the loop ended on an error: free the slot now, before
+            // the caller tears the connection down.
+            EndOfSession();
         }
+    }
+
+    /// <summary>
+    /// The session is ending: its channel and MAX-IP-SES place go back now, before the last reply
+    /// is flushed and the connection closed, so a client that reconnects as soon as it reads the
+    /// 221 (smtp-source does) finds them free. From here on the session no longer touches the
+    /// channel; the heartbeat still watches it until the server has closed the connection.
+    /// </summary>
+    private void EndOfSession()
+    {
+        ISessionSlot? slot = _slot;
+        _slot = null;
+        _channel = null;
+        slot?.Release();
     }
 
     private async Task ReadLoopAsync()
@@ -142,6 +162,7 @@ internal sealed partial class InSession : IResettable
             if (Volatile.Read(ref _shutdown) != 0 && _mode == Mode.Commands)
             {
                 Reply(SmtpReplies.ShuttingDown);
+                EndOfSession();
                 await FlushAsync().ConfigureAwait(false);
                 return;
             }
@@ -163,6 +184,7 @@ internal sealed partial class InSession : IResettable
                 {
                     LogTimeout();
                     Reply(SmtpReplies.Timeout);
+                    EndOfSession();
                     await FlushAsync().ConfigureAwait(false);
                     return;
                 }
@@ -220,6 +242,12 @@ internal sealed partial class InSession : IResettable
             finally
             {
                 input.AdvanceTo(buffer.Start, buffer.End);
+            }
+
+            if (_closing)
+            {
+                // 221 to QUIT, or a 421: the slot is free before the client can read the reply.
+                EndOfSession();
             }
 
             if (!await FlushAsync().ConfigureAwait(false))
@@ -364,7 +392,7 @@ internal sealed partial class InSession : IResettable
         direction[..n].CopyTo(line);
         int rest = Math.Min(text.Length, line.Length - n);
         text[..rest].CopyTo(line[n..]);
-        _context.Log.Write(LogTag.Channel(_channel?.Number ?? 0), line[..(n + rest)]);
+        _context.Log.Write(LogTag.Channel(_channelNumber), line[..(n + rest)]);
     }
 
     /// <summary>Sends a negative reply and counts it; Close when the error limit is reached (421 sent).</summary>
@@ -430,6 +458,8 @@ internal sealed partial class InSession : IResettable
         _transportOrNull = null;
         _output = null!;
         _channel = null;
+        _channelNumber = 0;
+        _slot = null;
         _remote = IPAddress.None;
         _mode = Mode.Commands;
         _closing = false;

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
 using AbilisFast.Protocol.Replies;
@@ -18,13 +19,29 @@ namespace AbilisFast.Server.Sessions;
 /// IPBAN ► IPSRC/IPSRCLIST ► MAX-IP-SES ► free channel, and runs a pooled session on the channel.
 /// One heartbeat timer enforces DT, DATA-TIMEOUT and MIN-DATA-RATE for every session.
 /// </summary>
+/// <remarks>
+/// A session gives its channel and MAX-IP-SES place back before its last reply (221, 421) goes out
+/// (<see cref="ISessionSlot"/>), and a connection that finds neither free waits up to
+/// <see cref="DefaultAdmissionWait"/> for one before it is answered 421, as a client waits in Postfix's
+/// listen backlog for a free smtpd: a client that closes and reconnects at once is never refused
+/// for a slot its own previous connection still held.
+/// </remarks>
 internal sealed class SmtpListener : IAsyncDisposable
 {
+    /// <summary>How long a connection waits for a MAX-IP-SES place or a channel before its 421.</summary>
+    public static readonly TimeSpan DefaultAdmissionWait = TimeSpan.FromSeconds(1);
+
+    /// <summary>At most this many connections wait at once; past that a refusal is immediate (a flood holds no more sockets).</summary>
+    public const int MaxWaitingConnections = 16;
+
     private readonly SmtpContext _context;
     private readonly IBanList _bans;
     private readonly IpSessionLimiter _limiter = new();
     private readonly DefaultObjectPool<InSession> _sessions;
-    private readonly InSession?[] _active;
+
+    /// <summary>Sessions from accept to the close of their connection (the heartbeat's list); a session that has released its channel stays here until then.</summary>
+    private readonly ConcurrentDictionary<InSession, byte> _live = new();
+    private int _waiting;
     private readonly CancellationTokenSource _stopping = new();
     private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Socket? _listener;
@@ -42,7 +59,6 @@ internal sealed class SmtpListener : IAsyncDisposable
         // Sessions report failed AUTH attempts to the same IPBAN that drops banned addresses here.
         context.Bans = _bans;
         _sessions = new DefaultObjectPool<InSession>(new InSessionPolicy(context), context.Settings.SesTot);
-        _active = new InSession?[context.Settings.SesTot];
     }
 
     public SmtpContext Context => _context;
@@ -64,6 +80,9 @@ internal sealed class SmtpListener : IAsyncDisposable
 
     /// <summary>The heartbeat period (1 s; shorter when a short systemd watchdog asks for it). Set before <see cref="Start"/>.</summary>
     public TimeSpan HeartbeatPeriod { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>How long a connection waits at accept for a MAX-IP-SES place or a channel (tests change it).</summary>
+    internal TimeSpan AdmissionWait { get; set; } = DefaultAdmissionWait;
 
     /// <summary>Test seam: awaited after accept and before the greeting (pre-greeting tests).</summary>
     internal Func<ValueTask>? BeforeGreeting { get; set; }
@@ -121,12 +140,7 @@ internal sealed class SmtpListener : IAsyncDisposable
 
     private void Admit(Socket client, bool implicitTls)
     {
-        IPAddress address = (client.RemoteEndPoint as IPEndPoint)?.Address ?? IPAddress.None;
-        if (address.IsIPv4MappedToIPv6)
-        {
-            address = address.MapToIPv4();
-        }
-
+        IPAddress address = PeerAddress.Of(client);
         if (_bans.IsBanned(address))
         {
             _context.Counters.Increment(SmtpCounter.BannedIp, Direction.In);
@@ -142,21 +156,76 @@ internal sealed class SmtpListener : IAsyncDisposable
             return;
         }
 
-        if (!_limiter.TryEnter(address, _context.Settings.MaxIpSes))
+        bool placeTaken = _limiter.TryEnter(address, _context.Settings.MaxIpSes);
+        if (placeTaken && _context.Channels.TryAcquireIn(out SmtpChannel channel))
         {
-            _context.Counters.Increment(SmtpCounter.CallFail, Direction.In);
-            _ = RefuseAsync(client, implicitTls ? null : SmtpReplies.TooManyFromIp.ToArray());
+            StartSession(client, channel, address, implicitTls);
             return;
         }
 
-        if (!_context.Channels.TryAcquireIn(out SmtpChannel channel))
+        if (Interlocked.Increment(ref _waiting) <= MaxWaitingConnections && !_stopping.IsCancellationRequested)
+        {
+            _ = WaitForSlotAsync(client, address, implicitTls, placeTaken);
+            return;
+        }
+
+        Interlocked.Decrement(ref _waiting);
+        Refuse(client, address, implicitTls, placeTaken);
+    }
+
+    /// <summary>
+    /// No MAX-IP-SES place or no channel at accept: waits up to <see cref="AdmissionWait"/> (1 s) for one
+    /// to be released (each release wakes the waiters), then starts the session or refuses with the
+    /// 421 that applies.
+    /// </summary>
+    private async Task WaitForSlotAsync(Socket client, IPAddress address, bool implicitTls, bool placeTaken)
+    {
+        try
+        {
+            Task timeout = Task.Delay(AdmissionWait, _stopping.Token);
+            while (true)
+            {
+                // Read the wake-ups before trying, so a release between the try and the wait is not missed.
+                Task placeFreed = _limiter.Released.Next;
+                Task channelFreed = _context.Channels.Released.Next;
+                placeTaken = placeTaken || _limiter.TryEnter(address, _context.Settings.MaxIpSes);
+                if (placeTaken && !_stopping.IsCancellationRequested && _context.Channels.TryAcquireIn(out SmtpChannel channel))
+                {
+                    StartSession(client, channel, address, implicitTls);
+                    return;
+                }
+
+                if (timeout.IsCompleted || _stopping.IsCancellationRequested)
+                {
+                    break;
+                }
+
+                await Task.WhenAny(placeTaken ? channelFreed : placeFreed, timeout).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _waiting);
+        }
+
+        Refuse(client, address, implicitTls, placeTaken);
+    }
+
+    /// <summary>421 4.7.0 (MAX-IP-SES) or 421 4.3.2 (no channel), counted CALL-FAIL; the place is given back when it was taken.</summary>
+    private void Refuse(Socket client, IPAddress address, bool implicitTls, bool placeTaken)
+    {
+        if (placeTaken)
         {
             _limiter.Leave(address);
-            _context.Counters.Increment(SmtpCounter.CallFail, Direction.In);
-            _ = RefuseAsync(client, implicitTls ? null : SmtpReplies.NoChannel.ToArray());
-            return;
         }
 
+        _context.Counters.Increment(SmtpCounter.CallFail, Direction.In);
+        ReadOnlySpan<byte> reply = placeTaken ? SmtpReplies.NoChannel : SmtpReplies.TooManyFromIp;
+        _ = RefuseAsync(client, implicitTls ? null : reply.ToArray());
+    }
+
+    private void StartSession(Socket client, SmtpChannel channel, IPAddress address, bool implicitTls)
+    {
         _context.Count(channel, SmtpCounter.CallSucc, Direction.In);
         _ = RunSessionAsync(client, channel, address, implicitTls);
     }
@@ -165,20 +234,21 @@ internal sealed class SmtpListener : IAsyncDisposable
     {
         Interlocked.Increment(ref _running);
         InSession session = _sessions.Get();
+        var slot = new SessionSlot(this, channel, address);
         try
         {
             await using var transport = new SocketTransport(client, _context.BufferPool);
             channel.LocalEndPoint = transport.LocalEndPoint;
             channel.RemoteEndPoint = transport.RemoteEndPoint;
             channel.TcpState = TcpState.Connected;
-            LogChannel(channel, "Start in-bound session"u8);
-            Volatile.Write(ref _active[channel.Number], session);
+            LogChannel(channel, $"Start in-bound session from {PeerAddress.FormatForLog(transport.RemoteEndPoint ?? new IPEndPoint(address, 0))}");
+            _live[session] = 0;
             if (_stopping.IsCancellationRequested)
             {
                 session.SignalShutdown();
             }
 
-            await session.RunAsync(transport, channel, BeforeGreeting, implicitTls).ConfigureAwait(false);
+            await session.RunAsync(transport, channel, BeforeGreeting, implicitTls, slot).ConfigureAwait(false);
         }
         catch (Exception e)
         {
@@ -187,15 +257,32 @@ internal sealed class SmtpListener : IAsyncDisposable
         }
         finally
         {
-            Volatile.Write(ref _active[channel.Number], null);
-            _limiter.Leave(address);
-            _context.Channels.Release(channel);
-            LogChannel(channel, "Waiting events (listen or wake-up)"u8);
+            // Normally released already, before the session's last reply; here when it ended otherwise.
+            slot.Release();
+            _live.TryRemove(session, out _);
             _sessions.Return(session);
             if (Interlocked.Decrement(ref _running) == 0 && _stopping.IsCancellationRequested)
             {
                 _drained.TrySetResult();
             }
+        }
+    }
+
+    /// <summary>A session's channel and MAX-IP-SES place; released once, by the session or at teardown.</summary>
+    private sealed class SessionSlot(SmtpListener server, SmtpChannel channel, IPAddress address) : ISessionSlot
+    {
+        private int _released;
+
+        public void Release()
+        {
+            if (Interlocked.Exchange(ref _released, 1) != 0)
+            {
+                return;
+            }
+
+            server._limiter.Leave(address);
+            server.LogChannel(channel, "Waiting events (listen or wake-up)"u8);
+            server._context.Channels.Release(channel);
         }
     }
 
@@ -228,9 +315,9 @@ internal sealed class SmtpListener : IAsyncDisposable
     {
         SmtpSettings settings = _context.Settings;
         long now = Environment.TickCount64;
-        foreach (InSession? session in _active)
+        foreach (KeyValuePair<InSession, byte> live in _live)
         {
-            session?.CheckDeadlines(now, settings);
+            live.Key.CheckDeadlines(now, settings);
         }
 
         OnHeartbeat?.Invoke();
@@ -264,9 +351,9 @@ internal sealed class SmtpListener : IAsyncDisposable
             await _tlsAcceptLoop.ConfigureAwait(false);
         }
 
-        foreach (InSession? session in _active)
+        foreach (KeyValuePair<InSession, byte> live in _live)
         {
-            session?.SignalShutdown();
+            live.Key.SignalShutdown();
         }
 
         if (Volatile.Read(ref _running) == 0)
@@ -276,9 +363,9 @@ internal sealed class SmtpListener : IAsyncDisposable
 
         if (await Task.WhenAny(_drained.Task, Task.Delay(deadline)).ConfigureAwait(false) != _drained.Task)
         {
-            foreach (InSession? session in _active)
+            foreach (KeyValuePair<InSession, byte> live in _live)
             {
-                session?.Abort();
+                live.Key.Abort();
             }
 
             await Task.WhenAny(_drained.Task, Task.Delay(TimeSpan.FromSeconds(2))).ConfigureAwait(false);

@@ -27,8 +27,10 @@ internal sealed class SocketTransport : ISessionTransport
         _network = new NetworkStream(socket, ownsSocket: false);
         Input = PipeReader.Create(_network, _readerOptions);
         Output = PipeWriter.Create(_network, _writerOptions);
-        LocalEndPoint = socket.LocalEndPoint as IPEndPoint;
-        RemoteEndPoint = socket.RemoteEndPoint as IPEndPoint;
+        // Normalised (::ffff:a.b.c.d of a dual-stack socket becomes a.b.c.d): what every user of the
+        // transport sees, the session, its Received: field and the console alike.
+        LocalEndPoint = PeerAddress.Normalize(socket.LocalEndPoint as IPEndPoint);
+        RemoteEndPoint = PeerAddress.Normalize(socket.RemoteEndPoint as IPEndPoint);
     }
 
     public PipeReader Input { get; private set; }

@@ -47,6 +47,7 @@ internal sealed class SmtpClientConnection : IAsyncDisposable
     private bool _broken;
     private bool _disposed;
     private bool _suppressTrace;
+    private long _folds;
 
     private SmtpClientConnection(Socket socket, SmtpClientOptions options, Action<SmtpState, TcpState>? onState)
     {
@@ -394,6 +395,8 @@ internal sealed class SmtpClientConnection : IAsyncDisposable
             throw new SmtpClientException("the connection is no longer usable");
         }
 
+        _folds = 0;
+
         OutboundCapabilities caps = Capabilities;
         if (message.SmtpUtf8 && !caps.SmtpUtf8)
         {
@@ -487,7 +490,7 @@ internal sealed class SmtpClientConnection : IAsyncDisposable
             _broken |= !reset.IsPositive;
         }
 
-        return new TransactionResult { MailReply = mailReply, RecipientReplies = replies, DataReply = dataReply };
+        return new TransactionResult { MailReply = mailReply, RecipientReplies = replies, DataReply = dataReply, Folds = _folds };
     }
 
     /// <summary>QUIT and its reply; never throws (the connection is closed afterwards anyway).</summary>
@@ -616,38 +619,36 @@ internal sealed class SmtpClientConnection : IAsyncDisposable
         return command.ToString();
     }
 
-    /// <summary>Streams the message text (CRLF-normalised, dot-stuffed, then "."), returns the final reply.</summary>
+    /// <summary>
+    /// Streams the message text and returns the final reply. Everything done to the stored text on
+    /// its way out happens in <see cref="WireText"/>, in this order: line ends normalised to CRLF,
+    /// lines over 998 octets folded (<see cref="LineFolder"/>), dot-stuffed, then ".".
+    /// </summary>
     private async Task<SmtpReply> SendTextAsync(OutboundMessage message, CancellationToken cancellationToken)
     {
         SetState(SmtpState.Text, TcpState.Connected);
         byte[] input = ArrayPool<byte>.Shared.Rent(ReadChunk);
-        byte[] normalized = ArrayPool<byte>.Shared.Rent(2 * ReadChunk + 2);
-        byte[] output = ArrayPool<byte>.Shared.Rent(4 * ReadChunk + DotStuffer.MaxFinishLength + 4);
+        var wire = new WireText(ReadChunk);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         try
         {
-            var lineEnds = default(RawNormalizer);
-            var dots = default(DotStuffEncoder);
             Stream body = message.OpenBody();
             await using (body.ConfigureAwait(false))
             {
                 int read;
                 while ((read = await body.ReadAsync(input.AsMemory(0, ReadChunk), cancellationToken).ConfigureAwait(false)) > 0)
                 {
-                    lineEnds.Normalize(input.AsSpan(0, read), normalized, out int consumed, out int clean);
-                    System.Diagnostics.Debug.Assert(consumed == read, "normalized holds twice the input");
-                    dots.Encode(normalized.AsSpan(0, clean), output, out _, out int stuffed);
+                    ReadOnlyMemory<byte> chunk = wire.Encode(input.AsSpan(0, read));
                     timeout.CancelAfter(_options.DataTimeout);
-                    await _stream.WriteAsync(output.AsMemory(0, stuffed), timeout.Token).ConfigureAwait(false);
+                    await _stream.WriteAsync(chunk, timeout.Token).ConfigureAwait(false);
                 }
             }
 
-            lineEnds.Flush(normalized, out int tail);
-            dots.Encode(normalized.AsSpan(0, tail), output, out _, out int written);
-            dots.Finish(output.AsSpan(written), out int end);
+            ReadOnlyMemory<byte> end = wire.Finish();
             timeout.CancelAfter(_options.DataTimeout);
-            await _stream.WriteAsync(output.AsMemory(0, written + end), timeout.Token).ConfigureAwait(false);
+            await _stream.WriteAsync(end, timeout.Token).ConfigureAwait(false);
             _options.Trace?.Invoke($">>> ({message.Size} octets of message text) .");
+            _folds = wire.Folds;
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
@@ -662,12 +663,76 @@ internal sealed class SmtpClientConnection : IAsyncDisposable
         finally
         {
             ArrayPool<byte>.Shared.Return(input);
-            ArrayPool<byte>.Shared.Return(normalized);
-            ArrayPool<byte>.Shared.Return(output);
+            wire.Dispose();
         }
 
         SetState(SmtpState.Eot, TcpState.Connected);
         return await ReadReplyAsync(_options.DataTimeout, null, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The outgoing text writer's one place of transformation: stored text in, the bytes that go on
+    /// the wire out. Stage by stage: <see cref="RawNormalizer"/> (CRLF line ends; the spool already
+    /// holds CRLF-only text, this is a guard), <see cref="LineFolder"/> (lines over 998 octets broken
+    /// with CRLF SPACE, as Postfix's smtp_line_length_limit), <see cref="DotStuffEncoder"/> (RFC 5321
+    /// 4.5.2 transparency) and the final ".". The text after the folder and before the stuffer is
+    /// the message as the next hop will store it.
+    /// </summary>
+    private sealed class WireText : IDisposable
+    {
+        private readonly byte[] _normalized;
+        private readonly byte[] _folded;
+        private readonly byte[] _output;
+        private RawNormalizer _lineEnds;
+        private LineFolder _folder;
+        private DotStuffEncoder _dots;
+
+        public WireText(int chunk)
+        {
+            int normalized = (2 * chunk) + 2;
+            int folded = LineFolder.GetMaxFoldedLength(normalized);
+            _normalized = ArrayPool<byte>.Shared.Rent(normalized);
+            _folded = ArrayPool<byte>.Shared.Rent(folded);
+            _output = ArrayPool<byte>.Shared.Rent((2 * folded) + DotStuffer.MaxFinishLength);
+        }
+
+        /// <summary>CRLF SPACE breaks inserted into lines longer than 998 octets (for the session log).</summary>
+        public long Folds => _folder.Folds;
+
+        /// <summary>One chunk of stored text as it goes on the wire (valid until the next call).</summary>
+        public ReadOnlyMemory<byte> Encode(ReadOnlySpan<byte> stored)
+        {
+            _lineEnds.Normalize(stored, _normalized, out int consumed, out int clean);
+            System.Diagnostics.Debug.Assert(consumed == stored.Length, "normalized holds twice the input");
+            return Stuff(_normalized.AsSpan(0, clean), finish: false);
+        }
+
+        /// <summary>What is left after the last chunk, and the end of data.</summary>
+        public ReadOnlyMemory<byte> Finish()
+        {
+            _lineEnds.Flush(_normalized, out int tail);
+            return Stuff(_normalized.AsSpan(0, tail), finish: true);
+        }
+
+        private ReadOnlyMemory<byte> Stuff(ReadOnlySpan<byte> clean, bool finish)
+        {
+            int folded = _folder.Fold(clean, _folded);
+            _dots.Encode(_folded.AsSpan(0, folded), _output, out _, out int written);
+            if (finish)
+            {
+                _dots.Finish(_output.AsSpan(written), out int end);
+                written += end;
+            }
+
+            return _output.AsMemory(0, written);
+        }
+
+        public void Dispose()
+        {
+            ArrayPool<byte>.Shared.Return(_normalized);
+            ArrayPool<byte>.Shared.Return(_folded);
+            ArrayPool<byte>.Shared.Return(_output);
+        }
     }
 
     private async Task WriteCommandsAsync(CancellationToken cancellationToken, params string[] commands)

@@ -193,6 +193,9 @@ internal sealed class TransactionResult
     /// <summary>The reply after the end of data, or null when no DATA took place.</summary>
     public SmtpReply? DataReply { get; init; }
 
+    /// <summary>CRLF SPACE breaks the text got on the way out, for lines over 998 octets (0 for most mail).</summary>
+    public long Folds { get; init; }
+
     /// <summary>
     /// What decides recipient <paramref name="index"/>: a refused MAIL, else its RCPT reply when
     /// refused, else the reply to the message text.

@@ -34,9 +34,13 @@ internal struct LineFolder
         // come at once when the previous chunk ended at the limit.
         checked(length + (3 * ((length / (MaxLineLength - 8)) + 2)));
 
-    /// <summary>Copies <paramref name="source"/> into <paramref name="destination"/>, folding as it goes; returns the octets written.</summary>
+    /// <summary>
+    /// Folds <paramref name="source"/>: returns <paramref name="source"/> itself when none of its
+    /// lines needed a break (nearly all mail: nothing is copied), else the folded text written
+    /// into <paramref name="destination"/>.
+    /// </summary>
     /// <exception cref="ArgumentException">The destination is shorter than <see cref="GetMaxFoldedLength"/>.</exception>
-    public int Fold(ReadOnlySpan<byte> source, Span<byte> destination)
+    public ReadOnlySpan<byte> Fold(ReadOnlySpan<byte> source, Span<byte> destination)
     {
         if (destination.Length < GetMaxFoldedLength(source.Length))
         {
@@ -46,25 +50,51 @@ internal struct LineFolder
         int column = _column;
         int src = 0;
         int dst = 0;
+
+        // Lines that fit are not copied one by one: they accumulate into one block, copied when a
+        // line needs folding or at the end. Finding them costs one vectorised search per window of
+        // up to 994 octets, not one per line: every line that ends inside the window fits.
+        int block = 0;
         while (src < source.Length)
         {
             ReadOnlySpan<byte> rest = source[src..];
+
+            // Room for a line from here, keeping a margin for a stuffed dot and the rest of a UTF-8
+            // sequence that the next chunk may finish.
+            int room = MaxLineLength - 4 - column;
+            if (room > 0)
+            {
+                int last = (rest.Length > room ? rest[..room] : rest).LastIndexOf((byte)'\n');
+                if (last >= 0)
+                {
+                    src += last + 1;
+                    column = 0;
+                    continue;
+                }
+
+                if (rest.Length <= room)
+                {
+                    // The chunk ends inside a line that still fits.
+                    column += rest.Length + (column == 0 && rest[0] == (byte)'.' ? 1 : 0);
+                    src = source.Length;
+                    break;
+                }
+            }
+
+            // A long line (or one near the limit): find where it needs its first break, if anywhere.
             int lf = rest.IndexOf((byte)'\n');
             int run = lf < 0 ? rest.Length : lf + 1;
-            int dot = column == 0 && rest[0] == (byte)'.' ? 1 : 0;
-
-            // Fast path: the run fits even counting its line end, a stuffed dot and the rest of a
-            // UTF-8 sequence that the next chunk may finish.
-            if (column + dot + run + 3 <= MaxLineLength)
+            int first = FirstBreak(rest[..run], ref column);
+            if (first < 0)
             {
-                rest[..run].CopyTo(destination[dst..]);
-                dst += run;
                 src += run;
-                column = lf < 0 ? column + dot + run : 0;
                 continue;
             }
 
-            for (int i = 0; i < run; i++)
+            // Copy what came before the break, then fold the rest of the line octet by octet.
+            source[block..(src + first)].CopyTo(destination[dst..]);
+            dst += src + first - block;
+            for (int i = first; i < run; i++)
             {
                 byte b = rest[i];
                 if (b == (byte)'\r' || b == (byte)'\n')
@@ -90,10 +120,48 @@ internal struct LineFolder
             }
 
             src += run;
+            block = src;
         }
 
         _column = column;
-        return dst;
+        if (block == 0)
+        {
+            return source;
+        }
+
+        source[block..].CopyTo(destination[dst..]);
+        dst += source.Length - block;
+        return destination[..dst];
+    }
+
+    /// <summary>
+    /// The offset in <paramref name="line"/> (one line or the start of one, up to its LF) where the
+    /// first break goes, or -1 when it fits; <paramref name="column"/> moves up to that point.
+    /// </summary>
+    private static int FirstBreak(ReadOnlySpan<byte> line, ref int column)
+    {
+        int col = column;
+        for (int i = 0; i < line.Length; i++)
+        {
+            byte b = line[i];
+            if (b == (byte)'\r' || b == (byte)'\n')
+            {
+                col = b == (byte)'\n' ? 0 : col;
+                continue;
+            }
+
+            int stuffed = col == 0 && b == (byte)'.' ? 1 : 0;
+            if (col + stuffed + Utf8Width(b) > MaxLineLength)
+            {
+                column = col;
+                return i;
+            }
+
+            col += 1 + stuffed;
+        }
+
+        column = col;
+        return -1;
     }
 
     /// <summary>Octets of the UTF-8 sequence that <paramref name="b"/> starts (1 for ASCII, continuation and invalid octets).</summary>

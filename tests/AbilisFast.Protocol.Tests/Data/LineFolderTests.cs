@@ -25,8 +25,7 @@ public sealed class LineFolderTests
         {
             int end = Math.Min(at + size, text.Length);
             byte[] destination = new byte[LineFolder.GetMaxFoldedLength(end - at)];
-            int written = folder.Fold(text.AsSpan(at, end - at), destination);
-            output.AddRange(destination.AsSpan(0, written));
+            output.AddRange(folder.Fold(text.AsSpan(at, end - at), destination));
             at = end;
         }
 
@@ -71,6 +70,12 @@ public sealed class LineFolderTests
         byte[] text = Encoding.ASCII.GetBytes(new string('x', length) + "\r\nnext\r\n");
         Assert.Equal(text, Fold(text, null, out long folds));
         Assert.Equal(0, folds);
+
+        // Nothing to fold: the text itself comes back, nothing is copied.
+        var folder = new LineFolder();
+        byte[] destination = new byte[LineFolder.GetMaxFoldedLength(text.Length)];
+        ReadOnlySpan<byte> result = folder.Fold(text, destination);
+        Assert.True(result == text.AsSpan(), "the text was copied");
     }
 
     [Fact]
@@ -133,7 +138,7 @@ public sealed class LineFolderTests
     {
         var folder = new LineFolder();
         byte[] text = new byte[3000];
-        Assert.Throws<ArgumentException>(() => folder.Fold(text, new byte[3000]));
+        Assert.Throws<ArgumentException>(() => folder.Fold(text, new byte[3000]).Length);
     }
 
     /// <summary>Lines of any length made of ASCII, dots and 2-, 3- and 4-octet UTF-8; no line starts with a space.</summary>

@@ -716,8 +716,8 @@ internal sealed class SmtpClientConnection : IAsyncDisposable
 
         private ReadOnlyMemory<byte> Stuff(ReadOnlySpan<byte> clean, bool finish)
         {
-            int folded = _folder.Fold(clean, _folded);
-            _dots.Encode(_folded.AsSpan(0, folded), _output, out _, out int written);
+            ReadOnlySpan<byte> folded = _folder.Fold(clean, _folded);
+            _dots.Encode(folded, _output, out _, out int written);
             if (finish)
             {
                 _dots.Finish(_output.AsSpan(written), out int end);

@@ -3,7 +3,6 @@ using System.Net;
 using System.Net.Sockets;
 using AbilisFast.Server.Configuration;
 
-using AbilisFast.Server.Transport;
 
 namespace AbilisFast.Server.Access;
 

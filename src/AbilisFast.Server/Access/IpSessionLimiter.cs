@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Net;
-using AbilisFast.Server.Channels;
 
 namespace AbilisFast.Server.Access;
 
@@ -8,9 +7,6 @@ namespace AbilisFast.Server.Access;
 internal sealed class IpSessionLimiter
 {
     private readonly ConcurrentDictionary<IPAddress, int> _sessions = new();
-
-    /// <summary>Pulsed each time a place is given back (connections waiting at accept for one).</summary>
-    public ReleaseSignal Released { get; } = new();
 
     /// <summary>Takes a slot for <paramref name="address"/>; false when it already has <paramref name="limit"/>.</summary>
     public bool TryEnter(IPAddress address, int limit)
@@ -43,13 +39,11 @@ internal sealed class IpSessionLimiter
             {
                 if (_sessions.TryRemove(new KeyValuePair<IPAddress, int>(address, current)))
                 {
-                    Released.Pulse();
                     return;
                 }
             }
             else if (_sessions.TryUpdate(address, current - 1, current))
             {
-                Released.Pulse();
                 return;
             }
         }

@@ -4,7 +4,7 @@ using AbilisFast.Protocol.States;
 using AbilisFast.Server.Channels;
 using AbilisFast.Server.Diagnostics;
 using AbilisFast.Server.Runtime;
-using AbilisFast.Server.Transport;
+using AbilisFast.Server.Configuration;
 
 namespace AbilisFast.Server.Display;
 

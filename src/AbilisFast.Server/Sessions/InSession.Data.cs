@@ -8,7 +8,7 @@ using AbilisFast.Protocol.States;
 using AbilisFast.Server.Diagnostics;
 using AbilisFast.Server.Queue;
 using AbilisFast.Server.Spool;
-using AbilisFast.Server.Transport;
+using AbilisFast.Server.Configuration;
 
 namespace AbilisFast.Server.Sessions;
 

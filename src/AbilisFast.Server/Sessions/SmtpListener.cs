@@ -37,6 +37,9 @@ internal sealed class SmtpListener : IAsyncDisposable
     private readonly SmtpContext _context;
     private readonly IBanList _bans;
     private readonly IpSessionLimiter _limiter = new();
+
+    /// <summary>Pulsed after each MAX-IP-SES place is given back (<see cref="LeavePlace"/>).</summary>
+    private readonly ReleaseSignal _placeFreed = new();
     private readonly DefaultObjectPool<InSession> _sessions;
 
     /// <summary>Sessions from accept to the close of their connection (the heartbeat's list); a session that has released its channel stays here until then.</summary>
@@ -186,7 +189,7 @@ internal sealed class SmtpListener : IAsyncDisposable
             while (true)
             {
                 // Read the wake-ups before trying, so a release between the try and the wait is not missed.
-                Task placeFreed = _limiter.Released.Next;
+                Task placeFreed = _placeFreed.Next;
                 Task channelFreed = _context.Channels.Released.Next;
                 placeTaken = placeTaken || _limiter.TryEnter(address, _context.Settings.MaxIpSes);
                 if (placeTaken && !_stopping.IsCancellationRequested && _context.Channels.TryAcquireIn(out SmtpChannel channel))
@@ -216,12 +219,18 @@ internal sealed class SmtpListener : IAsyncDisposable
     {
         if (placeTaken)
         {
-            _limiter.Leave(address);
+            LeavePlace(address);
         }
 
         _context.Counters.Increment(SmtpCounter.CallFail, Direction.In);
         ReadOnlySpan<byte> reply = placeTaken ? SmtpReplies.NoChannel : SmtpReplies.TooManyFromIp;
         _ = RefuseAsync(client, implicitTls ? null : reply.ToArray());
+    }
+
+    private void LeavePlace(IPAddress address)
+    {
+        _limiter.Leave(address);
+        _placeFreed.Pulse();
     }
 
     private void StartSession(Socket client, SmtpChannel channel, IPAddress address, bool implicitTls)
@@ -280,7 +289,7 @@ internal sealed class SmtpListener : IAsyncDisposable
                 return;
             }
 
-            server._limiter.Leave(address);
+            server.LeavePlace(address);
             server.LogChannel(channel, "Waiting events (listen or wake-up)"u8);
             server._context.Channels.Release(channel);
         }

@@ -4,6 +4,8 @@ using System.Net;
 using System.Net.Security;
 using System.Net.Sockets;
 
+using AbilisFast.Server.Configuration;
+
 namespace AbilisFast.Server.Transport;
 
 /// <summary>

@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 
-namespace AbilisFast.Server.Transport;
+namespace AbilisFast.Server.Configuration;
 
 /// <summary>
 /// The one form in which a client's address is used and shown. A dual-stack listener ([::]) sees

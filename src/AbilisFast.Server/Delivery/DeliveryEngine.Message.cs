@@ -184,6 +184,7 @@ internal sealed partial class DeliveryEngine
 
         _context.Spool!.MarkDone(message.Id);
         _states.TryRemove(message.Id, out _);
+        _mailboxes.Forget(message.Id);
         session.Channel.SmtpState = SmtpState.Ended;
         _context.Log.Write(LogTag.Channel(channel.Number),
             anyFailed ? $"Message {SpoolIds.Format(message.Id)} done, not delivered to every recipient" : $"Delivered message: {SpoolIds.Format(message.Id)}");
@@ -253,26 +254,37 @@ internal sealed partial class DeliveryEngine
 
             string localPart = LocalPart(recipient.Address);
             byte[] prefix = Encoding.UTF8.GetBytes($"Return-Path: <{envelope.Sender}>\r\nDelivered-To: {recipient.Address}\r\n");
+            var key = new MaildirKey(attempt.Message.Id, envelope.Received.ToUnixTimeMilliseconds(), i, recipient.Address);
             MaildirDelivery result;
             using (Stream body = _context.Spool!.OpenBody(attempt.Message.Id))
             {
-                result = _mailboxes.Deliver(localPart, prefix, body, body.Length);
+                result = _mailboxes.Deliver(localPart, prefix, body, body.Length, key);
             }
 
+            string mailbox = MaildirStore.MailboxName(localPart);
             if (result.Delivered)
             {
-                attempt.Delivered(i, $"250 2.0.0 delivered to mailbox {MaildirStore.MailboxName(localPart)}");
-                _context.Log.Write(attempt.Tag, $"Local delivery: {recipient.Address} ok");
+                attempt.Delivered(i, $"250 2.0.0 delivered to mailbox {mailbox}");
+                _context.Log.Write(attempt.Tag, result.AlreadyThere
+                    ? $"Local delivery: {recipient.Address} ok, already in mailbox {mailbox} as {result.FileName} (delivered before a restart)"
+                    : $"Local delivery: {recipient.Address} ok");
             }
             else if (result.Room != MailboxRoom.Ok)
             {
-                attempt.Deferred(i, $"452 4.2.2 mailbox {MaildirStore.MailboxName(localPart)} is full ({(result.Room == MailboxRoom.FullBySize ? "MB-MAXSIZE" : "MB-MAXMAILS")})");
+                attempt.Deferred(i, $"452 4.2.2 mailbox {mailbox} is full ({(result.Room == MailboxRoom.FullBySize ? "MB-MAXSIZE" : "MB-MAXMAILS")})");
                 _context.Log.Write(attempt.Tag, $"Local delivery: {recipient.Address} deferred, mailbox full");
             }
             else
             {
-                attempt.Deferred(i, $"451 4.3.0 mailbox write failed: {result.Error}");
-                _context.Log.Write(attempt.Tag, $"Local delivery: {recipient.Address} deferred: {result.Error}");
+                // Never a bounce: a full disk or quota and any other write error are retried later.
+                string reason = result.Failure switch
+                {
+                    MaildirFailure.NoSpace => $"452 4.3.1 no space left on the device of the mailboxes: {result.Error}",
+                    MaildirFailure.Quota => $"452 4.2.2 disk quota of mailbox {mailbox} exceeded: {result.Error}",
+                    _ => $"451 4.3.0 mailbox write failed: {result.Error}",
+                };
+                attempt.Deferred(i, reason);
+                _context.Log.Write(attempt.Tag, $"Local delivery: {recipient.Address} deferred: {reason}");
             }
         }
 

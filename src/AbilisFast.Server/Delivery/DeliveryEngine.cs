@@ -69,6 +69,7 @@ internal sealed partial class DeliveryEngine : IAsyncDisposable, IQueueControl
     public void Recover(RecoveredMessage message)
     {
         var queued = new QueuedMessage(message.Id, message.BodyLength, message.CommitTime.ToUnixTimeMilliseconds());
+        _mailboxes.ExpectRedelivery(message.Id); // a local delivery may have been done just before the crash
         if (Envelope.TryRead(message.Envelope, out Envelope? envelope))
         {
             if ((envelope!.Flags & EnvelopeFlags.Notification) != 0)

@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Globalization;
 
 namespace AbilisFast.Server.Mailboxes;
 
@@ -7,59 +6,126 @@ internal sealed partial class MaildirStore
 {
     private const int CopyBufferSize = 64 * 1024;
 
-    /// <summary>Host part of the unique names, with '/' and ':' escaped as the Maildir convention asks.</summary>
-    private static readonly string HostName = EscapeHostName(Environment.MachineName);
+    /// <summary>Mode of every message file: mail is private.</summary>
+    internal const UnixFileMode FileMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
 
-    private static long s_counter;
+    /// <summary>Mode of the mailboxes folder, each mailbox and its tmp/, new/ and cur/.</summary>
+    internal const UnixFileMode DirectoryMode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
 
     /// <summary>
     /// Writes <paramref name="prefix"/> followed by exactly <paramref name="length"/> bytes of
-    /// <paramref name="body"/> as one message: tmp/&lt;unique&gt;, fsync, rename into new/, fsync of
-    /// new/. The room check comes first (size = prefix + length); when the mailbox is full nothing is
-    /// written. I/O errors (including a body shorter than <paramref name="length"/>) come back in
-    /// <see cref="MaildirDelivery.Error"/> and leave nothing behind in new/.
+    /// <paramref name="body"/> as one message, CRLF line ends stored as LF: tmp/&lt;base&gt;, room
+    /// check with the stored size, fsync, rename into new/&lt;base&gt;,S=..,W=.., fsync of new/.
+    /// A mailbox too full even for the smallest size the message could take is refused before
+    /// anything is written. I/O errors (including a body shorter than <paramref name="length"/>)
+    /// come back in <see cref="MaildirDelivery.Error"/> with their <see cref="MaildirFailure"/> and
+    /// leave nothing behind, neither in tmp/ nor in new/.
     /// </summary>
-    public MaildirDelivery Deliver(string localPart, ReadOnlySpan<byte> prefix, Stream body, long length)
+    /// <param name="key">
+    /// What this delivery is (message and recipient), carried in the file name. When the message
+    /// was recovered from the spool at start (<see cref="ExpectRedelivery"/>), a file with that key
+    /// already in new/ or cur/ means the delivery was done before a crash: it is not written again
+    /// and the result says <see cref="MaildirDelivery.AlreadyThere"/>.
+    /// </param>
+    public MaildirDelivery Deliver(string localPart, ReadOnlySpan<byte> prefix, Stream body, long length, MaildirKey? key = null)
     {
         ArgumentNullException.ThrowIfNull(body);
         if (length < 0)
         {
-            return new MaildirDelivery(MailboxRoom.Ok, false, null, "negative body length");
+            return MaildirDelivery.Failed(MaildirFailure.Other, "negative body length");
         }
 
         MailboxUsage usage = GetOrAdd(MailboxName(localPart));
-        long size = prefix.Length + length;
+        string? keyText = key?.Text;
+        if (key is { } k && keyText is not null && IsExpectedRedelivery(k.QueueId))
+        {
+            try
+            {
+                if (FindDelivered(usage, keyText) is { } existing)
+                {
+                    return new MaildirDelivery(MailboxRoom.Ok, true, existing, null) { AlreadyThere = true };
+                }
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // Cannot tell whether it is there: better later than twice.
+                return MaildirDelivery.Failed(Classify(e), "cannot read the mailbox to check for an earlier delivery: " + e.Message);
+            }
+        }
+
+        // The stored size lies between half the wire size (every byte pair a CRLF) and the wire size.
+        long wireSize = prefix.Length + length;
+        long smallest = wireSize - (wireSize / 2);
+        long reserved;
         lock (usage.Gate)
         {
             RefreshLocked(usage);
-            MailboxRoom room = Room(usage.Bytes + usage.PendingBytes, usage.Mails + usage.PendingMails, size);
+            long usedBytes = usage.Bytes + usage.PendingBytes;
+            int usedMails = usage.Mails + usage.PendingMails;
+            MailboxRoom room = Room(usedBytes, usedMails, wireSize);
+            reserved = wireSize;
+            if (room == MailboxRoom.FullBySize)
+            {
+                // Might still fit once stored with LF: written, then checked with the real size.
+                room = Room(usedBytes, usedMails, smallest);
+                reserved = smallest;
+            }
+
             if (room != MailboxRoom.Ok)
             {
                 return new MaildirDelivery(room, false, null, null);
             }
 
-            usage.PendingBytes += size;
+            usage.PendingBytes += reserved;
             usage.PendingMails++;
         }
 
-        string fileName = UniqueName(size);
-        string tmpPath = Path.Combine(usage.TmpDirectory, fileName);
-        string newPath = Path.Combine(usage.NewDirectory, fileName);
+        string baseName = MaildirName.NewBase(keyText);
+        string tmpPath = Path.Combine(usage.TmpDirectory, baseName);
+        string? newPath = null;
         bool pending = true;
-        bool inNew = false;
+        long counted = -1; // bytes counted for the file in new/, once it is there
         try
         {
             EnsureDirectories(usage);
-            WriteFile(tmpPath, prefix, body, length, size);
+            long stored;
+            long virtualSize;
+            using (FileStream file = CreateFile(tmpPath))
+            {
+                (stored, virtualSize) = CopyAsLf(file, prefix, body, length);
+                lock (usage.Gate)
+                {
+                    usage.PendingBytes -= reserved;
+                    reserved = 0;
+                    MailboxRoom room = Room(usage.Bytes + usage.PendingBytes, usage.Mails + usage.PendingMails - 1, stored);
+                    if (room != MailboxRoom.Ok)
+                    {
+                        usage.PendingMails--;
+                        pending = false;
+                        file.Dispose();
+                        _ = TryDelete(tmpPath);
+                        return new MaildirDelivery(room, false, null, null);
+                    }
+
+                    usage.PendingBytes += stored;
+                    reserved = stored;
+                }
+
+                // fsync: the data must be on disk before the rename publishes the file.
+                file.Flush(flushToDisk: true);
+            }
+
+            string fileName = MaildirName.WithSizes(baseName, stored, virtualSize);
+            newPath = Path.Combine(usage.NewDirectory, fileName);
             lock (usage.Gate)
             {
                 // Rename and count in one step, so a rescan sees the file either before or after both.
                 File.Move(tmpPath, newPath, overwrite: false);
-                inNew = true;
-                usage.PendingBytes -= size;
+                counted = stored;
+                usage.PendingBytes -= reserved;
                 usage.PendingMails--;
                 pending = false;
-                usage.Bytes += size;
+                usage.Bytes += stored;
                 usage.Mails++;
                 usage.Dirty = true;
             }
@@ -70,43 +136,61 @@ internal sealed partial class MaildirStore
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException
                                       or ObjectDisposedException or InvalidDataException)
         {
-            Cleanup(usage, tmpPath, newPath, size, pending, inNew);
-            return new MaildirDelivery(MailboxRoom.Ok, false, null, e.Message);
+            string removal = Cleanup(usage, tmpPath, newPath, reserved, pending, counted);
+            return MaildirDelivery.Failed(Classify(e), e.Message + removal);
         }
     }
 
-    /// <summary>Creates tmp/, new/ and cur/ when missing; a newly created mailbox is made durable in its parents.</summary>
-    private void EnsureDirectories(MailboxUsage usage)
+    /// <summary>What kind of I/O failure stopped a delivery: a full file system and an exceeded quota are told apart.</summary>
+    internal static MaildirFailure Classify(Exception e) => e switch
     {
-        if (Directory.Exists(usage.TmpDirectory) && Directory.Exists(usage.NewDirectory) && Directory.Exists(usage.CurDirectory))
-        {
-            return;
-        }
+        // On Unix an IOException's HResult is the errno: ENOSPC is 28 everywhere, EDQUOT 122 on
+        // Linux and 69 on the BSDs and macOS.
+        IOException { HResult: 28 } => MaildirFailure.NoSpace,
+        IOException { HResult: 122 } when OperatingSystem.IsLinux() => MaildirFailure.Quota,
+        IOException { HResult: 69 } when OperatingSystem.IsMacOS() || OperatingSystem.IsFreeBSD() => MaildirFailure.Quota,
+        _ => MaildirFailure.Other,
+    };
 
-        bool mailboxExisted = Directory.Exists(usage.Directory);
-        _ = Directory.CreateDirectory(usage.TmpDirectory);
-        _ = Directory.CreateDirectory(usage.NewDirectory);
-        _ = Directory.CreateDirectory(usage.CurDirectory);
-        MaildirNative.FSyncDirectory(usage.Directory);
-        if (!mailboxExisted)
-        {
-            MaildirNative.FSyncDirectory(Root);
-        }
-    }
-
-    private static void WriteFile(string tmpPath, ReadOnlySpan<byte> prefix, Stream body, long length, long size)
+    /// <summary>A new file for writing, mode 0600 whatever the umask.</summary>
+    private static FileStream CreateFile(string path)
     {
         FileStreamOptions options = new()
         {
-            Mode = FileMode.CreateNew,
+            Mode = System.IO.FileMode.CreateNew,
             Access = FileAccess.Write,
             Share = FileShare.None,
             BufferSize = 0,
-            PreallocationSize = size,
         };
 
-        using FileStream file = new(tmpPath, options);
-        file.Write(prefix);
+        if (!OperatingSystem.IsWindows())
+        {
+            options.UnixCreateMode = FileMode;
+        }
+
+        var file = new FileStream(path, options);
+        if (!OperatingSystem.IsWindows())
+        {
+            try
+            {
+                // The umask may have taken bits away from the create mode: set it exactly.
+                File.SetUnixFileMode(file.SafeFileHandle, FileMode);
+            }
+            catch
+            {
+                file.Dispose();
+                throw;
+            }
+        }
+
+        return file;
+    }
+
+    /// <summary>Copies the prefix and exactly <paramref name="length"/> bytes of the body, CRLF as LF; returns S= and W=.</summary>
+    private static (long Stored, long Virtual) CopyAsLf(FileStream file, ReadOnlySpan<byte> prefix, Stream body, long length)
+    {
+        using var writer = new LfWriter(file, CopyBufferSize);
+        writer.Write(prefix);
         byte[] buffer = ArrayPool<byte>.Shared.Rent((int)Math.Min(CopyBufferSize, Math.Max(length, 1)));
         try
         {
@@ -119,7 +203,7 @@ internal sealed partial class MaildirStore
                     throw new IOException($"message body ended {left} bytes early");
                 }
 
-                file.Write(buffer, 0, read);
+                writer.Write(buffer.AsSpan(0, read));
                 left -= read;
             }
         }
@@ -128,31 +212,43 @@ internal sealed partial class MaildirStore
             ArrayPool<byte>.Shared.Return(buffer);
         }
 
-        // fsync: the data must be on disk before the rename publishes the file.
-        file.Flush(flushToDisk: true);
+        writer.Complete();
+        return (writer.StoredSize, writer.VirtualSize);
     }
 
-    /// <summary>Undoes a failed delivery: the reservation, the tmp file, and the file in new/ if it got there.</summary>
-    private static void Cleanup(MailboxUsage usage, string tmpPath, string newPath, long size, bool pending, bool inNew)
+    /// <summary>
+    /// Undoes a failed delivery: the reservation, the tmp file, and the file in new/ if it got
+    /// there (<paramref name="counted"/> bytes were counted for it, -1: not counted). Returns what to add to the
+    /// error: whether a partial file was removed, or could not be.
+    /// </summary>
+    private static string Cleanup(MailboxUsage usage, string tmpPath, string? newPath, long reserved, bool pending, long counted)
     {
-        bool removedFromNew = inNew && TryDelete(newPath);
-        _ = TryDelete(tmpPath);
+        // The file may be in new/ without having been counted: File.Move links, then unlinks tmp/.
+        bool removedFromNew = newPath is not null && TryDelete(newPath);
+        bool removedTmp = TryDelete(tmpPath);
         lock (usage.Gate)
         {
             if (pending)
             {
-                usage.PendingBytes -= size;
+                usage.PendingBytes -= reserved;
                 usage.PendingMails--;
             }
 
-            if (removedFromNew)
+            if (removedFromNew && counted >= 0)
             {
-                usage.Bytes -= size;
+                usage.Bytes -= counted;
                 usage.Mails--;
             }
 
             usage.Dirty = true;
         }
+
+        if (File.Exists(tmpPath) || (newPath is not null && File.Exists(newPath)))
+        {
+            return $"; the partial file could not be removed ({tmpPath})";
+        }
+
+        return removedTmp || removedFromNew ? "; the partial file was removed" : string.Empty;
     }
 
     private static bool TryDelete(string path)
@@ -171,19 +267,5 @@ internal sealed partial class MaildirStore
         {
             return false;
         }
-    }
-
-    /// <summary>Maildir unique name: "&lt;unixtime&gt;.&lt;pid&gt;_&lt;counter&gt;.&lt;hostname&gt;,S=&lt;size&gt;".</summary>
-    private static string UniqueName(long size)
-    {
-        long counter = Interlocked.Increment(ref s_counter);
-        long now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
-        return string.Create(CultureInfo.InvariantCulture, $"{now}.{Environment.ProcessId}_{counter}.{HostName},S={size}");
-    }
-
-    private static string EscapeHostName(string host)
-    {
-        string escaped = host.Replace("/", "\\057", StringComparison.Ordinal).Replace(":", "\\072", StringComparison.Ordinal);
-        return escaped.Length == 0 ? "localhost" : escaped;
     }
 }

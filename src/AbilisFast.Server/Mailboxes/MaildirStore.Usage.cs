@@ -72,6 +72,15 @@ internal sealed partial class MaildirStore
 
         /// <summary>Clock value (ms) before which the directories are not stat'ed again.</summary>
         public long NextStat;
+
+        /// <summary>This process has checked the folders' modes and swept tmp/ (see EnsureDirectories).</summary>
+        public volatile bool Prepared;
+
+        /// <summary>Guards <see cref="PriorKeys"/> (a listing can take a while: not under <see cref="Gate"/>).</summary>
+        public Lock PriorGate { get; } = new();
+
+        /// <summary>Delivery keys of recovered messages found in new/ and cur/, with their file; listed once, on first need.</summary>
+        public Dictionary<string, string>? PriorKeys;
     }
 
     /// <summary>Brings the cached usage up to date under the once-per-second rule. Caller holds the gate.</summary>

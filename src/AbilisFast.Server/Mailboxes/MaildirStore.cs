@@ -16,17 +16,44 @@ internal enum MailboxRoom
     FullByCount,
 }
 
-/// <summary>
-/// Outcome of <see cref="MaildirStore.Deliver"/>. <see cref="Room"/> is not Ok when the mailbox was
-/// full (nothing written); <see cref="Error"/> is set when an I/O error stopped the delivery.
-/// <see cref="FileName"/> is the name of the file in new/ when <see cref="Delivered"/>.
-/// </summary>
-internal readonly record struct MaildirDelivery(MailboxRoom Room, bool Delivered, string? FileName, string? Error);
+/// <summary>Why a delivery could not write its file.</summary>
+internal enum MaildirFailure
+{
+    None,
+
+    /// <summary>The file system under the mailboxes is full (ENOSPC).</summary>
+    NoSpace,
+
+    /// <summary>The mailbox owner's disk quota is used up (EDQUOT).</summary>
+    Quota,
+
+    /// <summary>Any other error (permissions, a name the file system refuses, a short body, EIO ...).</summary>
+    Other,
+}
 
 /// <summary>
-/// Local mailboxes in Maildir format under one root (WDIR/mailboxes): one directory per local part
-/// with tmp/, new/ and cur/. Deliveries are written to tmp/, fsynced, renamed into new/ and the new/
-/// directory is fsynced, so a delivered message survives a crash.
+/// Outcome of <see cref="MaildirStore.Deliver"/>. <see cref="Room"/> is not Ok when the mailbox was
+/// full (nothing written); <see cref="Error"/> is set, with its <see cref="Failure"/>, when an I/O
+/// error stopped the delivery. <see cref="FileName"/> is the name of the file in new/ when
+/// <see cref="Delivered"/>; with <see cref="AlreadyThere"/> it is the file an earlier process wrote
+/// for the same delivery (<c>new/NAME</c> or <c>cur/NAME</c>), found instead of writing it twice.
+/// </summary>
+internal readonly record struct MaildirDelivery(MailboxRoom Room, bool Delivered, string? FileName, string? Error)
+{
+    public MaildirFailure Failure { get; init; }
+
+    public bool AlreadyThere { get; init; }
+
+    public static MaildirDelivery Failed(MaildirFailure failure, string error) =>
+        new(MailboxRoom.Ok, false, null, error) { Failure = failure };
+}
+
+/// <summary>
+/// Local mailboxes in Maildir format under one root (WDIR/mailboxes): one folder per mailbox with
+/// tmp/, new/ and cur/ (folders 0700, files 0600). A message is stored with LF line ends, written
+/// to tmp/, fsynced, renamed into new/ under a name with its size (<see cref="MaildirName"/>) and
+/// new/ is fsynced, so a delivered message survives a crash; the delivery key in the name makes a
+/// delivery that is repeated after a crash find its first copy (<see cref="ExpectRedelivery"/>).
 /// </summary>
 /// <remarks>
 /// Usage (bytes and messages in new/ and cur/) is cached per mailbox and updated by our own
@@ -116,7 +143,7 @@ internal sealed partial class MaildirStore
         return CheckRoom(usage, incomingSize);
     }
 
-    /// <summary>Bytes and message count currently in the mailbox (new/ and cur/, not deliveries in progress).</summary>
+    /// <summary>Bytes (as stored, LF line ends) and message count currently in the mailbox (new/ and cur/, not deliveries in progress).</summary>
     public (long Bytes, int Mails) Usage(string localPart)
     {
         MailboxUsage usage = GetOrAdd(MailboxName(localPart));

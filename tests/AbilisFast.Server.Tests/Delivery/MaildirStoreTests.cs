@@ -35,30 +35,72 @@ public sealed class MaildirStoreTests : IDisposable
     private string[] Files(string mailbox, string sub) =>
         Directory.Exists(Path.Combine(Root, mailbox, sub)) ? Directory.GetFiles(Path.Combine(Root, mailbox, sub)) : [];
 
+    /// <summary>What the stored file must hold: the text with every CRLF as LF (a lone CR stays).</summary>
+    private static byte[] AsLf(byte[] crlf) => Encoding.Latin1.GetBytes(Encoding.Latin1.GetString(crlf).Replace("\r\n", "\n", StringComparison.Ordinal));
+
+    /// <summary>The size an IMAP client sees (Dovecot's W=): every LF without a CR before it counted as two bytes.</summary>
+    private static long VirtualSize(byte[] stored)
+    {
+        long size = stored.Length;
+        for (int i = 0; i < stored.Length; i++)
+        {
+            if (stored[i] == (byte)'\n' && (i == 0 || stored[i - 1] != (byte)'\r'))
+            {
+                size++;
+            }
+        }
+
+        return size;
+    }
+
     [Fact]
-    public void DeliverWritesPrefixAndBodyByteIdenticalIntoNew()
+    public void DeliverStoresPrefixAndBodyWithLfLineEndsIntoNewUnderANameWithTheStoredSize()
     {
         MaildirStore store = Store();
         byte[] prefix = Encoding.UTF8.GetBytes("Return-Path: <a@b>\r\nX-Ümlaut: \u00ff\r\n");
         byte[] body = new byte[3 * 1024 * 1024 + 17];
-        new Random(42).NextBytes(body);
+        var random = new Random(42);
+        random.NextBytes(body);
+        for (int i = 0; i < body.Length - 1; i += random.Next(2, 120))
+        {
+            body[i] = (byte)'\r'; // plenty of CRLF pairs, some split across reads, and lone CRs and LFs
+            body[i + 1] = random.Next(5) == 0 ? (byte)'x' : (byte)'\n';
+        }
 
         MaildirDelivery result = store.Deliver("Alice", prefix, new ChunkedStream(body, 7777), body.Length);
 
         Assert.True(result.Delivered, result.Error);
         Assert.Equal(MailboxRoom.Ok, result.Room);
         Assert.Null(result.Error);
-        Assert.NotNull(result.FileName);
-        long size = prefix.Length + body.Length;
-        Assert.Matches(new Regex(@"^\d+\.\d+_\d+\.[^/:]+,S=" + size + "$"), result.FileName);
+        Assert.False(result.AlreadyThere);
+        byte[] expected = AsLf([.. prefix, .. body]);
+        Assert.True(expected.Length < prefix.Length + body.Length - 20_000);
+        Assert.Matches(new Regex(@"^\d{10}\.M\d{1,6}P\d+Q\d+\.[^/:]+,S=" + expected.Length + ",W=" + VirtualSize(expected) + "$"), result.FileName);
 
-        string[] inNew = Files("alice", "new");
-        string file = Assert.Single(inNew);
+        string file = Assert.Single(Files("alice", "new"));
         Assert.Equal(result.FileName, Path.GetFileName(file));
-        Assert.Equal([.. prefix, .. body], File.ReadAllBytes(file));
+        Assert.Equal(expected, File.ReadAllBytes(file));
         Assert.Empty(Files("alice", "tmp"));
         Assert.True(Directory.Exists(Path.Combine(Root, "alice", "cur")));
-        Assert.Equal((size, 1), store.Usage("alice"));
+        Assert.Equal((expected.Length, 1), store.Usage("alice"));
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    [InlineData(64 * 1024)]
+    public void CrlfSplitAcrossReadsBecomesOneLf(int chunk)
+    {
+        MaildirStore store = Store();
+        byte[] body = Encoding.ASCII.GetBytes("Subject: x\r\n\r\nline\r\nCR\ralone\r\r\nLF\nalone\r\nend\r");
+
+        MaildirDelivery result = store.Deliver("bob", "P: 1\r\n"u8, new ChunkedStream(body, chunk), body.Length);
+
+        Assert.True(result.Delivered, result.Error);
+        byte[] stored = File.ReadAllBytes(Assert.Single(Files("bob", "new")));
+        Assert.Equal("P: 1\nSubject: x\n\nline\nCR\ralone\r\nLF\nalone\nend\r", Encoding.ASCII.GetString(stored));
+        Assert.EndsWith($",S={stored.Length},W={VirtualSize(stored)}", result.FileName);
     }
 
     [Fact]
@@ -70,7 +112,7 @@ public sealed class MaildirStoreTests : IDisposable
         MaildirDelivery result = store.Deliver("bob", "P:"u8, new MemoryStream(body), body.Length - 13);
 
         Assert.True(result.Delivered, result.Error);
-        Assert.Equal("P:Subject: x\r\n\r\nbody\r\n"u8.ToArray(), File.ReadAllBytes(Assert.Single(Files("bob", "new"))));
+        Assert.Equal("P:Subject: x\n\nbody\n"u8.ToArray(), File.ReadAllBytes(Assert.Single(Files("bob", "new"))));
     }
 
     [Fact]
@@ -412,6 +454,172 @@ public sealed class MaildirStoreTests : IDisposable
 
         Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
         Assert.Equal(0, full);
+    }
+
+    private static MaildirKey Key(uint id, int recipient = 0, string address = "r@local.test", long received = 1_764_000_000_000) =>
+        new(id, received, recipient, address);
+
+    [Fact]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    public void FilesAre0600AndFolders0700EvenWhereAnEarlierVersionMadeThem0755()
+    {
+        // An older mailbox as the previous version left it: folders 0755, a message 0644.
+        const UnixFileMode Open = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute
+            | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute;
+        foreach (string sub in (string[])["tmp", "new", "cur"])
+        {
+            Directory.CreateDirectory(Path.Combine(Root, "old", sub), Open);
+        }
+
+        MaildirStore store = Store();
+        Assert.True(Deliver(store, "old", "Subject: a\r\n\r\nb\r\n"u8.ToArray()).Delivered);
+        Assert.True(Deliver(store, "fresh", "Subject: a\r\n\r\nb\r\n"u8.ToArray()).Delivered);
+
+        const UnixFileMode Private = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
+        foreach (string box in (string[])["old", "fresh"])
+        {
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(Assert.Single(Files(box, "new"))));
+            Assert.Equal(Private, File.GetUnixFileMode(Path.Combine(Root, box)));
+            foreach (string sub in (string[])["tmp", "new", "cur"])
+            {
+                Assert.Equal(Private, File.GetUnixFileMode(Path.Combine(Root, box, sub)));
+            }
+        }
+
+        Assert.Equal(Private, File.GetUnixFileMode(Root));
+    }
+
+    [Fact]
+    public void NameCarriesTheDeliveryKeyAndTheEscapedHost()
+    {
+        MaildirStore store = Store();
+        MaildirKey key = Key(0x84A582F6, 3);
+        MaildirDelivery result = store.Deliver("kay", "X: 1\r\n"u8, new MemoryStream([]), 0, key);
+
+        Assert.True(result.Delivered, result.Error);
+        Assert.Matches(@"^\d+\.M\d+P\d+Q\d+_A84A582F6R3H[0-9A-F]{8}\.[^/:]+,S=5,W=6$", result.FileName);
+        Assert.Equal(key.Text, MaildirName.KeyOf(result.FileName!));
+        Assert.Equal(key.Text, MaildirName.KeyOf(result.FileName + ":2,S"));
+        Assert.Null(MaildirName.KeyOf("1764000000.M1P2Q3.host,S=5:2,"));
+        Assert.Null(MaildirName.KeyOf("1764000000.12345_6.host,S=5"));
+        // The same message and recipient give the same key; another recipient, time or queue id another.
+        Assert.Equal(key.Text, Key(0x84A582F6, 3).Text);
+        Assert.Equal(key.Text, Key(0x84A582F6, 3, "R@Local.Test").Text);
+        Assert.NotEqual(key.Text, Key(0x84A582F6, 2).Text);
+        Assert.NotEqual(key.Text, Key(0x84A582F6, 3, received: 1_764_000_000_001).Text);
+        Assert.NotEqual(key.Text, Key(0x84A582F6, 3, "other@local.test").Text);
+        Assert.NotEqual(key.Text, Key(0x84A582F7, 3).Text);
+
+        Assert.Equal("a\\057b\\072c.example", MaildirName.EscapeHost("a/b:c.example"));
+        Assert.Equal("localhost", MaildirName.EscapeHost(""));
+    }
+
+    [Fact]
+    public void ARecoveredMessageFindsItsEarlierDeliveryInNewOrCurAndIsNotWrittenTwice()
+    {
+        byte[] body = "Subject: once\r\n\r\nbody\r\n"u8.ToArray();
+        MaildirStore before = Store();
+        MaildirDelivery first = before.Deliver("liz", [], new MemoryStream(body), body.Length, Key(7, 0));
+        MaildirDelivery second = before.Deliver("liz", [], new MemoryStream(body), body.Length, Key(8, 0));
+        Assert.True(first.Delivered && second.Delivered);
+
+        // The mail reader moved the first message to cur/ and marked it seen.
+        string moved = Path.Combine(Root, "liz", "cur", first.FileName + ":2,S");
+        File.Move(Path.Combine(Root, "liz", "new", first.FileName!), moved);
+
+        // A restart: both messages come back from the spool, both recipients still pending.
+        MaildirStore after = Store();
+        after.ExpectRedelivery(7);
+        after.ExpectRedelivery(8);
+        after.ExpectRedelivery(9);
+        MaildirDelivery again1 = after.Deliver("liz", [], new MemoryStream(body), body.Length, Key(7, 0));
+        MaildirDelivery again2 = after.Deliver("liz", [], new MemoryStream(body), body.Length, Key(8, 0));
+        MaildirDelivery other = after.Deliver("liz", [], new MemoryStream(body), body.Length, Key(8, 1)); // another recipient of 8
+        MaildirDelivery fresh = after.Deliver("liz", [], new MemoryStream(body), body.Length, Key(9, 0));
+
+        Assert.True(again1.Delivered && again1.AlreadyThere);
+        Assert.Equal("cur/" + first.FileName + ":2,S", again1.FileName);
+        Assert.True(again2.Delivered && again2.AlreadyThere);
+        Assert.Equal("new/" + second.FileName, again2.FileName);
+        Assert.True(other.Delivered && !other.AlreadyThere);
+        Assert.True(fresh.Delivered && !fresh.AlreadyThere);
+        Assert.Equal(3, Files("liz", "new").Length); // 8/0, 8/1 and 9/0
+        Assert.Single(Files("liz", "cur"));
+        Assert.Empty(Files("liz", "tmp"));
+        _clock += 1000;
+        Assert.Equal(4, after.Usage("liz").Mails);
+
+        // Only recovered messages are looked for: the key of a message this process took cannot
+        // be there, and one that left the spool (Forget) is not looked for again.
+        MaildirStore later = Store();
+        later.ExpectRedelivery(8);
+        later.Forget(8);
+        MaildirDelivery forgotten = later.Deliver("liz", [], new MemoryStream(body), body.Length, Key(8, 0));
+        Assert.True(forgotten.Delivered && !forgotten.AlreadyThere);
+        Assert.Equal(4, Files("liz", "new").Length);
+    }
+
+    [Fact]
+    public void ATmpFileLeftByADeadProcessIsRemovedOnFirstUseAndForeignOnesAreKept()
+    {
+        string tmp = Path.Combine(Root, "meg", "tmp");
+        Directory.CreateDirectory(tmp);
+        string ours = Path.Combine(tmp, $"1764000000.M12P{Environment.ProcessId + 1}Q4_A00000007R0H01234567.{MaildirName.Host}");
+        string oursNoKey = Path.Combine(tmp, $"1764000000.M12P{Environment.ProcessId + 1}Q5.{MaildirName.Host}");
+        string otherHost = Path.Combine(tmp, $"1764000000.M12P{Environment.ProcessId + 1}Q6.elsewhere");
+        string dovecot = Path.Combine(tmp, "1764000000.M123456P789.host");
+        foreach (string file in (string[])[ours, oursNoKey, otherHost, dovecot])
+        {
+            File.WriteAllText(file, "partial");
+        }
+
+        Assert.True(Deliver(Store(), "meg", [1, 2, 3]).Delivered);
+
+        Assert.False(File.Exists(ours));
+        Assert.False(File.Exists(oursNoKey));
+        Assert.True(File.Exists(otherHost));
+        Assert.True(File.Exists(dovecot));
+    }
+
+    [Fact]
+    public void MaxSizeCountsTheStoredSizeWithLfLineEnds()
+    {
+        // 100 lines of 8 bytes + CRLF: 1000 bytes on the wire, 900 stored.
+        byte[] body = Encoding.ASCII.GetBytes(string.Concat(Enumerable.Repeat("12345678\r\n", 100)));
+        _maxBytes = 950;
+        MaildirStore store = Store();
+
+        MaildirDelivery fits = Deliver(store, "nan", body);
+        Assert.True(fits.Delivered, fits.Error);
+        Assert.EndsWith(",S=900,W=1000", fits.FileName);
+        Assert.Equal((900L, 1), store.Usage("nan"));
+
+        // 50 bytes left: a message of 100 bytes on the wire that needs 90 does not fit. It might
+        // have (it could have been 50 bytes stored), so it was written and then removed: nothing stays behind.
+        MaildirDelivery refused = Deliver(store, "nan", body[..100]);
+        Assert.Equal(MailboxRoom.FullBySize, refused.Room);
+        Assert.False(refused.Delivered);
+        Assert.Single(Files("nan", "new"));
+        Assert.Empty(Files("nan", "tmp"));
+
+        // 90 bytes left: the same message fits exactly, although its wire size (100) would not.
+        _maxBytes = 990;
+        Assert.True(Deliver(store, "nan", body[..100]).Delivered);
+        Assert.Equal((990L, 2), store.Usage("nan"));
+
+        // Full: one that would need more than twice the room left is refused before it is written.
+        Assert.Equal(MailboxRoom.FullBySize, Deliver(store, "nan", body[..10]).Room);
+        Assert.Empty(Files("nan", "tmp"));
+    }
+
+    [Theory]
+    [InlineData(28, "NoSpace")]
+    [InlineData(122, "Quota")]
+    [InlineData(5, "Other")]
+    public void WriteErrorsAreToldApartByErrno(int errno, string expected)
+    {
+        Assert.Equal(expected, MaildirStore.Classify(new IOException("write failed", errno)).ToString());
+        Assert.Equal(MaildirFailure.Other, MaildirStore.Classify(new UnauthorizedAccessException()));
     }
 
     /// <summary>A read-only stream that hands out at most <c>chunk</c> bytes per read.</summary>

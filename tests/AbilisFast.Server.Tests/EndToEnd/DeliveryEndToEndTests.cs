@@ -122,7 +122,7 @@ public sealed partial class DeliveryEndToEndTests
 
         string dsn = Assert.Single(await Eventually.WaitAsync(() => Mailbox(server, "s") is { Length: 1 } m ? m : null, "the notification in s's mailbox", Wait));
         await WaitForQueuesAsync(server, 0, 0);
-        Assert.StartsWith("Return-Path: <>\r\nDelivered-To: s@local.test\r\n", dsn);
+        Assert.StartsWith("Return-Path: <>\nDelivered-To: s@local.test\n", dsn); // stored with LF line ends
         Assert.Contains("Content-Type: multipart/report; report-type=delivery-status;", dsn);
         Assert.Contains("Final-Recipient: rfc822; r@far.test", dsn);
         Assert.Contains("Action: failed", dsn);
@@ -350,7 +350,7 @@ public sealed partial class DeliveryEndToEndTests
         Assert.Matches("Internal mail queued as [0-9A-F]{8}", reply);
 
         string[] box = await Eventually.WaitAsync(() => Mailbox(server, "ops") is { Length: 2 } m ? m : null, "two messages in ops's mailbox", Wait);
-        Assert.Single(box, m => m.Contains("Subject: nightly report\r\n\r\nall good\r\n", StringComparison.Ordinal) && m.StartsWith("Return-Path: <cron@local.test>\r\n", StringComparison.Ordinal));
+        Assert.Single(box, m => m.Contains("Subject: nightly report\n\nall good\n", StringComparison.Ordinal) && m.StartsWith("Return-Path: <cron@local.test>\n", StringComparison.Ordinal));
         Assert.Single(box, m => m.Contains("Subject: Console note", StringComparison.Ordinal) && m.Contains("hello from the console", StringComparison.Ordinal));
         string dump = Assert.Single(await DumpsAsync(sink, 1));
         Assert.Contains("X-Rcpt-Args: <far@remote.test>", dump);
@@ -405,10 +405,10 @@ public sealed partial class DeliveryEndToEndTests
 
         string arrived = Assert.Single(await Eventually.WaitAsync(() => Mailbox(b, "user") is { Length: 1 } m ? m : null, "the message in B's mailbox", Wait));
         string utf8 = Assert.Single(await Eventually.WaitAsync(() => Mailbox(b, "m\u00fcller") is { Length: 1 } m ? m : null, "the UTF-8 message in B's mailbox", Wait));
-        Assert.StartsWith("Return-Path: <j\u00f6rg@local.test>\r\nDelivered-To: m\u00fcller@b.test\r\n", utf8);
-        Assert.EndsWith("Subject: gr\u00fc\u00dfe\r\nFrom: J\u00f6rg <j\u00f6rg@local.test>\r\n\r\n\u65e5\u672c\u8a9e\r\n", utf8);
-        Assert.StartsWith("Return-Path: <s@local.test>\r\nDelivered-To: user@b.test\r\nReceived: from mx.local.test ([127.0.0.1])", arrived);
-        Assert.Contains(body.Replace("\n", "\r\n", StringComparison.Ordinal), arrived); // swaks adds a blank line after it
+        Assert.StartsWith("Return-Path: <j\u00f6rg@local.test>\nDelivered-To: m\u00fcller@b.test\n", utf8);
+        Assert.EndsWith("Subject: gr\u00fc\u00dfe\nFrom: J\u00f6rg <j\u00f6rg@local.test>\n\n\u65e5\u672c\u8a9e\n", utf8);
+        Assert.StartsWith("Return-Path: <s@local.test>\nDelivered-To: user@b.test\nReceived: from mx.local.test ([127.0.0.1])", arrived);
+        Assert.Contains(body, arrived); // swaks adds a blank line after it
 
         string dsn = Assert.Single(await Eventually.WaitAsync(() => Mailbox(a, "s") is { Length: 1 } m ? m : null, "the null-MX notification", Wait));
         Assert.Contains("Final-Recipient: rfc822; nobody@nullmx.test", dsn);

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test (unit, loopback, end-to-end) and installs what the end-to-end tests need when it
 # is missing: the real peers they talk to (swaks, python3, Postfix's smtp-source/smtp-sink, dnsmasq,
-# systemd-analyze). On Debian or Ubuntu it uses apt-get, as root or through sudo. Extra arguments
-# go to `dotnet test` (for example --filter).
+# systemd-analyze, and the mail readers of the delivered Maildirs: Dovecot's imapd and s-nail). On
+# Debian or Ubuntu it uses apt-get, as root or through sudo. Extra arguments go to `dotnet test`
+# (for example --filter).
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 
@@ -13,6 +14,9 @@ command -v smtp-source >/dev/null 2>&1 || need+=(postfix)
 command -v dnsmasq >/dev/null 2>&1 || [ -x /usr/sbin/dnsmasq ] || need+=(dnsmasq-base)
 # systemd only for systemd-analyze verify of deploy/abilisfast.service; it is never started.
 command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
+# Mail readers of the Maildir tests: Dovecot's imapd (run privately by the tests, never as a service) and s-nail.
+[ -x /usr/sbin/dovecot ] && [ -x /usr/lib/dovecot/imap ] || need+=(dovecot-imapd)
+command -v s-nail >/dev/null 2>&1 || need+=(s-nail)
 if [ ${#need[@]} -gt 0 ]; then
     echo "tools/test.sh: installing the test peers: ${need[*]}"
     sudo=()
@@ -26,6 +30,10 @@ if [ ${#need[@]} -gt 0 ]; then
         || { echo "tools/test.sh: apt-get install ${need[*]} failed" >&2; exit 1; }
     # The postfix package is only wanted for smtp-source/smtp-sink: never leave its daemon running.
     ("${sudo[@]}" postfix stop || "${sudo[@]}" service postfix stop) >/dev/null 2>&1 || true
+    # Likewise dovecot-imapd: the tests start their own dovecot on a loopback port; no system service.
+    if printf '%s\n' "${need[@]}" | grep -qx dovecot-imapd; then
+        ("${sudo[@]}" service dovecot stop || "${sudo[@]}" doveadm stop) >/dev/null 2>&1 || true
+    fi
 fi
 
 exec dotnet test AbilisFast.sln -c Release "$@"

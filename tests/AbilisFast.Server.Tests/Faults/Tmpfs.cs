@@ -41,9 +41,12 @@ internal sealed class Tmpfs : IDisposable
         }
     });
 
-    public static Tmpfs Mount(int megabytes)
+    public static Tmpfs Mount(int megabytes) =>
+        Mount(megabytes, System.IO.Path.Combine(System.IO.Path.GetTempPath(), "abilisfast-tmpfs-" + Guid.NewGuid().ToString("N")[..12]));
+
+    /// <summary>Mounts it on <paramref name="path"/> (made when missing), e.g. one folder of a WDIR.</summary>
+    public static Tmpfs Mount(int megabytes, string path)
     {
-        string path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "abilisfast-tmpfs-" + Guid.NewGuid().ToString("N")[..12]);
         Directory.CreateDirectory(path);
         (int exit, string output) = Run("mount", "-t", "tmpfs", "-o", $"size={megabytes}m", "tmpfs", path);
         if (exit != 0)

@@ -12,7 +12,8 @@
 # <box@local.test>, no sink), a mail reader moves what arrives in new/ to cur/ with the flag S, and
 # the figures are counted from the Maildir files, every one: local delivery is exactly once, so the
 # script exits 1 when an accepted message is lost OR when any message is there twice. As root,
-# WDIR/mailboxes is a tmpfs of its own that fills up for 8 s (local deliveries defer with 4.3.1).
+# WDIR/mailboxes is a file system of its own (an ext4 image on a loop device) that fills up for
+# 8 s (local deliveries defer with 4.3.1).
 # --cycles N ends the load after N kill -9 (each 2-8 s after the restart before it, at a random
 # moment) instead of after --minutes; the timed events then come at the same fractions of the kills.
 #
@@ -32,7 +33,7 @@ while [ $# -gt 0 ]; do
         --cycles) CYCLES="$2"; shift 2 ;;
         --local) LOCAL=1; shift ;;
         --keep) KEEP=1; shift ;;
-        -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
         *) echo "soak: unknown option $1 (try --help)" >&2; exit 2 ;;
     esac
 done
@@ -62,20 +63,27 @@ SINK_USER=()
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 PORT=$(free_port); ADMIN=$(free_port); SINK_PORT=$(free_port)
 
-# WDIR on a tmpfs when we may mount one, so the disk can really fill up for a moment.
+# WDIR on a tmpfs when we may mount one, so the disk can really fill up for a moment. (--local:
+# WDIR on the ordinary disk, so that every fsync is real, and see below.)
 TMPFS=0
-# (--local: 768 MiB, for the session log file it keeps besides the spool.)
-DISK_MB=256; [ "$LOCAL" = 1 ] && DISK_MB=768
-if [ "$(id -u)" = 0 ] && mount -t tmpfs -o size=${DISK_MB}m tmpfs "$W/disk" 2>/dev/null; then
+if [ "$LOCAL" = 0 ] && [ "$(id -u)" = 0 ] && mount -t tmpfs -o size=256m tmpfs "$W/disk" 2>/dev/null; then
     TMPFS=1
 fi
 WDIR="$W/disk/data"
 BOX="$WDIR/mailboxes/box"
-# --local: the mailboxes on a tmpfs of their own, so that they can fill up while the spool cannot.
-BOXFS=0
+# --local, as root: WDIR/mailboxes on a file system of its own that can fill up while the spool
+# cannot, an ext4 image of 1 GiB on a loop device (its fsyncs are real: the window between a
+# Maildir rename and the spool's record of it is as long as on a real disk), or else a tmpfs.
+BOXFS=""
 if [ "$LOCAL" = 1 ] && [ "$(id -u)" = 0 ]; then
     mkdir -p "$WDIR/mailboxes"
-    mount -t tmpfs -o size=1g tmpfs "$WDIR/mailboxes" 2>/dev/null && BOXFS=1
+    if truncate -s 1g "$W/mailboxes.img" && mkfs.ext4 -q -m 0 -F "$W/mailboxes.img" >/dev/null 2>&1 \
+        && mount -o loop "$W/mailboxes.img" "$WDIR/mailboxes" 2>/dev/null; then
+        BOXFS="ext4 on a loop device, 1 GiB"
+    elif mount -t tmpfs -o size=1g tmpfs "$WDIR/mailboxes" 2>/dev/null; then
+        BOXFS="tmpfs 1 GiB"
+    fi
+    rm -f "$W/mailboxes.img" # the mounted image lives on until the umount
 fi
 
 SERVER_PID=""; SINK_PID=""; LOOP_PIDS=()
@@ -85,7 +93,7 @@ cleanup() {
     [ -n "$SERVER_PID" ] && kill -9 "$SERVER_PID" 2>/dev/null || true
     [ -n "$SINK_PID" ] && kill "$SINK_PID" 2>/dev/null || true
     wait 2>/dev/null || true
-    [ "$BOXFS" = 1 ] && umount "$WDIR/mailboxes" 2>/dev/null || true
+    [ -n "$BOXFS" ] && umount "$WDIR/mailboxes" 2>/dev/null || true
     [ "$TMPFS" = 1 ] && umount "$W/disk" 2>/dev/null || true
     if [ "$KEEP" = 1 ]; then echo "soak: files kept in $W"; else rm -rf "$W"; fi
 }
@@ -211,7 +219,7 @@ kill_and_restart() {
 # --- the run ------------------------------------------------------------------------------------
 if [ "$CYCLES" -gt 0 ]; then RUN="$CYCLES kill -9 cycles"; else RUN="$MINUTES minute(s)"; fi
 if [ "$LOCAL" = 1 ]; then
-    log "soak for $RUN: server $BIN, WDIR $WDIR$([ $TMPFS = 1 ] && echo " (tmpfs $DISK_MB MiB)"), every message to the local mailbox $BOX$([ $BOXFS = 1 ] && echo ' (tmpfs 1 GiB)')"
+    log "soak for $RUN: server $BIN, WDIR $WDIR, every message to the local mailbox $BOX${BOXFS:+ ($BOXFS)}"
 else
     log "soak for $RUN: server $BIN, WDIR $WDIR$([ $TMPFS = 1 ] && echo ' (tmpfs 256 MiB)'), sink port $SINK_PORT"
     start_sink
@@ -248,7 +256,7 @@ while running; do
         NEXT_KILL=$(next_kill)
         continue
     elif [ "$LOCAL" = 1 ]; then
-        if [ "$DISK_DONE" = 0 ] && [ "$BOXFS" = 1 ] && [ "$progress" -ge 40 ]; then
+        if [ "$DISK_DONE" = 0 ] && [ -n "$BOXFS" ] && [ "$progress" -ge 40 ]; then
             DISK_DONE=1
             # Filled to the last byte, then 256 KiB given back: a few more messages fit, then ENOSPC.
             dd if=/dev/zero of="$WDIR/mailboxes/filler" bs=1M status=none 2>/dev/null || true

@@ -72,6 +72,11 @@ internal sealed class DovecotImap : IDisposable
             string me = Environment.UserName;
             extra.Append(CultureInfo.InvariantCulture, $"default_internal_user = {me}\ndefault_login_user = {me}\n");
             extra.Append("service imap-login {\n  chroot =\n}\nservice anvil {\n  chroot =\n}\n");
+            // Sockets that would be given to the dovecot group, which an unprivileged master cannot do.
+            foreach ((string service, string socket) in (ReadOnlySpan<(string, string)>)[("stats", "stats-writer"), ("imap-hibernate", "imap-hibernate"), ("dict", "dict"), ("dict-async", "dict-async")])
+            {
+                extra.Append(CultureInfo.InvariantCulture, $"service {service} {{\n  unix_listener {socket} {{\n    group =\n  }}\n}}\n");
+            }
         }
 
         string config = $$"""

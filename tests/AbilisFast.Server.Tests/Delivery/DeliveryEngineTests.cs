@@ -181,7 +181,7 @@ public sealed class DeliveryEngineTests : IAsyncLifetime
         await WaitUntilAsync(() => _a.Spool.LiveMessages == 0, "A's spool to let go");
 
         string dsn = Assert.Single(notifications);
-        Assert.Contains("Return-Path: <>\r\n", dsn);
+        Assert.Contains("Return-Path: <>\n", dsn); // Maildir files have LF line ends
         Assert.Contains("Content-Type: multipart/report; report-type=delivery-status;", dsn);
         Assert.Contains("Final-Recipient: rfc822; far@elsewhere.test", dsn);
         Assert.Contains("Diagnostic-Code: smtp; 554 5.7.1", dsn);
@@ -288,8 +288,8 @@ public sealed class DeliveryEngineTests : IAsyncLifetime
         StartA("STORE-MB:YES", "MB-MAXMAILS:1");
         await SendToAAsync("s@b.test", ["box@a.test"], "Subject: one\r\n\r\nfirst\r\n");
         string first = Assert.Single(await Eventually.WaitAsync(() => _a.Mailbox("box") is { Length: 1 } m ? m : null, "the first message"));
-        Assert.StartsWith("Return-Path: <s@b.test>\r\nDelivered-To: box@a.test\r\nReceived: from client.test", first);
-        Assert.EndsWith("Subject: one\r\n\r\nfirst\r\n", first);
+        Assert.StartsWith("Return-Path: <s@b.test>\nDelivered-To: box@a.test\nReceived: from client.test", first);
+        Assert.EndsWith("Subject: one\n\nfirst\n", first);
         await WaitUntilAsync(() => A(SmtpCounter.LocalSucc) == 1, "LOCAL-SUCC");
 
         await using SessionHarness s = await SessionHarness.StartAsync(_a.Context);
@@ -311,7 +311,7 @@ public sealed class DeliveryEngineTests : IAsyncLifetime
         Assert.StartsWith("354", await s.CommandAsync("DATA"));
         Assert.StartsWith("250", await s.CommandAsync("Subject: to the postmaster\r\n\r\nhello\r\n."));
         string delivered = Assert.Single(await Eventually.WaitAsync(() => _a.Mailbox("postmaster") is { Length: 1 } m ? m : null, "the postmaster's mailbox"));
-        Assert.EndsWith("Subject: to the postmaster\r\n\r\nhello\r\n", delivered);
+        Assert.EndsWith("Subject: to the postmaster\n\nhello\n", delivered);
         await WaitUntilAsync(() => A(SmtpCounter.LocalSucc) == 1, "LOCAL-SUCC");
     }
 

@@ -17,6 +17,18 @@ public sealed partial class MailboxDiskFullTests
     public async Task AFullMailboxDiskDefersTheDeliveryRemovesThePartialFileAndDeliversOnceThereIsRoom()
     {
         string workDir = ServerProcess.NewWorkDir();
+        try
+        {
+            await RunAsync(workDir);
+        }
+        finally
+        {
+            Directory.Delete(workDir, recursive: true); // after the tmpfs is unmounted
+        }
+    }
+
+    private static async Task RunAsync(string workDir)
+    {
         string mailboxes = Path.Combine(workDir, "data", "mailboxes");
         using Tmpfs disk = Tmpfs.Mount(2, mailboxes);
         using ServerProcess server = await ServerProcess.StartAsync(workDir, parameters:
@@ -60,7 +72,6 @@ public sealed partial class MailboxDiskFullTests
         Assert.EndsWith(text.ToString() + "\n", stored); // swaks ends the text with one more empty line
         Assert.Empty(Directory.GetFiles(Path.Combine(box, "tmp")));
         Assert.Equal(0, await server.TerminateAsync(TimeSpan.FromSeconds(20)));
-        server.DeleteWorkDir();
     }
 
     private static int DeferCount(string log) => DeferredLine().Matches(log).Count;

@@ -253,7 +253,9 @@ public sealed partial class DeliveryEndToEndTests
         int port = ServerProcess.FreePort(); // nothing listens yet: connection refused
         string workDir = ServerProcess.NewWorkDir();
         string password;
-        using (ServerProcess server = await ServerProcess.StartAsync(workDir, parameters: Sending(port, "MAIL-TRY-DELAY:2")))
+        // The first retry is due 60 s after each failed attempt: still waiting when the server comes
+        // back (with a delay of a few seconds, a slow restart found them due and in QUEUE-OUT).
+        using (ServerProcess server = await ServerProcess.StartAsync(workDir, parameters: Sending(port, "MAIL-TRY-DELAY:60")))
         {
             for (int i = 0; i < 3; i++)
             {
@@ -271,6 +273,7 @@ public sealed partial class DeliveryEndToEndTests
         {
             again.KnownAdminPassword = password;
             Assert.Contains("3 message(s) recovered (0 in QUEUE-OUT, 3 in QUEUE-DEFER)", again.Stderr);
+            Assert.Contains("3 message(s) moved to QUEUE-OUT", await again.CtlAsync("retry q smtp ALL"));
             string[] dumps = await DumpsAsync(sink, 3);
             for (int i = 0; i < 3; i++)
             {

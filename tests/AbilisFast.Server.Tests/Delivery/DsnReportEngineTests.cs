@@ -78,12 +78,12 @@ public sealed class DsnReportEngineTests : IAsyncLifetime
 
     private string[] SenderMailbox => _a.Mailbox("s");
 
-    /// <summary>The delivery-status part's field lines, unfolded enough for these short fields.</summary>
+    /// <summary>The delivery-status part's field lines, unfolded enough for these short fields (the Maildir stores LF line ends).</summary>
     private static string StatusPart(string report)
     {
-        int start = report.IndexOf("Content-Type: message/delivery-status\r\n", StringComparison.Ordinal);
+        int start = report.IndexOf("Content-Type: message/delivery-status\n", StringComparison.Ordinal);
         Assert.True(start > 0, report);
-        int end = report.IndexOf("\r\n--=_AbilisFast_", start, StringComparison.Ordinal);
+        int end = report.IndexOf("\n--=_AbilisFast_", start, StringComparison.Ordinal);
         return report[start..end];
     }
 
@@ -96,20 +96,20 @@ public sealed class DsnReportEngineTests : IAsyncLifetime
         Assert.Single(_a.Mailbox("u"));
         Assert.Single(_a.Mailbox("v"));
 
-        Assert.StartsWith("Return-Path: <>\r\n", report);
-        Assert.Contains("\r\nSubject: Successful Mail Delivery Report\r\n", report);
-        Assert.Contains("\r\nAuto-Submitted: auto-replied\r\n", report);
+        Assert.StartsWith("Return-Path: <>\n", report);
+        Assert.Contains("\nSubject: Successful Mail Delivery Report\n", report);
+        Assert.Contains("\nAuto-Submitted: auto-replied\n", report);
         Assert.Contains("Content-Type: multipart/report; report-type=delivery-status;", report);
         string status = StatusPart(report);
-        Assert.Contains("Reporting-MTA: dns; mx.test\r\n", status);
-        Assert.Contains("Original-Envelope-Id: env+2Bone\r\n", status);
+        Assert.Contains("Reporting-MTA: dns; mx.test\n", status);
+        Assert.Contains("Original-Envelope-Id: env+2Bone\n", status);
         Assert.Contains("Arrival-Date: ", status);
-        Assert.Contains("Original-Recipient: rfc822; U+2Bx@a.test\r\nFinal-Recipient: rfc822; u@a.test\r\nAction: delivered\r\nStatus: 2.0.0\r\n", status);
+        Assert.Contains("Original-Recipient: rfc822; U+2Bx@a.test\nFinal-Recipient: rfc822; u@a.test\nAction: delivered\nStatus: 2.0.0\n", status);
         Assert.DoesNotContain("v@a.test", status); // no NOTIFY: failure only
         // RET=FULL concerns failures: a success report returns the header section only.
         Assert.Contains("Content-Type: text/rfc822-headers", report);
         Assert.Contains("X-Mark: original", report);
-        Assert.DoesNotContain("\r\nbody\r\n", report);
+        Assert.DoesNotContain("\nbody\n", report);
 
         await WaitUntilAsync(() => _a.Spool.LiveMessages == 0 && _a.Context.Reports.Sent == 1, "the report to leave the queue");
         Assert.Equal((1, 1, 0), (_a.Context.Reports.Success, _a.Context.Reports.Delivered, _a.Context.Reports.Relayed));
@@ -163,8 +163,8 @@ public sealed class DsnReportEngineTests : IAsyncLifetime
         await relay.Completion;
 
         string status = StatusPart(report);
-        Assert.Contains("Original-Envelope-Id: e3\r\n", status);
-        Assert.Contains("Final-Recipient: rfc822; r@b.test\r\nAction: relayed\r\nStatus: 2.0.0\r\nRemote-MTA: dns; plain.b.test\r\nDiagnostic-Code: smtp; 250 2.0.0 Ok: queued as 4XyZ\r\n", status);
+        Assert.Contains("Original-Envelope-Id: e3\n", status);
+        Assert.Contains("Final-Recipient: rfc822; r@b.test\nAction: relayed\nStatus: 2.0.0\nRemote-MTA: dns; plain.b.test\nDiagnostic-Code: smtp; 250 2.0.0 Ok: queued as 4XyZ\n", status);
         Assert.DoesNotContain("q@b.test", status);
         Assert.Contains("does not offer delivery status notifications", System.Text.RegularExpressions.Regex.Replace(report, "\\s+", " "));
         await WaitUntilAsync(() => _a.Context.Reports.Sent == 1, "the report delivered");
@@ -193,11 +193,11 @@ public sealed class DsnReportEngineTests : IAsyncLifetime
         StartA("DELAY-NOTIF-TIME:1", "MAIL-TRY-DELAY:1");
         await SendToAAsync(" ENVID=slow", "<r@b.test> NOTIFY=DELAY,FAILURE ORCPT=rfc822;r@b.test", "<q@b.test> NOTIFY=FAILURE", "<p@b.test>");
         string report = Assert.Single(await Eventually.WaitAsync(() => SenderMailbox is { Length: 1 } m ? m : null, "the delay report", TimeSpan.FromSeconds(20)));
-        Assert.Contains("\r\nSubject: Delayed Mail (still being retried)\r\n", report);
+        Assert.Contains("\nSubject: Delayed Mail (still being retried)\n", report);
         Assert.Contains("THIS IS A WARNING ONLY", report);
         string status = StatusPart(report);
-        Assert.Contains("Original-Envelope-Id: slow\r\n", status);
-        Assert.Matches("Original-Recipient: rfc822; r@b.test\r\nFinal-Recipient: rfc822; r@b.test\r\nAction: delayed\r\nStatus: 4\\.4\\.1\r\n", status);
+        Assert.Contains("Original-Envelope-Id: slow\n", status);
+        Assert.Matches("Original-Recipient: rfc822; r@b.test\nFinal-Recipient: rfc822; r@b.test\nAction: delayed\nStatus: 4\\.4\\.1\n", status);
         Assert.Contains("Will-Retry-Until: ", status);
         Assert.DoesNotContain("q@b.test", status);
         Assert.DoesNotContain("p@b.test", status);
@@ -263,7 +263,7 @@ public sealed class DsnReportEngineTests : IAsyncLifetime
 
         string report = Assert.Single(await Eventually.WaitAsync(() => SenderMailbox is { Length: 1 } m ? m : null, "the failure notification", TimeSpan.FromSeconds(20)));
         await WaitUntilAsync(() => _a.Spool.LiveMessages == 0, "A to finish");
-        Assert.Contains("Action: failed\r\nStatus: 5.4.6\r\n", StatusPart(report));
+        Assert.Contains("Action: failed\nStatus: 5.4.6\n", StatusPart(report));
         Assert.Contains($"mail for far.test loops back to myself (SERVER 127.0.0.1 [127.0.0.1]:{port} is this server)", System.Text.RegularExpressions.Regex.Replace(report, "\\s+", " "));
         Assert.Equal(0, _a.Context.Counters.Get(SmtpCounter.CallSucc, Direction.Out));
         Assert.Equal(0, _a.Context.Counters.Get(SmtpCounter.CallFail, Direction.Out));

@@ -60,7 +60,7 @@ public sealed class PickupHopLimitTests : IAsyncLifetime
         string report = Assert.Single(await Eventually.WaitAsync(() => _server.Mailbox("s") is { Length: 1 } m ? m : null, "the notification in s's mailbox", TimeSpan.FromSeconds(20)));
         Assert.Empty(_server.Mailbox("r"));
         Assert.Single(Directory.GetFiles(Path.Combine(_server.WorkDir, "pickup", "bad")));
-        Assert.Contains("Final-Recipient: rfc822; r@local.test\r\nAction: failed\r\nStatus: 5.4.6\r\n", report);
+        Assert.Contains("Final-Recipient: rfc822; r@local.test\nAction: failed\nStatus: 5.4.6\n", report);
         Assert.Contains("Subject: looping script", report);
         Assert.Contains("refused: 5.4.6 too many hops", _server.Log.SnapshotText());
         Assert.Equal(1, _server.Context.Counters.Get(SmtpCounter.Notify, Direction.Out));

@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text;
-using AbilisFast.Server.Tests.Allocation;
 using AbilisFast.Server.Tests.Support;
 
 namespace AbilisFast.Server.Tests.Service;

@@ -17,7 +17,7 @@ public sealed class SampleConfigEndToEndTests
 
         string dir = ServerProcess.NewWorkDir();
         string file = Path.Combine(dir, "abilisfast.conf");
-        await File.WriteAllTextAsync(file, SampleConfigTests.Uncommented(output));
+        await File.WriteAllTextAsync(file, SampleConfigText.Uncommented(output));
         // The file sets TCP-LOCPORT:2525 and ADMIN-PORT:2323; the command line (free ports) overrides them.
         using ServerProcess server = await ServerProcess.StartAsync(dir, null, "--config", file);
         string parameters = await server.CtlAsync("d p smtp");

@@ -10,10 +10,6 @@ public sealed class SampleConfigTests : IDisposable
 
     public void Dispose() => _dir.Dispose();
 
-    /// <summary>The sample with the leading '#' of every setting line removed (prose lines start "# " or are "#").</summary>
-    internal static string Uncommented(string sample) =>
-        string.Join('\n', sample.Split('\n').Select(l => l.Length > 1 && l[0] == '#' && l[1] != ' ' && l[1] != '#' ? l[1..] : l));
-
     [Fact]
     public void EveryParameterIsDocumentedWithMeaningDefaultAllowedAndLiveOrRestart()
     {
@@ -58,7 +54,7 @@ public sealed class SampleConfigTests : IDisposable
     [Fact]
     public void EverySettingLineUncommentedIsTakenByTheLoaderAndGivesTheDefault()
     {
-        string file = _dir.Write("abilisfast.conf", Uncommented(SampleConfig.Build()));
+        string file = _dir.Write("abilisfast.conf", SampleConfigText.Uncommented(SampleConfig.Build()));
         ParameterStore store = ConfigurationLoader.LoadStore(CommandLine.Parse(["--config", file]));
         foreach (ParameterDefinition d in ParameterTable.All)
         {

@@ -37,9 +37,9 @@ public sealed class SmugglingRelayTests
     public async Task EveryFakeEndInOneMessageReachesTheNextHopAsOneCleanDotStuffedMessage()
     {
         var text = new StringBuilder("Subject: all fake ends\r\n\r\n");
-        foreach (string fakeEnd in SmugglingTests.FakeEndList)
+        foreach (string fakeEnd in SmugglingCases.FakeEndList)
         {
-            text.Append(SmugglingTests.Attempt(fakeEnd));
+            text.Append(SmugglingCases.Attempt(fakeEnd));
         }
 
         text.Append("last line\r\n");
@@ -68,9 +68,9 @@ public sealed class SmugglingRelayTests
         // The first "." line the next hop saw is the real end, and what follows is QUIT, not MAIL.
         Assert.Equal("QUIT\r\n", afterData);
         Assert.NotNull(data);
-        Assert.False(SmugglingTests.HasBareCrOrLf(data), data);
+        Assert.False(SmugglingCases.HasBareCrOrLf(data), data);
         Assert.EndsWith("\r\nlast line\r\n.\r\n", data);
-        Assert.Equal(SmugglingTests.FakeEndList.Length, CountOf(data, "\r\nMAIL FROM:<evil@x.test>\r\nRCPT TO:<victim@local.test>\r\nDATA\r\n"));
+        Assert.Equal(SmugglingCases.FakeEndList.Length, CountOf(data, "\r\nMAIL FROM:<evil@x.test>\r\nRCPT TO:<victim@local.test>\r\nDATA\r\n"));
 
         // A line that is "." alone in the stored text (e.g. from "\n.\n") goes out stuffed.
         Assert.Contains("hello\r\n..\r\nMAIL FROM:<evil@x.test>", data);
@@ -88,10 +88,10 @@ public sealed class SmugglingRelayTests
         using SmtpSinkProcess sink = await SmtpSinkProcess.StartAsync();
         using ServerProcess server = await ServerProcess.StartAsync(parameters: Relaying(sink.Port));
         int count = 0;
-        foreach (string fakeEnd in SmugglingTests.FakeEndList)
+        foreach (string fakeEnd in SmugglingCases.FakeEndList)
         {
             count++;
-            await SendAsync(server.Port, $"r{count}@far.test", SmugglingTests.Payload(fakeEnd) + $"-- end {count} --\r\n");
+            await SendAsync(server.Port, $"r{count}@far.test", SmugglingCases.Payload(fakeEnd) + $"-- end {count} --\r\n");
         }
 
         string[] dumps = await Eventually.WaitAsync(

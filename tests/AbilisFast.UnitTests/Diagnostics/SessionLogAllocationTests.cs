@@ -1,4 +1,5 @@
 using AbilisFast.Server.Diagnostics;
+using Microsoft.Extensions.Time.Testing;
 
 namespace AbilisFast.Server.Tests.Diagnostics;
 
@@ -32,7 +33,7 @@ public sealed class SessionLogAllocationTests
     [Fact]
     public void Interpolated_write_allocates_nothing()
     {
-        var log = new SessionLog(new FixedTimeProvider(new DateTimeOffset(2016, 8, 2, 14, 10, 25, TimeSpan.Zero)));
+        var log = new SessionLog(new FakeTimeProvider(new DateTimeOffset(2016, 8, 2, 14, 10, 25, TimeSpan.Zero)));
         uint id = 0x84A582F6;
         Assert.Equal(0, SteadyStateAllocation(() => Run(log, id)));
 
@@ -53,7 +54,7 @@ public sealed class SessionLogAllocationTests
     [Fact]
     public void Formatting_into_a_stack_buffer_allocates_nothing()
     {
-        var log = new SessionLog(new FixedTimeProvider(new DateTimeOffset(2016, 8, 2, 14, 10, 25, TimeSpan.Zero)));
+        var log = new SessionLog(new FakeTimeProvider(new DateTimeOffset(2016, 8, 2, 14, 10, 25, TimeSpan.Zero)));
         Assert.Equal(0, SteadyStateAllocation(() => Run(log)));
 
         static void Run(SessionLog log)

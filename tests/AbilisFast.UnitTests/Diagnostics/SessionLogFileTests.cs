@@ -2,6 +2,7 @@ using System.Text;
 using AbilisFast.Server.Configuration;
 using AbilisFast.Server.Diagnostics;
 using AbilisFast.Server.Tests.Configuration;
+using Microsoft.Extensions.Time.Testing;
 
 namespace AbilisFast.Server.Tests.Diagnostics;
 
@@ -11,7 +12,7 @@ public sealed class SessionLogFileTests : IDisposable
     private static readonly DateTimeOffset Start = new(2026, 3, 1, 9, 0, 0, TimeSpan.Zero);
 
     private readonly TempDir _dir = new();
-    private readonly SessionLog _log = new(new FixedTimeProvider(Start));
+    private readonly SessionLog _log = new(new FakeTimeProvider(Start));
     private SmtpSettings _settings = SmtpSettings.Default with { Log = true, LogMaxSizeKiB = 16, LogFiles = 3 };
 
     private string LogDir => Path.Combine(_dir.Path, "log");
@@ -40,7 +41,7 @@ public sealed class SessionLogFileTests : IDisposable
     [Fact]
     public void Lines_wait_for_the_batch_and_are_written_once()
     {
-        var time = new SteppedTime(Start);
+        var time = new FakeTimeProvider(Start);
         var log = new SessionLog(time);
         var file = new SessionLogFile(log, LogDir, () => _settings, _ => { }, time);
         log.Write(LogTag.Port, "first");
@@ -126,21 +127,5 @@ public sealed class SessionLogFileTests : IDisposable
         Assert.Equal("01/03 09:00:00 [PORT] seen", lines[0]);
         Assert.StartsWith("-- session log lines lost", lines[1], StringComparison.Ordinal);
         Assert.Equal(_log.ReadLines(), lines[2..]);
-    }
-
-    /// <summary>Wall clock and timestamps that move only when the test says so.</summary>
-    private sealed class SteppedTime(DateTimeOffset start) : TimeProvider
-    {
-        private DateTimeOffset _now = start;
-
-        public override TimeZoneInfo LocalTimeZone => TimeZoneInfo.Utc;
-
-        public override long TimestampFrequency => TimeSpan.TicksPerSecond;
-
-        public override DateTimeOffset GetUtcNow() => _now;
-
-        public override long GetTimestamp() => _now.UtcTicks;
-
-        public void Advance(TimeSpan by) => _now += by;
     }
 }

@@ -1,4 +1,5 @@
 using AbilisFast.Server.Diagnostics;
+using Microsoft.Extensions.Time.Testing;
 
 namespace AbilisFast.Server.Tests.Diagnostics;
 
@@ -9,11 +10,11 @@ public sealed class SessionLogFormatTests
     [Fact]
     public void Lines_match_the_appliance_format()
     {
-        var time = new FixedTimeProvider(Start);
+        var time = new FakeTimeProvider(Start);
         var log = new SessionLog(time);
 
         log.Write(LogTag.Port, "Starting server...");
-        time.Now = Start.AddSeconds(7);
+        time.SetUtcNow(Start.AddSeconds(7));
         log.Write(LogTag.In, "Receiving message: 84A582F6"u8);
         log.Write(LogTag.Channel(0), "Waiting events (listen or wake-up)");
         log.Write(LogTag.Channel(12), "twelve");
@@ -33,7 +34,7 @@ public sealed class SessionLogFormatTests
     [Fact]
     public void Interpolated_write_formats_holes_invariantly()
     {
-        var log = new SessionLog(new FixedTimeProvider(Start));
+        var log = new SessionLog(new FakeTimeProvider(Start));
         uint id = 0x84A582F7;
         double size = 1.5;
 
@@ -46,7 +47,7 @@ public sealed class SessionLogFormatTests
     public void Local_time_comes_from_the_time_provider_zone()
     {
         var zone = TimeZoneInfo.CreateCustomTimeZone("plus2", TimeSpan.FromHours(2), "plus2", "plus2");
-        var log = new SessionLog(new ZonedTimeProvider(Start, zone));
+        var log = new SessionLog(Zoned(Start, zone));
 
         log.Write(LogTag.Port, "x");
 
@@ -56,7 +57,7 @@ public sealed class SessionLogFormatTests
     [Fact]
     public void Copy_to_writes_crlf_terminated_lines()
     {
-        var log = new SessionLog(new FixedTimeProvider(Start));
+        var log = new SessionLog(new FakeTimeProvider(Start));
         log.Write(LogTag.Port, "a");
         log.Write(LogTag.In, "b");
         var output = new System.Buffers.ArrayBufferWriter<byte>();
@@ -71,7 +72,7 @@ public sealed class SessionLogFormatTests
     [Fact]
     public void Cr_lf_and_controls_are_replaced_so_a_record_is_one_line()
     {
-        var log = new SessionLog(new FixedTimeProvider(Start));
+        var log = new SessionLog(new FakeTimeProvider(Start));
 
         log.Write(LogTag.Channel(3), "RCPT TO:<a@b>\r\nDATA\n\0end");
         log.Write(LogTag.Channel(3), [(byte)'b', (byte)'\r', (byte)'\n', 0xFF, 0xC3, 0xA9]); // 0xFF is never UTF-8
@@ -84,7 +85,7 @@ public sealed class SessionLogFormatTests
     [Fact]
     public void Long_lines_are_truncated_to_the_cap_at_a_character_boundary()
     {
-        var log = new SessionLog(new FixedTimeProvider(Start));
+        var log = new SessionLog(new FakeTimeProvider(Start));
 
         log.Write(LogTag.Channel(0), new string('x', 1000));
         log.Write(LogTag.Channel(0), new string('é', 1000)); // two bytes each
@@ -123,10 +124,10 @@ public sealed class SessionLogFormatTests
         Assert.Throws<ArgumentOutOfRangeException>(() => LogTag.Channel(-1));
     }
 
-    private sealed class ZonedTimeProvider(DateTimeOffset now, TimeZoneInfo zone) : TimeProvider
+    private static FakeTimeProvider Zoned(DateTimeOffset now, TimeZoneInfo zone)
     {
-        public override TimeZoneInfo LocalTimeZone => zone;
-
-        public override DateTimeOffset GetUtcNow() => now;
+        var time = new FakeTimeProvider(now);
+        time.SetLocalTimeZone(zone);
+        return time;
     }
 }

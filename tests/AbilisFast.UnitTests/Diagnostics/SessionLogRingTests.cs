@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using AbilisFast.Server.Diagnostics;
+using Microsoft.Extensions.Time.Testing;
 
 namespace AbilisFast.Server.Tests.Diagnostics;
 
@@ -16,7 +17,7 @@ public sealed partial class SessionLogRingTests
     [Fact]
     public void Wrapping_keeps_only_whole_lines_in_order_ending_with_the_newest()
     {
-        var log = new SessionLog(new FixedTimeProvider(Start));
+        var log = new SessionLog(new FakeTimeProvider(Start));
         const int Count = 20_000; // lines of varying length: many laps of the ring
 
         for (int i = 0; i < Count; i++)
@@ -45,7 +46,7 @@ public sealed partial class SessionLogRingTests
     [Fact]
     public void Ring_retains_close_to_its_capacity()
     {
-        var log = new SessionLog(new FixedTimeProvider(Start));
+        var log = new SessionLog(new FakeTimeProvider(Start));
         for (int i = 0; i < 5000; i++)
         {
             log.Write(LogTag.Channel(1), $"seq {i} {Padding(i)}");
@@ -58,7 +59,7 @@ public sealed partial class SessionLogRingTests
     [Fact]
     public void Clear_hides_earlier_lines_only()
     {
-        var log = new SessionLog(new FixedTimeProvider(Start));
+        var log = new SessionLog(new FakeTimeProvider(Start));
         for (int i = 0; i < 3000; i++)
         {
             log.Write(LogTag.Channel(1), $"seq {i} ");
@@ -79,7 +80,7 @@ public sealed partial class SessionLogRingTests
     [Fact]
     public void Clear_while_writing_never_shows_lines_from_before_the_clear()
     {
-        var log = new SessionLog(new FixedTimeProvider(Start));
+        var log = new SessionLog(new FakeTimeProvider(Start));
         long cleared = -1;
         long written = -1; // the last line completely written; none yet (0 would claim line 0 was done before it was)
         using var done = new ManualResetEventSlim();

@@ -7,6 +7,7 @@ using AbilisFast.Server.Runtime;
 using AbilisFast.Server.Tests.Diagnostics;
 using AbilisFast.Server.Tests.Support;
 using static AbilisFast.Server.Tests.Display.SeedText;
+using Microsoft.Extensions.Time.Testing;
 
 namespace AbilisFast.Server.Tests.Display;
 
@@ -18,7 +19,7 @@ public sealed class SmtpDisplayLiveTests
     [Fact]
     public void Busy_channel_shows_its_addresses_and_states()
     {
-        var time = new FixedTimeProvider(Boot);
+        var time = new FakeTimeProvider(Boot);
         SmtpContext context = NewContext(time);
         Assert.True(context.Channels.TryAcquireIn(out SmtpChannel channel));
         channel.TcpState = TcpState.Connected;
@@ -52,7 +53,7 @@ public sealed class SmtpDisplayLiveTests
     [Fact]
     public void Counters_and_clear_time_come_from_the_context()
     {
-        var time = new FixedTimeProvider(Boot);
+        var time = new FakeTimeProvider(Boot);
         SmtpContext context = NewContext(time);
         Assert.True(context.Channels.TryAcquireIn(out SmtpChannel channel));
         context.Count(channel, SmtpCounter.CallSucc, Direction.In);
@@ -61,7 +62,7 @@ public sealed class SmtpDisplayLiveTests
         context.Counters.Clear(Boot); // the context's own clock chose the creation time; pin it
         context.Count(channel, SmtpCounter.CallSucc, Direction.In);
         context.Count(null, SmtpCounter.BannedIp, Direction.In);
-        time.Now = Boot + new TimeSpan(1, 2, 3, 4);
+        time.SetUtcNow(Boot + new TimeSpan(1, 2, 3, 4));
 
         SmtpDisplaySnapshot snapshot = SmtpDisplaySnapshot.Take(context);
         string statistics = SmtpDisplay.DisplayStatistics(snapshot);

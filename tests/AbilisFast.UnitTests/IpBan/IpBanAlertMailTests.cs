@@ -6,6 +6,7 @@ using AbilisFast.Server.Diagnostics;
 using AbilisFast.Server.Queue;
 using AbilisFast.Server.Submission;
 using AbilisFast.Server.Tests.Support;
+using Microsoft.Extensions.Time.Testing;
 
 namespace AbilisFast.Server.Tests.IpBan;
 
@@ -15,7 +16,7 @@ public sealed class IpBanAlertMailTests : IDisposable
     private static readonly IPAddress Attacker = IPAddress.Parse("203.0.113.7");
 
     private readonly TestServerContext _server = new("LOCAL-DOMAIN:local.test");
-    private readonly ManualTime _time = new();
+    private readonly FakeTimeProvider _time = new(new DateTimeOffset(2025, 3, 1, 12, 0, 0, TimeSpan.Zero));
     private readonly ConcurrentQueue<string> _log = new();
 
     public void Dispose() => _server.Dispose();

@@ -2,6 +2,7 @@ using System.Net;
 using AbilisFast.Server.Access;
 using AbilisFast.Server.Configuration;
 using AbilisFast.Server.Tests.Support;
+using Microsoft.Extensions.Time.Testing;
 
 namespace AbilisFast.Server.Tests.IpBan;
 
@@ -10,7 +11,7 @@ public sealed class IpBanPersistenceTests : IDisposable
     private static readonly IPAddress Attacker = IPAddress.Parse("203.0.113.7");
 
     private readonly string _dir = ServerProcess.NewWorkDir();
-    private readonly ManualTime _time = new();
+    private readonly FakeTimeProvider _time = new(new DateTimeOffset(2025, 3, 1, 12, 0, 0, TimeSpan.Zero));
 
     private string FilePath => Path.Combine(_dir, "ipban");
 

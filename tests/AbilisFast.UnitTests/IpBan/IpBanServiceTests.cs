@@ -2,6 +2,7 @@ using System.Net;
 using AbilisFast.Server.Access;
 using AbilisFast.Server.Configuration;
 using AbilisFast.Server.Tests.Support;
+using Microsoft.Extensions.Time.Testing;
 
 namespace AbilisFast.Server.Tests.IpBan;
 
@@ -11,7 +12,7 @@ public sealed class IpBanServiceTests : IDisposable
     private static readonly IPAddress Other = IPAddress.Parse("198.51.100.9");
 
     private readonly string _dir = ServerProcess.NewWorkDir();
-    private readonly ManualTime _time = new();
+    private readonly FakeTimeProvider _time = new(new DateTimeOffset(2025, 3, 1, 12, 0, 0, TimeSpan.Zero));
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 

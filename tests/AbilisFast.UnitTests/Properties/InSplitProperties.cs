@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Text;
 using AbilisFast.Fuzz;
 using CsCheck;
+using AbilisFast.Testing;
 
 namespace AbilisFast.Server.Tests.Properties;
 
@@ -65,7 +66,7 @@ public sealed class InSplitProperties : IDisposable
         Gen.Select(Stream, Cuts, Cuts).Sample((stream, cuts, chunks) =>
         {
             InOutcome whole = _harness.Run(new ReadOnlySequence<byte>(stream));
-            InOutcome segmented = _harness.Run(Segments.Split(stream, Cycle(cuts, stream.Length)));
+            InOutcome segmented = _harness.Run(Sequences.Cut(stream, Cycle(cuts, stream.Length)));
             InOutcome piped = _harness.RunChunked(stream, chunks);
 
             Assert.Equal(whole.Replies, segmented.Replies);
@@ -85,7 +86,7 @@ public sealed class InSplitProperties : IDisposable
         {
             byte[] stream = Encoding.UTF8.GetBytes(text);
             InOutcome whole = _harness.Run(new ReadOnlySequence<byte>(stream));
-            InOutcome bytes = _harness.Run(Segments.Split(stream, 1));
+            InOutcome bytes = _harness.Run(Sequences.Split(stream, 1));
             Assert.True(whole.Replies == bytes.Replies, name + ": " + bytes.Replies);
             Assert.Equal(whole.Messages, bytes.Messages);
         }

@@ -1,25 +1,28 @@
 using System.Buffers;
 
-namespace AbilisFast.Fuzz;
+namespace AbilisFast.Testing;
 
-/// <summary>Builds multi-segment <see cref="ReadOnlySequence{T}"/>s with chosen boundaries.</summary>
-internal static class Segments
+/// <summary>
+/// Builds multi-segment <see cref="ReadOnlySequence{T}"/>s with chosen boundaries, as a pipe hands
+/// them out after several reads: for the split-line paths of the tests, the fuzz harness and the
+/// benchmarks. Each segment gets its own array, so a reader that strays past a boundary reads
+/// nothing it should not.
+/// </summary>
+public static class Sequences
 {
     /// <summary><paramref name="data"/> in segments of <paramref name="size"/> bytes (the last one shorter).</summary>
     public static ReadOnlySequence<byte> Split(ReadOnlyMemory<byte> data, int size)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(size, 1);
-        var lengths = new List<int>();
-        for (int position = 0; position < data.Length; position += size)
-        {
-            lengths.Add(Math.Min(size, data.Length - position));
-        }
-
-        return Split(data, lengths);
+        return Cut(data, Enumerable.Repeat(size, (data.Length + size - 1) / size));
     }
 
+    /// <summary>Two segments cut at <paramref name="at"/>; one segment when <paramref name="at"/> is at either end.</summary>
+    public static ReadOnlySequence<byte> SplitAt(ReadOnlyMemory<byte> data, int at) =>
+        at <= 0 || at >= data.Length ? new ReadOnlySequence<byte>(data.ToArray()) : Cut(data, [at]);
+
     /// <summary><paramref name="data"/> cut at the given segment lengths (clamped; what is left over is one more segment).</summary>
-    public static ReadOnlySequence<byte> Split(ReadOnlyMemory<byte> data, IEnumerable<int> lengths)
+    public static ReadOnlySequence<byte> Cut(ReadOnlyMemory<byte> data, IEnumerable<int> lengths)
     {
         Segment? first = null;
         Segment? last = null;
@@ -32,7 +35,6 @@ internal static class Segments
             }
 
             int length = Math.Clamp(wanted, 1, data.Length - position);
-            // Each segment gets its own array: a reader that strays past a boundary reads nothing it should not.
             Append(data.Slice(position, length).ToArray());
             position += length;
         }

@@ -1,7 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
-using System.Text;
-
 namespace AbilisFast.Server.Tests.Support;
 
 /// <summary>A raw TCP client for the admin port: sends bytes as given and reads up to a marker.</summary>

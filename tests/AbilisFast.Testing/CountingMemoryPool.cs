@@ -1,5 +1,3 @@
-using System.Buffers;
-
 namespace AbilisFast.Server.Tests.Support;
 
 /// <summary>A memory pool that counts the blocks currently rented from it.</summary>

@@ -1,5 +1,3 @@
-using System.Text.Json;
-
 namespace AbilisFast.Server.Tests.Support;
 
 /// <summary>

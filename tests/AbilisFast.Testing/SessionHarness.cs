@@ -1,15 +1,7 @@
-using System.Buffers;
-using System.IO.Pipelines;
-using System.Net;
-using System.Text;
-using AbilisFast.Server.Runtime;
-using AbilisFast.Server.Sessions;
-using AbilisFast.Server.Transport;
-
 namespace AbilisFast.Server.Tests.Support;
 
 /// <summary>Drives one real <see cref="InSession"/> over in-memory pipes.</summary>
-internal sealed class SessionHarness : IAsyncDisposable
+internal sealed class SessionHarness : ISmtpTalk, IAsyncDisposable
 {
     private readonly PipeTransport _transport;
     private readonly StringBuilder _pending = new();

@@ -1,7 +1,3 @@
-using System.Diagnostics;
-using System.Globalization;
-using System.Net.Sockets;
-
 namespace AbilisFast.Server.Tests.Support;
 
 /// <summary>
@@ -72,24 +68,30 @@ internal sealed class SmtpSinkProcess : IDisposable
         process.BeginErrorReadLine();
         process.BeginOutputReadLine();
         var started = new SmtpSinkProcess(process, port, dumpDir);
-        DateTime deadline = DateTime.UtcNow.AddSeconds(10);
-        while (true)
+        try
         {
-            try
-            {
-                using var probe = new TcpClient();
-                await probe.ConnectAsync("127.0.0.1", port);
-                return started;
-            }
-            catch (SocketException) when (DateTime.UtcNow < deadline && !process.HasExited)
-            {
-                await Task.Delay(50);
-            }
-            catch (SocketException)
-            {
-                started.Dispose();
-                throw new InvalidOperationException($"smtp-sink did not start on port {port}");
-            }
+            await Eventually.WaitAsync(
+                async () =>
+                {
+                    try
+                    {
+                        using var probe = new TcpClient();
+                        await probe.ConnectAsync("127.0.0.1", port);
+                        return true;
+                    }
+                    catch (SocketException) when (!process.HasExited)
+                    {
+                        return false;
+                    }
+                },
+                "smtp-sink to listen",
+                TimeSpan.FromSeconds(10));
+            return started;
+        }
+        catch (Exception e) when (e is SocketException or TimeoutException)
+        {
+            started.Dispose();
+            throw new InvalidOperationException($"smtp-sink did not start on port {port}");
         }
     }
 

@@ -1,8 +1,3 @@
-using System.Net;
-using System.Net.Security;
-using System.Net.Sockets;
-using System.Text;
-
 namespace AbilisFast.Server.Tests.Support;
 
 /// <summary>
@@ -11,7 +6,7 @@ namespace AbilisFast.Server.Tests.Support;
 /// (after a 220 to STARTTLS, or from the first byte on the implicit TLS port) and then accepts any
 /// server certificate.
 /// </summary>
-internal sealed class SmtpTestClient : IAsyncDisposable
+internal sealed class SmtpTestClient : ISmtpTalk, IAsyncDisposable
 {
     private readonly Socket _socket;
     private readonly byte[] _buffer = new byte[65536];
@@ -106,6 +101,10 @@ internal sealed class SmtpTestClient : IAsyncDisposable
             }
         }
     }
+
+    Task<string?> ISmtpTalk.ReadReplyAsync() => ReadReplyAsync();
+
+    Task ISmtpTalk.SendAsync(string text) => SendAsync(text);
 
     /// <summary>Sends a command and returns its reply.</summary>
     public async Task<string?> CommandAsync(string command)

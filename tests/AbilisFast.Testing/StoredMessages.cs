@@ -1,7 +1,3 @@
-using System.Text;
-using AbilisFast.Server.Queue;
-using AbilisFast.Server.Spool;
-
 namespace AbilisFast.Server.Tests.Support;
 
 internal sealed record StoredMessage(uint Id, Envelope Envelope, string Body);

@@ -1,8 +1,3 @@
-using AbilisFast.Server.Configuration;
-using AbilisFast.Server.Diagnostics;
-using AbilisFast.Server.Runtime;
-using AbilisFast.Server.Spool;
-
 namespace AbilisFast.Server.Tests.Support;
 
 /// <summary>A server context with a real spool in a temporary WDIR, for in-process tests.</summary>

@@ -1,5 +1,3 @@
-using AbilisFast.Server.Configuration;
-
 namespace AbilisFast.Server.Tests.Support;
 
 /// <summary>Settings built exactly as the command line builds them.</summary>

@@ -1,5 +1,3 @@
-using System.Diagnostics;
-
 namespace AbilisFast.Server.Tests.Support;
 
 /// <summary>Runs a real client program (swaks, python3) and captures what it printed.</summary>

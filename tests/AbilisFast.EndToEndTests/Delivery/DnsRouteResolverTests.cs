@@ -1,7 +1,3 @@
-using System.Net;
-using AbilisFast.Server.Delivery;
-using AbilisFast.Server.Tests.Support;
-
 namespace AbilisFast.Server.Tests.Delivery;
 
 /// <summary>The records every test here reads, served by one real dnsmasq on loopback.</summary>

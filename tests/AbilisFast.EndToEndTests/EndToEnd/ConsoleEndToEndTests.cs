@@ -1,7 +1,3 @@
-using System.Text.RegularExpressions;
-using AbilisFast.Server.Access;
-using AbilisFast.Server.Tests.Support;
-
 namespace AbilisFast.Server.Tests.EndToEnd;
 
 /// <summary>The real executable's admin port and its user command.</summary>

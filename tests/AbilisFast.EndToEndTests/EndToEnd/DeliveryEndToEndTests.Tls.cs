@@ -1,5 +1,3 @@
-using AbilisFast.Server.Tests.Support;
-
 namespace AbilisFast.Server.Tests.EndToEnd;
 
 /// <summary>The relay server's certificate through the real executable: the console shows why mail waits, and a live SERVER-TLS-CA fixes it.</summary>

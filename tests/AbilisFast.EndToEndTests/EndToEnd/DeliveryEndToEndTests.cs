@@ -1,7 +1,3 @@
-using System.Globalization;
-using System.Text.RegularExpressions;
-using AbilisFast.Server.Tests.Support;
-
 namespace AbilisFast.Server.Tests.EndToEnd;
 
 /// <summary>
@@ -56,12 +52,14 @@ public sealed partial class DeliveryEndToEndTests
 
     private static async Task WaitForQueuesAsync(ServerProcess server, int queueOut, int queueDefer)
     {
-        DateTime deadline = DateTime.UtcNow + Wait;
-        (int Out, int Defer) now;
-        while ((now = await QueuesAsync(server)) != (queueOut, queueDefer))
+        (int Out, int Defer) now = default;
+        try
         {
-            Assert.True(DateTime.UtcNow < deadline, $"QUEUE-OUT {now.Out}, QUEUE-DEFER {now.Defer}; waited for {queueOut}, {queueDefer}:\n{server.Stderr}");
-            await Task.Delay(100);
+            await Eventually.WaitAsync(async () => (now = await QueuesAsync(server)) == (queueOut, queueDefer), "the queues", Wait);
+        }
+        catch (TimeoutException)
+        {
+            Assert.Fail($"QUEUE-OUT {now.Out}, QUEUE-DEFER {now.Defer}; waited for {queueOut}, {queueDefer}:\n{server.Stderr}");
         }
     }
 
@@ -130,7 +128,7 @@ public sealed partial class DeliveryEndToEndTests
         Assert.Contains("X-Mark: original", dsn);
         Assert.Empty(sink.Dumps());
 
-        await Task.Delay(1500); // a second notification would have been queued by now
+        await Eventually.HoldsForAsync(() => Mailbox(server, "s").Length == 1, TimeSpan.FromMilliseconds(1500), "one notification (a second would have been queued by now)");
         Assert.Single(Mailbox(server, "s"));
         Dictionary<string, (long In, long Out)> c = await CountersAsync(server);
         Assert.Equal(1L, c["EXT-FAIL"].Out);
@@ -154,7 +152,7 @@ public sealed partial class DeliveryEndToEndTests
         await SwaksAsync(server.Port, "x@gone.test", "r@far.test", "Subject: doomed\n\nbody\n");
 
         await WaitForQueuesAsync(server, 0, 0);
-        await Task.Delay(1500); // time for a loop to show, if there were one
+        await Eventually.HoldsForAsync(async () => await QueuesAsync(server) == (0, 0), TimeSpan.FromMilliseconds(1500), "empty queues (a loop would show by now)");
         await WaitForQueuesAsync(server, 0, 0);
         Dictionary<string, (long In, long Out)> c = await CountersAsync(server);
         Assert.Equal(1L, c["EXT-FAIL"].Out);
@@ -323,7 +321,7 @@ public sealed partial class DeliveryEndToEndTests
         {
             again.KnownAdminPassword = password;
             Assert.Contains("QUEUE-OUT:0           QUEUE-DEFER:0         HOLD:1", await again.CtlAsync("d q smtp"));
-            await Task.Delay(500);
+            await Eventually.HoldsForAsync(() => sink.Dumps().Length == 0, TimeSpan.FromMilliseconds(500), "held: nothing at the sink");
             Assert.Empty(sink.Dumps()); // held: not delivered after the restart either
             Assert.Contains("1 message(s) released to QUEUE-OUT", await again.CtlAsync("rel q smtp all"));
             string dump = Assert.Single(await DumpsAsync(sink, 1));

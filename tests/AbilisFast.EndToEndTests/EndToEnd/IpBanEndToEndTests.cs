@@ -1,7 +1,3 @@
-using System.Net;
-using System.Text.RegularExpressions;
-using AbilisFast.Server.Tests.Support;
-
 namespace AbilisFast.Server.Tests.EndToEnd;
 
 /// <summary>IPBAN through the real executable: failed console logins over TCP, the alert mail, the ban across restarts, saved parameters.</summary>

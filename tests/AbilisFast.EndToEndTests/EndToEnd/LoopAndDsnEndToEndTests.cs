@@ -1,7 +1,3 @@
-using System.Globalization;
-using System.Text.RegularExpressions;
-using AbilisFast.Server.Tests.Support;
-
 namespace AbilisFast.Server.Tests.EndToEnd;
 
 /// <summary>
@@ -101,7 +97,7 @@ public sealed partial class LoopAndDsnEndToEndTests
         await Eventually.WaitAsync(() => MailboxCount(a, "s") >= 1, "the notification in s's mailbox", Wait);
         await WaitForEmptyQueueAsync(a);
         await WaitForEmptyQueueAsync(b);
-        await Task.Delay(1500); // a second notification, or a loop of them, would show by now
+        await Eventually.HoldsForAsync(() => MailboxCount(a, "s") == 1, TimeSpan.FromMilliseconds(1500), "one notification (a second, or a loop of them, would show by now)");
         await WaitForEmptyQueueAsync(a);
         await WaitForEmptyQueueAsync(b);
 
@@ -138,7 +134,7 @@ public sealed partial class LoopAndDsnEndToEndTests
 
         await Eventually.WaitAsync(() => MailboxCount(a, "s") >= 1, "the notification in s's mailbox", Wait);
         await WaitForEmptyQueueAsync(a);
-        await Task.Delay(1000);
+        await Eventually.HoldsForAsync(() => MailboxCount(a, "s") == 1, TimeSpan.FromSeconds(1), "one notification");
         PythonReports.Report report = Assert.Single(await PythonReports.ReadAsync(SenderMaildir(a)));
         Assert.Empty(report.Defects);
         Assert.Equal("delivery-status", report.ReportType);
@@ -232,7 +228,7 @@ public sealed partial class LoopAndDsnEndToEndTests
         Assert.Contains("X-Rcpt-Args: <p@far.test>\n", dump);
 
         await WaitForEmptyQueueAsync(a);
-        await Task.Delay(1500); // a report would have been delivered by now
+        await Eventually.HoldsForAsync(() => MailboxCount(a, "s") == 0, TimeSpan.FromMilliseconds(1500), "no report (one would have been delivered by now)");
         Assert.Equal(0, MailboxCount(a, "s"));
         Assert.Equal(0, await MetricAsync(a, "abilisfast_smtp_dsn_reports_total{report=\"success\"}"));
         a.DeleteWorkDir();

@@ -1,6 +1,3 @@
-using System.Text;
-using AbilisFast.Server.Tests.Support;
-
 namespace AbilisFast.Server.Tests.EndToEnd;
 
 /// <summary>The real executable against real clients: python3 smtplib and swaks.</summary>

@@ -1,7 +1,3 @@
-using AbilisFast.Server.Configuration;
-using AbilisFast.Server.Tests.Configuration;
-using AbilisFast.Server.Tests.Support;
-
 namespace AbilisFast.Server.Tests.EndToEnd;
 
 /// <summary><c>abilisfast --sample-config</c> of the real executable, and a server started on what it printed.</summary>

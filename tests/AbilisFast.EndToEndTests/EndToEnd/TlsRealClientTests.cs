@@ -1,7 +1,3 @@
-using System.Globalization;
-using System.Text.RegularExpressions;
-using AbilisFast.Server.Tests.Support;
-
 namespace AbilisFast.Server.Tests.EndToEnd;
 
 /// <summary>The real executable with STARTTLS, the implicit TLS port and AUTH, against openssl s_client, swaks and python3 smtplib.</summary>

@@ -1,6 +1,3 @@
-using System.Text;
-using AbilisFast.Server.Tests.Support;
-
 namespace AbilisFast.Server.Tests.Faults;
 
 /// <summary>
@@ -27,9 +24,7 @@ public sealed class CorruptSpoolRestartTests
             Assert.StartsWith("250", await client.CommandAsync("EHLO client.test"));
             for (int n = 1; n <= 10; n++)
             {
-                Assert.StartsWith("250", await client.CommandAsync("MAIL FROM:<s@client.test>"));
-                Assert.StartsWith("250", await client.CommandAsync($"RCPT TO:<r{n}@far.test>"));
-                Assert.StartsWith("354", await client.CommandAsync("DATA"));
+                await client.OpenDataAsync("s@client.test", $"r{n}@far.test");
                 Assert.StartsWith("250 2.0.0", await client.CommandAsync(FaultRig.Message(Tag, n) + "."));
             }
 
@@ -69,9 +64,7 @@ public sealed class CorruptSpoolRestartTests
             await using SmtpTestClient client = await SmtpTestClient.ConnectAsync(again.Port);
             Assert.StartsWith("220 ", await client.ReadReplyAsync());
             Assert.StartsWith("250", await client.CommandAsync("EHLO client.test"));
-            Assert.StartsWith("250", await client.CommandAsync("MAIL FROM:<s@client.test>"));
-            Assert.StartsWith("250", await client.CommandAsync("RCPT TO:<r11@far.test>"));
-            Assert.StartsWith("354", await client.CommandAsync("DATA"));
+            await client.OpenDataAsync("s@client.test", "r11@far.test");
             Assert.StartsWith("250 2.0.0", await client.CommandAsync(FaultRig.Message(Tag, 11) + "."));
             await Eventually.WaitAsync(() => FaultRig.Delivered(sink, Tag).ContainsKey(11), "the new message at smtp-sink", TimeSpan.FromSeconds(20));
             await FaultRig.WaitForEmptyQueuesAsync(again, TimeSpan.FromSeconds(20));

@@ -1,6 +1,3 @@
-using System.Text;
-using AbilisFast.Server.Tests.Support;
-
 namespace AbilisFast.Server.Tests.Faults;
 
 /// <summary>
@@ -25,7 +22,7 @@ public sealed class DiskFullTests
     private const int BigLines = 17 * 1024 * 1024 / 64;
 
     /// <summary>The statvfs reading at MAIL is refreshed every 200 ms: wait past that after the disk changed.</summary>
-    private static Task FreeSpaceSeenAsync() => Task.Delay(400);
+    private static Task FreeSpaceSeenAsync() => Eventually.LetTimePassAsync(TimeSpan.FromMilliseconds(400), "the cached statvfs reading expires");
 
     [TmpfsFact]
     public async Task AFullDiskRefusesMailKeepsWhatWasAcceptedAndRecoversWhenSpaceReturns()
@@ -50,9 +47,7 @@ public sealed class DiskFullTests
             // text outgrows the first segment: no room for a second one, so the write fails.
             File.Delete(filler);
             await FreeSpaceSeenAsync();
-            Assert.StartsWith("250", await client.CommandAsync("MAIL FROM:<s@client.test>"));
-            Assert.StartsWith("250", await client.CommandAsync("RCPT TO:<r2@far.test>"));
-            Assert.StartsWith("354", await client.CommandAsync("DATA"));
+            await client.OpenDataAsync("s@client.test", "r2@far.test");
             filler = disk.Fill("filler", disk.Available - LeftFree);
             var big = new StringBuilder(FaultRig.Message(Tag, 2).Replace(FaultRig.EndMark + "\r\n", string.Empty, StringComparison.Ordinal));
             for (int i = 0; i < BigLines; i++)
@@ -117,9 +112,7 @@ public sealed class DiskFullTests
 
     private static async Task<string?> SendAsync(SmtpTestClient client, int n)
     {
-        Assert.StartsWith("250", await client.CommandAsync("MAIL FROM:<s@client.test>"));
-        Assert.StartsWith("250", await client.CommandAsync($"RCPT TO:<r{n}@far.test>"));
-        Assert.StartsWith("354", await client.CommandAsync("DATA"));
+        await client.OpenDataAsync("s@client.test", $"r{n}@far.test");
         return await client.CommandAsync(FaultRig.Message(Tag, n) + ".");
     }
 }

@@ -1,8 +1,3 @@
-using System.Collections.Concurrent;
-using System.Net.Sockets;
-using AbilisFast.Server.Tests.Support;
-using Xunit.Abstractions;
-
 namespace AbilisFast.Server.Tests.Faults;
 
 /// <summary>
@@ -15,118 +10,16 @@ public sealed class KillDuringLoadTests(ITestOutputHelper output)
 {
     private const string Tag = "kill";
 
-    /// <summary>What a client knows about one message.</summary>
-    private enum Fate
-    {
-        /// <summary>Refused, or the connection died before the final dot went out: must never be delivered.</summary>
-        NotTaken,
-
-        /// <summary>
-        /// The final dot was (or may have been) sent and no reply came back: the server may have
-        /// fsynced it and died before its 250 left. Such a message MAY be delivered (a 250 lost in
-        /// flight); it need not be.
-        /// </summary>
-        InFlight,
-
-        /// <summary>The client read 250 after the final dot: must be delivered at least once.</summary>
-        Accepted,
-    }
-
     [Fact]
     public async Task EveryMessageThatGotA250IsDeliveredAfterKillsAndRestarts()
     {
         using SmtpSinkProcess sink = await SmtpSinkProcess.StartAsync();
         string workDir = ServerProcess.NewWorkDir();
-        string[] parameters = FaultRig.Relaying(sink.Port, "MAX-IP-SES:10");
-        ServerProcess server = await ServerProcess.StartAsync(workDir, parameters: parameters);
-        string password = server.AdminPassword;
-        var fates = new ConcurrentDictionary<int, Fate>();
-        int next = 0;
-        int port = server.Port;
-        using var stop = new CancellationTokenSource();
-
-        async Task ClientAsync()
-        {
-            while (!stop.IsCancellationRequested)
-            {
-                SmtpTestClient client;
-                try
-                {
-                    client = await SmtpTestClient.ConnectAsync(Volatile.Read(ref port));
-                }
-                catch (SocketException)
-                {
-                    await Task.Delay(20); // the server is down: try again until it is back
-                    continue;
-                }
-
-                await using (client)
-                {
-                    await SessionAsync(client);
-                }
-            }
-        }
-
-        async Task SessionAsync(SmtpTestClient client)
-        {
-            try
-            {
-                if ((await client.ReadReplyAsync())?.StartsWith("220 ", StringComparison.Ordinal) != true
-                    || (await client.CommandAsync("EHLO client.test"))?.StartsWith("250", StringComparison.Ordinal) != true)
-                {
-                    return;
-                }
-
-                while (!stop.IsCancellationRequested)
-                {
-                    int n = Interlocked.Increment(ref next);
-                    fates[n] = Fate.NotTaken;
-                    if ((await client.CommandAsync("MAIL FROM:<s@client.test>"))?.StartsWith("250", StringComparison.Ordinal) != true
-                        || (await client.CommandAsync($"RCPT TO:<r{n}@far.test>"))?.StartsWith("250", StringComparison.Ordinal) != true
-                        || (await client.CommandAsync("DATA"))?.StartsWith("354", StringComparison.Ordinal) != true)
-                    {
-                        return;
-                    }
-
-                    fates[n] = Fate.InFlight; // from here on the server may hold it
-                    await client.SendAsync(FaultRig.Message(Tag, n) + ".\r\n");
-                    string? reply = await client.ReadReplyAsync(TimeSpan.FromSeconds(10));
-                    if (reply is null)
-                    {
-                        return; // died after the dot: stays InFlight
-                    }
-
-                    fates[n] = reply.StartsWith("250 ", StringComparison.Ordinal) ? Fate.Accepted : Fate.NotTaken;
-                }
-            }
-            catch (Exception e) when (e is SocketException or IOException or OperationCanceledException)
-            {
-                // The kill: whatever was marked stays as marked.
-            }
-        }
-
-        Task[] clients = [.. Enumerable.Range(0, 4).Select(_ => Task.Run(ClientAsync))];
-        var random = new Random();
+        KillLoad load = await KillLoad.StartAsync(workDir, FaultRig.Relaying(sink.Port, "MAX-IP-SES:10"), Tag, n => $"r{n}@far.test");
         const int rounds = 4;
-        try
-        {
-            for (int round = 0; round < rounds; round++)
-            {
-                await Task.Delay(random.Next(300, 1200));
-                server.Kill();
-                server.Dispose();
-                server = await ServerProcess.StartAsync(workDir, parameters: parameters);
-                server.KnownAdminPassword = password;
-                Volatile.Write(ref port, server.Port);
-            }
-
-            await Task.Delay(random.Next(300, 800));
-        }
-        finally
-        {
-            await stop.CancelAsync();
-            await Task.WhenAll(clients);
-        }
+        await load.KillAndRestartAsync(rounds, 300, 1200, 800);
+        ConcurrentDictionary<int, Fate> fates = load.Fates;
+        ServerProcess server = load.Server;
 
         try
         {

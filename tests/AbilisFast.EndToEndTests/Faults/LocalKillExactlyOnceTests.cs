@@ -1,10 +1,3 @@
-using System.Collections.Concurrent;
-using System.Globalization;
-using System.Net.Sockets;
-using System.Text.RegularExpressions;
-using AbilisFast.Server.Tests.Support;
-using Xunit.Abstractions;
-
 namespace AbilisFast.Server.Tests.Faults;
 
 /// <summary>
@@ -19,123 +12,28 @@ public sealed partial class LocalKillExactlyOnceTests(ITestOutputHelper output)
 {
     private const string Tag = "once";
 
-    private enum Fate
-    {
-        /// <summary>Refused, or the connection died before the final dot: must not be in the mailbox.</summary>
-        NotTaken,
-
-        /// <summary>The final dot went out and no reply came: may be in the mailbox (once at most).</summary>
-        InFlight,
-
-        /// <summary>250 after the final dot: must be in the mailbox exactly once.</summary>
-        Accepted,
-    }
-
     [Fact]
     public async Task EveryAcceptedLocalMessageIsInTheMailboxExactlyOnceAfterKillsAndRestarts()
     {
         string workDir = ServerProcess.NewWorkDir();
         string[] parameters = ["LOCAL-DOMAIN:local.test", "HELOHOST:mx.local.test", "STORE-MB:YES", "MAIL-TRY-DELAY:1",
             "MB-MAXMAILS:1000000", "MB-MAXSIZE:4194304", "MAX-IP-SES:10"];
-        ServerProcess server = await ServerProcess.StartAsync(workDir, parameters: parameters);
-        string password = server.AdminPassword;
         string box = Path.Combine(workDir, "data", "mailboxes", "box");
-        var fates = new ConcurrentDictionary<int, Fate>();
-        int next = 0;
-        int port = server.Port;
-        using var stop = new CancellationTokenSource();
-
-        async Task ClientAsync()
-        {
-            while (!stop.IsCancellationRequested)
-            {
-                SmtpTestClient client;
-                try
-                {
-                    client = await SmtpTestClient.ConnectAsync(Volatile.Read(ref port));
-                }
-                catch (SocketException)
-                {
-                    await Task.Delay(20);
-                    continue;
-                }
-
-                await using (client)
-                {
-                    await SessionAsync(client);
-                }
-            }
-        }
-
-        async Task SessionAsync(SmtpTestClient client)
-        {
-            try
-            {
-                if ((await client.ReadReplyAsync())?.StartsWith("220 ", StringComparison.Ordinal) != true
-                    || (await client.CommandAsync("EHLO client.test"))?.StartsWith("250", StringComparison.Ordinal) != true)
-                {
-                    return;
-                }
-
-                while (!stop.IsCancellationRequested)
-                {
-                    int n = Interlocked.Increment(ref next);
-                    fates[n] = Fate.NotTaken;
-                    if ((await client.CommandAsync("MAIL FROM:<s@client.test>"))?.StartsWith("250", StringComparison.Ordinal) != true
-                        || (await client.CommandAsync("RCPT TO:<box@local.test>"))?.StartsWith("250", StringComparison.Ordinal) != true
-                        || (await client.CommandAsync("DATA"))?.StartsWith("354", StringComparison.Ordinal) != true)
-                    {
-                        return;
-                    }
-
-                    fates[n] = Fate.InFlight;
-                    await client.SendAsync(FaultRig.Message(Tag, n, bodyLines: 8) + ".\r\n");
-                    string? reply = await client.ReadReplyAsync(TimeSpan.FromSeconds(10));
-                    if (reply is null)
-                    {
-                        return;
-                    }
-
-                    fates[n] = reply.StartsWith("250 ", StringComparison.Ordinal) ? Fate.Accepted : Fate.NotTaken;
-                }
-            }
-            catch (Exception e) when (e is SocketException or IOException or OperationCanceledException)
-            {
-            }
-        }
+        KillLoad load = await KillLoad.StartAsync(workDir, parameters, Tag, _ => "box@local.test", bodyLines: 8);
 
         // A mail reader: moves what arrives in new/ to cur/ and marks it seen, as an IMAP server does.
-        async Task ReaderAsync()
+        load.Alongside(async () =>
         {
-            while (!stop.IsCancellationRequested)
+            while (!load.Stopping.IsCancellationRequested)
             {
                 MoveToCur(box);
-                await Task.Delay(50);
+                await Eventually.LetTimePassAsync(TimeSpan.FromMilliseconds(50), "the reader's pace: it looks at new/ again");
             }
-        }
-
-        Task[] clients = [.. Enumerable.Range(0, 4).Select(_ => Task.Run(ClientAsync)), Task.Run(ReaderAsync)];
-        var random = new Random();
+        });
         const int Kills = 6;
-        try
-        {
-            for (int round = 0; round < Kills; round++)
-            {
-                await Task.Delay(random.Next(400, 1500));
-                server.Kill();
-                server.Dispose();
-                server = await ServerProcess.StartAsync(workDir, parameters: parameters);
-                server.KnownAdminPassword = password;
-                Volatile.Write(ref port, server.Port);
-            }
-
-            await Task.Delay(random.Next(400, 1000));
-        }
-        finally
-        {
-            await stop.CancelAsync();
-            await Task.WhenAll(clients);
-        }
+        await load.KillAndRestartAsync(Kills, 400, 1500, 1000);
+        ConcurrentDictionary<int, Fate> fates = load.Fates;
+        ServerProcess server = load.Server;
 
         try
         {

@@ -1,7 +1,3 @@
-using System.Globalization;
-using System.Text.Json;
-using AbilisFast.Server.Tests.Support;
-
 namespace AbilisFast.Server.Tests.Load;
 
 /// <summary>
@@ -230,13 +226,7 @@ public sealed class LoadToolTests
 
     private static async Task<string[]> DumpsAsync(SmtpSinkProcess sink, int count)
     {
-        string[] dumps = sink.Dumps();
-        for (int i = 0; i < 100 && dumps.Length < count; i++)
-        {
-            await Task.Delay(50);
-            dumps = sink.Dumps();
-        }
-
+        string[] dumps = await Eventually.WaitAsync(() => sink.Dumps() is { } all && all.Length >= count ? all : null, $"{count} dumps", TimeSpan.FromSeconds(5));
         Assert.Equal(count, dumps.Length);
         return dumps;
     }

@@ -1,7 +1,3 @@
-using System.Globalization;
-using System.Text;
-using AbilisFast.Server.Tests.Support;
-
 namespace AbilisFast.Server.Tests.Service;
 
 /// <summary>
@@ -36,7 +32,7 @@ public sealed class IdleWriteTests
         string before = Writes(server);
         for (int i = 0; i < 10; i++)
         {
-            await Task.Delay(TimeSpan.FromSeconds(1.5));
+            await Eventually.LetTimePassAsync(TimeSpan.FromSeconds(1.5), "two readings apart");
             string settled = Writes(server);
             if (settled == before)
             {
@@ -46,7 +42,7 @@ public sealed class IdleWriteTests
             before = settled;
         }
 
-        await Task.Delay(TimeSpan.FromSeconds(4));
+        await Eventually.HoldsForAsync(() => Writes(server) == before, TimeSpan.FromSeconds(4), "no write while idle");
         Assert.Equal(before, Writes(server));
         Assert.Equal(log == "LOG:YES", File.Exists(logFile));
         server.DeleteWorkDir();

@@ -1,8 +1,3 @@
-using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
-using AbilisFast.Server.Tests.Support;
-
 namespace AbilisFast.Server.Tests.Service;
 
 /// <summary>
@@ -157,7 +152,7 @@ public sealed class ServiceEndToEndTests
         using ServerProcess server = await ServerProcess.StartAsync(null, null, (int?)null, "LOCAL-DOMAIN:local.test", "STORE-MB:YES");
         string logDir = Path.Combine(server.WorkDir, "data", "log");
         Assert.Equal("250", (await RcptAsync(server, 1)).Codes);
-        await Task.Delay(SessionLogFileInterval);
+        await Eventually.HoldsForAsync(() => !Directory.Exists(logDir), SessionLogFileInterval, "LOG:NO: no log folder");
         Assert.False(Directory.Exists(logDir)); // LOG:NO: nothing on disk
 
         Assert.Contains("LOG:YES set, in force now", await server.CtlAsync("s p smtp LOG:YES"), StringComparison.Ordinal);

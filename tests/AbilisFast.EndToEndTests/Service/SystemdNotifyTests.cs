@@ -1,9 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
-using System.Text;
-using AbilisFast.Server.Service;
-using AbilisFast.Server.Tests.Support;
-
 namespace AbilisFast.Server.Tests.Service;
 
 /// <summary>

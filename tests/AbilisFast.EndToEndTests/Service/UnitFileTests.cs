@@ -1,5 +1,3 @@
-using AbilisFast.Server.Tests.Support;
-
 namespace AbilisFast.Server.Tests.Service;
 
 /// <summary>deploy/abilisfast.service: what it promises, and systemd's own check of it (never started here).</summary>

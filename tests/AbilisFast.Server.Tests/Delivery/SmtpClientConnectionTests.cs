@@ -1,11 +1,3 @@
-using System.Net;
-using System.Text;
-using AbilisFast.Protocol.States;
-using AbilisFast.Server.Configuration;
-using AbilisFast.Server.Delivery;
-using AbilisFast.Server.Queue;
-using AbilisFast.Server.Tests.Support;
-
 namespace AbilisFast.Server.Tests.Delivery;
 
 /// <summary>

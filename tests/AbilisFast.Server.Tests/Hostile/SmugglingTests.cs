@@ -1,7 +1,3 @@
-using System.Net;
-using System.Text;
-using AbilisFast.Server.Sessions;
-using AbilisFast.Server.Tests.Support;
 using static AbilisFast.Server.Tests.Hostile.SmugglingCases;
 
 namespace AbilisFast.Server.Tests.Hostile;

@@ -1,7 +1,3 @@
-using System.Globalization;
-using System.Text.RegularExpressions;
-using AbilisFast.Server.Tests.Support;
-
 namespace AbilisFast.Server.Tests.Faults;
 
 /// <summary>
@@ -61,19 +57,24 @@ internal static partial class FaultRig
     /// <summary>Waits until QUEUE-OUT and QUEUE-DEFER are both empty (d d smtp).</summary>
     public static async Task WaitForEmptyQueuesAsync(ServerProcess server, TimeSpan timeout)
     {
-        DateTime deadline = DateTime.UtcNow + timeout;
-        while (true)
+        string last = string.Empty;
+        try
         {
-            string output = await server.CtlAsync("d d smtp");
-            Match m = QueueLine().Match(output);
-            Assert.True(m.Success, output);
-            if (m.Groups[1].Value == "0" && m.Groups[2].Value == "0")
-            {
-                return;
-            }
-
-            Assert.True(DateTime.UtcNow < deadline, $"queues not empty: {m.Value}\n{server.Stderr}");
-            await Task.Delay(100);
+            await Eventually.WaitAsync(
+                async () =>
+                {
+                    string output = await server.CtlAsync("d d smtp");
+                    Match m = QueueLine().Match(output);
+                    Assert.True(m.Success, output);
+                    last = m.Value;
+                    return m.Groups[1].Value == "0" && m.Groups[2].Value == "0";
+                },
+                "empty queues",
+                timeout);
+        }
+        catch (TimeoutException)
+        {
+            Assert.Fail($"queues not empty: {last}\n{server.Stderr}");
         }
     }
 

@@ -1,7 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
-using System.Text;
-
 namespace AbilisFast.Server.Tests.Faults;
 
 /// <summary>How <see cref="FaultyRemote"/> breaks each connection.</summary>

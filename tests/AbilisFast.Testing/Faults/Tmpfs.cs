@@ -1,5 +1,3 @@
-using System.Diagnostics;
-
 namespace AbilisFast.Server.Tests.Faults;
 
 /// <summary>

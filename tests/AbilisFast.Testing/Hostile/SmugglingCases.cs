@@ -1,5 +1,3 @@
-using System.Text.RegularExpressions;
-
 namespace AbilisFast.Server.Tests.Hostile;
 
 /// <summary>The SMTP smuggling attempts that the loopback and the end-to-end smuggling tests send.</summary>

@@ -1,5 +1,3 @@
-using AbilisFast.Server.Spool;
-
 namespace AbilisFast.Server.Tests.Spool;
 
 /// <summary>A temporary spool directory, deleted on dispose.</summary>

@@ -1,8 +1,3 @@
-using System.Net;
-using AbilisFast.Server.Access;
-using AbilisFast.Server.Sessions;
-using AbilisFast.Server.Tests.Support;
-
 namespace AbilisFast.Server.Tests.Tls;
 
 /// <summary>

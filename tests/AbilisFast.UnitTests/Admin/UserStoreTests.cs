@@ -1,6 +1,3 @@
-using AbilisFast.Server.Access;
-using AbilisFast.Server.Tests.Support;
-
 namespace AbilisFast.Server.Tests.Admin;
 
 public sealed class UserStoreTests : IDisposable

@@ -1,9 +1,5 @@
-using System.Text;
-using System.Text.RegularExpressions;
-using AbilisFast.Server.Tests.Support;
 using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
-using Xunit.Abstractions;
 
 namespace AbilisFast.Server.Tests.Architecture;
 

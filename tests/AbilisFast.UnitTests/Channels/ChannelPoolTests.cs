@@ -1,6 +1,3 @@
-using AbilisFast.Server.Channels;
-using AbilisFast.Server.Diagnostics;
-
 namespace AbilisFast.Server.Tests.Channels;
 
 public sealed class ChannelPoolTests

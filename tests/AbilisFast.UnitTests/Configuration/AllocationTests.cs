@@ -1,8 +1,3 @@
-using System.Net;
-using System.Text;
-using AbilisFast.Server.Configuration;
-using AbilisFast.Server.Tests.Support;
-
 namespace AbilisFast.Server.Tests.Configuration;
 
 public sealed class AllocationTests

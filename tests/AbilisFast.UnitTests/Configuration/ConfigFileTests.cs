@@ -1,6 +1,3 @@
-using System.Net;
-using AbilisFast.Server.Configuration;
-
 namespace AbilisFast.Server.Tests.Configuration;
 
 public sealed class ConfigFileTests : IDisposable

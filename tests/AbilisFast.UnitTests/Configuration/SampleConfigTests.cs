@@ -1,6 +1,3 @@
-using AbilisFast.Server.Access;
-using AbilisFast.Server.Configuration;
-
 namespace AbilisFast.Server.Tests.Configuration;
 
 /// <summary>The sample configuration of <c>abilisfast --sample-config</c>, read back by the real loader.</summary>

@@ -1,7 +1,3 @@
-using System.Net;
-using System.Text;
-using AbilisFast.Server.Configuration;
-
 namespace AbilisFast.Server.Tests.Configuration;
 
 public sealed class SmtpSettingsTests

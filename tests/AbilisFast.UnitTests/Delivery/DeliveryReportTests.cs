@@ -1,8 +1,3 @@
-using System.Text;
-using AbilisFast.Server.Delivery;
-using AbilisFast.Server.Queue;
-using AbilisFast.Server.Tests.Support;
-
 namespace AbilisFast.Server.Tests.Delivery;
 
 /// <summary>

@@ -1,6 +1,3 @@
-using AbilisFast.Server.Delivery;
-using AbilisFast.Server.Queue;
-
 namespace AbilisFast.Server.Tests.Delivery;
 
 public sealed class DeliveryStateTests

@@ -1,10 +1,3 @@
-using System.Text;
-using AbilisFast.Server.Delivery;
-using AbilisFast.Server.Diagnostics;
-using AbilisFast.Server.Queue;
-using AbilisFast.Server.Submission;
-using AbilisFast.Server.Tests.Support;
-
 namespace AbilisFast.Server.Tests.Delivery;
 
 /// <summary>The submission path for mail generated on the appliance, and the pickup folder behind <c>abilisfast sendmail</c>.</summary>

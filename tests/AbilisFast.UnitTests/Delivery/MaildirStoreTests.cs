@@ -1,9 +1,3 @@
-using System.Collections.Concurrent;
-using System.Text;
-using System.Text.RegularExpressions;
-using AbilisFast.Server.Delivery;
-using AbilisFast.Server.Mailboxes;
-
 namespace AbilisFast.Server.Tests.Delivery;
 
 public sealed class MaildirStoreTests : IDisposable

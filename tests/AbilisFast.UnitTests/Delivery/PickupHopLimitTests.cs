@@ -1,9 +1,3 @@
-using System.Text;
-using AbilisFast.Server.Delivery;
-using AbilisFast.Server.Diagnostics;
-using AbilisFast.Server.Submission;
-using AbilisFast.Server.Tests.Support;
-
 namespace AbilisFast.Server.Tests.Delivery;
 
 /// <summary>

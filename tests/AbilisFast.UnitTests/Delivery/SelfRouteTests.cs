@@ -1,6 +1,3 @@
-using System.Net;
-using AbilisFast.Server.Delivery;
-
 namespace AbilisFast.Server.Tests.Delivery;
 
 /// <summary>Which next hops are this server (its listening address and port), and what is left of a route without them.</summary>

@@ -1,9 +1,3 @@
-using System.Text;
-using AbilisFast.Server.Configuration;
-using AbilisFast.Server.Diagnostics;
-using AbilisFast.Server.Tests.Configuration;
-using Microsoft.Extensions.Time.Testing;
-
 namespace AbilisFast.Server.Tests.Diagnostics;
 
 /// <summary>LOG:YES: the session log's file copy, its batching and its rotation, over real files.</summary>

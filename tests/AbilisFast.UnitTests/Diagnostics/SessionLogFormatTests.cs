@@ -1,6 +1,3 @@
-using AbilisFast.Server.Diagnostics;
-using Microsoft.Extensions.Time.Testing;
-
 namespace AbilisFast.Server.Tests.Diagnostics;
 
 public sealed class SessionLogFormatTests

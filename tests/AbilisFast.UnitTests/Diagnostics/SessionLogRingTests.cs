@@ -1,7 +1,3 @@
-using System.Text.RegularExpressions;
-using AbilisFast.Server.Diagnostics;
-using Microsoft.Extensions.Time.Testing;
-
 namespace AbilisFast.Server.Tests.Diagnostics;
 
 public sealed partial class SessionLogRingTests

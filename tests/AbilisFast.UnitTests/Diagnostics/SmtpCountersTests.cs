@@ -1,5 +1,3 @@
-using AbilisFast.Server.Diagnostics;
-
 namespace AbilisFast.Server.Tests.Diagnostics;
 
 public sealed class SmtpCountersTests

@@ -1,6 +1,3 @@
-using AbilisFast.Protocol.States;
-using AbilisFast.Server.Diagnostics;
-using AbilisFast.Server.Display;
 using static AbilisFast.Server.Tests.Display.SeedText;
 
 namespace AbilisFast.Server.Tests.Display;

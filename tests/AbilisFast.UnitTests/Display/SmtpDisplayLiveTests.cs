@@ -1,13 +1,4 @@
-using System.Net;
-using AbilisFast.Protocol.States;
-using AbilisFast.Server.Channels;
-using AbilisFast.Server.Diagnostics;
-using AbilisFast.Server.Display;
-using AbilisFast.Server.Runtime;
-using AbilisFast.Server.Tests.Diagnostics;
-using AbilisFast.Server.Tests.Support;
 using static AbilisFast.Server.Tests.Display.SeedText;
-using Microsoft.Extensions.Time.Testing;
 
 namespace AbilisFast.Server.Tests.Display;
 

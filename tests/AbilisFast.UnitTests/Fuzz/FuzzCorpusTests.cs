@@ -1,8 +1,3 @@
-using System.Buffers.Binary;
-using AbilisFast.Fuzz;
-using AbilisFast.Server.Spool;
-using AbilisFast.Server.Tests.Support;
-
 namespace AbilisFast.Server.Tests.Fuzz;
 
 /// <summary>One harness for the whole class: the IN context and the spool directory are made once.</summary>

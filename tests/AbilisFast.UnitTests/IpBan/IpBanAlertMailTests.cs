@@ -1,13 +1,3 @@
-using System.Collections.Concurrent;
-using System.Net;
-using AbilisFast.Server.Access;
-using AbilisFast.Server.Configuration;
-using AbilisFast.Server.Diagnostics;
-using AbilisFast.Server.Queue;
-using AbilisFast.Server.Submission;
-using AbilisFast.Server.Tests.Support;
-using Microsoft.Extensions.Time.Testing;
-
 namespace AbilisFast.Server.Tests.IpBan;
 
 /// <summary>The IPBAN alert mail: one internal mail per alert, to ALERT-TO, stored in the spool.</summary>

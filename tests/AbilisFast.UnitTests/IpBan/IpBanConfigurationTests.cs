@@ -1,11 +1,3 @@
-using System.Net;
-using System.Text.RegularExpressions;
-using AbilisFast.Server.Access;
-using AbilisFast.Server.Admin;
-using AbilisFast.Server.Configuration;
-using AbilisFast.Server.Tests.Configuration;
-using AbilisFast.Server.Tests.Support;
-
 namespace AbilisFast.Server.Tests.IpBan;
 
 /// <summary>IPBAN parameters in the configuration file, on the command line, and kept by <c>save conf</c>.</summary>

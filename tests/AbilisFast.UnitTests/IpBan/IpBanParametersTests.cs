@@ -1,7 +1,3 @@
-using System.Net;
-using AbilisFast.Server.Access;
-using AbilisFast.Server.Configuration;
-
 namespace AbilisFast.Server.Tests.IpBan;
 
 public sealed class IpBanParametersTests

@@ -1,9 +1,3 @@
-using System.Net;
-using AbilisFast.Server.Access;
-using AbilisFast.Server.Configuration;
-using AbilisFast.Server.Tests.Support;
-using Microsoft.Extensions.Time.Testing;
-
 namespace AbilisFast.Server.Tests.IpBan;
 
 public sealed class IpBanServiceTests : IDisposable

@@ -1,8 +1,4 @@
-using System.Buffers;
-using System.Text;
-using AbilisFast.Fuzz;
 using CsCheck;
-using AbilisFast.Testing;
 
 namespace AbilisFast.Server.Tests.Properties;
 

@@ -1,6 +1,3 @@
-using System.Buffers.Binary;
-using AbilisFast.Fuzz;
-using AbilisFast.Server.Spool;
 using CsCheck;
 
 namespace AbilisFast.Server.Tests.Properties;

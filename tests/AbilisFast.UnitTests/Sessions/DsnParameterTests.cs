@@ -1,7 +1,3 @@
-using AbilisFast.Server.Delivery;
-using AbilisFast.Server.Queue;
-using AbilisFast.Server.Tests.Support;
-
 namespace AbilisFast.Server.Tests.Sessions;
 
 /// <summary>RFC 3461 on the IN side: NOTIFY, ORCPT, RET and ENVID are accepted, checked and kept in the envelope.</summary>
@@ -16,11 +12,7 @@ public sealed class DsnParameterTests : IDisposable
     {
         await using SessionHarness s = await SessionHarness.StartAsync(_server.Context);
         await s.CommandAsync("EHLO client.test");
-        Assert.Equal("250 2.1.0 Ok", await s.CommandAsync("MAIL FROM:<a@local.test> RET=HDRS ENVID=QQ314159+2Bx"));
-        Assert.Equal("250 2.1.5 Ok", await s.CommandAsync("RCPT TO:<b@local.test> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;b+40local.test"));
-        Assert.Equal("250 2.1.5 Ok", await s.CommandAsync("RCPT TO:<c@local.test> notify=never"));
-        Assert.Equal("250 2.1.5 Ok", await s.CommandAsync("RCPT TO:<d@local.test>"));
-        Assert.StartsWith("354 ", await s.CommandAsync("DATA"));
+        await s.OpenDataAsync("<a@local.test> RET=HDRS ENVID=QQ314159+2Bx", "<b@local.test> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;b+40local.test", "<c@local.test> notify=never", "d@local.test");
         Assert.StartsWith("250 2.0.0", await s.CommandAsync("Subject: t\r\n\r\nx\r\n."));
 
         Envelope envelope = Assert.Single(_server.Stored()).Envelope;

@@ -1,7 +1,3 @@
-using System.Text;
-using AbilisFast.Server.Diagnostics;
-using AbilisFast.Server.Tests.Support;
-
 namespace AbilisFast.Server.Tests.Sessions;
 
 /// <summary>
@@ -22,9 +18,7 @@ public sealed class HopLimitTests : IDisposable
 
     private async Task<string?> SendDataAsync(SessionHarness s, string message)
     {
-        Assert.Equal("250 2.1.0 Ok", await s.CommandAsync("MAIL FROM:<a@client.test>"));
-        Assert.Equal("250 2.1.5 Ok", await s.CommandAsync("RCPT TO:<b@local.test>"));
-        Assert.StartsWith("354 ", await s.CommandAsync("DATA"));
+        await s.OpenDataAsync("a@client.test", "b@local.test");
         return await s.CommandAsync(message + ".");
     }
 

@@ -1,7 +1,3 @@
-using AbilisFast.Protocol.States;
-using AbilisFast.Server.Diagnostics;
-using AbilisFast.Server.Tests.Support;
-
 namespace AbilisFast.Server.Tests.Sessions;
 
 /// <summary>Every IN state and error path, over in-memory pipes, with a real spool underneath.</summary>
@@ -111,10 +107,7 @@ public sealed class InSessionTests : IDisposable
     {
         await using SessionHarness s = await Start();
         Assert.StartsWith("250-mx.test", await s.CommandAsync("EHLO b\u00fccher.test"));
-        Assert.Equal("250 2.1.0 Ok", await s.CommandAsync("MAIL FROM:<a@client.test>"));
-        Assert.Equal("250 2.1.5 Ok", await s.CommandAsync("RCPT TO:<b@local.test>"));
-        Assert.StartsWith("354 ", await s.CommandAsync("DATA"));
-        Assert.StartsWith("250 2.0.0 Ok: queued as ", await s.CommandAsync("hello\r\n."));
+        await s.SendQueuedAsync("a@client.test", "b@local.test", "hello\r\n");
         StoredMessage m = Assert.Single(_server.Stored()); // Stored() asserts that the envelope decodes
         Assert.Equal("b\u00fccher.test", m.Envelope.Helo);
     }
@@ -180,9 +173,7 @@ public sealed class InSessionTests : IDisposable
     public async Task NullSenderIsAccepted()
     {
         await using SessionHarness s = await Start();
-        await s.CommandAsync("MAIL FROM:<>");
-        await s.CommandAsync("RCPT TO:<b@local.test>");
-        await s.CommandAsync("DATA");
+        await s.OpenDataAsync("", "b@local.test");
         Assert.StartsWith("250 2.0.0", await s.CommandAsync("bounce\r\n."));
         Assert.Equal("", Assert.Single(_server.Stored()).Envelope.Sender);
     }
@@ -209,18 +200,14 @@ public sealed class InSessionTests : IDisposable
     public async Task BodyOverTheLimitIsDrainedAnd552WithNothingQueued()
     {
         await using SessionHarness s = await Start();
-        await s.CommandAsync("MAIL FROM:<a@client.test>");
-        await s.CommandAsync("RCPT TO:<b@local.test>");
-        await s.CommandAsync("DATA");
+        await s.OpenDataAsync("a@client.test", "b@local.test");
         string big = string.Concat(Enumerable.Repeat("0123456789012345678901234567890123456789\r\n", 100));
         Assert.Equal("552 5.3.4 Error: message size exceeds fixed limit", await s.CommandAsync(big + "."));
         Assert.Equal(SmtpState.WaitHelo, s.Session.State);
         Assert.Equal(0, _server.Context.Queue.OutCount);
         Assert.Equal(1, _server.Context.Counters.Get(SmtpCounter.ExtFail, Direction.In));
 
-        await s.CommandAsync("MAIL FROM:<a@client.test>");
-        await s.CommandAsync("RCPT TO:<b@local.test>");
-        await s.CommandAsync("DATA");
+        await s.OpenDataAsync("a@client.test", "b@local.test");
         Assert.StartsWith("250 2.0.0", await s.CommandAsync("small\r\n."));
         Assert.Contains("small", Assert.Single(_server.Stored()).Body);
     }
@@ -309,9 +296,7 @@ public sealed class InSessionTests : IDisposable
     public async Task DataEndsOnlyAtCrLfDotCrLf(string data, string stored)
     {
         await using SessionHarness s = await Start();
-        await s.CommandAsync("MAIL FROM:<a@client.test>");
-        await s.CommandAsync("RCPT TO:<b@local.test>");
-        await s.CommandAsync("DATA");
+        await s.OpenDataAsync("a@client.test", "b@local.test");
         await s.SendAsync(data);
         Assert.StartsWith("250 2.0.0 Ok: queued as", await s.ReadReplyAsync());
         Assert.Equal("250 2.0.0 Ok", await s.CommandAsync("NOOP"));
@@ -369,9 +354,7 @@ public sealed class InSessionTests : IDisposable
     {
         using var sink = new TestServerContext("LOCAL-DOMAIN:local.test", "SINK:YES");
         await using SessionHarness s = await SessionHarness.StartAsync(sink.Context);
-        await s.CommandAsync("MAIL FROM:<a@client.test>");
-        await s.CommandAsync("RCPT TO:<b@local.test>");
-        await s.CommandAsync("DATA");
+        await s.OpenDataAsync("a@client.test", "b@local.test");
         Assert.Matches("^250 2.0.0 Ok: accepted \\(sink mode, not stored\\) as [0-9A-F]{8}$", await s.CommandAsync("body\r\n."));
         Assert.Equal(0, sink.Context.Queue.OutCount);
         Assert.Empty(sink.Stored());

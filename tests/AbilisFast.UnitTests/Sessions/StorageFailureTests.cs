@@ -1,7 +1,3 @@
-using AbilisFast.Server.Diagnostics;
-using AbilisFast.Server.Spool;
-using AbilisFast.Server.Tests.Support;
-
 namespace AbilisFast.Server.Tests.Sessions;
 
 /// <summary>Low disk and write failures: clear 4xx replies, nothing partial left, service goes on.</summary>
@@ -52,9 +48,7 @@ public sealed class StorageFailureTests
 
         // Once the disk works again, the same session delivers the next message.
         fail = false;
-        await s.CommandAsync("MAIL FROM:<a@client.test>");
-        await s.CommandAsync("RCPT TO:<b@local.test>");
-        await s.CommandAsync("DATA");
+        await s.OpenDataAsync("a@client.test", "b@local.test");
         Assert.StartsWith("250 2.0.0 Ok: queued as", await s.CommandAsync("fine\r\n."));
         Assert.EndsWith("\r\nfine\r\n", Assert.Single(server.Stored()).Body);
     }

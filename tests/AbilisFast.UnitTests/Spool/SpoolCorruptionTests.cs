@@ -1,5 +1,3 @@
-using AbilisFast.Server.Spool;
-
 namespace AbilisFast.Server.Tests.Spool;
 
 public sealed class SpoolCorruptionTests

@@ -1,6 +1,3 @@
-using AbilisFast.Server.Spool;
-
-
 namespace AbilisFast.Server.Tests.Spool;
 
 /// <summary>The envelope of a live message can be read back, in the run that stored it and after a restart.</summary>

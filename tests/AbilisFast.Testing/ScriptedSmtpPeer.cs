@@ -157,6 +157,20 @@ internal sealed class ScriptedSmtpPeer : IAsyncDisposable
     });
 
     /// <summary>Closes the connection from the server side.</summary>
+    /// <summary>Reads one line, which must be <paramref name="expected"/> (CRLF added), and answers <paramref name="reply"/>.</summary>
+    public async Task ExpectAsync(string expected, string reply)
+    {
+        Assert.Equal(expected + "\r\n", await ReadLineAsync());
+        await SendAsync(reply);
+    }
+
+    /// <summary>Reads one line, which must start with <paramref name="prefix"/>, and answers <paramref name="reply"/>.</summary>
+    public async Task ExpectStartAsync(string prefix, string reply)
+    {
+        Assert.StartsWith(prefix, await ReadLineAsync());
+        await SendAsync(reply);
+    }
+
     public void Close() => _stream?.Dispose();
 
     public async ValueTask DisposeAsync()

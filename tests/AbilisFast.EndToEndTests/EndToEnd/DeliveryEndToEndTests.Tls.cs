@@ -30,16 +30,12 @@ public sealed partial class DeliveryEndToEndTests
 
             Assert.Equal("EHLO mx.local.test\r\n", ehlo);
             await p.SendAsync("250 relay\r\n");
-            Assert.Equal("MAIL FROM:<s@client.test>\r\n", await p.ReadLineAsync());
-            await p.SendAsync("250 ok\r\n");
-            Assert.Equal("RCPT TO:<r@far.test>\r\n", await p.ReadLineAsync());
-            await p.SendAsync("250 ok\r\n");
-            Assert.Equal("DATA\r\n", await p.ReadLineAsync());
-            await p.SendAsync("354 go\r\n");
+            await p.ExpectAsync("MAIL FROM:<s@client.test>", "250 ok\r\n");
+            await p.ExpectAsync("RCPT TO:<r@far.test>", "250 ok\r\n");
+            await p.ExpectAsync("DATA", "354 go\r\n");
             await p.ReadDataAsync();
             await p.SendAsync("250 2.0.0 queued\r\n");
-            Assert.Equal("QUIT\r\n", await p.ReadLineAsync());
-            await p.SendAsync("221 bye\r\n");
+            await p.ExpectAsync("QUIT", "221 bye\r\n");
         });
         using ServerProcess server = await ServerProcess.StartAsync(dir, null, Sending(relay.EndPoint.Port, "SERVER-SECURITY:TLS", "MAIL-TRY-DELAY:3600"));
         await SwaksAsync(server.Port, "s@client.test", "r@far.test", "Subject: verified tls\n\nbody\n");

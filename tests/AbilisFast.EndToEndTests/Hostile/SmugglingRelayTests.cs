@@ -44,14 +44,10 @@ public sealed class SmugglingRelayTests
         await using var peer = new ScriptedSmtpPeer(async p =>
         {
             await p.SendAsync("220 next.test ESMTP\r\n");
-            Assert.StartsWith("EHLO ", await p.ReadLineAsync());
-            await p.SendAsync("250-next.test\r\n250 8BITMIME\r\n");
-            Assert.StartsWith("MAIL FROM:<good@client.test>", await p.ReadLineAsync());
-            await p.SendAsync("250 2.1.0 ok\r\n");
-            Assert.Equal("RCPT TO:<far@far.test>\r\n", await p.ReadLineAsync());
-            await p.SendAsync("250 2.1.5 ok\r\n");
-            Assert.Equal("DATA\r\n", await p.ReadLineAsync());
-            await p.SendAsync("354 go\r\n");
+            await p.ExpectStartAsync("EHLO ", "250-next.test\r\n250 8BITMIME\r\n");
+            await p.ExpectStartAsync("MAIL FROM:<good@client.test>", "250 2.1.0 ok\r\n");
+            await p.ExpectAsync("RCPT TO:<far@far.test>", "250 2.1.5 ok\r\n");
+            await p.ExpectAsync("DATA", "354 go\r\n");
             data = await p.ReadDataAsync();
             await p.SendAsync("250 2.0.0 ok\r\n");
             afterData = await p.ReadLineAsync();

@@ -22,6 +22,13 @@ public sealed class LoadToolTests
     private static long Field(JsonElement json, string name) => json.GetProperty(name).GetInt64();
 
     /// <summary>Runs the tool with --json --quiet; asserts exit 0 and returns the parsed object.</summary>
+    /// <summary>Runs the tool against a fresh smtp-sink started with <paramref name="sinkArgs"/>; returns its JSON summary.</summary>
+    private static async Task<JsonElement> RunOnSinkAsync(string[] sinkArgs, params string[] args)
+    {
+        using SmtpSinkProcess sink = await SmtpSinkProcess.StartAsync(sinkArgs);
+        return await RunJsonAsync(["--server", Server(sink), .. args]);
+    }
+
     private static async Task<JsonElement> RunJsonAsync(params string[] args)
     {
         var (exit, output) = await RunToolAsync([.. args, "--json", "--quiet"]);
@@ -81,9 +88,7 @@ public sealed class LoadToolTests
     [Fact]
     public async Task A_refused_DATA_is_counted_as_5xx_and_the_run_goes_on()
     {
-        using SmtpSinkProcess sink = await SmtpSinkProcess.StartAsync("-f", "data");
-
-        JsonElement json = await RunJsonAsync("--server", Server(sink), "--sessions", "3", "--messages", "30");
+        JsonElement json = await RunOnSinkAsync(["-f", "data"], "--sessions", "3", "--messages", "30");
 
         Assert.Equal(30, Field(json, "messages"));
         Assert.Equal(0, Field(json, "accepted"));
@@ -96,9 +101,7 @@ public sealed class LoadToolTests
     [Fact]
     public async Task A_refused_end_of_data_is_a_5xx_final_reply()
     {
-        using SmtpSinkProcess sink = await SmtpSinkProcess.StartAsync("-f", ".");
-
-        JsonElement json = await RunJsonAsync("--server", Server(sink), "--sessions", "2", "--messages", "12");
+        JsonElement json = await RunOnSinkAsync(["-f", "."], "--sessions", "2", "--messages", "12");
 
         Assert.Equal(0, Field(json, "accepted"));
         Assert.Equal(12, Field(json, "replies_5xx"));
@@ -107,9 +110,7 @@ public sealed class LoadToolTests
     [Fact]
     public async Task A_dropped_connection_is_counted_and_the_session_reconnects()
     {
-        using SmtpSinkProcess sink = await SmtpSinkProcess.StartAsync("-q", "data");
-
-        JsonElement json = await RunJsonAsync("--server", Server(sink), "--sessions", "2", "--messages", "8");
+        JsonElement json = await RunOnSinkAsync(["-q", "data"], "--sessions", "2", "--messages", "8");
 
         Assert.Equal(8, Field(json, "messages"));
         Assert.Equal(0, Field(json, "accepted"));
@@ -121,9 +122,7 @@ public sealed class LoadToolTests
     [Fact]
     public async Task Per_connection_1_opens_one_connection_per_message()
     {
-        using SmtpSinkProcess sink = await SmtpSinkProcess.StartAsync();
-
-        JsonElement json = await RunJsonAsync("--server", Server(sink), "--sessions", "3", "--messages", "25", "--per-connection", "1");
+        JsonElement json = await RunOnSinkAsync([], "--sessions", "3", "--messages", "25", "--per-connection", "1");
 
         Assert.Equal(25, Field(json, "accepted"));
         Assert.Equal(25, Field(json, "connections"));
@@ -132,9 +131,7 @@ public sealed class LoadToolTests
     [Fact]
     public async Task Per_connection_N_reconnects_after_N_messages()
     {
-        using SmtpSinkProcess sink = await SmtpSinkProcess.StartAsync();
-
-        JsonElement json = await RunJsonAsync("--server", Server(sink), "--sessions", "1", "--messages", "25", "--per-connection", "10");
+        JsonElement json = await RunOnSinkAsync([], "--sessions", "1", "--messages", "25", "--per-connection", "10");
 
         Assert.Equal(25, Field(json, "accepted"));
         Assert.Equal(3, Field(json, "connections"));
@@ -143,9 +140,7 @@ public sealed class LoadToolTests
     [Fact]
     public async Task A_duration_bound_run_ends_by_itself_with_every_started_message_finished()
     {
-        using SmtpSinkProcess sink = await SmtpSinkProcess.StartAsync();
-
-        JsonElement json = await RunJsonAsync("--server", Server(sink), "--sessions", "2", "--duration", "300ms");
+        JsonElement json = await RunOnSinkAsync([], "--sessions", "2", "--duration", "300ms");
 
         Assert.True(Field(json, "messages") > 0);
         Assert.Equal(Field(json, "messages"), Field(json, "accepted"));

@@ -285,25 +285,18 @@ public sealed class DeliveryEngineTests : IAsyncLifetime
         await using var relay = new ScriptedSmtpPeer(async p =>
         {
             await p.SendAsync("220 relay.test ESMTP\r\n");
-            Assert.Equal("EHLO mx.test\r\n", await p.ReadLineAsync());
-            await p.SendAsync("250-relay.test\r\n250 STARTTLS\r\n");
-            Assert.Equal("STARTTLS\r\n", await p.ReadLineAsync());
-            await p.SendAsync("220 go ahead\r\n");
+            await p.ExpectAsync("EHLO mx.test", "250-relay.test\r\n250 STARTTLS\r\n");
+            await p.ExpectAsync("STARTTLS", "220 go ahead\r\n");
             await p.UpgradeToTlsAsync();
-            Assert.Equal("EHLO mx.test\r\n", await p.ReadLineAsync());
-            await p.SendAsync("250-relay.test\r\n250 AUTH PLAIN\r\n");
+            await p.ExpectAsync("EHLO mx.test", "250-relay.test\r\n250 AUTH PLAIN\r\n");
             auth = await p.ReadLineAsync();
             await p.SendAsync("235 ok\r\n");
-            Assert.Equal("MAIL FROM:<s@a.test>\r\n", await p.ReadLineAsync());
-            await p.SendAsync("250 ok\r\n");
-            Assert.Equal("RCPT TO:<r@far.test>\r\n", await p.ReadLineAsync());
-            await p.SendAsync("250 ok\r\n");
-            Assert.Equal("DATA\r\n", await p.ReadLineAsync());
-            await p.SendAsync("354 go\r\n");
+            await p.ExpectAsync("MAIL FROM:<s@a.test>", "250 ok\r\n");
+            await p.ExpectAsync("RCPT TO:<r@far.test>", "250 ok\r\n");
+            await p.ExpectAsync("DATA", "354 go\r\n");
             Assert.EndsWith("Subject: over tls\r\n\r\nx\r\n.\r\n", await p.ReadDataAsync());
             await p.SendAsync("250 2.0.0 queued\r\n");
-            Assert.Equal("QUIT\r\n", await p.ReadLineAsync());
-            await p.SendAsync("221 bye\r\n");
+            await p.ExpectAsync("QUIT", "221 bye\r\n");
         });
         _rig.Routes.Set("relay.test", ScriptedRoutes.To(relay.EndPoint.Port));
         StartA("SERVER:relay.test", "SERVER-SECURITY:STARTTLS", "SERVER-TLS-VERIFY:NO", "SERVER-AUTH:YES", "SERVER-USER:appliance", "SERVER-PWD:s3cret");

@@ -88,20 +88,14 @@ public sealed class DsnReportEngineTests : IAsyncLifetime
         await using var relay = new ScriptedSmtpPeer(async p =>
         {
             await p.SendAsync("220 plain.test ESMTP\r\n");
-            Assert.Equal("EHLO mx.test\r\n", await p.ReadLineAsync());
-            await p.SendAsync("250-plain.test\r\n250 8BITMIME\r\n");
-            Assert.Equal("MAIL FROM:<s@a.test>\r\n", await p.ReadLineAsync());
-            await p.SendAsync("250 ok\r\n");
-            Assert.Equal("RCPT TO:<r@b.test>\r\n", await p.ReadLineAsync());
-            await p.SendAsync("250 ok\r\n");
-            Assert.Equal("RCPT TO:<q@b.test>\r\n", await p.ReadLineAsync());
-            await p.SendAsync("250 ok\r\n");
-            Assert.Equal("DATA\r\n", await p.ReadLineAsync());
-            await p.SendAsync("354 go\r\n");
+            await p.ExpectAsync("EHLO mx.test", "250-plain.test\r\n250 8BITMIME\r\n");
+            await p.ExpectAsync("MAIL FROM:<s@a.test>", "250 ok\r\n");
+            await p.ExpectAsync("RCPT TO:<r@b.test>", "250 ok\r\n");
+            await p.ExpectAsync("RCPT TO:<q@b.test>", "250 ok\r\n");
+            await p.ExpectAsync("DATA", "354 go\r\n");
             await p.ReadDataAsync();
             await p.SendAsync("250 2.0.0 Ok: queued as 4XyZ\r\n");
-            Assert.Equal("QUIT\r\n", await p.ReadLineAsync());
-            await p.SendAsync("221 bye\r\n");
+            await p.ExpectAsync("QUIT", "221 bye\r\n");
         });
         _rig.Routes.Set("b.test", new(ResolveStatus.Ok, [new DeliveryTarget("plain.b.test", 10, [IPAddress.Loopback], relay.EndPoint.Port)], "plain"));
         StartA();

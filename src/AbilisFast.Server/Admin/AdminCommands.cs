@@ -170,7 +170,7 @@ internal sealed class AdminCommands(SmtpContext context, long startTicks, LiveCo
         {
             "p" => Parameters(),
             "q" => new Result(QueueDisplay.Format(context)),
-            "m" => new Result(SmtpMetrics.Format(SmtpDisplaySnapshot.Take(context)).Replace("\n", "\r\n", StringComparison.Ordinal)),
+            "m" => new Result(Metrics.MetricsExposition.Format(Metrics.MetricsSnapshot.Take(context), Metrics.MetricsFormat.OpenMetrics).Replace("\n", "\r\n", StringComparison.Ordinal)),
             "d" => new Result(SmtpDisplay.DisplayResource(SmtpDisplaySnapshot.Take(context))),
             "de" => new Result(SmtpDisplay.DisplayDetailed(SmtpDisplaySnapshot.Take(context))),
             "s" => new Result(SmtpDisplay.DisplayStatistics(SmtpDisplaySnapshot.Take(context))),

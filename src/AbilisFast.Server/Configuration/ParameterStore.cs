@@ -147,6 +147,16 @@ internal sealed class ParameterStore
             return false;
         }
 
+        int selectors = ParameterValues.SplitList(GetValue(ParameterNames.DkimSelector)).Length;
+        int keys = ParameterValues.SplitList(GetValue(ParameterNames.DkimKeyFile)).Length;
+        if (keys != 0 && keys != selectors)
+        {
+            source = LatestSource(ParameterNames.DkimSelector, ParameterNames.DkimKeyFile);
+            error = $"{source}: DKIM-SELECTOR:{GetValue(ParameterNames.DkimSelector)} DKIM-KEY:{GetValue(ParameterNames.DkimKeyFile)} is invalid: " +
+                $"{selectors} selector(s) and {keys} key file(s); allowed one key file per selector, in the same order, or DKIM-KEY empty (WDIR/dkim/SELECTOR.key)";
+            return false;
+        }
+
         error = string.Empty;
         return true;
     }

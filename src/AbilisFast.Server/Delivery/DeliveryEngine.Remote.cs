@@ -49,13 +49,47 @@ internal sealed partial class DeliveryEngine
             group.Add(i);
         }
 
+        if (groups.Count == 0)
+        {
+            return;
+        }
+
+        ReadOnlyMemory<byte> signature = default;
+        SmtpSettings settings = _context.Settings;
+        if (settings.DkimDomains.Count > 0)
+        {
+            try
+            {
+                uint id = attempt.Message.Id;
+                Signing.DkimSignature signed = await _dkim.SignAsync(settings, () => _context.Spool!.OpenBody(id), _abort.Token).ConfigureAwait(false);
+                signature = signed.Fields;
+                _context.Log.Write(attempt.Tag, signed.Fields is null
+                    ? $"Not DKIM-signed: {signed.Unsigned}"
+                    : $"DKIM-signed with selector(s) {string.Join(',', settings.DkimSelectors)}");
+            }
+            catch (Signing.DkimKeyException e)
+            {
+                // As with an unreadable SERVER-TLS-CA: the mail waits until the key is fixed rather than going out unsigned.
+                _context.Log.Write(attempt.Tag, $"DKIM signing failed: {e.Message}");
+                foreach ((string _, List<int> group) in groups)
+                {
+                    foreach (int i in group)
+                    {
+                        attempt.Deferred(i, $"451 4.3.5 DKIM signing failed: {e.Message}");
+                    }
+                }
+
+                return;
+            }
+        }
+
         foreach ((string domain, List<int> group) in groups)
         {
-            await DeliverGroupAsync(attempt, server, domain, group).ConfigureAwait(false);
+            await DeliverGroupAsync(attempt, server, domain, group, signature).ConfigureAwait(false);
         }
     }
 
-    private async Task DeliverGroupAsync(Attempt attempt, string? server, string domain, List<int> group)
+    private async Task DeliverGroupAsync(Attempt attempt, string? server, string domain, List<int> group, ReadOnlyMemory<byte> signature)
     {
         CancellationToken cancel = _abort.Token;
         ResolveResult route;
@@ -97,7 +131,7 @@ internal sealed partial class DeliveryEngine
             return;
         }
 
-        OutboundMessage outbound = BuildOutbound(attempt, group);
+        OutboundMessage outbound = BuildOutbound(attempt, group, signature);
         SmtpClientException? lastError = null;
         string? lastHost = null;
         foreach (DeliveryTarget target in targets)
@@ -206,6 +240,7 @@ internal sealed partial class DeliveryEngine
             if (reply.IsPositive)
             {
                 attempt.Delivered(i, text, dsn ? null : ReportAction.Relayed, host);
+                _context.Metrics.ObserveDelivery(_context.Time.GetUtcNow() - attempt.Envelope.Received);
             }
             else if (reply.IsPermanent)
             {
@@ -220,7 +255,7 @@ internal sealed partial class DeliveryEngine
         }
     }
 
-    private OutboundMessage BuildOutbound(Attempt attempt, List<int> group)
+    private OutboundMessage BuildOutbound(Attempt attempt, List<int> group, ReadOnlyMemory<byte> prefix)
     {
         Envelope envelope = attempt.Envelope;
         var recipients = new OutboundRecipient[group.Count];
@@ -231,7 +266,7 @@ internal sealed partial class DeliveryEngine
         }
 
         uint id = attempt.Message.Id;
-        long size = attempt.Message.Size;
+        long size = attempt.Message.Size + prefix.Length;
         return new OutboundMessage
         {
             Sender = envelope.Sender,
@@ -242,6 +277,7 @@ internal sealed partial class DeliveryEngine
             EnvelopeId = envelope.EnvelopeId,
             Return = envelope.Return,
             OpenBody = () => _context.Spool!.OpenBody(id),
+            Prefix = prefix,
         };
     }
 

@@ -121,6 +121,11 @@ internal sealed partial class SpoolStore
             }
 
             Interlocked.Add(ref _commitsCompleted, error is null ? group.Count : 0);
+            if (error is null && group.Count > 0)
+            {
+                CommitBatches.Observe(group.Count);
+            }
+
             group.Clear();
         }
     }

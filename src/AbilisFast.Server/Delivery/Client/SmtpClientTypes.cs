@@ -181,6 +181,9 @@ internal sealed class OutboundMessage
 
     /// <summary>Opens the message text (headers and body, CRLF lines, not dot-stuffed).</summary>
     public required Func<Stream> OpenBody { get; init; }
+
+    /// <summary>Header fields sent before the text (the DKIM-Signature fields), complete CRLF lines; usually empty.</summary>
+    public ReadOnlyMemory<byte> Prefix { get; init; }
 }
 
 /// <summary>The replies of one transaction, one per recipient in the order of <see cref="OutboundMessage.Recipients"/>.</summary>

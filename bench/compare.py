@@ -514,6 +514,8 @@ class OpenSmtpd(Server):
             f.write(f"""# Private instance for bench/compare: accepts on 127.0.0.1:{self.port}; started with the
 # mta and mda paused (smtpd -P mta -P mda), so every accepted message stays in the queue.
 listen on 127.0.0.1 port {self.port}
+# No per-session message limit (the default, 100, answers 452 to the 101st MAIL of a session).
+smtp limit max-mails 1000000
 action "hold" relay host smtp://127.0.0.1:9
 match from any for any action "hold"
 """)
@@ -540,7 +542,7 @@ def load_tool_argv():
     return ["dotnet", os.path.join(REPO, "tools/AbilisFast.Load/bin/Release/net10.0/abilisfast-load.dll")]
 
 
-def client(shape, port, n, size=SIZE, sessions=SESSIONS):
+def client(shape, port, n, size=SIZE, sessions=SESSIONS, label=""):
     """Runs one client; returns (seconds, messages/s by the client's own clock or None, json)."""
     if shape in ("keep-open", "per-conn"):
         argv = ["smtp-source", "-s", str(sessions), "-m", str(n), "-l", str(size), "-f", "s@client.test",
@@ -551,7 +553,7 @@ def client(shape, port, n, size=SIZE, sessions=SESSIONS):
         r = run(argv)
         secs = time.perf_counter() - t0
         if r.returncode != 0 or r.stderr.strip():
-            note(f"smtp-source ({shape}, port {port}): exit {r.returncode} {r.stderr.strip()[:200]}")
+            note(f"smtp-source ({label or port}, {shape}, {n} messages): exit {r.returncode} {r.stderr.strip()[:200]}")
         return secs, n / secs, None
     argv = load_tool_argv() + ["--server", f"127.0.0.1:{port}", "--sessions", str(sessions), "--messages", str(n),
                                "--size", str(size), "--from", "s@client.test", "--to", "r@local.test", "--json", "--quiet"]
@@ -561,10 +563,11 @@ def client(shape, port, n, size=SIZE, sessions=SESSIONS):
     try:
         j = json.loads(r.stdout)
     except ValueError:
-        note(f"load tool (port {port}): exit {r.returncode} {r.stderr.strip()[:200]}")
+        note(f"load tool ({label or port}): exit {r.returncode} {r.stderr.strip()[:200]}")
         return secs, 0, None
     if j["errors"] or j["accepted"] != n:
-        note(f"load tool (port {port}): {j['accepted']} of {n} accepted, {j['errors']} errors")
+        note(f"load tool ({label or port}, {n} messages): {j['accepted']} accepted, {j['replies_4xx']} 4xx, {j['replies_5xx']} 5xx, "
+             f"errors: {j['errors_connect']} connect, {j['errors_dropped']} dropped, {j['errors_timeout']} timeouts, {j['errors_malformed']} malformed")
     return j["elapsed_s"], j["messages_per_s"], j
 
 
@@ -572,7 +575,7 @@ def measured_run(server, shape, n):
     """One measured run: (msgs/s, server CPU µs per message)."""
     base = server.queued() if server.mode == "durable" else None
     c0 = ticks(server.pid)
-    secs, rate, _ = client(shape, server.port, n)
+    secs, rate, _ = client(shape, server.port, n, label=server.name)
     c1 = ticks(server.pid)
     if server.mode == "durable":
         q = server.queued()
@@ -593,7 +596,7 @@ def calibrate(server, shape):
     """Warm-up run that also sets the message count: about --run-secs of work at this server's
     speed (at least 200 messages)."""
     n0 = 100 if server.mode == "durable" else 1000
-    secs, rate, _ = client(shape, server.port, n0)
+    secs, rate, _ = client(shape, server.port, n0, label=server.name + " calibration")
     return max(30, int(rate * args.run_secs))
 
 
@@ -615,7 +618,7 @@ def throughput(mode, servers, results):
             for s in servers:
                 if s.mode == "durable":
                     fresh(s)
-                    client(shape, s.port, 20)      # a short warm-up on the fresh instance
+                    client(shape, s.port, 20, label=s.name + " warm-up")   # a short warm-up on the fresh instance
                 rate, cpu = measured_run(s, shape, counts[(s.name, shape)])
                 runs.setdefault((s.name, shape), []).append((rate, cpu))
                 log(f"   rep {rep} {shape:<9} {s.name:<11} {rate:>9,.0f} msgs/s {cpu:>8.1f} µs CPU/msg")
@@ -648,10 +651,10 @@ def throughput(mode, servers, results):
 
 def open_loop(server, rate):
     dur = args.lat_secs
-    warm = 1.0 if not args.quick else 0.5
+    warm = 1.0 if not args.quick else 0.3
     argv = load_tool_argv() + ["--server", f"127.0.0.1:{server.port}", "--sessions", str(SESSIONS),
                                "--rate", str(rate), "--duration", f"{dur + warm}s", "--warmup", f"{warm}s",
-                               "--grace", "2s" if not args.quick else "1s",
+                               "--grace", "2s" if not args.quick else "0.5s",
                                "--size", str(SIZE), "--from", "s@client.test", "--to", "r@local.test", "--json", "--quiet"]
     r = run(argv)
     try:
@@ -727,7 +730,7 @@ def large(results):
         size = size_mb * 1048576
         s = Abilis("durable", ["MSG-MAXSIZE:65535"])
         rates, hwm, per_run = [], [], None
-        for rep in range(1, (2 if args.quick else args.reps) + 1):
+        for rep in range(1, (1 if args.quick else args.reps) + 1):
             disk.append(disk_bandwidth(work))
             s.start()
             warm = 4 if size_mb == 10 else 20
@@ -746,6 +749,18 @@ def large(results):
             s.stop()
         out["sizes"][f"{size_mb}MB"] = {"messages_per_run": per_run, "sessions": 4, "mb_s": spread(rates),
                                        "peak_rss_mb": spread([h / 1024 for h in hwm])}
+        # The same client against servers that keep nothing: abilisfast SINK:YES (the receive
+        # path without the disk) and smtp-sink (what the client itself can send).
+        for other in (Abilis("sink", ["MSG-MAXSIZE:65535"]), SmtpSink()):
+            other.start()
+            client("load-tool", other.port, 4 if size_mb == 10 else 20, size=size, sessions=4)
+            v = []
+            for _ in range(1 if args.quick else 3):
+                _, rate, _ = client("load-tool", other.port, per_run, size=size, sessions=4)
+                v.append(rate * size / 1e6)
+            out["sizes"][f"{size_mb}MB"][f"{other.name}_{other.mode}_mb_s"] = spread(v)
+            log(f"   {size_mb} MB into {other.name} ({other.mode}, nothing kept): {statistics.median(v):,.0f} MB/s")
+            other.stop()
         if "syscalls" in args.only.split(",") and not args.quick:
             # Where the time goes: system calls per message of one more run under strace -c.
             s.start()
@@ -897,6 +912,31 @@ def strace_count(server, shape, n, size=SIZE, sessions=SESSIONS):
     return {"messages": n, "per_msg": total / n, "top": {k: round(v / n, 2) for k, v in top[:8]}}
 
 
+def sync_times(server, rate):
+    """How long each fsync/fdatasync of the server takes, and how many messages share one, during
+    an open-loop run at rate: strace -f -T on its syncs only."""
+    fresh(server)
+    attach = []
+    for p in proc_tree(server.pid):
+        attach += ["-p", str(p)]
+    outf = os.path.join(work, "strace-syncs.abilisfast")
+    st = subprocess.Popen(["strace", "-f", "-T", "-o", outf, "-e", "trace=fsync,fdatasync"] + attach,
+                          stderr=subprocess.PIPE, stdout=subprocess.DEVNULL)
+    time.sleep(0.7)
+    j = open_loop(server, rate)
+    time.sleep(0.2)
+    st.send_signal(signal.SIGINT)
+    st.wait(timeout=30)
+    d = sorted(float(m.group(1)) * 1000 for m in re.finditer(r"<([0-9.]+)>$", open(outf).read(), re.M))
+    if not d or j is None:
+        return None
+    def pct(p):
+        return d[min(len(d) - 1, int(p / 100 * len(d)))]
+    return {"offered_per_s": rate, "messages": j["messages"], "syncs": len(d),
+            "messages_per_sync": j["messages"] / len(d), "sync_ms_p50": pct(50), "sync_ms_p90": pct(90),
+            "sync_ms_p99": pct(99), "sync_ms_max": d[-1], "p99_under_strace": j["p99_ms"]}
+
+
 def fsync_before_250(server):
     """What the server fsyncs between the end of DATA and its 250: strace -f -y of the server's
     processes during one message sent with smtplib."""
@@ -956,8 +996,8 @@ def main():
     args = ap.parse_args()
     if args.reps <= 0:
         args.reps = 2 if args.quick else 5
-    args.run_secs = 0.4 if args.quick else 2.5
-    args.lat_secs = 1.0 if args.quick else 3.0
+    args.run_secs = 0.25 if args.quick else 2.5
+    args.lat_secs = 0.5 if args.quick else 3.0
     only = set(args.only.split(","))
     work = args.work
     pgid_file = os.path.join(work, "pgids")
@@ -1025,6 +1065,8 @@ def main():
                     fs[s.name] = fsync_before_250(s)
                     log(f"   {s.name}: {'; '.join(fs[s.name]) or 'nothing'}")
                 results["fsync_before_250"] = fs
+                if not args.quick and "latency" in results:
+                    results["latency"]["abilisfast_syncs"] = sync_times(servers[0], results["latency"]["rates"][50])
                 if not args.quick:
                     sc = {}
                     for s in servers:

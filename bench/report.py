@@ -145,11 +145,26 @@ def summarise(r):
             md.append(f"| {k} | {v['messages_per_run']} | {rng(v['mb_s'])} | {v['ratio_to_disk'] * 100:.0f}% | {rng(v['peak_rss_mb'], 1)} |")
         md.append("")
         for k, v in big["sizes"].items():
+            if "abilisfast_sink_mb_s" in v:
+                t.append(f"  {k} same client into servers that keep nothing: abilisfast SINK:YES {rng(v['abilisfast_sink_mb_s'])} MB/s, "
+                         f"smtp-sink {rng(v['smtp-sink_sink_mb_s'])} MB/s")
+                md.append(f"{k}, the same client into servers that keep nothing: abilisfast `SINK:YES` {rng(v['abilisfast_sink_mb_s'])} MB/s, "
+                          f"smtp-sink {rng(v['smtp-sink_sink_mb_s'])} MB/s.")
+                md.append("")
             if "syscalls" in v:
                 top = ", ".join(f"{a} {b:g}" for a, b in v["syscalls"]["top"].items())
                 t.append(f"  {k} system calls per message (strace -c -f): {v['syscalls']['per_msg']:,.0f}: {top}")
                 md.append(f"System calls per {k} message (`strace -c -f`, one more run): {v['syscalls']['per_msg']:,.0f}: {top}.")
                 md.append("")
+    sy = (r.get("latency") or {}).get("abilisfast_syncs")
+    if sy:
+        line = (f"abilisfast's syncs during an open-loop run at {sy['offered_per_s']:,}/s (strace -f -T): {sy['syncs']:,} for {sy['messages']:,} messages "
+                f"({sy['messages_per_sync']:.1f} per sync); each took p50 {sy['sync_ms_p50']:.2f} ms, p90 {sy['sync_ms_p90']:.2f} ms, "
+                f"p99 {sy['sync_ms_p99']:.2f} ms, max {sy['sync_ms_max']:.2f} ms")
+        t.append("")
+        t.append(line)
+        md.append(line[0].upper() + line[1:] + ".")
+        md.append("")
     fs = r.get("fsync_before_250")
     if fs:
         t.append("")

@@ -65,7 +65,7 @@ def ratios(r, path):
     pw = 330                       # width of each panel
     gap = 40
     h = top + len(rows) * row_h + 60
-    w = left + 2 * pw + gap + 20
+    w = left + 2 * pw + gap + 110
     s = Svg(w, h)
     s.text(10, 22, f"AbilisFast against each peer: ratio of medians (bar) and per-run ratios (whisker), {r['date']}", 14, weight="bold")
     s.text(10, 40, f"{r['machine']['cpus']} CPUs, {r['machine']['cpu']}; median of {r['reps']} alternating runs; log scale", 11, color="#555")
@@ -99,14 +99,15 @@ def ratios(r, path):
                 s.line(X(sp["min"]), y + row_h / 2, X(sp["max"]), y + row_h / 2, "#222", 1.2)
                 s.line(X(sp["min"]), y + 6, X(sp["min"]), y + row_h - 6, "#222", 1.2)
                 s.line(X(sp["max"]), y + 6, X(sp["max"]), y + row_h - 6, "#222", 1.2)
-            s.text(min(X(v), X(hi) - 30) + 4, y + row_h - 6, f"{v:.2f}x", 10, "start", "#000")
+            right = max(X(v), X(sp["max"]) if sp else 0)
+            s.text(min(right + 4, X(hi) - 34), y + row_h - 6, f"{v:.2f}x", 10, "start", "#000")
 
     for i, (mode, peer, shape, e) in enumerate(rows):
         y = top + i * row_h
         if i and rows[i - 1][0] != mode:
             s.line(10, y, w - 10, y, "#bbb")
         s.text(left - 8, y + row_h - 6, f"{mode} · {peer} · {SHAPE_LABEL[shape]}", 11, "end")
-    panel(left, "msgs/s: AbilisFast / peer", 0.3, 100, "ratio", "ratio_spread",
+    panel(left, "msgs/s: AbilisFast / peer", 0.3, 300, "ratio", "ratio_spread",
           [(1, "1x (sink target)"), (10, "10x (durable)")], "longer is faster")
     panel(left + pw + gap, "CPU per message: AbilisFast / peer", 0.01, 3, "cpu_ratio", "cpu_ratio_spread",
           [(1, "1x (sink target: at most)")], "shorter is less CPU")
@@ -152,7 +153,8 @@ def latency(r, path):
             d *= 10
         for p in pts_x:
             s.line(X(p), top, X(p), top + ph, "#e5e5e5")
-            s.text(X(p), top + ph + 14, f"p{p:g}" if p else "min", 10, "middle", "#555")
+            if p:
+                s.text(X(p), top + ph + 14, f"p{p:g}", 10, "middle", "#555")
         target = 2.0 if frac == "50%" else 10.0
         if ymin <= target <= ymax:
             s.line(x0, Y(target), x0 + pw, Y(target), "#333", 1.2, "5,3")

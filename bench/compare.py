@@ -172,6 +172,25 @@ def ticks(pid):
     return t
 
 
+def ctx_switches(pid):
+    """Context switches (voluntary and not) of every thread of pid and its descendants."""
+    n = 0
+    for p in proc_tree(pid):
+        try:
+            tasks = os.listdir(f"/proc/{p}/task")
+        except OSError:
+            continue
+        for t in tasks:
+            try:
+                with open(f"/proc/{p}/task/{t}/status") as f:
+                    for line in f:
+                        if line.startswith(("voluntary_ctxt_switches", "nonvoluntary_ctxt_switches")):
+                            n += int(line.split()[1])
+            except OSError:
+                pass
+    return n
+
+
 def status_kb(pid, key):
     try:
         with open(f"/proc/{pid}/status") as f:
@@ -556,7 +575,8 @@ def client(shape, port, n, size=SIZE, sessions=SESSIONS, label=""):
             note(f"smtp-source ({label or port}, {shape}, {n} messages): exit {r.returncode} {r.stderr.strip()[:200]}")
         return secs, n / secs, None
     argv = load_tool_argv() + ["--server", f"127.0.0.1:{port}", "--sessions", str(sessions), "--messages", str(n),
-                               "--size", str(size), "--from", "s@client.test", "--to", "r@local.test", "--json", "--quiet"]
+                               "--size", str(size), "--from", "s@client.test", "--to", "r@local.test", "--json", "--quiet",
+                               "--timeout", "5s"]
     t0 = time.perf_counter()
     r = run(argv)
     secs = time.perf_counter() - t0
@@ -574,14 +594,14 @@ def client(shape, port, n, size=SIZE, sessions=SESSIONS, label=""):
 def measured_run(server, shape, n):
     """One measured run: (msgs/s, server CPU µs per message)."""
     base = server.queued() if server.mode == "durable" else None
-    c0 = ticks(server.pid)
+    c0, x0 = ticks(server.pid), ctx_switches(server.pid)
     secs, rate, _ = client(shape, server.port, n, label=server.name)
-    c1 = ticks(server.pid)
+    c1, x1 = ticks(server.pid), ctx_switches(server.pid)
     if server.mode == "durable":
         q = server.queued()
         if q - base != n:
             note(f"{server.name} {shape}: {q - base} messages queued for {n} acknowledged")
-    return rate, (c1 - c0) * 1e6 / HZ / n
+    return rate, (c1 - c0) * 1e6 / HZ / n, (x1 - x0) / n
 
 
 def fresh(server):
@@ -619,9 +639,9 @@ def throughput(mode, servers, results):
                 if s.mode == "durable":
                     fresh(s)
                     client(shape, s.port, 20, label=s.name + " warm-up")   # a short warm-up on the fresh instance
-                rate, cpu = measured_run(s, shape, counts[(s.name, shape)])
-                runs.setdefault((s.name, shape), []).append((rate, cpu))
-                log(f"   rep {rep} {shape:<9} {s.name:<11} {rate:>9,.0f} msgs/s {cpu:>8.1f} µs CPU/msg")
+                rate, cpu, cs = measured_run(s, shape, counts[(s.name, shape)])
+                runs.setdefault((s.name, shape), []).append((rate, cpu, cs))
+                log(f"   rep {rep} {shape:<9} {s.name:<11} {rate:>9,.0f} msgs/s {cpu:>8.1f} µs CPU/msg {cs:>6.2f} context switches/msg")
         if any(s.mode == "durable" for s in servers):
             for s in servers:
                 s.clean()
@@ -632,14 +652,16 @@ def throughput(mode, servers, results):
         for shape in SHAPES:
             r = runs[(s.name, shape)]
             rates, cpus = [x[0] for x in r], [x[1] for x in r]
-            e = {"messages_per_run": counts[(s.name, shape)], "msgs_s": spread(rates), "cpu_us_per_msg": spread(cpus)}
+            e = {"messages_per_run": counts[(s.name, shape)], "msgs_s": spread(rates), "cpu_us_per_msg": spread(cpus),
+                 "ctx_switches_per_msg": spread([x[2] for x in r])}
             if s.name != ours:
                 mine = runs[(ours, shape)]
                 e["ratio"] = statistics.median(x[0] for x in mine) / statistics.median(rates)
-                e["cpu_ratio"] = statistics.median(x[1] for x in mine) / statistics.median(cpus)
-                pair = [m[0] / p[0] for m, p in zip(mine, r)]
+                # (a slow peer's run can take less than one 10 ms clock tick of CPU: 0)
+                e["cpu_ratio"] = statistics.median(x[1] for x in mine) / max(statistics.median(cpus), 1e-9)
+                pair = [m[0] / max(p[0], 1e-9) for m, p in zip(mine, r)]
                 e["ratio_spread"] = {"min": min(pair), "max": max(pair)}
-                pc = [m[1] / p[1] for m, p in zip(mine, r)]
+                pc = [m[1] / max(p[1], 1e-9) for m, p in zip(mine, r)]
                 e["cpu_ratio_spread"] = {"min": min(pc), "max": max(pc)}
             shapes[shape] = e
         out[s.name] = shapes
@@ -655,7 +677,8 @@ def open_loop(server, rate):
     argv = load_tool_argv() + ["--server", f"127.0.0.1:{server.port}", "--sessions", str(SESSIONS),
                                "--rate", str(rate), "--duration", f"{dur + warm}s", "--warmup", f"{warm}s",
                                "--grace", "2s" if not args.quick else "0.5s",
-                               "--size", str(SIZE), "--from", "s@client.test", "--to", "r@local.test", "--json", "--quiet"]
+                               "--size", str(SIZE), "--from", "s@client.test", "--to", "r@local.test", "--json", "--quiet",
+                               "--timeout", "5s"]
     r = run(argv)
     try:
         return json.loads(r.stdout)
@@ -983,6 +1006,20 @@ def fsync_before_250(server):
 
 # ------------------------------------------------------------------------------------------
 
+def section(name, fn, results):
+    """Runs one section; an error is noted (with its traceback in WORK/errors.log) and the run goes
+    on; the results so far are saved after every section."""
+    try:
+        fn()
+    except Exception:
+        import traceback
+        with open(os.path.join(work, "errors.log"), "a") as f:
+            f.write(f"== {name}\n{traceback.format_exc()}\n")
+        note(f"section {name} failed: {traceback.format_exc().strip().splitlines()[-1]} (see errors.log)")
+    with open(os.path.join(work, "results.json"), "w") as f:
+        json.dump(results, f, indent=1)
+
+
 def main():
     global args, work, pgid_file
     ap = argparse.ArgumentParser(prog="bench/compare", description="AbilisFast side by side with its peers")
@@ -1031,13 +1068,15 @@ def main():
             servers = [Abilis("sink"), SmtpSink(), SmtpServerSink(), Aiosmtpd()]
             for s in servers:
                 s.start()
-            throughput("sink", servers, results)
+            section("sink", lambda: throughput("sink", servers, results), results)
             if "syscalls" in only and not args.quick:
-                sc = {}
-                for s in servers:
-                    for shape in ("keep-open", "per-conn"):
-                        sc.setdefault(s.name, {})[shape] = strace_count(s, shape, 2000)
-                results.setdefault("syscalls", {})["sink"] = sc
+                def sink_syscalls():
+                    sc = {}
+                    for s in servers:
+                        for shape in ("keep-open", "per-conn"):
+                            sc.setdefault(s.name, {})[shape] = strace_count(s, shape, 2000)
+                    results.setdefault("syscalls", {})["sink"] = sc
+                section("syscalls", sink_syscalls, results)
             for s in servers:
                 s.stop()
         need_durable = only & {"durable", "latency", "syscalls", "footprint"}
@@ -1048,7 +1087,7 @@ def main():
             postfix = servers[1]
             if "durable" in only:
                 log("== durable mode: abilisfast QUEUE-HOLD:YES, postfix (hold), exim (queue_only), opensmtpd (paused)")
-                throughput("durable", servers, results)
+                section("durable", lambda: throughput("durable", servers, results), results)
             if "latency" in only:
                 if "durable" in results:
                     max_rate = results["durable"]["abilisfast"]["load-tool"]["msgs_s"]["median"]
@@ -1056,31 +1095,33 @@ def main():
                     fresh(servers[0])
                     _, max_rate, _ = client("load-tool", servers[0].port, 20000)
                 log(f"== latency: open loop at 50 % and 90 % of abilisfast's durable maximum ({max_rate:,.0f} msgs/s, load tool, 20 sessions)")
-                latency(servers, max_rate, results)
+                section("latency", lambda: latency(servers, max_rate, results), results)
             if "syscalls" in only:
-                log("== what each durable server fsyncs before its 250 (strace -f -y, one message)")
-                fs = {}
-                for s in servers:
-                    fresh(s)
-                    fs[s.name] = fsync_before_250(s)
-                    log(f"   {s.name}: {'; '.join(fs[s.name]) or 'nothing'}")
-                results["fsync_before_250"] = fs
-                if not args.quick and "latency" in results:
-                    results["latency"]["abilisfast_syncs"] = sync_times(servers[0], results["latency"]["rates"][50])
-                if not args.quick:
-                    sc = {}
+                def durable_syscalls():
+                    log("== what each durable server fsyncs before its 250 (strace -f -y, one message)")
+                    fs = {}
                     for s in servers:
                         fresh(s)
-                        sc[s.name] = {"keep-open": strace_count(s, "keep-open", 2000)}
-                    results.setdefault("syscalls", {})["durable"] = sc
+                        fs[s.name] = fsync_before_250(s)
+                        log(f"   {s.name}: {'; '.join(fs[s.name]) or 'nothing'}")
+                    results["fsync_before_250"] = fs
+                    if not args.quick and "latency" in results:
+                        results["latency"]["abilisfast_syncs"] = sync_times(servers[0], results["latency"]["rates"][50])
+                    if not args.quick:
+                        sc = {}
+                        for s in servers:
+                            fresh(s)
+                            sc[s.name] = {"keep-open": strace_count(s, "keep-open", 2000)}
+                        results.setdefault("syscalls", {})["durable"] = sc
+                section("syscalls", durable_syscalls, results)
             if "footprint" in only:
                 log("== footprint")
-                footprint(results, postfix)
+                section("footprint", lambda: footprint(results, postfix), results)
             for s in servers:
                 s.stop()
         if "large" in only:
             log("== large messages: 1 MB and 10 MB, durable, against dd conv=fdatasync in the same folder")
-            large(results)
+            section("large", lambda: large(results), results)
     finally:
         for p in started:
             stop_proc(p)

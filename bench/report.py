@@ -97,18 +97,19 @@ def summarise(r):
         if not m:
             continue
         t.append("")
-        t.append(f"{mode:<8} {'shape':<10} {'server':<11} {'msgs/s (min-max)':<28} {'CPU us/msg (min-max)':<24} {'ours/peer':>9} {'CPU ours/peer':>13}")
+        t.append(f"{mode:<8} {'shape':<10} {'server':<11} {'msgs/s (min-max)':<28} {'CPU us/msg (min-max)':<24} {'ours/peer':>9} {'CPU ours/peer':>13} {'ctxsw/msg':>9}")
         md.append(f"**{mode.capitalize()} mode** (msgs/s and server CPU per message; ratio = AbilisFast / peer, so above 1 is faster and below 1 is less CPU):")
         md.append("")
-        md.append("| shape | server | msgs/s (min–max) | CPU µs/msg (min–max) | msgs/s ratio | CPU ratio |")
-        md.append("|---|---|---:|---:|---:|---:|")
+        md.append("| shape | server | msgs/s (min–max) | CPU µs/msg (min–max) | msgs/s ratio | CPU ratio | context switches/msg |")
+        md.append("|---|---|---:|---:|---:|---:|---:|")
         for shape in SHAPES:
             for name, e in m.items():
                 e = e[shape]
                 ratio = f"{e['ratio']:.2f}x" if "ratio" in e else "-"
                 cr = f"{e['cpu_ratio']:.2f}x" if "cpu_ratio" in e else "-"
-                t.append(f"{mode:<8} {shape:<10} {name:<11} {rng(e['msgs_s']):<28} {rng(e['cpu_us_per_msg'], 1):<24} {ratio:>9} {cr:>13}")
-                md.append(f"| {LABEL[shape]} | {name} | {rng(e['msgs_s'])} | {rng(e['cpu_us_per_msg'], 1)} | {ratio} | {cr} |")
+                cs = f"{e['ctx_switches_per_msg']['median']:.2f}" if "ctx_switches_per_msg" in e else "-"
+                t.append(f"{mode:<8} {shape:<10} {name:<11} {rng(e['msgs_s']):<28} {rng(e['cpu_us_per_msg'], 1):<24} {ratio:>9} {cr:>13} {cs:>9}")
+                md.append(f"| {LABEL[shape]} | {name} | {rng(e['msgs_s'])} | {rng(e['cpu_us_per_msg'], 1)} | {ratio} | {cr} | {cs} |")
         md.append("")
     lat = r.get("latency")
     if lat:

@@ -8,7 +8,7 @@ internal sealed class LoadOptions
 {
     public const string Usage = """
         usage: abilisfast-load --server HOST:PORT [--sessions 20] [--messages N | --duration 30s] [--size 1024] [--rcpts 1]
-               [--rate R] [--grace 2s] [--warmup T] [--pipelining on|off] [--per-connection N]
+               [--rate R] [--grace 2s] [--warmup T] [--timeout 30s] [--pipelining on|off] [--per-connection N]
                [--from s@load.test] [--to r@load.test] [--helo load.test] [--ehlo on|off] [--accepted-ids FILE] [--allow-remote] [--json] [--quiet]
 
           --server HOST:PORT    target (127.0.0.0/8, ::1 or localhost unless --allow-remote); IPv6 as [::1]:PORT
@@ -24,6 +24,7 @@ internal sealed class LoadOptions
                                 messages; those not started by then count as unsent (default 2s)
           --warmup T            leave the messages started in the first T out of the latency figures
                                 (the client's own JIT warm-up; default 0)
+          --timeout T           how long to wait for a connection or a reply before giving up on it (default 30s)
           --pipelining on|off   use PIPELINING when the server offers it (default on)
           --per-connection N    messages per connection, 0 = unlimited (default), 1 = a new connection per message
           --from ADDR           envelope and header sender (default s@load.test)
@@ -52,6 +53,9 @@ internal sealed class LoadOptions
 
     /// <summary>--grace: open loop, how long late messages may still start after the schedule ends.</summary>
     public TimeSpan Grace { get; private set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>--timeout: how long a session waits for a connection or a reply before giving up on it.</summary>
+    public TimeSpan Timeout { get; private set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>--warmup: messages started this early in the run are left out of the latency figures.</summary>
     public TimeSpan Warmup { get; private set; }
@@ -110,6 +114,7 @@ internal sealed class LoadOptions
                 "--rcpts" => TryInt(value, 1, 10_000, out int v4) && Set(() => o.Rcpts = v4),
                 "--rate" => double.TryParse(value, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out double r) && r > 0 && r <= 10_000_000 && Set(() => o.Rate = r),
                 "--grace" => TryDuration(value, out TimeSpan g) && Set(() => o.Grace = g),
+                "--timeout" => TryDuration(value, out TimeSpan t) && Set(() => o.Timeout = t),
                 "--warmup" => TryDuration(value, out TimeSpan w) && Set(() => o.Warmup = w),
                 "--pipelining" => TryOnOff(value, out bool p) && Set(() => o.Pipelining = p),
                 "--per-connection" => TryInt(value, 0, int.MaxValue, out int v5) && Set(() => o.PerConnection = v5),

@@ -22,8 +22,6 @@ namespace AbilisFast.Load;
 /// </summary>
 internal sealed class LoadRun
 {
-    /// <summary>How long a session waits for a connection or a reply before giving up on it.</summary>
-    private static readonly TimeSpan WaitTimeout = TimeSpan.FromSeconds(30);
 
     private readonly LoadSession[] _sessions;
     private long _remaining;
@@ -150,7 +148,7 @@ internal sealed class LoadRun
         }
 
         Task all = Task.WhenAll(tasks);
-        long timeoutTicks = (long)(WaitTimeout.TotalSeconds * Stopwatch.Frequency);
+        long timeoutTicks = (long)(Options.Timeout.TotalSeconds * Stopwatch.Frequency);
         long lastSent = 0;
         long lastTick = start;
         long graceTicks = (long)(Options.Grace.TotalSeconds * Stopwatch.Frequency);

@@ -100,7 +100,7 @@ internal sealed partial class SpoolStore
     {
         string path = Path.Combine(_directory, SpoolSegment.FileName(number));
         long size = _options.SegmentSize;
-        SafeFileHandle handle = File.OpenHandle(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.Read);
+        SafeFileHandle handle = SpoolNative.CreatePrivateFile(path);
         try
         {
             if (!SpoolNative.TryFAllocate(handle, size))

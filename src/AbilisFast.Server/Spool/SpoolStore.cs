@@ -44,7 +44,7 @@ internal sealed partial class SpoolStore : IAsyncDisposable, IDisposable
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         directory = Path.GetFullPath(directory);
-        System.IO.Directory.CreateDirectory(directory);
+        SpoolNative.CreatePrivateDirectory(directory);
         SpoolStore spool = Recover(directory, options, out recovered);
         spool._committer.Start();
         return spool;

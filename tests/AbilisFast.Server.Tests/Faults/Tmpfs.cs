@@ -58,6 +58,16 @@ internal sealed class Tmpfs : IDisposable
         return new Tmpfs(path);
     }
 
+    /// <summary>Makes the mount read-only (<c>mount -o remount,ro</c>), as the systemd unit makes /etc.</summary>
+    public void RemountReadOnly()
+    {
+        (int exit, string output) = Run("mount", "-o", "remount,ro", Path);
+        if (exit != 0)
+        {
+            throw new InvalidOperationException($"mount -o remount,ro failed (exit {exit}): {output.Trim()}");
+        }
+    }
+
     /// <summary>Writes a file of <paramref name="bytes"/> real (not sparse) bytes: the disk fills up.</summary>
     public string Fill(string name, long bytes)
     {

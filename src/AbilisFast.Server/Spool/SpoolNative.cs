@@ -143,14 +143,28 @@ internal static unsafe partial class SpoolNative
         }
     }
 
-    /// <summary>Allocates blocks for [0, length) and sets the file size; false if the filesystem cannot.</summary>
-    public static bool TryFAllocate(SafeFileHandle handle, long length)
+    /// <summary>EOPNOTSUPP: the filesystem has no fallocate (UBIFS, JFFS2, ext2/ext3 without extents, NFSv3).</summary>
+    public const int NotSupported = 95;
+
+    /// <summary>
+    /// Allocates blocks for [0, length) and sets the file size; false with <paramref name="errno"/>
+    /// when it failed: <see cref="NotSupported"/> when the filesystem cannot, 28 (ENOSPC) when the
+    /// disk is full.
+    /// </summary>
+    public static bool TryFAllocate(SafeFileHandle handle, long length, out int errno)
     {
         bool added = false;
         try
         {
             handle.DangerousAddRef(ref added);
-            return FAllocateNative((int)handle.DangerousGetHandle(), 0, 0, length) == 0;
+            if (FAllocateNative((int)handle.DangerousGetHandle(), 0, 0, length) == 0)
+            {
+                errno = 0;
+                return true;
+            }
+
+            errno = Marshal.GetLastPInvokeError();
+            return false;
         }
         finally
         {

@@ -124,10 +124,13 @@ public sealed partial class DiskFullTests
         Assert.Equal(0, await server.TerminateAsync(TimeSpan.FromSeconds(20)));
     }
 
+    /// <summary>Payload of each smtp-source message.</summary>
+    private const int LoadBytes = 8000;
+
     /// <summary>
-    /// The load test: WDIR on a 72 MiB tmpfs, the queue held. smtp-source (8 sessions, 2000
-    /// messages of 8 KiB) and swaks (one message at a time) send while a filler takes every free
-    /// byte of the disk in the middle of it, so group commits are running when it fills up. Each
+    /// The load test: WDIR on a 96 MiB tmpfs, the queue held. smtp-source (8 sessions, 3000
+    /// messages of 8 kB) and swaks (one message at a time) send; once 200 messages are queued a
+    /// filler takes every free byte of the disk, so group commits are running when it fills up. Each
     /// client's replies are counted: 250 with a queue id, 452 4.3.1 at MAIL, 451 4.3.0 after the
     /// text. Then the filler goes, a second, smaller load is all taken, the queue is released, and
     /// smtp-sink must receive every acknowledged queue id exactly once and nothing else. The
@@ -136,15 +139,15 @@ public sealed partial class DiskFullTests
     [TmpfsFact]
     public async Task UnderLoadAFullDiskGets4xxAndEveryAcknowledgedMessageIsDeliveredOnceWhenSpaceReturns()
     {
-        using Tmpfs disk = Tmpfs.Mount(DiskMegabytes);
+        using Tmpfs disk = Tmpfs.Mount(96); // room for two segments and the reserve, and a third after the filler goes
         using SmtpSinkProcess sink = await SmtpSinkProcess.StartAsync();
         using ServerProcess server = await ServerProcess.StartAsync(disk.Path, parameters: FaultRig.Relaying(sink.Port,
             "QUEUE-HOLD:YES", "MAX-IP-SES:64", "SES-TOT:40", "SES-RESERVED-IN:20", "SES-RESERVED-OUT:4"));
 
         // Phase 1: load, and the disk fills up in the middle of it.
-        Task<LoadCount> source = SmtpSourceAsync(server.Port, sessions: 8, messages: 2000, bytes: 8000);
+        Task<LoadCount> source = SmtpSourceAsync(server.Port, sessions: 8, messages: 3000, bytes: LoadBytes);
         Task<LoadCount> swaks = SwaksAsync(server.Port, messages: 40);
-        await Eventually.WaitAsync(async () => QueueOut(await server.CtlAsync("d d smtp")) >= 200 ? "taken" : null, "200 messages taken before the disk fills", TimeSpan.FromSeconds(60));
+        await Eventually.WaitAsync(async () => QueueOut(await server.CtlAsync("d d smtp")) >= 200 ? "taken" : null, "200 messages queued before the disk fills", TimeSpan.FromSeconds(60));
         string filler = disk.FillUp("filler");
         LoadCount full = (await source).Add(await swaks);
         Assert.True(full.Refused452 > 0, $"the disk never looked full to MAIL: {full}");
@@ -156,7 +159,7 @@ public sealed partial class DiskFullTests
         // Phase 2: space returns; everything is taken again.
         File.Delete(filler);
         await FreeSpaceSeenAsync();
-        source = SmtpSourceAsync(server.Port, sessions: 4, messages: 300, bytes: 8000);
+        source = SmtpSourceAsync(server.Port, sessions: 4, messages: 300, bytes: LoadBytes);
         swaks = SwaksAsync(server.Port, messages: 10);
         LoadCount again = (await source).Add(await swaks);
         Assert.Equal(310, again.Acked.Count);

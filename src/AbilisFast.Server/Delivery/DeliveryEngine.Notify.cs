@@ -1,4 +1,5 @@
 using System.Net;
+using AbilisFast.Protocol.Esmtp;
 using AbilisFast.Server.Diagnostics;
 using AbilisFast.Server.Queue;
 using AbilisFast.Server.Spool;

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Unicode;
 using AbilisFast.Protocol.Data;
+using AbilisFast.Protocol.Esmtp;
 using AbilisFast.Protocol.Replies;
 using AbilisFast.Protocol.States;
 using AbilisFast.Server.Diagnostics;
@@ -70,7 +71,7 @@ internal sealed partial class InSession
 
     private Step Bdat(ReadOnlySpan<byte> argument)
     {
-        if (!TryParseBdat(argument, out long size, out bool last))
+        if (!BdatArgument.TryParse(argument, out long size, out bool last))
         {
             // The chunk length is unknown, so the stream cannot be resynchronised: close.
             Reply(SmtpReplies.BdatSyntax);
@@ -102,25 +103,6 @@ internal sealed partial class InSession
 
         _mode = Mode.Bdat;
         return size == 0 ? FinishChunk() : Step.Continue;
-    }
-
-    private static bool TryParseBdat(ReadOnlySpan<byte> argument, out long size, out bool last)
-    {
-        last = false;
-        int space = argument.IndexOf((byte)' ');
-        ReadOnlySpan<byte> digits = space < 0 ? argument : argument[..space];
-        if (!Protocol.Addressing.EsmtpParameters.TryParseSize(digits, out size))
-        {
-            return false;
-        }
-
-        if (space < 0)
-        {
-            return true;
-        }
-
-        last = Ascii.EqualsIgnoreCase(argument[(space + 1)..].TrimEnd((byte)' '), "LAST"u8);
-        return last;
     }
 
     /// <summary>Allocates the id, opens the spool writer and writes the Received: header.</summary>

@@ -8,6 +8,7 @@ using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using AbilisFast.Protocol.Data;
+using AbilisFast.Protocol.Esmtp;
 using AbilisFast.Protocol.Lines;
 using AbilisFast.Protocol.States;
 using AbilisFast.Server.Configuration;

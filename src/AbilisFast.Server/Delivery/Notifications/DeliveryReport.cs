@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
+using AbilisFast.Protocol.Esmtp;
 using AbilisFast.Server.Queue;
 
 namespace AbilisFast.Server.Delivery;

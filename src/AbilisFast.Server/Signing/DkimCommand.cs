@@ -14,6 +14,14 @@ internal static class DkimCommand
 {
     public const string Usage = "usage: abilisfast dkim keygen [--selector S] [--domain D] [--wdir DIR] [--type rsa|ed25519] [--bits 1024..4096]";
 
+    private static readonly ArgumentGrammar Grammar = new ArgumentGrammar { MaxPositionals = 0 }
+        .Option("--selector", ValueForms.EmptyAllowed)
+        .Option("--domain", ValueForms.EmptyAllowed)
+        .Option("--wdir", ValueForms.EmptyAllowed)
+        .Option("--type", ValueForms.EmptyAllowed, value => value is "rsa" or "ed25519")
+        .Option("--bits", ValueForms.EmptyAllowed, value =>
+            int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out int bits) && bits is >= DkimKey.MinRsaBits and <= 4096);
+
     public static int Run(IReadOnlyList<string> args, TextWriter output, TextWriter error)
     {
         if (args.Count == 0 || args[0] != "keygen")
@@ -22,38 +30,20 @@ internal static class DkimCommand
             return ExitCodes.Usage;
         }
 
-        string selector = "default";
-        string? domain = null;
-        string workDir = ParameterTable.DefaultWorkDir;
-        DkimKeyType type = DkimKeyType.Rsa;
-        int bits = DkimKey.DefaultRsaBits;
-        for (int i = 1; i < args.Count; i++)
+        ParsedArguments parsed = Grammar.Parse([.. args.Skip(1)]);
+        if (parsed.Error is { } bad)
         {
-            string? value = i + 1 < args.Count ? args[i + 1] : null;
-            switch (args[i])
-            {
-                case "--selector" when value is not null:
-                    selector = value;
-                    break;
-                case "--domain" when value is not null:
-                    domain = value.TrimEnd('.').ToLowerInvariant();
-                    break;
-                case "--wdir" when value is not null:
-                    workDir = value;
-                    break;
-                case "--type" when value is "rsa" or "ed25519":
-                    type = value == "rsa" ? DkimKeyType.Rsa : DkimKeyType.Ed25519;
-                    break;
-                case "--bits" when int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out bits) && bits is >= DkimKey.MinRsaBits and <= 4096:
-                    break;
-                default:
-                    error.WriteLine($"abilisfast: unexpected argument '{args[i]}'{(value is null ? string.Empty : " " + value)}; {Usage}");
-                    return ExitCodes.Usage;
-            }
-
-            i++;
+            // The argument that does not fit, and the one after it (as an option's value would be).
+            string? next = bad.Number < args.Count - 1 ? args[bad.Number + 1] : null;
+            error.WriteLine($"abilisfast: unexpected argument '{bad.Argument}'{(next is null ? string.Empty : " " + next)}; {Usage}");
+            return ExitCodes.Usage;
         }
 
+        string selector = parsed.Value("--selector") ?? "default";
+        string? domain = parsed.Value("--domain")?.TrimEnd('.').ToLowerInvariant();
+        string workDir = parsed.Value("--wdir") ?? ParameterTable.DefaultWorkDir;
+        DkimKeyType type = parsed.Value("--type") == "ed25519" ? DkimKeyType.Ed25519 : DkimKeyType.Rsa;
+        int bits = parsed.Value("--bits") is { } bitsText ? int.Parse(bitsText, NumberStyles.None, CultureInfo.InvariantCulture) : DkimKey.DefaultRsaBits;
         if (!ParameterValues.IsSelector(selector))
         {
             error.WriteLine($"abilisfast: --selector {selector} is invalid: letters, digits and '-', labels separated by '.'");

@@ -43,29 +43,9 @@ internal static class ParameterValues
 
                 return TryNormalizeInteger(trimmed, definition, ref normalized);
 
-            case ParameterKind.Text:
-                normalized = trimmed;
-                return (trimmed.Length == 0 && definition.AllowEmpty) || IsHostNameText(trimmed);
-
             case ParameterKind.FreeText:
             case ParameterKind.Password:
                 return IsFreeText(definition, text);
-
-            case ParameterKind.Path:
-                normalized = trimmed;
-                return trimmed.Length == 0 ? definition.AllowEmpty : IsPath(trimmed);
-
-            case ParameterKind.Host:
-                normalized = trimmed;
-                return trimmed.Length == 0 || TryParseAddress(trimmed, out _) || IsDomainName(trimmed);
-
-            case ParameterKind.Address:
-                normalized = trimmed;
-                return trimmed == "#" || TryParseAddress(trimmed, out _);
-
-            case ParameterKind.IpListRef:
-                normalized = trimmed;
-                return TryIpListReference(trimmed, definition, lists, ref reason);
 
             case ParameterKind.NetList:
                 return TryNormalizeNetList(trimmed, lists, ref normalized, ref reason);
@@ -73,16 +53,8 @@ internal static class ParameterValues
             case ParameterKind.DomainList:
                 return TryNormalizeDomains(trimmed, out normalized);
 
-            case ParameterKind.Endpoint:
-                normalized = trimmed;
-                return trimmed.Length == 0 || TryParseEndpoint(trimmed, out _);
-
             case ParameterKind.PinList:
                 return TryNormalizePins(trimmed, ref normalized);
-
-            case ParameterKind.IpAddress:
-                normalized = trimmed;
-                return TryParseAddress(trimmed, out _);
 
             case ParameterKind.SelectorList:
                 return TryNormalizeSelectors(trimmed, out normalized);
@@ -90,6 +62,38 @@ internal static class ParameterValues
             case ParameterKind.PathList:
                 normalized = string.Join(',', SplitList(trimmed));
                 return SplitList(trimmed).All(IsPath) && (trimmed.Length > 0 || definition.AllowEmpty);
+
+            default:
+                normalized = trimmed;
+                return IsValidText(definition, trimmed, lists, ref reason);
+        }
+    }
+
+    /// <summary>The kinds whose canonical text is the trimmed text itself: is it valid?</summary>
+    private static bool IsValidText(ParameterDefinition definition, string trimmed, NamedIpLists lists, ref string reason)
+    {
+        switch (definition.Kind)
+        {
+            case ParameterKind.Text:
+                return (trimmed.Length == 0 && definition.AllowEmpty) || IsHostNameText(trimmed);
+
+            case ParameterKind.Path:
+                return trimmed.Length == 0 ? definition.AllowEmpty : IsPath(trimmed);
+
+            case ParameterKind.Host:
+                return trimmed.Length == 0 || TryParseAddress(trimmed, out _) || IsDomainName(trimmed);
+
+            case ParameterKind.Address:
+                return trimmed == "#" || TryParseAddress(trimmed, out _);
+
+            case ParameterKind.IpListRef:
+                return TryIpListReference(trimmed, definition, lists, ref reason);
+
+            case ParameterKind.Endpoint:
+                return trimmed.Length == 0 || TryParseEndpoint(trimmed, out _);
+
+            case ParameterKind.IpAddress:
+                return TryParseAddress(trimmed, out _);
 
             default:
                 return false;

@@ -160,10 +160,8 @@ internal sealed partial class InSession : IResettable
     {
         while (!_closing)
         {
-            if (Volatile.Read(ref _shutdown) != 0 && _mode == Mode.Commands)
+            if (ShutsDownBetweenCommands())
             {
-                Reply(SmtpReplies.ShuttingDown);
-                EndOfSession();
                 await FlushAsync().ConfigureAwait(false);
                 return;
             }
@@ -217,15 +215,7 @@ internal sealed partial class InSession : IResettable
                 input.AdvanceTo(buffer.Start, buffer.End);
             }
 
-            // Whatever follows the STARTTLS line stays unconsumed here and is thrown away with the
-            // plaintext reader (CVE-2011-0411): it is never executed.
-            bool startTls = step == Step.StartTls;
-            _closing |= step == Step.Close;
-            if (_closing)
-            {
-                // 221 to QUIT, or a 421: the slot is free before the client can read the reply.
-                EndOfSession();
-            }
+            bool startTls = EndOfBuffer(step);
 
             if (!await FlushAsync().ConfigureAwait(false))
             {
@@ -239,6 +229,38 @@ internal sealed partial class InSession : IResettable
                 return;
             }
         }
+    }
+
+    /// <summary>
+    /// The server is stopping and the session is between commands: the 421 is queued and the slot
+    /// freed (true; the caller flushes and ends), else false.
+    /// </summary>
+    private bool ShutsDownBetweenCommands()
+    {
+        if (Volatile.Read(ref _shutdown) == 0 || _mode != Mode.Commands)
+        {
+            return false;
+        }
+
+        Reply(SmtpReplies.ShuttingDown);
+        EndOfSession();
+        return true;
+    }
+
+    /// <summary>
+    /// After a buffer's commands: a closing session (221 to QUIT, or a 421) frees its slot before the
+    /// client can read the reply; true after STARTTLS. Whatever follows the STARTTLS line stays
+    /// unconsumed and is thrown away with the plaintext reader (CVE-2011-0411): it is never executed.
+    /// </summary>
+    private bool EndOfBuffer(Step step)
+    {
+        _closing |= step == Step.Close;
+        if (_closing)
+        {
+            EndOfSession();
+        }
+
+        return step == Step.StartTls;
     }
 
     /// <summary>

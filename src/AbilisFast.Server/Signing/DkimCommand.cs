@@ -70,30 +70,10 @@ internal static class DkimCommand
 
         using (key)
         {
-            string folder = Path.GetFullPath(Path.Combine(workDir, SmtpSettings.DkimKeyFolder));
-            string path = Path.Combine(folder, selector + ".key");
-            try
+            string path = Path.Combine(Path.GetFullPath(Path.Combine(workDir, SmtpSettings.DkimKeyFolder)), selector + ".key");
+            if (WriteKeyFile(path, pem, error) is int failed)
             {
-                Directory.CreateDirectory(folder);
-                var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
-                if (!OperatingSystem.IsWindows())
-                {
-                    options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-                }
-
-                using var file = new FileStream(path, options);
-                file.Write(Encoding.ASCII.GetBytes(pem));
-                file.Flush(flushToDisk: true);
-            }
-            catch (IOException) when (File.Exists(path))
-            {
-                error.WriteLine($"abilisfast: {path} exists; a selector keeps its key (to rotate, make a key for a new selector)");
-                return ExitCodes.Usage;
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                error.WriteLine($"abilisfast: cannot write {path}: {e.Message}");
-                return ExitCodes.WorkDirUnusable;
+                return failed;
             }
 
             string what = type == DkimKeyType.Rsa ? $"RSA {key.Bits} bits" : "Ed25519";
@@ -102,6 +82,38 @@ internal static class DkimCommand
         }
 
         return ExitCodes.Ok;
+    }
+
+    /// <summary>
+    /// Writes the private key with mode 0600, never over an existing file: null when written, else
+    /// the exit code after a line on <paramref name="error"/> that says why.
+    /// </summary>
+    private static int? WriteKeyFile(string path, string pem, TextWriter error)
+    {
+        try
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
+            if (!OperatingSystem.IsWindows())
+            {
+                options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+            }
+
+            using var file = new FileStream(path, options);
+            file.Write(Encoding.ASCII.GetBytes(pem));
+            file.Flush(flushToDisk: true);
+            return null;
+        }
+        catch (IOException) when (File.Exists(path))
+        {
+            error.WriteLine($"abilisfast: {path} exists; a selector keeps its key (to rotate, make a key for a new selector)");
+            return ExitCodes.Usage;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            error.WriteLine($"abilisfast: cannot write {path}: {e.Message}");
+            return ExitCodes.WorkDirUnusable;
+        }
     }
 
     /// <summary>

@@ -1,6 +1,7 @@
 using System.IO.Pipelines;
 using System.Net;
 using System.Net.Security;
+using System.Security.Authentication;
 using AbilisFast.Server.Transport;
 
 namespace AbilisFast.Fuzz;
@@ -15,13 +16,33 @@ internal sealed class MemoryTransport : ISessionTransport
 {
     private static readonly PipeOptions OutputOptions = new(pauseWriterThreshold: 0, resumeWriterThreshold: 0, useSynchronizationContext: false);
 
-    public MemoryTransport(PipeReader input)
+    private readonly TlsHandshake _handshake;
+
+    /// <param name="input">What the client sends.</param>
+    /// <param name="remote">The client's address.</param>
+    /// <param name="handshake">What STARTTLS does (see <see cref="TlsHandshake"/>).</param>
+    public MemoryTransport(PipeReader input, IPAddress? remote = null, TlsHandshake handshake = TlsHandshake.Unsupported)
     {
         Input = input;
         Replies = new Pipe(OutputOptions);
+        RemoteEndPoint = new IPEndPoint(remote ?? IPAddress.Loopback, 40000);
+        _handshake = handshake;
     }
 
-    public PipeReader Input { get; }
+    /// <summary>
+    /// What an in-memory STARTTLS handshake does: there is no TLS here, only its outcome. When it
+    /// succeeds the transport is secure from then on and the session reads on from where the
+    /// plaintext reader stopped (as if the client had sent the rest over TLS); when it fails the
+    /// session sees the <see cref="AuthenticationException"/> a broken handshake gives.
+    /// </summary>
+    public enum TlsHandshake : byte
+    {
+        Unsupported,
+        Succeeds,
+        Fails,
+    }
+
+    public PipeReader Input { get; private set; }
 
     public PipeWriter Output => Replies.Writer;
 
@@ -30,16 +51,29 @@ internal sealed class MemoryTransport : ISessionTransport
 
     public IPEndPoint? LocalEndPoint { get; } = new(IPAddress.Loopback, 25);
 
-    public IPEndPoint? RemoteEndPoint { get; } = new(IPAddress.Loopback, 40000);
+    public IPEndPoint? RemoteEndPoint { get; }
 
-    public bool IsSecure => false;
+    public bool IsSecure { get; private set; }
 
     public bool HasPendingInput => false;
 
     public bool Aborted { get; private set; }
 
-    public ValueTask UpgradeToTlsAsync(SslServerAuthenticationOptions options, CancellationToken cancellationToken) =>
-        throw new NotSupportedException("the in-memory transport has no TLS");
+    public ValueTask UpgradeToTlsAsync(SslServerAuthenticationOptions options, CancellationToken cancellationToken)
+    {
+        switch (_handshake)
+        {
+            case TlsHandshake.Succeeds when Input is SequencePipeReader plaintext:
+                Input = new SequencePipeReader(plaintext.Remaining);
+                plaintext.Complete();
+                IsSecure = true;
+                return ValueTask.CompletedTask;
+            case TlsHandshake.Fails:
+                return ValueTask.FromException(new AuthenticationException("in-memory handshake refused"));
+            default:
+                throw new NotSupportedException("the in-memory transport has no TLS");
+        }
+    }
 
     public void Abort()
     {

@@ -14,8 +14,9 @@ public sealed class FuzzTargetsFixture : IDisposable
 }
 
 /// <summary>
-/// Every seed in tools/AbilisFast.Fuzz/corpus/TARGET and every crash input that tools/fuzz.sh kept
-/// in tools/AbilisFast.Fuzz/crashes/TARGET goes through the same entry point afl-fuzz calls; nothing
+/// Every seed in tools/AbilisFast.Fuzz/seeds/TARGET, every file of the minimised corpus in
+/// tools/AbilisFast.Fuzz/corpus/TARGET and every crash input that tools/fuzz.sh kept in
+/// tools/AbilisFast.Fuzz/crashes/TARGET goes through the same entry point afl-fuzz calls; nothing
 /// may escape it (an exception from the code under test or a failed harness check).
 /// </summary>
 public sealed class FuzzCorpusTests(FuzzTargetsFixture fixture) : IClassFixture<FuzzTargetsFixture>
@@ -25,7 +26,7 @@ public sealed class FuzzCorpusTests(FuzzTargetsFixture fixture) : IClassFixture<
     public static TheoryData<string, string> Inputs()
     {
         var data = new TheoryData<string, string>();
-        foreach (string kind in new[] { "corpus", "crashes" })
+        foreach (string kind in new[] { "seeds", "corpus", "crashes" })
         {
             foreach (string target in FuzzTargets.Names)
             {
@@ -58,7 +59,7 @@ public sealed class FuzzCorpusTests(FuzzTargetsFixture fixture) : IClassFixture<
     {
         foreach (string target in FuzzTargets.Names)
         {
-            Assert.True(Directory.GetFiles(Path.Combine(FuzzDir, "corpus", target)).Length >= 2, target);
+            Assert.True(Directory.GetFiles(Path.Combine(FuzzDir, "seeds", target)).Length >= 2, target);
         }
     }
 
@@ -66,7 +67,7 @@ public sealed class FuzzCorpusTests(FuzzTargetsFixture fixture) : IClassFixture<
     public void TheTransactionSeedQueuesItsMessage()
     {
         using var harness = new InTransactionHarness();
-        InOutcome outcome = harness.RunFuzzInput(File.ReadAllBytes(Path.Combine(FuzzDir, "corpus", "in", "transaction")));
+        InOutcome outcome = harness.RunFuzzInput(File.ReadAllBytes(Path.Combine(FuzzDir, "seeds", "in", "transaction")));
         Assert.Contains("250 2.0.0 Ok: queued as ID\r\n", outcome.Replies, StringComparison.Ordinal);
         Assert.EndsWith("221 2.0.0 Bye\r\n", outcome.Replies, StringComparison.Ordinal);
         string message = Assert.Single(outcome.Messages);
@@ -78,9 +79,9 @@ public sealed class FuzzCorpusTests(FuzzTargetsFixture fixture) : IClassFixture<
     public void TheSpoolSeedsHoldTheMessagesTheWriterWrote()
     {
         using var harness = new SpoolHarness();
-        IReadOnlyList<RecoveredCopy> three = harness.Recover(File.ReadAllBytes(Path.Combine(FuzzDir, "corpus", "spool", "three-messages-done-retry")));
+        IReadOnlyList<RecoveredCopy> three = harness.Recover(File.ReadAllBytes(Path.Combine(FuzzDir, "seeds", "spool", "three-messages-done-retry")));
         Assert.Equal([100, 0], three.Select(static m => m.Body.Length));
-        IReadOnlyList<RecoveredCopy> torn = harness.Recover(File.ReadAllBytes(Path.Combine(FuzzDir, "corpus", "spool", "committed-then-torn")));
+        IReadOnlyList<RecoveredCopy> torn = harness.Recover(File.ReadAllBytes(Path.Combine(FuzzDir, "seeds", "spool", "committed-then-torn")));
         Assert.Equal(300, Assert.Single(torn).Body.Length);
         Assert.Equal(SpoolHarness.CheckEnvelope(torn[0].Body), torn[0].Envelope);
     }

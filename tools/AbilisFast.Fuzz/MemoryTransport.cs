@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.IO.Pipelines;
 using System.Net;
 using System.Net.Security;
@@ -30,10 +31,14 @@ internal sealed class MemoryTransport : ISessionTransport
     }
 
     /// <summary>
-    /// What an in-memory STARTTLS handshake does: there is no TLS here, only its outcome. When it
-    /// succeeds the transport is secure from then on and the session reads on from where the
-    /// plaintext reader stopped (as if the client had sent the rest over TLS); when it fails the
-    /// session sees the <see cref="AuthenticationException"/> a broken handshake gives.
+    /// What an in-memory STARTTLS handshake does: there is no TLS here, only its outcome. The
+    /// client's handshake is the marker <see cref="ClientHello"/> (the first bytes of a TLS
+    /// handshake record) in what the plaintext reader has not consumed: what comes before it is
+    /// plaintext sent after STARTTLS and is thrown away, as with a real socket (the plaintext
+    /// reader goes, the TLS stream reads on from the socket); what follows it is what the client
+    /// sends over TLS. When it succeeds the transport is secure from then on; when it fails, or
+    /// the input holds no marker (the client never started a handshake), the session sees the
+    /// <see cref="AuthenticationException"/> a broken handshake gives.
     /// </summary>
     public enum TlsHandshake : byte
     {
@@ -64,8 +69,15 @@ internal sealed class MemoryTransport : ISessionTransport
         switch (_handshake)
         {
             case TlsHandshake.Succeeds when Input is SequencePipeReader plaintext:
-                Input = new SequencePipeReader(plaintext.Remaining);
+                ReadOnlySequence<byte> rest = plaintext.Remaining;
                 plaintext.Complete();
+                SequencePosition? hello = FindClientHello(rest);
+                if (hello is null)
+                {
+                    return ValueTask.FromException(new AuthenticationException("in-memory handshake: the client sent no handshake"));
+                }
+
+                Input = new SequencePipeReader(rest.Slice(hello.Value));
                 IsSecure = true;
                 return ValueTask.CompletedTask;
             case TlsHandshake.Fails:
@@ -73,6 +85,16 @@ internal sealed class MemoryTransport : ISessionTransport
             default:
                 throw new NotSupportedException("the in-memory transport has no TLS");
         }
+    }
+
+    /// <summary>The bytes that stand for the client's TLS handshake: a handshake record header (content type 22, version 3.x).</summary>
+    public static ReadOnlySpan<byte> ClientHello => [0x16, 0x03];
+
+    /// <summary>Where the client's data over TLS starts: just past the first <see cref="ClientHello"/>, or null.</summary>
+    private static SequencePosition? FindClientHello(ReadOnlySequence<byte> rest)
+    {
+        var reader = new SequenceReader<byte>(rest);
+        return reader.TryReadTo(out ReadOnlySequence<byte> _, ClientHello, advancePastDelimiter: true) ? reader.Position : null;
     }
 
     public void Abort()

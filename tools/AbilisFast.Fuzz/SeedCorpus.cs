@@ -28,6 +28,9 @@ internal static class SeedCorpus
     /// <summary>"\0fuzz\0secret" in base64: the harness's AUTH user.</summary>
     private const string PlainCredentials = "AGZ1enoAc2VjcmV0";
 
+    /// <summary>The client's TLS handshake for the in-memory transport (see <see cref="MemoryTransport.TlsHandshake"/>).</summary>
+    private const string Hello = "\u0016\u0003";
+
     /// <summary>IN sessions with options other than the default (the first byte, see <see cref="InOptions"/>).</summary>
     public static IReadOnlyList<(string Name, InOptions Options, byte Split, string Text)> InSessions { get; } =
     [
@@ -36,11 +39,12 @@ internal static class SeedCorpus
         ("auth-login", InOptions.Auth, 5, Ehlo + "AUTH LOGIN\r\nZnV6eg==\r\nc2VjcmV0\r\nMAIL FROM:<a@client.test>\r\nRCPT TO:<b@local.test>\r\nBDAT 3 LAST\r\nabcQUIT\r\n"),
         ("auth-login-initial", InOptions.Auth, 0, Ehlo + "AUTH LOGIN ZnV6eg==\r\nd3Jvbmc=\r\nAUTH LOGIN\r\n*\r\nAUTH PLAIN =\r\nAUTH CRAM-MD5\r\nAUTH PLAIN *\r\nAUTH PLAIN !!!!\r\nQUIT\r\n"),
         ("auth-before-ehlo", InOptions.Auth, 0, "HELO client.test\r\nAUTH PLAIN " + PlainCredentials + "\r\nAUTH\r\n"),
-        ("starttls-auth", InOptions.Auth | InOptions.Tls, 0, Ehlo + "STARTTLS\r\n" + Ehlo + "AUTH PLAIN " + PlainCredentials + "\r\nSTARTTLS\r\nMAIL FROM:<a@client.test>\r\nRCPT TO:<x@remote.test>\r\nDATA\r\nx\r\n.\r\nQUIT\r\n"),
+        ("starttls-auth", InOptions.Auth | InOptions.Tls, 0, Ehlo + "STARTTLS\r\n" + Hello + Ehlo + "AUTH PLAIN " + PlainCredentials + "\r\nSTARTTLS\r\nMAIL FROM:<a@client.test>\r\nRCPT TO:<x@remote.test>\r\nDATA\r\nx\r\n.\r\nQUIT\r\n"),
         ("starttls-pipelined", InOptions.Tls, 0, Ehlo + "STARTTLS\r\nMAIL FROM:<a@client.test>\r\nRCPT TO:<b@local.test>\r\n"),
+        ("starttls-injected", InOptions.Tls, 0, Ehlo + "STARTTLS\r\nMAIL FROM:<a@client.test>\r\nRCPT TO:<b@local.test>\r\n" + Hello + "MAIL FROM:<c@client.test>\r\n" + Ehlo + "QUIT\r\n"),
         ("starttls-argument", InOptions.Tls, 0, Ehlo + "STARTTLS now\r\nSTARTTLS\r\nQUIT\r\n"),
         ("starttls-fails", InOptions.Tls | InOptions.HandshakeFails, 0, Ehlo + "STARTTLS\r\nQUIT\r\n"),
-        ("tls-required", InOptions.Tls | InOptions.TlsRequired | InOptions.Auth, 0, Ehlo + "MAIL FROM:<a@client.test>\r\nAUTH PLAIN " + PlainCredentials + "\r\nSTARTTLS\r\n" + Ehlo + "MAIL FROM:<a@client.test>\r\nRCPT TO:<b@local.test>\r\nDATA\r\nx\r\n.\r\n"),
+        ("tls-required", InOptions.Tls | InOptions.TlsRequired | InOptions.Auth, 0, Ehlo + "MAIL FROM:<a@client.test>\r\nAUTH PLAIN " + PlainCredentials + "\r\nSTARTTLS\r\n" + Hello + Ehlo + "MAIL FROM:<a@client.test>\r\nRCPT TO:<b@local.test>\r\nDATA\r\nx\r\n.\r\n"),
         ("starttls-not-offered", InOptions.None, 0, Ehlo + "STARTTLS\r\nAUTH PLAIN " + PlainCredentials + "\r\nQUIT\r\n"),
         ("relay-client-dsn", InOptions.RelayClient | InOptions.DefaultLimits, 0, Ehlo + "MAIL FROM:<a@client.test> RET=FULL ENVID=QQ+2B1 SIZE=20\r\nRCPT TO:<x@remote.test> NOTIFY=SUCCESS,DELAY ORCPT=rfc822;x+40remote.test\r\nRCPT TO:<y@remote.test> NOTIFY=NEVER\r\nRCPT TO:<z@remote.test> NOTIFY=FAILURE,NEVER\r\nRCPT TO:<w@remote.test> ORCPT=utf-8;w\\x{E9}\r\nDATA\r\nSubject: dsn\r\n\r\nx\r\n.\r\nQUIT\r\n"),
         ("hop-limit", InOptions.None, 0, Ehlo + Envelope + "DATA\r\nReceived: from a\r\nReceived: from b\r\n\tby c\r\nRECEIVED : from d\r\nSubject: loop\r\n\r\nbody\r\n.\r\n" + Envelope + "BDAT 44 LAST\r\nReceived: x\r\nReceived: y\r\nReceived: z\r\n\r\n"),

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using AbilisFast.Fuzz;
+using AbilisFast.Protocol.Addressing;
 using AbilisFast.Server.Spool;
 using AbilisFast.Server.Tests.Support;
 
@@ -124,6 +125,23 @@ public sealed class FuzzCorpusTests(FuzzTargetsFixture fixture) : IClassFixture<
 
         InOutcome failed = harness.RunFuzzInput(File.ReadAllBytes(Path.Combine(FuzzDir, "seeds", "in", "starttls-fails")));
         Assert.EndsWith("220 2.0.0 Ready to start TLS\r\n", failed.Replies, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// The path target's first finding (crashes/path/d78ff10d304cc9d8): a source route with UTF-8 in
+    /// it is dropped, yet the path still needs SMTPUTF8, so the non-ASCII flag stays set although the
+    /// mailbox left is ASCII. The parser was right; the harness's check now says so.
+    /// </summary>
+    [Fact]
+    public void AUtf8SourceRouteIsDroppedAndStillCountsAsNonAscii()
+    {
+        byte[] input = File.ReadAllBytes(Path.Combine(FuzzDir, "crashes", "path", "d78ff10d304cc9d8"));
+        ReadOnlySpan<byte> argument = input.AsSpan(1);
+        Assert.Equal(PathStatus.Ok, PathParser.TryParse(argument, PathKind.Forward, out ParsedPath path));
+        Assert.True(path.HadSourceRoute);
+        Assert.True(path.HasNonAscii);
+        Assert.Equal("u@l.test", System.Text.Encoding.Latin1.GetString(path.Mailbox(argument)));
+        fixture.Targets.Run("path", input);
     }
 
     [Fact]

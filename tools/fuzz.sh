@@ -26,9 +26,12 @@ targets=(in spool spool-records console config received path)
 root="$(cd "$(dirname "$0")/.." && pwd)"
 work_root="${FUZZ_WORK:-${TMPDIR:-/tmp}/abilisfast-fuzz}"
 # The instrumented build: one per target for a single run (runs of two targets may overlap), one
-# shared by every target under "all".
+# shared by every target under "all"; cmin and cov take the target's own, else the shared one.
 bin="$work_root/${2:-x}/bin"
 [ "${1:-}" = all ] && bin="$work_root/bin"
+case "${1:-}" in
+    cmin|cov) [ -f "$bin/AbilisFast.Fuzz.dll" ] || [ ! -f "$work_root/bin/AbilisFast.Fuzz.dll" ] || bin="$work_root/bin" ;;
+esac
 fuzzdir="$root/tools/AbilisFast.Fuzz"
 
 usage() {
@@ -71,6 +74,7 @@ afl_env() {
     export AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1
     export AFL_NO_AFFINITY=1                       # shared machine: do not claim a core
     export AFL_NO_UI=1
+    export AFL_ALLOW_TMP=1                         # afl-cmin refuses work files under /tmp without it
     export AFL_SKIP_CRASHES=1
     export DOTNET_TieredPGO=0
 }
@@ -198,7 +202,7 @@ case "$command" in
         # The committed corpus and seeds go in too, so what they covered is kept.
         inputs "$target" "$work_root/$target/cmin-input"
         cp "$queue"/id:* "$work_root/$target/cmin-input/" 2>/dev/null || true
-        AFL_QUIET=1 afl-cmin -i "$work_root/$target/cmin-input" -o "$out" -t 10000 -m none -- dotnet "$bin/AbilisFast.Fuzz.dll" "$target" > "$work_root/$target/cmin.log" 2>&1 \
+        AFL_QUIET=1 afl-cmin -i "$work_root/$target/cmin-input" -o "$out" -t 10000 -m none -- "$(command -v dotnet)" "$bin/AbilisFast.Fuzz.dll" "$target" > "$work_root/$target/cmin.log" 2>&1 \
             || { tail -n 20 "$work_root/$target/cmin.log" >&2; rm -rf "$ABILISFAST_FUZZ_TMP"; exit 2; }
         rm -rf "$ABILISFAST_FUZZ_TMP"
         dest="$fuzzdir/corpus/$target"

@@ -2,7 +2,7 @@ namespace AbilisFast.Fuzz;
 
 /// <summary>
 /// The fuzz targets by name, and the one entry point that afl-fuzz, the repro mode and the CI test
-/// all call. Neither the IN session nor spool recovery documents any exception for bad input (a
+/// all call. Neither the IN session, the ESMTP parsers nor spool recovery documents any exception for bad input (a
 /// session answers bad input with a reply and survives a closed connection; recovery "never throws
 /// on content"), so nothing may escape <see cref="Run"/>: every exception, including the harness's
 /// own <see cref="FuzzInvariantException"/>, is a finding.
@@ -30,7 +30,10 @@ internal sealed class FuzzTargets : IDisposable
     /// <summary>The MAIL FROM / RCPT TO path parser (see <see cref="PathHarness"/>).</summary>
     public const string Path = "path";
 
-    public static readonly IReadOnlyList<string> Names = [In, Spool, SpoolRecords, Console, Config, Received, Path];
+    /// <summary>The ESMTP syntax alone: MAIL and RCPT parameters, the BDAT argument (see <see cref="EsmtpHarness"/>).</summary>
+    public const string Esmtp = "esmtp";
+
+    public static readonly IReadOnlyList<string> Names = [In, Spool, SpoolRecords, Console, Config, Received, Path, Esmtp];
 
     private InTransactionHarness? _in;
     private SpoolHarness? _spool;
@@ -64,6 +67,9 @@ internal sealed class FuzzTargets : IDisposable
                 break;
             case Path:
                 PathHarness.Run(data);
+                break;
+            case Esmtp:
+                EsmtpHarness.Run(data);
                 break;
             default:
                 throw new ArgumentException($"unknown target '{target}' (known: {string.Join(", ", Names)})", nameof(target));

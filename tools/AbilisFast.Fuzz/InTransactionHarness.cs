@@ -15,6 +15,8 @@ using AbilisFast.Server.Sessions;
 using AbilisFast.Server.Spool;
 using AbilisFast.Server.Access;
 using AbilisFast.Server.Transport;
+using Microsoft.Extensions.Time.Testing;
+using AbilisFast.Testing;
 
 namespace AbilisFast.Fuzz;
 
@@ -94,7 +96,7 @@ internal sealed partial class InTransactionHarness : IDisposable
                 out _);
             SmtpContext? live = null;
             var mailboxes = new MaildirStore(Path.Combine(workDir, "mailboxes"), () => (live!.Settings.MbMaxSizeBytes, live.Settings.MbMaxMails));
-            var time = new FixedTime();
+            var time = new FakeTimeProvider(FixedInstant);
             live = new SmtpContext(settings, new SessionLog(), spool, time)
             {
                 Mailboxes = mailboxes,
@@ -162,7 +164,7 @@ internal sealed partial class InTransactionHarness : IDisposable
         var options = (InOptions)(data.IsEmpty ? 0 : data[0] & (byte)InOptions.All);
         int segment = data.Length < 2 ? 0 : data[1];
         byte[] stream = data.Length < 2 ? [] : data[2..].ToArray();
-        return Run(segment == 0 ? new ReadOnlySequence<byte>(stream) : Segments.Split(stream, segment), options);
+        return Run(segment == 0 ? new ReadOnlySequence<byte>(stream) : Sequences.Split(stream, segment), options);
     }
 
     private string Drive(PipeReader input, Func<Task>? feed, InOptions options)
@@ -315,13 +317,8 @@ internal sealed partial class InTransactionHarness : IDisposable
         }
     }
 
-    /// <summary>A clock stopped at one instant, so the Received: header and the envelope are the same in every run.</summary>
-    private sealed class FixedTime : TimeProvider
-    {
-        private static readonly DateTimeOffset Instant = new(2026, 11, 29, 6, 0, 0, TimeSpan.Zero);
-
-        public override DateTimeOffset GetUtcNow() => Instant;
-    }
+    /// <summary>The instant the clock stays at, so the Received: header and the envelope are the same in every run.</summary>
+    private static readonly DateTimeOffset FixedInstant = new(2026, 11, 29, 6, 0, 0, TimeSpan.Zero);
 }
 
 /// <summary>How the <c>in</c> target sets up one session: the first byte of its input.</summary>

@@ -1,10 +1,11 @@
 using System.Buffers;
 using System.Globalization;
+using System.IO.Pipelines;
 using System.Net;
 using System.Security.Cryptography;
-using System.IO.Pipelines;
 using System.Text;
 using System.Text.RegularExpressions;
+using AbilisFast.Server.Access;
 using AbilisFast.Server.Configuration;
 using AbilisFast.Server.Delivery;
 using AbilisFast.Server.Diagnostics;
@@ -13,10 +14,9 @@ using AbilisFast.Server.Queue;
 using AbilisFast.Server.Runtime;
 using AbilisFast.Server.Sessions;
 using AbilisFast.Server.Spool;
-using AbilisFast.Server.Access;
 using AbilisFast.Server.Transport;
-using Microsoft.Extensions.Time.Testing;
 using AbilisFast.Testing;
+using Microsoft.Extensions.Time.Testing;
 
 namespace AbilisFast.Fuzz;
 

@@ -29,7 +29,7 @@ internal sealed partial class InSession : IResettable
 
     private readonly SmtpContext _context;
     private readonly EnvelopeBuilder _envelope = new();
-    private readonly byte[] _helo = new byte[LineReader.MaxCommandLine];
+    private HeloName _helo;
 
     private ISessionTransport? _transportOrNull;
     private SmtpChannel? _channel;
@@ -467,6 +467,7 @@ internal sealed partial class InSession : IResettable
         _relayAllowed = false;
         _errors = 0;
         _heloLength = 0;
+        _helo.Release();
         _esmtp = false;
         _timeoutReason = 0;
         _transferStart = 0;

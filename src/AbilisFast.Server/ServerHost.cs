@@ -83,7 +83,7 @@ internal static class ServerHost
                 return ExitCodes.Usage;
             }
 
-            console.WriteLine($"abilisfast: TLS: {tls.Origin}, SHA-256 fingerprint {tls.Certificate.GetCertHashString(System.Security.Cryptography.HashAlgorithmName.SHA256)}");
+            console.WriteLine($"abilisfast: TLS: {tls.Origin}, SHA-256 fingerprint {tls.Fingerprint}");
             var context = new SmtpContext(settings, log, spool)
             {
                 Mailboxes = mailboxes,

@@ -35,6 +35,11 @@ internal static class ServerHost
     /// </summary>
     public static async Task<int> RunAsync(SmtpSettings settings, TextWriter console, CancellationToken stop, LiveConfiguration? configuration, ServiceOptions? service)
     {
+        if (OpenFilesLimit.RaiseToHard() is { } files && OpenFilesLimit.Check(settings.SesTot, files.Now) is { } filesWarning)
+        {
+            console.WriteLine($"abilisfast: warning: {filesWarning}");
+        }
+
         var log = new SessionLog();
         SpoolStore spool;
         FileStream workDirLock;

@@ -64,7 +64,7 @@ printf '%-44s %10d %10s\n' "baseline (the project as it is)" "$base" ""
 for v in "${variants[@]}"; do
     name=${v%%=*}
     props=${v#*=}
-    size=$(publish "$(echo "$name" | tr -c 'A-Za-z0-9_.-\n' _)" "$props") || continue
+    size=$(publish "$(echo "$name" | tr -c 'A-Za-z0-9_.\n-' _)" "$props") || continue
     printf '%-44s %10d %+10d\n' "$props" "$size" $((size - base))
 done
 

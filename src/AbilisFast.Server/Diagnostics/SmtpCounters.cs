@@ -16,9 +16,7 @@ internal sealed class SmtpCounters
     private readonly long[] _cells;
     private readonly int _stride;
 
-    private DateTimeOffset _clearedAt; // 16 bytes, so read and written under _clearLock
-
-    private readonly Lock _clearLock = new();
+    private DateTimeOffset _clearedAt; // 16 bytes, so read and written under the lock of _cells (no lock object of its own: 40 bytes less per channel)
 
     /// <param name="padded">One cache line per value (counters that many threads update at once).</param>
     public SmtpCounters(DateTimeOffset createdAt, bool padded = true)
@@ -32,7 +30,7 @@ internal sealed class SmtpCounters
     {
         get
         {
-            lock (_clearLock)
+            lock (_cells)
             {
                 return _clearedAt;
             }
@@ -63,7 +61,7 @@ internal sealed class SmtpCounters
     /// <summary>Zeroes every counter and records <paramref name="now"/> as the clear time.</summary>
     public void Clear(DateTimeOffset now)
     {
-        lock (_clearLock)
+        lock (_cells)
         {
             for (int i = 0; i < CellCount; i++)
             {

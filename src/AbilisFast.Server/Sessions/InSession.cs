@@ -128,9 +128,123 @@ internal sealed partial class InSession : IResettable
             return;
         }
 
+        // The read loop is written out here rather than in a method of its own: every session waiting
+        // for its next command holds one asynchronous frame less (192 bytes).
         try
         {
-            await ReadLoopAsync().ConfigureAwait(false);
+            while (!_closing)
+            {
+                if (Volatile.Read(ref _shutdown) != 0 && _mode == Mode.Commands)
+                {
+                    Reply(SmtpReplies.ShuttingDown);
+                    EndOfSession();
+                    await FlushAsync().ConfigureAwait(false);
+                    return;
+                }
+
+                PipeReader input = Transport.Input;
+                ReadResult result;
+                try
+                {
+                    result = await input.ReadAsync().ConfigureAwait(false);
+                }
+                catch (Exception e) when (IsConnectionError(e))
+                {
+                    return;
+                }
+
+                if (result.IsCanceled)
+                {
+                    if (Volatile.Read(ref _timeoutReason) != 0)
+                    {
+                        LogTimeout();
+                        Reply(SmtpReplies.Timeout);
+                        EndOfSession();
+                        await FlushAsync().ConfigureAwait(false);
+                        return;
+                    }
+
+                    if (Volatile.Read(ref _shutdown) != 0)
+                    {
+                        continue;
+                    }
+
+                    return;
+                }
+
+                ReadOnlySequence<byte> buffer = result.Buffer;
+                bool startTls = false;
+                try
+                {
+                    while (true)
+                    {
+                        Step step = Process(ref buffer);
+                        if (step is Step.Commit or Step.Authenticate)
+                        {
+                            if (step == Step.Commit)
+                            {
+                                await CommitAsync().ConfigureAwait(false);
+                            }
+                            else
+                            {
+                                await AuthenticateAsync().ConfigureAwait(false);
+                            }
+
+                            if (_closing)
+                            {
+                                break;
+                            }
+
+                            continue;
+                        }
+
+                        if (step == Step.StartTls)
+                        {
+                            // Whatever follows the STARTTLS line stays unconsumed here and is thrown
+                            // away with the plaintext reader (CVE-2011-0411): it is never executed.
+                            startTls = true;
+                            break;
+                        }
+
+                        if (step == Step.Close)
+                        {
+                            _closing = true;
+                        }
+
+                        break;
+                    }
+                }
+                finally
+                {
+                    input.AdvanceTo(buffer.Start, buffer.End);
+                }
+
+                if (_closing)
+                {
+                    // 221 to QUIT, or a 421: the slot is free before the client can read the reply.
+                    EndOfSession();
+                }
+
+                if (!await FlushAsync().ConfigureAwait(false))
+                {
+                    return;
+                }
+
+                if (startTls)
+                {
+                    if (!await HandshakeAsync().ConfigureAwait(false))
+                    {
+                        return;
+                    }
+
+                    continue;
+                }
+
+                if (result.IsCompleted)
+                {
+                    return;
+                }
+            }
         }
         finally
         {
@@ -154,123 +268,6 @@ internal sealed partial class InSession : IResettable
         _slot = null;
         _channel = null;
         slot?.Release();
-    }
-
-    private async Task ReadLoopAsync()
-    {
-        while (!_closing)
-        {
-            if (Volatile.Read(ref _shutdown) != 0 && _mode == Mode.Commands)
-            {
-                Reply(SmtpReplies.ShuttingDown);
-                EndOfSession();
-                await FlushAsync().ConfigureAwait(false);
-                return;
-            }
-
-            PipeReader input = Transport.Input;
-            ReadResult result;
-            try
-            {
-                result = await input.ReadAsync().ConfigureAwait(false);
-            }
-            catch (Exception e) when (IsConnectionError(e))
-            {
-                return;
-            }
-
-            if (result.IsCanceled)
-            {
-                if (Volatile.Read(ref _timeoutReason) != 0)
-                {
-                    LogTimeout();
-                    Reply(SmtpReplies.Timeout);
-                    EndOfSession();
-                    await FlushAsync().ConfigureAwait(false);
-                    return;
-                }
-
-                if (Volatile.Read(ref _shutdown) != 0)
-                {
-                    continue;
-                }
-
-                return;
-            }
-
-            ReadOnlySequence<byte> buffer = result.Buffer;
-            bool startTls = false;
-            try
-            {
-                while (true)
-                {
-                    Step step = Process(ref buffer);
-                    if (step is Step.Commit or Step.Authenticate)
-                    {
-                        if (step == Step.Commit)
-                        {
-                            await CommitAsync().ConfigureAwait(false);
-                        }
-                        else
-                        {
-                            await AuthenticateAsync().ConfigureAwait(false);
-                        }
-
-                        if (_closing)
-                        {
-                            break;
-                        }
-
-                        continue;
-                    }
-
-                    if (step == Step.StartTls)
-                    {
-                        // Whatever follows the STARTTLS line stays unconsumed here and is thrown
-                        // away with the plaintext reader (CVE-2011-0411): it is never executed.
-                        startTls = true;
-                        break;
-                    }
-
-                    if (step == Step.Close)
-                    {
-                        _closing = true;
-                    }
-
-                    break;
-                }
-            }
-            finally
-            {
-                input.AdvanceTo(buffer.Start, buffer.End);
-            }
-
-            if (_closing)
-            {
-                // 221 to QUIT, or a 421: the slot is free before the client can read the reply.
-                EndOfSession();
-            }
-
-            if (!await FlushAsync().ConfigureAwait(false))
-            {
-                return;
-            }
-
-            if (startTls)
-            {
-                if (!await HandshakeAsync().ConfigureAwait(false))
-                {
-                    return;
-                }
-
-                continue;
-            }
-
-            if (result.IsCompleted)
-            {
-                return;
-            }
-        }
     }
 
     /// <summary>Consumes as much of <paramref name="buffer"/> as the current mode allows.</summary>

@@ -253,7 +253,7 @@ internal sealed class SmtpListener : IAsyncDisposable
         var slot = new SessionSlot(this, channel, address);
         try
         {
-            await using var transport = new SocketTransport(client, _context.BufferPool);
+            await using var transport = new SocketTransport(client, _context.BufferPool, address);
             channel.LocalEndPoint = transport.LocalEndPoint;
             channel.RemoteEndPoint = transport.RemoteEndPoint;
             channel.TcpState = TcpState.Connected;

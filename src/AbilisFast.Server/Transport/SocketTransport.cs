@@ -25,7 +25,11 @@ internal sealed class SocketTransport : ISessionTransport
     private NetworkStream? _network;
     private SslStream? _tls;
 
-    public SocketTransport(Socket socket, MemoryPool<byte> pool)
+    /// <summary>The local end point of the last connection: most connections share it, so sessions share one object.</summary>
+    private static IPEndPoint? s_lastLocal;
+
+    /// <param name="remoteAddress">The client's address already normalised by the listener (reused, not made again).</param>
+    public SocketTransport(Socket socket, MemoryPool<byte> pool, IPAddress? remoteAddress = null)
     {
         _pool = pool;
         _socket = socket;
@@ -38,8 +42,21 @@ internal sealed class SocketTransport : ISessionTransport
 
         // Normalised (::ffff:a.b.c.d of a dual-stack socket becomes a.b.c.d): what every user of the
         // transport sees, the session, its Received: field and the console alike.
-        LocalEndPoint = PeerAddress.Normalize(socket.LocalEndPoint as IPEndPoint);
-        RemoteEndPoint = PeerAddress.Normalize(socket.RemoteEndPoint as IPEndPoint);
+        IPEndPoint? local = PeerAddress.Normalize(socket.LocalEndPoint as IPEndPoint);
+        if (local is not null && Volatile.Read(ref s_lastLocal) is { } last && last.Equals(local))
+        {
+            local = last;
+        }
+        else
+        {
+            Volatile.Write(ref s_lastLocal, local);
+        }
+
+        LocalEndPoint = local;
+        IPEndPoint? remote = socket.RemoteEndPoint as IPEndPoint;
+        RemoteEndPoint = remote is not null && remoteAddress is not null && remoteAddress.Equals(PeerAddress.Normalize(remote.Address))
+            ? new IPEndPoint(remoteAddress, remote.Port)
+            : PeerAddress.Normalize(remote);
     }
 
     private static TlsPipeOptions OptionsFor(MemoryPool<byte> pool)

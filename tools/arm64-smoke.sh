@@ -10,7 +10,8 @@
 #   - sends a message to <postmaster> with swaks and sees it delivered into the Maildir (the
 #     directory fsync there uses the arm64 value of O_DIRECTORY, which differs from x64's);
 #   - asks the admin port for "d d smtp" with abilisfast ctl (the arm64 binary too);
-#   - sends SIGTERM: the process exits 0.
+#   - sends SIGTERM: the process exits 0;
+#   - makes an Ed25519 DKIM key (OpenSSL's libcrypto by function pointer) and checks it with openssl.
 # Prints "arm64 smoke: ok" and exits 0, or says what failed and exits 1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -45,4 +46,10 @@ smoke_wait_maildir "arm64 smoke"
 smoke_check_display
 smoke_stop
 grep -q "listening on port $port" server.log || smoke_fail "no 'listening on port $port' line"
+# Ed25519 for DKIM comes from the arm64 libcrypto through function pointers: the key the binary
+# makes must have the public key openssl derives from it.
+"${runner[@]}" "$bin" dkim keygen --type ed25519 --selector e1 --domain smoke.test --wdir "$work/dkim" >"$work/dkim.txt" 2>/dev/null \
+    || smoke_fail "dkim keygen --type ed25519"
+grep -qF "p=$(openssl pkey -in "$work/dkim/dkim/e1.key" -pubout -outform DER | tail -c 32 | base64)\"" "$work/dkim.txt" \
+    || smoke_fail "the Ed25519 public key differs from openssl's: $(cat "$work/dkim.txt")"
 echo "arm64 smoke: ok (binary $((size / 1024)) KiB, RSS $rss_kib KiB under qemu after start and one message, of which $qemu_heap_kib KiB QEMU's own heap: $bin)"

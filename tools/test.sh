@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test (unit, loopback, end-to-end) and installs what the end-to-end tests need when it
 # is missing: the real peers they talk to (swaks, python3, Postfix's smtp-source/smtp-sink, dnsmasq,
-# systemd-analyze, and the mail readers of the delivered Maildirs: Dovecot's imapd and s-nail). On
-# Debian or Ubuntu it uses apt-get, as root or through sudo. Extra arguments go to `dotnet test`
-# (for example --filter).
+# systemd-analyze, the mail readers of the delivered Maildirs: Dovecot's imapd and s-nail, curl,
+# promtool, dkimverify). On Debian or Ubuntu it uses apt-get, as root or through sudo. Extra
+# arguments go to `dotnet test` (for example --filter).
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 
@@ -17,6 +17,15 @@ command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
 # Mail readers of the Maildir tests: Dovecot's imapd (run privately by the tests, never as a service) and s-nail.
 [ -x /usr/sbin/dovecot ] && [ -x /usr/lib/dovecot/imap ] || need+=(dovecot-imapd)
 command -v s-nail >/dev/null 2>&1 || need+=(s-nail)
+command -v curl >/dev/null 2>&1 || need+=(curl)
+# The DKIM tests verify with dkimpy (dkimverify); its Ed25519 needs PyNaCl.
+command -v dkimverify >/dev/null 2>&1 || need+=(python3-dkim)
+/usr/bin/python3 -c 'import nacl' >/dev/null 2>&1 || need+=(python3-nacl)
+command -v openssl >/dev/null 2>&1 || need+=(openssl)
+# promtool (package prometheus) checks the metrics endpoint's output. Only promtool is used: the
+# package is installed without its recommends (node exporter) and its daemon is stopped at once.
+need_prometheus=0
+command -v promtool >/dev/null 2>&1 || need_prometheus=1
 if [ ${#need[@]} -gt 0 ]; then
     echo "tools/test.sh: installing the test peers: ${need[*]}"
     sudo=()
@@ -34,6 +43,16 @@ if [ ${#need[@]} -gt 0 ]; then
     if printf '%s\n' "${need[@]}" | grep -qx dovecot-imapd; then
         ("${sudo[@]}" service dovecot stop || "${sudo[@]}" doveadm stop) >/dev/null 2>&1 || true
     fi
+fi
+if [ "$need_prometheus" -eq 1 ]; then
+    echo "tools/test.sh: installing promtool (package prometheus, without recommends)"
+    sudo=()
+    [ "$(id -u)" -eq 0 ] || sudo=(sudo)
+    export DEBIAN_FRONTEND=noninteractive
+    "${sudo[@]}" apt-get update -qq >/dev/null && "${sudo[@]}" apt-get install -y -qq --no-install-recommends prometheus >/dev/null \
+        || { echo "tools/test.sh: apt-get install prometheus failed" >&2; exit 1; }
+    # Only promtool is wanted: never leave the Prometheus server running.
+    ("${sudo[@]}" service prometheus stop || "${sudo[@]}" systemctl stop prometheus) >/dev/null 2>&1 || true
 fi
 
 exec dotnet test AbilisFast.sln -c Release "$@"

@@ -48,11 +48,31 @@ internal static partial class ConfigurationCheck
             }
         }
 
+        try
+        {
+            // Every DKIM key is read as a start reads it (DKIM-DOMAIN set): a missing or unusable file stops here.
+            Signing.DkimSigner.CheckKeys(settings);
+        }
+        catch (ConfigurationException e)
+        {
+            error.WriteLine($"abilisfast: {e.Message}");
+            return ExitCodes.Usage;
+        }
+
+        if (ServerHost.MetricsAddressWarning(settings) is { } warning)
+        {
+            error.WriteLine(warning);
+        }
+
         string admin = settings.AdminAddress is null ? "no admin port" : $"admin port {settings.AdminAddress}:{settings.AdminPort}";
         string source = commandLine.ConfigPath is { } path ? path : "no --config file";
-        output.WriteLine($"abilisfast: configuration OK ({source}; SMTP port {settings.TcpLocPort}, {admin}, WDIR {settings.WorkDir}{(settings.Log ? ", LOG:YES" : string.Empty)})");
+        output.WriteLine($"abilisfast: configuration OK ({source}; SMTP port {settings.TcpLocPort}, {admin}, WDIR {settings.WorkDir}{(settings.Log ? ", LOG:YES" : string.Empty)}{Dkim(settings)})");
         return ExitCodes.Ok;
     }
+
+    private static string Dkim(SmtpSettings settings) => settings.DkimDomains.Count == 0
+        ? string.Empty
+        : $", DKIM for {string.Join(',', settings.DkimDomains)} with selector(s) {string.Join(',', settings.DkimSelectors)}";
 
     /// <summary>
     /// WDIR is an existing folder this user may write, or the nearest existing parent is one (so a

@@ -88,6 +88,17 @@ internal static class ServerHost
                 return ExitCodes.Usage;
             }
 
+            try
+            {
+                Signing.DkimSigner.CheckKeys(settings);
+            }
+            catch (ConfigurationException e)
+            {
+                console.WriteLine($"abilisfast: {e.Message}");
+                await spool.DisposeAsync().ConfigureAwait(false);
+                return ExitCodes.Usage;
+            }
+
             console.WriteLine($"abilisfast: TLS: {tls.Origin}, SHA-256 fingerprint {tls.Fingerprint}");
             var context = new SmtpContext(settings, log, spool)
             {
@@ -137,6 +148,7 @@ internal static class ServerHost
             }
 
             await using AdminServer? admin = StartAdmin(settings, context, console, configuration, bans);
+            await using Metrics.MetricsServer? metrics = StartMetrics(settings, context, console);
             delivery.Start();
             string status;
             if (!server.IsListening)
@@ -262,6 +274,45 @@ internal static class ServerHost
 
         console.WriteLine($"abilisfast: admin port on {admin.LocalEndPoint}");
         return admin;
+    }
+
+    /// <summary>
+    /// Starts the metrics endpoint when METRICS-PORT is set. A METRICS-ADDR that is not a loopback
+    /// address is warned about (the endpoint tells anyone who can reach it how the relay is doing);
+    /// a port that cannot be bound is a warning too: SMTP keeps running, as with the admin port.
+    /// </summary>
+    /// <summary>The warning for a metrics endpoint on an address beyond loopback (start and --check-config), or null.</summary>
+    internal static string? MetricsAddressWarning(SmtpSettings settings) =>
+        settings.MetricsPort == 0 || IPAddress.IsLoopback(settings.MetricsAddress)
+            ? null
+            : $"abilisfast: warning: METRICS-ADDR {settings.MetricsAddress} is not a loopback address: anyone who can reach port {settings.MetricsPort} can read the metrics" +
+                (settings.MetricsToken.Length == 0 ? "; set METRICS-TOKEN or firewall the port" : " endpoint that presents METRICS-TOKEN");
+
+    private static Metrics.MetricsServer? StartMetrics(SmtpSettings settings, SmtpContext context, TextWriter console)
+    {
+        if (settings.MetricsPort == 0)
+        {
+            return null;
+        }
+
+        if (MetricsAddressWarning(settings) is { } warning)
+        {
+            console.WriteLine(warning);
+        }
+
+        var metrics = new Metrics.MetricsServer(context);
+        try
+        {
+            metrics.Start(new IPEndPoint(settings.MetricsAddress, settings.MetricsPort));
+        }
+        catch (SocketException e)
+        {
+            console.WriteLine($"abilisfast: metrics port {settings.MetricsAddress}:{settings.MetricsPort} not available ({e.SocketErrorCode}); set METRICS-PORT or METRICS-ADDR (SMTP keeps running)");
+            return null;
+        }
+
+        console.WriteLine($"abilisfast: metrics on http://{metrics.LocalEndPoint}/metrics");
+        return metrics;
     }
 
     /// <summary>

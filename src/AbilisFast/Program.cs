@@ -61,6 +61,11 @@ internal static class Program
                 return await ControlCommand.RunAsync(commandLine.SubcommandArgs, Console.In, Console.Out, Console.Error).ConfigureAwait(false);
             }
 
+            if (commandLine.Subcommand == "dkim")
+            {
+                return AbilisFast.Server.Signing.DkimCommand.Run(commandLine.SubcommandArgs, Console.Out, Console.Error);
+            }
+
             if (commandLine.Subcommand == "sendmail")
             {
                 using Stream input = Console.OpenStandardInput();

@@ -8,8 +8,8 @@ internal sealed class LoadOptions
 {
     public const string Usage = """
         usage: abilisfast-load --server HOST:PORT [--sessions 20] [--messages N | --duration 30s] [--size 1024] [--rcpts 1]
-               [--pipelining on|off] [--per-connection N] [--from s@load.test] [--to r@load.test]
-               [--helo load.test] [--ehlo on|off] [--accepted-ids FILE] [--allow-remote] [--json] [--quiet]
+               [--rate R] [--grace 2s] [--warmup T] [--timeout 30s] [--pipelining on|off] [--per-connection N]
+               [--from s@load.test] [--to r@load.test] [--helo load.test] [--ehlo on|off] [--accepted-ids FILE] [--allow-remote] [--json] [--quiet]
 
           --server HOST:PORT    target (127.0.0.0/8, ::1 or localhost unless --allow-remote); IPv6 as [::1]:PORT
           --sessions N          concurrent connections (default 20)
@@ -17,6 +17,14 @@ internal sealed class LoadOptions
           --duration T          stop starting messages after T (30s, 2m, 500ms; default 30s)
           --size N              message size in bytes, headers included (default 1024)
           --rcpts N             recipients per message (default 1; with N > 1: r1@.., r2@..)
+          --rate R              open loop: start R messages per second by the clock, whatever the replies
+                                (latency counted from each message's scheduled start); default: closed
+                                loop, each session starts its next message when the last one ended
+          --grace T             open loop: how long after the last scheduled start to wait for late
+                                messages; those not started by then count as unsent (default 2s)
+          --warmup T            leave the messages started in the first T out of the latency figures
+                                (the client's own JIT warm-up; default 0)
+          --timeout T           how long to wait for a connection or a reply before giving up on it (default 30s)
           --pipelining on|off   use PIPELINING when the server offers it (default on)
           --per-connection N    messages per connection, 0 = unlimited (default), 1 = a new connection per message
           --from ADDR           envelope and header sender (default s@load.test)
@@ -39,6 +47,18 @@ internal sealed class LoadOptions
     public int Size { get; private set; } = 1024;
     public int Rcpts { get; private set; } = 1;
     public bool Pipelining { get; private set; } = true;
+
+    /// <summary>--rate: messages per second offered by the clock (open loop); 0 = closed loop.</summary>
+    public double Rate { get; private set; }
+
+    /// <summary>--grace: open loop, how long late messages may still start after the schedule ends.</summary>
+    public TimeSpan Grace { get; private set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>--timeout: how long a session waits for a connection or a reply before giving up on it.</summary>
+    public TimeSpan Timeout { get; private set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>--warmup: messages started this early in the run are left out of the latency figures.</summary>
+    public TimeSpan Warmup { get; private set; }
     public int PerConnection { get; private set; }
     public string From { get; private set; } = "s@load.test";
     public string To { get; private set; } = "r@load.test";
@@ -92,6 +112,10 @@ internal sealed class LoadOptions
                 "--duration" => TryDuration(value, out TimeSpan d) && Set(() => { o.Duration = d; sawDuration = true; }),
                 "--size" => TryInt(value, 1, 512 * 1024 * 1024, out int v3) && Set(() => o.Size = v3),
                 "--rcpts" => TryInt(value, 1, 10_000, out int v4) && Set(() => o.Rcpts = v4),
+                "--rate" => double.TryParse(value, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out double r) && r > 0 && r <= 10_000_000 && Set(() => o.Rate = r),
+                "--grace" => TryDuration(value, out TimeSpan g) && Set(() => o.Grace = g),
+                "--timeout" => TryDuration(value, out TimeSpan t) && Set(() => o.Timeout = t),
+                "--warmup" => TryDuration(value, out TimeSpan w) && Set(() => o.Warmup = w),
                 "--pipelining" => TryOnOff(value, out bool p) && Set(() => o.Pipelining = p),
                 "--per-connection" => TryInt(value, 0, int.MaxValue, out int v5) && Set(() => o.PerConnection = v5),
                 "--from" => IsAddress(value) && Set(() => o.From = value),

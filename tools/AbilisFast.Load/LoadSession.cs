@@ -26,6 +26,7 @@ internal sealed class LoadSession
     private readonly byte[] _recv = new byte[ReceiveBufferSize];
     private readonly byte[] _date = new byte[64];
     private readonly LatencyHistogram _latency = new();
+    private readonly LatencyHistogram _accept = new();
     private Socket? _socket;
     private int _rs;
     private int _re;
@@ -74,6 +75,7 @@ internal sealed class LoadSession
     public long Timeouts => Volatile.Read(ref _timeouts);
     public long Malformed => Volatile.Read(ref _malformed);
     public LatencyHistogram Latency => _latency;
+    public LatencyHistogram AcceptLatency => _accept;
 
     /// <summary>
     /// Called by the run's heartbeat: when the session has waited on the server longer than
@@ -94,8 +96,22 @@ internal sealed class LoadSession
     public async Task RunAsync()
     {
         int onConnection = 0;
-        while (_run.TryClaim())
+        while (true)
         {
+            long scheduled = 0;
+            if (_run.OpenLoop)
+            {
+                scheduled = await _run.NextSlotAsync().ConfigureAwait(false);
+                if (scheduled < 0)
+                {
+                    break;
+                }
+            }
+            else if (!_run.TryClaim())
+            {
+                break;
+            }
+
             if (_socket is null)
             {
                 if (!await OpenAsync().ConfigureAwait(false))
@@ -110,7 +126,7 @@ internal sealed class LoadSession
             Ending ending;
             try
             {
-                ending = await SendOneAsync(_run.NextNumber()).ConfigureAwait(false);
+                ending = await SendOneAsync(_run.NextNumber(), scheduled).ConfigureAwait(false);
             }
             catch (Exception e) when (IsConnectionError(e))
             {
@@ -203,12 +219,15 @@ internal sealed class LoadSession
         }
     }
 
-    /// <summary>One transaction: MAIL, RCPT..., DATA, the text, the final reply; RSET after a refusal.</summary>
+    /// <summary>
+    /// One transaction: MAIL, RCPT..., DATA, the text, the final reply; RSET after a refusal. Its
+    /// latency counts from <paramref name="scheduled"/> (open loop) or else from now.
+    /// </summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<Ending> SendOneAsync(long number)
+    private async ValueTask<Ending> SendOneAsync(long number, long scheduled)
     {
         _messages++;
-        long start = Stopwatch.GetTimestamp();
+        long start = scheduled != 0 ? scheduled : Stopwatch.GetTimestamp();
         int accepted = 0;
         int code;
         bool mailOk;
@@ -287,8 +306,15 @@ internal sealed class LoadSession
         }
 
         await SendMessageAsync(number).ConfigureAwait(false);
+        long dot = Stopwatch.GetTimestamp();
         code = await ReadReplyAsync().ConfigureAwait(false);
-        _latency.Record((long)Stopwatch.GetElapsedTime(start).TotalMicroseconds);
+        long replied = Stopwatch.GetTimestamp();
+        if (_run.Measured(start))
+        {
+            _latency.Record((long)Stopwatch.GetElapsedTime(start, replied).TotalMicroseconds);
+            _accept.Record((long)Stopwatch.GetElapsedTime(dot, replied).TotalMicroseconds);
+        }
+
         switch (code / 100)
         {
             case 2:

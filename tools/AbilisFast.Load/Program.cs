@@ -98,8 +98,18 @@ internal static class Program
             json.WriteNumber("elapsed_s", Math.Round(r.ElapsedSeconds, 3));
             json.WriteNumber("messages_per_s", Math.Round(r.MessagesPerSecond, 1));
             json.WriteNumber("p50_ms", r.P50Ms);
+            json.WriteNumber("p90_ms", r.P90Ms);
             json.WriteNumber("p99_ms", r.P99Ms);
             json.WriteNumber("p999_ms", r.P999Ms);
+            json.WriteNumber("accept_p50_ms", r.Accept.ValueAt(50) / 1000.0);
+            json.WriteNumber("accept_p90_ms", r.Accept.ValueAt(90) / 1000.0);
+            json.WriteNumber("accept_p99_ms", r.Accept.ValueAt(99) / 1000.0);
+            json.WriteNumber("accept_p999_ms", r.Accept.ValueAt(99.9) / 1000.0);
+            json.WriteNumber("offered_per_s", r.OfferedPerSecond);
+            json.WriteNumber("unsent", r.Unsent);
+            json.WriteNumber("lag_p99_ms", r.LagP99Ms);
+            WritePercentiles(json, "percentiles", r.Latency);
+            WritePercentiles(json, "accept_percentiles", r.Accept);
             json.WriteNumber("replies_2xx", r.Replies2xx);
             json.WriteNumber("replies_4xx", r.Replies4xx);
             json.WriteNumber("replies_5xx", r.Replies5xx);
@@ -115,6 +125,22 @@ internal static class Program
         stdout.Write("\n"u8);
     }
 
+    /// <summary>The percentile curve: [percentile, ms] pairs from 0 to 100, HdrHistogram's usual points.</summary>
+    private static void WritePercentiles(Utf8JsonWriter json, string name, LatencyHistogram h)
+    {
+        ReadOnlySpan<double> points = [0, 10, 25, 50, 75, 90, 95, 99, 99.5, 99.9, 99.95, 99.99, 100];
+        json.WriteStartArray(name);
+        foreach (double p in points)
+        {
+            json.WriteStartArray();
+            json.WriteNumberValue(p);
+            json.WriteNumberValue(h.ValueAt(p) / 1000.0);
+            json.WriteEndArray();
+        }
+
+        json.WriteEndArray();
+    }
+
     private static void WriteText(LoadResult r)
     {
         CultureInfo ic = CultureInfo.InvariantCulture;
@@ -123,7 +149,8 @@ internal static class Program
             messages accepted  {r.Accepted}
             elapsed            {r.ElapsedSeconds:F3} s
             messages/s         {r.MessagesPerSecond:F0}
-            latency (ms)       p50 {r.P50Ms:F3}  p99 {r.P99Ms:F3}  p99.9 {r.P999Ms:F3}
+            latency (ms)       p50 {r.P50Ms:F3}  p90 {r.P90Ms:F3}  p99 {r.P99Ms:F3}  p99.9 {r.P999Ms:F3}{(r.OfferedPerSecond > 0 ? "  (from each message's scheduled start)" : "  (from MAIL)")}
+            accept (ms)        p50 {r.Accept.ValueAt(50) / 1000.0:F3}  p90 {r.Accept.ValueAt(90) / 1000.0:F3}  p99 {r.Accept.ValueAt(99) / 1000.0:F3}  p99.9 {r.Accept.ValueAt(99.9) / 1000.0:F3}  (final dot to its reply){(r.OfferedPerSecond > 0 ? $"\noffered            {r.OfferedPerSecond:F0} messages/s; unsent {r.Unsent}; pacer lag p99 {r.LagP99Ms:F3} ms" : string.Empty)}
             replies            2xx {r.Replies2xx}  4xx {r.Replies4xx}  5xx {r.Replies5xx}
             errors             {r.Errors} (connect {r.ConnectFailures}, dropped {r.Dropped}, timeouts {r.Timeouts}, malformed {r.Malformed})
             connections        {r.Connections}

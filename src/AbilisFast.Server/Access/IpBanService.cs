@@ -62,6 +62,22 @@ internal sealed class IpBanService : IBanList, ILiveIpBanTarget
         }
     }
 
+    /// <summary>Bans in force now (the IPBAN list size, for the metrics endpoint).</summary>
+    public int BannedCount
+    {
+        get
+        {
+            DateTimeOffset now = _time.GetUtcNow();
+            int count = 0;
+            foreach (KeyValuePair<IPAddress, BanEntry> entry in _bans)
+            {
+                count += entry.Value.Until > now ? 1 : 0;
+            }
+
+            return count;
+        }
+    }
+
     public bool IsBanned(IPAddress address)
     {
         if (_bans.IsEmpty)

@@ -49,4 +49,13 @@ internal enum ParameterKind
 
     /// <summary>Base64 SHA-256 digests (32 octets each) separated by commas; may be empty (SERVER-TLS-PIN).</summary>
     PinList,
+
+    /// <summary>An IP address, never <c>#</c> (METRICS-ADDR).</summary>
+    IpAddress,
+
+    /// <summary>DKIM selectors separated by commas (DKIM-SELECTOR): dot-separated labels of letters, digits and '-'.</summary>
+    SelectorList,
+
+    /// <summary>File paths separated by commas; may be empty (DKIM-KEY).</summary>
+    PathList,
 }

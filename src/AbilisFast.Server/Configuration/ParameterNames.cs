@@ -57,6 +57,12 @@ internal static class ParameterNames
     public const string ServerAuthPlaintext = "SERVER-AUTH-PLAINTEXT";
     public const string HopLimit = "HOP-LIMIT";
     public const string DelayNotifTime = "DELAY-NOTIF-TIME";
+    public const string MetricsPort = "METRICS-PORT";
+    public const string MetricsAddr = "METRICS-ADDR";
+    public const string MetricsToken = "METRICS-TOKEN";
+    public const string DkimDomain = "DKIM-DOMAIN";
+    public const string DkimSelector = "DKIM-SELECTOR";
+    public const string DkimKeyFile = "DKIM-KEY";
     public const string NodeName = "NODENAME";
     public const string Sink = "SINK";
 }

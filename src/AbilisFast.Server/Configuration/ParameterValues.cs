@@ -61,7 +61,10 @@ internal static class ParameterValues
 
             case ParameterKind.FreeText:
             case ParameterKind.Password:
-                return !HasControl(text);
+                // A bearer token (METRICS-TOKEN) must fit an Authorization header: visible ASCII, no spaces.
+                return definition.Min > 0
+                    ? text.Length == 0 || (text.Length >= definition.Min && text.Length <= definition.Max && text.All(c => c is > ' ' and < '\x7f'))
+                    : !HasControl(text);
 
             case ParameterKind.Path:
                 normalized = trimmed;
@@ -116,9 +119,61 @@ internal static class ParameterValues
 
                 return false;
 
+            case ParameterKind.IpAddress:
+                normalized = trimmed;
+                return TryParseAddress(trimmed, out _);
+
+            case ParameterKind.SelectorList:
+                return TryNormalizeSelectors(trimmed, out normalized);
+
+            case ParameterKind.PathList:
+                normalized = string.Join(',', SplitList(trimmed));
+                return SplitList(trimmed).All(IsPath) && (trimmed.Length > 0 || definition.AllowEmpty);
+
             default:
                 return false;
         }
+    }
+
+    /// <summary>The items of a comma-separated list, trimmed, empty ones left out.</summary>
+    public static string[] SplitList(string text) =>
+        text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+
+    /// <summary>A DKIM selector (RFC 6376 3.1): dot-separated labels of letters, digits and '-', 1..63 characters each.</summary>
+    public static bool IsSelector(ReadOnlySpan<char> text)
+    {
+        if (text.IsEmpty || text.Length > 253)
+        {
+            return false;
+        }
+
+        foreach (Range range in text.Split('.'))
+        {
+            ReadOnlySpan<char> label = text[range];
+            if (label.IsEmpty || label.Length > 63 || label[0] == '-' || label[^1] == '-')
+            {
+                return false;
+            }
+
+            foreach (char c in label)
+            {
+                if (!char.IsAsciiLetterOrDigit(c) && c != '-')
+                {
+                    return false;
+                }
+            }
+        }
+
+        return true;
+    }
+
+    private static bool TryNormalizeSelectors(string text, out string normalized)
+    {
+        string[] selectors = SplitList(text);
+        normalized = string.Join(',', selectors);
+        return selectors.Length is >= 1 and <= 8
+            && selectors.All(s => IsSelector(s))
+            && selectors.Distinct(StringComparer.OrdinalIgnoreCase).Count() == selectors.Length;
     }
 
     /// <summary>Host-name characters: 1..255 ASCII letters, digits, '.', '-' or '_'.</summary>

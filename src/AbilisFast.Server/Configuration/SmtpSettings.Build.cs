@@ -25,6 +25,11 @@ internal sealed partial record SmtpSettings
         }
 
         string dns = store.GetValue(P.Dns);
+        string[] selectors = ParameterValues.SplitList(store.GetValue(P.DkimSelector));
+        string[] keys = ParameterValues.SplitList(store.GetValue(P.DkimKeyFile));
+        string[] keyPaths = keys.Length == 0
+            ? [.. selectors.Select(selector => Path.Combine(workDir, DkimKeyFolder, selector + ".key"))]
+            : [.. keys.Select(key => Path.GetFullPath(key, workDir))];
         return new SmtpSettings
         {
             Active = YesNo(store, P.Act),
@@ -91,10 +96,20 @@ internal sealed partial record SmtpSettings
             MxTls = store.GetValue(P.MxTls) == "MAY",
             HopLimit = Int(store, P.HopLimit),
             DelayNotifTime = TimeSpan.FromSeconds(Int(store, P.DelayNotifTime)),
+            MetricsPort = Int(store, P.MetricsPort),
+            MetricsAddress = Address(store, P.MetricsAddr) ?? IPAddress.Loopback,
+            MetricsToken = store.GetValue(P.MetricsToken),
+            DkimDomains = [.. ParameterValues.SplitDomains(store.GetValue(P.DkimDomain)).Select(d => d.ToLowerInvariant())],
+            DkimSelectors = selectors,
+            DkimKeyPaths = keyPaths,
+            DkimKeySource = keys.Length == 0 ? store.GetSource(P.DkimSelector) : store.GetSource(P.DkimKeyFile),
             NodeName = store.GetValue(P.NodeName),
             Sink = YesNo(store, P.Sink),
         };
     }
+
+    /// <summary>Where DKIM keys are kept when DKIM-KEY is empty (WDIR/dkim/SELECTOR.key), and where <c>dkim keygen</c> writes them.</summary>
+    public const string DkimKeyFolder = "dkim";
 
     private static bool YesNo(ParameterStore store, string name) => store.GetValue(name) == "YES";
 

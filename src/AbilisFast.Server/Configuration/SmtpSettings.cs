@@ -188,6 +188,27 @@ internal sealed partial record SmtpSettings
     /// <summary>MX-TLS (ours): true (MAY) = STARTTLS toward MX hosts that offer it, unverified.</summary>
     public bool MxTls { get; init; } = true;
 
+    /// <summary>METRICS-PORT (ours): the Prometheus metrics endpoint; 0 = off.</summary>
+    public int MetricsPort { get; init; }
+
+    /// <summary>METRICS-ADDR (ours): the address the metrics endpoint listens on.</summary>
+    public IPAddress MetricsAddress { get; init; } = IPAddress.Loopback;
+
+    /// <summary>METRICS-TOKEN (ours): the bearer token GET /metrics must present; empty = none.</summary>
+    public string MetricsToken { get; init; } = string.Empty;
+
+    /// <summary>DKIM-DOMAIN (ours): From domains whose mail is signed (lower case); empty = no signing.</summary>
+    public IReadOnlyList<string> DkimDomains { get; init; } = [];
+
+    /// <summary>DKIM-SELECTOR (ours): one signature per selector.</summary>
+    public IReadOnlyList<string> DkimSelectors { get; init; } = ["default"];
+
+    /// <summary>DKIM-KEY (ours): the key file of each selector, absolute, in the order of <see cref="DkimSelectors"/>.</summary>
+    public IReadOnlyList<string> DkimKeyPaths { get; init; } = [];
+
+    /// <summary>Where DKIM-KEY and DKIM-SELECTOR were set (FILE:LINE, argument N, default), for errors about the key files.</summary>
+    public string DkimKeySource { get; init; } = ParameterStore.DefaultSource;
+
     /// <summary>NODENAME.</summary>
     public string NodeName { get; init; } = "abilisfast";
 

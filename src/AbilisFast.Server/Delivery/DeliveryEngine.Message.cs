@@ -265,6 +265,7 @@ internal sealed partial class DeliveryEngine
             if (result.Delivered)
             {
                 attempt.Delivered(i, $"250 2.0.0 delivered to mailbox {mailbox}");
+                _context.Metrics.ObserveDelivery(_context.Time.GetUtcNow() - envelope.Received);
                 _context.Log.Write(attempt.Tag, result.AlreadyThere
                     ? $"Local delivery: {recipient.Address} ok, already in mailbox {mailbox} as {result.FileName} (delivered before a restart)"
                     : $"Local delivery: {recipient.Address} ok");

@@ -49,13 +49,47 @@ internal sealed partial class DeliveryEngine
             group.Add(i);
         }
 
+        if (groups.Count == 0)
+        {
+            return;
+        }
+
+        ReadOnlyMemory<byte> signature = default;
+        SmtpSettings settings = _context.Settings;
+        if (settings.DkimDomains.Count > 0)
+        {
+            try
+            {
+                uint id = attempt.Message.Id;
+                Signing.DkimSignature signed = await _dkim.SignAsync(settings, () => _context.Spool!.OpenBody(id), _abort.Token).ConfigureAwait(false);
+                signature = signed.Fields;
+                _context.Log.Write(attempt.Tag, signed.Fields is null
+                    ? $"Not DKIM-signed: {signed.Unsigned}"
+                    : $"DKIM-signed with selector(s) {string.Join(',', settings.DkimSelectors)}");
+            }
+            catch (Signing.DkimKeyException e)
+            {
+                // As with an unreadable SERVER-TLS-CA: the mail waits until the key is fixed rather than going out unsigned.
+                _context.Log.Write(attempt.Tag, $"DKIM signing failed: {e.Message}");
+                foreach ((string _, List<int> group) in groups)
+                {
+                    foreach (int i in group)
+                    {
+                        attempt.Deferred(i, $"451 4.3.5 DKIM signing failed: {e.Message}");
+                    }
+                }
+
+                return;
+            }
+        }
+
         foreach ((string domain, List<int> group) in groups)
         {
-            await DeliverGroupAsync(attempt, server, domain, group).ConfigureAwait(false);
+            await DeliverGroupAsync(attempt, server, domain, group, signature).ConfigureAwait(false);
         }
     }
 
-    private async Task DeliverGroupAsync(Attempt attempt, string? server, string domain, List<int> group)
+    private async Task DeliverGroupAsync(Attempt attempt, string? server, string domain, List<int> group, ReadOnlyMemory<byte> signature)
     {
         CancellationToken cancel = _abort.Token;
         ResolveResult route;
@@ -97,7 +131,7 @@ internal sealed partial class DeliveryEngine
             return;
         }
 
-        OutboundMessage outbound = BuildOutbound(attempt, group);
+        OutboundMessage outbound = BuildOutbound(attempt, group, signature);
         SmtpClientException? lastError = null;
         string? lastHost = null;
         foreach (DeliveryTarget target in targets)
@@ -121,6 +155,7 @@ internal sealed partial class DeliveryEngine
                 catch (SmtpClientException e)
                 {
                     _context.Log.Write(attempt.Tag, $"Connection to {target.Host} [{address}] failed: {e.Message}");
+                    NoteTrouble(endpoint, e, connecting: false);
                     lastError = e;
                     await attempt.Session.DropAsync().ConfigureAwait(false);
                     continue;
@@ -206,6 +241,7 @@ internal sealed partial class DeliveryEngine
             if (reply.IsPositive)
             {
                 attempt.Delivered(i, text, dsn ? null : ReportAction.Relayed, host);
+                _context.Metrics.ObserveDelivery(_context.Time.GetUtcNow() - attempt.Envelope.Received);
             }
             else if (reply.IsPermanent)
             {
@@ -220,7 +256,7 @@ internal sealed partial class DeliveryEngine
         }
     }
 
-    private OutboundMessage BuildOutbound(Attempt attempt, List<int> group)
+    private OutboundMessage BuildOutbound(Attempt attempt, List<int> group, ReadOnlyMemory<byte> prefix)
     {
         Envelope envelope = attempt.Envelope;
         var recipients = new OutboundRecipient[group.Count];
@@ -231,7 +267,7 @@ internal sealed partial class DeliveryEngine
         }
 
         uint id = attempt.Message.Id;
-        long size = attempt.Message.Size;
+        long size = attempt.Message.Size + prefix.Length;
         return new OutboundMessage
         {
             Sender = envelope.Sender,
@@ -242,6 +278,7 @@ internal sealed partial class DeliveryEngine
             EnvelopeId = envelope.EnvelopeId,
             Return = envelope.Return,
             OpenBody = () => _context.Spool!.OpenBody(id),
+            Prefix = prefix,
         };
     }
 
@@ -312,6 +349,13 @@ internal sealed partial class DeliveryEngine
             await CloseAsync().ConfigureAwait(false);
             SmtpContext context = engine._context;
             LogTag tag = LogTag.Channel(Channel.Number);
+            if (engine.TroubleOf(endpoint) is { } trouble)
+            {
+                LastConnectError = Skipped(trouble);
+                context.Log.Write(tag, $"Connection to {host} [{endpoint.Address}]:{endpoint.Port} not tried: {LastConnectError.Message}");
+                return null;
+            }
+
             context.Log.Write(tag, $"Connecting to {host} [{endpoint.Address}]:{endpoint.Port}");
             SmtpSettings settings = context.Settings;
             OutboundSecurity security = relayServer ? settings.RelayServerSecurity : OutboundSecurity.None;
@@ -369,6 +413,7 @@ internal sealed partial class DeliveryEngine
                     context.Count(Channel, SmtpCounter.CallFail, Direction.Out);
                     context.Log.Write(tag, $"Connection to {host} [{endpoint.Address}]:{endpoint.Port} failed: {e.Message}");
                     LastConnectError = e;
+                    engine.NoteTrouble(endpoint, e, connecting: true);
                     Channel.TcpState = TcpState.Ready;
                     Channel.RemoteEndPoint = null;
                     return null;
@@ -376,6 +421,7 @@ internal sealed partial class DeliveryEngine
             }
 
             context.Count(Channel, SmtpCounter.CallSucc, Direction.Out);
+            engine.NoteWorking(endpoint);
             if (_connection.TlsInfo is { } tls)
             {
                 context.Log.Write(tag, $"TLS with {host}: {tls}");

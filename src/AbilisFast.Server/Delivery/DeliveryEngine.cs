@@ -28,6 +28,7 @@ internal sealed partial class DeliveryEngine : IAsyncDisposable, IQueueControl
     private readonly ConcurrentDictionary<uint, QueuedMessage> _inFlight = new();
     private readonly ConcurrentDictionary<uint, QueuedMessage> _held = new();
     private readonly SemaphoreSlim _wake = new(0, 1);
+    private readonly Signing.DkimSigner _dkim;
     private readonly CancellationTokenSource _stopping = new();
     private readonly CancellationTokenSource _abort = new();
     private Task _dispatcher = Task.CompletedTask;
@@ -39,6 +40,7 @@ internal sealed partial class DeliveryEngine : IAsyncDisposable, IQueueControl
         _context = context;
         _resolver = resolver;
         _mailboxes = mailboxes;
+        _dkim = new Signing.DkimSigner(context.Time);
         context.QueueControl = this;
         context.Queue.MessageQueued += Wake;
         context.Queue.MessageDeferred += Wake;

@@ -180,6 +180,29 @@ internal sealed class MessageQueue
         }
     }
 
+    /// <summary>
+    /// When the oldest message in QUEUE-OUT or QUEUE-DEFER was accepted, or null when both are empty
+    /// (a scan of both, for the metrics endpoint; messages being delivered right now are in neither).
+    /// </summary>
+    public long? OldestReceivedUnixMs()
+    {
+        long oldest = long.MaxValue;
+        foreach (QueuedMessage message in _out)
+        {
+            oldest = Math.Min(oldest, message.ReceivedUnixMs);
+        }
+
+        lock (_deferred)
+        {
+            foreach ((QueuedMessage message, long _) in _deferred.UnorderedItems)
+            {
+                oldest = Math.Min(oldest, message.ReceivedUnixMs);
+            }
+        }
+
+        return oldest == long.MaxValue ? null : oldest;
+    }
+
     /// <summary>The messages in QUEUE-OUT (a snapshot, for tests and the console).</summary>
     public QueuedMessage[] Snapshot() => _out.ToArray();
 

@@ -37,6 +37,9 @@ internal sealed class SmtpContext : ILiveSettingsTarget
     public SmtpCounters Counters { get; }
     public MessageQueue Queue { get; } = new();
 
+    /// <summary>The latency histograms (accept, delivery) the metrics port and <c>d m smtp</c> show.</summary>
+    public ServerMetrics Metrics { get; } = new();
+
     /// <summary>Inbound sessions ended by DT, DATA-TIMEOUT or MIN-DATA-RATE.</summary>
     public SessionTimeouts Timeouts { get; } = new();
 

@@ -392,6 +392,7 @@ internal sealed partial class InSession
     private ValueTask CommitAsync()
     {
         RecipientFlags kinds = _envelope.Kinds;
+        long textEnded = System.Diagnostics.Stopwatch.GetTimestamp();
         if (!_oversize && !_writeFailed && _hops.Count >= _context.Settings.HopLimit)
         {
             // With our own Received: field the message would carry more than HOP-LIMIT: a mail loop.
@@ -406,7 +407,7 @@ internal sealed partial class InSession
         {
             SpoolWriter writer = _writer;
             _writer = null;
-            return CommitToSpoolAsync(writer, kinds);
+            return CommitToSpoolAsync(writer, kinds, textEnded);
         }
 
         Step step;
@@ -425,6 +426,7 @@ internal sealed partial class InSession
             // Sink mode: accepted and discarded.
             CountAcceptedMail(kinds);
             ReplyWithId(SmtpReplies.DiscardedPrefix, _messageId);
+            _context.Metrics.ObserveAccept(textEnded);
             step = Step.Continue;
         }
 
@@ -432,7 +434,7 @@ internal sealed partial class InSession
         return default;
     }
 
-    private async ValueTask CommitToSpoolAsync(SpoolWriter writer, RecipientFlags kinds)
+    private async ValueTask CommitToSpoolAsync(SpoolWriter writer, RecipientFlags kinds, long textEnded)
     {
         Step step;
         long size = _bodyBytes;
@@ -442,6 +444,7 @@ internal sealed partial class InSession
             _context.Queue.Enqueue(new QueuedMessage(_messageId, size, _context.Time.GetUtcNow().ToUnixTimeMilliseconds()));
             CountAcceptedMail(kinds);
             ReplyWithId(SmtpReplies.QueuedPrefix, _messageId);
+            _context.Metrics.ObserveAccept(textEnded);
             step = Step.Continue;
         }
         catch (IOException e)

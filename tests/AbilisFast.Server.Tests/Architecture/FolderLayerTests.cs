@@ -21,10 +21,10 @@ public sealed partial class FolderLayerTests(ITestOutputHelper output)
         ("Protocol", ["Protocol.Addressing", "Protocol.Commands", "Protocol.Data", "Protocol.Lines", "Protocol.Replies", "Protocol.States"]),
         ("Configuration", ["Server.Configuration"]),
         ("Diagnostics", ["Server.Diagnostics"]),
-        ("Resources", ["Server.Access", "Server.Channels", "Server.Mailboxes", "Server.Queue", "Server.Spool", "Server.Transport"]),
+        ("Resources", ["Server.Access", "Server.Channels", "Server.Mailboxes", "Server.Queue", "Server.Signing", "Server.Spool", "Server.Transport"]),
         ("Runtime", ["Server.Runtime"]),
         ("Mail flow", ["Server.Sessions", "Server.Submission", "Server.Delivery"]),
-        ("Console", ["Server.Display", "Server.Admin"]),
+        ("Console", ["Server.Display", "Server.Metrics", "Server.Admin"]),
         ("Host", ["Server.Service", "Server", "AbilisFast"]),
     ];
 
@@ -105,8 +105,8 @@ public sealed partial class FolderLayerTests(ITestOutputHelper output)
     [Fact]
     public void AFolderInNoLayerIsReported()
     {
-        FolderGraph graph = Graph(("AbilisFast.Server/Metrics/Exporter.cs", "namespace A; internal sealed class Exporter;"));
-        Assert.Equal(["folder Server.Metrics is in no layer: add it to FolderLayerTests.Layers and to docs/architecture.md"], Check(graph, Layers));
+        FolderGraph graph = Graph(("AbilisFast.Server/Telemetry/Exporter.cs", "namespace A; internal sealed class Exporter;"));
+        Assert.Equal(["folder Server.Telemetry is in no layer: add it to FolderLayerTests.Layers and to docs/architecture.md"], Check(graph, Layers));
     }
 
     [Fact]

@@ -13,7 +13,8 @@ public sealed class ParameterStoreTests
         "SERVER-PWD", "SERVER-SECURITY", "ADMIN-ADDR", "ADMIN-PORT", "DNS", "QUEUE-HOLD", "MX-PORT", "TLS-CERT", "TLS-KEY",
         "TLS-REQUIRED", "AUTH-PLAINTEXT", "OUT-TIMEOUT", "TLS-PORT", "DATA-TIMEOUT", "MIN-DATA-RATE", "DATA-RATE-WINDOW", "LOG-MAX-SIZE", "LOG-FILES",
         "SERVER-TLS-VERIFY", "SERVER-TLS-PIN", "SERVER-TLS-CA", "MX-TLS", "SERVER-AUTH-PLAINTEXT",
-        "HOP-LIMIT", "DELAY-NOTIF-TIME", "NODENAME", "SINK",
+        "HOP-LIMIT", "DELAY-NOTIF-TIME",
+        "METRICS-PORT", "METRICS-ADDR", "METRICS-TOKEN", "DKIM-DOMAIN", "DKIM-SELECTOR", "DKIM-KEY", "NODENAME", "SINK",
     ];
 
     public static TheoryData<string> AllNames() => new(ParameterTable.All.Select(d => d.Name));
@@ -33,7 +34,9 @@ public sealed class ParameterStoreTests
         { "AUTH-PLAINTEXT", "NO" }, { "OUT-TIMEOUT", "300" }, { "TLS-PORT", "#" }, { "DATA-TIMEOUT", "600" }, { "MIN-DATA-RATE", "256" },
         { "DATA-RATE-WINDOW", "30" }, { "LOG-MAX-SIZE", "1024" }, { "LOG-FILES", "3" }, { "SERVER-TLS-VERIFY", "YES" }, { "SERVER-TLS-PIN", "" },
         { "SERVER-TLS-CA", "" }, { "MX-TLS", "MAY" }, { "SERVER-AUTH-PLAINTEXT", "NO" },
-        { "HOP-LIMIT", "100" }, { "DELAY-NOTIF-TIME", "14400" }, { "SINK", "NO" },
+        { "HOP-LIMIT", "100" }, { "DELAY-NOTIF-TIME", "14400" },
+        { "METRICS-PORT", "0" }, { "METRICS-ADDR", "127.0.0.1" }, { "METRICS-TOKEN", "" }, { "DKIM-DOMAIN", "" },
+        { "DKIM-SELECTOR", "default" }, { "DKIM-KEY", "" }, { "SINK", "NO" },
     };
 
     [Fact]
@@ -137,6 +140,12 @@ public sealed class ParameterStoreTests
     [InlineData("HOP-LIMIT", "1000", "1000")]
     [InlineData("DELAY-NOTIF-TIME", "0", "0")]
     [InlineData("DELAY-NOTIF-TIME", "31536000", "31536000")]
+    [InlineData("METRICS-PORT", "9325", "9325")]
+    [InlineData("METRICS-ADDR", "::1", "::1")]
+    [InlineData("METRICS-TOKEN", "0123456789abcdef", "0123456789abcdef")]
+    [InlineData("DKIM-DOMAIN", "Example.com., sub.example.com", "Example.com,sub.example.com")]
+    [InlineData("DKIM-SELECTOR", " 2026a , ed.2026 ", "2026a,ed.2026")]
+    [InlineData("DKIM-KEY", "dkim/a.key, /etc/dkim/b.key", "dkim/a.key,/etc/dkim/b.key")]
     [InlineData("SINK", "YES", "YES")]
     [InlineData("sink", "yes", "YES")]
     public void AcceptsValidValues(string name, string value, string normalized)
@@ -213,6 +222,13 @@ public sealed class ParameterStoreTests
     [InlineData("SERVER-TLS-PIN", "ypeBEsobvcr6wjGzmiPcTaeG7/gUfE5yuYB3ha/uS!s=", "empty, or up to 16 base64 SHA-256 digests (44 characters) separated by commas")]
     [InlineData("SERVER-TLS-CA", "ca\u0001.pem", "empty or a file path")]
     [InlineData("MX-TLS", "YES", "MAY or NONE")]
+    [InlineData("METRICS-PORT", "65536", "0..65535")]
+    [InlineData("METRICS-ADDR", "#", "an IP address")]
+    [InlineData("METRICS-ADDR", "localhost", "an IP address")]
+    [InlineData("DKIM-SELECTOR", "a,A", "selectors (letters, digits, '-', '.') separated by commas, at most 8")]
+    [InlineData("DKIM-SELECTOR", "a_b", "selectors (letters, digits, '-', '.') separated by commas, at most 8")]
+    [InlineData("DKIM-SELECTOR", "", "selectors (letters, digits, '-', '.') separated by commas, at most 8")]
+    [InlineData("DKIM-SELECTOR", "a,b,c,d,e,f,g,h,i", "selectors (letters, digits, '-', '.') separated by commas, at most 8")]
     [InlineData("SINK", "ON", "YES or NO")]
     public void RejectsInvalidValuesWithOneLine(string name, string value, string allowed)
     {

@@ -155,6 +155,53 @@ public sealed class LoadToolTests
         Assert.Equal(Field(json, "messages"), Field(json, "accepted"));
     }
 
+    [Fact]
+    public async Task Open_loop_releases_the_messages_by_the_clock_and_reports_the_percentile_curves()
+    {
+        using SmtpSinkProcess sink = await SmtpSinkProcess.StartAsync();
+
+        // 100 messages at 200/s: the last one is not released before 495 ms, however fast the server.
+        JsonElement json = await RunJsonAsync("--server", Server(sink), "--sessions", "4", "--messages", "100", "--rate", "200");
+
+        Assert.Equal(100, Field(json, "messages"));
+        Assert.Equal(100, Field(json, "accepted"));
+        Assert.Equal(0, Field(json, "unsent"));
+        Assert.Equal(200, json.GetProperty("offered_per_s").GetDouble());
+        Assert.True(json.GetProperty("elapsed_s").GetDouble() >= 0.495, $"elapsed {json.GetProperty("elapsed_s")}");
+        foreach (string curve in new[] { "percentiles", "accept_percentiles" })
+        {
+            double[][] points = json.GetProperty(curve).EnumerateArray().Select(p => p.EnumerateArray().Select(v => v.GetDouble()).ToArray()).ToArray();
+            Assert.Equal([0, 10, 25, 50, 75, 90, 95, 99, 99.5, 99.9, 99.95, 99.99, 100], points.Select(p => p[0]));
+            Assert.All(points.Zip(points.Skip(1)), pair => Assert.True(pair.First[1] <= pair.Second[1], $"{curve} not rising: {pair.First[1]} > {pair.Second[1]}"));
+        }
+
+        double p50 = json.GetProperty("p50_ms").GetDouble();
+        double p90 = json.GetProperty("p90_ms").GetDouble();
+        double p99 = json.GetProperty("p99_ms").GetDouble();
+        Assert.True(p50 > 0 && p50 <= p90 && p90 <= p99, $"p50 {p50} p90 {p90} p99 {p99}");
+        // End of DATA to the reply is a part of the whole transaction.
+        Assert.True(json.GetProperty("accept_p50_ms").GetDouble() <= p50);
+    }
+
+    [Fact]
+    public async Task Open_loop_counts_what_a_slow_server_never_got_to_as_unsent_with_its_waiting_time()
+    {
+        // smtp-sink waits 1 s before answering each DATA: one session gets about one message done
+        // in the run, while 40 are released over 200 ms.
+        using SmtpSinkProcess sink = await SmtpSinkProcess.StartAsync("-w", "1");
+
+        JsonElement json = await RunJsonAsync("--server", Server(sink), "--sessions", "1", "--messages", "40", "--rate", "200", "--grace", "300ms");
+
+        long started = Field(json, "messages");
+        long unsent = Field(json, "unsent");
+        Assert.Equal(40, started + unsent);
+        Assert.InRange(started, 1, 3);
+        Assert.Equal(started, Field(json, "accepted"));
+        // Every message is in the figures, the unsent ones with the time they waited (more than
+        // the grace), so the median is far above what one server reply takes here.
+        Assert.True(json.GetProperty("p50_ms").GetDouble() >= 300, $"p50 {json.GetProperty("p50_ms")}");
+    }
+
     [Theory]
     [InlineData("192.0.2.1:25")]
     [InlineData("mail.example.org:25")]
@@ -174,6 +221,8 @@ public sealed class LoadToolTests
     [InlineData("--server", "127.0.0.1:25", "--pipelining", "maybe")]
     [InlineData("--server", "127.0.0.1:25", "--messages", "5", "--duration", "5s")]
     [InlineData("--server", "127.0.0.1:25", "--bogus")]
+    [InlineData("--server", "127.0.0.1:25", "--rate", "0")]
+    [InlineData("--server", "127.0.0.1:25", "--rate", "fast")]
     public async Task Bad_arguments_give_exit_2_and_the_usage(params string[] args)
     {
         var (exit, output) = await RunToolAsync(args);

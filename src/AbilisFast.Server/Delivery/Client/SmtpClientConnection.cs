@@ -104,7 +104,7 @@ internal sealed class SmtpClientConnection : IAsyncDisposable
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
             socket.Dispose();
-            throw new SmtpClientException($"no connection within {Seconds(options.ConnectTimeout)} s");
+            throw new SmtpClientException($"no connection within {Seconds(options.ConnectTimeout)} s") { TimedOut = true };
         }
         catch (SocketException e)
         {
@@ -285,7 +285,7 @@ internal sealed class SmtpClientConnection : IAsyncDisposable
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
             await AbandonAsync(tls, handshake).ConfigureAwait(false);
-            throw new SmtpClientException($"TLS handshake timed out after {Seconds(deadline)} s");
+            throw new SmtpClientException($"TLS handshake timed out after {Seconds(deadline)} s") { TimedOut = true };
         }
         catch (AuthenticationException) when (problem is not null)
         {
@@ -621,8 +621,8 @@ internal sealed class SmtpClientConnection : IAsyncDisposable
 
     /// <summary>
     /// Streams the message text and returns the final reply. Everything done to the stored text on
-    /// its way out happens in <see cref="WireText"/>, in this order: line ends normalised to CRLF,
-    /// lines over 998 octets folded (<see cref="LineFolder"/>), dot-stuffed, then ".".
+    /// its way out happens in <see cref="WireText"/>, in this order: line ends normalised to CRLF and
+    /// lines over 998 octets folded (<see cref="OutgoingText"/>), dot-stuffed, then ".".
     /// </summary>
     private async Task<SmtpReply> SendTextAsync(OutboundMessage message, CancellationToken cancellationToken)
     {
@@ -632,6 +632,13 @@ internal sealed class SmtpClientConnection : IAsyncDisposable
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         try
         {
+            if (message.Prefix.Length > 0)
+            {
+                // Header fields added on the way out (DKIM-Signature): complete CRLF lines before the text.
+                timeout.CancelAfter(_options.DataTimeout);
+                await _stream.WriteAsync(wire.EncodePrefix(message.Prefix.Span), timeout.Token).ConfigureAwait(false);
+            }
+
             Stream body = message.OpenBody();
             await using (body.ConfigureAwait(false))
             {
@@ -653,7 +660,7 @@ internal sealed class SmtpClientConnection : IAsyncDisposable
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
             _broken = true;
-            throw new SmtpClientException($"sending the message text timed out after {Seconds(_options.DataTimeout)} s");
+            throw new SmtpClientException($"sending the message text timed out after {Seconds(_options.DataTimeout)} s") { TimedOut = true };
         }
         catch (IOException e)
         {
@@ -671,53 +678,51 @@ internal sealed class SmtpClientConnection : IAsyncDisposable
     }
 
     /// <summary>
-    /// The outgoing text writer's one place of transformation: stored text in, the bytes that go on
-    /// the wire out. Stage by stage: <see cref="RawNormalizer"/> (CRLF line ends; the spool already
-    /// holds CRLF-only text, this is a guard), <see cref="LineFolder"/> (lines over 998 octets broken
-    /// with CRLF SPACE, as Postfix's smtp_line_length_limit), <see cref="DotStuffEncoder"/> (RFC 5321
-    /// 4.5.2 transparency) and the final ".". The text after the folder and before the stuffer is
-    /// the message as the next hop will store it.
+    /// The outgoing text writer: stored text in, the bytes that go on the wire out. Stage by stage:
+    /// <see cref="OutgoingText"/> (CRLF line ends, lines over 998 octets broken with CRLF SPACE as
+    /// Postfix's smtp_line_length_limit: the message as the next hop will store it, and as the DKIM
+    /// signer hashed it), <see cref="DotStuffEncoder"/> (RFC 5321 4.5.2 transparency) and the final
+    /// ".". Header fields added on the way out (the DKIM signatures) go before the text, stuffed only.
     /// </summary>
     private sealed class WireText : IDisposable
     {
-        private readonly byte[] _normalized;
-        private readonly byte[] _folded;
+        private readonly OutgoingText _text;
         private readonly byte[] _output;
-        private RawNormalizer _lineEnds;
-        private LineFolder _folder;
         private DotStuffEncoder _dots;
 
         public WireText(int chunk)
         {
-            int normalized = (2 * chunk) + 2;
-            int folded = LineFolder.GetMaxFoldedLength(normalized);
-            _normalized = ArrayPool<byte>.Shared.Rent(normalized);
-            _folded = ArrayPool<byte>.Shared.Rent(folded);
-            _output = ArrayPool<byte>.Shared.Rent((2 * folded) + DotStuffer.MaxFinishLength);
+            _text = new OutgoingText(chunk);
+            _output = ArrayPool<byte>.Shared.Rent((2 * OutgoingText.MaxOutput(chunk)) + DotStuffer.MaxFinishLength);
         }
 
         /// <summary>CRLF SPACE breaks inserted into lines longer than 998 octets (for the session log).</summary>
-        public long Folds => _folder.Folds;
+        public long Folds => _text.Folds;
+
+        /// <summary>
+        /// Complete CRLF lines that go before the text (the DKIM-Signature fields, short lines), only
+        /// dot-stuffed; they must fit the buffer (a few KiB at most). Valid until the next call.
+        /// </summary>
+        public ReadOnlyMemory<byte> EncodePrefix(ReadOnlySpan<byte> fields)
+        {
+            if ((2 * fields.Length) > _output.Length)
+            {
+                throw new ArgumentException("header fields added on the way out are too long", nameof(fields));
+            }
+
+            _dots.Encode(fields, _output, out _, out int written);
+            return _output.AsMemory(0, written);
+        }
 
         /// <summary>One chunk of stored text as it goes on the wire (valid until the next call).</summary>
-        public ReadOnlyMemory<byte> Encode(ReadOnlySpan<byte> stored)
-        {
-            _lineEnds.Normalize(stored, _normalized, out int consumed, out int clean);
-            System.Diagnostics.Debug.Assert(consumed == stored.Length, "normalized holds twice the input");
-            return Stuff(_normalized.AsSpan(0, clean), finish: false);
-        }
+        public ReadOnlyMemory<byte> Encode(ReadOnlySpan<byte> stored) => Stuff(_text.Transform(stored), finish: false);
 
         /// <summary>What is left after the last chunk, and the end of data.</summary>
-        public ReadOnlyMemory<byte> Finish()
-        {
-            _lineEnds.Flush(_normalized, out int tail);
-            return Stuff(_normalized.AsSpan(0, tail), finish: true);
-        }
+        public ReadOnlyMemory<byte> Finish() => Stuff(_text.Flush(), finish: true);
 
-        private ReadOnlyMemory<byte> Stuff(ReadOnlySpan<byte> clean, bool finish)
+        private ReadOnlyMemory<byte> Stuff(ReadOnlySpan<byte> text, bool finish)
         {
-            ReadOnlySpan<byte> folded = _folder.Fold(clean, _folded);
-            _dots.Encode(folded, _output, out _, out int written);
+            _dots.Encode(text, _output, out _, out int written);
             if (finish)
             {
                 _dots.Finish(_output.AsSpan(written), out int end);
@@ -729,8 +734,7 @@ internal sealed class SmtpClientConnection : IAsyncDisposable
 
         public void Dispose()
         {
-            ArrayPool<byte>.Shared.Return(_normalized);
-            ArrayPool<byte>.Shared.Return(_folded);
+            _text.Dispose();
             ArrayPool<byte>.Shared.Return(_output);
         }
     }
@@ -762,7 +766,7 @@ internal sealed class SmtpClientConnection : IAsyncDisposable
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
             _broken = true;
-            throw new SmtpClientException($"sending {Verb(commands[0])} timed out after {Seconds(_options.CommandTimeout)} s");
+            throw new SmtpClientException($"sending {Verb(commands[0])} timed out after {Seconds(_options.CommandTimeout)} s") { TimedOut = true };
         }
         catch (IOException e)
         {
@@ -797,7 +801,7 @@ internal sealed class SmtpClientConnection : IAsyncDisposable
             catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
             {
                 _broken = true;
-                throw new SmtpClientException($"no reply within {Seconds(timeout)} s");
+                throw new SmtpClientException($"no reply within {Seconds(timeout)} s") { TimedOut = true };
             }
             catch (IOException e)
             {

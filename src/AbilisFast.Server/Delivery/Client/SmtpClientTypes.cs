@@ -181,6 +181,9 @@ internal sealed class OutboundMessage
 
     /// <summary>Opens the message text (headers and body, CRLF lines, not dot-stuffed).</summary>
     public required Func<Stream> OpenBody { get; init; }
+
+    /// <summary>Header fields sent before the text (the DKIM-Signature fields), complete CRLF lines; usually empty.</summary>
+    public ReadOnlyMemory<byte> Prefix { get; init; }
 }
 
 /// <summary>The replies of one transaction, one per recipient in the order of <see cref="OutboundMessage.Recipients"/>.</summary>
@@ -236,6 +239,12 @@ internal sealed class SmtpClientException : Exception
     /// the same host may well take the mail without TLS on a new connection.
     /// </summary>
     public bool TlsFailed { get; init; }
+
+    /// <summary>
+    /// The server did not answer (or did not take our bytes) within its deadline: the costly
+    /// failure, which held the channel for a whole OUT-TIMEOUT.
+    /// </summary>
+    public bool TimedOut { get; init; }
 
     /// <summary>The server's reply when the failure was a refusal, else null.</summary>
     public SmtpReply? Reply { get; }

@@ -1,0 +1,39 @@
+using AbilisFast.Server.Diagnostics;
+using AbilisFast.Server.Metrics;
+using AbilisFast.Server.Runtime;
+using AbilisFast.Server.Tests.Support;
+
+namespace AbilisFast.Server.Tests.Metrics;
+
+public sealed class MetricsExpositionTests
+{
+    [Fact]
+    public void BothFormatsCarryTheSameSamplesAndDifferOnlyInCounterFamilyNamesAndTheEnd()
+    {
+        using var server = new TestServerContext();
+        SmtpContext context = server.Context;
+        context.Counters.Increment(SmtpCounter.ExtSucc, Direction.In);
+        context.Metrics.ObserveDelivery(TimeSpan.FromSeconds(2));
+        MetricsSnapshot snapshot = MetricsSnapshot.Take(context);
+
+        string prometheus = MetricsExposition.Format(snapshot, MetricsFormat.Prometheus);
+        string openMetrics = MetricsExposition.Format(snapshot, MetricsFormat.OpenMetrics);
+
+        static string[] Samples(string text) => [.. text.Split('\n').Where(l => l.Length > 0 && !l.StartsWith('#') && !l.StartsWith("process_", StringComparison.Ordinal) && !l.StartsWith("abilisfast_gc_", StringComparison.Ordinal))];
+        Assert.Equal(Samples(prometheus), Samples(openMetrics));
+        Assert.Contains("abilisfast_smtp_events_total{counter=\"EXT-SUCC\",direction=\"in\"} 1\n", prometheus);
+        Assert.Contains("# TYPE abilisfast_smtp_events_total counter\n", prometheus);
+        Assert.Contains("# TYPE abilisfast_smtp_events counter\n", openMetrics);
+        Assert.Contains("abilisfast_delivery_delay_seconds_bucket{le=\"1\"} 0\n", prometheus);
+        Assert.Contains("abilisfast_delivery_delay_seconds_bucket{le=\"5\"} 1\n", prometheus);
+        Assert.Contains("abilisfast_delivery_delay_seconds_sum 2\n", prometheus);
+        Assert.EndsWith("# EOF\n", openMetrics);
+        Assert.DoesNotContain("# EOF", prometheus);
+    }
+
+    [Fact]
+    public void LabelValuesAreEscaped()
+    {
+        Assert.Equal("a=\"x\\\"y\\\\z\\nw\",b=\"\"", MetricsWriter.Labels(("a", "x\"y\\z\nw"), ("b", "")));
+    }
+}

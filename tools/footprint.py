@@ -245,6 +245,7 @@ def main():
         for tot in (10, 10000, 65535):
             log(f"idle RSS at SES-TOT:{tot}")
             rss = []
+            Server(binary, runner, f"slots{tot}", f"SES-TOT:{tot}", *common).stop()  # creates WDIR and its certificate (not counted)
             for _ in range(max(1, a.reps // 2)):
                 srv = Server(binary, runner, f"slots{tot}", f"SES-TOT:{tot}", *common)
                 time.sleep(1)
@@ -258,8 +259,9 @@ def main():
     if "sessions" not in skip:
         n = a.sessions
         log(f"{n} idle sessions (EHLO, then nothing), SES-TOT:{n + 100}, SINK:YES")
-        srv = Server(binary, runner, "sessions", f"SES-TOT:{n + 100}", f"MAX-IP-SES:{min(65535, n + 100)}",
-                     "SINK:YES", *common)
+        session_params = (f"SES-TOT:{n + 100}", f"MAX-IP-SES:{min(65535, n + 100)}", "SINK:YES", *common)
+        Server(binary, runner, "sessions", *session_params).stop()  # creates WDIR and its certificate (not counted)
+        srv = Server(binary, runner, "sessions", *session_params)
         do_rate = not runner and shutil.which("smtp-source") and "rate" not in skip
         if do_rate:
             smtp_source_rate(srv.port, a.rate_messages // 4)  # warm-up
@@ -296,6 +298,9 @@ def main():
             put("rate_with_idle", round(mw), f"{mw:,.0f} msgs/s beside {n} idle sessions (runs {', '.join(f'{x:,.0f}' for x in with_idle)})")
             put("rate_without_idle", round(mo), f"{mo:,.0f} msgs/s alone (runs {', '.join(f'{x:,.0f}' for x in without)})")
             put("rate_ratio", round(mw / mo, 3), f"{mw / mo:.2f}x of the unloaded rate")
+            pairs = [w / o for w, o in zip(with_idle, without)]
+            put("rate_ratio_pairs", round(statistics.median(pairs), 3),
+                f"{statistics.median(pairs):.2f}x median of the runs paired in time ({', '.join(f'{x:.2f}' for x in pairs)})")
         close_all(idle)
         srv.stop()
 

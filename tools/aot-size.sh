@@ -8,7 +8,8 @@
 #   VARIANT    NAME=Property=Value[;Property=Value...]; without variants, the default list below
 #   --rid RID  the runtime to publish for (linux-arm64 needs the cross toolchain, see arm64-smoke.sh)
 #   --map      also write the ILC's map and mstat files of the baseline (IlcGenerateMapFile,
-#              IlcGenerateMstatFile) and list the largest namespaces from the map
+#              IlcGenerateMstatFile) and itemise them with tools/aot-itemise.py (bytes by kind,
+#              by assembly and by AbilisFast namespace)
 # Environment: ABILISFAST_SIZE_KEEP=1 keeps the temporary folder.
 # Each publish takes one to three minutes on a 2-core machine.
 set -euo pipefail
@@ -70,27 +71,11 @@ done
 
 if [ $map = 1 ]; then
     mapfile=$(find "$work/baseline" -name '*.map.xml' | head -1)
-    if [ -n "$mapfile" ]; then
+    rspfile=$(find "$work/baseline" -name '*.ilc.rsp' | head -1)
+    if [ -n "$mapfile" ] && [ -n "$rspfile" ]; then
         cp "$mapfile" "$work/out/baseline/" 2>/dev/null || true
         echo
-        echo "Largest contributors by namespace (from $(basename "$mapfile"), compiled method bodies):"
-        python3 - "$mapfile" <<'PY'
-import re, sys, collections
-sizes = collections.Counter()
-pat = re.compile(r'<MethodWithGCInfo[^>]*Name="([^"]*)"[^>]*Length="(\d+)"')
-node = re.compile(r'Name="([^"]*)"[^>]*Length="(\d+)"')
-for line in open(sys.argv[1], encoding="utf-8", errors="replace"):
-    m = node.search(line)
-    if not m or "MethodWithGCInfo" not in line and "MethodCode" not in line:
-        continue
-    name = m.group(1)
-    # "[S.P.CoreLib]System.Text.RegularExpressions.Regex.Foo" -> the namespace
-    name = re.sub(r'^\[[^\]]*\]', '', name)
-    ns = ".".join(re.split(r'[.<`(]', name)[:3])
-    sizes[ns] += int(m.group(2))
-for ns, b in sizes.most_common(40):
-    print(f"  {b:>9,}  {ns}")
-PY
+        python3 "$repo/tools/aot-itemise.py" "$mapfile" "$rspfile"
     fi
     [ "${ABILISFAST_SIZE_KEEP:-0}" = 1 ] && echo "kept $work"
 fi

@@ -90,6 +90,100 @@ internal sealed partial class InSession : IResettable
     /// <param name="slot">Released (<see cref="EndOfSession"/>) once the session knows it ends, before its last reply goes out.</param>
     public async Task RunAsync(ISessionTransport transport, SmtpChannel? channel, Func<ValueTask>? beforeGreeting = null, bool implicitTls = false, ISessionSlot? slot = null)
     {
+        if (!await BeginAsync(transport, channel, beforeGreeting, implicitTls, slot).ConfigureAwait(false))
+        {
+            return;
+        }
+
+        // The read loop is written out here rather than in a method of its own: every session waiting
+        // for its next command holds one asynchronous frame less (about 190 bytes).
+        try
+        {
+            while (!_closing)
+            {
+                if (ShutsDownBetweenCommands())
+                {
+                    await FlushAsync().ConfigureAwait(false);
+                    return;
+                }
+
+                PipeReader input = Transport.Input;
+                ReadResult result;
+                try
+                {
+                    result = await input.ReadAsync().ConfigureAwait(false);
+                }
+                catch (Exception e) when (IsConnectionError(e))
+                {
+                    return;
+                }
+
+                if (result.IsCanceled)
+                {
+                    if (await GoesOnAfterCancelAsync().ConfigureAwait(false))
+                    {
+                        continue;
+                    }
+
+                    return;
+                }
+
+                ReadOnlySequence<byte> buffer = result.Buffer;
+                Step step;
+                try
+                {
+                    // The end of a message (its commit) and AUTH (the password check) are awaited here,
+                    // then the pipelined commands after them go on; any other step ends this buffer.
+                    while ((step = Process(ref buffer)) is Step.Commit or Step.Authenticate)
+                    {
+                        if (step == Step.Commit)
+                        {
+                            await CommitAsync().ConfigureAwait(false);
+                        }
+                        else
+                        {
+                            await AuthenticateAsync().ConfigureAwait(false);
+                        }
+
+                        if (_closing)
+                        {
+                            break;
+                        }
+                    }
+                }
+                finally
+                {
+                    input.AdvanceTo(buffer.Start, buffer.End);
+                }
+
+                bool startTls = EndOfBuffer(step);
+
+                if (!await FlushAsync().ConfigureAwait(false))
+                {
+                    return;
+                }
+
+                // After STARTTLS the session goes on over TLS unless the handshake failed; otherwise it
+                // ends when the client has closed its side.
+                if (startTls ? !await HandshakeAsync().ConfigureAwait(false) : result.IsCompleted)
+                {
+                    return;
+                }
+            }
+        }
+        finally
+        {
+            AbortMessage();
+
+            // The client closed first, or the loop ended on an error: free the slot now, before
+            // the caller tears the connection down.
+            EndOfSession();
+        }
+    }
+
+    /// <summary>Everything before the first command: the transport taken, the handshake of the TLS port, the pre-greeting check and the 220; false when the session ends there.</summary>
+    private async Task<bool> BeginAsync(ISessionTransport transport, SmtpChannel? channel, Func<ValueTask>? beforeGreeting, bool implicitTls, ISessionSlot? slot)
+    {
         // Fresh timestamps before the transport is visible to the heartbeat.
         Touch();
         _transportOrNull = transport;
@@ -109,7 +203,7 @@ internal sealed partial class InSession : IResettable
 
         if (implicitTls && !await HandshakeAsync().ConfigureAwait(false))
         {
-            return;
+            return false;
         }
 
         // Under implicit TLS the socket may hold TLS records the client sent with its handshake:
@@ -119,141 +213,11 @@ internal sealed partial class InSession : IResettable
             Reply(SmtpReplies.PreGreeting);
             EndOfSession();
             await FlushAsync().ConfigureAwait(false);
-            return;
+            return false;
         }
 
         Reply(_context.Greeting);
-        if (!await FlushAsync().ConfigureAwait(false))
-        {
-            return;
-        }
-
-        // The read loop is written out here rather than in a method of its own: every session waiting
-        // for its next command holds one asynchronous frame less (192 bytes).
-        try
-        {
-            while (!_closing)
-            {
-                if (Volatile.Read(ref _shutdown) != 0 && _mode == Mode.Commands)
-                {
-                    Reply(SmtpReplies.ShuttingDown);
-                    EndOfSession();
-                    await FlushAsync().ConfigureAwait(false);
-                    return;
-                }
-
-                PipeReader input = Transport.Input;
-                ReadResult result;
-                try
-                {
-                    result = await input.ReadAsync().ConfigureAwait(false);
-                }
-                catch (Exception e) when (IsConnectionError(e))
-                {
-                    return;
-                }
-
-                if (result.IsCanceled)
-                {
-                    if (Volatile.Read(ref _timeoutReason) != 0)
-                    {
-                        LogTimeout();
-                        Reply(SmtpReplies.Timeout);
-                        EndOfSession();
-                        await FlushAsync().ConfigureAwait(false);
-                        return;
-                    }
-
-                    if (Volatile.Read(ref _shutdown) != 0)
-                    {
-                        continue;
-                    }
-
-                    return;
-                }
-
-                ReadOnlySequence<byte> buffer = result.Buffer;
-                bool startTls = false;
-                try
-                {
-                    while (true)
-                    {
-                        Step step = Process(ref buffer);
-                        if (step is Step.Commit or Step.Authenticate)
-                        {
-                            if (step == Step.Commit)
-                            {
-                                await CommitAsync().ConfigureAwait(false);
-                            }
-                            else
-                            {
-                                await AuthenticateAsync().ConfigureAwait(false);
-                            }
-
-                            if (_closing)
-                            {
-                                break;
-                            }
-
-                            continue;
-                        }
-
-                        if (step == Step.StartTls)
-                        {
-                            // Whatever follows the STARTTLS line stays unconsumed here and is thrown
-                            // away with the plaintext reader (CVE-2011-0411): it is never executed.
-                            startTls = true;
-                            break;
-                        }
-
-                        if (step == Step.Close)
-                        {
-                            _closing = true;
-                        }
-
-                        break;
-                    }
-                }
-                finally
-                {
-                    input.AdvanceTo(buffer.Start, buffer.End);
-                }
-
-                if (_closing)
-                {
-                    // 221 to QUIT, or a 421: the slot is free before the client can read the reply.
-                    EndOfSession();
-                }
-
-                if (!await FlushAsync().ConfigureAwait(false))
-                {
-                    return;
-                }
-
-                if (startTls)
-                {
-                    if (!await HandshakeAsync().ConfigureAwait(false))
-                    {
-                        return;
-                    }
-
-                    continue;
-                }
-
-                if (result.IsCompleted)
-                {
-                    return;
-                }
-            }
-        }
-        finally
-        {
-            AbortMessage();
-
-            // The client closed first, or the loop ended on an error: free the slot now, before
-            // the caller tears the connection down.
-            EndOfSession();
-        }
+        return await FlushAsync().ConfigureAwait(false);
     }
 
     /// <summary>
@@ -268,6 +232,57 @@ internal sealed partial class InSession : IResettable
         _slot = null;
         _channel = null;
         slot?.Release();
+    }
+
+
+    /// <summary>
+    /// The server is stopping and the session is between commands: the 421 is queued and the slot
+    /// freed (true; the caller flushes and ends), else false.
+    /// </summary>
+    private bool ShutsDownBetweenCommands()
+    {
+        if (Volatile.Read(ref _shutdown) == 0 || _mode != Mode.Commands)
+        {
+            return false;
+        }
+
+        Reply(SmtpReplies.ShuttingDown);
+        EndOfSession();
+        return true;
+    }
+
+    /// <summary>
+    /// After a buffer's commands: a closing session (221 to QUIT, or a 421) frees its slot before the
+    /// client can read the reply; true after STARTTLS. Whatever follows the STARTTLS line stays
+    /// unconsumed and is thrown away with the plaintext reader (CVE-2011-0411): it is never executed.
+    /// </summary>
+    private bool EndOfBuffer(Step step)
+    {
+        _closing |= step == Step.Close;
+        if (_closing)
+        {
+            EndOfSession();
+        }
+
+        return step == Step.StartTls;
+    }
+
+    /// <summary>
+    /// A read was cancelled: by a timeout (the 421 and its log line are sent; false), by a shutdown
+    /// (true: the loop says 421 at its next turn, once between commands) or by the end of the session (false).
+    /// </summary>
+    private async ValueTask<bool> GoesOnAfterCancelAsync()
+    {
+        if (Volatile.Read(ref _timeoutReason) != 0)
+        {
+            LogTimeout();
+            Reply(SmtpReplies.Timeout);
+            EndOfSession();
+            await FlushAsync().ConfigureAwait(false);
+            return false;
+        }
+
+        return Volatile.Read(ref _shutdown) != 0;
     }
 
     /// <summary>Consumes as much of <paramref name="buffer"/> as the current mode allows.</summary>

@@ -27,6 +27,15 @@ internal static class ServerHost
     public static Task<int> RunAsync(SmtpSettings settings, TextWriter console, CancellationToken stop, LiveConfiguration? configuration = null) =>
         RunAsync(settings, console, stop, configuration, service: null);
 
+    /// <summary>Raises the soft open-files limit to the hard one, with a warning when SES-TOT sessions would not fit.</summary>
+    private static void RaiseOpenFilesLimit(SmtpSettings settings, TextWriter console)
+    {
+        if (OpenFilesLimit.RaiseToHard() is { } files && OpenFilesLimit.Check(settings.SesTot, files.Now) is { } warning)
+        {
+            console.WriteLine($"abilisfast: warning: {warning}");
+        }
+    }
+
     /// <summary>
     /// Runs the server until <paramref name="stop"/> fires. With <paramref name="service"/>, tells
     /// systemd when it is ready, reloading and stopping, pings its watchdog from the session
@@ -35,11 +44,7 @@ internal static class ServerHost
     /// </summary>
     public static async Task<int> RunAsync(SmtpSettings settings, TextWriter console, CancellationToken stop, LiveConfiguration? configuration, ServiceOptions? service)
     {
-        if (OpenFilesLimit.RaiseToHard() is { } files && OpenFilesLimit.Check(settings.SesTot, files.Now) is { } filesWarning)
-        {
-            console.WriteLine($"abilisfast: warning: {filesWarning}");
-        }
-
+        RaiseOpenFilesLimit(settings, console);
         if (OpenWorkDir(settings, console, out FileStream? workDirLock) is int refused)
         {
             return refused;

@@ -128,44 +128,7 @@ internal sealed partial class InSession : IResettable
                     return;
                 }
 
-                ReadOnlySequence<byte> buffer = result.Buffer;
-                Step step;
-                try
-                {
-                    // The end of a message (its commit) and AUTH (the password check) are awaited here,
-                    // then the pipelined commands after them go on; any other step ends this buffer.
-                    while ((step = Process(ref buffer)) is Step.Commit or Step.Authenticate)
-                    {
-                        if (step == Step.Commit)
-                        {
-                            await CommitAsync().ConfigureAwait(false);
-                        }
-                        else
-                        {
-                            await AuthenticateAsync().ConfigureAwait(false);
-                        }
-
-                        if (_closing)
-                        {
-                            break;
-                        }
-                    }
-                }
-                finally
-                {
-                    input.AdvanceTo(buffer.Start, buffer.End);
-                }
-
-                bool startTls = EndOfBuffer(step);
-
-                if (!await FlushAsync().ConfigureAwait(false))
-                {
-                    return;
-                }
-
-                // After STARTTLS the session goes on over TLS unless the handshake failed; otherwise it
-                // ends when the client has closed its side.
-                if (startTls ? !await HandshakeAsync().ConfigureAwait(false) : result.IsCompleted)
+                if (!await HandleInputAsync(input, result).ConfigureAwait(false))
                 {
                     return;
                 }
@@ -179,6 +142,54 @@ internal sealed partial class InSession : IResettable
             // the caller tears the connection down.
             EndOfSession();
         }
+    }
+
+
+    /// <summary>
+    /// The commands of one read (their replies flushed together), then STARTTLS's handshake; false
+    /// when the session ends. Awaited only while there is input, so a session waiting for its next
+    /// command holds no frame of this method.
+    /// </summary>
+    private async Task<bool> HandleInputAsync(PipeReader input, ReadResult result)
+    {
+        ReadOnlySequence<byte> buffer = result.Buffer;
+        Step step;
+        try
+        {
+            // The end of a message (its commit) and AUTH (the password check) are awaited here,
+            // then the pipelined commands after them go on; any other step ends this buffer.
+            while ((step = Process(ref buffer)) is Step.Commit or Step.Authenticate)
+            {
+                if (step == Step.Commit)
+                {
+                    await CommitAsync().ConfigureAwait(false);
+                }
+                else
+                {
+                    await AuthenticateAsync().ConfigureAwait(false);
+                }
+
+                if (_closing)
+                {
+                    break;
+                }
+            }
+        }
+        finally
+        {
+            input.AdvanceTo(buffer.Start, buffer.End);
+        }
+
+        bool startTls = EndOfBuffer(step);
+
+        if (!await FlushAsync().ConfigureAwait(false))
+        {
+            return false;
+        }
+
+        // After STARTTLS the session goes on over TLS unless the handshake failed; otherwise it
+        // ends when the client has closed its side.
+        return startTls ? await HandshakeAsync().ConfigureAwait(false) : !result.IsCompleted;
     }
 
     /// <summary>Everything before the first command: the transport taken, the handshake of the TLS port, the pre-greeting check and the 220; false when the session ends there.</summary>

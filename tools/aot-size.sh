@@ -50,7 +50,7 @@ publish() { # NAME PROPS(;-separated) -> prints the size; each variant builds in
     for p in $props; do [ -n "$p" ] && args+=("-p:$p"); done
     unset IFS
     mkdir -p "$work/$name"
-    (cd "$repo" && cp -r src Directory.Build.props global.json "$work/$name/")
+    (cd "$repo" && cp -r src Directory.*.props global.json "$work/$name/" && { [ ! -e nuget.config ] || cp nuget.config "$work/$name/"; })
     find "$work/$name" \( -name bin -o -name obj \) -prune -exec rm -rf {} +
     dotnet publish -c Release -r "$rid" "$work/$name/src/AbilisFast" -o "$work/out/$name" -nologo -v quiet "${args[@]}" \
         >"$work/$name.log" 2>&1 || { tail -20 "$work/$name.log" >&2; echo "publish $name failed" >&2; return 1; }

@@ -34,6 +34,15 @@ internal sealed partial class InSession
             return Error(SmtpReplies.Unrecognized);
         }
 
+        if (IsUseful(verb))
+        {
+            MarkUseful();
+        }
+        else if (IsJunk(verb) && BeforeJunk() == Step.Close)
+        {
+            return Step.Close;
+        }
+
         if (verb == SmtpVerb.Bdat)
         {
             // BDAT carries its chunk even when refused: it drains it before answering.
@@ -64,10 +73,10 @@ internal sealed partial class InSession
 
                 ResetTransaction();
                 Reply(SmtpReplies.ResetOk);
-                return Step.Continue;
+                return AfterJunk();
             case SmtpVerb.Noop:
                 Reply(SmtpReplies.Ok);
-                return Step.Continue;
+                return AfterJunk();
             case SmtpVerb.Quit:
                 Reply(SmtpReplies.Bye);
                 return Step.Close;
@@ -78,10 +87,10 @@ internal sealed partial class InSession
                 }
 
                 Reply(SmtpReplies.Vrfy);
-                return Step.Continue;
+                return AfterJunk();
             case SmtpVerb.Help:
                 Reply(SmtpReplies.Help);
-                return Step.Continue;
+                return AfterJunk();
             case SmtpVerb.StartTls:
                 return StartTls(argument);
             case SmtpVerb.Auth:
@@ -92,22 +101,17 @@ internal sealed partial class InSession
         }
     }
 
-    /// <summary>Traces a command line; for AUTH only the verb and mechanism (an initial response holds the password).</summary>
+    /// <summary>Traces a command line; of a line that starts with AUTH, only the verb and mechanism (<see cref="TraceAuth"/>).</summary>
     private void TraceCommand(SmtpVerb verb, ReadOnlySpan<byte> line, ReadOnlySpan<byte> argument)
     {
-        int space = verb == SmtpVerb.Auth ? argument.IndexOf((byte)' ') : -1;
-        if (space < 0)
+        _ = argument;
+        if (verb == SmtpVerb.Auth || StartsWithAuth(line))
         {
-            Trace("<- "u8, line);
+            TraceAuth(line);
             return;
         }
 
-        ReadOnlySpan<byte> hidden = " [initial response not logged]"u8;
-        Span<byte> shown = stackalloc byte[LineReader.MaxCommandLine + 32];
-        int n = line.Length - argument.Length + space;
-        line[..n].CopyTo(shown);
-        hidden.CopyTo(shown[n..]);
-        Trace("<- "u8, shown[..(n + hidden.Length)]);
+        Trace("<- "u8, line);
     }
 
     private ReadOnlySpan<byte> SequenceError(SmtpVerb verb) => verb switch
@@ -143,11 +147,12 @@ internal sealed partial class InSession
 
     /// <summary>
     /// A host name or address literal: printable, no spaces, at most 255 octets, valid UTF-8 (an
-    /// internationalised name is fine; it goes into the envelope, which holds UTF-8 text only).
+    /// internationalised name is fine; it goes into the envelope, which holds UTF-8 text only),
+    /// without C1 controls, line separators or bidi controls (<see cref="UnsafeText"/>).
     /// </summary>
     private static bool IsValidHeloArgument(ReadOnlySpan<byte> argument)
     {
-        if (argument.IsEmpty || argument.Length > 255 || !System.Text.Unicode.Utf8.IsValid(argument))
+        if (argument.IsEmpty || argument.Length > 255 || !System.Text.Unicode.Utf8.IsValid(argument) || UnsafeText.Contains(argument))
         {
             return false;
         }

@@ -72,9 +72,10 @@ internal sealed partial class InSession : IResettable
         Authenticate,
     }
 
-    public InSession(SmtpContext context)
+    public InSession(SmtpContext context, ChannelStress? stress = null)
     {
         _context = context;
+        _stress = stress;
     }
 
     public SmtpState State { get; private set; } = SmtpState.Ready;
@@ -90,8 +91,9 @@ internal sealed partial class InSession : IResettable
     /// <param name="slot">Released (<see cref="EndOfSession"/>) once the session knows it ends, before its last reply goes out.</param>
     public async Task RunAsync(ISessionTransport transport, SmtpChannel? channel, Func<ValueTask>? beforeGreeting = null, bool implicitTls = false, ISessionSlot? slot = null)
     {
-        // Fresh timestamps before the transport is visible to the heartbeat.
+        // Fresh timestamps before the transport is visible to the heartbeat and the listener.
         Touch();
+        MarkUseful();
         _transportOrNull = transport;
         _output = transport.Output;
         _channel = channel;
@@ -181,6 +183,19 @@ internal sealed partial class InSession : IResettable
 
             if (result.IsCanceled)
             {
+                switch (ShedRequested())
+                {
+                    case true:
+                        Reply(SmtpReplies.BusyClosingIdle);
+                        EndOfSession();
+                        await FlushAsync().ConfigureAwait(false);
+                        return;
+                    case false when Volatile.Read(ref _timeoutReason) == 0 && Volatile.Read(ref _shutdown) == 0:
+                        // The listener asked too late (a command came in meanwhile): read on.
+                        input.AdvanceTo(result.Buffer.Start);
+                        continue;
+                }
+
                 if (Volatile.Read(ref _timeoutReason) != 0)
                 {
                     LogTimeout();
@@ -472,6 +487,9 @@ internal sealed partial class InSession : IResettable
         _transferStart = 0;
         _shutdown = 0;
         _handshaking = 0;
+        _junk = 0;
+        _shed = 0;
+        _shedIdleSince = 0;
         ResetAuth();
         State = SmtpState.Ready;
         ResetTransaction();

@@ -353,6 +353,38 @@ public sealed class AdminServerTests : IAsyncLifetime
         }
     }
 
+    /// <summary>
+    /// Telnet negotiation without end (IAC WILL/DO, subnegotiations, IAC IAC) before any login line:
+    /// consumed as it comes, never buffered, ended at the login deadline; others log in meanwhile.
+    /// </summary>
+    [Fact]
+    public async Task AnEndlessTelnetNegotiationFloodIsEndedAtTheLoginDeadline()
+    {
+        _admin.LoginDeadline = TimeSpan.FromSeconds(2);
+        await using ConsoleTestClient flooder = await ConsoleTestClient.ConnectAsync(_admin.LocalEndPoint!.Port);
+        await flooder.ReadUntilAsync("Login:");
+        byte[] burst = [.. Enumerable.Repeat<byte[]>([255, 251, 1, 255, 253, 3, 255, 250, 31, 0, 80, 255, 240, 255, 255], 4000).SelectMany(b => b)];
+
+        // About 2 MB of negotiation, sent while another user logs in.
+        Task flood = Task.Run(async () =>
+        {
+            for (int i = 0; i < 35; i++)
+            {
+                await flooder.SendAsync(burst);
+            }
+        });
+        await using (ConsoleTestClient viewer = await LoginAsync("viewer", "view-pass"))
+        {
+            Assert.Contains("ABILIS_CPX:", await viewer.ReadUntilAsync("] ABILIS_CPX:"));
+        }
+
+        await flood.WaitAsync(TimeSpan.FromSeconds(30));
+
+        // Closed at the login deadline (2 s here), not after the 5-minute idle timeout.
+        Assert.True(await flooder.IsClosedAsync());
+        await Eventually.WaitAsync(() => _admin.Connections == (0, 0), "both connections gone");
+    }
+
     [Fact]
     public async Task ALoginMustBeCompleteWithinTheLoginDeadline()
     {

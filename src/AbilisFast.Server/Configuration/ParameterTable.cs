@@ -103,7 +103,7 @@ internal static class ParameterTable
         Int(P.JunkCmdLimit, 100, 1, 65535, true,
             "NOOP, RSET, VRFY and HELP a session may send before each further one counts as an error (1 while all channels are busy); ours"),
         Int(P.Ipv6PrefixSes, 64, 48, 128, true,
-            "MAX-IP-SES and IPBAN count IPv6 clients per network of this prefix length (128 = per address); ours"),
+            "prefix length by which MAX-IP-SES and IPBAN count IPv6 clients (one network, one client; 128 = each address); ours"),
         Text(P.NodeName, DefaultNodeName(), true, "node name in the console prompt"),
         YesNo(P.Sink, "NO", true, "benchmarking: accept and discard every message"),
     ];

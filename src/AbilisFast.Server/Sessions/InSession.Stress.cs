@@ -20,16 +20,25 @@ internal sealed partial class InSession
     /// <summary>NOOP, RSET, VRFY and HELP since the session began or since its last accepted message.</summary>
     private int _junk;
 
-    /// <summary>Tick (ms) of the session's start or of its last useful command.</summary>
+    /// <summary>Stopwatch timestamp of the session's start or of its last useful command.</summary>
     private long _lastUseful;
 
-    /// <summary>Set by the listener (<see cref="TryShed"/>): close with 421 at the next read if still idle.</summary>
+    /// <summary>
+    /// 0: not asked; 1: asked by the listener (<see cref="TryShed"/>) to close with 421 at its next
+    /// read if still idle; 2: closing for that. Only the session moves it from 1 (to 0 or 2).
+    /// </summary>
     private int _shed;
 
-    /// <summary>Tick (ms) of the session's start or of its last useful command (read by the listener).</summary>
+    /// <summary>Stopwatch timestamp of the session's start or of its last useful command (read by the listener).</summary>
     public long LastUseful => Volatile.Read(ref _lastUseful);
 
-    private void MarkUseful() => Volatile.Write(ref _lastUseful, Environment.TickCount64);
+    /// <summary>
+    /// False while the session has not yet answered a request to give up its channel, or is closing
+    /// for it; true when it was not asked, or was asked and went on (a command came in meanwhile).
+    /// </summary>
+    public bool ShedDeclined => Volatile.Read(ref _shed) == 0;
+
+    private void MarkUseful() => Volatile.Write(ref _lastUseful, System.Diagnostics.Stopwatch.GetTimestamp());
 
     /// <summary>Commands that move a session forward; NOOP, RSET, VRFY, HELP, EXPN, unknown verbs and a repeated HELO/EHLO do not.</summary>
     private bool IsUseful(SmtpVerb verb) => verb switch
@@ -108,16 +117,18 @@ internal sealed partial class InSession
     /// </summary>
     private bool? ShedRequested()
     {
-        if (Interlocked.Exchange(ref _shed, 0) == 0)
+        if (Volatile.Read(ref _shed) != 1)
         {
             return null;
         }
 
         if (!IsIdleSince(Volatile.Read(ref _shedIdleSince)))
         {
+            Volatile.Write(ref _shed, 0);
             return false;
         }
 
+        Volatile.Write(ref _shed, 2);
         _context.Timeouts.CountShed();
         _context.Log.Write(LogTag.Channel(_channelNumber), "Closed: idle while every channel is busy, channel given to a waiting connection"u8);
         return true;

@@ -189,7 +189,7 @@ internal sealed class SmtpListener : IAsyncDisposable
     /// </summary>
     private async Task WaitForSlotAsync(Socket client, IPAddress address, IPAddress place, bool implicitTls, bool placeTaken)
     {
-        bool shed = false;
+        InSession? asked = null;
         try
         {
             Task timeout = Task.Delay(AdmissionWait, _stopping.Token);
@@ -223,8 +223,13 @@ internal sealed class SmtpListener : IAsyncDisposable
                     _context.Log.Write(LogTag.Port, "All channels busy: DT 10 s, junk limit 1, idle sessions closed for waiting connections"u8);
                 }
 
-                shed = shed || ShedOneIdleSession();
-                await Task.WhenAny(channelFreed, timeout, shed ? timeout : Task.Delay(ShedRetry, _stopping.Token)).ConfigureAwait(false);
+                // Ask again only when the session asked went on instead (a command came in meanwhile).
+                if (asked is null || asked.ShedDeclined)
+                {
+                    asked = ShedOneIdleSession();
+                }
+
+                await Task.WhenAny(channelFreed, timeout, Task.Delay(ShedRetry, _stopping.Token)).ConfigureAwait(false);
             }
         }
         finally
@@ -240,11 +245,12 @@ internal sealed class SmtpListener : IAsyncDisposable
 
     /// <summary>
     /// Asks the session that has been idle longest (outside a mail transaction, nothing useful for
-    /// <see cref="ChannelStress.ShedAfter"/>) to close and give its channel up; false when none qualifies.
+    /// <see cref="ChannelStress.ShedAfter"/>) to close and give its channel up; the session asked,
+    /// or null when none qualifies.
     /// </summary>
-    private bool ShedOneIdleSession()
+    private InSession? ShedOneIdleSession()
     {
-        long idleSince = Environment.TickCount64 - (long)ChannelStress.ShedAfter.TotalMilliseconds;
+        long idleSince = System.Diagnostics.Stopwatch.GetTimestamp() - (long)(ChannelStress.ShedAfter.TotalSeconds * System.Diagnostics.Stopwatch.Frequency);
         List<(long LastUseful, InSession Session)> idle = [];
         foreach (KeyValuePair<InSession, byte> live in _live)
         {
@@ -260,11 +266,11 @@ internal sealed class SmtpListener : IAsyncDisposable
         {
             if (session.TryShed(idleSince))
             {
-                return true;
+                return session;
             }
         }
 
-        return false;
+        return null;
     }
 
     /// <summary>421 4.7.0 (MAX-IP-SES) or 421 4.3.2 (no channel), counted CALL-FAIL; the place is given back when it was taken.</summary>

@@ -12,33 +12,22 @@ internal static class UserCommand
 {
     public const string Usage = "usage: abilisfast user NAME --rights user|admin|super|mail [--wdir DIR]  (password on standard input)";
 
+    private static readonly ArgumentGrammar Grammar = new ArgumentGrammar { MaxPositionals = 1 }
+        .Option("--rights", ValueForms.EmptyAllowed)
+        .Option("--wdir", ValueForms.EmptyAllowed);
+
     public static int Run(IReadOnlyList<string> args, TextReader input, TextWriter output, TextWriter error)
     {
-        string? name = null;
-        string? rightsText = null;
-        string workDir = ParameterTable.DefaultWorkDir;
-        for (int i = 0; i < args.Count; i++)
+        ParsedArguments parsed = Grammar.Parse(args);
+        if (parsed.Error is { } bad)
         {
-            switch (args[i])
-            {
-                case "--rights" when i + 1 < args.Count:
-                    rightsText = args[++i];
-                    break;
-                case "--wdir" when i + 1 < args.Count:
-                    workDir = args[++i];
-                    break;
-                default:
-                    if (name is null && !args[i].StartsWith('-'))
-                    {
-                        name = args[i];
-                        break;
-                    }
-
-                    error.WriteLine($"abilisfast: unexpected argument '{args[i]}'; {Usage}");
-                    return ExitCodes.Usage;
-            }
+            error.WriteLine($"abilisfast: unexpected argument '{bad.Argument}'; {Usage}");
+            return ExitCodes.Usage;
         }
 
+        string? name = parsed.Positionals.Count > 0 ? parsed.Positionals[0].Text : null;
+        string? rightsText = parsed.Value("--rights");
+        string workDir = parsed.Value("--wdir") ?? ParameterTable.DefaultWorkDir;
         if (name is null || rightsText is null)
         {
             error.WriteLine($"abilisfast: {Usage}");

@@ -10,12 +10,16 @@ internal static class HelpText
     public static string Version =>
         "abilisfast " + (typeof(HelpText).Assembly.GetName().Version?.ToString(3) ?? "0.0.0");
 
-    public static string Build()
+    public static string Build() => Build([]);
+
+    /// <summary>The help text; <paramref name="commands"/> are the subcommands (name, usage line) it lists.</summary>
+    public static string Build(IReadOnlyList<(string Name, string Usage)> commands)
     {
         var text = new StringBuilder();
         text.AppendLine(Usage);
         text.AppendLine("       abilisfast --check-config [--config FILE] [--wdir DIR] [NAME:VALUE ...]");
         text.AppendLine("       abilisfast --help | --version | --sample-config");
+        text.AppendLine("       abilisfast COMMAND ARGS...");
         text.AppendLine();
         text.AppendLine("  --config FILE   read NAME:VALUE lines, 'iplist NAME: net, ...' lines and");
         text.AppendLine("                  'ipban NAME:VALUE ...' lines (IPBAN parameters) from FILE");
@@ -25,6 +29,7 @@ internal static class HelpText
         text.AppendLine("  IPBAN:NAME:VALUE  set an IPBAN parameter; overrides the file");
         text.AppendLine("  --sample-config print a configuration file that documents every parameter");
         text.AppendLine();
+        AppendCommands(text, commands);
         text.AppendLine("Parameters (default; allowed; * = takes effect after a restart):");
         int width = ParameterTable.All.Max(d => d.Name.Length);
         foreach (ParameterDefinition d in ParameterTable.All)
@@ -46,5 +51,25 @@ internal static class HelpText
         text.AppendLine();
         text.AppendLine("Built-in IP list PrivateIpAdd: 10/8, 172.16/12, 192.168/16, 127/8, ::1/128.");
         return text.ToString();
+    }
+
+    /// <summary>One line a subcommand: two spaces, its name, then its arguments.</summary>
+    private static void AppendCommands(StringBuilder text, IReadOnlyList<(string Name, string Usage)> commands)
+    {
+        if (commands.Count == 0)
+        {
+            return;
+        }
+
+        text.AppendLine("Commands:");
+        int width = commands.Max(c => c.Name.Length);
+        foreach ((string name, string usage) in commands)
+        {
+            string prefix = "usage: abilisfast " + name + " ";
+            string arguments = usage.StartsWith(prefix, StringComparison.Ordinal) ? usage[prefix.Length..] : usage;
+            text.Append("  ").Append(name.PadRight(width)).Append("  ").AppendLine(arguments);
+        }
+
+        text.AppendLine();
     }
 }

@@ -162,10 +162,8 @@ internal sealed partial class InSession : IResettable
     {
         while (!_closing)
         {
-            if (Volatile.Read(ref _shutdown) != 0 && _mode == Mode.Commands)
+            if (ShutsDownBetweenCommands())
             {
-                Reply(SmtpReplies.ShuttingDown);
-                EndOfSession();
                 await FlushAsync().ConfigureAwait(false);
                 return;
             }
@@ -183,29 +181,7 @@ internal sealed partial class InSession : IResettable
 
             if (result.IsCanceled)
             {
-                switch (ShedRequested())
-                {
-                    case true:
-                        Reply(SmtpReplies.BusyClosingIdle);
-                        EndOfSession();
-                        await FlushAsync().ConfigureAwait(false);
-                        return;
-                    case false when Volatile.Read(ref _timeoutReason) == 0 && Volatile.Read(ref _shutdown) == 0:
-                        // The listener asked too late (a command came in meanwhile): read on.
-                        input.AdvanceTo(result.Buffer.Start);
-                        continue;
-                }
-
-                if (Volatile.Read(ref _timeoutReason) != 0)
-                {
-                    LogTimeout();
-                    Reply(SmtpReplies.Timeout);
-                    EndOfSession();
-                    await FlushAsync().ConfigureAwait(false);
-                    return;
-                }
-
-                if (Volatile.Read(ref _shutdown) != 0)
+                if (await GoesOnAfterCancelAsync(input, result).ConfigureAwait(false))
                 {
                     continue;
                 }
@@ -214,45 +190,26 @@ internal sealed partial class InSession : IResettable
             }
 
             ReadOnlySequence<byte> buffer = result.Buffer;
-            bool startTls = false;
+            Step step;
             try
             {
-                while (true)
+                // The end of a message (its commit) and AUTH (the password check) are awaited here,
+                // then the pipelined commands after them go on; any other step ends this buffer.
+                while ((step = Process(ref buffer)) is Step.Commit or Step.Authenticate)
                 {
-                    Step step = Process(ref buffer);
-                    if (step is Step.Commit or Step.Authenticate)
+                    if (step == Step.Commit)
                     {
-                        if (step == Step.Commit)
-                        {
-                            await CommitAsync().ConfigureAwait(false);
-                        }
-                        else
-                        {
-                            await AuthenticateAsync().ConfigureAwait(false);
-                        }
-
-                        if (_closing)
-                        {
-                            break;
-                        }
-
-                        continue;
+                        await CommitAsync().ConfigureAwait(false);
+                    }
+                    else
+                    {
+                        await AuthenticateAsync().ConfigureAwait(false);
                     }
 
-                    if (step == Step.StartTls)
+                    if (_closing)
                     {
-                        // Whatever follows the STARTTLS line stays unconsumed here and is thrown
-                        // away with the plaintext reader (CVE-2011-0411): it is never executed.
-                        startTls = true;
                         break;
                     }
-
-                    if (step == Step.Close)
-                    {
-                        _closing = true;
-                    }
-
-                    break;
                 }
             }
             finally
@@ -260,32 +217,83 @@ internal sealed partial class InSession : IResettable
                 input.AdvanceTo(buffer.Start, buffer.End);
             }
 
-            if (_closing)
-            {
-                // 221 to QUIT, or a 421: the slot is free before the client can read the reply.
-                EndOfSession();
-            }
+            bool startTls = EndOfBuffer(step);
 
             if (!await FlushAsync().ConfigureAwait(false))
             {
                 return;
             }
 
-            if (startTls)
-            {
-                if (!await HandshakeAsync().ConfigureAwait(false))
-                {
-                    return;
-                }
-
-                continue;
-            }
-
-            if (result.IsCompleted)
+            // After STARTTLS the session goes on over TLS unless the handshake failed; otherwise it
+            // ends when the client has closed its side.
+            if (startTls ? !await HandshakeAsync().ConfigureAwait(false) : result.IsCompleted)
             {
                 return;
             }
         }
+    }
+
+    /// <summary>
+    /// The server is stopping and the session is between commands: the 421 is queued and the slot
+    /// freed (true; the caller flushes and ends), else false.
+    /// </summary>
+    private bool ShutsDownBetweenCommands()
+    {
+        if (Volatile.Read(ref _shutdown) == 0 || _mode != Mode.Commands)
+        {
+            return false;
+        }
+
+        Reply(SmtpReplies.ShuttingDown);
+        EndOfSession();
+        return true;
+    }
+
+    /// <summary>
+    /// After a buffer's commands: a closing session (221 to QUIT, or a 421) frees its slot before the
+    /// client can read the reply; true after STARTTLS. Whatever follows the STARTTLS line stays
+    /// unconsumed and is thrown away with the plaintext reader (CVE-2011-0411): it is never executed.
+    /// </summary>
+    private bool EndOfBuffer(Step step)
+    {
+        _closing |= step == Step.Close;
+        if (_closing)
+        {
+            EndOfSession();
+        }
+
+        return step == Step.StartTls;
+    }
+
+    /// <summary>
+    /// A read was cancelled: by a timeout (the 421 and its log line are sent; false), by a shutdown
+    /// (true: the loop says 421 at its next turn, once between commands) or by the end of the session (false).
+    /// </summary>
+    private async ValueTask<bool> GoesOnAfterCancelAsync(PipeReader input, ReadResult result)
+    {
+        switch (ShedRequested())
+        {
+            case true:
+                Reply(SmtpReplies.BusyClosingIdle);
+                EndOfSession();
+                await FlushAsync().ConfigureAwait(false);
+                return false;
+            case false when Volatile.Read(ref _timeoutReason) == 0 && Volatile.Read(ref _shutdown) == 0:
+                // The listener asked too late (a command came in meanwhile): read on.
+                input.AdvanceTo(result.Buffer.Start);
+                return true;
+        }
+
+        if (Volatile.Read(ref _timeoutReason) != 0)
+        {
+            LogTimeout();
+            Reply(SmtpReplies.Timeout);
+            EndOfSession();
+            await FlushAsync().ConfigureAwait(false);
+            return false;
+        }
+
+        return Volatile.Read(ref _shutdown) != 0;
     }
 
     /// <summary>Consumes as much of <paramref name="buffer"/> as the current mode allows.</summary>

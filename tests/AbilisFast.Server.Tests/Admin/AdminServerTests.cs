@@ -1,11 +1,3 @@
-using System.Net;
-using AbilisFast.Server.Access;
-using AbilisFast.Server.Admin;
-using AbilisFast.Server.Configuration;
-using AbilisFast.Server.Diagnostics;
-using AbilisFast.Server.Sessions;
-using AbilisFast.Server.Tests.Support;
-
 namespace AbilisFast.Server.Tests.Admin;
 
 /// <summary>The admin port over real TCP: telnet bytes, login, rights, commands, errors.</summary>
@@ -405,7 +397,7 @@ public sealed class AdminServerTests : IAsyncLifetime
         // A session that logged in in time has the idle timeout, not the login deadline.
         await using ConsoleTestClient viewer = await LoginAsync("viewer", "view-pass");
         await viewer.ReadUntilAsync("] ABILIS_CPX:");
-        await Task.Delay(TimeSpan.FromSeconds(1.5));
+        await Eventually.LetTimePassAsync(TimeSpan.FromSeconds(1.5), "past the login deadline, which no longer applies once logged in");
         Assert.Contains("ABILIS_CPX:", await CommandAsync(viewer, "d s smtp"));
     }
 
@@ -414,10 +406,7 @@ public sealed class AdminServerTests : IAsyncLifetime
     {
         await using (SessionHarness s = await SessionHarness.StartAsync(_test.Context))
         {
-            await s.CommandAsync("MAIL FROM:<sender@client.test>");
-            await s.CommandAsync("RCPT TO:<one@local.test>");
-            await s.CommandAsync("RCPT TO:<two@local.test>");
-            await s.CommandAsync("DATA");
+            await s.OpenDataAsync("sender@client.test", "one@local.test", "two@local.test");
             Assert.StartsWith("250 2.0.0 Ok: queued as", await s.CommandAsync("hello\r\n."));
         }
 

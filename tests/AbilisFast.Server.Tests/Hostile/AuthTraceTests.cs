@@ -1,4 +1,3 @@
-using AbilisFast.Server.Tests.Support;
 using AbilisFast.Server.Tests.Tls;
 
 namespace AbilisFast.Server.Tests.Hostile;

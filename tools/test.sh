@@ -26,6 +26,9 @@ command -v openssl >/dev/null 2>&1 || need+=(openssl)
 # package is installed without its recommends (node exporter) and its daemon is stopped at once.
 need_prometheus=0
 command -v promtool >/dev/null 2>&1 || need_prometheus=1
+# The IPv6 prefix tests run the server in a network namespace of their own (unshare -n, ip).
+command -v ip >/dev/null 2>&1 || [ -x /usr/sbin/ip ] || need+=(iproute2)
+command -v unshare >/dev/null 2>&1 || need+=(util-linux)
 if [ ${#need[@]} -gt 0 ]; then
     echo "tools/test.sh: installing the test peers: ${need[*]}"
     sudo=()

@@ -185,6 +185,7 @@ internal static class ServerHost
             log.Write(LogTag.Port, line);
             console.WriteLine($"abilisfast: {line}");
         });
+        bans.Ipv6PrefixLength = () => context.Settings.Ipv6PrefixSes;
         IpBanAlertMail.Attach(bans, context, bans.Log);
         return bans;
     }

@@ -74,5 +74,7 @@ internal static class SmtpReplies
     public static ReadOnlySpan<byte> TooManyErrors => "421 4.7.0 Error: too many errors\r\n"u8;
     public static ReadOnlySpan<byte> PreGreeting => "554 5.5.1 Error: client sent data before the greeting\r\n"u8;
     public static ReadOnlySpan<byte> ShuttingDown => "421 4.3.2 Error: service shutting down\r\n"u8;
+    public static ReadOnlySpan<byte> BusyClosingIdle => "421 4.3.2 Error: all channels busy, closing idle session, try again later\r\n"u8;
+    public static ReadOnlySpan<byte> TooManyJunkCommands => "421 4.7.0 Error: too many NOOP/RSET/VRFY/HELP commands while all channels are busy\r\n"u8;
     public static ReadOnlySpan<byte> HttpRefused => "554 5.7.0 Error: this is an SMTP server, not HTTP\r\n"u8;
 }

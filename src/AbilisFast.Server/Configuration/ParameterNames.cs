@@ -63,6 +63,8 @@ internal static class ParameterNames
     public const string DkimDomain = "DKIM-DOMAIN";
     public const string DkimSelector = "DKIM-SELECTOR";
     public const string DkimKeyFile = "DKIM-KEY";
+    public const string JunkCmdLimit = "JUNK-CMD-LIMIT";
+    public const string Ipv6PrefixSes = "IPV6-PREFIX-SES";
     public const string NodeName = "NODENAME";
     public const string Sink = "SINK";
 }

@@ -100,6 +100,10 @@ internal static class ParameterTable
         new(P.DkimKeyFile, ParameterKind.PathList, string.Empty, "empty, or file paths separated by commas, one per DKIM-SELECTOR", true,
             "PEM private key per selector (RSA or Ed25519; relative paths are under WDIR); empty = WDIR/dkim/SELECTOR.key; ours",
             allowEmpty: true),
+        Int(P.JunkCmdLimit, 100, 1, 65535, true,
+            "NOOP, RSET, VRFY and HELP a session may send before each further one counts as an error (1 while all channels are busy); ours"),
+        Int(P.Ipv6PrefixSes, 64, 48, 128, true,
+            "prefix length by which MAX-IP-SES and IPBAN count IPv6 clients (one network, one client; 128 = each address); ours"),
         Text(P.NodeName, DefaultNodeName(), true, "node name in the console prompt"),
         YesNo(P.Sink, "NO", true, "benchmarking: accept and discard every message"),
     ];

@@ -105,6 +105,16 @@ internal sealed partial record SmtpSettings
     /// <summary>HOP-LIMIT: the most Received: fields a message may carry with ours; more is a mail loop (554 5.4.6).</summary>
     public int HopLimit { get; init; } = 100;
 
+    /// <summary>
+    /// JUNK-CMD-LIMIT: NOOP, RSET, VRFY and HELP a session may send (counted again after each accepted
+    /// message) before each further one counts as an error, as Postfix's smtpd_junk_command_limit; 1
+    /// while all channels are busy.
+    /// </summary>
+    public int JunkCommandLimit { get; init; } = 100;
+
+    /// <summary>IPV6-PREFIX-SES: the IPv6 prefix length MAX-IP-SES (and IPBAN) count clients by; 128 = each address.</summary>
+    public int Ipv6PrefixSes { get; init; } = 64;
+
     /// <summary>DELAY-NOTIF-TIME: how long a message waits before its NOTIFY=DELAY recipients get a delay report; zero = never.</summary>
     public TimeSpan DelayNotifTime { get; init; } = TimeSpan.FromHours(4);
 

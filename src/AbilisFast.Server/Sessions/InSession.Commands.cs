@@ -21,7 +21,7 @@ internal sealed partial class InSession
         SmtpVerb verb = CommandParser.Parse(line, out ReadOnlySpan<byte> argument);
         if (_context.Log.Verbose)
         {
-            TraceCommand(verb, line, argument);
+            TraceCommand(verb, line);
         }
 
         if (verb == SmtpVerb.Unknown)
@@ -33,6 +33,15 @@ internal sealed partial class InSession
             }
 
             return Error(SmtpReplies.Unrecognized);
+        }
+
+        if (IsUseful(verb))
+        {
+            MarkUseful();
+        }
+        else if (IsJunk(verb) && BeforeJunk() == Step.Close)
+        {
+            return Step.Close;
         }
 
         if (verb == SmtpVerb.Bdat)
@@ -57,32 +66,11 @@ internal sealed partial class InSession
                 return Rcpt(argument);
             case SmtpVerb.Data:
                 return Data(argument);
-            case SmtpVerb.Rset:
-                if (!argument.IsEmpty)
-                {
-                    return Error(SmtpReplies.NoArguments);
-                }
-
-                ResetTransaction();
-                Reply(SmtpReplies.ResetOk);
-                return Step.Continue;
-            case SmtpVerb.Noop:
-                Reply(SmtpReplies.Ok);
-                return Step.Continue;
+            case SmtpVerb.Rset or SmtpVerb.Noop or SmtpVerb.Vrfy or SmtpVerb.Help:
+                return Junk(verb, argument);
             case SmtpVerb.Quit:
                 Reply(SmtpReplies.Bye);
                 return Step.Close;
-            case SmtpVerb.Vrfy:
-                if (argument.IsEmpty)
-                {
-                    return Error("501 5.5.4 Syntax: VRFY address\r\n"u8);
-                }
-
-                Reply(SmtpReplies.Vrfy);
-                return Step.Continue;
-            case SmtpVerb.Help:
-                Reply(SmtpReplies.Help);
-                return Step.Continue;
             case SmtpVerb.StartTls:
                 return StartTls(argument);
             case SmtpVerb.Auth:
@@ -93,22 +81,49 @@ internal sealed partial class InSession
         }
     }
 
-    /// <summary>Traces a command line; for AUTH only the verb and mechanism (an initial response holds the password).</summary>
-    private void TraceCommand(SmtpVerb verb, ReadOnlySpan<byte> line, ReadOnlySpan<byte> argument)
+    /// <summary>NOOP, RSET, VRFY and HELP: answered, then counted against JUNK-CMD-LIMIT (<see cref="AfterJunk"/>).</summary>
+    private Step Junk(SmtpVerb verb, ReadOnlySpan<byte> argument)
     {
-        int space = verb == SmtpVerb.Auth ? argument.IndexOf((byte)' ') : -1;
-        if (space < 0)
+        switch (verb)
         {
-            Trace("<- "u8, line);
+            case SmtpVerb.Rset:
+                if (!argument.IsEmpty)
+                {
+                    return Error(SmtpReplies.NoArguments);
+                }
+
+                ResetTransaction();
+                Reply(SmtpReplies.ResetOk);
+                break;
+            case SmtpVerb.Vrfy:
+                if (argument.IsEmpty)
+                {
+                    return Error("501 5.5.4 Syntax: VRFY address\r\n"u8);
+                }
+
+                Reply(SmtpReplies.Vrfy);
+                break;
+            case SmtpVerb.Help:
+                Reply(SmtpReplies.Help);
+                break;
+            default:
+                Reply(SmtpReplies.Ok);
+                break;
+        }
+
+        return AfterJunk();
+    }
+
+    /// <summary>Traces a command line; of a line that starts with AUTH, only the verb and mechanism (<see cref="TraceAuth"/>).</summary>
+    private void TraceCommand(SmtpVerb verb, ReadOnlySpan<byte> line)
+    {
+        if (verb == SmtpVerb.Auth || StartsWithAuth(line))
+        {
+            TraceAuth(line);
             return;
         }
 
-        ReadOnlySpan<byte> hidden = " [initial response not logged]"u8;
-        Span<byte> shown = stackalloc byte[LineReader.MaxCommandLine + 32];
-        int n = line.Length - argument.Length + space;
-        line[..n].CopyTo(shown);
-        hidden.CopyTo(shown[n..]);
-        Trace("<- "u8, shown[..(n + hidden.Length)]);
+        Trace("<- "u8, line);
     }
 
     private ReadOnlySpan<byte> SequenceError(SmtpVerb verb) => verb switch
@@ -144,11 +159,12 @@ internal sealed partial class InSession
 
     /// <summary>
     /// A host name or address literal: printable, no spaces, at most 255 octets, valid UTF-8 (an
-    /// internationalised name is fine; it goes into the envelope, which holds UTF-8 text only).
+    /// internationalised name is fine; it goes into the envelope, which holds UTF-8 text only),
+    /// without C1 controls, line separators or bidi controls (<see cref="UnsafeText"/>).
     /// </summary>
     private static bool IsValidHeloArgument(ReadOnlySpan<byte> argument)
     {
-        if (argument.IsEmpty || argument.Length > 255 || !System.Text.Unicode.Utf8.IsValid(argument))
+        if (argument.IsEmpty || argument.Length > 255 || !System.Text.Unicode.Utf8.IsValid(argument) || UnsafeText.Contains(argument))
         {
             return false;
         }

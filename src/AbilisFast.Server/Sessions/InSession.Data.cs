@@ -257,6 +257,7 @@ internal sealed partial class InSession
 
     private void CountAcceptedMail(RecipientFlags kinds)
     {
+        MessageAccepted();
         _context.Count(_channel, SmtpCounter.ExtSucc, Direction.In);
         if ((kinds & RecipientFlags.Local) != 0)
         {

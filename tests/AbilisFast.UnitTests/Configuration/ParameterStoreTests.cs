@@ -12,7 +12,7 @@ public sealed class ParameterStoreTests
         "TLS-REQUIRED", "AUTH-PLAINTEXT", "OUT-TIMEOUT", "TLS-PORT", "DATA-TIMEOUT", "MIN-DATA-RATE", "DATA-RATE-WINDOW", "LOG-MAX-SIZE", "LOG-FILES",
         "SERVER-TLS-VERIFY", "SERVER-TLS-PIN", "SERVER-TLS-CA", "MX-TLS", "SERVER-AUTH-PLAINTEXT",
         "HOP-LIMIT", "DELAY-NOTIF-TIME",
-        "METRICS-PORT", "METRICS-ADDR", "METRICS-TOKEN", "DKIM-DOMAIN", "DKIM-SELECTOR", "DKIM-KEY", "NODENAME", "SINK",
+        "METRICS-PORT", "METRICS-ADDR", "METRICS-TOKEN", "DKIM-DOMAIN", "DKIM-SELECTOR", "DKIM-KEY", "JUNK-CMD-LIMIT", "IPV6-PREFIX-SES", "NODENAME", "SINK",
     ];
 
     public static TheoryData<string> AllNames() => new(ParameterTable.All.Select(d => d.Name));
@@ -34,7 +34,8 @@ public sealed class ParameterStoreTests
         { "SERVER-TLS-CA", "" }, { "MX-TLS", "MAY" }, { "SERVER-AUTH-PLAINTEXT", "NO" },
         { "HOP-LIMIT", "100" }, { "DELAY-NOTIF-TIME", "14400" },
         { "METRICS-PORT", "0" }, { "METRICS-ADDR", "127.0.0.1" }, { "METRICS-TOKEN", "" }, { "DKIM-DOMAIN", "" },
-        { "DKIM-SELECTOR", "default" }, { "DKIM-KEY", "" }, { "SINK", "NO" },
+        { "DKIM-SELECTOR", "default" }, { "DKIM-KEY", "" }, { "JUNK-CMD-LIMIT", "100" }, { "IPV6-PREFIX-SES", "64" },
+        { "SINK", "NO" },
     };
 
     [Fact]
@@ -209,6 +210,9 @@ public sealed class ParameterStoreTests
     [InlineData("MIN-DATA-RATE", "1048577", "0..1048576")]
     [InlineData("DATA-RATE-WINDOW", "0", "1..3600")]
     [InlineData("HOP-LIMIT", "0", "1..1000")]
+    [InlineData("IPV6-PREFIX-SES", "47", "48..128")]
+    [InlineData("IPV6-PREFIX-SES", "129", "48..128")]
+    [InlineData("JUNK-CMD-LIMIT", "0", "1..65535")]
     [InlineData("HOP-LIMIT", "1001", "1..1000")]
     [InlineData("DELAY-NOTIF-TIME", "-1", "0..31536000")]
     [InlineData("DELAY-NOTIF-TIME", "4h", "0..31536000")]

@@ -95,13 +95,28 @@ internal static class ServerHost
             }
 
             console.WriteLine($"abilisfast: TLS: {tls.Origin}, SHA-256 fingerprint {tls.Certificate.GetCertHashString(System.Security.Cryptography.HashAlgorithmName.SHA256)}");
+            Action<string> report = line =>
+            {
+                log.Write(LogTag.Port, line);
+                console.WriteLine($"abilisfast: {line}");
+            };
+            if (settings.AdminAddress is not null)
+            {
+                CreateFirstAdmin(settings, console);
+            }
+
+            var users = new Access.UserDirectory(settings.WorkDir, report);
+            var recipients = new Recipients.LocalRecipients(users, settings.WorkDir, report);
             var context = new SmtpContext(settings, log, spool)
             {
                 Mailboxes = mailboxes,
                 Tls = tls,
-                AuthUsers = new Access.SmtpAuthUsers(settings.WorkDir),
+                AuthUsers = new Access.SmtpAuthUsers(users),
+                Recipients = recipients,
             };
             live = context;
+            recipients.Settings = () => context.Settings;
+            report(recipients.Describe(recipients.For(settings)));
             await using var logFile = new SessionLogFile(log, Path.Combine(settings.WorkDir, "log"), () => context.Settings, line => console.WriteLine($"abilisfast: {line}"));
             logFile.Start();
             await using var delivery = new DeliveryEngine(context, new LiveRouteResolver(context), mailboxes);
@@ -119,10 +134,16 @@ internal static class ServerHost
             await using var server = new SmtpListener(context, bans);
             configuration?.Attach(context);
             configuration?.Attach(bans);
+            // The heartbeat also follows WDIR/users and WDIR/aliases (two stats a second).
+            server.OnHeartbeat = recipients.RefreshFromHeartbeat;
             if (notifier is not null)
             {
                 server.HeartbeatPeriod = notifier.HeartbeatPeriod;
-                server.OnHeartbeat = notifier.Heartbeat;
+                server.OnHeartbeat = () =>
+                {
+                    recipients.RefreshFromHeartbeat();
+                    notifier.Heartbeat();
+                };
             }
 
             try
@@ -142,7 +163,7 @@ internal static class ServerHost
                 return ExitCodes.PortInUse;
             }
 
-            await using AdminServer? admin = StartAdmin(settings, context, console, configuration, bans);
+            await using AdminServer? admin = StartAdmin(settings, context, console, configuration, bans, users);
             await using Metrics.MetricsServer? metrics = StartMetrics(settings, context, console);
             delivery.Start();
             string status;
@@ -179,6 +200,7 @@ internal static class ServerHost
                 }
 
                 Reload(configuration, notifier, log, console, status);
+                report(recipients.Reload(context.Settings));
             }
 
             notifier?.Stopping();
@@ -237,23 +259,39 @@ internal static class ServerHost
         e is not FileNotFoundException and not DirectoryNotFoundException && (e.HResult == 11 || (e.HResult & 0xFFFF) == 32);
 
     /// <summary>
-    /// Starts the admin port unless ADMIN-ADDR is #. On a first start with no users, creates the
-    /// user 'admin' with a random password, printed once; only its hash is stored.
+    /// A console needs an administrator: when no user in WDIR/users has admin (or super) rights, one
+    /// is created with a random password, printed once (only its hash is stored). Its name is
+    /// 'admin', or 'admin2', 'admin3', ... when a user called admin exists with lesser rights (a mail
+    /// user added before the first start stays as it is).
     /// </summary>
-    private static AdminServer? StartAdmin(SmtpSettings settings, SmtpContext context, TextWriter console, LiveConfiguration? configuration, IpBanService bans)
+    internal static void CreateFirstAdmin(SmtpSettings settings, TextWriter console)
+    {
+        UserStore users = UserStore.Load(settings.WorkDir);
+        if (users.HasAdmin)
+        {
+            return;
+        }
+
+        string name = "admin";
+        for (int i = 2; users.RightsOf(name) is not null; i++)
+        {
+            name = $"admin{i}";
+        }
+
+        string password = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(12))
+            .Replace('+', 'x').Replace('/', 'y');
+        users.Set(name, UserRights.Admin, password);
+        string why = users.Count == 1 ? "first start" : "no user has admin rights";
+        console.WriteLine($"abilisfast: {why}: console user '{name}' created with password {password} (shown only now; change it with: abilisfast user {name} --rights admin --wdir {settings.WorkDir})");
+    }
+
+    /// <summary>Starts the admin port unless ADMIN-ADDR is # (the caller made sure an administrator exists).</summary>
+    private static AdminServer? StartAdmin(SmtpSettings settings, SmtpContext context, TextWriter console, LiveConfiguration? configuration,
+        IpBanService bans, Access.UserDirectory users)
     {
         if (settings.AdminAddress is null)
         {
             return null;
-        }
-
-        UserStore users = UserStore.Load(settings.WorkDir);
-        if (users.Count == 0)
-        {
-            string password = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(12))
-                .Replace('+', 'x').Replace('/', 'y');
-            users.Set("admin", UserRights.Admin, password);
-            console.WriteLine($"abilisfast: first start: console user 'admin' created with password {password} (shown only now; change it with: abilisfast user admin --rights admin --wdir {settings.WorkDir})");
         }
 
         var admin = new AdminServer(context, users, configuration, bans);

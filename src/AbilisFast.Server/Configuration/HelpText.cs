@@ -16,6 +16,10 @@ internal static class HelpText
         text.AppendLine(Usage);
         text.AppendLine("       abilisfast --check-config [--config FILE] [--wdir DIR] [NAME:VALUE ...]");
         text.AppendLine("       abilisfast --help | --version | --sample-config");
+        text.AppendLine("       abilisfast user NAME --rights user|admin|super|mail [--wdir DIR]   (password on standard input)");
+        text.AppendLine("       abilisfast user --list [--wdir DIR] | user --delete NAME [--wdir DIR]");
+        text.AppendLine("       abilisfast ctl [--user NAME] [--host ADDR] [--port PORT] \"COMMAND\"");
+        text.AppendLine("       abilisfast sendmail [-f FROM] [--wdir DIR] TO... < message");
         text.AppendLine();
         text.AppendLine("  --config FILE   read NAME:VALUE lines, 'iplist NAME: net, ...' lines and");
         text.AppendLine("                  'ipban NAME:VALUE ...' lines (IPBAN parameters) from FILE");
@@ -24,6 +28,14 @@ internal static class HelpText
         text.AppendLine("  NAME:VALUE      set a parameter; overrides the file; names are case-insensitive");
         text.AppendLine("  IPBAN:NAME:VALUE  set an IPBAN parameter; overrides the file");
         text.AppendLine("  --sample-config print a configuration file that documents every parameter");
+        text.AppendLine();
+        text.AppendLine("Commands:");
+        text.AppendLine("  user            create or change a user (console, SMTP AUTH, local mailbox), list");
+        text.AppendLine("                  them or delete one in WDIR/users; a running server follows");
+        text.AppendLine("  ctl             run one console command on a running server's admin port and");
+        text.AppendLine("                  print its output (password in ABILISFAST_PASSWORD or on stdin)");
+        text.AppendLine("  sendmail        queue a message from standard input as internal mail (through");
+        text.AppendLine("                  WDIR/pickup); FROM defaults to postmaster@HELOHOST");
         text.AppendLine();
         text.AppendLine("Parameters (default; allowed; * = takes effect after a restart):");
         int width = ParameterTable.All.Max(d => d.Name.Length);

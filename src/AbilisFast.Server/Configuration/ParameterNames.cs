@@ -65,4 +65,6 @@ internal static class ParameterNames
     public const string DkimKeyFile = "DKIM-KEY";
     public const string NodeName = "NODENAME";
     public const string Sink = "SINK";
+    public const string LocalRcpt = "LOCAL-RCPT";
+    public const string RecipientDelimiter = "RECIPIENT-DELIMITER";
 }

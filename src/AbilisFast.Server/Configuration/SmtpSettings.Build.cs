@@ -105,6 +105,8 @@ internal sealed partial record SmtpSettings
             DkimKeySource = keys.Length == 0 ? store.GetSource(P.DkimSelector) : store.GetSource(P.DkimKeyFile),
             NodeName = store.GetValue(P.NodeName),
             Sink = YesNo(store, P.Sink),
+            LocalRcptKnown = store.GetValue(P.LocalRcpt) == "KNOWN",
+            RecipientDelimiter = store.GetValue(P.RecipientDelimiter),
         };
     }
 

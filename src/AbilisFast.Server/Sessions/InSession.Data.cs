@@ -170,6 +170,7 @@ internal sealed partial class InSession
         Put(text, ref n, "Receiving message: "u8);
         PutHex(text, ref n, _messageId);
         _context.Log.Write(LogTag.In, text[..n]);
+        LogMessageRows();
     }
 
     private void WriteReceivedHeader(SpoolWriter writer)
@@ -552,6 +553,7 @@ internal sealed partial class InSession
     {
         AbortMessage();
         _envelope.Reset();
+        ResetRecipients();
         _relayRefusedCounted = false;
         _smtpUtf8 = false;
         _bodyBytes = 0;

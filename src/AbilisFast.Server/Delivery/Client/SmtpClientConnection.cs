@@ -109,7 +109,7 @@ internal sealed class SmtpClientConnection : IAsyncDisposable
         catch (SocketException e)
         {
             socket.Dispose();
-            throw new SmtpClientException(e.Message, null, e);
+            throw new SmtpClientException(Transport.NetworkErrorText.Describe(e), null, e);
         }
         catch
         {
@@ -295,7 +295,7 @@ internal sealed class SmtpClientConnection : IAsyncDisposable
         catch (Exception e) when (e is IOException or AuthenticationException)
         {
             await AbandonAsync(tls, handshake).ConfigureAwait(false);
-            throw new SmtpClientException($"TLS handshake failed: {e.Message}", null, e);
+            throw new SmtpClientException($"TLS handshake failed: {Transport.NetworkErrorText.Describe(e)}", null, e);
         }
 
         _tls = tls;
@@ -665,7 +665,7 @@ internal sealed class SmtpClientConnection : IAsyncDisposable
         catch (IOException e)
         {
             _broken = true;
-            throw new SmtpClientException($"connection lost while sending the message text: {e.Message}", null, e);
+            throw new SmtpClientException($"connection lost while sending the message text: {Transport.NetworkErrorText.Describe(e)}", null, e);
         }
         finally
         {
@@ -771,7 +771,7 @@ internal sealed class SmtpClientConnection : IAsyncDisposable
         catch (IOException e)
         {
             _broken = true;
-            throw new SmtpClientException($"connection lost while sending {Verb(commands[0])}: {e.Message}", null, e);
+            throw new SmtpClientException($"connection lost while sending {Verb(commands[0])}: {Transport.NetworkErrorText.Describe(e)}", null, e);
         }
     }
 
@@ -806,7 +806,7 @@ internal sealed class SmtpClientConnection : IAsyncDisposable
             catch (IOException e)
             {
                 _broken = true;
-                throw new SmtpClientException($"connection lost while waiting for a reply: {e.Message}", null, e);
+                throw new SmtpClientException($"connection lost while waiting for a reply: {Transport.NetworkErrorText.Describe(e)}", null, e);
             }
 
             ReadOnlySequence<byte> buffer = result.Buffer;

@@ -4,8 +4,7 @@ namespace AbilisFast.Server.Access;
 /// WDIR/users as a running server sees it: the console login, SMTP AUTH and the local recipients
 /// all read the same snapshot, and <see cref="Refresh"/> reads the file again when it changed
 /// (one stat when it did not). <c>abilisfast user ...</c> rewrites the file (write, fsync, rename),
-/// so a new user, a new password or a deleted user counts at the next login or AUTH, and for RCPT
-/// within a second (the server's heartbeat refreshes) or at once for a name not known yet.
+/// so a new user, a new password or a deleted user counts at the next login, AUTH or RCPT.
 /// A file that does not load keeps the users read last and says why, once per change.
 /// </summary>
 internal sealed class UserDirectory
@@ -15,6 +14,7 @@ internal sealed class UserDirectory
     private readonly Action<string>? _report;
     private readonly string _workDir;
     private volatile UserStore _current;
+    private string? _text;
     private int _version;
 
     /// <param name="report">Gets one line when the file cannot be read (the previous users stay).</param>
@@ -51,7 +51,15 @@ internal sealed class UserDirectory
             _file.MarkRead();
             try
             {
+                // The same text again (read during the settle time after a change): nothing to do.
+                string text = File.Exists(_file.Path) ? File.ReadAllText(_file.Path) : string.Empty;
+                if (text == _text)
+                {
+                    return false;
+                }
+
                 _current = UserStore.Load(_workDir);
+                _text = text;
                 Interlocked.Increment(ref _version);
                 return true;
             }

@@ -64,21 +64,14 @@ internal sealed partial class InSession
         RecipientTarget[]? targets = null;
         if (_context.Recipients is { } recipients)
         {
+            // Two stats (WDIR/users, WDIR/aliases), no allocation: a user added, changed or deleted a
+            // moment ago counts for this RCPT already; a changed file is read again first.
+            recipients.Refresh();
             targets = recipients.For(settings).Find(name, domainAscii, settings.RecipientDelimiter);
             if (targets is null && settings.LocalRcptKnown)
             {
-                // A user or alias added a moment ago counts at once: one stat of each file, no read
-                // unless one changed.
-                if (recipients.Refresh())
-                {
-                    targets = recipients.For(settings).Find(name, domainAscii, settings.RecipientDelimiter);
-                }
-
-                if (targets is null)
-                {
-                    _context.RecipientCounters.CountUnknownLocal();
-                    return RefuseRcpt(rest, SmtpReplies.UnknownLocalRecipient);
-                }
+                _context.RecipientCounters.CountUnknownLocal();
+                return RefuseRcpt(rest, SmtpReplies.UnknownLocalRecipient);
             }
         }
 

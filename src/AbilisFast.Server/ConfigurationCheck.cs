@@ -6,7 +6,8 @@ namespace AbilisFast.Server;
 /// <summary>
 /// <c>abilisfast --check-config</c>: everything a start checks before it binds a port, without
 /// starting: the file and command line (the same one-line errors, exit 2), and whether WDIR is a
-/// folder this user can write, or could create (exit 4). Creates and binds nothing. Run it before
+/// folder this user can write, or could create (exit 4), and WDIR/users and WDIR/aliases (a damaged
+/// file or an alias loop: exit 2, with FILE:LINE). Creates and binds nothing. Run it before
 /// a reload (<c>systemctl reload</c>) or in <c>ExecStartPre=</c>.
 /// </summary>
 internal static partial class ConfigurationCheck
@@ -64,9 +65,36 @@ internal static partial class ConfigurationCheck
             error.WriteLine(warning);
         }
 
+        // WDIR/users and WDIR/aliases as a start reads them: a damaged file, an alias loop or a
+        // program target is an error here (a running server would keep what it had); skipped
+        // targets are warnings.
+        string recipients;
+        try
+        {
+            AbilisFast.Server.Access.UserStore users = AbilisFast.Server.Access.UserStore.Load(settings.WorkDir);
+            Recipients.AliasFile aliases = Recipients.AliasFile.Load(Recipients.AliasFile.PathIn(settings.WorkDir));
+            Recipients.RecipientTable table = Recipients.RecipientTable.Build(users, aliases, settings);
+            foreach (string warning in table.Warnings)
+            {
+                output.WriteLine($"abilisfast: aliases: {warning}");
+            }
+
+            recipients = $"{table.UserCount} mail user(s), {table.AliasCount} alias(es), {table.CatchAllCount} catch-all(s)";
+        }
+        catch (Recipients.AliasFileException e)
+        {
+            error.WriteLine($"abilisfast: aliases: {e.Message}");
+            return ExitCodes.Usage;
+        }
+        catch (Exception e) when (e is InvalidDataException or IOException or UnauthorizedAccessException)
+        {
+            error.WriteLine($"abilisfast: users or aliases cannot be read: {e.Message}");
+            return ExitCodes.Usage;
+        }
+
         string admin = settings.AdminAddress is null ? "no admin port" : $"admin port {settings.AdminAddress}:{settings.AdminPort}";
         string source = commandLine.ConfigPath is { } path ? path : "no --config file";
-        output.WriteLine($"abilisfast: configuration OK ({source}; SMTP port {settings.TcpLocPort}, {admin}, WDIR {settings.WorkDir}{(settings.Log ? ", LOG:YES" : string.Empty)}{Dkim(settings)})");
+        output.WriteLine($"abilisfast: configuration OK ({source}; SMTP port {settings.TcpLocPort}, {admin}, WDIR {settings.WorkDir}{(settings.Log ? ", LOG:YES" : string.Empty)}{Dkim(settings)}; {recipients})");
         return ExitCodes.Ok;
     }
 

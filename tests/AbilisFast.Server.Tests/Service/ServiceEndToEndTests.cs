@@ -79,7 +79,7 @@ public sealed class ServiceEndToEndTests
             string wdir = Path.Combine(dir, "not-yet", "data");
             var (exit, output) = await Tool.RunAsync(ServerProcess.ExecutablePath, ["--check-config", "--config", good, "--wdir", wdir, "TCP-LOCPORT:2600"]);
             Assert.Equal(0, exit);
-            Assert.Equal($"abilisfast: configuration OK ({good}; SMTP port 2600, admin port 127.0.0.1:2323, WDIR {wdir}, LOG:YES)", output.Trim());
+            Assert.Equal($"abilisfast: configuration OK ({good}; SMTP port 2600, admin port 127.0.0.1:2323, WDIR {wdir}, LOG:YES; 0 mail user(s), 0 alias(es), 0 catch-all(s))", output.Trim());
             Assert.False(Directory.Exists(Path.Combine(dir, "not-yet"))); // checked, not created
 
             string bad = Path.Combine(dir, "bad.conf");

@@ -4,7 +4,7 @@ namespace AbilisFast.Server.Access;
 /// WDIR/users as a running server sees it: the console login, SMTP AUTH and the local recipients
 /// all read the same snapshot, and <see cref="Refresh"/> reads the file again when it changed
 /// (one stat when it did not). <c>abilisfast user ...</c> rewrites the file (write, fsync, rename),
-/// so a new user, a new password or a deleted user counts at the next login, AUTH or RCPT.
+/// so a new user, a new password or a deleted user counts at the next login, AUTH or transaction.
 /// A file that does not load keeps the users read last and says why, once per change.
 /// </summary>
 internal sealed class UserDirectory

@@ -26,10 +26,14 @@ internal sealed partial class InSession
     /// <summary>The first 452 for MAX-RCPT of a transaction is logged, not the thousands a flood may earn.</summary>
     private bool _tooManyLogged;
 
+    /// <summary>WDIR/users and WDIR/aliases were checked for changes in this transaction.</summary>
+    private bool _recipientsRefreshed;
+
     private void ResetRecipients()
     {
         _rcptCount = 0;
         _tooManyLogged = false;
+        _recipientsRefreshed = false;
     }
 
     /// <summary>
@@ -64,10 +68,22 @@ internal sealed partial class InSession
         RecipientTarget[]? targets = null;
         if (_context.Recipients is { } recipients)
         {
-            // Two stats (WDIR/users, WDIR/aliases), no allocation: a user added, changed or deleted a
-            // moment ago counts for this RCPT already; a changed file is read again first.
-            recipients.Refresh();
+            // Two stats (WDIR/users, WDIR/aliases) at the first local RCPT of each transaction, no
+            // allocation: a user added, changed or deleted a moment ago counts for this transaction
+            // already (a changed file is read again first). A name not found is checked once more
+            // after a fresh stat, so the RCPT right after `abilisfast user` is never refused.
+            if (!_recipientsRefreshed)
+            {
+                _recipientsRefreshed = true;
+                recipients.Refresh();
+            }
+
             targets = recipients.For(settings).Find(name, domainAscii, settings.RecipientDelimiter);
+            if (targets is null && settings.LocalRcptKnown && recipients.Refresh())
+            {
+                targets = recipients.For(settings).Find(name, domainAscii, settings.RecipientDelimiter);
+            }
+
             if (targets is null && settings.LocalRcptKnown)
             {
                 _context.RecipientCounters.CountUnknownLocal();

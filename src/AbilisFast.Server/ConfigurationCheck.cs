@@ -74,9 +74,9 @@ internal static partial class ConfigurationCheck
             AbilisFast.Server.Access.UserStore users = AbilisFast.Server.Access.UserStore.Load(settings.WorkDir);
             Recipients.AliasFile aliases = Recipients.AliasFile.Load(Recipients.AliasFile.PathIn(settings.WorkDir));
             Recipients.RecipientTable table = Recipients.RecipientTable.Build(users, aliases, settings);
-            foreach (string warning in table.Warnings)
+            foreach (string skipped in table.Warnings)
             {
-                output.WriteLine($"abilisfast: aliases: {warning}");
+                output.WriteLine($"abilisfast: aliases: {skipped}");
             }
 
             recipients = $"{table.UserCount} mail user(s), {table.AliasCount} alias(es), {table.CatchAllCount} catch-all(s)";

@@ -94,7 +94,7 @@ internal static partial class ConfigurationCheck
 
         string admin = settings.AdminAddress is null ? "no admin port" : $"admin port {settings.AdminAddress}:{settings.AdminPort}";
         string source = commandLine.ConfigPath is { } path ? path : "no --config file";
-        output.WriteLine($"abilisfast: configuration OK ({source}; SMTP port {settings.TcpLocPort}, {admin}, WDIR {settings.WorkDir}{(settings.Log ? ", LOG:YES" : string.Empty)}{Dkim(settings)}; {recipients})");
+        output.WriteLine($"abilisfast: configuration OK ({source}; SMTP port {settings.TcpLocPort}, {admin}, WDIR {settings.WorkDir}{(settings.Log ? ", LOG:YES" : string.Empty)}; {recipients}{Dkim(settings)})");
         return ExitCodes.Ok;
     }
 

@@ -336,17 +336,24 @@ internal sealed partial class DeliveryEngine
             }
         }
 
-        string also = group.Count > 1 ? $" (one copy for {group.Count} recipients)" : string.Empty;
+        // One line per copy, as before grouping; a copy for several recipients says so at the end.
+        string also = group.Count > 1 ? $" (one copy in mailbox {folder} for {group.Count} recipients)" : string.Empty;
+        if (result.Room != MailboxRoom.Ok)
+        {
+            _context.Log.Write(attempt.Tag, $"Local delivery: {first.Address} deferred, mailbox full{also}");
+            return;
+        }
+
         if (deferred is not null)
         {
-            _context.Log.Write(attempt.Tag, $"Local delivery: {first.Address} to mailbox {folder}{also} deferred: {deferred}");
+            _context.Log.Write(attempt.Tag, $"Local delivery: {first.Address} deferred: {deferred}{also}");
             return;
         }
 
         _context.Metrics.ObserveDelivery(_context.Time.GetUtcNow() - envelope.Received);
         _context.Log.Write(attempt.Tag, result.AlreadyThere
-            ? $"Local delivery: {first.Address} to mailbox {folder}{also} ok, already there as {result.FileName} (delivered before a restart)"
-            : $"Local delivery: {first.Address} to mailbox {folder}{also} ok");
+            ? $"Local delivery: {first.Address} ok, already in mailbox {folder} as {result.FileName} (delivered before a restart){also}"
+            : $"Local delivery: {first.Address} ok{also}");
     }
 
     /// <summary>

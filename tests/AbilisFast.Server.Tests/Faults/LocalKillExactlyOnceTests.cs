@@ -37,6 +37,7 @@ public sealed partial class LocalKillExactlyOnceTests(ITestOutputHelper output)
         string workDir = ServerProcess.NewWorkDir();
         string[] parameters = ["LOCAL-DOMAIN:local.test", "HELOHOST:mx.local.test", "STORE-MB:YES", "MAIL-TRY-DELAY:1",
             "MB-MAXMAILS:1000000", "MB-MAXSIZE:4194304", "MAX-IP-SES:10"];
+        ServerProcess.AddMailUsers(workDir, "box"); // local domains take only real mailboxes (LOCAL-RCPT:KNOWN)
         ServerProcess server = await ServerProcess.StartAsync(workDir, parameters: parameters);
         string password = server.AdminPassword;
         string box = Path.Combine(workDir, "data", "mailboxes", "box");

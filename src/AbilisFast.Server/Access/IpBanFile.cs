@@ -1,13 +1,14 @@
 using System.Globalization;
 using System.Net;
 using System.Text;
+using AbilisFast.Server.Configuration;
 
 namespace AbilisFast.Server.Access;
 
 /// <summary>
 /// The ban list on disk, <c>WDIR/ipban</c>: one ban a line,
 /// <c>ADDRESS UNTIL-UNIX-SECONDS SINCE-UNIX-SECONDS FAILURES</c>. Written atomically (temp file,
-/// flushed to disk, renamed); read skipping expired and malformed lines.
+/// flushed to disk, renamed) with mode 0600; read skipping expired and malformed lines.
 /// </summary>
 internal static class IpBanFile
 {
@@ -67,15 +68,8 @@ internal static class IpBanFile
                 .Append(e.Failures.ToString(CultureInfo.InvariantCulture)).Append('\n');
         }
 
-        string temp = path + ".tmp";
-        using (var file = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None))
-        {
-            byte[] bytes = Encoding.ASCII.GetBytes(text.ToString());
-            file.Write(bytes);
-            file.Flush(flushToDisk: true);
-        }
-
-        File.Move(temp, path, overwrite: true);
+        // 0600 whatever the umask: the list of banned addresses is nobody else's business.
+        PrivateFileWriter.WriteAtomically(path, Encoding.ASCII.GetBytes(text.ToString()));
     }
 
     private static bool TryParseLine(string line, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out BanEntry? entry)

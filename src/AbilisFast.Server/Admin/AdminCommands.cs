@@ -254,17 +254,43 @@ internal sealed class AdminCommands(SmtpContext context, long startTicks, LiveCo
             return Error("the parameters are not available in this server");
         }
 
+        string path = configuration.SavePath(context.Settings.WorkDir);
+        SaveResult saved;
         try
         {
-            string path = configuration.Save(context.Settings.WorkDir);
-            string hint = configuration.ConfigPath is null ? $" (start with --config {path} to use it)" : "";
-            return new Result(Block(Header, $"       Configuration saved to {path}{hint}\r\n"));
+            saved = configuration.Save(context.Settings.WorkDir);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        catch (UnauthorizedAccessException)
         {
-            return Error($"cannot save the configuration: {e.Message}");
+            return Error($"cannot save the configuration to {path}: permission denied for the user the server runs as; nothing was saved (the file stays as it was)");
         }
+        catch (IOException e) when (e.HResult == ReadOnlyFileSystem)
+        {
+            return Error($"cannot save the configuration to {path}: the file system is read-only; nothing was saved"
+                + " (the systemd unit leaves only WDIR writable: change the file as root, then systemctl reload abilisfast)");
+        }
+        catch (IOException e)
+        {
+            return Error($"cannot save the configuration to {path}: {e.Message}; nothing was saved (the file stays as it was)");
+        }
+
+        var text = new StringBuilder();
+        text.Append(CultureInfo.InvariantCulture, $"       Configuration saved to {saved.Path} (mode 0600, it may hold SERVER-PWD): {saved.Parameters} parameter(s) and {saved.IpBanLines} IPBAN parameter(s) set in the file or on the console\r\n");
+        if (saved.NotSaved.Count > 0)
+        {
+            text.Append(CultureInfo.InvariantCulture, $"       Not saved, given on the command line for this run only: {string.Join(", ", saved.NotSaved)}\r\n");
+        }
+
+        if (configuration.ConfigPath is null)
+        {
+            text.Append(CultureInfo.InvariantCulture, $"       This server did not start with --config: start with --config {saved.Path} to use it\r\n");
+        }
+
+        return new Result(Block(Header, text.ToString()));
     }
+
+    /// <summary>EROFS: what an IOException's HResult holds for a write on a read-only mount.</summary>
+    private const int ReadOnlyFileSystem = 30;
 
     private Result Bans()
     {

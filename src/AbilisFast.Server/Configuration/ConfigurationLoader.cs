@@ -27,7 +27,7 @@ internal static class ConfigurationLoader
 
         foreach (ParameterOverride item in commandLine.Overrides)
         {
-            if (!store.TrySet(item.Name, item.Value, item.Source, out string error))
+            if (!store.TrySetForThisRun(item.Name, item.Value, item.Source, out string error))
             {
                 throw new ConfigurationException(error);
             }

@@ -69,7 +69,7 @@ internal sealed class LiveConfiguration
             }
 
             bans.Options = updated;
-            _store.SetIpBan(updated);
+            _store.SetIpBan(updated, name);
             return (true, $"{IpBanParameters.FormatOne(updated, name)} set, in force now (save conf keeps it)");
         }
     }
@@ -103,8 +103,7 @@ internal sealed class LiveConfiguration
         ParameterDefinition definition = ParameterTable.All[index];
         lock (_lock)
         {
-            string oldValue = _store.GetValue(definition.Name);
-            string oldSource = _store.GetSource(definition.Name);
+            var old = _store.Snapshot(definition.Name);
             if (!_store.TrySet(definition.Name, value, Source, out string error))
             {
                 return (false, error);
@@ -115,7 +114,7 @@ internal sealed class LiveConfiguration
             {
                 if (!_store.TryValidate(out error))
                 {
-                    Revert(definition.Name, oldValue, oldSource);
+                    _store.Restore(definition.Name, old);
                     return (false, error);
                 }
 
@@ -123,7 +122,7 @@ internal sealed class LiveConfiguration
             }
             catch (ConfigurationException e)
             {
-                Revert(definition.Name, oldValue, oldSource);
+                _store.Restore(definition.Name, old);
                 return (false, e.Message);
             }
 
@@ -239,24 +238,23 @@ internal sealed class LiveConfiguration
         });
     }
 
-    private void Revert(string name, string value, string source)
-    {
-        if (!_store.TrySet(name, value, source, out _))
-        {
-            throw new InvalidOperationException($"cannot restore {name}:{value}");
-        }
-    }
+    /// <summary>The file <c>save conf</c> writes: the --config file, else WDIR/abilisfast.conf.</summary>
+    public string SavePath(string workDir) => Path.GetFullPath(ConfigPath ?? Path.Combine(workDir, "abilisfast.conf"));
 
     /// <summary>
-    /// Writes every value that is not a default, the named IP lists and the IPBAN parameters that
-    /// are not defaults (<c>ipban NAME:VALUE</c> lines) to the configuration file
-    /// (the --config file, else WDIR/abilisfast.conf), atomically. Returns the path written.
+    /// <c>save conf</c>: writes the parameters set in the file or on the console (not the
+    /// defaults, not the command line's), the named IP lists and the IPBAN parameters that are not
+    /// defaults (<c>ipban NAME:VALUE</c> lines) to the configuration file (the --config file, else
+    /// WDIR/abilisfast.conf), atomically and with mode 0600 (it holds SERVER-PWD in clear). A
+    /// parameter given on the command line keeps, in the file, the value the file gave it.
+    /// Throws <see cref="IOException"/> or <see cref="UnauthorizedAccessException"/> when the file
+    /// cannot be written; the old file is then as it was.
     /// </summary>
-    public string Save(string workDir)
+    public SaveResult Save(string workDir)
     {
         lock (_lock)
         {
-            string path = ConfigPath ?? Path.Combine(workDir, "abilisfast.conf");
+            string path = SavePath(workDir);
             var text = new StringBuilder();
             text.Append("# abilisfast configuration, saved by the console on ")
                 .Append(DateTimeOffset.UtcNow.ToString("yyyy-MM-dd HH:mm:ss 'UTC'", System.Globalization.CultureInfo.InvariantCulture))
@@ -270,17 +268,15 @@ internal sealed class LiveConfiguration
                 }
             }
 
-            IReadOnlyList<string> lines = _store.Format(revealSecrets: true);
-            for (int i = 0; i < lines.Count; i++)
+            IReadOnlyList<string> lines = _store.SavedLines();
+            foreach (string line in lines)
             {
-                if (_store.GetSource(ParameterTable.All[i].Name) != ParameterStore.DefaultSource)
-                {
-                    text.Append(lines[i]).Append('\n');
-                }
+                text.Append(line).Append('\n');
             }
 
-            IReadOnlyList<string> ipban = IpBanParameters.Format(_store.IpBan);
+            IReadOnlyList<string> ipban = IpBanParameters.Format(_store.KeptIpBan);
             IReadOnlyList<string> ipbanDefaults = IpBanParameters.Format(IpBanOptions.Default);
+            int ipbanLines = 0;
             for (int i = 0; i < ipban.Count; i++)
             {
                 if (ipban[i] != ipbanDefaults[i])
@@ -288,19 +284,15 @@ internal sealed class LiveConfiguration
                     int colon = ipban[i].IndexOf(':', StringComparison.Ordinal);
                     text.Append(ConfigFileReader.IpBanKeyword).Append(' ')
                         .Append(ipban[i], 0, colon + 1).Append(ConfigLineTokenizer.Quote(ipban[i][(colon + 1)..])).Append('\n');
+                    ipbanLines++;
                 }
             }
 
-            string temp = path + ".tmp";
-            using (var file = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None))
-            {
-                byte[] bytes = Encoding.UTF8.GetBytes(text.ToString());
-                file.Write(bytes);
-                file.Flush(flushToDisk: true);
-            }
-
-            File.Move(temp, path, overwrite: true);
-            return path;
+            PrivateFileWriter.WriteAtomically(path, Encoding.UTF8.GetBytes(text.ToString()));
+            return new SaveResult(path, lines.Count, ipbanLines, _store.ForThisRunOnly());
         }
     }
 }
+
+/// <summary>What <see cref="LiveConfiguration.Save"/> wrote: the file, its parameter and ipban lines, and the command-line values it left out.</summary>
+internal sealed record SaveResult(string Path, int Parameters, int IpBanLines, IReadOnlyList<string> NotSaved);

@@ -2,8 +2,10 @@ namespace AbilisFast.Server.Configuration;
 
 /// <summary>
 /// The mutable parameter set: per parameter its current value text and where it came from
-/// ("default", "abilisfast.conf:12", "argument 3", later "console"). The file, the command
-/// line and the admin console's <c>s p smtp NAME:VALUE</c> all go through <see cref="TrySet"/>.
+/// ("default", "abilisfast.conf:12", "argument 3", later "console"). The file and the admin
+/// console's <c>s p smtp NAME:VALUE</c> go through <see cref="TrySet"/>, the command line through
+/// <see cref="TrySetForThisRun"/>: a command-line value is in force but is not what <c>save conf</c>
+/// writes (<see cref="SavedLines"/> keeps the value from the file, or the console, under it).
 /// Not thread-safe: the owner serialises changes and publishes <see cref="ToSettings"/> snapshots.
 /// </summary>
 internal sealed class ParameterStore
@@ -13,15 +15,19 @@ internal sealed class ParameterStore
     /// <summary><c>IPBAN:NAME:VALUE</c> sets an IPBAN parameter where only <c>NAME:VALUE</c> tokens fit (the command line).</summary>
     public const string IpBanPrefix = "IPBAN";
 
-    private readonly Entry[] _entries;
+    private readonly ParameterEntry[] _entries;
+
+    /// <summary>Per parameter, the value <c>save conf</c> writes: from the defaults, the file or the console, never the command line.</summary>
+    private readonly ParameterEntry[] _kept;
     private int _sequence;
 
     public ParameterStore()
     {
-        _entries = new Entry[ParameterTable.Count];
+        _entries = new ParameterEntry[ParameterTable.Count];
+        _kept = new ParameterEntry[ParameterTable.Count];
         for (int i = 0; i < _entries.Length; i++)
         {
-            _entries[i] = new Entry(ParameterTable.All[i].DefaultText, DefaultSource, 0);
+            _entries[i] = _kept[i] = new ParameterEntry(ParameterTable.All[i].DefaultText, DefaultSource, 0);
         }
     }
 
@@ -33,11 +39,17 @@ internal sealed class ParameterStore
     /// </summary>
     public IpBanOptions IpBan { get; private set; } = IpBanOptions.Default;
 
+    /// <summary>The IPBAN parameters <c>save conf</c> writes: <see cref="IpBan"/> without the command line's.</summary>
+    public IpBanOptions KeptIpBan { get; private set; } = IpBanOptions.Default;
+
     /// <summary>
     /// Sets one IPBAN parameter; WHITE-LIST may name the lists defined so far. On failure nothing
     /// changes and <paramref name="error"/> is one line, <c>SOURCE: NAME:VALUE is invalid: …</c>.
     /// </summary>
-    public bool TrySetIpBan(string name, string value, string source, out string error)
+    public bool TrySetIpBan(string name, string value, string source, out string error) =>
+        TrySetIpBan(name, value, source, forThisRun: false, out error);
+
+    private bool TrySetIpBan(string name, string value, string source, bool forThisRun, out string error)
     {
         if (!IpBanParameters.TrySet(IpBan, name, value, IpLists, out IpBanOptions updated, out string reason))
         {
@@ -46,12 +58,29 @@ internal sealed class ParameterStore
         }
 
         IpBan = updated;
+        if (!forThisRun && IpBanParameters.TrySet(KeptIpBan, name, value, IpLists, out IpBanOptions kept, out _))
+        {
+            KeptIpBan = kept;
+        }
+
         error = string.Empty;
         return true;
     }
 
-    /// <summary>Replaces the IPBAN parameters (the console changed them in the running server).</summary>
-    public void SetIpBan(IpBanOptions options) => IpBan = options ?? throw new ArgumentNullException(nameof(options));
+    /// <summary>
+    /// The console changed one IPBAN parameter (<paramref name="name"/>) in the running server:
+    /// <paramref name="options"/> is in force now, and the change is kept for <c>save conf</c>.
+    /// </summary>
+    public void SetIpBan(IpBanOptions options, string name)
+    {
+        IpBan = options ?? throw new ArgumentNullException(nameof(options));
+        string line = IpBanParameters.FormatOne(options, name);
+        string value = line[(line.IndexOf(':', StringComparison.Ordinal) + 1)..];
+        if (IpBanParameters.TrySet(KeptIpBan, name, value, IpLists, out IpBanOptions kept, out _))
+        {
+            KeptIpBan = kept;
+        }
+    }
 
     /// <summary>
     /// Sets one parameter after checking its value. On failure nothing changes and
@@ -59,7 +88,17 @@ internal sealed class ParameterStore
     /// (a password value shows as <c>********</c>).
     /// Cross-parameter rules are checked by <see cref="TryValidate"/>, not here.
     /// </summary>
-    public bool TrySet(string name, string value, string source, out string error)
+    public bool TrySet(string name, string value, string source, out string error) =>
+        TrySet(name, value, source, forThisRun: false, out error);
+
+    /// <summary>
+    /// <see cref="TrySet"/> for a value given on the command line: in force for this run, but
+    /// <c>save conf</c> keeps writing what the file (or the console) said.
+    /// </summary>
+    public bool TrySetForThisRun(string name, string value, string source, out string error) =>
+        TrySet(name, value, source, forThisRun: true, out error);
+
+    private bool TrySet(string name, string value, string source, bool forThisRun, out string error)
     {
         if (name.Equals(IpBanPrefix, StringComparison.OrdinalIgnoreCase))
         {
@@ -70,7 +109,7 @@ internal sealed class ParameterStore
                 return false;
             }
 
-            return TrySetIpBan(value[..colon], value[(colon + 1)..], source, out error);
+            return TrySetIpBan(value[..colon], value[(colon + 1)..], source, forThisRun, out error);
         }
 
         if (!ParameterTable.TryFind(name, out int index))
@@ -87,9 +126,27 @@ internal sealed class ParameterStore
             return false;
         }
 
-        _entries[index] = new Entry(normalized, source, ++_sequence);
+        _entries[index] = new ParameterEntry(normalized, source, ++_sequence, forThisRun);
+        if (!forThisRun)
+        {
+            _kept[index] = _entries[index];
+        }
+
         error = string.Empty;
         return true;
+    }
+
+    /// <summary>The whole state of one parameter, to put back with <see cref="Restore"/> after a refused change.</summary>
+    public (ParameterEntry Running, ParameterEntry Kept) Snapshot(string name)
+    {
+        int index = IndexOf(name);
+        return (_entries[index], _kept[index]);
+    }
+
+    public void Restore(string name, (ParameterEntry Running, ParameterEntry Kept) snapshot)
+    {
+        int index = IndexOf(name);
+        (_entries[index], _kept[index]) = snapshot;
     }
 
     /// <summary>Defines or replaces a named IP list (the file's <c>iplist NAME: …</c> line).</summary>
@@ -121,6 +178,53 @@ internal sealed class ParameterStore
         }
 
         return lines;
+    }
+
+    /// <summary>
+    /// <c>NAME:VALUE</c> (secrets in clear) of every parameter <c>save conf</c> writes: those
+    /// whose value comes from the file or the console, in table order; a value given on the
+    /// command line is not among them (the file's value under it is, if the file set one).
+    /// </summary>
+    public IReadOnlyList<string> SavedLines()
+    {
+        var lines = new List<string>();
+        for (int i = 0; i < _kept.Length; i++)
+        {
+            if (_kept[i].Source != DefaultSource)
+            {
+                lines.Add($"{ParameterTable.All[i].Name}:{ConfigLineTokenizer.Quote(_kept[i].Value)}");
+            }
+        }
+
+        return lines;
+    }
+
+    /// <summary>
+    /// Parameters in force with a value from the command line that <c>save conf</c> does not
+    /// write (IPBAN ones as <c>IPBAN:NAME</c>).
+    /// </summary>
+    public IReadOnlyList<string> ForThisRunOnly()
+    {
+        var names = new List<string>();
+        for (int i = 0; i < _entries.Length; i++)
+        {
+            if (_entries[i].ForThisRun && _entries[i].Value != _kept[i].Value)
+            {
+                names.Add(ParameterTable.All[i].Name);
+            }
+        }
+
+        IReadOnlyList<string> running = IpBanParameters.Format(IpBan);
+        IReadOnlyList<string> kept = IpBanParameters.Format(KeptIpBan);
+        for (int i = 0; i < running.Count; i++)
+        {
+            if (running[i] != kept[i])
+            {
+                names.Add($"{IpBanPrefix}:{running[i][..running[i].IndexOf(':', StringComparison.Ordinal)]}");
+            }
+        }
+
+        return names;
     }
 
     /// <summary>
@@ -177,10 +281,10 @@ internal sealed class ParameterStore
 
     private string LatestSource(params ReadOnlySpan<string> names)
     {
-        Entry latest = _entries[IndexOf(names[0])];
+        ParameterEntry latest = _entries[IndexOf(names[0])];
         foreach (string name in names)
         {
-            Entry entry = _entries[IndexOf(name)];
+            ParameterEntry entry = _entries[IndexOf(name)];
             if (entry.Sequence > latest.Sequence)
             {
                 latest = entry;
@@ -190,5 +294,5 @@ internal sealed class ParameterStore
         return latest.Source;
     }
 
-    private readonly record struct Entry(string Value, string Source, int Sequence);
+    internal readonly record struct ParameterEntry(string Value, string Source, int Sequence, bool ForThisRun = false);
 }

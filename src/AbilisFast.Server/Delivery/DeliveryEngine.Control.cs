@@ -41,6 +41,7 @@ internal sealed partial class DeliveryEngine
 
     public int Retry(uint? id)
     {
+        ForgetTroubles();
         if (id is null)
         {
             return _context.Queue.PromoteDue(long.MaxValue, all: true);

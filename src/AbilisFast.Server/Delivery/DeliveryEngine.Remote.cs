@@ -155,6 +155,7 @@ internal sealed partial class DeliveryEngine
                 catch (SmtpClientException e)
                 {
                     _context.Log.Write(attempt.Tag, $"Connection to {target.Host} [{address}] failed: {e.Message}");
+                    NoteTrouble(endpoint, e, connecting: false);
                     lastError = e;
                     await attempt.Session.DropAsync().ConfigureAwait(false);
                     continue;
@@ -348,6 +349,13 @@ internal sealed partial class DeliveryEngine
             await CloseAsync().ConfigureAwait(false);
             SmtpContext context = engine._context;
             LogTag tag = LogTag.Channel(Channel.Number);
+            if (engine.TroubleOf(endpoint) is { } trouble)
+            {
+                LastConnectError = Skipped(trouble);
+                context.Log.Write(tag, $"Connection to {host} [{endpoint.Address}]:{endpoint.Port} not tried: {LastConnectError.Message}");
+                return null;
+            }
+
             context.Log.Write(tag, $"Connecting to {host} [{endpoint.Address}]:{endpoint.Port}");
             SmtpSettings settings = context.Settings;
             OutboundSecurity security = relayServer ? settings.RelayServerSecurity : OutboundSecurity.None;
@@ -405,6 +413,7 @@ internal sealed partial class DeliveryEngine
                     context.Count(Channel, SmtpCounter.CallFail, Direction.Out);
                     context.Log.Write(tag, $"Connection to {host} [{endpoint.Address}]:{endpoint.Port} failed: {e.Message}");
                     LastConnectError = e;
+                    engine.NoteTrouble(endpoint, e, connecting: true);
                     Channel.TcpState = TcpState.Ready;
                     Channel.RemoteEndPoint = null;
                     return null;
@@ -412,6 +421,7 @@ internal sealed partial class DeliveryEngine
             }
 
             context.Count(Channel, SmtpCounter.CallSucc, Direction.Out);
+            engine.NoteWorking(endpoint);
             if (_connection.TlsInfo is { } tls)
             {
                 context.Log.Write(tag, $"TLS with {host}: {tls}");

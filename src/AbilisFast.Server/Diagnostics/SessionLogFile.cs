@@ -43,6 +43,7 @@ internal sealed class SessionLogFile : IAsyncDisposable
     private long _lastWrite;
     private bool _following;
     private bool _failing;
+    private bool _checkedModes;
     private FileStream? _file;
     private Task? _loop;
     private int _disposed;
@@ -206,11 +207,48 @@ internal sealed class SessionLogFile : IAsyncDisposable
     {
         if (_file is null)
         {
-            Directory.CreateDirectory(_directory);
-            _file = new FileStream(FilePath, FileMode.Append, FileAccess.Write, FileShare.Read, bufferSize: 0);
+            // 0700 and 0600 whatever the umask: the log names senders, recipients and client addresses.
+            var options = new FileStreamOptions { Mode = FileMode.Append, Access = FileAccess.Write, Share = FileShare.Read, BufferSize = 0 };
+            if (OperatingSystem.IsWindows())
+            {
+                Directory.CreateDirectory(_directory);
+            }
+            else
+            {
+                Directory.CreateDirectory(_directory, PrivateFolder);
+                options.UnixCreateMode = PrivateFileWriter.Mode;
+            }
+
+            _file = new FileStream(FilePath, options);
+            if (!_checkedModes && !OperatingSystem.IsWindows())
+            {
+                // Made by an older version, or by hand: the group and others lose their bits once.
+                _checkedModes = true;
+                TightenMode(_directory, PrivateFolder);
+                TightenMode(FilePath, PrivateFileWriter.Mode);
+            }
         }
 
         return _file;
+    }
+
+    private const UnixFileMode PrivateFolder = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
+
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    private static void TightenMode(string path, UnixFileMode mode)
+    {
+        const UnixFileMode OwnerBits = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
+        try
+        {
+            if ((File.GetUnixFileMode(path) & ~OwnerBits) != 0)
+            {
+                File.SetUnixFileMode(path, mode);
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Another owner's file: written as it is.
+        }
     }
 
     /// <summary>smtp.log.(N-2) → smtp.log.(N-1), …, smtp.log → smtp.log.1; the oldest falls off.</summary>

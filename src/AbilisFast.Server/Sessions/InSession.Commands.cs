@@ -254,8 +254,7 @@ internal sealed partial class InSession
             return Error(SmtpReplies.SizeExceeded);
         }
 
-        if (!_context.Settings.Sink && _context.Spool is { } spool
-            && spool.AvailableBytesRecent < declaredSize + spool.Options.SegmentSize + spool.Options.MinFreeBytes)
+        if (!_context.Settings.Sink && _context.Spool is { } spool && !spool.HasRoomFor(declaredSize))
         {
             CountRefusedMail(RecipientFlags.None);
             return Error(SmtpReplies.InsufficientStorage);

@@ -7,7 +7,16 @@ namespace AbilisFast.Server.Spool;
 internal static unsafe partial class SpoolNative
 {
     private const int ORdOnly = 0;
+    private const int ORdWr = 2;
+    private const int OCreat = 0x40;
+    private const int OExcl = 0x80;
     private const int OCloExec = 0x80000;
+
+    /// <summary>Files of the spool: read and write for the owner only (0600), whatever the umask.</summary>
+    public const UnixFileMode PrivateFile = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+
+    /// <summary>Folders of the spool: the owner only (0700).</summary>
+    public const UnixFileMode PrivateFolder = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
 
     [LibraryImport("libc", EntryPoint = "fdatasync", SetLastError = true)]
     private static partial int FDataSyncNative(int fd);
@@ -20,6 +29,9 @@ internal static unsafe partial class SpoolNative
 
     [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial int OpenNative(string path, int flags);
+
+    [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int OpenModeNative(string path, int flags, uint mode);
 
     [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
     private static partial int CloseNative(int fd);
@@ -71,14 +83,88 @@ internal static unsafe partial class SpoolNative
         }
     }
 
-    /// <summary>Allocates blocks for [0, length) and sets the file size; false if the filesystem cannot.</summary>
-    public static bool TryFAllocate(SafeFileHandle handle, long length)
+    /// <summary>
+    /// Creates a new file (it must not exist) with mode 0600 from the start: open(2) with O_EXCL and
+    /// the mode, so no other user can open it even for a moment, whatever the umask.
+    /// </summary>
+    public static SafeFileHandle CreatePrivateFile(string path)
+    {
+        int fd = OpenModeNative(path, ORdWr | OCreat | OExcl | OCloExec, (uint)PrivateFile);
+        if (fd < 0)
+        {
+            int errno = Marshal.GetLastPInvokeError();
+            throw new IOException($"cannot create {path}: {Marshal.GetPInvokeErrorMessage(errno)}", errno);
+        }
+
+        return new SafeFileHandle(fd, ownsHandle: true);
+    }
+
+    /// <summary>
+    /// Creates <paramref name="directory"/> with mode 0700, or takes the group and other bits off one
+    /// that exists (a spool made by an older version, or under a permissive umask).
+    /// </summary>
+    public static void CreatePrivateDirectory(string directory)
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            Directory.CreateDirectory(directory);
+            return;
+        }
+
+        Directory.CreateDirectory(directory, PrivateFolder);
+        _ = MakePrivate(directory, PrivateFolder);
+    }
+
+    /// <summary>
+    /// Takes the group and other bits off an existing file or folder; false when that is not
+    /// possible (another owner's file): it is then used as it is.
+    /// </summary>
+    public static bool MakePrivate(string path, UnixFileMode mode)
+    {
+        const UnixFileMode others = UnixFileMode.GroupRead | UnixFileMode.GroupWrite | UnixFileMode.GroupExecute
+            | UnixFileMode.OtherRead | UnixFileMode.OtherWrite | UnixFileMode.OtherExecute;
+        if (OperatingSystem.IsWindows())
+        {
+            return false;
+        }
+
+        try
+        {
+            if ((File.GetUnixFileMode(path) & others) != 0)
+            {
+                File.SetUnixFileMode(path, mode);
+            }
+
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>EOPNOTSUPP: the filesystem has no fallocate (UBIFS, JFFS2, ext2/ext3 without extents, NFSv3).</summary>
+    public const int NotSupported = 95;
+
+    /// <summary>
+    /// Allocates blocks for [0, length) and sets the file size; false with <paramref name="errno"/>
+    /// when it failed: <see cref="NotSupported"/> when the filesystem cannot, 28 (ENOSPC) when the
+    /// disk is full.
+    /// </summary>
+    public static bool TryFAllocate(SafeFileHandle handle, long length, out int errno)
     {
         bool added = false;
         try
         {
             handle.DangerousAddRef(ref added);
-            return FAllocateNative((int)handle.DangerousGetHandle(), 0, 0, length) == 0;
+            if (FAllocateNative((int)handle.DangerousGetHandle(), 0, 0, length) == 0)
+            {
+                errno = 0;
+                return true;
+            }
+
+            errno = Marshal.GetLastPInvokeError();
+            return false;
         }
         finally
         {

@@ -24,6 +24,9 @@ internal sealed class SpoolSegment(int number, string path, SafeFileHandle handl
     /// <summary>Written since the committer last collected it for a sync.</summary>
     public bool Dirty { get; set; }
 
+    /// <summary>A sync of this segment failed: nothing appended to it since its last good sync is trusted, nothing more is appended.</summary>
+    public bool SyncFailed { get; set; }
+
     /// <summary>
     /// Older segments holding records of messages whose Done record is here; this segment must outlive them,
     /// otherwise a crash could resurrect those messages.

@@ -23,8 +23,7 @@ internal sealed partial class SpoolStore
     private (SpoolSegment Segment, long Offset) AppendLocked(ReadOnlySpan<byte> records)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        ThrowIfFaulted();
-        if (_active is null || _rollNext || _tail + records.Length > _active.Size)
+        if (_active is null || _rollNext || _active.SyncFailed || _tail + records.Length > _active.Size)
         {
             RollLocked(records.Length);
         }
@@ -82,6 +81,7 @@ internal sealed partial class SpoolStore
         }
 
         long available = AvailableBytes;
+        NoteFreeSpace(available, _options.SegmentSize + _options.MinFreeBytes);
         if (available < _options.SegmentSize + _options.MinFreeBytes)
         {
             throw new IOException($"spool: not enough free space for a new segment ({available} bytes available).");
@@ -100,12 +100,19 @@ internal sealed partial class SpoolStore
     {
         string path = Path.Combine(_directory, SpoolSegment.FileName(number));
         long size = _options.SegmentSize;
-        SafeFileHandle handle = File.OpenHandle(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.Read);
+        SafeFileHandle handle = SpoolNative.CreatePrivateFile(path);
         try
         {
-            if (!SpoolNative.TryFAllocate(handle, size))
+            if (!SpoolNative.TryFAllocate(handle, size, out int errno))
             {
-                RandomAccess.SetLength(handle, size); // sparse fallback: size is still fixed up front
+                if (errno != SpoolNative.NotSupported)
+                {
+                    // ENOSPC (the disk filled up since the free-space check) or worse: no segment,
+                    // rather than a sparse one whose writes would fail later.
+                    throw new IOException($"spool: cannot allocate a new segment of {size} bytes: {System.Runtime.InteropServices.Marshal.GetPInvokeErrorMessage(errno)}", errno);
+                }
+
+                RandomAccess.SetLength(handle, size); // a filesystem without fallocate: sparse, size still fixed up front
             }
 
             Span<byte> header = stackalloc byte[SegmentHeaderSize];

@@ -4,6 +4,12 @@ namespace AbilisFast.Server.Spool;
 /// Group commit: one committer thread syncs every dirty segment once per round and then completes all
 /// commits whose records were appended before the round started. Commits arriving during a sync wait
 /// for the next round.
+/// A failed sync (ENOSPC from a filesystem that allocates at writeback, EIO) fails every commit
+/// waiting in that round (451 4.3.0, never a 250), and the segments of that round are marked
+/// failed: after a failed fsync the kernel may have dropped their unwritten pages, so no later
+/// commit with a record in one of them is published either, and new records go to a new segment.
+/// What was durable before stays durable and is delivered; the spool goes on taking mail once the
+/// disk takes writes again, without a restart (Postfix fails the one queue file the same way).
 /// </summary>
 internal sealed partial class SpoolStore
 {
@@ -11,7 +17,6 @@ internal sealed partial class SpoolStore
     private readonly Queue<SpoolWriter> _waiters = new();
     private readonly List<SpoolSegment> _dirty = [];
     private bool _stopping;
-    private Exception? _fault;
     private long _syncCalls;
     private long _syncRounds;
     private long _commitsCompleted;
@@ -45,18 +50,10 @@ internal sealed partial class SpoolStore
         }
     }
 
-    private void ThrowIfFaulted()
-    {
-        if (_fault is not null)
-        {
-            throw new IOException("spool: unusable after a failed sync", _fault);
-        }
-    }
-
     private void CommitterLoop()
     {
         var toSync = new List<SpoolSegment>();
-        var group = new List<SpoolWriter>();
+        var group = new List<(SpoolWriter Writer, Exception? Error)>();
         while (true)
         {
             long target;
@@ -83,47 +80,61 @@ internal sealed partial class SpoolStore
             }
 
             Exception? error = SyncSegments(toSync);
-            toSync.Clear();
 
             lock (_lock)
             {
                 _syncRounds++;
                 if (error is not null)
                 {
-                    _fault ??= error;
-                    Log($"spool: sync failed, spool is now read-only: {error.Message}");
+                    foreach (SpoolSegment segment in toSync)
+                    {
+                        segment.SyncFailed = true;
+                    }
+
+                    _rollNext |= _active is { SyncFailed: true };
                 }
 
+                int failed = 0;
                 while (_waiters.TryPeek(out SpoolWriter? writer) && (error is not null || writer.CommitLsn <= target))
                 {
                     _waiters.Dequeue();
-                    if (error is null)
+                    Exception? failure = error ?? EarlierSyncFailure(writer);
+                    if (failure is null)
                     {
                         PublishLocked(writer);
                     }
                     else
                     {
-                        ReleasePinsLocked(writer.Segments);
+                        ForgetFailedCommitLocked(writer);
+                        failed++;
                     }
 
-                    group.Add(writer);
+                    group.Add((writer, failure));
                 }
 
                 if (error is not null)
+                {
+                    Log($"spool: sync failed ({error.Message}): {failed} message(s) not acknowledged (451 4.3.0); new records go to a new segment");
+                }
+
+                if (failed > 0)
                 {
                     SweepLocked();
                 }
             }
 
-            foreach (SpoolWriter writer in group)
+            toSync.Clear();
+            int completed = 0;
+            foreach ((SpoolWriter writer, Exception? failure) in group)
             {
-                writer.CompleteCommit(error);
+                writer.CompleteCommit(failure);
+                completed += failure is null ? 1 : 0;
             }
 
-            Interlocked.Add(ref _commitsCompleted, error is null ? group.Count : 0);
-            if (error is null && group.Count > 0)
+            Interlocked.Add(ref _commitsCompleted, completed);
+            if (completed > 0)
             {
-                CommitBatches.Observe(group.Count);
+                CommitBatches.Observe(completed);
             }
 
             group.Clear();
@@ -158,6 +169,47 @@ internal sealed partial class SpoolStore
         catch (Exception ex)
         {
             return ex;
+        }
+    }
+
+    /// <summary>A writer with a record in a segment whose sync failed: its bytes may not be on disk. Caller holds the lock.</summary>
+    private static IOException? EarlierSyncFailure(SpoolWriter writer)
+    {
+        foreach (SpoolSegment segment in writer.Segments)
+        {
+            if (segment.SyncFailed)
+            {
+                return new IOException($"spool: an earlier sync of {Path.GetFileName(segment.Path)} failed");
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// A commit that failed: its pins go, and a Done record (best effort, not synced) in a later
+    /// segment keeps a restart from delivering the message should its records have reached the
+    /// disk after all: the client was told 451 and sends it again. Caller holds the lock.
+    /// </summary>
+    private void ForgetFailedCommitLocked(SpoolWriter writer)
+    {
+        ReleasePinsLocked(writer.Segments);
+        Span<byte> record = stackalloc byte[SpoolRecord.HeaderSize];
+        SpoolRecord.Seal(record, SpoolRecordType.Done, writer.Id, 0, 0, _seed);
+        try
+        {
+            (SpoolSegment done, _) = AppendLocked(record);
+            foreach (SpoolSegment segment in writer.Segments)
+            {
+                if (!ReferenceEquals(segment, done))
+                {
+                    done.AddDoneTarget(segment);
+                }
+            }
+        }
+        catch (Exception e) when (e is IOException or ArgumentException)
+        {
+            // No room for it either: the message may come back after a restart, a duplicate at worst.
         }
     }
 

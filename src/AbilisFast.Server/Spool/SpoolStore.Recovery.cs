@@ -28,6 +28,7 @@ internal sealed partial class SpoolStore
             {
                 SafeFileHandle handle = File.OpenHandle(path, FileMode.Open, FileAccess.ReadWrite, FileShare.Read);
                 opened.Add((number, path, handle));
+                _ = SpoolNative.MakePrivate(path, SpoolNative.PrivateFile); // made by an older version under the umask
                 if (salt is null)
                 {
                     header.Clear();
@@ -109,9 +110,9 @@ internal sealed partial class SpoolStore
             _segments.Add(segment);
             if (length > int.MaxValue)
             {
-                Log($"spool: {path} is too large ({length} bytes) to be a segment; quarantined");
-                Quarantine(segment);
-                segment.Live++; // never delete what we could not read
+                // Never read, so nothing in it is recovered: moved aside whole (a rename, no copy), never deleted.
+                Log($"spool: {path} is too large ({length} bytes) to be a segment; moved to corrupt/");
+                MoveAside(segment);
                 last = null;
                 continue;
             }
@@ -135,17 +136,19 @@ internal sealed partial class SpoolStore
                 }
 
                 Log($"spool: {path} has a damaged header; quarantined");
-                Quarantine(segment);
+                Quarantine(segment, data);
             }
 
             SegmentScanResult result = scan.ScanSegment(segment, data);
             if (result.Corrupt && headerOk)
             {
-                Quarantine(segment);
+                Quarantine(segment, data);
             }
 
+            // New records never go into a damaged segment: its copy in corrupt/ stays what the file
+            // is, and the next start does not find it damaged in a new way and copy it again.
             last = segment;
-            lastClean = headerOk && result.Clean;
+            lastClean = headerOk && result.Clean && !result.Corrupt;
             lastTail = result.Tail;
         }
 
@@ -178,14 +181,47 @@ internal sealed partial class SpoolStore
         }
     }
 
-    private void Quarantine(SpoolSegment segment)
+    /// <summary>
+    /// Copies a damaged segment into <c>corrupt/</c> for a human to look at, once: the copy is named
+    /// after the segment and a CRC-32C of its content (<c>seg-00000001.jnl.1a2b3c4d</c>), so a
+    /// restart that finds the same damage again (a restart loop) finds the copy and makes none.
+    /// The segment itself stays in the spool (its intact messages are delivered from it, and no new
+    /// record is appended to it) until nothing in it is live. No copy is made when it would leave
+    /// less free space than a new segment and the reserve need: the damaged file stays where it is,
+    /// and a full disk is not made fuller by evidence.
+    /// </summary>
+    private void Quarantine(SpoolSegment segment, ReadOnlySpan<byte> content)
     {
+        string dir = Path.Combine(_directory, CorruptFolder);
+        string name = Path.GetFileName(segment.Path);
+        string target = Path.Combine(dir, $"{name}.{Crc32C.Compute(content):x8}");
         try
         {
-            string dir = Path.Combine(_directory, "corrupt");
-            System.IO.Directory.CreateDirectory(dir);
-            string target = Path.Combine(dir, $"{Path.GetFileName(segment.Path)}.{DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()}");
-            File.Copy(segment.Path, target, overwrite: true);
+            if (File.Exists(target))
+            {
+                Log($"spool: {segment.Path} is already quarantined as {target}; not copied again");
+                return;
+            }
+
+            long available = AvailableBytes;
+            if (available - content.Length < _options.SegmentSize + _options.MinFreeBytes)
+            {
+                Log($"spool: {segment.Path} not copied to {dir}: {available} bytes free, and the copy would leave less than a new segment and the reserve need");
+                return;
+            }
+
+            SpoolNative.CreatePrivateDirectory(dir);
+            string temp = target + ".tmp";
+            using (SafeFileHandle copy = SpoolNative.CreatePrivateFile(temp))
+            {
+                RandomAccess.Write(copy, content, 0);
+                if (_options.Fsync)
+                {
+                    SpoolNative.FSync(copy);
+                }
+            }
+
+            File.Move(temp, target, overwrite: true);
             Log($"spool: copied {segment.Path} to {target}");
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
@@ -193,4 +229,25 @@ internal sealed partial class SpoolStore
             Log($"spool: cannot quarantine {segment.Path}: {ex.Message}");
         }
     }
+
+    /// <summary>Moves a file recovery cannot read at all into <c>corrupt/</c> (same filesystem: a rename).</summary>
+    private void MoveAside(SpoolSegment segment)
+    {
+        string dir = Path.Combine(_directory, CorruptFolder);
+        string target = Path.Combine(dir, $"{Path.GetFileName(segment.Path)}.{DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()}");
+        segment.Handle.Dispose();
+        _segments.Remove(segment);
+        try
+        {
+            SpoolNative.CreatePrivateDirectory(dir);
+            File.Move(segment.Path, target);
+            Log($"spool: moved {segment.Path} to {target}");
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            Log($"spool: cannot move {segment.Path} aside: {ex.Message}; it stays where it is and is not read");
+        }
+    }
+
+    internal const string CorruptFolder = "corrupt";
 }

@@ -44,7 +44,7 @@ internal sealed partial class SpoolStore : IAsyncDisposable, IDisposable
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         directory = Path.GetFullPath(directory);
-        System.IO.Directory.CreateDirectory(directory);
+        SpoolNative.CreatePrivateDirectory(directory);
         SpoolStore spool = Recover(directory, options, out recovered);
         spool._committer.Start();
         return spool;
@@ -73,7 +73,6 @@ internal sealed partial class SpoolStore : IAsyncDisposable, IDisposable
         lock (_lock)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-            ThrowIfFaulted();
             if (_index.ContainsKey(id))
             {
                 throw new InvalidOperationException($"Message {SpoolIds.Format(id)} is already stored.");
@@ -266,6 +265,40 @@ internal sealed partial class SpoolStore : IAsyncDisposable, IDisposable
             return Volatile.Read(ref _freeSpaceBytes);
         }
     }
+
+    /// <summary>
+    /// The check at MAIL: room for a new segment, the reserve and the declared SIZE
+    /// (<see cref="AvailableBytesRecent"/>). The first refusal for lack of space, and the first
+    /// message taken again once space returned, each log one line (session log and standard error),
+    /// so a full disk is said once, not once per MAIL.
+    /// </summary>
+    public bool HasRoomFor(long declaredSize)
+    {
+        long available = AvailableBytesRecent;
+        long floor = _options.SegmentSize + _options.MinFreeBytes;
+        NoteFreeSpace(available, floor);
+        return available >= declaredSize + floor;
+    }
+
+    /// <summary>True while the last look at the disk found less than a new segment and the reserve.</summary>
+    public bool LowOnSpace => Volatile.Read(ref _lowOnSpace) != 0;
+
+    private int _lowOnSpace;
+
+    private void NoteFreeSpace(long available, long floor)
+    {
+        int low = available < floor ? 1 : 0;
+        if (Interlocked.Exchange(ref _lowOnSpace, low) == low)
+        {
+            return;
+        }
+
+        Log(low == 1
+            ? $"spool: disk almost full: {Mib(available)} MiB free in {_directory}, under the {Mib(floor)} MiB a new segment and the reserve need; new mail gets 452 4.3.1 at MAIL until space returns (mail already accepted is kept and delivered)"
+            : $"spool: space is back: {Mib(available)} MiB free in {_directory}; taking mail again");
+    }
+
+    private static long Mib(long bytes) => bytes >> 20;
 
     private const long FreeSpaceRecheckMs = 200;
     private long _freeSpaceCheckedAt = long.MinValue / 2;

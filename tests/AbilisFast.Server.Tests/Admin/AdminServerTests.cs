@@ -216,7 +216,8 @@ public sealed class AdminServerTests : IAsyncLifetime
 
         string saved = await CommandAsync(boss, "save conf");
         string path = Path.Combine(_test.WorkDir, "abilisfast.conf");
-        Assert.Contains($"Configuration saved to {path} (start with --config {path} to use it)", saved);
+        Assert.Contains($"Configuration saved to {path} (mode 0600, it may hold SERVER-PWD): 3 parameter(s) and 0 IPBAN parameter(s) set in the file or on the console\r\n", saved);
+        Assert.Contains($"This server did not start with --config: start with --config {path} to use it\r\n", saved);
         SmtpSettings reloaded = ConfigurationLoader.Load(CommandLine.Parse(["--config", path]));
         Assert.Equal(2, reloaded.MaxRcpt);
         Assert.Equal(20, reloaded.SesTot);

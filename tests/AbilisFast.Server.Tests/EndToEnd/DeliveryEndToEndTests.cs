@@ -263,7 +263,9 @@ public sealed partial class DeliveryEndToEndTests
             }
 
             await WaitForQueuesAsync(server, 0, 3);
-            Assert.True((await CountersAsync(server))["CALL-FAIL"].Out >= 3);
+            // One refused connection at least; after it the host is in trouble for MAIL-TRY-DELAY,
+            // so the messages that follow within that time are deferred without a connection of their own.
+            Assert.True((await CountersAsync(server))["CALL-FAIL"].Out >= 1);
             password = server.AdminPassword;
             Assert.Equal(0, await server.TerminateAsync(TimeSpan.FromSeconds(20)));
         }

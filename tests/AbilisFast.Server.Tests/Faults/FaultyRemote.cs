@@ -15,6 +15,18 @@ public enum RemoteFault
 
     /// <summary>MAIL, RCPT and DATA are accepted, then the connection drops in the middle of the text.</summary>
     DropMidData,
+
+    /// <summary>The connection is accepted and nothing ever comes back (a black-holed host).</summary>
+    BlackHole,
+
+    /// <summary>
+    /// The greeting comes one byte every 300 ms and never ends (a "220-" line after another):
+    /// every byte would reset an idle timer, so only a deadline for the whole reply stops it.
+    /// </summary>
+    Dribble,
+
+    /// <summary>A 220 greeting, then "451 4.3.2" to every command, EHLO and HELO included.</summary>
+    TempFailEverything,
 }
 
 /// <summary>
@@ -28,6 +40,7 @@ internal sealed class FaultyRemote : IAsyncDisposable
     private readonly RemoteFault _fault;
     private readonly Task _accepting;
     private int _connections;
+    private int _open;
     private int _textLines;
 
     public FaultyRemote(RemoteFault fault)
@@ -41,6 +54,9 @@ internal sealed class FaultyRemote : IAsyncDisposable
 
     /// <summary>Connections accepted so far.</summary>
     public int Connections => Volatile.Read(ref _connections);
+
+    /// <summary>Connections open now (accepted and not yet closed by the client).</summary>
+    public int Open => Volatile.Read(ref _open);
 
     /// <summary>Lines of message text received, all connections together (DropMidData).</summary>
     public int TextLines => Volatile.Read(ref _textLines);
@@ -66,16 +82,44 @@ internal sealed class FaultyRemote : IAsyncDisposable
 
     private async Task ServeAsync(TcpClient client)
     {
+        Interlocked.Increment(ref _open);
         using (client)
         {
             try
             {
                 NetworkStream stream = client.GetStream();
+                if (_fault == RemoteFault.BlackHole)
+                {
+                    // Read and drop whatever comes, say nothing, until the client gives up.
+                    byte[] sink = new byte[1024];
+                    while (await stream.ReadAsync(sink, _stop.Token) > 0)
+                    {
+                    }
+
+                    return;
+                }
+
+                if (_fault == RemoteFault.Dribble)
+                {
+                    await DribbleAsync(stream);
+                    return;
+                }
+
                 using var reader = new StreamReader(stream, Encoding.Latin1);
                 async Task SendAsync(string text) => await stream.WriteAsync(Encoding.ASCII.GetBytes(text), _stop.Token);
                 async Task<string?> LineAsync() => await reader.ReadLineAsync(_stop.Token);
 
                 await SendAsync("220 remote.test ESMTP\r\n");
+                if (_fault == RemoteFault.TempFailEverything)
+                {
+                    while (await LineAsync() is not null)
+                    {
+                        await SendAsync("451 4.3.2 try again later\r\n");
+                    }
+
+                    return;
+                }
+
                 if (await LineAsync() is null)
                 {
                     return;
@@ -119,6 +163,43 @@ internal sealed class FaultyRemote : IAsyncDisposable
                 }
 
                 client.Client.Close(0); // drop it: RST, in the middle of the text
+            }
+            catch (Exception e) when (e is OperationCanceledException or IOException or SocketException or ObjectDisposedException)
+            {
+            }
+            finally
+            {
+                Interlocked.Decrement(ref _open);
+            }
+        }
+    }
+
+    /// <summary>One byte every 300 ms of an endless multi-line greeting, until the client closes.</summary>
+    private async Task DribbleAsync(NetworkStream stream)
+    {
+        byte[] line = "220-remote.test slowly\r\n"u8.ToArray();
+        using var reading = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
+        Task closed = Task.Run(async () =>
+        {
+            byte[] sink = new byte[1024];
+            while (await stream.ReadAsync(sink, reading.Token) > 0)
+            {
+            }
+        });
+        try
+        {
+            for (int i = 0; !closed.IsCompleted; i++)
+            {
+                await stream.WriteAsync(line.AsMemory(i % line.Length, 1), _stop.Token);
+                await Task.WhenAny(closed, Task.Delay(300, _stop.Token));
+            }
+        }
+        finally
+        {
+            await reading.CancelAsync();
+            try
+            {
+                await closed;
             }
             catch (Exception e) when (e is OperationCanceledException or IOException or SocketException or ObjectDisposedException)
             {

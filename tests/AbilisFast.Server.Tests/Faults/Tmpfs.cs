@@ -58,6 +58,40 @@ internal sealed class Tmpfs : IDisposable
         return new Tmpfs(path);
     }
 
+    /// <summary>Makes the mount read-only (<c>mount -o remount,ro</c>), as the systemd unit makes /etc.</summary>
+    public void RemountReadOnly()
+    {
+        (int exit, string output) = Run("mount", "-o", "remount,ro", Path);
+        if (exit != 0)
+        {
+            throw new InvalidOperationException($"mount -o remount,ro failed (exit {exit}): {output.Trim()}");
+        }
+    }
+
+    /// <summary>Writes real bytes into a new file until the disk has no byte left (ENOSPC); returns its path.</summary>
+    public string FillUp(string name)
+    {
+        string file = System.IO.Path.Combine(Path, name);
+        byte[] block = new byte[1 << 16];
+        Array.Fill(block, (byte)0x5A);
+        using Microsoft.Win32.SafeHandles.SafeFileHandle handle = File.OpenHandle(file, FileMode.Create, FileAccess.Write);
+        long offset = 0;
+        try
+        {
+            while (true)
+            {
+                RandomAccess.Write(handle, block, offset);
+                offset += block.Length;
+            }
+        }
+        catch (IOException)
+        {
+            // ENOSPC: full.
+        }
+
+        return file;
+    }
+
     /// <summary>Writes a file of <paramref name="bytes"/> real (not sparse) bytes: the disk fills up.</summary>
     public string Fill(string name, long bytes)
     {

@@ -93,25 +93,67 @@ public sealed class SpoolFaultTests
         }
     }
 
+    /// <summary>
+    /// A failed fdatasync (a filesystem that allocates at writeback and found the disk full, or
+    /// EIO) fails the commits of that round, and of any message with a record written before it
+    /// into the same segment (those bytes may never reach the disk), never acknowledges them, and
+    /// does not stop the spool: once syncs work again new messages go into a new segment and are
+    /// acknowledged, and a restart recovers exactly the acknowledged ones.
+    /// </summary>
     [Fact]
-    public async Task FailedSyncFailsTheCommitAndStopsTheSpool()
+    public async Task FailedSyncFailsTheCommitsItCoversAndTheSpoolGoesOnWhenSyncsWorkAgain()
     {
         using var dir = new SpoolTestDir();
         bool fail = false;
-        SpoolOptions options = dir.Options();
-        options.BeforeSyncRound = () =>
+        SpoolOptions Options()
         {
-            if (fail)
+            SpoolOptions options = dir.Options(fragmentSize: 1024);
+            options.BeforeSyncRound = () =>
             {
-                throw new IOException("injected fdatasync failure");
-            }
-        };
+                if (fail)
+                {
+                    throw new IOException("injected fdatasync failure: No space left on device");
+                }
+            };
+            return options;
+        }
 
-        using SpoolStore spool = SpoolStore.Open(dir.Path, options, out _);
-        await SpoolTestData.StoreAsync(spool, SpoolTestData.Body(1, 10));
-        fail = true;
-        await Assert.ThrowsAsync<IOException>(() => SpoolTestData.StoreAsync(spool, SpoolTestData.Body(2, 10)));
-        Assert.Throws<IOException>(() => spool.BeginMessage(spool.NextId()));
-        Assert.Equal(1, spool.LiveMessages);
+        uint a;
+        uint d;
+        uint e;
+        using (SpoolStore spool = SpoolStore.Open(dir.Path, Options(), out _))
+        {
+            a = await SpoolTestData.StoreAsync(spool, SpoolTestData.Body(1, 3000));
+
+            // A message in the middle of its text when the sync fails: its first fragments are
+            // in the segment whose sync failed.
+            uint c = spool.NextId();
+            SpoolWriter open = spool.BeginMessage(c);
+            open.Write(SpoolTestData.Body(3, 2500));
+
+            fail = true;
+            await Assert.ThrowsAsync<IOException>(() => SpoolTestData.StoreAsync(spool, SpoolTestData.Body(2, 10)));
+            Assert.Contains(dir.LogLines, l => l.Contains("sync failed", StringComparison.Ordinal) && l.Contains("not acknowledged (451 4.3.0)", StringComparison.Ordinal));
+            fail = false;
+
+            // Syncs work again: the message begun before still fails (its first bytes may be lost) ...
+            open.Write(SpoolTestData.Body(30, 100));
+            await Assert.ThrowsAsync<IOException>(async () => await open.CommitAsync(SpoolTestData.Envelope(c)));
+            open.Dispose();
+            Assert.False(spool.Contains(c));
+
+            // ... and new ones are taken, in a new segment.
+            d = await SpoolTestData.StoreAsync(spool, SpoolTestData.Body(4, 3000));
+            e = await SpoolTestData.StoreAsync(spool, SpoolTestData.Body(5, 100));
+            Assert.Equal(2, dir.SegmentFiles().Length);
+            Assert.Equal(3, spool.LiveMessages);
+            Assert.Equal(SpoolTestData.Body(1, 3000), SpoolTestData.ReadBody(spool, a));
+        }
+
+        using (SpoolStore spool = SpoolStore.Open(dir.Path, Options(), out IReadOnlyList<RecoveredMessage> recovered))
+        {
+            Assert.Equal([a, d, e], recovered.Select(m => m.Id));
+            Assert.Equal(SpoolTestData.Body(4, 3000), SpoolTestData.ReadBody(spool, d));
+        }
     }
 }

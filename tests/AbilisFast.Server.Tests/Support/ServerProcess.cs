@@ -142,18 +142,31 @@ internal sealed class ServerProcess : IDisposable
     /// The same with extra environment variables (NOTIFY_SOCKET, WATCHDOG_USEC …); the systemd
     /// variables of the test runner's own environment, if any, are never passed on.
     /// </summary>
-    public static async Task<ServerProcess> StartWithEnvironmentAsync(IReadOnlyDictionary<string, string>? environment, string? workDir, int? port, int? adminPort, params string[] parameters)
+    public static Task<ServerProcess> StartWithEnvironmentAsync(IReadOnlyDictionary<string, string>? environment, string? workDir, int? port, int? adminPort, params string[] parameters) =>
+        StartCoreAsync(environment, null, workDir, port, adminPort, parameters);
+
+    /// <summary>The same under <c>umask <paramref name="umask"/></c> (octal, e.g. "000"), set by /bin/sh before it execs the server.</summary>
+    public static Task<ServerProcess> StartWithUmaskAsync(string umask, string? workDir, params string[] parameters) =>
+        StartCoreAsync(null, umask, workDir, null, null, parameters);
+
+    private static async Task<ServerProcess> StartCoreAsync(IReadOnlyDictionary<string, string>? environment, string? umask, string? workDir, int? port, int? adminPort, string[] parameters)
     {
         workDir ??= NewWorkDir();
         int p = port ?? FreePort();
         int admin = adminPort ?? FreePort();
-        var info = new ProcessStartInfo(ExecutablePath)
+        var info = new ProcessStartInfo(umask is null ? ExecutablePath : "/bin/sh")
         {
             WorkingDirectory = workDir,
             RedirectStandardError = true,
             RedirectStandardOutput = true,
             UseShellExecute = false,
         };
+        if (umask is not null)
+        {
+            info.ArgumentList.Add("-c");
+            info.ArgumentList.Add($"umask {umask} && exec \"$0\" \"$@\"");
+            info.ArgumentList.Add(ExecutablePath);
+        }
         info.ArgumentList.Add("--wdir");
         info.ArgumentList.Add(Path.Combine(workDir, "data"));
         info.ArgumentList.Add($"TCP-LOCPORT:{p}");

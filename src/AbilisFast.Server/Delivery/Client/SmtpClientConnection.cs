@@ -104,7 +104,7 @@ internal sealed class SmtpClientConnection : IAsyncDisposable
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
             socket.Dispose();
-            throw new SmtpClientException($"no connection within {Seconds(options.ConnectTimeout)} s");
+            throw new SmtpClientException($"no connection within {Seconds(options.ConnectTimeout)} s") { TimedOut = true };
         }
         catch (SocketException e)
         {
@@ -285,7 +285,7 @@ internal sealed class SmtpClientConnection : IAsyncDisposable
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
             await AbandonAsync(tls, handshake).ConfigureAwait(false);
-            throw new SmtpClientException($"TLS handshake timed out after {Seconds(deadline)} s");
+            throw new SmtpClientException($"TLS handshake timed out after {Seconds(deadline)} s") { TimedOut = true };
         }
         catch (AuthenticationException) when (problem is not null)
         {
@@ -660,7 +660,7 @@ internal sealed class SmtpClientConnection : IAsyncDisposable
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
             _broken = true;
-            throw new SmtpClientException($"sending the message text timed out after {Seconds(_options.DataTimeout)} s");
+            throw new SmtpClientException($"sending the message text timed out after {Seconds(_options.DataTimeout)} s") { TimedOut = true };
         }
         catch (IOException e)
         {
@@ -766,7 +766,7 @@ internal sealed class SmtpClientConnection : IAsyncDisposable
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
             _broken = true;
-            throw new SmtpClientException($"sending {Verb(commands[0])} timed out after {Seconds(_options.CommandTimeout)} s");
+            throw new SmtpClientException($"sending {Verb(commands[0])} timed out after {Seconds(_options.CommandTimeout)} s") { TimedOut = true };
         }
         catch (IOException e)
         {
@@ -801,7 +801,7 @@ internal sealed class SmtpClientConnection : IAsyncDisposable
             catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
             {
                 _broken = true;
-                throw new SmtpClientException($"no reply within {Seconds(timeout)} s");
+                throw new SmtpClientException($"no reply within {Seconds(timeout)} s") { TimedOut = true };
             }
             catch (IOException e)
             {

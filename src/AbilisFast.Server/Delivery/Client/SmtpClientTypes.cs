@@ -240,6 +240,12 @@ internal sealed class SmtpClientException : Exception
     /// </summary>
     public bool TlsFailed { get; init; }
 
+    /// <summary>
+    /// The server did not answer (or did not take our bytes) within its deadline: the costly
+    /// failure, which held the channel for a whole OUT-TIMEOUT.
+    /// </summary>
+    public bool TimedOut { get; init; }
+
     /// <summary>The server's reply when the failure was a refusal, else null.</summary>
     public SmtpReply? Reply { get; }
 

@@ -139,6 +139,38 @@ public sealed partial class RecipientsEndToEndTests
     }
 
     [Fact]
+    public async Task RelayedRecipientsReachTheNextHopAsWrittenWhileLocalSpellingsGiveOneCopy()
+    {
+        // Postfix's smtp-sink is SERVER, the next hop for everything that is not local.test; it
+        // dumps each transaction with an X-Rcpt-Args line per RCPT it was given.
+        using SmtpSinkProcess sink = await SmtpSinkProcess.StartAsync();
+        string workDir = ServerProcess.NewWorkDir();
+        ServerProcess.AddMailUsers(workDir, "bob");
+        await File.WriteAllTextAsync(Path.Combine(workDir, "data", "aliases"), "ops: bob, Ops@Partner.TEST\n");
+        using ServerProcess server = await ServerProcess.StartAsync(workDir, null,
+            [.. Local, "RELAY-NET:127/8", "MAIL-TRY-DELAY:1", "SERVER:127.0.0.1", $"SERVER-TCP-PORT:{sink.Port.ToString(CultureInfo.InvariantCulture)}"]);
+
+        // Three spellings of one remote address and two of a local one, plus an alias that
+        // includes bob and a remote address of its own: the next hop decides what the remote
+        // spellings mean, so it gets each as written; bob's mailbox gets one copy.
+        await SwaksAsync(server, "Carl@Far.TEST,CARL@far.test,carl@far.test,Bob@Local.TEST,BOB@local.test,ops@local.test", "spellings");
+        string[] dumps = await Eventually.WaitAsync(
+            () => sink.Dumps() is { Length: > 0 } d && string.Concat(d).Split("X-Rcpt-Args: ").Length - 1 == 4 && d.All(x => x.Contains("spellings", StringComparison.Ordinal)) ? d : null,
+            "four recipients at smtp-sink", TimeSpan.FromSeconds(30));
+        string rcpts = string.Join('\n', string.Concat(dumps).Split('\n').Where(l => l.StartsWith("X-Rcpt-Args: ", StringComparison.Ordinal)).Order(StringComparer.Ordinal));
+        // The alias's remote target carries the address the client wrote as its ORCPT (RFC 3461 4.2;
+        // smtp-sink advertises DSN), so a report from further on names the address that was given.
+        Assert.Equal("X-Rcpt-Args: <CARL@far.test>\nX-Rcpt-Args: <Carl@Far.TEST>\nX-Rcpt-Args: <Ops@Partner.TEST> ORCPT=rfc822;ops@local.test\nX-Rcpt-Args: <carl@far.test>", rcpts);
+
+        string bob = Assert.Single(await Eventually.WaitAsync(() => Mailbox(server, "bob") is { Length: > 0 } m ? m : null, "bob's copy"));
+        Assert.Contains("spellings", bob);
+        Assert.Equal(0, await server.TerminateAsync(TimeSpan.FromSeconds(20)));
+        Assert.Single(Mailbox(server, "bob"));
+        Assert.Equal(["bob"], Folders(server));
+        server.DeleteWorkDir();
+    }
+
+    [Fact]
     public async Task UsersChangedWhileTheServerRunsCountAtTheNextLoginAndAuth()
     {
         using ServerProcess server = await ServerProcess.StartAsync(parameters: [.. Local, "AUTH-PLAINTEXT:YES"]);

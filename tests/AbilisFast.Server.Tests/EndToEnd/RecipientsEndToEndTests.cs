@@ -82,6 +82,23 @@ public sealed partial class RecipientsEndToEndTests
         Assert.Equal(8, statistics.Split('\n').Count(l => l.StartsWith("       ", StringComparison.Ordinal) && l.Contains('|', StringComparison.Ordinal)));
         Assert.DoesNotContain("unknown", statistics, StringComparison.OrdinalIgnoreCase);
 
+        // VRFY from smtplib tells a real user from a made-up name no better than RCPT does: 252 to both.
+        const string vrfy = """
+            import smtplib, sys
+            s = smtplib.SMTP('127.0.0.1', int(sys.argv[1]), timeout=20)
+            s.ehlo('attacker.test')
+            for name in ('bob@local.test', 'nobody@local.test', 'bob'):
+                code, text = s.verify(name)
+                print('VRFY', code, text.decode())
+            s.quit()
+            """;
+        (exit, output) = await Tool.RunAsync("python3", ["-c", vrfy, server.Port.ToString(CultureInfo.InvariantCulture)]);
+        Assert.True(exit == 0, output);
+        string[] answers = [.. output.Split('\n').Where(l => l.StartsWith("VRFY ", StringComparison.Ordinal))];
+        Assert.Equal(3, answers.Length);
+        Assert.StartsWith("VRFY 252 ", answers[0]);
+        Assert.All(answers, a => Assert.Equal(answers[0], a));
+
         // The operator sees who tried what; the real user still gets mail.
         string log = await server.CtlAsync("debug res:smtp lsn:3");
         Assert.Matches(@"127\.0\.0\.1 <spam@attacker\.test>: RCPT TO:<[0-9a-f]{12}@local\.test> refused: 550 5\.1\.1 Recipient address rejected: no such user here", log);

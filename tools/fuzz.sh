@@ -9,7 +9,7 @@
 # prints executions, paths and crashes. Crash inputs are copied to tools/AbilisFast.Fuzz/crashes/TARGET/
 # (commit them: the CI test FuzzCorpusTests runs every file there) and replayed once to show the exception.
 #
-# TARGET: in | spool | spool-records. Work directory: $FUZZ_WORK/TARGET (default /tmp/abilisfast-fuzz/TARGET).
+# TARGET: in | spool | spool-records | esmtp. Work directory: $FUZZ_WORK/TARGET (default /tmp/abilisfast-fuzz/TARGET).
 # The harness's scratch files go to /dev/shm (else the work directory) and are removed at the end.
 # No change to /proc/sys/kernel/core_pattern is needed (AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES); for
 # slightly faster crash detection, as root: echo core > /proc/sys/kernel/core_pattern
@@ -19,8 +19,8 @@ set -euo pipefail
 target="${1:-}"
 seconds="${2:-120}"
 case "$target" in
-    in|spool|spool-records) ;;
-    *) echo "usage: tools/fuzz.sh in|spool|spool-records [SECONDS]" >&2; exit 2 ;;
+    in|spool|spool-records|esmtp) ;;
+    *) echo "usage: tools/fuzz.sh in|spool|spool-records|esmtp [SECONDS]" >&2; exit 2 ;;
 esac
 if ! [[ "$seconds" =~ ^[0-9]+$ ]] || [ "$seconds" -lt 1 ]; then
     echo "fuzz.sh: SECONDS must be a positive whole number, not '$seconds'" >&2

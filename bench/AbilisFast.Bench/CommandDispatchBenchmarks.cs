@@ -1,6 +1,7 @@
 using System.Text;
 using AbilisFast.Protocol.Addressing;
 using AbilisFast.Protocol.Commands;
+using AbilisFast.Protocol.Esmtp;
 using AbilisFast.Protocol.States;
 using AbilisFast.Server.Spool;
 using BenchmarkDotNet.Attributes;

@@ -35,61 +35,22 @@ internal static class ServerHost
     /// </summary>
     public static async Task<int> RunAsync(SmtpSettings settings, TextWriter console, CancellationToken stop, LiveConfiguration? configuration, ServiceOptions? service)
     {
-        var log = new SessionLog();
-        SpoolStore spool;
-        FileStream workDirLock;
-        try
+        if (OpenWorkDir(settings, console, out FileStream? workDirLock) is int refused)
         {
-            Directory.CreateDirectory(settings.WorkDir);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            console.WriteLine(WorkDirMessage(settings.WorkDir, e));
-            return ExitCodes.WorkDirUnusable;
-        }
-
-        try
-        {
-            workDirLock = LockWorkDir(settings.WorkDir);
-        }
-        catch (IOException e) when (IsSharingViolation(e))
-        {
-            console.WriteLine($"abilisfast: WDIR {settings.WorkDir} is in use by another abilisfast (it holds {Path.Combine(settings.WorkDir, "abilisfast.lock")}); stop that server or set --wdir DIR");
-            return ExitCodes.WorkDirUnusable;
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            console.WriteLine(WorkDirMessage(settings.WorkDir, e));
-            return ExitCodes.WorkDirUnusable;
+            return refused;
         }
 
         await using var heldLock = workDirLock;
+        var log = new SessionLog();
         SystemdNotifier? notifier = service?.Notifier;
         try
         {
-            spool = OpenSpool(settings, log, out IReadOnlyList<RecoveredMessage> recovered, console);
+            SpoolStore spool = OpenSpool(settings, log, out IReadOnlyList<RecoveredMessage> recovered, console);
             SmtpContext? live = null;
             var mailboxes = new MaildirStore(Path.Combine(settings.WorkDir, "mailboxes"),
                 () => (live!.Settings.MbMaxSizeBytes, live.Settings.MbMaxMails));
-            ServerTls tls;
-            try
+            if (LoadTls(settings, console) is not { } tls || !CheckDkimKeys(settings, console))
             {
-                tls = ServerTls.Load(settings, TimeProvider.System);
-            }
-            catch (ConfigurationException e)
-            {
-                console.WriteLine($"abilisfast: {e.Message}");
-                await spool.DisposeAsync().ConfigureAwait(false);
-                return ExitCodes.Usage;
-            }
-
-            try
-            {
-                Signing.DkimSigner.CheckKeys(settings);
-            }
-            catch (ConfigurationException e)
-            {
-                console.WriteLine($"abilisfast: {e.Message}");
                 await spool.DisposeAsync().ConfigureAwait(false);
                 return ExitCodes.Usage;
             }
@@ -125,12 +86,7 @@ internal static class ServerHost
                 delivery.Recover(message);
             }
 
-            var bans = new IpBanService(settings.WorkDir, TimeProvider.System, configuration?.IpBan ?? IpBanOptions.Default, log: line =>
-            {
-                log.Write(LogTag.Port, line);
-                console.WriteLine($"abilisfast: {line}");
-            });
-            IpBanAlertMail.Attach(bans, context, bans.Log);
+            IpBanService bans = StartIpBan(settings, context, configuration, console);
             await using var server = new SmtpListener(context, bans);
             configuration?.Attach(context);
             configuration?.Attach(bans);
@@ -146,63 +102,20 @@ internal static class ServerHost
                 };
             }
 
-            try
+            if (StartListener(server, settings, console) is int notListening)
             {
-                server.Start();
-            }
-            catch (SocketException e) when (e.SocketErrorCode == SocketError.AddressAlreadyInUse)
-            {
-                console.WriteLine(settings.TlsPort is int tlsPort
-                    ? $"abilisfast: port {settings.TcpLocPort} or TLS-PORT {tlsPort} is in use (another server?); stop it or set TCP-LOCPORT:PORT / TLS-PORT:PORT"
-                    : $"abilisfast: port {settings.TcpLocPort} is in use (another server?); stop it or set TCP-LOCPORT:PORT");
-                return ExitCodes.PortInUse;
-            }
-            catch (SocketException e) when (e.SocketErrorCode == SocketError.AccessDenied)
-            {
-                console.WriteLine($"abilisfast: port {settings.TcpLocPort} needs privileges (below 1024: run with CAP_NET_BIND_SERVICE, as the systemd unit does); or set TCP-LOCPORT:PORT");
-                return ExitCodes.PortInUse;
+                return notListening;
             }
 
             await using AdminServer? admin = StartAdmin(settings, context, console, configuration, bans, users);
             await using Metrics.MetricsServer? metrics = StartMetrics(settings, context, console);
             delivery.Start();
-            string status;
-            if (!server.IsListening)
-            {
-                status = $"ACT:NO, not listening; WDIR {settings.WorkDir}";
-                console.WriteLine($"abilisfast: ACT:NO, the SMTP resource is inactive and accepts no connections; WDIR {settings.WorkDir}");
-            }
-            else
-            {
-                string tlsPortText = server.TlsLocalEndPoint is { } tlsEndPoint ? $", implicit TLS on port {tlsEndPoint.Port}" : string.Empty;
-                status = $"listening on port {server.LocalEndPoint?.Port}{tlsPortText}" + (admin is null ? string.Empty : $", admin port {admin.LocalEndPoint}");
-                console.WriteLine($"abilisfast: listening on port {server.LocalEndPoint?.Port}{tlsPortText}, WDIR {settings.WorkDir}, {recovered.Count} message(s) recovered ({context.Queue.OutCount} in QUEUE-OUT, {context.Queue.DeferCount} in QUEUE-DEFER)");
-            }
+            string status = Announce(server, admin, context, recovered.Count, console);
 
             // Both listeners are bound and listening (the kernel queues connections from here on).
             notifier?.Ready(status);
-            while (true)
-            {
-                try
-                {
-                    if (service?.Reloads is { } reloads)
-                    {
-                        await reloads.WaitAsync(stop).ConfigureAwait(false);
-                    }
-                    else
-                    {
-                        await Task.Delay(Timeout.Infinite, stop).ConfigureAwait(false);
-                    }
-                }
-                catch (OperationCanceledException)
-                {
-                    break;
-                }
-
-                Reload(configuration, notifier, log, console, status);
-                report(recipients.Reload(context.Settings));
-            }
-
+            await RunUntilStoppedAsync(service, stop, configuration, log, console, status,
+                () => report(recipients.Reload(context.Settings))).ConfigureAwait(false);
             notifier?.Stopping();
             console.WriteLine("abilisfast: stopping");
             await server.StopAsync(ShutdownDeadline).ConfigureAwait(false);
@@ -216,6 +129,138 @@ internal static class ServerHost
         {
             console.WriteLine(WorkDirMessage(settings.WorkDir, e));
             return ExitCodes.WorkDirUnusable;
+        }
+    }
+
+    /// <summary>Creates WDIR and takes its lock; the exit code when either fails (the line is written), else null.</summary>
+    private static int? OpenWorkDir(SmtpSettings settings, TextWriter console, out FileStream? workDirLock)
+    {
+        workDirLock = null;
+        try
+        {
+            Directory.CreateDirectory(settings.WorkDir);
+            workDirLock = LockWorkDir(settings.WorkDir);
+            return null;
+        }
+        catch (IOException e) when (IsSharingViolation(e))
+        {
+            console.WriteLine($"abilisfast: WDIR {settings.WorkDir} is in use by another abilisfast (it holds {Path.Combine(settings.WorkDir, "abilisfast.lock")}); stop that server or set --wdir DIR");
+            return ExitCodes.WorkDirUnusable;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            console.WriteLine(WorkDirMessage(settings.WorkDir, e));
+            return ExitCodes.WorkDirUnusable;
+        }
+    }
+
+    /// <summary>The server certificate, or null after a line saying why not.</summary>
+    private static ServerTls? LoadTls(SmtpSettings settings, TextWriter console)
+    {
+        ServerTls tls;
+        try
+        {
+            tls = ServerTls.Load(settings, TimeProvider.System);
+        }
+        catch (ConfigurationException e)
+        {
+            console.WriteLine($"abilisfast: {e.Message}");
+            return null;
+        }
+
+        return tls;
+    }
+
+    /// <summary>Whether the DKIM keys can be used (false after a line saying why not).</summary>
+    private static bool CheckDkimKeys(SmtpSettings settings, TextWriter console)
+    {
+        try
+        {
+            Signing.DkimSigner.CheckKeys(settings);
+        }
+        catch (ConfigurationException e)
+        {
+            console.WriteLine($"abilisfast: {e.Message}");
+            return false;
+        }
+
+        return true;
+    }
+
+    /// <summary>The IPBAN service, logging to the session log and the console, with its alert mail attached.</summary>
+    private static IpBanService StartIpBan(SmtpSettings settings, SmtpContext context, LiveConfiguration? configuration, TextWriter console)
+    {
+        SessionLog log = context.Log;
+        var bans = new IpBanService(settings.WorkDir, TimeProvider.System, configuration?.IpBan ?? IpBanOptions.Default, log: line =>
+        {
+            log.Write(LogTag.Port, line);
+            console.WriteLine($"abilisfast: {line}");
+        });
+        IpBanAlertMail.Attach(bans, context, bans.Log);
+        return bans;
+    }
+
+    /// <summary>Binds the SMTP ports; the exit code when a port is taken or needs privileges (the line is written), else null.</summary>
+    private static int? StartListener(SmtpListener server, SmtpSettings settings, TextWriter console)
+    {
+        try
+        {
+            server.Start();
+            return null;
+        }
+        catch (SocketException e) when (e.SocketErrorCode == SocketError.AddressAlreadyInUse)
+        {
+            console.WriteLine(settings.TlsPort is int tlsPort
+                ? $"abilisfast: port {settings.TcpLocPort} or TLS-PORT {tlsPort} is in use (another server?); stop it or set TCP-LOCPORT:PORT / TLS-PORT:PORT"
+                : $"abilisfast: port {settings.TcpLocPort} is in use (another server?); stop it or set TCP-LOCPORT:PORT");
+            return ExitCodes.PortInUse;
+        }
+        catch (SocketException e) when (e.SocketErrorCode == SocketError.AccessDenied)
+        {
+            console.WriteLine($"abilisfast: port {settings.TcpLocPort} needs privileges (below 1024: run with CAP_NET_BIND_SERVICE, as the systemd unit does); or set TCP-LOCPORT:PORT");
+            return ExitCodes.PortInUse;
+        }
+    }
+
+    /// <summary>Writes the "listening on" (or ACT:NO) line; returns the status systemd is told.</summary>
+    private static string Announce(SmtpListener server, AdminServer? admin, SmtpContext context, int recovered, TextWriter console)
+    {
+        SmtpSettings settings = context.Settings;
+        if (!server.IsListening)
+        {
+            console.WriteLine($"abilisfast: ACT:NO, the SMTP resource is inactive and accepts no connections; WDIR {settings.WorkDir}");
+            return $"ACT:NO, not listening; WDIR {settings.WorkDir}";
+        }
+
+        string tlsPortText = server.TlsLocalEndPoint is { } tlsEndPoint ? $", implicit TLS on port {tlsEndPoint.Port}" : string.Empty;
+        console.WriteLine($"abilisfast: listening on port {server.LocalEndPoint?.Port}{tlsPortText}, WDIR {settings.WorkDir}, {recovered} message(s) recovered ({context.Queue.OutCount} in QUEUE-OUT, {context.Queue.DeferCount} in QUEUE-DEFER)");
+        return $"listening on port {server.LocalEndPoint?.Port}{tlsPortText}" + (admin is null ? string.Empty : $", admin port {admin.LocalEndPoint}");
+    }
+
+    /// <summary>Waits for <paramref name="stop"/>, reloading the configuration at each SIGHUP counted in the service options.</summary>
+    private static async Task RunUntilStoppedAsync(ServiceOptions? service, CancellationToken stop, LiveConfiguration? configuration,
+        SessionLog log, TextWriter console, string status, Action reloadRecipients)
+    {
+        while (true)
+        {
+            try
+            {
+                if (service?.Reloads is { } reloads)
+                {
+                    await reloads.WaitAsync(stop).ConfigureAwait(false);
+                }
+                else
+                {
+                    await Task.Delay(Timeout.Infinite, stop).ConfigureAwait(false);
+                }
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+
+            Reload(configuration, service?.Notifier, log, console, status);
+            reloadRecipients(); // WDIR/users and WDIR/aliases again, and what is in force
         }
     }
 

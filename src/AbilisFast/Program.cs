@@ -1,7 +1,6 @@
 using System.Reflection;
 using System.Runtime.InteropServices;
 using AbilisFast.Server;
-using AbilisFast.Server.Admin;
 using AbilisFast.Server.Configuration;
 using AbilisFast.Server.Service;
 
@@ -28,62 +27,33 @@ internal static class Program
         }
 
         CommandLineResult commandLine;
-        SmtpSettings settings;
         ParameterStore store;
         try
         {
             commandLine = CommandLine.Parse(args);
-            if (commandLine.Help)
+            string version = $"abilisfast {typeof(Program).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0"}";
+            if (await Subcommands.RunAsync(commandLine, version, Console.In, Console.OpenStandardInput, Console.Out, Console.Error).ConfigureAwait(false) is int exit)
             {
-                Console.Out.Write(HelpText.Build());
-                return ExitCodes.Ok;
-            }
-
-            if (commandLine.Version)
-            {
-                Console.Out.WriteLine($"abilisfast {typeof(Program).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0"}");
-                return ExitCodes.Ok;
-            }
-
-            if (commandLine.SampleConfig)
-            {
-                Console.Out.Write(SampleConfig.Build());
-                return ExitCodes.Ok;
-            }
-
-            if (commandLine.Subcommand == "user")
-            {
-                return UserCommand.Run(commandLine.SubcommandArgs, Console.In, Console.Out, Console.Error);
-            }
-
-            if (commandLine.Subcommand == "ctl")
-            {
-                return await ControlCommand.RunAsync(commandLine.SubcommandArgs, Console.In, Console.Out, Console.Error).ConfigureAwait(false);
-            }
-
-            if (commandLine.Subcommand == "dkim")
-            {
-                return AbilisFast.Server.Signing.DkimCommand.Run(commandLine.SubcommandArgs, Console.Out, Console.Error);
-            }
-
-            if (commandLine.Subcommand == "sendmail")
-            {
-                using Stream input = Console.OpenStandardInput();
-                return AbilisFast.Server.Submission.SendmailCommand.Run(commandLine.SubcommandArgs, input, Console.Out, Console.Error);
-            }
-
-            if (commandLine.Subcommand is { } sub)
-            {
-                Console.Error.WriteLine($"abilisfast: unknown command '{sub}' (see --help)");
-                return ExitCodes.Usage;
-            }
-
-            if (commandLine.CheckConfig)
-            {
-                return ConfigurationCheck.Run(commandLine, Console.Out, Console.Error);
+                return exit;
             }
 
             store = ConfigurationLoader.LoadStore(commandLine);
+        }
+        catch (ConfigurationException e)
+        {
+            Console.Error.WriteLine($"abilisfast: {e.Message}");
+            return ExitCodes.Usage;
+        }
+
+        return await RunServerAsync(store, commandLine).ConfigureAwait(false);
+    }
+
+    /// <summary>Runs the server until SIGTERM or SIGINT; SIGHUP reloads the configuration.</summary>
+    private static async Task<int> RunServerAsync(ParameterStore store, CommandLineResult commandLine)
+    {
+        SmtpSettings settings;
+        try
+        {
             settings = store.ToSettings();
         }
         catch (ConfigurationException e)

@@ -2,7 +2,7 @@ namespace AbilisFast.Fuzz;
 
 /// <summary>
 /// The fuzz targets by name, and the one entry point that afl-fuzz, the repro mode and the CI test
-/// all call. Neither the IN session nor spool recovery documents any exception for bad input (a
+/// all call. Neither the IN session, the ESMTP parsers nor spool recovery documents any exception for bad input (a
 /// session answers bad input with a reply and survives a closed connection; recovery "never throws
 /// on content"), so nothing may escape <see cref="Run"/>: every exception, including the harness's
 /// own <see cref="FuzzInvariantException"/>, is a finding.
@@ -18,7 +18,10 @@ internal sealed class FuzzTargets : IDisposable
     /// <summary>Spool recovery of a segment built from sealed records (see <see cref="RecordStream"/>).</summary>
     public const string SpoolRecords = "spool-records";
 
-    public static readonly IReadOnlyList<string> Names = [In, Spool, SpoolRecords];
+    /// <summary>The ESMTP syntax alone: MAIL and RCPT parameters, the BDAT argument (see <see cref="EsmtpHarness"/>).</summary>
+    public const string Esmtp = "esmtp";
+
+    public static readonly IReadOnlyList<string> Names = [In, Spool, SpoolRecords, Esmtp];
 
     private InTransactionHarness? _in;
     private SpoolHarness? _spool;
@@ -38,6 +41,9 @@ internal sealed class FuzzTargets : IDisposable
                 break;
             case SpoolRecords:
                 (_spool ??= new SpoolHarness()).RecoverRecordStream(data);
+                break;
+            case Esmtp:
+                EsmtpHarness.Run(data);
                 break;
             default:
                 throw new ArgumentException($"unknown target '{target}' (known: {string.Join(", ", Names)})", nameof(target));

@@ -17,6 +17,28 @@ internal static class SeedCorpus
         WriteIn(Path.Combine(root, FuzzTargets.In));
         await WriteSpoolAsync(Path.Combine(root, FuzzTargets.Spool)).ConfigureAwait(false);
         WriteRecords(Path.Combine(root, FuzzTargets.SpoolRecords));
+        WriteEsmtp(Path.Combine(root, FuzzTargets.Esmtp));
+    }
+
+    /// <summary>The ESMTP seeds: the first byte picks the parser (see <see cref="EsmtpHarness"/>).</summary>
+    public static IReadOnlyList<(string Name, byte Parser, string Text)> EsmtpSeeds { get; } =
+    [
+        ("mail-all", 0, " SIZE=100 BODY=8BITMIME SMTPUTF8 RET=HDRS ENVID=id+2B1 AUTH=bob+2Bx@client.test"),
+        ("mail-auth-null", 0, " AUTH=<>"),
+        ("mail-no-auth-offered", 1, " SIZE=1 AUTH=<>"),
+        ("mail-bad", 0, " RET=NONE ENVID=a+2b SIZE=-1 BODY=BINARYMIME X-FOO=1"),
+        ("rcpt-all", 2, " NOTIFY=SUCCESS,FAILURE,DELAY ORCPT=rfc822;b+2Bc@local.test"),
+        ("rcpt-never", 2, " NOTIFY=NEVER ORCPT=utf-8;x"),
+        ("bdat", 3, "1024 LAST"),
+    ];
+
+    private static void WriteEsmtp(string directory)
+    {
+        Directory.CreateDirectory(directory);
+        foreach ((string name, byte parser, string text) in EsmtpSeeds)
+        {
+            File.WriteAllBytes(Path.Combine(directory, name), [parser, .. Encoding.ASCII.GetBytes(text)]);
+        }
     }
 
     /// <summary>The IN transactions: the first byte is the segment size the harness cuts the rest into (0: one segment).</summary>

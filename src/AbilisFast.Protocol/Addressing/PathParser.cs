@@ -22,13 +22,8 @@ internal static partial class PathParser
     {
         path = default;
         PathFlags flags = PathFlags.None;
-        int i = 0;
-        while (i < arg.Length && arg[i] == (byte)' ')
-        {
-            i++;
-        }
-
-        if (i == arg.Length || arg[i] != (byte)'<')
+        int i = arg.IndexOfAnyExcept((byte)' ');
+        if (i < 0 || arg[i] != (byte)'<')
         {
             return PathStatus.SyntaxError;
         }
@@ -36,8 +31,6 @@ internal static partial class PathParser
         int open = i++;
         int localStart = i, localLength = 0, domainStart = i, domainLength = 0;
         bool routing = false;
-        PathStatus status;
-
         if (i < arg.Length && arg[i] == (byte)'>')
         {
             if (kind != PathKind.Reverse)
@@ -49,64 +42,10 @@ internal static partial class PathParser
         }
         else
         {
-            if (i < arg.Length && arg[i] == (byte)'@')
-            {
-                status = SkipSourceRoute(arg, ref i, ref flags);
-                if (status != PathStatus.Ok)
-                {
-                    return status;
-                }
-
-                flags |= PathFlags.SourceRoute;
-            }
-
-            localStart = i;
-            status = ParseLocalPart(arg, ref i, ref flags, out routing);
+            PathStatus status = ParseMailbox(arg, ref i, kind, ref flags, out localStart, out localLength, out domainStart, out domainLength, out routing);
             if (status != PathStatus.Ok)
             {
                 return status;
-            }
-
-            localLength = i - localStart;
-            if (localLength > MaxLocalPartLength)
-            {
-                return PathStatus.TooLong;
-            }
-
-            if (i < arg.Length && arg[i] == (byte)'>'
-                && (flags & (PathFlags.QuotedLocalPart | PathFlags.SourceRoute)) == 0
-                && Ascii.EqualsIgnoreCase(arg.Slice(localStart, localLength), "postmaster"u8))
-            {
-                if (kind != PathKind.Forward)
-                {
-                    return PathStatus.SyntaxError;
-                }
-
-                flags |= PathFlags.Postmaster;
-                domainStart = i;
-            }
-            else
-            {
-                if (i == arg.Length || arg[i] != (byte)'@')
-                {
-                    return PathStatus.SyntaxError;
-                }
-
-                domainStart = ++i;
-                status = i < arg.Length && arg[i] == (byte)'['
-                    ? ParseAddressLiteral(arg, ref i)
-                    : ParseDomain(arg, ref i, ref flags);
-                if (status != PathStatus.Ok)
-                {
-                    return status;
-                }
-
-                if (arg[domainStart] == (byte)'[')
-                {
-                    flags |= PathFlags.AddressLiteral;
-                }
-
-                domainLength = i - domainStart;
             }
         }
 
@@ -121,17 +60,14 @@ internal static partial class PathParser
             return PathStatus.TooLong;
         }
 
-        if (i < arg.Length)
+        if (i < arg.Length && arg[i] != (byte)' ')
         {
-            if (arg[i] != (byte)' ')
-            {
-                return PathStatus.SyntaxError;
-            }
+            return PathStatus.SyntaxError;
+        }
 
-            while (i < arg.Length && arg[i] == (byte)' ')
-            {
-                i++;
-            }
+        while (i < arg.Length && arg[i] == (byte)' ')
+        {
+            i++;
         }
 
         if ((flags & PathFlags.HasNonAscii) != 0 && !Utf8.IsValid(arg.Slice(open, close - open + 1)))
@@ -154,6 +90,88 @@ internal static partial class PathParser
             ParametersLength = arg.Length - i,
             Flags = flags,
         };
+        return PathStatus.Ok;
+    }
+
+    /// <summary>
+    /// The mailbox between the brackets: an optional source route (skipped), the local part (at most
+    /// 64 octets), then the domain part; whether the local part holds routing characters (% ! @).
+    /// </summary>
+    private static PathStatus ParseMailbox(ReadOnlySpan<byte> arg, ref int i, PathKind kind, ref PathFlags flags,
+        out int localStart, out int localLength, out int domainStart, out int domainLength, out bool routing)
+    {
+        localStart = localLength = domainStart = domainLength = 0;
+        routing = false;
+        PathStatus status;
+        if (i < arg.Length && arg[i] == (byte)'@')
+        {
+            status = SkipSourceRoute(arg, ref i, ref flags);
+            if (status != PathStatus.Ok)
+            {
+                return status;
+            }
+
+            flags |= PathFlags.SourceRoute;
+        }
+
+        localStart = i;
+        status = ParseLocalPart(arg, ref i, ref flags, out routing);
+        if (status != PathStatus.Ok)
+        {
+            return status;
+        }
+
+        localLength = i - localStart;
+        if (localLength > MaxLocalPartLength)
+        {
+            return PathStatus.TooLong;
+        }
+
+        return ParseDomainPart(arg, ref i, kind, localStart, localLength, ref flags, out domainStart, out domainLength);
+    }
+
+    /// <summary>
+    /// After the local part: the bare postmaster (forward paths only, RFC 5321 4.5.1) or "@" and the
+    /// domain or address literal. <paramref name="i"/> ends on the "&gt;" (not checked here).
+    /// </summary>
+    private static PathStatus ParseDomainPart(ReadOnlySpan<byte> arg, ref int i, PathKind kind, int localStart, int localLength,
+        ref PathFlags flags, out int domainStart, out int domainLength)
+    {
+        domainStart = i;
+        domainLength = 0;
+        if (i < arg.Length && arg[i] == (byte)'>'
+            && (flags & (PathFlags.QuotedLocalPart | PathFlags.SourceRoute)) == 0
+            && Ascii.EqualsIgnoreCase(arg.Slice(localStart, localLength), "postmaster"u8))
+        {
+            if (kind != PathKind.Forward)
+            {
+                return PathStatus.SyntaxError;
+            }
+
+            flags |= PathFlags.Postmaster;
+            return PathStatus.Ok;
+        }
+
+        if (i == arg.Length || arg[i] != (byte)'@')
+        {
+            return PathStatus.SyntaxError;
+        }
+
+        domainStart = ++i;
+        PathStatus status = i < arg.Length && arg[i] == (byte)'['
+            ? ParseAddressLiteral(arg, ref i)
+            : ParseDomain(arg, ref i, ref flags);
+        if (status != PathStatus.Ok)
+        {
+            return status;
+        }
+
+        if (arg[domainStart] == (byte)'[')
+        {
+            flags |= PathFlags.AddressLiteral;
+        }
+
+        domainLength = i - domainStart;
         return PathStatus.Ok;
     }
 

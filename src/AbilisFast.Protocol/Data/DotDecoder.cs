@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.CompilerServices;
 
 namespace AbilisFast.Protocol.Data;
 
@@ -78,83 +79,108 @@ internal struct DotDecoder
                 break;
             }
 
-            byte b = source[src];
-            switch (_state)
+            Flow flow = LineStartStep(source[src], destination, ref src, ref dst);
+            if (flow == Flow.Ordinary)
             {
-                case State.LineStart:
-                    if (b == (byte)'.')
-                    {
-                        src++;
-                        _state = State.DotAtLineStart;
-                        continue;
-                    }
-
-                    break;
-
-                case State.DotAtLineStart:
-                    if (b == (byte)'\r')
-                    {
-                        src++;
-                        _state = State.DotPendingCr;
-                        continue;
-                    }
-
-                    break;
-
-                case State.DotPendingCr:
-                    // b is LF here (other bytes were resolved above): ".\r\n" at a real line start.
-                    src++;
-                    _state = State.Completed;
-                    continue;
-
-                case State.PendingCr:
-                    // b is LF here: a real CRLF.
-                    if (destination.Length - dst < 2)
-                    {
-                        status = OperationStatus.DestinationTooSmall;
-                        goto exit;
-                    }
-
-                    src++;
-                    WriteCrLf(destination, ref dst);
-                    _state = State.LineStart;
-                    continue;
+                flow = OrdinaryStep(source, destination, ref src, ref dst);
             }
 
-            // Ordinary byte processing (LineStart / DotAtLineStart / MidLine).
-            if (b == (byte)'\r')
+            if (flow == Flow.DestinationTooSmall)
             {
+                status = OperationStatus.DestinationTooSmall;
+                break;
+            }
+        }
+
+        consumed = src;
+        written = dst;
+        return status;
+    }
+
+    /// <summary>What one step of <see cref="Decode"/> did.</summary>
+    private enum Flow : byte
+    {
+        /// <summary>The byte was taken (or the state moved on): go on with the loop.</summary>
+        Continue,
+
+        /// <summary>Nothing special about the byte at this point: ordinary processing takes it.</summary>
+        Ordinary,
+
+        /// <summary>A CRLF is due and the destination has no room for it.</summary>
+        DestinationTooSmall,
+    }
+
+    /// <summary>The states at a line start and after a CR: the dot of a terminator or of stuffing, and CRLF.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private Flow LineStartStep(byte b, Span<byte> destination, ref int src, ref int dst)
+    {
+        switch (_state)
+        {
+            case State.LineStart when b == (byte)'.':
                 src++;
-                _state = State.PendingCr;
-                continue;
-            }
+                _state = State.DotAtLineStart;
+                return Flow.Continue;
 
-            if (b == (byte)'\n')
-            {
+            case State.DotAtLineStart when b == (byte)'\r':
+                src++;
+                _state = State.DotPendingCr;
+                return Flow.Continue;
+
+            case State.DotPendingCr:
+                // b is LF here (other bytes were resolved before): ".\r\n" at a real line start.
+                src++;
+                _state = State.Completed;
+                return Flow.Continue;
+
+            case State.PendingCr:
+                // b is LF here: a real CRLF.
                 if (destination.Length - dst < 2)
                 {
-                    status = OperationStatus.DestinationTooSmall;
-                    break;
+                    return Flow.DestinationTooSmall;
                 }
 
                 src++;
                 WriteCrLf(destination, ref dst);
-                _bareLineFeeds++;
-                _state = State.MidLine;
-                continue;
-            }
+                _state = State.LineStart;
+                return Flow.Continue;
 
-            // Bulk copy up to the next CR or LF.
-            int run = LineText.CopyToLineEnd(source.Slice(src), destination.Slice(dst));
-            src += run;
-            dst += run;
-            _state = State.MidLine;
+            default:
+                return Flow.Ordinary;
+        }
+    }
+
+    /// <summary>A byte of LineStart, DotAtLineStart or MidLine: CR waits for its LF, a bare LF becomes CRLF, text is copied in bulk.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private Flow OrdinaryStep(ReadOnlySpan<byte> source, Span<byte> destination, ref int src, ref int dst)
+    {
+        byte b = source[src];
+        if (b == (byte)'\r')
+        {
+            src++;
+            _state = State.PendingCr;
+            return Flow.Continue;
         }
 
-    exit:
-        consumed = src;
-        written = dst;
-        return status;
+        if (b == (byte)'\n')
+        {
+            if (destination.Length - dst < 2)
+            {
+                return Flow.DestinationTooSmall;
+            }
+
+            src++;
+            WriteCrLf(destination, ref dst);
+            _bareLineFeeds++;
+            _state = State.MidLine;
+            return Flow.Continue;
+        }
+
+        // Bulk copy up to the next CR or LF.
+        int run = LineText.CopyToLineEnd(source.Slice(src), destination.Slice(dst));
+        src += run;
+        dst += run;
+        _state = State.MidLine;
+        return Flow.Continue;
     }
 
     private static void WriteCrLf(Span<byte> destination, ref int dst)

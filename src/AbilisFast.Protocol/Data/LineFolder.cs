@@ -94,31 +94,7 @@ internal struct LineFolder
             // Copy what came before the break, then fold the rest of the line octet by octet.
             source[block..(src + first)].CopyTo(destination[dst..]);
             dst += src + first - block;
-            for (int i = first; i < run; i++)
-            {
-                byte b = rest[i];
-                if (b == (byte)'\r' || b == (byte)'\n')
-                {
-                    destination[dst++] = b;
-                    column = b == (byte)'\n' ? 0 : column;
-                    continue;
-                }
-
-                int stuffed = column == 0 && b == (byte)'.' ? 1 : 0;
-                if (column + stuffed + Utf8Width(b) > MaxLineLength)
-                {
-                    destination[dst++] = (byte)'\r';
-                    destination[dst++] = (byte)'\n';
-                    destination[dst++] = (byte)' ';
-                    column = 1;
-                    stuffed = 0;
-                    _folds++;
-                }
-
-                destination[dst++] = b;
-                column += 1 + stuffed;
-            }
-
+            FoldLine(rest[first..run], destination, ref dst, ref column);
             src += run;
             block = src;
         }
@@ -132,6 +108,37 @@ internal struct LineFolder
         source[block..].CopyTo(destination[dst..]);
         dst += source.Length - block;
         return destination[..dst];
+    }
+
+    /// <summary>
+    /// Copies the rest of a long line octet by octet, inserting CRLF SPACE before an octet (or the
+    /// start of a UTF-8 sequence) that would take the line past <see cref="MaxLineLength"/>.
+    /// </summary>
+    private void FoldLine(ReadOnlySpan<byte> line, Span<byte> destination, ref int dst, ref int column)
+    {
+        foreach (byte b in line)
+        {
+            if (b == (byte)'\r' || b == (byte)'\n')
+            {
+                destination[dst++] = b;
+                column = b == (byte)'\n' ? 0 : column;
+                continue;
+            }
+
+            int stuffed = column == 0 && b == (byte)'.' ? 1 : 0;
+            if (column + stuffed + Utf8Width(b) > MaxLineLength)
+            {
+                destination[dst++] = (byte)'\r';
+                destination[dst++] = (byte)'\n';
+                destination[dst++] = (byte)' ';
+                column = 1;
+                stuffed = 0;
+                _folds++;
+            }
+
+            destination[dst++] = b;
+            column += 1 + stuffed;
+        }
     }
 
     /// <summary>

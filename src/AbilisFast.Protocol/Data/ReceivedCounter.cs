@@ -37,96 +37,95 @@ internal struct ReceivedCounter
     public void Feed(ReadOnlySpan<byte> text)
     {
         int i = 0;
-        while (i < text.Length)
+        while (i < text.Length && _state != State.Body)
         {
-            byte b = text[i];
-            switch (_state)
+            i += _state switch
             {
-                case State.Body:
-                    return;
-
-                case State.FirstLine:
-                case State.LineStart:
-                    if (IsNameByte(b))
-                    {
-                        _matched = 0;
-                        _state = State.FieldName;
-                        continue; // the same byte, as the first of the name
-                    }
-
-                    if ((b == (byte)' ' || b == (byte)'\t') && _state == State.LineStart)
-                    {
-                        _state = State.SkipLine; // a continuation line
-                        i++;
-                        continue;
-                    }
-
-                    // The empty line (CRLF), or a line that is no header field: the body starts.
-                    _state = State.Body;
-                    return;
-
-                case State.FieldName:
-                    if (b == (byte)':')
-                    {
-                        EndOfName();
-                        i++;
-                        continue;
-                    }
-
-                    if (b == (byte)' ' || b == (byte)'\t')
-                    {
-                        _state = State.BeforeColon;
-                        i++;
-                        continue;
-                    }
-
-                    if (!IsNameByte(b))
-                    {
-                        _state = State.Body;
-                        return;
-                    }
-
-                    if (_matched < Name.Length && (b | 0x20) == Name[_matched])
-                    {
-                        _matched++;
-                    }
-                    else
-                    {
-                        _matched = NoMatch;
-                    }
-
-                    i++;
-                    continue;
-
-                case State.BeforeColon:
-                    if (b == (byte)':')
-                    {
-                        EndOfName();
-                        i++;
-                        continue;
-                    }
-
-                    if (b != (byte)' ' && b != (byte)'\t')
-                    {
-                        _state = State.Body;
-                        return;
-                    }
-
-                    i++;
-                    continue;
-
-                default: // SkipLine: the rest of a field's line
-                    int lineEnd = text[i..].IndexOf((byte)'\n');
-                    if (lineEnd < 0)
-                    {
-                        return;
-                    }
-
-                    i += lineEnd + 1;
-                    _state = State.LineStart;
-                    continue;
-            }
+                State.FirstLine or State.LineStart => AtLineStart(text[i]),
+                State.FieldName => InFieldName(text[i]),
+                State.BeforeColon => BeforeColon(text[i]),
+                _ => SkipLine(text[i..]),
+            };
         }
+    }
+
+    /// <summary>
+    /// The first byte of a line: a field name starts (nothing taken: the byte is the name's first), a
+    /// space or tab starts a continuation line, anything else (the empty line too) starts the body.
+    /// </summary>
+    private int AtLineStart(byte b)
+    {
+        if (IsNameByte(b))
+        {
+            _matched = 0;
+            _state = State.FieldName;
+            return 0;
+        }
+
+        if ((b == (byte)' ' || b == (byte)'\t') && _state == State.LineStart)
+        {
+            _state = State.SkipLine;
+            return 1;
+        }
+
+        _state = State.Body;
+        return 0;
+    }
+
+    /// <summary>One byte of a field name: matched against "received", up to the colon (or blanks before it).</summary>
+    private int InFieldName(byte b)
+    {
+        if (b == (byte)':')
+        {
+            EndOfName();
+            return 1;
+        }
+
+        if (b == (byte)' ' || b == (byte)'\t')
+        {
+            _state = State.BeforeColon;
+            return 1;
+        }
+
+        if (!IsNameByte(b))
+        {
+            _state = State.Body;
+            return 0;
+        }
+
+        _matched = _matched < Name.Length && (b | 0x20) == Name[_matched] ? (byte)(_matched + 1) : NoMatch;
+        return 1;
+    }
+
+    /// <summary>Blanks between a field name and its colon (the obsolete syntax of RFC 5322 4.5).</summary>
+    private int BeforeColon(byte b)
+    {
+        if (b == (byte)':')
+        {
+            EndOfName();
+            return 1;
+        }
+
+        if (b != (byte)' ' && b != (byte)'\t')
+        {
+            _state = State.Body;
+            return 0;
+        }
+
+        return 1;
+    }
+
+    /// <summary>The rest of a field's line: everything up to and including its LF.</summary>
+    private int SkipLine(ReadOnlySpan<byte> rest)
+    {
+        int lineEnd = rest.IndexOf((byte)'\n');
+        if (lineEnd < 0)
+        {
+            return rest.Length;
+        }
+
+        _state = State.LineStart;
+        return lineEnd + 1;
     }
 
     private void EndOfName()

@@ -20,37 +20,27 @@ internal static partial class ControlCommand
     [GeneratedRegex(@"\[\d\d:\d\d:\d\d\] [^\r\n]*:$")]
     private static partial Regex Prompt();
 
+    private static readonly ArgumentGrammar Grammar = new ArgumentGrammar { OptionPrefix = "--", MaxPositionals = 1 }
+        .Option("--user", ValueForms.EmptyAllowed)
+        .Option("--host", ValueForms.EmptyAllowed)
+        .Option("--port", ValueForms.EmptyAllowed, IsPort);
+
+    private static bool IsPort(string text) =>
+        int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out int port) && port is > 0 and < 65536;
+
     public static async Task<int> RunAsync(IReadOnlyList<string> args, TextReader input, TextWriter output, TextWriter error)
     {
-        string user = "admin";
-        string host = "127.0.0.1";
-        int port = 2323;
-        string? command = null;
-        for (int i = 0; i < args.Count; i++)
+        ParsedArguments parsed = Grammar.Parse(args);
+        if (parsed.Error is { } bad)
         {
-            switch (args[i])
-            {
-                case "--user" when i + 1 < args.Count:
-                    user = args[++i];
-                    break;
-                case "--host" when i + 1 < args.Count:
-                    host = args[++i];
-                    break;
-                case "--port" when i + 1 < args.Count && int.TryParse(args[i + 1], NumberStyles.None, CultureInfo.InvariantCulture, out port) && port is > 0 and < 65536:
-                    i++;
-                    break;
-                default:
-                    if (command is null && !args[i].StartsWith("--", StringComparison.Ordinal))
-                    {
-                        command = args[i];
-                        break;
-                    }
-
-                    error.WriteLine($"abilisfast: unexpected argument '{args[i]}'; {Usage}");
-                    return ExitCodes.Usage;
-            }
+            error.WriteLine($"abilisfast: unexpected argument '{bad.Argument}'; {Usage}");
+            return ExitCodes.Usage;
         }
 
+        string user = parsed.Value("--user") ?? "admin";
+        string host = parsed.Value("--host") ?? "127.0.0.1";
+        int port = parsed.Value("--port") is { } portText ? int.Parse(portText, NumberStyles.None, CultureInfo.InvariantCulture) : 2323;
+        string? command = parsed.Positionals.Count > 0 ? parsed.Positionals[0].Text : null;
         if (command is null)
         {
             error.WriteLine($"abilisfast: {Usage}");

@@ -17,45 +17,33 @@ internal static class UserCommand
         "       abilisfast user --list [--wdir DIR]\n" +
         "       abilisfast user --delete NAME [--wdir DIR]";
 
+    private static readonly ArgumentGrammar Grammar = new ArgumentGrammar { MaxPositionals = 1 }
+        .Option("--rights", ValueForms.EmptyAllowed)
+        .Option("--wdir", ValueForms.EmptyAllowed)
+        .Option("--delete")
+        .Flag("--list")
+        .Flag("--help", "-h");
+
     public static int Run(IReadOnlyList<string> args, TextReader input, TextWriter output, TextWriter error)
     {
-        string? name = null;
-        string? rightsText = null;
-        string? deleteName = null;
-        bool list = false;
-        string workDir = ParameterTable.DefaultWorkDir;
-        for (int i = 0; i < args.Count; i++)
+        ParsedArguments parsed = Grammar.Parse(args);
+        if (parsed.Error is { } bad)
         {
-            switch (args[i])
-            {
-                case "--rights" when i + 1 < args.Count:
-                    rightsText = args[++i];
-                    break;
-                case "--wdir" when i + 1 < args.Count:
-                    workDir = args[++i];
-                    break;
-                case "--delete" when i + 1 < args.Count:
-                    deleteName = args[++i];
-                    break;
-                case "--list":
-                    list = true;
-                    break;
-                case "-h" or "--help":
-                    output.WriteLine(Usage);
-                    return ExitCodes.Ok;
-                default:
-                    if (name is null && !args[i].StartsWith('-'))
-                    {
-                        name = args[i];
-                        break;
-                    }
-
-                    error.WriteLine($"abilisfast: unexpected argument '{args[i]}'");
-                    error.WriteLine(Usage);
-                    return ExitCodes.Usage;
-            }
+            error.WriteLine($"abilisfast: unexpected argument '{bad.Argument}'; {Usage}");
+            return ExitCodes.Usage;
         }
 
+        if (parsed.Has("--help"))
+        {
+            output.WriteLine(Usage);
+            return ExitCodes.Ok;
+        }
+
+        string? name = parsed.Positionals.Count > 0 ? parsed.Positionals[0].Text : null;
+        string? rightsText = parsed.Value("--rights");
+        string? deleteName = parsed.Value("--delete");
+        bool list = parsed.Has("--list");
+        string workDir = parsed.Value("--wdir") ?? ParameterTable.DefaultWorkDir;
         int actions = (list ? 1 : 0) + (deleteName is null ? 0 : 1) + (name is null && rightsText is null ? 0 : 1);
         if (actions != 1)
         {

@@ -8,6 +8,17 @@ namespace AbilisFast.Server.Configuration;
 /// </summary>
 internal static class CommandLine
 {
+    private static readonly ArgumentGrammar Grammar = new ArgumentGrammar
+    {
+        CheckPositional = arg => arg.IndexOf(':') > 0 ? null : "is not NAME:VALUE",
+    }
+        .Flag("--help", "-h")
+        .Flag("--version")
+        .Flag("--sample-config")
+        .Flag("--check-config")
+        .Option("--config", ValueForms.EqualsSign)
+        .Option("--wdir", ValueForms.EqualsSign);
+
     public static CommandLineResult Parse(string[] args)
     {
         if (args.Length > 0 && !args[0].StartsWith('-') && !args[0].Contains(':'))
@@ -15,100 +26,33 @@ internal static class CommandLine
             return new CommandLineResult { Subcommand = args[0], SubcommandArgs = args[1..] };
         }
 
-        string? configPath = null;
-        string? configSource = null;
-        string? workDir = null;
-        bool help = false;
-        bool version = false;
-        bool sampleConfig = false;
-        bool checkConfig = false;
-        var overrides = new List<ParameterOverride>();
-        for (int i = 0; i < args.Length; i++)
+        ParsedArguments parsed = Grammar.Parse(args);
+        if (parsed.Error is { } error)
         {
-            string arg = args[i];
-            string source = $"argument {i + 1}";
-            if (arg is "-h" or "--help")
+            throw new ConfigurationException(error.Kind switch
             {
-                help = true;
-            }
-            else if (arg == "--version")
-            {
-                version = true;
-            }
-            else if (arg == "--sample-config")
-            {
-                sampleConfig = true;
-            }
-            else if (arg == "--check-config")
-            {
-                checkConfig = true;
-            }
-            else if (TryOptionValue(args, ref i, "--config", out string? config))
-            {
-                configPath = config;
-                configSource = source;
-            }
-            else if (TryOptionValue(args, ref i, "--wdir", out string? dir))
-            {
-                workDir = dir;
-                overrides.Add(new ParameterOverride(ParameterNames.WDir, dir, source));
-            }
-            else if (arg.StartsWith('-'))
-            {
-                throw new ConfigurationException($"{source}: {arg} is not an option (see --help)");
-            }
-            else
-            {
-                int colon = arg.IndexOf(':');
-                if (colon <= 0)
-                {
-                    throw new ConfigurationException($"{source}: {arg} is not NAME:VALUE (see --help)");
-                }
-
-                overrides.Add(new ParameterOverride(arg[..colon], arg[(colon + 1)..], source));
-            }
+                ArgumentErrorKind.MissingValue => $"argument {error.Number}: {error.Detail} needs a value (see --help)",
+                ArgumentErrorKind.BadArgument => $"argument {error.Number}: {error.Argument} {error.Detail} (see --help)",
+                _ => $"argument {error.Number}: {error.Argument} is not an option (see --help)",
+            });
         }
 
+        // NAME:VALUE arguments and --wdir (as WDIR) override the file in the order given.
+        IEnumerable<(int Number, ParameterOverride Override)> overrides = parsed.Positionals
+            .Select(p => (p.Number, new ParameterOverride(p.Text[..p.Text.IndexOf(':')], p.Text[(p.Text.IndexOf(':') + 1)..], $"argument {p.Number}")))
+            .Concat(parsed.GivenValues.Where(v => v.Option == "--wdir")
+                .Select(v => (v.Value.Number, new ParameterOverride(ParameterNames.WDir, v.Value.Text, $"argument {v.Value.Number}"))));
+        string? configPath = parsed.Value("--config");
         return new CommandLineResult
         {
             ConfigPath = configPath,
-            ConfigSource = configSource,
-            WorkDir = workDir,
-            Overrides = overrides,
-            Help = help,
-            Version = version,
-            SampleConfig = sampleConfig,
-            CheckConfig = checkConfig,
+            ConfigSource = configPath is null ? null : $"argument {parsed.NumberOf("--config")}",
+            WorkDir = parsed.Value("--wdir"),
+            Overrides = [.. overrides.OrderBy(o => o.Number).Select(o => o.Override)],
+            Help = parsed.Has("--help"),
+            Version = parsed.Has("--version"),
+            SampleConfig = parsed.Has("--sample-config"),
+            CheckConfig = parsed.Has("--check-config"),
         };
-    }
-
-    /// <summary>Matches <c>--name VALUE</c> (advancing <paramref name="i"/>) or <c>--name=VALUE</c>.</summary>
-    private static bool TryOptionValue(string[] args, ref int i, string option, out string value)
-    {
-        value = string.Empty;
-        string arg = args[i];
-        if (arg == option)
-        {
-            if (i + 1 >= args.Length || args[i + 1].Length == 0)
-            {
-                throw new ConfigurationException($"argument {i + 1}: {option} needs a value (see --help)");
-            }
-
-            value = args[++i];
-            return true;
-        }
-
-        if (arg.StartsWith(option + "=", StringComparison.Ordinal))
-        {
-            value = arg[(option.Length + 1)..];
-            if (value.Length == 0)
-            {
-                throw new ConfigurationException($"argument {i + 1}: {option} needs a value (see --help)");
-            }
-
-            return true;
-        }
-
-        return false;
     }
 }

@@ -10,16 +10,16 @@ internal static class HelpText
     public static string Version =>
         "abilisfast " + (typeof(HelpText).Assembly.GetName().Version?.ToString(3) ?? "0.0.0");
 
-    public static string Build()
+    public static string Build() => Build([]);
+
+    /// <summary>The help text; <paramref name="commands"/> are the subcommands (name, usage line) it lists.</summary>
+    public static string Build(IReadOnlyList<(string Name, string Usage)> commands)
     {
         var text = new StringBuilder();
         text.AppendLine(Usage);
         text.AppendLine("       abilisfast --check-config [--config FILE] [--wdir DIR] [NAME:VALUE ...]");
         text.AppendLine("       abilisfast --help | --version | --sample-config");
-        text.AppendLine("       abilisfast user NAME --rights user|admin|super|mail [--wdir DIR]   (password on standard input)");
-        text.AppendLine("       abilisfast user --list [--wdir DIR] | user --delete NAME [--wdir DIR]");
-        text.AppendLine("       abilisfast ctl [--user NAME] [--host ADDR] [--port PORT] \"COMMAND\"");
-        text.AppendLine("       abilisfast sendmail [-f FROM] [--wdir DIR] TO... < message");
+        text.AppendLine("       abilisfast COMMAND ARGS...");
         text.AppendLine();
         text.AppendLine("  --config FILE   read NAME:VALUE lines, 'iplist NAME: net, ...' lines and");
         text.AppendLine("                  'ipban NAME:VALUE ...' lines (IPBAN parameters) from FILE");
@@ -29,14 +29,7 @@ internal static class HelpText
         text.AppendLine("  IPBAN:NAME:VALUE  set an IPBAN parameter; overrides the file");
         text.AppendLine("  --sample-config print a configuration file that documents every parameter");
         text.AppendLine();
-        text.AppendLine("Commands:");
-        text.AppendLine("  user            create or change a user (console, SMTP AUTH, local mailbox), list");
-        text.AppendLine("                  them or delete one in WDIR/users; a running server follows");
-        text.AppendLine("  ctl             run one console command on a running server's admin port and");
-        text.AppendLine("                  print its output (password in ABILISFAST_PASSWORD or on stdin)");
-        text.AppendLine("  sendmail        queue a message from standard input as internal mail (through");
-        text.AppendLine("                  WDIR/pickup); FROM defaults to postmaster@HELOHOST");
-        text.AppendLine();
+        AppendCommands(text, commands);
         text.AppendLine("Parameters (default; allowed; * = takes effect after a restart):");
         int width = ParameterTable.All.Max(d => d.Name.Length);
         foreach (ParameterDefinition d in ParameterTable.All)
@@ -58,5 +51,34 @@ internal static class HelpText
         text.AppendLine();
         text.AppendLine("Built-in IP list PrivateIpAdd: 10/8, 172.16/12, 192.168/16, 127/8, ::1/128.");
         return text.ToString();
+    }
+
+    /// <summary>
+    /// One line a subcommand: two spaces, its name, then its arguments; a usage of several lines
+    /// (several forms of one command) gives one line per form, aligned under the first.
+    /// </summary>
+    private static void AppendCommands(StringBuilder text, IReadOnlyList<(string Name, string Usage)> commands)
+    {
+        if (commands.Count == 0)
+        {
+            return;
+        }
+
+        text.AppendLine("Commands:");
+        int width = commands.Max(c => c.Name.Length);
+        foreach ((string name, string usage) in commands)
+        {
+            string prefix = "usage: abilisfast " + name + " ";
+            string[] forms = usage.Split('\n');
+            for (int i = 0; i < forms.Length; i++)
+            {
+                string form = i == 0 ? forms[i] : forms[i].TrimStart();
+                string formPrefix = i == 0 ? prefix : "abilisfast " + name + " ";
+                string arguments = form.StartsWith(formPrefix, StringComparison.Ordinal) ? form[formPrefix.Length..] : form;
+                text.Append("  ").Append(i == 0 ? name.PadRight(width) : new string(' ', width)).Append("  ").AppendLine(arguments);
+            }
+        }
+
+        text.AppendLine();
     }
 }

@@ -32,13 +32,7 @@ internal static class ParameterValues
 
             case ParameterKind.Int:
             case ParameterKind.Port:
-                if (TryParseInteger(trimmed, out long value) && value >= definition.Min && value <= definition.Max)
-                {
-                    normalized = value.ToString(CultureInfo.InvariantCulture);
-                    return true;
-                }
-
-                return false;
+                return TryNormalizeInteger(trimmed, definition, ref normalized);
 
             case ParameterKind.PortOrNone:
                 if (trimmed == "#")
@@ -47,86 +41,20 @@ internal static class ParameterValues
                     return true;
                 }
 
-                if (TryParseInteger(trimmed, out long port) && port >= definition.Min && port <= definition.Max)
-                {
-                    normalized = port.ToString(CultureInfo.InvariantCulture);
-                    return true;
-                }
-
-                return false;
-
-            case ParameterKind.Text:
-                normalized = trimmed;
-                return (trimmed.Length == 0 && definition.AllowEmpty) || IsHostNameText(trimmed);
+                return TryNormalizeInteger(trimmed, definition, ref normalized);
 
             case ParameterKind.FreeText:
             case ParameterKind.Password:
-                // A bearer token (METRICS-TOKEN) must fit an Authorization header: visible ASCII, no spaces.
-                return definition.Min > 0
-                    ? text.Length == 0 || (text.Length >= definition.Min && text.Length <= definition.Max && text.All(c => c is > ' ' and < '\x7f'))
-                    : !HasControl(text);
-
-            case ParameterKind.Path:
-                normalized = trimmed;
-                return trimmed.Length == 0 ? definition.AllowEmpty : IsPath(trimmed);
-
-            case ParameterKind.Host:
-                normalized = trimmed;
-                return trimmed.Length == 0 || TryParseAddress(trimmed, out _) || IsDomainName(trimmed);
-
-            case ParameterKind.Address:
-                normalized = trimmed;
-                return trimmed == "#" || TryParseAddress(trimmed, out _);
-
-            case ParameterKind.IpListRef:
-                normalized = trimmed;
-                if (trimmed == "#")
-                {
-                    return true;
-                }
-
-                if (NamedIpLists.IsValidName(trimmed) && !lists.Contains(trimmed))
-                {
-                    reason = $"{trimmed} is not a defined IP list; allowed {definition.Allowed}";
-                    return false;
-                }
-
-                return lists.Contains(trimmed);
+                return IsFreeText(definition, text);
 
             case ParameterKind.NetList:
-                if (NetListSyntax.TryParse(trimmed, lists, out _, out string? netReason))
-                {
-                    normalized = NetListSyntax.Normalize(trimmed);
-                    return true;
-                }
-
-                reason = netReason ?? reason;
-                return false;
+                return TryNormalizeNetList(trimmed, lists, ref normalized, ref reason);
 
             case ParameterKind.DomainList:
                 return TryNormalizeDomains(trimmed, out normalized);
 
-            case ParameterKind.Endpoint:
-                normalized = trimmed;
-                return trimmed.Length == 0 || TryParseEndpoint(trimmed, out _);
-
-            case ParameterKind.Delimiters:
-                normalized = trimmed;
-                return trimmed.Length <= 4 && trimmed.All(c => c is '+' or '-' or '_' or '=' or '.')
-                    && trimmed.Distinct().Count() == trimmed.Length;
-
             case ParameterKind.PinList:
-                if (TryParsePins(trimmed, out IReadOnlyList<byte[]> pins))
-                {
-                    normalized = string.Join(',', pins.Select(Convert.ToBase64String));
-                    return true;
-                }
-
-                return false;
-
-            case ParameterKind.IpAddress:
-                normalized = trimmed;
-                return TryParseAddress(trimmed, out _);
+                return TryNormalizePins(trimmed, ref normalized);
 
             case ParameterKind.SelectorList:
                 return TryNormalizeSelectors(trimmed, out normalized);
@@ -136,9 +64,54 @@ internal static class ParameterValues
                 return SplitList(trimmed).All(IsPath) && (trimmed.Length > 0 || definition.AllowEmpty);
 
             default:
+                normalized = trimmed;
+                return IsValidText(definition, trimmed, lists, ref reason);
+        }
+    }
+
+    /// <summary>The kinds whose canonical text is the trimmed text itself: is it valid?</summary>
+    private static bool IsValidText(ParameterDefinition definition, string trimmed, NamedIpLists lists, ref string reason)
+    {
+        switch (definition.Kind)
+        {
+            case ParameterKind.Text:
+                return (trimmed.Length == 0 && definition.AllowEmpty) || IsHostNameText(trimmed);
+
+            case ParameterKind.Path:
+                return trimmed.Length == 0 ? definition.AllowEmpty : IsPath(trimmed);
+
+            case ParameterKind.Host:
+                return trimmed.Length == 0 || TryParseAddress(trimmed, out _) || IsDomainName(trimmed);
+
+            case ParameterKind.Address:
+                return trimmed == "#" || TryParseAddress(trimmed, out _);
+
+            case ParameterKind.IpListRef:
+                return TryIpListReference(trimmed, definition, lists, ref reason);
+
+            case ParameterKind.Endpoint:
+                return trimmed.Length == 0 || TryParseEndpoint(trimmed, out _);
+
+            case ParameterKind.IpAddress:
+                return TryParseAddress(trimmed, out _);
+
+            case ParameterKind.Delimiters:
+                return trimmed.Length <= 4 && trimmed.All(c => c is '+' or '-' or '_' or '=' or '.')
+                    && trimmed.Distinct().Count() == trimmed.Length;
+
+            default:
                 return false;
         }
     }
+
+    /// <summary>
+    /// Free text has no control characters; with a minimum length it is a bearer token (METRICS-TOKEN)
+    /// that must fit an Authorization header: visible ASCII, no spaces, or empty.
+    /// </summary>
+    private static bool IsFreeText(ParameterDefinition definition, string text) =>
+        definition.Min > 0
+            ? text.Length == 0 || (text.Length >= definition.Min && text.Length <= definition.Max && text.All(c => c is > ' ' and < '\x7f'))
+            : !HasControl(text);
 
     /// <summary>The items of a comma-separated list, trimmed, empty ones left out.</summary>
     public static string[] SplitList(string text) =>
@@ -179,6 +152,60 @@ internal static class ParameterValues
         return selectors.Length is >= 1 and <= 8
             && selectors.All(s => IsSelector(s))
             && selectors.Distinct(StringComparer.OrdinalIgnoreCase).Count() == selectors.Length;
+    }
+
+    /// <summary>A whole number within the definition's range, written without sign or leading zeros.</summary>
+    private static bool TryNormalizeInteger(string trimmed, ParameterDefinition definition, ref string normalized)
+    {
+        if (TryParseInteger(trimmed, out long value) && value >= definition.Min && value <= definition.Max)
+        {
+            normalized = value.ToString(CultureInfo.InvariantCulture);
+            return true;
+        }
+
+        return false;
+    }
+
+    /// <summary>A list of networks and IP list names, written in its normal form; the parser's reason when it is not one.</summary>
+    private static bool TryNormalizeNetList(string trimmed, NamedIpLists lists, ref string normalized, ref string reason)
+    {
+        if (NetListSyntax.TryParse(trimmed, lists, out _, out string? netReason))
+        {
+            normalized = NetListSyntax.Normalize(trimmed);
+            return true;
+        }
+
+        reason = netReason ?? reason;
+        return false;
+    }
+
+    /// <summary>A comma list of SHA-256 pins, written as base64 (an empty list is allowed).</summary>
+    private static bool TryNormalizePins(string trimmed, ref string normalized)
+    {
+        if (TryParsePins(trimmed, out IReadOnlyList<byte[]> pins))
+        {
+            normalized = string.Join(',', pins.Select(Convert.ToBase64String));
+            return true;
+        }
+
+        return false;
+    }
+
+    /// <summary>"#" or the name of a defined IP list; a well-formed name of no list gets its own reason.</summary>
+    private static bool TryIpListReference(string trimmed, ParameterDefinition definition, NamedIpLists lists, ref string reason)
+    {
+        if (trimmed == "#")
+        {
+            return true;
+        }
+
+        if (NamedIpLists.IsValidName(trimmed) && !lists.Contains(trimmed))
+        {
+            reason = $"{trimmed} is not a defined IP list; allowed {definition.Allowed}";
+            return false;
+        }
+
+        return lists.Contains(trimmed);
     }
 
     /// <summary>Host-name characters: 1..255 ASCII letters, digits, '.', '-' or '_'.</summary>

@@ -24,18 +24,11 @@ internal sealed partial record SmtpSettings
             allowed = allowed.Union(NetList(store, ipSrcList));
         }
 
-        string dns = store.GetValue(P.Dns);
-        string[] selectors = ParameterValues.SplitList(store.GetValue(P.DkimSelector));
-        string[] keys = ParameterValues.SplitList(store.GetValue(P.DkimKeyFile));
-        string[] keyPaths = keys.Length == 0
-            ? [.. selectors.Select(selector => Path.Combine(workDir, DkimKeyFolder, selector + ".key"))]
-            : [.. keys.Select(key => Path.GetFullPath(key, workDir))];
-        return new SmtpSettings
+        SmtpSettings receiving = new()
         {
             Active = YesNo(store, P.Act),
             Log = YesNo(store, P.Log),
             TcpLocPort = Int(store, P.TcpLocPort),
-            SourceAddress = Address(store, P.SrcAdd),
             SesTot = Int(store, P.SesTot),
             SesReservedIn = Int(store, P.SesReservedIn),
             SesReservedOut = Int(store, P.SesReservedOut),
@@ -48,13 +41,48 @@ internal sealed partial record SmtpSettings
             LocalDomains = ParameterValues.SplitDomains(store.GetValue(P.LocalDomain)),
             HeloHost = store.GetValue(P.HeloHost),
             WorkDir = workDir,
-            MaxFailNotif = Int(store, P.MaxFailNotif),
             MsgMaxSizeKiB = Int(store, P.MsgMaxSize),
             StoreMb = YesNo(store, P.StoreMb),
             MbMaxSizeKiB = Int(store, P.MbMaxSize),
             MbMaxMails = Int(store, P.MbMaxMails),
             RelayNets = NetList(store, store.GetValue(P.RelayNet)).Union(NetList(store, store.GetValue(P.RelayIpSrcList))),
             RelayAuth = store.GetValue(P.RelayAuth) == "ENABLED",
+            AdminAddress = Address(store, P.AdminAddr),
+            AdminPort = Int(store, P.AdminPort),
+            TlsCertPath = UnderWorkDir(store.GetValue(P.TlsCert), workDir),
+            TlsKeyPath = UnderWorkDir(store.GetValue(P.TlsKey), workDir),
+            TlsRequired = YesNo(store, P.TlsRequired),
+            AuthPlaintext = YesNo(store, P.AuthPlaintext),
+            TlsPort = store.GetValue(P.TlsPort) == "#" ? null : Int(store, P.TlsPort),
+            DataTimeout = TimeSpan.FromSeconds(Int(store, P.DataTimeout)),
+            MinDataRate = Int(store, P.MinDataRate),
+            DataRateWindow = TimeSpan.FromSeconds(Int(store, P.DataRateWindow)),
+            LogMaxSizeKiB = Int(store, P.LogMaxSize),
+            LogFiles = Int(store, P.LogFiles),
+            MetricsPort = Int(store, P.MetricsPort),
+            MetricsAddress = Address(store, P.MetricsAddr) ?? IPAddress.Loopback,
+            MetricsToken = store.GetValue(P.MetricsToken),
+            NodeName = store.GetValue(P.NodeName),
+            Sink = YesNo(store, P.Sink),
+            LocalRcptKnown = store.GetValue(P.LocalRcpt) == "KNOWN",
+            RecipientDelimiter = store.GetValue(P.RecipientDelimiter),
+        };
+        return WithDelivery(receiving, store, workDir);
+    }
+
+    /// <summary>The settings of delivery: the relay server and its TLS, MX, retries, lifetimes, notifications, loops.</summary>
+    private static SmtpSettings WithDelivery(SmtpSettings settings, ParameterStore store, string workDir)
+    {
+        string dns = store.GetValue(P.Dns);
+        string[] selectors = ParameterValues.SplitList(store.GetValue(P.DkimSelector));
+        string[] keys = ParameterValues.SplitList(store.GetValue(P.DkimKeyFile));
+        string[] keyPaths = keys.Length == 0
+            ? [.. selectors.Select(selector => Path.Combine(workDir, DkimKeyFolder, selector + ".key"))]
+            : [.. keys.Select(key => Path.GetFullPath(key, workDir))];
+        return settings with
+        {
+            SourceAddress = Address(store, P.SrcAdd),
+            MaxFailNotif = Int(store, P.MaxFailNotif),
             QueueLifeTime = TimeSpan.FromSeconds(Int(store, P.QueueLifeTime)),
             MailTryDelay = TimeSpan.FromSeconds(Int(store, P.MailTryDelay)),
             RelayServer = EmptyToNull(store.GetValue(P.Server)),
@@ -68,23 +96,11 @@ internal sealed partial record SmtpSettings
                 "TLS" => Configuration.OutboundSecurity.Tls,
                 _ => Configuration.OutboundSecurity.None,
             },
-            AdminAddress = Address(store, P.AdminAddr),
-            AdminPort = Int(store, P.AdminPort),
             Dns = dns.Length == 0 ? null : ParameterValues.TryParseEndpoint(dns, out IPEndPoint ep) ? ep : null,
             QueueHold = YesNo(store, P.QueueHold),
             RelayServerAuthPlaintext = YesNo(store, P.ServerAuthPlaintext),
             MxPort = Int(store, P.MxPort),
-            TlsCertPath = UnderWorkDir(store.GetValue(P.TlsCert), workDir),
-            TlsKeyPath = UnderWorkDir(store.GetValue(P.TlsKey), workDir),
-            TlsRequired = YesNo(store, P.TlsRequired),
-            AuthPlaintext = YesNo(store, P.AuthPlaintext),
             OutTimeout = TimeSpan.FromSeconds(Int(store, P.OutTimeout)),
-            TlsPort = store.GetValue(P.TlsPort) == "#" ? null : Int(store, P.TlsPort),
-            DataTimeout = TimeSpan.FromSeconds(Int(store, P.DataTimeout)),
-            MinDataRate = Int(store, P.MinDataRate),
-            DataRateWindow = TimeSpan.FromSeconds(Int(store, P.DataRateWindow)),
-            LogMaxSizeKiB = Int(store, P.LogMaxSize),
-            LogFiles = Int(store, P.LogFiles),
             RelayServerTlsVerify = store.GetValue(P.ServerTlsVerify) switch
             {
                 "NO" => TlsVerification.None,
@@ -96,17 +112,10 @@ internal sealed partial record SmtpSettings
             MxTls = store.GetValue(P.MxTls) == "MAY",
             HopLimit = Int(store, P.HopLimit),
             DelayNotifTime = TimeSpan.FromSeconds(Int(store, P.DelayNotifTime)),
-            MetricsPort = Int(store, P.MetricsPort),
-            MetricsAddress = Address(store, P.MetricsAddr) ?? IPAddress.Loopback,
-            MetricsToken = store.GetValue(P.MetricsToken),
             DkimDomains = [.. ParameterValues.SplitDomains(store.GetValue(P.DkimDomain)).Select(d => d.ToLowerInvariant())],
             DkimSelectors = selectors,
             DkimKeyPaths = keyPaths,
             DkimKeySource = keys.Length == 0 ? store.GetSource(P.DkimSelector) : store.GetSource(P.DkimKeyFile),
-            NodeName = store.GetValue(P.NodeName),
-            Sink = YesNo(store, P.Sink),
-            LocalRcptKnown = store.GetValue(P.LocalRcpt) == "KNOWN",
-            RecipientDelimiter = store.GetValue(P.RecipientDelimiter),
         };
     }
 

@@ -41,16 +41,7 @@ internal sealed partial class DeliveryEngine
         bool expired = now - envelope!.Received >= _context.Settings.QueueLifeTime;
         if (expired)
         {
-            for (int i = 0; i < state.Status.Length; i++)
-            {
-                if (state.Status[i] == RecipientStatus.Pending)
-                {
-                    string last = state.LastReply[i] is { } reply ? $"; last error: {reply}" : string.Empty;
-                    state.LastReply[i] = $"4.4.7 message stayed queued longer than QUEUE-LIFE-TIME ({(long)_context.Settings.QueueLifeTime.TotalSeconds} s){last}";
-                    newlyFailed.Add(i);
-                }
-            }
-
+            Expire(state, newlyFailed);
             _context.Log.Write(tag, $"Lifetime expired: {SpoolIds.Format(message.Id)}, {newlyFailed.Count} recipient(s) undelivered");
         }
         else
@@ -63,20 +54,7 @@ internal sealed partial class DeliveryEngine
 
         if (newlyFailed.Count > 0)
         {
-            await Task.Yield(); // the notification reads the original from the spool: off the socket thread
-            if (!await NotifyAsync(session, message, envelope, state, newlyFailed, expired).ConfigureAwait(false))
-            {
-                // The notification could not be stored: the recipients stay pending, so it is tried again.
-                expired = false;
-                newlyFailed.Clear();
-            }
-            else
-            {
-                foreach (int i in newlyFailed)
-                {
-                    state.Status[i] = RecipientStatus.Failed;
-                }
-            }
+            await FailAsync(session, message, envelope, state, newlyFailed, expired).ConfigureAwait(false);
         }
 
         if (succeeded.Count > 0)
@@ -91,7 +69,47 @@ internal sealed partial class DeliveryEngine
             return;
         }
 
-        now = _context.Time.GetUtcNow();
+        await DeferAsync(session, message, envelope, state).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Notifies the sender of the recipients that failed now and marks them failed; when the
+    /// notification cannot be stored they stay pending, so it is tried again.
+    /// </summary>
+    private async Task FailAsync(OutSession session, QueuedMessage message, Envelope envelope, DeliveryState state, List<int> newlyFailed, bool expired)
+    {
+        await Task.Yield(); // the notification reads the original from the spool: off the socket thread
+        if (await NotifyAsync(session, message, envelope, state, newlyFailed, expired).ConfigureAwait(false))
+        {
+            foreach (int i in newlyFailed)
+            {
+                state.Status[i] = RecipientStatus.Failed;
+            }
+        }
+    }
+
+    /// <summary>QUEUE-LIFE-TIME is over: every pending recipient fails with 4.4.7 and its last error.</summary>
+    private void Expire(DeliveryState state, List<int> newlyFailed)
+    {
+        for (int i = 0; i < state.Status.Length; i++)
+        {
+            if (state.Status[i] == RecipientStatus.Pending)
+            {
+                string last = state.LastReply[i] is { } reply ? $"; last error: {reply}" : string.Empty;
+                state.LastReply[i] = $"4.4.7 message stayed queued longer than QUEUE-LIFE-TIME ({(long)_context.Settings.QueueLifeTime.TotalSeconds} s){last}";
+                newlyFailed.Add(i);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Some recipients are still pending: sends the delay report when it is due, writes the retry
+    /// record and puts the message into QUEUE-DEFER until the next attempt.
+    /// </summary>
+    private async Task DeferAsync(OutSession session, QueuedMessage message, Envelope envelope, DeliveryState state)
+    {
+        LogTag tag = LogTag.Channel(session.Channel.Number);
+        DateTimeOffset now = _context.Time.GetUtcNow();
         TimeSpan delayNotifTime = _context.Settings.DelayNotifTime;
         bool delayDue = !state.DelayReported && delayNotifTime > TimeSpan.Zero;
         if (delayDue && now - envelope.Received >= delayNotifTime)
@@ -119,7 +137,7 @@ internal sealed partial class DeliveryEngine
         state.NextAttemptUnixMs = due.ToUnixTimeMilliseconds();
         try
         {
-            spool.WriteRetry(message.Id, state.Encode());
+            _context.Spool!.WriteRetry(message.Id, state.Encode());
         }
         catch (IOException e)
         {

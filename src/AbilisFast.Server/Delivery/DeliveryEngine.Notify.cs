@@ -1,4 +1,5 @@
 using System.Net;
+using AbilisFast.Protocol.Esmtp;
 using AbilisFast.Server.Diagnostics;
 using AbilisFast.Server.Queue;
 using AbilisFast.Server.Spool;
@@ -54,6 +55,25 @@ internal sealed partial class DeliveryEngine
             return true;
         }
 
+        NotificationRequest request = FailureRequest(message, envelope, state, wanted, lifetime);
+        byte[] notification = DeliveryReport.Build(request);
+        try
+        {
+            uint notificationId = await InternalMail.SubmitAsync(_context, string.Empty, [envelope.Sender], notification, InternalKind.Notification).ConfigureAwait(false);
+            _notifications.TryAdd(notificationId, 0);
+            _context.Log.Write(tag, $"Notification {SpoolIds.Format(notificationId)} for {id} to <{envelope.Sender}>: {wanted.Count} recipient(s) failed");
+            return true;
+        }
+        catch (InternalMailException e)
+        {
+            _context.Log.Write(tag, $"Notification for {id} not stored: {e.Message}; retried later");
+            return false;
+        }
+    }
+
+    /// <summary>The failure notification (RFC 3464) for the <paramref name="wanted"/> recipients, with the reason of each.</summary>
+    private NotificationRequest FailureRequest(QueuedMessage message, Envelope envelope, DeliveryState state, List<int> wanted, bool lifetime)
+    {
         DateTimeOffset now = _context.Time.GetUtcNow();
         var recipients = new List<ReportedRecipient>(wanted.Count);
         foreach (int i in wanted)
@@ -71,7 +91,7 @@ internal sealed partial class DeliveryEngine
             });
         }
 
-        var request = new NotificationRequest
+        return new NotificationRequest
         {
             ReportingMta = _context.Settings.HeloHost,
             Sender = envelope.Sender,
@@ -85,19 +105,6 @@ internal sealed partial class DeliveryEngine
             Date = now,
         };
 
-        byte[] notification = DeliveryReport.Build(request);
-        try
-        {
-            uint notificationId = await InternalMail.SubmitAsync(_context, string.Empty, [envelope.Sender], notification, InternalKind.Notification).ConfigureAwait(false);
-            _notifications.TryAdd(notificationId, 0);
-            _context.Log.Write(tag, $"Notification {SpoolIds.Format(notificationId)} for {id} to <{envelope.Sender}>: {wanted.Count} recipient(s) failed");
-            return true;
-        }
-        catch (InternalMailException e)
-        {
-            _context.Log.Write(tag, $"Notification for {id} not stored: {e.Message}; retried later");
-            return false;
-        }
     }
 
     /// <summary>

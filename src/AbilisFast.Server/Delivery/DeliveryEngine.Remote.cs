@@ -54,33 +54,9 @@ internal sealed partial class DeliveryEngine
             return;
         }
 
-        ReadOnlyMemory<byte> signature = default;
-        SmtpSettings settings = _context.Settings;
-        if (settings.DkimDomains.Count > 0)
+        if (await SignAsync(attempt, groups).ConfigureAwait(false) is not { } signature)
         {
-            try
-            {
-                uint id = attempt.Message.Id;
-                Signing.DkimSignature signed = await _dkim.SignAsync(settings, () => _context.Spool!.OpenBody(id), _abort.Token).ConfigureAwait(false);
-                signature = signed.Fields;
-                _context.Log.Write(attempt.Tag, signed.Fields is null
-                    ? $"Not DKIM-signed: {signed.Unsigned}"
-                    : $"DKIM-signed with selector(s) {string.Join(',', settings.DkimSelectors)}");
-            }
-            catch (Signing.DkimKeyException e)
-            {
-                // As with an unreadable SERVER-TLS-CA: the mail waits until the key is fixed rather than going out unsigned.
-                _context.Log.Write(attempt.Tag, $"DKIM signing failed: {e.Message}");
-                foreach ((string _, List<int> group) in groups)
-                {
-                    foreach (int i in group)
-                    {
-                        attempt.Deferred(i, $"451 4.3.5 DKIM signing failed: {e.Message}");
-                    }
-                }
-
-                return;
-            }
+            return;
         }
 
         foreach ((string domain, List<int> group) in groups)
@@ -89,9 +65,89 @@ internal sealed partial class DeliveryEngine
         }
     }
 
+    /// <summary>
+    /// The DKIM-Signature fields for the message (empty when DKIM-DOMAIN is not set or the message
+    /// is not signed), or null when the key failed: then every recipient waits (4.3.5) until it is fixed.
+    /// </summary>
+    private async Task<ReadOnlyMemory<byte>?> SignAsync(Attempt attempt, Dictionary<string, List<int>> groups)
+    {
+        SmtpSettings settings = _context.Settings;
+        if (settings.DkimDomains.Count == 0)
+        {
+            return ReadOnlyMemory<byte>.Empty;
+        }
+
+        try
+        {
+            uint id = attempt.Message.Id;
+            Signing.DkimSignature signed = await _dkim.SignAsync(settings, () => _context.Spool!.OpenBody(id), _abort.Token).ConfigureAwait(false);
+            _context.Log.Write(attempt.Tag, signed.Fields is null
+                ? $"Not DKIM-signed: {signed.Unsigned}"
+                : $"DKIM-signed with selector(s) {string.Join(',', settings.DkimSelectors)}");
+            ReadOnlyMemory<byte> fields = signed.Fields;
+            return fields;
+        }
+        catch (Signing.DkimKeyException e)
+        {
+            // As with an unreadable SERVER-TLS-CA: the mail waits until the key is fixed rather than going out unsigned.
+            _context.Log.Write(attempt.Tag, $"DKIM signing failed: {e.Message}");
+            foreach ((string _, List<int> group) in groups)
+            {
+                foreach (int i in group)
+                {
+                    attempt.Deferred(i, $"451 4.3.5 DKIM signing failed: {e.Message}");
+                }
+            }
+
+            return null;
+        }
+    }
+
     private async Task DeliverGroupAsync(Attempt attempt, string? server, string domain, List<int> group, ReadOnlyMemory<byte> signature)
     {
         CancellationToken cancel = _abort.Token;
+        if (await RouteAsync(attempt, server, domain, group, cancel).ConfigureAwait(false) is not { } route)
+        {
+            return;
+        }
+
+        IReadOnlyList<DeliveryTarget> targets = WithoutSelf(attempt, server, domain, group, route.Targets);
+        if (targets.Count == 0)
+        {
+            return;
+        }
+
+        OutboundMessage outbound = BuildOutbound(attempt, group, signature);
+        (bool sent, SmtpClientException? lastError, string? lastHost) =
+            await TryTargetsAsync(attempt, server is not null, group, targets, outbound, cancel).ConfigureAwait(false);
+        if (sent)
+        {
+            return;
+        }
+
+        // No host took the transaction.
+        string reason = lastError is null ? "4.4.1 no host could be reached"
+            : lastError.Reply is { } reply ? $"{reply} (from {lastHost})"
+            : $"{lastError.Status} {lastError.Message}";
+        foreach (int i in group)
+        {
+            if (lastError is { IsPermanent: true })
+            {
+                attempt.Failed(i, reason);
+            }
+            else
+            {
+                attempt.Deferred(i, reason);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Resolves SERVER (or the domain's MX); null when the recipients of the group have already been
+    /// failed (5.1.2, the name does not exist) or deferred (4.4.3, DNS failed for now or gave nothing).
+    /// </summary>
+    private async Task<ResolveResult?> RouteAsync(Attempt attempt, string? server, string domain, List<int> group, CancellationToken cancel)
+    {
         ResolveResult route;
         if (server is not null)
         {
@@ -105,33 +161,34 @@ internal sealed partial class DeliveryEngine
         }
 
         _context.Log.Write(attempt.Tag, $"DNS: {route.Detail}");
-        if (route.Status == ResolveStatus.PermanentFailure)
+        bool permanent = route.Status == ResolveStatus.PermanentFailure;
+        if (!permanent && route.Status != ResolveStatus.TemporaryFailure && route.Targets.Count > 0)
         {
-            foreach (int i in group)
+            return route;
+        }
+
+        foreach (int i in group)
+        {
+            if (permanent)
             {
                 attempt.Failed(i, WithStatus(route.Detail, "5.1.2"));
             }
-
-            return;
-        }
-
-        if (route.Status == ResolveStatus.TemporaryFailure || route.Targets.Count == 0)
-        {
-            foreach (int i in group)
+            else
             {
                 attempt.Deferred(i, WithStatus(route.Detail, "4.4.3"));
             }
-
-            return;
         }
 
-        IReadOnlyList<DeliveryTarget> targets = WithoutSelf(attempt, server, domain, group, route.Targets);
-        if (targets.Count == 0)
-        {
-            return;
-        }
+        return null;
+    }
 
-        OutboundMessage outbound = BuildOutbound(attempt, group, signature);
+    /// <summary>
+    /// Tries each address of each target in order until one takes the transaction (its replies are
+    /// applied to the group); otherwise the last error and the host that gave it.
+    /// </summary>
+    private async Task<(bool Sent, SmtpClientException? LastError, string? LastHost)> TryTargetsAsync(Attempt attempt, bool relayServer,
+        List<int> group, IReadOnlyList<DeliveryTarget> targets, OutboundMessage outbound, CancellationToken cancel)
+    {
         SmtpClientException? lastError = null;
         string? lastHost = null;
         foreach (DeliveryTarget target in targets)
@@ -140,7 +197,7 @@ internal sealed partial class DeliveryEngine
             {
                 var endpoint = new IPEndPoint(address, target.Port);
                 lastHost = target.Host;
-                SmtpClientConnection? connection = await attempt.Session.ConnectionForAsync(endpoint, target.Host, server is not null, cancel).ConfigureAwait(false);
+                SmtpClientConnection? connection = await attempt.Session.ConnectionForAsync(endpoint, target.Host, relayServer, cancel).ConfigureAwait(false);
                 if (connection is null)
                 {
                     lastError = attempt.Session.LastConnectError;
@@ -172,25 +229,11 @@ internal sealed partial class DeliveryEngine
                     await attempt.Session.DropAsync().ConfigureAwait(false);
                 }
 
-                return;
+                return (true, null, lastHost);
             }
         }
 
-        // No host took the transaction.
-        string reason = lastError is null ? "4.4.1 no host could be reached"
-            : lastError.Reply is { } reply ? $"{reply} (from {lastHost})"
-            : $"{lastError.Status} {lastError.Message}";
-        foreach (int i in group)
-        {
-            if (lastError is { IsPermanent: true })
-            {
-                attempt.Failed(i, reason);
-            }
-            else
-            {
-                attempt.Deferred(i, reason);
-            }
-        }
+        return (false, lastError, lastHost);
     }
 
     /// <summary>The replies of one transaction; <paramref name="dsn"/>: the host offered DSN, so NOTIFY went with each recipient.</summary>
@@ -378,24 +421,7 @@ internal sealed partial class DeliveryEngine
             Channel.RemoteEndPoint = endpoint;
             while (true)
             {
-                var options = new SmtpClientOptions
-                {
-                    HeloHost = settings.HeloHost,
-                    Security = security,
-                    OpportunisticTls = opportunistic,
-                    Verification = settings.RelayServerTlsVerify,
-                    TlsPins = settings.RelayServerTlsPins,
-                    TlsTrustAnchors = anchors,
-                    TlsHost = host,
-                    TlsHandshakeTimeout = settings.InactivityTimeout < MaxTlsHandshake ? settings.InactivityTimeout : MaxTlsHandshake,
-                    Credentials = relayServer && settings.RelayServerAuth ? new NetworkCredential(settings.RelayServerUser, settings.RelayServerPassword) : null,
-                    AllowPlaintextAuth = settings.RelayServerAuthPlaintext,
-                    SourceAddress = settings.SourceAddress,
-                    ConnectTimeout = engine.ConnectTimeout < settings.OutTimeout ? engine.ConnectTimeout : settings.OutTimeout,
-                    CommandTimeout = engine.CommandTimeout ?? settings.OutTimeout,
-                    DataTimeout = engine.DataTimeout ?? 2 * settings.OutTimeout,
-                    Trace = context.Log.Verbose ? line => context.Log.Write(tag, line) : null,
-                };
+                SmtpClientOptions options = Options(host, relayServer, security, opportunistic, anchors);
                 try
                 {
                     _connection = await SmtpClientConnection.ConnectAsync(endpoint, options, OnState, cancel).ConfigureAwait(false);
@@ -434,6 +460,32 @@ internal sealed partial class DeliveryEngine
             _endpoint = endpoint;
             Channel.LocalEndPoint = _connection.LocalEndPoint;
             return _connection;
+        }
+
+        /// <summary>The client options for one connection from the settings in force.</summary>
+        private SmtpClientOptions Options(string host, bool relayServer, OutboundSecurity security, bool opportunistic, X509Certificate2Collection? anchors)
+        {
+            SmtpContext context = engine._context;
+            SmtpSettings settings = context.Settings;
+            LogTag tag = LogTag.Channel(Channel.Number);
+            return new SmtpClientOptions
+            {
+                HeloHost = settings.HeloHost,
+                Security = security,
+                OpportunisticTls = opportunistic,
+                Verification = settings.RelayServerTlsVerify,
+                TlsPins = settings.RelayServerTlsPins,
+                TlsTrustAnchors = anchors,
+                TlsHost = host,
+                TlsHandshakeTimeout = settings.InactivityTimeout < MaxTlsHandshake ? settings.InactivityTimeout : MaxTlsHandshake,
+                Credentials = relayServer && settings.RelayServerAuth ? new NetworkCredential(settings.RelayServerUser, settings.RelayServerPassword) : null,
+                AllowPlaintextAuth = settings.RelayServerAuthPlaintext,
+                SourceAddress = settings.SourceAddress,
+                ConnectTimeout = engine.ConnectTimeout < settings.OutTimeout ? engine.ConnectTimeout : settings.OutTimeout,
+                CommandTimeout = engine.CommandTimeout ?? settings.OutTimeout,
+                DataTimeout = engine.DataTimeout ?? 2 * settings.OutTimeout,
+                Trace = context.Log.Verbose ? line => context.Log.Write(tag, line) : null,
+            };
         }
 
         private void OnState(SmtpState smtp, TcpState tcp)

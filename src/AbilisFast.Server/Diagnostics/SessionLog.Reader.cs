@@ -119,12 +119,48 @@ internal sealed partial class SessionLog
         long tail = Volatile.Read(ref _tail.Value);
         long head = Volatile.Read(ref _head.Value);
         long clear = Volatile.Read(ref _clearPosition);
-        ReadOnlySpan<byte> bytes = Bytes;
+        int count = Walk(tail, head, text, positions, textOffsets, out long position, out int length);
+        positions[count] = position;
+        textOffsets[count] = length;
 
-        // Walk the chain [tail, head), remembering where each record (and skip marker) started.
+        // Acquire fence after the copies: if any byte copied above was stored by a writer that
+        // overwrote a record, that writer's claim followed a tail move we are now guaranteed to see.
+        Interlocked.MemoryBarrier();
+        long tailAfter = Volatile.Read(ref _tail.Value);
+
+        if (tailAfter > position)
+        {
+            // Writers lapped the whole walk while we copied: nothing copied can be trusted.
+            result = default;
+            return false;
+        }
+
+        if (tailAfter > tail && positions.AsSpan(0, count + 1).BinarySearch(tailAfter) < 0)
+        {
+            // _tail only stops on record boundaries, so missing it means the walk followed a
+            // length torn by a lapping writer (and may have jumped over intact records).
+            result = default;
+            return false;
+        }
+
+        // The intact records are those starting at or after tailAfter (and the clear point).
+        int first = LowerBound(positions.AsSpan(0, count + 1), Math.Max(tailAfter, clear));
+        int from = first > count ? length : textOffsets[first];
+        result = text.AsSpan(from, length - from);
+        return true;
+    }
+
+    /// <summary>
+    /// Walks the chain [<paramref name="tail"/>, <paramref name="head"/>), copying each published line
+    /// (with CRLF) into <paramref name="text"/> and remembering where each record (and skip marker)
+    /// started; stops at a record not yet reserved, overwritten or torn. Returns the records walked.
+    /// </summary>
+    private int Walk(long tail, long head, byte[] text, long[] positions, int[] textOffsets, out long position, out int length)
+    {
+        ReadOnlySpan<byte> bytes = Bytes;
         int count = 0;
-        int length = 0;
-        long position = tail;
+        length = 0;
+        position = tail;
         while (position < head && count < MaxRecords)
         {
             int offset = OffsetOf(position);
@@ -171,34 +207,7 @@ internal sealed partial class SessionLog
             position += RecordSize(lineLength);
         }
 
-        positions[count] = position;
-        textOffsets[count] = length;
-
-        // Acquire fence after the copies: if any byte copied above was stored by a writer that
-        // overwrote a record, that writer's claim followed a tail move we are now guaranteed to see.
-        Interlocked.MemoryBarrier();
-        long tailAfter = Volatile.Read(ref _tail.Value);
-
-        if (tailAfter > position)
-        {
-            // Writers lapped the whole walk while we copied: nothing copied can be trusted.
-            result = default;
-            return false;
-        }
-
-        if (tailAfter > tail && positions.AsSpan(0, count + 1).BinarySearch(tailAfter) < 0)
-        {
-            // _tail only stops on record boundaries, so missing it means the walk followed a
-            // length torn by a lapping writer (and may have jumped over intact records).
-            result = default;
-            return false;
-        }
-
-        // The intact records are those starting at or after tailAfter (and the clear point).
-        int first = LowerBound(positions.AsSpan(0, count + 1), Math.Max(tailAfter, clear));
-        int from = first > count ? length : textOffsets[first];
-        result = text.AsSpan(from, length - from);
-        return true;
+        return count;
     }
 
     private static int LowerBound(ReadOnlySpan<long> sorted, long value)

@@ -43,47 +43,14 @@ internal sealed partial class MaildirStore
 
         MailboxUsage usage = GetOrAdd(folder);
         string? keyText = key?.Text;
-        if (key is { } k && keyText is not null && IsExpectedRedelivery(k.QueueId))
+        if (EarlierDelivery(usage, key) is { } earlier)
         {
-            try
-            {
-                if (FindDelivered(usage, keyText) is { } existing)
-                {
-                    return new MaildirDelivery(MailboxRoom.Ok, true, existing, null) { AlreadyThere = true };
-                }
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                // Cannot tell whether it is there: better later than twice.
-                return MaildirDelivery.Failed(Classify(e), "cannot read the mailbox to check for an earlier delivery: " + e.Message);
-            }
+            return earlier;
         }
 
-        // The stored size lies between half the wire size (every byte pair a CRLF) and the wire size.
-        long wireSize = prefix.Length + length;
-        long smallest = wireSize - (wireSize / 2);
-        long reserved;
-        lock (usage.Gate)
+        if (Reserve(usage, prefix.Length + length, out long reserved) is { } full)
         {
-            RefreshLocked(usage);
-            long usedBytes = usage.Bytes + usage.PendingBytes;
-            int usedMails = usage.Mails + usage.PendingMails;
-            MailboxRoom room = Room(usedBytes, usedMails, wireSize);
-            reserved = wireSize;
-            if (room == MailboxRoom.FullBySize)
-            {
-                // Might still fit once stored with LF: written, then checked with the real size.
-                room = Room(usedBytes, usedMails, smallest);
-                reserved = smallest;
-            }
-
-            if (room != MailboxRoom.Ok)
-            {
-                return new MaildirDelivery(room, false, null, null);
-            }
-
-            usage.PendingBytes += reserved;
-            usage.PendingMails++;
+            return full;
         }
 
         string baseName = MaildirName.NewBase(keyText);
@@ -144,6 +111,64 @@ internal sealed partial class MaildirStore
         {
             string removal = Cleanup(usage, tmpPath, newPath, reserved, pending, counted);
             return MaildirDelivery.Failed(Classify(e), e.Message + removal);
+        }
+    }
+
+    /// <summary>
+    /// A redelivery of a message this mailbox may already hold (same queue id and key): the earlier
+    /// delivery when it is there, a failure when that cannot be told (better later than twice), else null.
+    /// </summary>
+    private MaildirDelivery? EarlierDelivery(MailboxUsage usage, MaildirKey? key)
+    {
+        string? keyText = key?.Text;
+        if (key is not { } k || keyText is null || !IsExpectedRedelivery(k.QueueId))
+        {
+            return null;
+        }
+
+        try
+        {
+            return FindDelivered(usage, keyText) is { } existing
+                ? new MaildirDelivery(MailboxRoom.Ok, true, existing, null) { AlreadyThere = true }
+                : null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Cannot tell whether it is there: better later than twice.
+            return MaildirDelivery.Failed(Classify(e), "cannot read the mailbox to check for an earlier delivery: " + e.Message);
+        }
+    }
+
+    /// <summary>
+    /// Reserves room for a message of <paramref name="wireSize"/> octets (or, when that is over the
+    /// quota, for the smallest it can be once stored with LF); the refusal when even that does not fit.
+    /// </summary>
+    private MaildirDelivery? Reserve(MailboxUsage usage, long wireSize, out long reserved)
+    {
+        // The stored size lies between half the wire size (every byte pair a CRLF) and the wire size.
+        long smallest = wireSize - (wireSize / 2);
+        lock (usage.Gate)
+        {
+            RefreshLocked(usage);
+            long usedBytes = usage.Bytes + usage.PendingBytes;
+            int usedMails = usage.Mails + usage.PendingMails;
+            MailboxRoom room = Room(usedBytes, usedMails, wireSize);
+            reserved = wireSize;
+            if (room == MailboxRoom.FullBySize)
+            {
+                // Might still fit once stored with LF: written, then checked with the real size.
+                room = Room(usedBytes, usedMails, smallest);
+                reserved = smallest;
+            }
+
+            if (room != MailboxRoom.Ok)
+            {
+                return new MaildirDelivery(room, false, null, null);
+            }
+
+            usage.PendingBytes += reserved;
+            usage.PendingMails++;
+            return null;
         }
     }
 

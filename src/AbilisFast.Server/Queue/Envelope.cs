@@ -3,6 +3,7 @@ using System.Buffers.Binary;
 using System.Net;
 using System.Text;
 using System.Text.Unicode;
+using AbilisFast.Protocol.Esmtp;
 using AbilisFast.Server.Delivery;
 
 namespace AbilisFast.Server.Queue;

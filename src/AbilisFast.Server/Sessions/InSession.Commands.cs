@@ -1,6 +1,7 @@
 
 using AbilisFast.Protocol.Addressing;
 using AbilisFast.Protocol.Commands;
+using AbilisFast.Protocol.Esmtp;
 using AbilisFast.Protocol.Lines;
 using AbilisFast.Protocol.Replies;
 using AbilisFast.Protocol.States;
@@ -181,68 +182,14 @@ internal sealed partial class InSession
             return Error(SmtpReplies.BadSender);
         }
 
-        long declaredSize = 0;
-        bool smtpUtf8 = false;
-        bool eightBit = false;
-        DsnReturn ret = DsnReturn.Unspecified;
-        ReadOnlySpan<byte> envelopeId = default;
-        var parameters = new EsmtpParameterEnumerator(path.Parameters(rest));
-        while (parameters.MoveNext())
+        ParameterStatus parsed = MailParameters.Parse(path.Parameters(rest), AuthOffered, out MailParameters parameters);
+        if (parsed != ParameterStatus.Ok)
         {
-            EsmtpParameter p = parameters.Current;
-            if (System.Text.Ascii.EqualsIgnoreCase(p.Keyword, "SIZE"u8) && p.HasValue)
-            {
-                if (!EsmtpParameters.TryParseSize(p.Value, out declaredSize))
-                {
-                    return Error(SmtpReplies.UnknownParameter);
-                }
-            }
-            else if (System.Text.Ascii.EqualsIgnoreCase(p.Keyword, "BODY"u8) && p.HasValue
-                && (System.Text.Ascii.EqualsIgnoreCase(p.Value, "8BITMIME"u8) || System.Text.Ascii.EqualsIgnoreCase(p.Value, "7BIT"u8)))
-            {
-                eightBit = System.Text.Ascii.EqualsIgnoreCase(p.Value, "8BITMIME"u8);
-            }
-            else if (System.Text.Ascii.EqualsIgnoreCase(p.Keyword, "SMTPUTF8"u8) && !p.HasValue)
-            {
-                smtpUtf8 = true;
-            }
-            else if (System.Text.Ascii.EqualsIgnoreCase(p.Keyword, "RET"u8) && p.HasValue && ret == DsnReturn.Unspecified)
-            {
-                // RFC 3461 4.3: FULL or HDRS, once.
-                if (System.Text.Ascii.EqualsIgnoreCase(p.Value, "FULL"u8))
-                {
-                    ret = DsnReturn.Full;
-                }
-                else if (System.Text.Ascii.EqualsIgnoreCase(p.Value, "HDRS"u8))
-                {
-                    ret = DsnReturn.Headers;
-                }
-                else
-                {
-                    return Error(SmtpReplies.BadDsnParameter);
-                }
-            }
-            else if (System.Text.Ascii.EqualsIgnoreCase(p.Keyword, "ENVID"u8) && p.HasValue && envelopeId.IsEmpty)
-            {
-                // RFC 3461 4.4: xtext, at most 100 characters.
-                if (p.Value.Length > 100 || !EsmtpParameters.IsValidXtext(p.Value))
-                {
-                    return Error(SmtpReplies.BadDsnParameter);
-                }
-
-                envelopeId = p.Value;
-            }
-            else
-            {
-                return Error(SmtpReplies.UnknownParameter);
-            }
+            return Error(ParameterError(parsed));
         }
 
-        if (parameters.Malformed)
-        {
-            return Error(SmtpReplies.UnknownParameter);
-        }
-
+        bool smtpUtf8 = parameters.SmtpUtf8;
+        long declaredSize = parameters.Size;
         if (path.HasNonAscii && !smtpUtf8)
         {
             return Error(SmtpReplies.Utf8Required);
@@ -263,9 +210,15 @@ internal sealed partial class InSession
         ReadOnlySpan<byte> sender = path.IsNullPath ? default : path.Mailbox(rest);
         _smtpUtf8 = smtpUtf8;
         _declaredSize = declaredSize;
-        EnvelopeFlags flags = (smtpUtf8 ? EnvelopeFlags.SmtpUtf8 : 0) | (eightBit ? EnvelopeFlags.EightBitMime : 0)
+        EnvelopeFlags flags = (smtpUtf8 ? EnvelopeFlags.SmtpUtf8 : 0) | (parameters.EightBitMime ? EnvelopeFlags.EightBitMime : 0)
             | (Transport.IsSecure ? EnvelopeFlags.Tls : 0);
-        _envelope.Begin(flags, _context.Time.GetUtcNow(), _remote, _helo.AsSpan(0, _heloLength), sender, declaredSize, ret, envelopeId);
+        _envelope.Begin(flags, _context.Time.GetUtcNow(), _remote, _helo.AsSpan(0, _heloLength), sender, declaredSize,
+            parameters.Return, parameters.EnvelopeId);
+        if (parameters.HasAuth)
+        {
+            RecordAuthSender(parameters.Auth);
+        }
+
         SetState(SmtpState.WaitRcpt);
         Reply(SmtpReplies.SenderOk);
         return Step.Continue;
@@ -289,37 +242,10 @@ internal sealed partial class InSession
             return RefuseRcpt(rest, SmtpReplies.BadRecipient);
         }
 
-        DsnNotify notify = DsnNotify.None;
-        ReadOnlySpan<byte> originalRecipient = default;
-        var parameters = new EsmtpParameterEnumerator(path.Parameters(rest));
-        while (parameters.MoveNext())
+        ParameterStatus parsed = RcptParameters.Parse(path.Parameters(rest), out RcptParameters parameters);
+        if (parsed != ParameterStatus.Ok)
         {
-            EsmtpParameter p = parameters.Current;
-            if (System.Text.Ascii.EqualsIgnoreCase(p.Keyword, "NOTIFY"u8) && p.HasValue && notify == DsnNotify.None)
-            {
-                if (!TryParseNotify(p.Value, out notify))
-                {
-                    return RefuseRcpt(rest, SmtpReplies.BadDsnParameter);
-                }
-            }
-            else if (System.Text.Ascii.EqualsIgnoreCase(p.Keyword, "ORCPT"u8) && p.HasValue && originalRecipient.IsEmpty)
-            {
-                if (!IsValidOriginalRecipient(p.Value))
-                {
-                    return RefuseRcpt(rest, SmtpReplies.BadDsnParameter);
-                }
-
-                originalRecipient = p.Value;
-            }
-            else
-            {
-                return RefuseRcpt(rest, SmtpReplies.UnknownParameter);
-            }
-        }
-
-        if (parameters.Malformed)
-        {
-            return RefuseRcpt(rest, SmtpReplies.UnknownParameter);
+            return RefuseRcpt(rest, ParameterError(parsed));
         }
 
         if (path.HasNonAscii && !_smtpUtf8)
@@ -341,7 +267,7 @@ internal sealed partial class InSession
 
         if (path.IsPostmaster || _context.Settings.IsLocalDomain(path.Domain(rest)))
         {
-            return LocalRecipient(rest, path, notify, originalRecipient);
+            return LocalRecipient(rest, path, parameters.Notify, parameters.OriginalRecipient);
         }
 
         if (!_relayAllowed && !(_authenticated && _context.Settings.RelayAuth))
@@ -355,56 +281,14 @@ internal sealed partial class InSession
             return RefuseRcpt(rest, SmtpReplies.RelayDenied);
         }
 
-        _envelope.AddRecipient(path.Mailbox(rest), RecipientFlags.Relay, notify, originalRecipient);
+        _envelope.AddRecipient(path.Mailbox(rest), RecipientFlags.Relay, parameters.Notify, parameters.OriginalRecipient);
         return RecipientAccepted();
     }
 
-    /// <summary>RFC 3461 4.1: NEVER alone, or a comma list of SUCCESS, FAILURE, DELAY (each once).</summary>
-    private static bool TryParseNotify(ReadOnlySpan<byte> value, out DsnNotify notify)
+    private static ReadOnlySpan<byte> ParameterError(ParameterStatus status) => status switch
     {
-        notify = DsnNotify.None;
-        if (System.Text.Ascii.EqualsIgnoreCase(value, "NEVER"u8))
-        {
-            notify = DsnNotify.Never;
-            return true;
-        }
-
-        foreach (Range range in value.Split((byte)','))
-        {
-            ReadOnlySpan<byte> item = value[range];
-            DsnNotify flag = System.Text.Ascii.EqualsIgnoreCase(item, "SUCCESS"u8) ? DsnNotify.Success
-                : System.Text.Ascii.EqualsIgnoreCase(item, "FAILURE"u8) ? DsnNotify.Failure
-                : System.Text.Ascii.EqualsIgnoreCase(item, "DELAY"u8) ? DsnNotify.Delay
-                : DsnNotify.None;
-            if (flag == DsnNotify.None || (notify & flag) != 0)
-            {
-                notify = DsnNotify.None;
-                return false;
-            }
-
-            notify |= flag;
-        }
-
-        return notify != DsnNotify.None;
-    }
-
-    /// <summary>RFC 3461 4.2: addr-type ";" xtext, at most 500 characters; addr-type is an atom (rfc822, utf-8, ...).</summary>
-    private static bool IsValidOriginalRecipient(ReadOnlySpan<byte> value)
-    {
-        int semicolon = value.IndexOf((byte)';');
-        if (value.Length > 500 || semicolon <= 0)
-        {
-            return false;
-        }
-
-        foreach (byte c in value[..semicolon])
-        {
-            if (!(char.IsAsciiLetterOrDigit((char)c) || c == (byte)'-'))
-            {
-                return false;
-            }
-        }
-
-        return EsmtpParameters.IsValidXtext(value[(semicolon + 1)..]);
-    }
+        ParameterStatus.BadDsn => SmtpReplies.BadDsnParameter,
+        ParameterStatus.BadAuth => SmtpReplies.BadAuthParameter,
+        _ => SmtpReplies.UnknownParameter,
+    };
 }

@@ -1,4 +1,5 @@
 using AbilisFast.Protocol.Addressing;
+using AbilisFast.Protocol.Esmtp;
 using AbilisFast.Protocol.Replies;
 using AbilisFast.Protocol.States;
 using AbilisFast.Server.Configuration;

@@ -160,10 +160,8 @@ internal sealed partial class InSession : IResettable
     {
         while (!_closing)
         {
-            if (Volatile.Read(ref _shutdown) != 0 && _mode == Mode.Commands)
+            if (ShutsDownBetweenCommands())
             {
-                Reply(SmtpReplies.ShuttingDown);
-                EndOfSession();
                 await FlushAsync().ConfigureAwait(false);
                 return;
             }
@@ -181,16 +179,7 @@ internal sealed partial class InSession : IResettable
 
             if (result.IsCanceled)
             {
-                if (Volatile.Read(ref _timeoutReason) != 0)
-                {
-                    LogTimeout();
-                    Reply(SmtpReplies.Timeout);
-                    EndOfSession();
-                    await FlushAsync().ConfigureAwait(false);
-                    return;
-                }
-
-                if (Volatile.Read(ref _shutdown) != 0)
+                if (await GoesOnAfterCancelAsync().ConfigureAwait(false))
                 {
                     continue;
                 }
@@ -199,45 +188,26 @@ internal sealed partial class InSession : IResettable
             }
 
             ReadOnlySequence<byte> buffer = result.Buffer;
-            bool startTls = false;
+            Step step;
             try
             {
-                while (true)
+                // The end of a message (its commit) and AUTH (the password check) are awaited here,
+                // then the pipelined commands after them go on; any other step ends this buffer.
+                while ((step = Process(ref buffer)) is Step.Commit or Step.Authenticate)
                 {
-                    Step step = Process(ref buffer);
-                    if (step is Step.Commit or Step.Authenticate)
+                    if (step == Step.Commit)
                     {
-                        if (step == Step.Commit)
-                        {
-                            await CommitAsync().ConfigureAwait(false);
-                        }
-                        else
-                        {
-                            await AuthenticateAsync().ConfigureAwait(false);
-                        }
-
-                        if (_closing)
-                        {
-                            break;
-                        }
-
-                        continue;
+                        await CommitAsync().ConfigureAwait(false);
+                    }
+                    else
+                    {
+                        await AuthenticateAsync().ConfigureAwait(false);
                     }
 
-                    if (step == Step.StartTls)
+                    if (_closing)
                     {
-                        // Whatever follows the STARTTLS line stays unconsumed here and is thrown
-                        // away with the plaintext reader (CVE-2011-0411): it is never executed.
-                        startTls = true;
                         break;
                     }
-
-                    if (step == Step.Close)
-                    {
-                        _closing = true;
-                    }
-
-                    break;
                 }
             }
             finally
@@ -245,32 +215,70 @@ internal sealed partial class InSession : IResettable
                 input.AdvanceTo(buffer.Start, buffer.End);
             }
 
-            if (_closing)
-            {
-                // 221 to QUIT, or a 421: the slot is free before the client can read the reply.
-                EndOfSession();
-            }
+            bool startTls = EndOfBuffer(step);
 
             if (!await FlushAsync().ConfigureAwait(false))
             {
                 return;
             }
 
-            if (startTls)
-            {
-                if (!await HandshakeAsync().ConfigureAwait(false))
-                {
-                    return;
-                }
-
-                continue;
-            }
-
-            if (result.IsCompleted)
+            // After STARTTLS the session goes on over TLS unless the handshake failed; otherwise it
+            // ends when the client has closed its side.
+            if (startTls ? !await HandshakeAsync().ConfigureAwait(false) : result.IsCompleted)
             {
                 return;
             }
         }
+    }
+
+    /// <summary>
+    /// The server is stopping and the session is between commands: the 421 is queued and the slot
+    /// freed (true; the caller flushes and ends), else false.
+    /// </summary>
+    private bool ShutsDownBetweenCommands()
+    {
+        if (Volatile.Read(ref _shutdown) == 0 || _mode != Mode.Commands)
+        {
+            return false;
+        }
+
+        Reply(SmtpReplies.ShuttingDown);
+        EndOfSession();
+        return true;
+    }
+
+    /// <summary>
+    /// After a buffer's commands: a closing session (221 to QUIT, or a 421) frees its slot before the
+    /// client can read the reply; true after STARTTLS. Whatever follows the STARTTLS line stays
+    /// unconsumed and is thrown away with the plaintext reader (CVE-2011-0411): it is never executed.
+    /// </summary>
+    private bool EndOfBuffer(Step step)
+    {
+        _closing |= step == Step.Close;
+        if (_closing)
+        {
+            EndOfSession();
+        }
+
+        return step == Step.StartTls;
+    }
+
+    /// <summary>
+    /// A read was cancelled: by a timeout (the 421 and its log line are sent; false), by a shutdown
+    /// (true: the loop says 421 at its next turn, once between commands) or by the end of the session (false).
+    /// </summary>
+    private async ValueTask<bool> GoesOnAfterCancelAsync()
+    {
+        if (Volatile.Read(ref _timeoutReason) != 0)
+        {
+            LogTimeout();
+            Reply(SmtpReplies.Timeout);
+            EndOfSession();
+            await FlushAsync().ConfigureAwait(false);
+            return false;
+        }
+
+        return Volatile.Read(ref _shutdown) != 0;
     }
 
     /// <summary>Consumes as much of <paramref name="buffer"/> as the current mode allows.</summary>

@@ -14,6 +14,14 @@ internal static class DkimCommand
 {
     public const string Usage = "usage: abilisfast dkim keygen [--selector S] [--domain D] [--wdir DIR] [--type rsa|ed25519] [--bits 1024..4096]";
 
+    private static readonly ArgumentGrammar Grammar = new ArgumentGrammar { MaxPositionals = 0 }
+        .Option("--selector", ValueForms.EmptyAllowed)
+        .Option("--domain", ValueForms.EmptyAllowed)
+        .Option("--wdir", ValueForms.EmptyAllowed)
+        .Option("--type", ValueForms.EmptyAllowed, value => value is "rsa" or "ed25519")
+        .Option("--bits", ValueForms.EmptyAllowed, value =>
+            int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out int bits) && bits is >= DkimKey.MinRsaBits and <= 4096);
+
     public static int Run(IReadOnlyList<string> args, TextWriter output, TextWriter error)
     {
         if (args.Count == 0 || args[0] != "keygen")
@@ -22,38 +30,20 @@ internal static class DkimCommand
             return ExitCodes.Usage;
         }
 
-        string selector = "default";
-        string? domain = null;
-        string workDir = ParameterTable.DefaultWorkDir;
-        DkimKeyType type = DkimKeyType.Rsa;
-        int bits = DkimKey.DefaultRsaBits;
-        for (int i = 1; i < args.Count; i++)
+        ParsedArguments parsed = Grammar.Parse([.. args.Skip(1)]);
+        if (parsed.Error is { } bad)
         {
-            string? value = i + 1 < args.Count ? args[i + 1] : null;
-            switch (args[i])
-            {
-                case "--selector" when value is not null:
-                    selector = value;
-                    break;
-                case "--domain" when value is not null:
-                    domain = value.TrimEnd('.').ToLowerInvariant();
-                    break;
-                case "--wdir" when value is not null:
-                    workDir = value;
-                    break;
-                case "--type" when value is "rsa" or "ed25519":
-                    type = value == "rsa" ? DkimKeyType.Rsa : DkimKeyType.Ed25519;
-                    break;
-                case "--bits" when int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out bits) && bits is >= DkimKey.MinRsaBits and <= 4096:
-                    break;
-                default:
-                    error.WriteLine($"abilisfast: unexpected argument '{args[i]}'{(value is null ? string.Empty : " " + value)}; {Usage}");
-                    return ExitCodes.Usage;
-            }
-
-            i++;
+            // The argument that does not fit, and the one after it (as an option's value would be).
+            string? next = bad.Number < args.Count - 1 ? args[bad.Number + 1] : null;
+            error.WriteLine($"abilisfast: unexpected argument '{bad.Argument}'{(next is null ? string.Empty : " " + next)}; {Usage}");
+            return ExitCodes.Usage;
         }
 
+        string selector = parsed.Value("--selector") ?? "default";
+        string? domain = parsed.Value("--domain")?.TrimEnd('.').ToLowerInvariant();
+        string workDir = parsed.Value("--wdir") ?? ParameterTable.DefaultWorkDir;
+        DkimKeyType type = parsed.Value("--type") == "ed25519" ? DkimKeyType.Ed25519 : DkimKeyType.Rsa;
+        int bits = parsed.Value("--bits") is { } bitsText ? int.Parse(bitsText, NumberStyles.None, CultureInfo.InvariantCulture) : DkimKey.DefaultRsaBits;
         if (!ParameterValues.IsSelector(selector))
         {
             error.WriteLine($"abilisfast: --selector {selector} is invalid: letters, digits and '-', labels separated by '.'");
@@ -80,30 +70,10 @@ internal static class DkimCommand
 
         using (key)
         {
-            string folder = Path.GetFullPath(Path.Combine(workDir, SmtpSettings.DkimKeyFolder));
-            string path = Path.Combine(folder, selector + ".key");
-            try
+            string path = Path.Combine(Path.GetFullPath(Path.Combine(workDir, SmtpSettings.DkimKeyFolder)), selector + ".key");
+            if (WriteKeyFile(path, pem, error) is int failed)
             {
-                Directory.CreateDirectory(folder);
-                var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
-                if (!OperatingSystem.IsWindows())
-                {
-                    options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-                }
-
-                using var file = new FileStream(path, options);
-                file.Write(Encoding.ASCII.GetBytes(pem));
-                file.Flush(flushToDisk: true);
-            }
-            catch (IOException) when (File.Exists(path))
-            {
-                error.WriteLine($"abilisfast: {path} exists; a selector keeps its key (to rotate, make a key for a new selector)");
-                return ExitCodes.Usage;
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                error.WriteLine($"abilisfast: cannot write {path}: {e.Message}");
-                return ExitCodes.WorkDirUnusable;
+                return failed;
             }
 
             string what = type == DkimKeyType.Rsa ? $"RSA {key.Bits} bits" : "Ed25519";
@@ -112,6 +82,38 @@ internal static class DkimCommand
         }
 
         return ExitCodes.Ok;
+    }
+
+    /// <summary>
+    /// Writes the private key with mode 0600, never over an existing file: null when written, else
+    /// the exit code after a line on <paramref name="error"/> that says why.
+    /// </summary>
+    private static int? WriteKeyFile(string path, string pem, TextWriter error)
+    {
+        try
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
+            if (!OperatingSystem.IsWindows())
+            {
+                options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+            }
+
+            using var file = new FileStream(path, options);
+            file.Write(Encoding.ASCII.GetBytes(pem));
+            file.Flush(flushToDisk: true);
+            return null;
+        }
+        catch (IOException) when (File.Exists(path))
+        {
+            error.WriteLine($"abilisfast: {path} exists; a selector keeps its key (to rotate, make a key for a new selector)");
+            return ExitCodes.Usage;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            error.WriteLine($"abilisfast: cannot write {path}: {e.Message}");
+            return ExitCodes.WorkDirUnusable;
+        }
     }
 
     /// <summary>

@@ -54,90 +54,110 @@ internal sealed partial class SpoolStore
     {
         var toSync = new List<SpoolSegment>();
         var group = new List<(SpoolWriter Writer, Exception? Error)>();
-        while (true)
+        while (WaitForCommits(toSync, out long target))
         {
-            long target;
-            lock (_lock)
-            {
-                while (_waiters.Count == 0 && !_stopping)
-                {
-                    Monitor.Wait(_lock);
-                }
-
-                if (_waiters.Count == 0)
-                {
-                    return;
-                }
-
-                target = _appendedLsn;
-                foreach (SpoolSegment segment in _dirty)
-                {
-                    segment.Dirty = false;
-                    toSync.Add(segment);
-                }
-
-                _dirty.Clear();
-            }
-
             Exception? error = SyncSegments(toSync);
-
             lock (_lock)
             {
-                _syncRounds++;
-                if (error is not null)
-                {
-                    foreach (SpoolSegment segment in toSync)
-                    {
-                        segment.SyncFailed = true;
-                    }
-
-                    _rollNext |= _active is { SyncFailed: true };
-                }
-
-                int failed = 0;
-                while (_waiters.TryPeek(out SpoolWriter? writer) && (error is not null || writer.CommitLsn <= target))
-                {
-                    _waiters.Dequeue();
-                    Exception? failure = error ?? EarlierSyncFailure(writer);
-                    if (failure is null)
-                    {
-                        PublishLocked(writer);
-                    }
-                    else
-                    {
-                        ForgetFailedCommitLocked(writer);
-                        failed++;
-                    }
-
-                    group.Add((writer, failure));
-                }
-
-                if (error is not null)
-                {
-                    Log($"spool: sync failed ({error.Message}): {failed} message(s) not acknowledged (451 4.3.0); new records go to a new segment");
-                }
-
-                if (failed > 0)
-                {
-                    SweepLocked();
-                }
+                SettleLocked(error, target, toSync, group);
             }
 
             toSync.Clear();
-            int completed = 0;
-            foreach ((SpoolWriter writer, Exception? failure) in group)
-            {
-                writer.CompleteCommit(failure);
-                completed += failure is null ? 1 : 0;
-            }
-
-            Interlocked.Add(ref _commitsCompleted, completed);
-            if (completed > 0)
-            {
-                CommitBatches.Observe(completed);
-            }
-
+            Complete(group);
             group.Clear();
+        }
+    }
+
+    /// <summary>
+    /// Waits until a commit waits (false once stopping with none left), then takes the dirty
+    /// segments to sync and the last appended LSN the sync will cover.
+    /// </summary>
+    private bool WaitForCommits(List<SpoolSegment> toSync, out long target)
+    {
+        lock (_lock)
+        {
+            while (_waiters.Count == 0 && !_stopping)
+            {
+                Monitor.Wait(_lock);
+            }
+
+            target = _appendedLsn;
+            if (_waiters.Count == 0)
+            {
+                return false;
+            }
+
+            foreach (SpoolSegment segment in _dirty)
+            {
+                segment.Dirty = false;
+                toSync.Add(segment);
+            }
+
+            _dirty.Clear();
+            return true;
+        }
+    }
+
+    /// <summary>
+    /// After a sync: the commits it covered are published (or, when it failed, or an earlier sync of
+    /// their segment did, forgotten and answered 451), into <paramref name="group"/>.
+    /// </summary>
+    private void SettleLocked(Exception? error, long target, List<SpoolSegment> synced, List<(SpoolWriter Writer, Exception? Error)> group)
+    {
+        _syncRounds++;
+        if (error is not null)
+        {
+            foreach (SpoolSegment segment in synced)
+            {
+                segment.SyncFailed = true;
+            }
+
+            _rollNext |= _active is { SyncFailed: true };
+        }
+
+        int failed = 0;
+        while (_waiters.TryPeek(out SpoolWriter? writer) && (error is not null || writer.CommitLsn <= target))
+        {
+            _waiters.Dequeue();
+            Exception? failure = error ?? EarlierSyncFailure(writer);
+            if (failure is null)
+            {
+                PublishLocked(writer);
+            }
+            else
+            {
+                ForgetFailedCommitLocked(writer);
+                failed++;
+            }
+
+            group.Add((writer, failure));
+        }
+
+        if (error is not null)
+        {
+            Log($"spool: sync failed ({error.Message}): {failed} message(s) not acknowledged (451 4.3.0); new records go to a new segment");
+        }
+
+        if (failed > 0)
+        {
+            SweepLocked();
+        }
+    }
+
+    /// <summary>Wakes each writer of the group (outside the lock) and counts the commits that completed.</summary>
+    private void Complete(List<(SpoolWriter Writer, Exception? Error)> group)
+    {
+        int completed = 0;
+        foreach ((SpoolWriter writer, Exception? failure) in group)
+        {
+            writer.CompleteCommit(failure);
+            completed += failure is null ? 1 : 0;
+        }
+
+        Interlocked.Add(ref _commitsCompleted, completed);
+        if (completed > 0)
+        {
+            CommitBatches.Observe(completed);
         }
     }
 

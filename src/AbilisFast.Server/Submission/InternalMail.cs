@@ -41,52 +41,7 @@ internal static class InternalMail
         ReadOnlyMemory<byte> message, InternalKind kind, CancellationToken cancellationToken = default)
     {
         SpoolStore spool = context.Spool ?? throw new InternalMailException("no spool: internal mail cannot be stored in SINK mode");
-        if (recipients.Count == 0)
-        {
-            throw new InternalMailException("no recipients");
-        }
-
-        if (recipients.Count > ushort.MaxValue)
-        {
-            throw new InternalMailException("too many recipients");
-        }
-
-        if (AddressSyntax.Check(sender, sender: true) is { } badSender)
-        {
-            throw new InternalMailException(badSender);
-        }
-
-        foreach (string recipient in recipients)
-        {
-            if (AddressSyntax.Check(recipient, sender: false) is { } badRecipient)
-            {
-                throw new InternalMailException(badRecipient);
-            }
-        }
-
-        byte[] body = NormalizeLineEnds(message.Span);
-        if (body.Length > context.Settings.MsgMaxSizeBytes)
-        {
-            throw new InternalMailException($"message of {body.Length} bytes is over MSG-MAXSIZE ({context.Settings.MsgMaxSizeKiB} KiB)");
-        }
-
-        // The same hop limit as for SMTP: with the Received: field added below, at most HOP-LIMIT.
-        var hops = default(ReceivedCounter);
-        hops.Feed(body);
-        if (hops.Count >= context.Settings.HopLimit)
-        {
-            context.Loops.CountHopLimit();
-            if (kind == InternalKind.Internal)
-            {
-                context.Count(null, SmtpCounter.IntFail, Direction.In);
-            }
-
-            throw new InternalMailException($"5.4.6 too many hops ({hops.Count} Received: header fields, HOP-LIMIT {context.Settings.HopLimit}): mail loop?")
-            {
-                TooManyHops = true,
-            };
-        }
-
+        byte[] body = Check(context, sender, recipients, message.Span, kind);
         bool nonAscii = !Ascii.IsValid(sender) || recipients.Any(r => !Ascii.IsValid(r));
         bool eightBit = !Ascii.IsValid(body);
         EnvelopeFlags flags = EnvelopeFlags.Internal
@@ -190,6 +145,61 @@ internal static class InternalMail
         return targets.Select(t => t.IsMailbox
             ? (t.Value + suffix, RecipientFlags.Local | RecipientFlags.Mailbox)
             : (t.Value, RecipientFlags.Relay));
+    }
+
+    /// <summary>
+    /// Checks what is to be submitted as an SMTP server checks a transaction (addresses, MSG-MAXSIZE,
+    /// HOP-LIMIT) and returns the text with CRLF line ends; throws <see cref="InternalMailException"/>.
+    /// </summary>
+    private static byte[] Check(SmtpContext context, string sender, IReadOnlyList<string> recipients, ReadOnlySpan<byte> message, InternalKind kind)
+    {
+        if (recipients.Count == 0)
+        {
+            throw new InternalMailException("no recipients");
+        }
+
+        if (recipients.Count > ushort.MaxValue)
+        {
+            throw new InternalMailException("too many recipients");
+        }
+
+        if (AddressSyntax.Check(sender, sender: true) is { } badSender)
+        {
+            throw new InternalMailException(badSender);
+        }
+
+        foreach (string recipient in recipients)
+        {
+            if (AddressSyntax.Check(recipient, sender: false) is { } badRecipient)
+            {
+                throw new InternalMailException(badRecipient);
+            }
+        }
+
+        byte[] body = NormalizeLineEnds(message);
+        if (body.Length > context.Settings.MsgMaxSizeBytes)
+        {
+            throw new InternalMailException($"message of {body.Length} bytes is over MSG-MAXSIZE ({context.Settings.MsgMaxSizeKiB} KiB)");
+        }
+
+        // The same hop limit as for SMTP: with the Received: field added below, at most HOP-LIMIT.
+        var hops = default(ReceivedCounter);
+        hops.Feed(body);
+        if (hops.Count >= context.Settings.HopLimit)
+        {
+            context.Loops.CountHopLimit();
+            if (kind == InternalKind.Internal)
+            {
+                context.Count(null, SmtpCounter.IntFail, Direction.In);
+            }
+
+            throw new InternalMailException($"5.4.6 too many hops ({hops.Count} Received: header fields, HOP-LIMIT {context.Settings.HopLimit}): mail loop?")
+            {
+                TooManyHops = true,
+            };
+        }
+
+        return body;
     }
 
     /// <summary>Local (LOCAL-DOMAIN or postmaster) or relay, as RCPT TO decides.</summary>

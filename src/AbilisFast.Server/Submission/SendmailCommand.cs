@@ -12,45 +12,29 @@ internal static class SendmailCommand
 {
     public const string Usage = "usage: abilisfast sendmail [-f FROM] [--wdir DIR] TO... < message";
 
+    /// <summary>-i, -oi and -- are accepted and mean nothing here: dots are not special, the message is not sent over SMTP.</summary>
+    private static readonly ArgumentGrammar Grammar = new ArgumentGrammar()
+        .Option("-f", ValueForms.Attached | ValueForms.EmptyAllowed)
+        .Option("-r", ValueForms.EmptyAllowed)
+        .Option("--wdir", ValueForms.EmptyAllowed)
+        .Flag("-i", "-oi", "--");
+
     public static int Run(IReadOnlyList<string> args, Stream input, TextWriter output, TextWriter error)
     {
-        string sender = string.Empty;
-        bool senderGiven = false;
-        string workDir = ParameterTable.DefaultWorkDir;
-        var recipients = new List<string>();
-        for (int i = 0; i < args.Count; i++)
+        ParsedArguments parsed = Grammar.Parse(args);
+        if (parsed.Error is { } unknown)
         {
-            string arg = args[i];
-            switch (arg)
-            {
-                case "-f" or "-r" when i + 1 < args.Count:
-                    sender = Unbracket(args[++i]);
-                    senderGiven = true;
-                    break;
-                case "--wdir" when i + 1 < args.Count:
-                    workDir = args[++i];
-                    break;
-                case "-i" or "-oi" or "--":
-                    break; // dots are not special here: the message is not sent over SMTP
-                default:
-                    if (arg.StartsWith("-f", StringComparison.Ordinal) && arg.Length > 2)
-                    {
-                        sender = Unbracket(arg[2..]);
-                        senderGiven = true;
-                        break;
-                    }
-
-                    if (arg.StartsWith('-'))
-                    {
-                        error.WriteLine($"abilisfast sendmail: unknown option '{arg}'; {Usage}");
-                        return ExitCodes.Usage;
-                    }
-
-                    recipients.AddRange(arg.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(Unbracket));
-                    break;
-            }
+            error.WriteLine($"abilisfast sendmail: unknown option '{unknown.Argument}'; {Usage}");
+            return ExitCodes.Usage;
         }
 
+        // -f and -r are the same option (sendmail's -r is the old name); the last one given counts.
+        string? from = parsed.GivenValues.LastOrDefault(v => v.Option is "-f" or "-r").Value.Text;
+        bool senderGiven = from is not null;
+        string sender = from is null ? string.Empty : Unbracket(from);
+        string workDir = parsed.Value("--wdir") ?? ParameterTable.DefaultWorkDir;
+        List<string> recipients = [.. parsed.Positionals.SelectMany(p =>
+            p.Text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(Unbracket))];
         if (recipients.Count == 0)
         {
             error.WriteLine($"abilisfast sendmail: no recipients; {Usage}");

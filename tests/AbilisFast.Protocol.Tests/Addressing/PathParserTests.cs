@@ -1,5 +1,6 @@
 using System.Text;
 using AbilisFast.Protocol.Addressing;
+using AbilisFast.Protocol.Esmtp;
 
 namespace AbilisFast.Protocol.Tests.Addressing;
 

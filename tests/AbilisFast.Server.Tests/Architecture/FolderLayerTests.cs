@@ -18,7 +18,7 @@ public sealed partial class FolderLayerTests(ITestOutputHelper output)
     /// <summary>The layers, lowest first, and the folders in each (names as <see cref="FolderGraph"/> gives them).</summary>
     internal static readonly (string Layer, string[] Folders)[] Layers =
     [
-        ("Protocol", ["Protocol.Addressing", "Protocol.Commands", "Protocol.Data", "Protocol.Lines", "Protocol.Replies", "Protocol.States"]),
+        ("Protocol", ["Protocol.Addressing", "Protocol.Commands", "Protocol.Data", "Protocol.Esmtp", "Protocol.Lines", "Protocol.Replies", "Protocol.States"]),
         ("Configuration", ["Server.Configuration"]),
         ("Diagnostics", ["Server.Diagnostics"]),
         ("Resources", ["Server.Access", "Server.Channels", "Server.Mailboxes", "Server.Queue", "Server.Recipients", "Server.Signing", "Server.Spool", "Server.Transport"]),

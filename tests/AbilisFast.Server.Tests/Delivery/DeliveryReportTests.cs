@@ -1,4 +1,5 @@
 using System.Text;
+using AbilisFast.Protocol.Esmtp;
 using AbilisFast.Server.Delivery;
 using AbilisFast.Server.Queue;
 using AbilisFast.Server.Tests.Support;

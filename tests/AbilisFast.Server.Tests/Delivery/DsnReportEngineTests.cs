@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Net;
+using AbilisFast.Protocol.Esmtp;
 using AbilisFast.Server.Delivery;
 using AbilisFast.Server.Diagnostics;
 using AbilisFast.Server.Queue;

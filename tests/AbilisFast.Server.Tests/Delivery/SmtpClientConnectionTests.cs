@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text;
+using AbilisFast.Protocol.Esmtp;
 using AbilisFast.Protocol.States;
 using AbilisFast.Server.Configuration;
 using AbilisFast.Server.Delivery;

@@ -367,7 +367,7 @@ public sealed partial class RecipientsEndToEndTests
     {
         var (exit, help) = await Tool.RunAsync(ServerProcess.ExecutablePath, ["--help"]);
         Assert.Equal(0, exit);
-        foreach (string command in (string[])["abilisfast user NAME --rights", "abilisfast user --list", "user --delete NAME", "abilisfast ctl ", "abilisfast sendmail ", "LOCAL-RCPT", "RECIPIENT-DELIMITER"])
+        foreach (string command in (string[])["\n  user      NAME --rights ", "\n            --list [--wdir DIR]\n", "\n            --delete NAME [--wdir DIR]\n", "\n  ctl       ", "\n  sendmail  ", "\n  dkim      keygen ", "LOCAL-RCPT", "RECIPIENT-DELIMITER"])
         {
             Assert.Contains(command, help, StringComparison.Ordinal);
         }

@@ -1,3 +1,4 @@
+using AbilisFast.Protocol.Esmtp;
 using AbilisFast.Server.Access;
 using AbilisFast.Server.Delivery;
 using AbilisFast.Server.Queue;

@@ -1,3 +1,4 @@
+using AbilisFast.Protocol.Esmtp;
 using AbilisFast.Server.Delivery;
 using AbilisFast.Server.Queue;
 using AbilisFast.Server.Tests.Support;

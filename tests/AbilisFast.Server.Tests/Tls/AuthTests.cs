@@ -197,6 +197,39 @@ public sealed class AuthTests
         Assert.DoesNotContain(TlsServer.Plain(TlsServer.MailUser, "wrong-one"), log);
     }
 
+    [Fact]
+    public async Task MailAuthParameterIsTrustedOnlyAfterAuthentication()
+    {
+        // RFC 4954 5: AUTH=<> and AUTH=xtext are accepted wherever AUTH is offered.
+        await using TlsServer server = await TlsServer.StartAsync();
+        await using SmtpTestClient client = await server.ConnectTlsAsync();
+        Assert.Equal("250 2.1.0 Ok", await client.CommandAsync("MAIL FROM:<a@client.test> AUTH=boss+2Bx@client.test"));
+        Assert.Equal("250 2.0.0 Ok: reset", await client.CommandAsync("RSET"));
+        Assert.Equal("235 2.7.0 Authentication successful", await client.CommandAsync("AUTH PLAIN " + TlsServer.Plain(TlsServer.MailUser, TlsServer.MailPassword)));
+        Assert.Equal("250 2.1.0 Ok", await client.CommandAsync("MAIL FROM:<x@client.test> AUTH=<>"));
+        Assert.Equal("250 2.0.0 Ok: reset", await client.CommandAsync("RSET"));
+        Assert.Equal("250 2.1.0 Ok", await client.CommandAsync("MAIL FROM:<bob@client.test> auth=bob@client.test SIZE=10"));
+        Assert.Equal("250 2.1.5 Ok", await client.CommandAsync("RCPT TO:<b@local.test>"));
+        Assert.StartsWith("354", await client.CommandAsync("DATA"));
+        Assert.StartsWith("250 2.0.0 Ok: queued as ", await client.CommandAsync("Subject: a\r\n\r\nbody\r\n."));
+        Assert.Equal("501 5.5.4 Malformed AUTH= parameter (<> or xtext, RFC 4954)", await client.CommandAsync("MAIL FROM:<bob@client.test> AUTH=a+zz"));
+        Assert.Equal("555 5.5.4 Unsupported or malformed MAIL/RCPT parameter", await client.CommandAsync("MAIL FROM:<bob@client.test> AUTH=<> AUTH=<>"));
+        string log = server.Context.Log.SnapshotText();
+        Assert.Contains("AUTH: MAIL FROM AUTH=boss+2Bx@client.test not trusted, taken as AUTH=<> (the client has not authenticated)", log);
+        Assert.Contains("AUTH: MAIL FROM AUTH=<> trusted (the client authenticated as bob)", log);
+        Assert.Contains("AUTH: MAIL FROM AUTH=bob@client.test trusted (the client authenticated as bob)", log);
+    }
+
+    [Fact]
+    public async Task MailAuthParameterIsUnknownWhereAuthIsNotOffered()
+    {
+        await using TlsServer server = await TlsServer.StartAsync();
+        await using SmtpTestClient client = await SmtpTestClient.ConnectAsync(server.Port);
+        Assert.StartsWith("220 ", await client.ReadReplyAsync());
+        Assert.DoesNotContain("AUTH", await client.CommandAsync("EHLO client.test"));
+        Assert.Equal("555 5.5.4 Unsupported or malformed MAIL/RCPT parameter", await client.CommandAsync("MAIL FROM:<a@client.test> AUTH=<>"));
+    }
+
     private static async Task<string?> ReadTwoAsync(SmtpTestClient client, string command)
     {
         await client.SendAsync(command + "\r\n");

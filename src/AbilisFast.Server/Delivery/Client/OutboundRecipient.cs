@@ -1,3 +1,4 @@
+using AbilisFast.Protocol.Esmtp;
 using AbilisFast.Server.Queue;
 
 namespace AbilisFast.Server.Delivery;

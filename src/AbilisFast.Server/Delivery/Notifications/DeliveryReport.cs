@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
+using AbilisFast.Protocol.Esmtp;
 using AbilisFast.Server.Queue;
 
 namespace AbilisFast.Server.Delivery;
@@ -35,19 +36,7 @@ internal static partial class DeliveryReport
             throw new ArgumentException("A message with a null reverse-path gets no notification.", nameof(request));
         }
 
-        if (request.Recipients.Count == 0)
-        {
-            throw new ArgumentException("A report names at least one recipient.", nameof(request));
-        }
-
-        foreach (ReportedRecipient recipient in request.Recipients)
-        {
-            if (KindOf(recipient.Action) != request.Kind)
-            {
-                throw new ArgumentException($"A {request.Kind} report cannot say {recipient.Action}.", nameof(request));
-            }
-        }
-
+        Validate(request);
         string reportingMta = MailLines.CleanAscii(request.ReportingMta).Replace(' ', '-');
         if (reportingMta.Length == 0)
         {
@@ -86,6 +75,32 @@ internal static partial class DeliveryReport
         output.Write(MailLines.Crlf);
         WriteAscii(output, "This is a MIME-encapsulated message.\r\n");
 
+        WriteParts(output, boundary, request, text, textIs8Bit, status, original, originalIs8Bit);
+        WriteAscii(output, "\r\n--" + boundary + "--\r\n");
+        return output.ToArray();
+    }
+
+    /// <summary>A report names at least one recipient, and each recipient's action fits the kind of report.</summary>
+    private static void Validate(NotificationRequest request)
+    {
+        if (request.Recipients.Count == 0)
+        {
+            throw new ArgumentException("A report names at least one recipient.", nameof(request));
+        }
+
+        foreach (ReportedRecipient recipient in request.Recipients)
+        {
+            if (KindOf(recipient.Action) != request.Kind)
+            {
+                throw new ArgumentException($"A {request.Kind} report cannot say {recipient.Action}.", nameof(request));
+            }
+        }
+    }
+
+    /// <summary>The three parts of the report: the text, the delivery-status fields and the original (whole or headers).</summary>
+    private static void WriteParts(MemoryStream output, string boundary, NotificationRequest request, byte[] text, bool textIs8Bit,
+        byte[] status, ReturnedOriginal original, bool originalIs8Bit)
+    {
         WriteAscii(output, "\r\n--" + boundary + "\r\n");
         Header(output, "Content-Description", "Notification");
         Header(output, "Content-Type", "text/plain; charset=utf-8");
@@ -109,9 +124,6 @@ internal static partial class DeliveryReport
 
         output.Write(MailLines.Crlf);
         output.Write(original.Content);
-
-        WriteAscii(output, "\r\n--" + boundary + "--\r\n");
-        return output.ToArray();
     }
 
     /// <summary>The human-readable part: UTF-8 lines, wrapped.</summary>
@@ -122,26 +134,7 @@ internal static partial class DeliveryReport
             "This is the mail delivery system at " + reportingMta + ".",
             string.Empty,
         };
-        if (request.Kind == ReportKind.Delay)
-        {
-            lines.Add("THIS IS A WARNING ONLY. YOU DO NOT NEED TO RESEND YOUR MESSAGE.");
-            lines.Add(string.Empty);
-            lines.Add("Your message could not be delivered yet to the recipients below. It stays in the queue and delivery will be tried again"
-                + (request.Recipients[0].WillRetryUntil == default ? "." : " until " + MailLines.FormatDate(request.Recipients[0].WillRetryUntil) + "; you will be told if it fails for good."));
-        }
-        else if (request.Kind == ReportKind.Success)
-        {
-            lines.Add("Your message was delivered to the recipients below, as you asked (NOTIFY=SUCCESS).");
-        }
-        else if (request.LifetimeExpired)
-        {
-            lines.Add("Your message could not be delivered to the recipients below within the time it may stay in the queue (message lifetime expired). Delivery has been given up.");
-        }
-        else
-        {
-            lines.Add("Your message could not be delivered to one or more recipients. Delivery has been given up for the recipients below.");
-        }
-
+        AddIntroduction(lines, request);
         lines.Add(string.Empty);
         foreach (ReportedRecipient recipient in request.Recipients)
         {
@@ -163,6 +156,47 @@ internal static partial class DeliveryReport
             lines.Add(string.Empty);
         }
 
+        AddAttachmentNote(lines, request, original);
+        var output = new MemoryStream();
+        foreach (string line in lines)
+        {
+            string indent = line.StartsWith("    ", StringComparison.Ordinal) ? "        " : line.StartsWith('<') ? "    " : string.Empty;
+            foreach (string wrapped in MailLines.Wrap(line, TextWidth, indent))
+            {
+                MailLines.WriteBodyLine(output, Encoding.UTF8.GetBytes(wrapped));
+            }
+        }
+
+        return output.ToArray();
+    }
+
+    /// <summary>What happened, in one paragraph for the kind of report.</summary>
+    private static void AddIntroduction(List<string> lines, NotificationRequest request)
+    {
+        if (request.Kind == ReportKind.Delay)
+        {
+            lines.Add("THIS IS A WARNING ONLY. YOU DO NOT NEED TO RESEND YOUR MESSAGE.");
+            lines.Add(string.Empty);
+            lines.Add("Your message could not be delivered yet to the recipients below. It stays in the queue and delivery will be tried again"
+                + (request.Recipients[0].WillRetryUntil == default ? "." : " until " + MailLines.FormatDate(request.Recipients[0].WillRetryUntil) + "; you will be told if it fails for good."));
+        }
+        else if (request.Kind == ReportKind.Success)
+        {
+            lines.Add("Your message was delivered to the recipients below, as you asked (NOTIFY=SUCCESS).");
+        }
+        else if (request.LifetimeExpired)
+        {
+            lines.Add("Your message could not be delivered to the recipients below within the time it may stay in the queue (message lifetime expired). Delivery has been given up.");
+        }
+        else
+        {
+            lines.Add("Your message could not be delivered to one or more recipients. Delivery has been given up for the recipients below.");
+        }
+    }
+
+    /// <summary>What is attached of the original message, and whether its header section was cut short.</summary>
+    private static void AddAttachmentNote(List<string> lines, NotificationRequest request, ReturnedOriginal original)
+    {
         if (request.Kind != ReportKind.Failure)
         {
             lines.Add("The header section of your message is attached.");
@@ -186,18 +220,6 @@ internal static partial class DeliveryReport
         {
             lines.Add("The header section was too large and has been cut short.");
         }
-
-        var output = new MemoryStream();
-        foreach (string line in lines)
-        {
-            string indent = line.StartsWith("    ", StringComparison.Ordinal) ? "        " : line.StartsWith('<') ? "    " : string.Empty;
-            foreach (string wrapped in MailLines.Wrap(line, TextWidth, indent))
-            {
-                MailLines.WriteBodyLine(output, Encoding.UTF8.GetBytes(wrapped));
-            }
-        }
-
-        return output.ToArray();
     }
 
     /// <summary>The message/delivery-status part (RFC 3464 2.1): per-message fields, then one group per recipient; US-ASCII only.</summary>

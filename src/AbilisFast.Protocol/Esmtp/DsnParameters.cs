@@ -1,4 +1,4 @@
-namespace AbilisFast.Server.Queue;
+namespace AbilisFast.Protocol.Esmtp;
 
 /// <summary>RFC 3461 NOTIFY= of one recipient; None = the client gave no NOTIFY parameter.</summary>
 [Flags]

@@ -1,7 +1,7 @@
 using System.Text;
-using AbilisFast.Protocol.Addressing;
+using AbilisFast.Protocol.Esmtp;
 
-namespace AbilisFast.Protocol.Tests.Addressing;
+namespace AbilisFast.Protocol.Tests.Esmtp;
 
 public sealed class EsmtpParameterTests
 {

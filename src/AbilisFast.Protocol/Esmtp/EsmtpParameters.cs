@@ -1,4 +1,4 @@
-namespace AbilisFast.Protocol.Addressing;
+namespace AbilisFast.Protocol.Esmtp;
 
 /// <summary>Value helpers for MAIL / RCPT parameters.</summary>
 internal static class EsmtpParameters

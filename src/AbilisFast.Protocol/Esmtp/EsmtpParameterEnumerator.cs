@@ -1,4 +1,4 @@
-namespace AbilisFast.Protocol.Addressing;
+namespace AbilisFast.Protocol.Esmtp;
 
 /// <summary>
 /// Enumerates esmtp-params (RFC 5321 4.1.2) separated by spaces:

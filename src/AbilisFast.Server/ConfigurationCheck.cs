@@ -65,10 +65,24 @@ internal static partial class ConfigurationCheck
             error.WriteLine(warning);
         }
 
-        // WDIR/users and WDIR/aliases as a start reads them: a damaged file, an alias loop or a
-        // program target is an error here (a running server would keep what it had); skipped
-        // targets are warnings.
-        string recipients;
+        if (CheckRecipients(settings, output, error) is not { } recipients)
+        {
+            return ExitCodes.Usage;
+        }
+
+        string admin = settings.AdminAddress is null ? "no admin port" : $"admin port {settings.AdminAddress}:{settings.AdminPort}";
+        string source = commandLine.ConfigPath is { } path ? path : "no --config file";
+        output.WriteLine($"abilisfast: configuration OK ({source}; SMTP port {settings.TcpLocPort}, {admin}, WDIR {settings.WorkDir}{(settings.Log ? ", LOG:YES" : string.Empty)}; {recipients}{Dkim(settings)})");
+        return ExitCodes.Ok;
+    }
+
+    /// <summary>
+    /// WDIR/users and WDIR/aliases as a start reads them: a damaged file, an alias loop or a program
+    /// target is an error here (null, the line written; a running server would keep what it had);
+    /// skipped targets are warnings. Returns what is in force.
+    /// </summary>
+    private static string? CheckRecipients(SmtpSettings settings, TextWriter output, TextWriter error)
+    {
         try
         {
             AbilisFast.Server.Access.UserStore users = AbilisFast.Server.Access.UserStore.Load(settings.WorkDir);
@@ -79,23 +93,18 @@ internal static partial class ConfigurationCheck
                 output.WriteLine($"abilisfast: aliases: {skipped}");
             }
 
-            recipients = $"{table.UserCount} mail user(s), {table.AliasCount} alias(es), {table.CatchAllCount} catch-all(s)";
+            return $"{table.UserCount} mail user(s), {table.AliasCount} alias(es), {table.CatchAllCount} catch-all(s)";
         }
         catch (Recipients.AliasFileException e)
         {
             error.WriteLine($"abilisfast: aliases: {e.Message}");
-            return ExitCodes.Usage;
+            return null;
         }
         catch (Exception e) when (e is InvalidDataException or IOException or UnauthorizedAccessException)
         {
             error.WriteLine($"abilisfast: users or aliases cannot be read: {e.Message}");
-            return ExitCodes.Usage;
+            return null;
         }
-
-        string admin = settings.AdminAddress is null ? "no admin port" : $"admin port {settings.AdminAddress}:{settings.AdminPort}";
-        string source = commandLine.ConfigPath is { } path ? path : "no --config file";
-        output.WriteLine($"abilisfast: configuration OK ({source}; SMTP port {settings.TcpLocPort}, {admin}, WDIR {settings.WorkDir}{(settings.Log ? ", LOG:YES" : string.Empty)}; {recipients}{Dkim(settings)})");
-        return ExitCodes.Ok;
     }
 
     private static string Dkim(SmtpSettings settings) => settings.DkimDomains.Count == 0

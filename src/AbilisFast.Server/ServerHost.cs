@@ -56,28 +56,9 @@ internal static class ServerHost
             }
 
             console.WriteLine($"abilisfast: TLS: {tls.Origin}, SHA-256 fingerprint {tls.Certificate.GetCertHashString(System.Security.Cryptography.HashAlgorithmName.SHA256)}");
-            Action<string> report = line =>
-            {
-                log.Write(LogTag.Port, line);
-                console.WriteLine($"abilisfast: {line}");
-            };
-            if (settings.AdminAddress is not null)
-            {
-                CreateFirstAdmin(settings, console);
-            }
-
-            var users = new Access.UserDirectory(settings.WorkDir, report);
-            var recipients = new Recipients.LocalRecipients(users, settings.WorkDir, report);
-            var context = new SmtpContext(settings, log, spool)
-            {
-                Mailboxes = mailboxes,
-                Tls = tls,
-                AuthUsers = new Access.SmtpAuthUsers(users),
-                Recipients = recipients,
-            };
+            (SmtpContext context, Access.UserDirectory users, Recipients.LocalRecipients recipients, Action<string> report) =
+                CreateContext(settings, log, spool, mailboxes, tls, console);
             live = context;
-            recipients.Settings = () => context.Settings;
-            report(recipients.Describe(recipients.For(settings)));
             await using var logFile = new SessionLogFile(log, Path.Combine(settings.WorkDir, "log"), () => context.Settings, line => console.WriteLine($"abilisfast: {line}"));
             logFile.Start();
             await using var delivery = new DeliveryEngine(context, new LiveRouteResolver(context), mailboxes);
@@ -90,18 +71,7 @@ internal static class ServerHost
             await using var server = new SmtpListener(context, bans);
             configuration?.Attach(context);
             configuration?.Attach(bans);
-            // The heartbeat also follows WDIR/users and WDIR/aliases (two stats a second).
-            server.OnHeartbeat = recipients.RefreshFromHeartbeat;
-            if (notifier is not null)
-            {
-                server.HeartbeatPeriod = notifier.HeartbeatPeriod;
-                server.OnHeartbeat = () =>
-                {
-                    recipients.RefreshFromHeartbeat();
-                    notifier.Heartbeat();
-                };
-            }
-
+            FollowHeartbeat(server, notifier, recipients);
             if (StartListener(server, settings, console) is int notListening)
             {
                 return notListening;
@@ -129,6 +99,53 @@ internal static class ServerHost
         {
             console.WriteLine(WorkDirMessage(settings.WorkDir, e));
             return ExitCodes.WorkDirUnusable;
+        }
+    }
+
+    /// <summary>
+    /// The context the sessions and deliveries share, with the users (WDIR/users) and the recipient
+    /// table (WDIR/aliases) a running server follows; creates the first console admin when no user
+    /// has admin rights and the admin port is on. Report writes a line to the session log and standard error.
+    /// </summary>
+    private static (SmtpContext Context, Access.UserDirectory Users, Recipients.LocalRecipients Recipients, Action<string> Report) CreateContext(
+        SmtpSettings settings, SessionLog log, SpoolStore spool, MaildirStore mailboxes, ServerTls tls, TextWriter console)
+    {
+        Action<string> report = line =>
+        {
+            log.Write(LogTag.Port, line);
+            console.WriteLine($"abilisfast: {line}");
+        };
+        if (settings.AdminAddress is not null)
+        {
+            CreateFirstAdmin(settings, console);
+        }
+
+        var users = new Access.UserDirectory(settings.WorkDir, report);
+        var recipients = new Recipients.LocalRecipients(users, settings.WorkDir, report);
+        var context = new SmtpContext(settings, log, spool)
+        {
+            Mailboxes = mailboxes,
+            Tls = tls,
+            AuthUsers = new Access.SmtpAuthUsers(users),
+            Recipients = recipients,
+        };
+        recipients.Settings = () => context.Settings;
+        report(recipients.Describe(recipients.For(settings)));
+        return (context, users, recipients, report);
+    }
+
+    /// <summary>The session heartbeat follows WDIR/users and WDIR/aliases (two stats a second) and pings systemd's watchdog.</summary>
+    private static void FollowHeartbeat(SmtpListener server, SystemdNotifier? notifier, Recipients.LocalRecipients recipients)
+    {
+        server.OnHeartbeat = recipients.RefreshFromHeartbeat;
+        if (notifier is not null)
+        {
+            server.HeartbeatPeriod = notifier.HeartbeatPeriod;
+            server.OnHeartbeat = () =>
+            {
+                recipients.RefreshFromHeartbeat();
+                notifier.Heartbeat();
+            };
         }
     }
 

@@ -66,6 +66,12 @@ internal static class UserCommand
             return Delete(workDir, deleteName, output, error);
         }
 
+        return Set(name, rightsText, workDir, input, output, error);
+    }
+
+    /// <summary>Creates or changes user <paramref name="name"/> with the password read from <paramref name="input"/>.</summary>
+    private static int Set(string? name, string? rightsText, string workDir, TextReader input, TextWriter output, TextWriter error)
+    {
         if (name is null || rightsText is null)
         {
             error.WriteLine($"abilisfast: {Usage}");

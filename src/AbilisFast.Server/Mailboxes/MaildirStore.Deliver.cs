@@ -31,14 +31,9 @@ internal sealed partial class MaildirStore
     public MaildirDelivery Deliver(string folder, ReadOnlySpan<byte> prefix, Stream body, long length, MaildirKey? key = null)
     {
         ArgumentNullException.ThrowIfNull(body);
-        if (length < 0)
+        if (Unusable(folder, length) is { } unusable)
         {
-            return MaildirDelivery.Failed(MaildirFailure.Other, "negative body length");
-        }
-
-        if (!Recipients.MailboxFolder.IsValid(folder))
-        {
-            return MaildirDelivery.Failed(MaildirFailure.Other, $"'{folder}' is not a mailbox folder name");
+            return unusable;
         }
 
         MailboxUsage usage = GetOrAdd(folder);
@@ -113,6 +108,12 @@ internal sealed partial class MaildirStore
             return MaildirDelivery.Failed(Classify(e), e.Message + removal);
         }
     }
+
+    /// <summary>A negative length or a folder name that <see cref="Recipients.MailboxFolder"/> would not make: refused.</summary>
+    private static MaildirDelivery? Unusable(string folder, long length) =>
+        length < 0 ? MaildirDelivery.Failed(MaildirFailure.Other, "negative body length")
+        : !Recipients.MailboxFolder.IsValid(folder) ? MaildirDelivery.Failed(MaildirFailure.Other, $"'{folder}' is not a mailbox folder name")
+        : null;
 
     /// <summary>
     /// A redelivery of a message this mailbox may already hold (same queue id and key): the earlier

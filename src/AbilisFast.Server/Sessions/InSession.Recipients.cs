@@ -69,22 +69,7 @@ internal sealed partial class InSession
         RecipientTarget[]? targets = null;
         if (_context.Recipients is { } recipients)
         {
-            // Two stats (WDIR/users, WDIR/aliases) at the first local RCPT of each transaction, no
-            // allocation: a user added, changed or deleted a moment ago counts for this transaction
-            // already (a changed file is read again first). A name not found is checked once more
-            // after a fresh stat, so the RCPT right after `abilisfast user` is never refused.
-            if (!_recipientsRefreshed)
-            {
-                _recipientsRefreshed = true;
-                recipients.Refresh();
-            }
-
-            targets = recipients.For(settings).Find(name, domainAscii, settings.RecipientDelimiter);
-            if (targets is null && settings.LocalRcptKnown && recipients.Refresh())
-            {
-                targets = recipients.For(settings).Find(name, domainAscii, settings.RecipientDelimiter);
-            }
-
+            targets = LookUp(recipients, settings, name, domainAscii);
             if (targets is null && settings.LocalRcptKnown)
             {
                 _context.RecipientCounters.CountUnknownLocal();
@@ -132,6 +117,30 @@ internal sealed partial class InSession
         }
 
         return RecipientAccepted();
+    }
+
+    /// <summary>
+    /// What a local name stands for, or null when it is unknown. Two stats (WDIR/users,
+    /// WDIR/aliases) at the first local RCPT of each transaction, no allocation: a user added,
+    /// changed or deleted a moment ago counts for this transaction already (a changed file is read
+    /// again first). Under LOCAL-RCPT:KNOWN a name not found is checked once more after a fresh
+    /// stat, so the RCPT right after `abilisfast user` is never refused.
+    /// </summary>
+    private RecipientTarget[]? LookUp(LocalRecipients recipients, SmtpSettings settings, ReadOnlySpan<char> name, string? domainAscii)
+    {
+        if (!_recipientsRefreshed)
+        {
+            _recipientsRefreshed = true;
+            recipients.Refresh();
+        }
+
+        RecipientTarget[]? targets = recipients.For(settings).Find(name, domainAscii, settings.RecipientDelimiter);
+        if (targets is null && settings.LocalRcptKnown && recipients.Refresh())
+        {
+            targets = recipients.For(settings).Find(name, domainAscii, settings.RecipientDelimiter);
+        }
+
+        return targets;
     }
 
     /// <summary>

@@ -239,7 +239,7 @@ internal sealed class RecipientTable
             targets.Add(target);
         }
 
-        private IEnumerable<RecipientTarget> ResolveLocal(string local, string? domain, string? self, int line)
+        private RecipientTarget[] ResolveLocal(string local, string? domain, string? self, int line)
         {
             if (self is null || !string.Equals(local, self, StringComparison.OrdinalIgnoreCase))
             {

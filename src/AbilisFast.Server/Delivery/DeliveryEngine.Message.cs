@@ -3,8 +3,8 @@ using AbilisFast.Protocol.States;
 using AbilisFast.Server.Configuration;
 using AbilisFast.Server.Diagnostics;
 using AbilisFast.Server.Mailboxes;
-using AbilisFast.Server.Recipients;
 using AbilisFast.Server.Queue;
+using AbilisFast.Server.Recipients;
 using AbilisFast.Server.Spool;
 
 namespace AbilisFast.Server.Delivery;

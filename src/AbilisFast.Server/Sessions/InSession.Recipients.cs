@@ -3,8 +3,8 @@ using AbilisFast.Protocol.Esmtp;
 using AbilisFast.Protocol.Replies;
 using AbilisFast.Protocol.States;
 using AbilisFast.Server.Configuration;
-using AbilisFast.Server.Mailboxes;
 using AbilisFast.Server.Diagnostics;
+using AbilisFast.Server.Mailboxes;
 using AbilisFast.Server.Queue;
 using AbilisFast.Server.Recipients;
 

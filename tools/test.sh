@@ -11,6 +11,7 @@ need=()
 command -v swaks >/dev/null 2>&1 || need+=(swaks)
 command -v python3 >/dev/null 2>&1 || need+=(python3)
 command -v smtp-source >/dev/null 2>&1 || need+=(postfix)
+command -v openssl >/dev/null 2>&1 || need+=(openssl)
 command -v dnsmasq >/dev/null 2>&1 || [ -x /usr/sbin/dnsmasq ] || need+=(dnsmasq-base)
 # systemd only for systemd-analyze verify of deploy/abilisfast.service; it is never started.
 command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)

@@ -39,6 +39,7 @@ internal static class SmtpReplies
     public static ReadOnlySpan<byte> BadDsnParameter => "501 5.5.4 Malformed DSN parameter (NOTIFY, ORCPT, RET or ENVID, RFC 3461)\r\n"u8;
     public static ReadOnlySpan<byte> BadAuthParameter => "501 5.5.4 Malformed AUTH= parameter (<> or xtext, RFC 4954)\r\n"u8;
     public static ReadOnlySpan<byte> NoLocalMailboxes => "550 5.1.1 No mailboxes here (STORE-MB:NO) and no SERVER to pass local mail to\r\n"u8;
+    public static ReadOnlySpan<byte> UnknownLocalRecipient => "550 5.1.1 Recipient address rejected: no such user here\r\n"u8;
     public static ReadOnlySpan<byte> MailboxFull => "452 4.2.2 Mailbox full, try again later\r\n"u8;
     public static ReadOnlySpan<byte> Utf8Required => "553 5.6.7 Non-ASCII address requires the SMTPUTF8 parameter\r\n"u8;
     public static ReadOnlySpan<byte> RoutingRefused => "550 5.7.1 Error: source routing, % and ! addresses are not accepted\r\n"u8;

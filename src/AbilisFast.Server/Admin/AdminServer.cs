@@ -40,7 +40,7 @@ internal sealed class AdminServer : IAsyncDisposable
     private static readonly byte[] WontEcho = [255, 252, 1];
 
     private readonly SmtpContext _context;
-    private readonly UserStore _users;
+    private readonly Access.UserDirectory _users;
     private readonly AdminCommands _commands;
     private readonly string _nodeName;
     private readonly CancellationTokenSource _stopping = new();
@@ -49,7 +49,8 @@ internal sealed class AdminServer : IAsyncDisposable
 
     private readonly Access.IpBanService? _bans;
 
-    public AdminServer(SmtpContext context, UserStore users, Configuration.LiveConfiguration? configuration = null, Access.IpBanService? bans = null)
+    /// <param name="users">WDIR/users as the server follows it: a new password counts at the next login.</param>
+    public AdminServer(SmtpContext context, Access.UserDirectory users, Configuration.LiveConfiguration? configuration = null, Access.IpBanService? bans = null)
     {
         _context = context;
         _users = users;

@@ -67,4 +67,6 @@ internal static class ParameterNames
     public const string Ipv6PrefixSes = "IPV6-PREFIX-SES";
     public const string NodeName = "NODENAME";
     public const string Sink = "SINK";
+    public const string LocalRcpt = "LOCAL-RCPT";
+    public const string RecipientDelimiter = "RECIPIENT-DELIMITER";
 }

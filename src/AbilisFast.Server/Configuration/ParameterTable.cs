@@ -30,7 +30,7 @@ internal static class ParameterTable
         Address(P.IpSrc, "127.0.0.1", true, "one client address allowed to connect; # = none"),
         new(P.IpSrcList, ParameterKind.IpListRef, NamedIpLists.PrivateIpAdd, "the name of a defined IP list, or #", true,
             "named IP list of clients allowed to connect; # = none"),
-        new(P.LocalDomain, ParameterKind.DomainList, string.Empty, "empty, or comma-separated domain names", true,
+        new(P.LocalDomain, ParameterKind.DomainList, string.Empty, "empty, or comma-separated domain names (IDN in either form)", true,
             "mail domain(s) delivered to local mailboxes"),
         Text(P.HeloHost, "noname", true, "name given in the greeting and in our own HELO/EHLO"),
         new(P.WDir, ParameterKind.Path, DefaultWorkDir, "a folder path", false,
@@ -106,6 +106,10 @@ internal static class ParameterTable
             "prefix length by which MAX-IP-SES and IPBAN count IPv6 clients (one network, one client; 128 = each address); ours"),
         Text(P.NodeName, DefaultNodeName(), true, "node name in the console prompt"),
         YesNo(P.Sink, "NO", true, "benchmarking: accept and discard every message"),
+        Enum(P.LocalRcpt, "KNOWN", ["KNOWN", "ANY"],
+            "local recipients: KNOWN users with the mail right, aliases, postmaster/abuse/root (others 550 5.1.1 at RCPT); ANY every local part (labs); ours"),
+        new(P.RecipientDelimiter, ParameterKind.Delimiters, "+", "empty, or up to 4 of + - _ = .", true,
+            "address extension: bob+tag@ is delivered to bob; each character given starts one; empty = none; ours", allowEmpty: true),
     ];
 
     private static readonly Dictionary<string, int> IndexByName = BuildIndex();

@@ -64,6 +64,8 @@ internal sealed partial record SmtpSettings
             MetricsToken = store.GetValue(P.MetricsToken),
             NodeName = store.GetValue(P.NodeName),
             Sink = YesNo(store, P.Sink),
+            LocalRcptKnown = store.GetValue(P.LocalRcpt) == "KNOWN",
+            RecipientDelimiter = store.GetValue(P.RecipientDelimiter),
         };
         return WithDelivery(receiving, store, workDir);
     }

@@ -225,8 +225,20 @@ internal sealed partial record SmtpSettings
     /// <summary>SINK.</summary>
     public bool Sink { get; init; }
 
-    /// <summary>True when the UTF-8 domain is one of LOCAL-DOMAIN (case-insensitive, whole name, no allocation).</summary>
+    /// <summary>LOCAL-RCPT (ours): true (KNOWN) = only users, aliases and postmaster/abuse/root are local recipients; false (ANY) = any local part.</summary>
+    public bool LocalRcptKnown { get; init; } = true;
+
+    /// <summary>RECIPIENT-DELIMITER (ours): characters that start an address extension (bob+tag); empty = none.</summary>
+    public string RecipientDelimiter { get; init; } = "+";
+
+    /// <summary>True when the UTF-8 domain is one of LOCAL-DOMAIN (case-insensitive, whole name, either IDN form, no allocation).</summary>
     public bool IsLocalDomain(ReadOnlySpan<byte> utf8Domain) => _localDomains.Contains(utf8Domain);
+
+    /// <summary>The index in LOCAL-DOMAIN of the UTF-8 domain, or -1 (no allocation).</summary>
+    public int LocalDomainIndex(ReadOnlySpan<byte> utf8Domain) => _localDomains.IndexOf(utf8Domain);
+
+    /// <summary>LOCAL-DOMAIN entry <paramref name="index"/> in lower-case ASCII (A-labels for IDN).</summary>
+    public string LocalDomainAscii(int index) => _localDomains.AsciiNames[index];
 
     public override string ToString() =>
         $"SmtpSettings {{ TcpLocPort = {TcpLocPort}, SesTot = {SesTot}, WorkDir = {WorkDir}, HeloHost = {HeloHost} }}";

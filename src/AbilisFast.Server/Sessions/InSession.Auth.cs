@@ -287,17 +287,18 @@ internal sealed partial class InSession
             return valid;
         }).ConfigureAwait(false);
         Touch();
-        string shown = UserStore.IsValidName(name) ? name : "(invalid name)";
+        // The name as given (printable, cut at 64 characters), never the password.
+        string shown = ShownName(name);
         if (ok)
         {
             _authenticated = true;
             _authUser = shown;
-            LogSession($"AUTH: authenticated as {shown}");
+            LogSession($"AUTH: {remote} authenticated as '{shown}'");
             Reply(SmtpReplies.AuthOk);
             return;
         }
 
-        LogSession($"AUTH: authentication failed for {shown}");
+        LogSession($"AUTH: {remote} failed to authenticate as '{shown}'{(UserStore.IsValidName(name) ? string.Empty : " (not a valid user name)")}");
         if (Error(SmtpReplies.AuthFailed) == Step.Close)
         {
             _closing = true;
@@ -307,6 +308,17 @@ internal sealed partial class InSession
             Reply(SmtpReplies.AuthBanned);
             _closing = true;
         }
+    }
+
+    private static string ShownName(string name)
+    {
+        var shown = new StringBuilder(Math.Min(name.Length, 64));
+        foreach (char c in name.Length > 64 ? name[..64] : name)
+        {
+            shown.Append(char.IsControl(c) ? '?' : c);
+        }
+
+        return name.Length > 64 ? shown.Append("...").ToString() : shown.ToString();
     }
 
     /// <summary>

@@ -244,51 +244,49 @@ internal sealed partial class InSession
     {
         if (!CommandParser.TryStripKeyword(argument, "TO:"u8, out ReadOnlySpan<byte> rest))
         {
-            return Error(SmtpReplies.RcptSyntax);
+            return RefuseRcpt(argument, SmtpReplies.RcptSyntax);
         }
 
         PathStatus status = PathParser.TryParse(rest, PathKind.Forward, out ParsedPath path);
         if (status == PathStatus.RoutingCharacters)
         {
-            return Error(SmtpReplies.RoutingRefused);
+            return RefuseRcpt(rest, SmtpReplies.RoutingRefused);
         }
 
         if (status != PathStatus.Ok)
         {
-            return Error(SmtpReplies.BadRecipient);
+            return RefuseRcpt(rest, SmtpReplies.BadRecipient);
         }
 
         ParameterStatus parsed = RcptParameters.Parse(path.Parameters(rest), out RcptParameters parameters);
         if (parsed != ParameterStatus.Ok)
         {
-            return Error(ParameterError(parsed));
+            return RefuseRcpt(rest, ParameterError(parsed));
         }
 
         if (path.HasNonAscii && !_smtpUtf8)
         {
-            return Error(SmtpReplies.Utf8Required);
+            return RefuseRcpt(rest, SmtpReplies.Utf8Required);
         }
 
-        if (_envelope.RecipientCount >= _context.Settings.MaxRcpt)
+        if (_rcptCount >= _context.Settings.MaxRcpt)
         {
+            if (!_tooManyLogged)
+            {
+                _tooManyLogged = true;
+                LogRefusedRcpt(rest, SmtpReplies.TooManyRecipients);
+            }
+
             Reply(SmtpReplies.TooManyRecipients);
             return Step.Continue;
         }
 
-        RecipientFlags kind;
         if (path.IsPostmaster || _context.Settings.IsLocalDomain(path.Domain(rest)))
         {
-            kind = RecipientFlags.Local;
-            if (!_context.Settings.Sink && LocalRecipientRefused(path.Mailbox(rest), path.IsPostmaster) is { } refusal)
-            {
-                return refusal;
-            }
+            return LocalRecipient(rest, path, parameters.Notify, parameters.OriginalRecipient);
         }
-        else if (_relayAllowed || (_authenticated && _context.Settings.RelayAuth))
-        {
-            kind = RecipientFlags.Relay;
-        }
-        else
+
+        if (!_relayAllowed && !(_authenticated && _context.Settings.RelayAuth))
         {
             if (!_relayRefusedCounted)
             {
@@ -296,42 +294,11 @@ internal sealed partial class InSession
                 _context.Count(_channel, SmtpCounter.RelayFail, Direction.In);
             }
 
-            return Error(SmtpReplies.RelayDenied);
+            return RefuseRcpt(rest, SmtpReplies.RelayDenied);
         }
 
-        _envelope.AddRecipient(path.Mailbox(rest), kind, parameters.Notify, parameters.OriginalRecipient);
-        SetState(SmtpState.Rcpt);
-        Reply(SmtpReplies.RecipientOk);
-        return Step.Continue;
-    }
-
-    /// <summary>
-    /// A local recipient this server cannot take: with STORE-MB:NO and no SERVER there is nowhere to
-    /// put it (550 5.1.1); with STORE-MB:YES a mailbox already over MB-MAXSIZE or MB-MAXMAILS for a
-    /// message of the declared size gets 452 4.2.2. Null when the recipient is fine. The bare
-    /// &lt;postmaster&gt; (RFC 5321 4.5.1: it must be accepted) always has a mailbox here.
-    /// </summary>
-    private Step? LocalRecipientRefused(ReadOnlySpan<byte> mailbox, bool postmaster)
-    {
-        SmtpSettings settings = _context.Settings;
-        if (!settings.StoreMb && !postmaster)
-        {
-            return settings.RelayServer is null ? Error(SmtpReplies.NoLocalMailboxes) : null;
-        }
-
-        if (_context.Mailboxes is not { } mailboxes)
-        {
-            return null;
-        }
-
-        int at = mailbox.LastIndexOf((byte)'@');
-        if (mailboxes.CheckRoom(at < 0 ? mailbox : mailbox[..at], _declaredSize) != MailboxRoom.Ok)
-        {
-            Reply(SmtpReplies.MailboxFull);
-            return Step.Continue;
-        }
-
-        return null;
+        _envelope.AddRecipient(path.Mailbox(rest), RecipientFlags.Relay, parameters.Notify, parameters.OriginalRecipient);
+        return RecipientAccepted();
     }
 
     private static ReadOnlySpan<byte> ParameterError(ParameterStatus status) => status switch

@@ -302,6 +302,7 @@ internal sealed partial class InSession
     {
         AbortMessage();
         _envelope.Reset();
+        ResetRecipients();
         _relayRefusedCounted = false;
         _smtpUtf8 = false;
         _bodyBytes = 0;

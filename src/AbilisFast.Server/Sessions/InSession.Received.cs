@@ -55,6 +55,7 @@ internal sealed partial class InSession
         Put(text, ref n, "Receiving message: "u8);
         PutHex(text, ref n, _messageId);
         _context.Log.Write(LogTag.In, text[..n]);
+        LogMessageRows();
     }
 
     /// <summary>

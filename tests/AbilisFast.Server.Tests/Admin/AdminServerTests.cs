@@ -19,7 +19,7 @@ public sealed class AdminServerTests : IAsyncLifetime
             [$"WDIR:{_test.WorkDir}", "HELOHOST:mx.test", "LOCAL-DOMAIN:local.test", "NODENAME:ABILIS_CPX", "STORE-MB:YES"]));
         _configuration = new LiveConfiguration(store, configPath: null);
         _configuration.Attach(_test.Context);
-        _admin = new AdminServer(_test.Context, users, _configuration);
+        _admin = new AdminServer(_test.Context, new AbilisFast.Server.Access.UserDirectory(_test.WorkDir), _configuration);
         _admin.Start(new IPEndPoint(IPAddress.Loopback, 0));
         return Task.CompletedTask;
     }
@@ -425,8 +425,7 @@ public sealed class AdminServerTests : IAsyncLifetime
     {
         var bans = new AbilisFast.Server.Access.IpBanService(_test.WorkDir, TimeProvider.System,
             new AbilisFast.Server.Configuration.IpBanOptions { MaxFail = 3, WhiteList = IpAccessList.Empty, WhiteListText = "#" });
-        var users = UserStore.Load(_test.WorkDir);
-        await using var admin = new AdminServer(_test.Context, users, _configuration, bans);
+        await using var admin = new AdminServer(_test.Context, new AbilisFast.Server.Access.UserDirectory(_test.WorkDir), _configuration, bans);
         admin.Start(new IPEndPoint(IPAddress.Loopback, 0));
         await using var smtp = new SmtpListener(_test.Context, bans);
         smtp.Start(new IPEndPoint(IPAddress.Loopback, 0));

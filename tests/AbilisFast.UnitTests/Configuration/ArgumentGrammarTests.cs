@@ -129,8 +129,17 @@ public sealed class ArgumentGrammarTests
         string[] lines = Subcommands.Help().Split('\n');
         foreach ((string name, string usage) in Subcommands.All)
         {
-            string line = Assert.Single(lines, l => l.StartsWith("  " + name + " ", StringComparison.Ordinal));
-            Assert.EndsWith(usage["usage: abilisfast ".Length..][(name.Length + 1)..], line.TrimEnd('\r'), StringComparison.Ordinal);
+            // A command with several forms (user NAME --rights R, user --list, user --delete NAME) has
+            // its first on the command's line and each other on the next lines, under the first.
+            string[] forms = usage.Split('\n');
+            int at = Array.FindIndex(lines, l => l.StartsWith("  " + name + " ", StringComparison.Ordinal));
+            Assert.Single(lines, l => l.StartsWith("  " + name + " ", StringComparison.Ordinal));
+            Assert.EndsWith(forms[0]["usage: abilisfast ".Length..][(name.Length + 1)..], lines[at].TrimEnd('\r'), StringComparison.Ordinal);
+            for (int i = 1; i < forms.Length; i++)
+            {
+                string form = forms[i].TrimStart()[("abilisfast " + name + " ").Length..];
+                Assert.Equal(new string(' ', lines[at].Length - forms[0].Length + "usage: abilisfast ".Length + name.Length + 1) + form, lines[at + i].TrimEnd('\r'));
+            }
         }
 
         foreach (ParameterDefinition d in ParameterTable.All)

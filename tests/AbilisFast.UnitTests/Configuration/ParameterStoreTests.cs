@@ -13,6 +13,7 @@ public sealed class ParameterStoreTests
         "SERVER-TLS-VERIFY", "SERVER-TLS-PIN", "SERVER-TLS-CA", "MX-TLS", "SERVER-AUTH-PLAINTEXT",
         "HOP-LIMIT", "DELAY-NOTIF-TIME",
         "METRICS-PORT", "METRICS-ADDR", "METRICS-TOKEN", "DKIM-DOMAIN", "DKIM-SELECTOR", "DKIM-KEY", "JUNK-CMD-LIMIT", "IPV6-PREFIX-SES", "NODENAME", "SINK",
+        "LOCAL-RCPT", "RECIPIENT-DELIMITER",
     ];
 
     public static TheoryData<string> AllNames() => new(ParameterTable.All.Select(d => d.Name));
@@ -36,6 +37,7 @@ public sealed class ParameterStoreTests
         { "METRICS-PORT", "0" }, { "METRICS-ADDR", "127.0.0.1" }, { "METRICS-TOKEN", "" }, { "DKIM-DOMAIN", "" },
         { "DKIM-SELECTOR", "default" }, { "DKIM-KEY", "" }, { "JUNK-CMD-LIMIT", "100" }, { "IPV6-PREFIX-SES", "64" },
         { "SINK", "NO" },
+        { "LOCAL-RCPT", "KNOWN" }, { "RECIPIENT-DELIMITER", "+" },
     };
 
     [Fact]
@@ -171,9 +173,9 @@ public sealed class ParameterStoreTests
     [InlineData("MAX-RCPT", "1e3", "1..65535")]
     [InlineData("IPSRC", "localhost", "an IP address or #")]
     [InlineData("IPSRCLIST", "10/8", "the name of a defined IP list, or #")]
-    [InlineData("LOCAL-DOMAIN", "exa mple.com", "empty, or comma-separated domain names")]
-    [InlineData("LOCAL-DOMAIN", "example.com,,b.org", "empty, or comma-separated domain names")]
-    [InlineData("LOCAL-DOMAIN", "-bad.example", "empty, or comma-separated domain names")]
+    [InlineData("LOCAL-DOMAIN", "exa mple.com", "empty, or comma-separated domain names (IDN in either form)")]
+    [InlineData("LOCAL-DOMAIN", "example.com,,b.org", "empty, or comma-separated domain names (IDN in either form)")]
+    [InlineData("LOCAL-DOMAIN", "-bad.example", "empty, or comma-separated domain names (IDN in either form)")]
     [InlineData("HELOHOST", "", "1..255 letters, digits, '.', '-' or '_'")]
     [InlineData("HELOHOST", "a b", "1..255 letters, digits, '.', '-' or '_'")]
     [InlineData("WDIR", "", "a folder path")]
@@ -232,6 +234,11 @@ public sealed class ParameterStoreTests
     [InlineData("DKIM-SELECTOR", "", "selectors (letters, digits, '-', '.') separated by commas, at most 8")]
     [InlineData("DKIM-SELECTOR", "a,b,c,d,e,f,g,h,i", "selectors (letters, digits, '-', '.') separated by commas, at most 8")]
     [InlineData("SINK", "ON", "YES or NO")]
+    [InlineData("LOCAL-RCPT", "SOME", "KNOWN or ANY")]
+    [InlineData("RECIPIENT-DELIMITER", "#", "empty, or up to 4 of + - _ = .")]
+    [InlineData("RECIPIENT-DELIMITER", "++", "empty, or up to 4 of + - _ = .")]
+    [InlineData("RECIPIENT-DELIMITER", "+-_=.", "empty, or up to 4 of + - _ = .")]
+    [InlineData("LOCAL-DOMAIN", "bü cher.test", "empty, or comma-separated domain names (IDN in either form)")]
     public void RejectsInvalidValuesWithOneLine(string name, string value, string allowed)
     {
         var store = new ParameterStore();

@@ -17,7 +17,7 @@ public sealed class InternalMailTests : IDisposable
         Assert.Equal(id, stored.Id);
         Assert.Equal("alerts@local.test", stored.Envelope.Sender);
         Assert.Equal(EnvelopeFlags.Internal, stored.Envelope.Flags);
-        Assert.Equal([RecipientFlags.Local, RecipientFlags.Relay], stored.Envelope.Recipients.Select(r => r.Flags));
+        Assert.Equal([RecipientFlags.Local | RecipientFlags.Mailbox, RecipientFlags.Relay], stored.Envelope.Recipients.Select(r => r.Flags));
         Assert.StartsWith("Received: from localhost\r\n\tby mx.test (AbilisFast) with local id ", stored.Body);
         Assert.EndsWith("Subject: hi\r\nbare LF\r\nbare CR\r\n", stored.Body);
         Assert.Equal(1, _server.Context.Counters.Get(SmtpCounter.IntSucc, Direction.In));

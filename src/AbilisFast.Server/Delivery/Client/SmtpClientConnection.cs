@@ -103,7 +103,7 @@ internal sealed partial class SmtpClientConnection : IAsyncDisposable
         catch (SocketException e)
         {
             socket.Dispose();
-            throw new SmtpClientException(e.Message, null, e);
+            throw new SmtpClientException(Transport.NetworkErrorText.Describe(e), null, e);
         }
         catch
         {

@@ -122,9 +122,11 @@ public sealed class ReceivePathAllocationTests
 
     private static async Task MeasureAsync(string commandsText, int repliesPerBatch, Action<string>? prepare, params string[] parameters)
     {
+        // Thousands of NOOP/RSET/VRFY/HELP in one session: the junk-command limit (tested on its own
+        // in JunkAndStressTests) is set out of the way.
         using TestServerContext server = prepare is null
-            ? new TestServerContext(["LOCAL-DOMAIN:local.test", "MAX-RCPT:1000", .. parameters])
-            : TestServerContext.WithRecipients(prepare, ["MAX-RCPT:1000", "MAX-IP-SES:1", .. parameters]);
+            ? new TestServerContext(["LOCAL-DOMAIN:local.test", "MAX-RCPT:1000", "JUNK-CMD-LIMIT:65535", .. parameters])
+            : TestServerContext.WithRecipients(prepare, ["MAX-RCPT:1000", "MAX-IP-SES:1", "JUNK-CMD-LIMIT:65535", .. parameters]);
         var transport = new PipeTransport(new IPEndPoint(IPAddress.Loopback, 40000), inline: true);
         var session = new InSession(server.Context);
         Task run = session.RunAsync(transport, channel: null);

@@ -15,7 +15,7 @@ internal static class SendmailCommand
 {
     public const string Usage = "usage: abilisfast sendmail [-t] [-i] [-f FROM] [-F NAME] [--wdir DIR] [--config FILE] [--] [TO...] < message";
 
-    private const string Name = "sendmail";
+    private const string Name = "abilisfast sendmail";
 
     /// <summary>
     /// Postfix's sendmail options. Flags -m, -n, -v, -G, -U and options -A, -B, -e, -h, -L, -N, -O,
@@ -190,9 +190,9 @@ internal static class SendmailCommand
 
             return SysExits.Ok;
         }
-        catch (UnauthorizedAccessException e)
+        catch (UnauthorizedAccessException)
         {
-            return Fail(error, SysExits.CantCreat, $"cannot create a file in {PickupDirectory.PathIn(workDir)}: {e.Message} (is this user in the group of the pickup folder? see docs/sendmail.md)");
+            return Fail(error, SysExits.CantCreat, $"cannot create a file in {PickupDirectory.PathIn(workDir)}: permission denied (is this user in the group of the pickup folder? see docs/sendmail.md)");
         }
         catch (IOException e)
         {

@@ -421,11 +421,11 @@ public sealed partial class DeliveryEndToEndTests
     public async Task SendmailSaysWhyWhenItCannotHandTheMessageOver()
     {
         var (exit, output) = await Tool.RunAsync(ServerProcess.ExecutablePath, ["sendmail", "--wdir", "/proc/abilisfast-no-such-dir", "u@local.test"], stdin: "Subject: x\n\nx\n");
-        Assert.Equal(4, exit);
+        Assert.Equal(75, exit); // EX_TEMPFAIL
         Assert.Contains("abilisfast sendmail:", output);
 
         (exit, output) = await Tool.RunAsync(ServerProcess.ExecutablePath, ["sendmail", "--wdir", Path.GetTempPath()], stdin: "x\n");
-        Assert.Equal(2, exit);
+        Assert.Equal(64, exit); // EX_USAGE
         Assert.Contains("no recipients", output);
     }
 }

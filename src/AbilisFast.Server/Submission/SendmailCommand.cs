@@ -28,7 +28,7 @@ internal static class SendmailCommand
         .Option("-f", ValueForms.EmptyAllowed, null, "-r")
         .Option("-F", ValueForms.EmptyAllowed)
         .Option("-o", ValueForms.EmptyAllowed)
-        .Option("-b").Option("-q", ValueForms.EmptyAllowed).Option("-C")
+        .Option("-b").Option("-C")
         .Option("-A").Option("-B").Option("-e").Option("-h").Option("-L").Option("-N").Option("-O").Option("-p").Option("-R").Option("-V").Option("-X")
         .Option("--wdir", ValueForms.EqualsSign | ValueForms.EmptyAllowed)
         .Option("--config", ValueForms.EqualsSign);
@@ -38,6 +38,21 @@ internal static class SendmailCommand
         Run(args, input, output, error, Environment.GetEnvironmentVariable, File.Exists);
 
     public static int Run(IReadOnlyList<string> args, Stream input, TextWriter output, TextWriter error,
+        Func<string, string?> environment, Func<string, bool> fileExists)
+    {
+        try
+        {
+            return RunChecked(args, input, output, error, environment, fileExists);
+        }
+#pragma warning disable CA1031 // whatever else goes wrong is EX_SOFTWARE with its one line, never a stack trace to cron
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            return Fail(error, SysExits.Software, $"internal error: {e.GetType().Name}: {e.Message}");
+        }
+    }
+
+    private static int RunChecked(IReadOnlyList<string> args, Stream input, TextWriter output, TextWriter error,
         Func<string, string?> environment, Func<string, bool> fileExists)
     {
         if (Parse(args, environment) is not { } request)
@@ -85,6 +100,12 @@ internal static class SendmailCommand
     /// <summary>The parsed command line, or null when it does not parse (the caller says why).</summary>
     internal static SendmailRequest? Parse(IReadOnlyList<string> args, Func<string, string?> environment)
     {
+        if (args.TakeWhile(a => a != "--").Any(a => a.StartsWith("-q", StringComparison.Ordinal)))
+        {
+            // -q, -q30m, -qR...: a queue run, with or without an interval.
+            return new SendmailRequest { Refusal = (SysExits.Usage, "-q is not supported: the server retries deferred mail on its own (console: rel q smtp all)") };
+        }
+
         ParsedArguments parsed = Grammar.Parse(args);
         if (parsed.Error is not null)
         {
@@ -108,17 +129,12 @@ internal static class SendmailCommand
         return request;
     }
 
-    /// <summary>Modes of Postfix's sendmail that this one does not have: -bs, -bp, -bd, -bv, -q ...</summary>
+    /// <summary>Modes of Postfix's sendmail that this one does not have: -bs, -bp, -bd, -bv ...</summary>
     private static (int Code, string Text)? Unsupported(ParsedArguments parsed)
     {
         if (parsed.Value("-b") is { } mode && mode != "m")
         {
             return mode == "i" ? null : (SysExits.Usage, $"-b{mode} is not supported: only -bm (read a message from standard input, the default) and -bi (nothing to do)");
-        }
-
-        if (parsed.Value("-q") is not null)
-        {
-            return (SysExits.Usage, "-q is not supported: the server retries deferred mail on its own (console: rel q smtp all)");
         }
 
         return null;

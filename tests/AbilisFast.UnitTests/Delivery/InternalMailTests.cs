@@ -60,7 +60,8 @@ public sealed class InternalMailTests : IDisposable
         StoredMessage stored = Assert.Single(_server.Stored());
         Assert.Equal("cron@local.test", stored.Envelope.Sender);
         Assert.Equal(["ops@local.test", "two@local.test"], stored.Envelope.Recipients.Select(r => r.Address));
-        Assert.EndsWith("Subject: from cron\r\n\r\nhello\r\n", stored.Body);
+        Assert.Contains("\r\nSubject: from cron\r\nFrom: cron@local.test\r\nDate: ", stored.Body);
+        Assert.EndsWith("\r\n\r\nhello\r\n", stored.Body);
     }
 
     [Fact]

@@ -74,7 +74,10 @@ public sealed class SendmailEndToEndTests
             [$"ABILISFAST_WDIR={wdir}", "s-nail", "-:/", "-S", $"mta={link}", "-S", $"sendmail={link}", "-s", "disk almost full",
              "-r", "Cron Daemon <cron@local.test>", "-c", "cc@local.test", "-b", "bcc@local.test", "to@local.test"],
             stdin: "95% used\n.\nstill text\n");
-        Assert.True(exit == 0 && output.Length == 0, $"exit {exit}: {output}");
+        // s-nail v14.9 warns that its old variable sendmail is now called mta; nothing else may be said.
+        string said = string.Join('\n', output.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Where(l => !l.Contains("obsoleted: sendmail", StringComparison.Ordinal) && !l.Contains("use *mta* instead of *sendmail*", StringComparison.Ordinal)));
+        Assert.True(exit == 0 && said.Length == 0, $"exit {exit}: {output}");
 
         foreach (string name in (string[])["to", "cc", "bcc"])
         {

@@ -344,11 +344,12 @@ public sealed partial class DeliveryEndToEndTests
         Assert.Matches("Internal mail queued as [0-9A-F]{8}", reply);
 
         string[] box = await Eventually.WaitAsync(() => Mailbox(server, "ops") is { Length: 2 } m ? m : null, "two messages in ops's mailbox", Wait);
-        Assert.Single(box, m => m.Contains("Subject: nightly report\n\nall good\n", StringComparison.Ordinal) && m.StartsWith("Return-Path: <cron@local.test>\n", StringComparison.Ordinal));
+        Assert.Single(box, m => m.Contains("\nSubject: nightly report\nFrom: cron@local.test\nDate: ", StringComparison.Ordinal) && m.Contains("\n\nall good\n", StringComparison.Ordinal) && m.StartsWith("Return-Path: <cron@local.test>\n", StringComparison.Ordinal));
         Assert.Single(box, m => m.Contains("Subject: Console note", StringComparison.Ordinal) && m.Contains("hello from the console", StringComparison.Ordinal));
         string dump = Assert.Single(await DumpsAsync(sink, 1));
         Assert.Contains("X-Rcpt-Args: <far@remote.test>", dump);
-        Assert.Contains("Subject: nightly report\n\nall good\n", dump);
+        Assert.Contains("\nSubject: nightly report\nFrom: cron@local.test\nDate: ", dump);
+        Assert.Contains("\n\nall good\n", dump);
 
         await WaitForQueuesAsync(server, 0, 0);
         Dictionary<string, (long In, long Out)> c = await CountersAsync(server);
@@ -422,11 +423,11 @@ public sealed partial class DeliveryEndToEndTests
     public async Task SendmailSaysWhyWhenItCannotHandTheMessageOver()
     {
         var (exit, output) = await Tool.RunAsync(ServerProcess.ExecutablePath, ["sendmail", "--wdir", "/proc/abilisfast-no-such-dir", "u@local.test"], stdin: "Subject: x\n\nx\n");
-        Assert.Equal(4, exit);
+        Assert.Equal(75, exit); // EX_TEMPFAIL
         Assert.Contains("abilisfast sendmail:", output);
 
         (exit, output) = await Tool.RunAsync(ServerProcess.ExecutablePath, ["sendmail", "--wdir", Path.GetTempPath()], stdin: "x\n");
-        Assert.Equal(2, exit);
+        Assert.Equal(64, exit); // EX_USAGE
         Assert.Contains("no recipients", output);
     }
 }

@@ -51,6 +51,8 @@ public sealed partial class DiskFullTests
             string filler = disk.Fill("filler", disk.Available - LeftFree);
             await FreeSpaceSeenAsync();
             Assert.StartsWith("452 4.3.1", await client.CommandAsync("MAIL FROM:<s@client.test>"));
+            // The log line goes out on stderr beside the reply: wait for it, then count it.
+            await Eventually.WaitAsync(() => server.Stderr.Contains("spool: disk almost full: ", StringComparison.Ordinal), "the disk-full line on stderr");
             Assert.Single(Regex.Matches(server.Stderr, "spool: disk almost full: "));
             Assert.Contains("new mail gets 452 4.3.1 at MAIL until space returns", await server.CtlAsync("debug res:smtp lsn:3"));
 
@@ -59,6 +61,7 @@ public sealed partial class DiskFullTests
             File.Delete(filler);
             await FreeSpaceSeenAsync();
             Assert.StartsWith("250", await client.CommandAsync("MAIL FROM:<s@client.test>"));
+            await Eventually.WaitAsync(() => server.Stderr.Contains("spool: space is back: ", StringComparison.Ordinal), "the space-is-back line on stderr");
             Assert.Single(Regex.Matches(server.Stderr, "spool: space is back: "));
             Assert.StartsWith("250", await client.CommandAsync("RCPT TO:<r2@far.test>"));
             Assert.StartsWith("354", await client.CommandAsync("DATA"));

@@ -315,7 +315,7 @@ internal sealed partial class InSession
         var shown = new StringBuilder(Math.Min(name.Length, 64));
         foreach (char c in name.Length > 64 ? name[..64] : name)
         {
-            shown.Append(char.IsControl(c) ? '?' : c);
+            shown.Append(UnsafeText.IsUnsafe(c) ? '?' : c);
         }
 
         return name.Length > 64 ? shown.Append("...").ToString() : shown.ToString();

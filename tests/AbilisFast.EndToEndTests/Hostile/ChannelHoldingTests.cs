@@ -81,7 +81,7 @@ public sealed class ChannelHoldingTests
     [Fact]
     public async Task EightNoopHoldersFromFourAddressesDoNotKeepARealClientOut()
     {
-        using ServerProcess server = await ServerProcess.StartAsync(parameters: ["LOCAL-DOMAIN:local.test", "STORE-MB:YES"]);
+        using ServerProcess server = await ServerProcess.StartAsync(parameters: ["LOCAL-DOMAIN:local.test", "STORE-MB:YES", "LOCAL-RCPT:ANY"]);
         var holders = new List<Holder>();
         try
         {

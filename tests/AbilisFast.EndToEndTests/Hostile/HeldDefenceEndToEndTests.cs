@@ -12,7 +12,7 @@ public sealed class HeldDefenceEndToEndTests
     [Fact]
     public async Task FiveThousandIdleConnectionsFromOneAddressLeaveAnotherAddressServed()
     {
-        using ServerProcess server = await ServerProcess.StartAsync(parameters: ["LOCAL-DOMAIN:local.test", "STORE-MB:YES"]);
+        using ServerProcess server = await ServerProcess.StartAsync(parameters: ["LOCAL-DOMAIN:local.test", "STORE-MB:YES", "LOCAL-RCPT:ANY"]);
         var sockets = new List<Socket>();
         try
         {
@@ -76,7 +76,8 @@ public sealed class TraversalEndToEndTests
     [Fact]
     public async Task NoTraversalThroughLocalParts()
     {
-        using ServerProcess server = await ServerProcess.StartAsync(parameters: ["LOCAL-DOMAIN:local.test", "STORE-MB:YES"]);
+        // Made-up local names are the point here: LOCAL-RCPT:ANY accepts them (the default refuses them at RCPT).
+        using ServerProcess server = await ServerProcess.StartAsync(parameters: ["LOCAL-DOMAIN:local.test", "STORE-MB:YES", "LOCAL-RCPT:ANY"]);
         string data = Path.Combine(server.WorkDir, "data");
         string mailboxes = Path.Combine(data, "mailboxes");
         string[] localParts = ["\"../../../x\"", "\"..\"", "\".\"", "\"/etc/passwd\"", "\"..\\\\x\"", "\"a/../../b\"", "..", "a..b", ".hidden", "\".hidden\""];

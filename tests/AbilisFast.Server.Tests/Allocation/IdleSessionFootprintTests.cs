@@ -50,7 +50,14 @@ public sealed class IdleSessionFootprintTests
                 clients.Add(OpenIdle(server.LocalEndPoint!.Port));
             }
 
-            await Eventually.WaitAsync(() => context.Channels.Active == Count + 20 && pool.Outstanding == 0, $"{Count + 20} sessions waiting after EHLO, no pooled buffer held");
+            try
+            {
+                await Eventually.WaitAsync(() => context.Channels.Active == Count + 20 && pool.Outstanding == 0, $"{Count + 20} sessions waiting after EHLO, no pooled buffer held");
+            }
+            catch (TimeoutException e)
+            {
+                throw new TimeoutException($"{e.Message}: active {context.Channels.Active}, outstanding {pool.Outstanding}", e);
+            }
             long after = GC.GetTotalMemory(forceFullCollection: true);
             long perSession = (after - before) / Count;
 

@@ -62,6 +62,11 @@ internal sealed partial record SmtpSettings
             MetricsPort = Int(store, P.MetricsPort),
             MetricsAddress = Address(store, P.MetricsAddr) ?? IPAddress.Loopback,
             MetricsToken = store.GetValue(P.MetricsToken),
+            SubmissionPort = Int(store, P.SubmissionPort),
+            SubmissionTls = YesNo(store, P.SubmissionTls),
+            SubmissionPlainLoopback = store.GetValue(P.SubmissionPlaintext) == "LOOPBACK",
+            SubmissionRate = Int(store, P.SubmissionRate),
+            SubmissionAnySenders = ParameterValues.SplitList(store.GetValue(P.SubmissionAnySender)),
             NodeName = store.GetValue(P.NodeName),
             Sink = YesNo(store, P.Sink),
         };

@@ -46,7 +46,7 @@ internal sealed class SmtpContext : ILiveSettingsTarget
     private volatile System.Net.IPEndPoint[] _listening = [];
 
     /// <summary>
-    /// The SMTP listening sockets as bound (TCP-LOCPORT, TLS-PORT), set when the server starts: a
+    /// The SMTP listening sockets as bound (TCP-LOCPORT, TLS-PORT, SUBMISSION-PORT), set when the server starts: a
     /// delivery whose next hop is one of them would loop back here.
     /// </summary>
     public IReadOnlyList<System.Net.IPEndPoint> ListeningEndPoints
@@ -72,6 +72,9 @@ internal sealed class SmtpContext : ILiveSettingsTarget
 
     /// <summary>The users SMTP AUTH checks (WDIR/users, the <c>mail</c> right); null = AUTH is not offered.</summary>
     public Access.SmtpAuthUsers? AuthUsers { get; init; }
+
+    /// <summary>SUBMISSION-RATE: the messages each submission user started in the current minute.</summary>
+    public Access.SubmissionRateLimiter SubmissionRates { get; } = new();
 
     /// <summary>IPBAN as sessions see it: failed AUTH attempts are counted here.</summary>
     public Access.IBanList Bans { get; set; } = Access.EmptyBanList.Instance;

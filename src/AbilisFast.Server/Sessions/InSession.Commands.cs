@@ -166,6 +166,11 @@ internal sealed partial class InSession
 
     private Step Mail(ReadOnlySpan<byte> argument)
     {
+        if (_submission && !_authenticated)
+        {
+            return Error(SmtpReplies.AuthRequired);
+        }
+
         if (_context.Settings.TlsRequired && !Transport.IsSecure)
         {
             return Error(SmtpReplies.TlsRequired);
@@ -208,6 +213,11 @@ internal sealed partial class InSession
         }
 
         ReadOnlySpan<byte> sender = path.IsNullPath ? default : path.Mailbox(rest);
+        if (_submission && SubmissionRefusal(sender) is { } refusal)
+        {
+            return refusal;
+        }
+
         _smtpUtf8 = smtpUtf8;
         _declaredSize = declaredSize;
         EnvelopeFlags flags = (smtpUtf8 ? EnvelopeFlags.SmtpUtf8 : 0) | (parameters.EightBitMime ? EnvelopeFlags.EightBitMime : 0)
@@ -268,7 +278,7 @@ internal sealed partial class InSession
                 return refusal;
             }
         }
-        else if (_relayAllowed || (_authenticated && _context.Settings.RelayAuth))
+        else if (_relayAllowed || (_authenticated && (_context.Settings.RelayAuth || _submission)))
         {
             kind = RecipientFlags.Relay;
         }

@@ -87,8 +87,10 @@ internal sealed partial class InSession : IResettable
     /// updates the channel's display state as it goes.
     /// </summary>
     /// <param name="implicitTls">The TLS port: the handshake runs before the greeting.</param>
+    /// <param name="submission">The submission rules apply (SUBMISSION-PORT, or TLS-PORT with SUBMISSION-TLS).</param>
     /// <param name="slot">Released (<see cref="EndOfSession"/>) once the session knows it ends, before its last reply goes out.</param>
-    public async Task RunAsync(ISessionTransport transport, SmtpChannel? channel, Func<ValueTask>? beforeGreeting = null, bool implicitTls = false, ISessionSlot? slot = null)
+    public async Task RunAsync(ISessionTransport transport, SmtpChannel? channel, Func<ValueTask>? beforeGreeting = null, bool implicitTls = false, ISessionSlot? slot = null,
+        bool submission = false)
     {
         // Fresh timestamps before the transport is visible to the heartbeat.
         Touch();
@@ -100,6 +102,7 @@ internal sealed partial class InSession : IResettable
         _remote = transport.RemoteEndPoint is { } remote ? PeerAddress.Normalize(remote.Address) : IPAddress.None;
 
         _relayAllowed = _context.Settings.RelayNets.Contains(_remote);
+        _submission = submission;
         SetState(SmtpState.WaitHelo);
 
         if (beforeGreeting is not null)
@@ -473,6 +476,8 @@ internal sealed partial class InSession : IResettable
         _mode = Mode.Commands;
         _closing = false;
         _relayAllowed = false;
+        _submission = false;
+        _headerScan.Reset();
         _errors = 0;
         _heloLength = 0;
         _esmtp = false;

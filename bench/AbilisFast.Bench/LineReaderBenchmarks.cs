@@ -2,6 +2,7 @@ using System.Buffers;
 using AbilisFast.Protocol.Commands;
 using AbilisFast.Protocol.Lines;
 using BenchmarkDotNet.Attributes;
+using AbilisFast.Testing;
 
 namespace AbilisFast.Bench;
 
@@ -30,10 +31,10 @@ public class LineReaderBenchmarks
         _whole = new ReadOnlySequence<byte>(Commands);
 
         // Two segments, the cut inside the first line (a read that ended mid-line).
-        _split = SequenceBuilder.Split(Commands, 20);
+        _split = Sequences.SplitAt(Commands, 20);
 
         // Segments of 7 bytes: every line spans several of them (a client that trickles).
-        _fragmented = SequenceBuilder.Chunked(Commands, 7);
+        _fragmented = Sequences.Split(Commands, 7);
 
         _bareLf = new ReadOnlySequence<byte>(
             "MAIL FROM:<sender@client.example> SIZE=1024\nRCPT TO:<user@local.example>\nDATA\n"u8.ToArray());
@@ -46,7 +47,7 @@ public class LineReaderBenchmarks
         longLine[^2] = (byte)'\r';
         longLine[^1] = (byte)'\n';
         _oversized = new ReadOnlySequence<byte>(longLine);
-        _oversizedSegments = SequenceBuilder.Chunked(longLine, 1024);
+        _oversizedSegments = Sequences.Split(longLine, 1024);
     }
 
     [Benchmark(Baseline = true)]

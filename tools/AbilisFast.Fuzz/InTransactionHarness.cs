@@ -10,6 +10,8 @@ using AbilisFast.Server.Queue;
 using AbilisFast.Server.Runtime;
 using AbilisFast.Server.Sessions;
 using AbilisFast.Server.Spool;
+using Microsoft.Extensions.Time.Testing;
+using AbilisFast.Testing;
 
 namespace AbilisFast.Fuzz;
 
@@ -53,7 +55,7 @@ internal sealed partial class InTransactionHarness : IDisposable
             out _);
         SmtpContext? live = null;
         var mailboxes = new MaildirStore(Path.Combine(_workDir, "mailboxes"), () => (live!.Settings.MbMaxSizeBytes, live.Settings.MbMaxMails));
-        _context = new SmtpContext(settings, new SessionLog(), _spool, new FixedTime()) { Mailboxes = mailboxes };
+        _context = new SmtpContext(settings, new SessionLog(), _spool, new FakeTimeProvider(FixedInstant)) { Mailboxes = mailboxes };
         live = _context;
     }
 
@@ -95,7 +97,7 @@ internal sealed partial class InTransactionHarness : IDisposable
     {
         int segment = data.IsEmpty ? 0 : data[0];
         byte[] stream = data.IsEmpty ? [] : data[1..].ToArray();
-        return Run(segment == 0 ? new ReadOnlySequence<byte>(stream) : Segments.Split(stream, segment));
+        return Run(segment == 0 ? new ReadOnlySequence<byte>(stream) : Sequences.Split(stream, segment));
     }
 
     private string Drive(PipeReader input, Func<Task>? feed)
@@ -241,11 +243,6 @@ internal sealed partial class InTransactionHarness : IDisposable
         }
     }
 
-    /// <summary>A clock stopped at one instant, so the Received: header and the envelope are the same in every run.</summary>
-    private sealed class FixedTime : TimeProvider
-    {
-        private static readonly DateTimeOffset Instant = new(2026, 11, 29, 6, 0, 0, TimeSpan.Zero);
-
-        public override DateTimeOffset GetUtcNow() => Instant;
-    }
+    /// <summary>The instant the clock stays at, so the Received: header and the envelope are the same in every run.</summary>
+    private static readonly DateTimeOffset FixedInstant = new(2026, 11, 29, 6, 0, 0, TimeSpan.Zero);
 }

@@ -1,7 +1,7 @@
 using System.Buffers;
 using System.Text;
 using AbilisFast.Protocol.Esmtp;
-using AbilisFast.Protocol.Tests.Support;
+using AbilisFast.Testing;
 using CsCheck;
 
 namespace AbilisFast.Protocol.Tests.Esmtp;

@@ -1,7 +1,7 @@
 using System.Buffers;
 using System.Text;
 using AbilisFast.Protocol.Lines;
-using AbilisFast.Protocol.Tests.Support;
+using AbilisFast.Testing;
 
 namespace AbilisFast.Protocol.Tests.Lines;
 

@@ -1,11 +1,3 @@
-using System.Net;
-using AbilisFast.Server.Access;
-using AbilisFast.Server.Admin;
-using AbilisFast.Server.Configuration;
-using AbilisFast.Server.Diagnostics;
-using AbilisFast.Server.Sessions;
-using AbilisFast.Server.Tests.Support;
-
 namespace AbilisFast.Server.Tests.Admin;
 
 /// <summary>The admin port over real TCP: telnet bytes, login, rights, commands, errors.</summary>
@@ -305,22 +297,22 @@ public sealed class AdminServerTests : IAsyncLifetime
         }
 
         // Once they are gone, a new session is served again.
-        for (int attempt = 0; ; attempt++)
-        {
-            await using ConsoleTestClient again = await ConsoleTestClient.ConnectAsync(_admin.LocalEndPoint!.Port);
-            try
+        await Eventually.WaitAsync(
+            async () =>
             {
-                await again.ReadUntilAsync("Login:");
-                break;
-            }
-            catch (EndOfStreamException)
-            {
-                // Refused while the earlier sessions were still ending.
-            }
-
-            Assert.True(attempt < 100, "sessions were not released");
-            await Task.Delay(50);
-        }
+                await using ConsoleTestClient again = await ConsoleTestClient.ConnectAsync(_admin.LocalEndPoint!.Port);
+                try
+                {
+                    await again.ReadUntilAsync("Login:");
+                    return true;
+                }
+                catch (EndOfStreamException)
+                {
+                    return false; // refused while the earlier sessions were still ending
+                }
+            },
+            "sessions to be released",
+            TimeSpan.FromSeconds(5));
     }
 
     [Fact]
@@ -328,10 +320,7 @@ public sealed class AdminServerTests : IAsyncLifetime
     {
         await using (SessionHarness s = await SessionHarness.StartAsync(_test.Context))
         {
-            await s.CommandAsync("MAIL FROM:<sender@client.test>");
-            await s.CommandAsync("RCPT TO:<one@local.test>");
-            await s.CommandAsync("RCPT TO:<two@local.test>");
-            await s.CommandAsync("DATA");
+            await s.OpenDataAsync("sender@client.test", "one@local.test", "two@local.test");
             Assert.StartsWith("250 2.0.0 Ok: queued as", await s.CommandAsync("hello\r\n."));
         }
 

@@ -1,9 +1,3 @@
-using System.Net;
-using AbilisFast.Server.Sessions;
-using AbilisFast.Server.Spool;
-using AbilisFast.Server.Tests.Spool;
-using AbilisFast.Server.Tests.Support;
-
 namespace AbilisFast.Server.Tests.Allocation;
 
 /// <summary>

@@ -1,12 +1,3 @@
-using System.Globalization;
-using System.Net;
-using System.Security.Cryptography.X509Certificates;
-using AbilisFast.Server.Configuration;
-using AbilisFast.Server.Delivery;
-using AbilisFast.Server.Diagnostics;
-using AbilisFast.Server.Queue;
-using AbilisFast.Server.Tests.Support;
-
 namespace AbilisFast.Server.Tests.Delivery;
 
 /// <summary>
@@ -67,10 +58,7 @@ public sealed class OutboundTlsTests : IAsyncLifetime
     {
         await using SessionHarness s = await SessionHarness.StartAsync(_a.Context);
         Assert.StartsWith("250", await s.CommandAsync("EHLO client.test"));
-        Assert.Equal("250 2.1.0 Ok", await s.CommandAsync("MAIL FROM:<s@a.test>"));
-        Assert.Equal("250 2.1.5 Ok", await s.CommandAsync($"RCPT TO:<{to}>"));
-        Assert.StartsWith("354", await s.CommandAsync("DATA"));
-        Assert.StartsWith("250 2.0.0 Ok: queued as ", await s.CommandAsync($"Subject: {subject}\r\n\r\nx\r\n."));
+        await s.SendQueuedAsync("s@a.test", $"{to}", $"Subject: {subject}\r\n\r\nx\r\n");
     }
 
     private Task WaitUntilAsync(Func<bool> condition, string what) => Eventually.WaitAsync(condition, what, TimeSpan.FromSeconds(20));
@@ -96,16 +84,12 @@ public sealed class OutboundTlsTests : IAsyncLifetime
     /// </summary>
     private static async Task<string> TransactionAsync(ScriptedSmtpPeer p, string to)
     {
-        Assert.Equal("MAIL FROM:<s@a.test>\r\n", await p.ReadLineAsync());
-        await p.SendAsync("250 ok\r\n");
-        Assert.Equal($"RCPT TO:<{to}>\r\n", await p.ReadLineAsync());
-        await p.SendAsync("250 ok\r\n");
-        Assert.Equal("DATA\r\n", await p.ReadLineAsync());
-        await p.SendAsync("354 go\r\n");
+        await p.ExpectAsync("MAIL FROM:<s@a.test>", "250 ok\r\n");
+        await p.ExpectAsync($"RCPT TO:<{to}>", "250 ok\r\n");
+        await p.ExpectAsync("DATA", "354 go\r\n");
         string text = await p.ReadDataAsync();
         await p.SendAsync("250 2.0.0 queued\r\n");
-        Assert.Equal("QUIT\r\n", await p.ReadLineAsync());
-        await p.SendAsync("221 bye\r\n");
+        await p.ExpectAsync("QUIT", "221 bye\r\n");
         return text;
     }
 
@@ -116,10 +100,8 @@ public sealed class OutboundTlsTests : IAsyncLifetime
     private static ScriptedSmtpPeer StartTlsRelay(X509Certificate2 certificate, Action<bool>? handshake = null) => new(async p =>
     {
         await p.SendAsync("220 relay ESMTP\r\n");
-        Assert.Equal("EHLO mx.test\r\n", await p.ReadLineAsync());
-        await p.SendAsync("250-relay\r\n250 STARTTLS\r\n");
-        Assert.Equal("STARTTLS\r\n", await p.ReadLineAsync());
-        await p.SendAsync("220 go ahead\r\n");
+        await p.ExpectAsync("EHLO mx.test", "250-relay\r\n250 STARTTLS\r\n");
+        await p.ExpectAsync("STARTTLS", "220 go ahead\r\n");
         string? ehlo;
         try
         {
@@ -165,8 +147,7 @@ public sealed class OutboundTlsTests : IAsyncLifetime
         {
             await p.UpgradeToTlsAsync(TestCertificates.Loopback);
             await p.SendAsync("220 relay ESMTP\r\n");
-            Assert.Equal("EHLO mx.test\r\n", await p.ReadLineAsync());
-            await p.SendAsync("250 relay\r\n");
+            await p.ExpectAsync("EHLO mx.test", "250 relay\r\n");
             await TransactionAsync(p, "r@far.test");
         });
         string dir = Directory.CreateTempSubdirectory("abilisfast-ca-").FullName;
@@ -281,8 +262,7 @@ public sealed class OutboundTlsTests : IAsyncLifetime
     private static ScriptedSmtpPeer MxPeer(IPEndPoint endpoint, int connections, Func<ScriptedSmtpPeer, Task> afterGoAhead) => new(endpoint, connections, async p =>
     {
         await p.SendAsync("220 mx ESMTP\r\n");
-        Assert.Equal("EHLO mx.test\r\n", await p.ReadLineAsync());
-        await p.SendAsync("250-mx\r\n250-PIPELINING\r\n250 STARTTLS\r\n");
+        await p.ExpectAsync("EHLO mx.test", "250-mx\r\n250-PIPELINING\r\n250 STARTTLS\r\n");
         string? line = await p.ReadLineAsync();
         if (line == "STARTTLS\r\n")
         {
@@ -294,19 +274,16 @@ public sealed class OutboundTlsTests : IAsyncLifetime
         // Plain text: the first command is MAIL (PIPELINING: MAIL, RCPT and DATA in one write).
         Assert.Equal("MAIL FROM:<s@a.test>\r\n", line);
         Assert.StartsWith("RCPT TO:<", await p.ReadLineAsync());
-        Assert.Equal("DATA\r\n", await p.ReadLineAsync());
-        await p.SendAsync("250 ok\r\n250 ok\r\n354 go\r\n");
+        await p.ExpectAsync("DATA", "250 ok\r\n250 ok\r\n354 go\r\n");
         await p.ReadDataAsync();
         await p.SendAsync("250 2.0.0 queued\r\n");
-        Assert.Equal("QUIT\r\n", await p.ReadLineAsync());
-        await p.SendAsync("221 bye\r\n");
+        await p.ExpectAsync("QUIT", "221 bye\r\n");
     });
 
     private static async Task TlsThenMessageAsync(ScriptedSmtpPeer p)
     {
         await p.UpgradeToTlsAsync(TestCertificates.SelfSigned);
-        Assert.Equal("EHLO mx.test\r\n", await p.ReadLineAsync());
-        await p.SendAsync("250 mx\r\n");
+        await p.ExpectAsync("EHLO mx.test", "250 mx\r\n");
         await TransactionAsync(p, "r@far.test");
     }
 

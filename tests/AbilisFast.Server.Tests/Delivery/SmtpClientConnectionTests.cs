@@ -1,12 +1,3 @@
-using System.Net;
-using System.Text;
-using AbilisFast.Protocol.Esmtp;
-using AbilisFast.Protocol.States;
-using AbilisFast.Server.Configuration;
-using AbilisFast.Server.Delivery;
-using AbilisFast.Server.Queue;
-using AbilisFast.Server.Tests.Support;
-
 namespace AbilisFast.Server.Tests.Delivery;
 
 /// <summary>
@@ -41,8 +32,7 @@ public sealed class SmtpClientConnectionTests
     private static async Task HelloAsync(ScriptedSmtpPeer peer, string ehloReply = Ehlo)
     {
         await peer.SendAsync("220 mx.peer.test ESMTP\r\n");
-        Assert.Equal("EHLO out.test\r\n", await peer.ReadLineAsync());
-        await peer.SendAsync(ehloReply);
+        await peer.ExpectAsync("EHLO out.test", ehloReply);
     }
 
     [Fact]
@@ -56,12 +46,10 @@ public sealed class SmtpClientConnectionTests
             Assert.Equal("MAIL FROM:<s@out.test> SIZE=20 BODY=8BITMIME RET=HDRS ENVID=e+2B1\r\n", await p.ReadLineAsync());
             Assert.Equal("RCPT TO:<a@peer.test> NOTIFY=FAILURE,DELAY ORCPT=rfc822;a@peer.test\r\n", await p.ReadLineAsync());
             Assert.Equal("RCPT TO:<b@peer.test>\r\n", await p.ReadLineAsync());
-            Assert.Equal("DATA\r\n", await p.ReadLineAsync());
-            await p.SendAsync("250 2.1.0 ok\r\n550 5.1.1 no such user\r\n250 2.1.5 ok\r\n354 go\r\n");
+            await p.ExpectAsync("DATA", "250 2.1.0 ok\r\n550 5.1.1 no such user\r\n250 2.1.5 ok\r\n354 go\r\n");
             data = await p.ReadDataAsync();
             await p.SendAsync("250 2.0.0 queued\r\n");
-            Assert.Equal("QUIT\r\n", await p.ReadLineAsync());
-            await p.SendAsync("221 bye\r\n");
+            await p.ExpectAsync("QUIT", "221 bye\r\n");
         });
 
         var states = new List<SmtpState>();
@@ -97,12 +85,9 @@ public sealed class SmtpClientConnectionTests
         await using var peer = new ScriptedSmtpPeer(async p =>
         {
             await HelloAsync(p, "250 mx.peer.test\r\n");
-            Assert.Equal("MAIL FROM:<s@out.test>\r\n", await p.ReadLineAsync());
-            await p.SendAsync("250 ok\r\n");
-            Assert.Equal("RCPT TO:<a@peer.test>\r\n", await p.ReadLineAsync());
-            await p.SendAsync("250 ok\r\n");
-            Assert.Equal("DATA\r\n", await p.ReadLineAsync());
-            await p.SendAsync("354 go\r\n");
+            await p.ExpectAsync("MAIL FROM:<s@out.test>", "250 ok\r\n");
+            await p.ExpectAsync("RCPT TO:<a@peer.test>", "250 ok\r\n");
+            await p.ExpectAsync("DATA", "354 go\r\n");
             data = await p.ReadDataAsync();
             await p.SendAsync("250 ok\r\n");
         });
@@ -123,16 +108,11 @@ public sealed class SmtpClientConnectionTests
         await using var peer = new ScriptedSmtpPeer(async p =>
         {
             await p.SendAsync("220 old.peer.test\r\n");
-            Assert.Equal("EHLO out.test\r\n", await p.ReadLineAsync());
-            await p.SendAsync("502 5.5.1 what?\r\n");
-            Assert.Equal("HELO out.test\r\n", await p.ReadLineAsync());
-            await p.SendAsync("250 old.peer.test\r\n");
-            Assert.Equal("MAIL FROM:<s@out.test>\r\n", await p.ReadLineAsync());
-            await p.SendAsync("250 ok\r\n");
-            Assert.Equal("RCPT TO:<a@peer.test>\r\n", await p.ReadLineAsync());
-            await p.SendAsync("250 ok\r\n");
-            Assert.Equal("DATA\r\n", await p.ReadLineAsync());
-            await p.SendAsync("354 go\r\n");
+            await p.ExpectAsync("EHLO out.test", "502 5.5.1 what?\r\n");
+            await p.ExpectAsync("HELO out.test", "250 old.peer.test\r\n");
+            await p.ExpectAsync("MAIL FROM:<s@out.test>", "250 ok\r\n");
+            await p.ExpectAsync("RCPT TO:<a@peer.test>", "250 ok\r\n");
+            await p.ExpectAsync("DATA", "354 go\r\n");
             await p.ReadDataAsync();
             await p.SendAsync("250 ok\r\n");
         });
@@ -154,8 +134,7 @@ public sealed class SmtpClientConnectionTests
             await p.ReadLineAsync();
             await p.ReadLineAsync();
             await p.SendAsync("452 4.3.1 come back later\r\n503 5.5.1 no MAIL\r\n503 5.5.1 no valid recipients\r\n");
-            Assert.Equal("RSET\r\n", await p.ReadLineAsync());
-            await p.SendAsync("250 2.0.0 reset\r\n");
+            await p.ExpectAsync("RSET", "250 2.0.0 reset\r\n");
             Assert.Equal("MAIL FROM:<s@out.test>\r\n", await p.ReadLineAsync());
             await p.ReadLineAsync();
             await p.ReadLineAsync();
@@ -203,10 +182,8 @@ public sealed class SmtpClientConnectionTests
         await using var peer = new ScriptedSmtpPeer(async p =>
         {
             await HelloAsync(p, "250 mx\r\n");
-            Assert.StartsWith("MAIL", await p.ReadLineAsync());
-            await p.SendAsync("250 ok\r\n");
-            Assert.StartsWith("RCPT TO:<a@", await p.ReadLineAsync());
-            await p.SendAsync("421 4.3.2 shutting down\r\n");
+            await p.ExpectStartAsync("MAIL", "250 ok\r\n");
+            await p.ExpectStartAsync("RCPT TO:<a@", "421 4.3.2 shutting down\r\n");
             p.Close();
         });
 
@@ -240,8 +217,7 @@ public sealed class SmtpClientConnectionTests
         await using var peer = new ScriptedSmtpPeer(async p =>
         {
             await HelloAsync(p, "250-mx\r\n250 SIZE 10\r\n");
-            Assert.Equal("QUIT\r\n", await p.ReadLineAsync());
-            await p.SendAsync("221 bye\r\n");
+            await p.ExpectAsync("QUIT", "221 bye\r\n");
         });
 
         await using SmtpClientConnection client = await SmtpClientConnection.ConnectAsync(peer.EndPoint, Options, null, default);
@@ -261,8 +237,7 @@ public sealed class SmtpClientConnectionTests
         await using var peer = new ScriptedSmtpPeer(async p =>
         {
             await p.SendAsync("554-5.7.1 no mail from you\r\n554 5.7.1 go away\r\n");
-            Assert.Equal("QUIT\r\n", await p.ReadLineAsync());
-            await p.SendAsync("221 bye\r\n");
+            await p.ExpectAsync("QUIT", "221 bye\r\n");
         });
 
         SmtpClientException e = await Assert.ThrowsAsync<SmtpClientException>(() => SmtpClientConnection.ConnectAsync(peer.EndPoint, Options, null, default));
@@ -300,11 +275,9 @@ public sealed class SmtpClientConnectionTests
         await using var peer = new ScriptedSmtpPeer(async p =>
         {
             await HelloAsync(p, "250-relay.test\r\n250-STARTTLS\r\n250 AUTH LOGIN\r\n"); // AUTH PLAIN only after TLS
-            Assert.Equal("STARTTLS\r\n", await p.ReadLineAsync());
-            await p.SendAsync("220 2.0.0 go ahead\r\n");
+            await p.ExpectAsync("STARTTLS", "220 2.0.0 go ahead\r\n");
             await p.UpgradeToTlsAsync();
-            Assert.Equal("EHLO out.test\r\n", await p.ReadLineAsync());
-            await p.SendAsync("250-relay.test\r\n250-PIPELINING\r\n250 AUTH PLAIN LOGIN\r\n");
+            await p.ExpectAsync("EHLO out.test", "250-relay.test\r\n250-PIPELINING\r\n250 AUTH PLAIN LOGIN\r\n");
             auth = await p.ReadLineAsync();
             await p.SendAsync("235 2.7.0 ok\r\n");
             Assert.StartsWith("MAIL FROM:", await p.ReadLineAsync());
@@ -345,8 +318,7 @@ public sealed class SmtpClientConnectionTests
             await p.SendAsync("334 UGFzc3dvcmQ6\r\n");
             steps.Add(await p.ReadLineAsync());
             await p.SendAsync("235 2.7.0 ok\r\n");
-            Assert.Equal("QUIT\r\n", await p.ReadLineAsync());
-            await p.SendAsync("221 bye\r\n");
+            await p.ExpectAsync("QUIT", "221 bye\r\n");
         });
 
         await using SmtpClientConnection client = await SmtpClientConnection.ConnectAsync(peer.EndPoint,
@@ -363,8 +335,7 @@ public sealed class SmtpClientConnectionTests
         await using (var plain = new ScriptedSmtpPeer(async p =>
         {
             await HelloAsync(p, "250-relay.test\r\n250 AUTH PLAIN\r\n");
-            Assert.Equal("QUIT\r\n", await p.ReadLineAsync());
-            await p.SendAsync("221 bye\r\n");
+            await p.ExpectAsync("QUIT", "221 bye\r\n");
         }))
         {
             SmtpClientException e = await Assert.ThrowsAsync<SmtpClientException>(() => SmtpClientConnection.ConnectAsync(plain.EndPoint, Secure(OutboundSecurity.StartTls), null, default));
@@ -376,10 +347,8 @@ public sealed class SmtpClientConnectionTests
         await using var refusing = new ScriptedSmtpPeer(async p =>
         {
             await HelloAsync(p, "250-relay.test\r\n250 AUTH PLAIN\r\n");
-            Assert.StartsWith("AUTH PLAIN ", await p.ReadLineAsync());
-            await p.SendAsync("535 5.7.8 authentication failed\r\n");
-            Assert.Equal("QUIT\r\n", await p.ReadLineAsync());
-            await p.SendAsync("221 bye\r\n");
+            await p.ExpectStartAsync("AUTH PLAIN ", "535 5.7.8 authentication failed\r\n");
+            await p.ExpectAsync("QUIT", "221 bye\r\n");
         });
         SmtpClientException refused = await Assert.ThrowsAsync<SmtpClientException>(() =>
             SmtpClientConnection.ConnectAsync(refusing.EndPoint, Secure(OutboundSecurity.None, new NetworkCredential("u", "wrong"), allowPlaintextAuth: true), null, default));

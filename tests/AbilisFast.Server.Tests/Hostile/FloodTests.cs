@@ -1,10 +1,3 @@
-using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
-using System.Text;
-using System.Text.RegularExpressions;
-using AbilisFast.Server.Diagnostics;
-using AbilisFast.Server.Tests.Support;
 using static AbilisFast.Server.Tests.Support.LoopbackServers;
 
 namespace AbilisFast.Server.Tests.Hostile;
@@ -29,157 +22,136 @@ public sealed partial class FloodTests
         await using SmtpTestClient client = await SmtpTestClient.ConnectAsync(port, source: source);
         Assert.StartsWith("220 ", await client.ReadReplyAsync());
         Assert.StartsWith("250", await client.CommandAsync("EHLO legit.test"));
-        Assert.Equal("250 2.1.0 Ok", await client.CommandAsync("MAIL FROM:<a@legit.test>"));
-        Assert.Equal("250 2.1.5 Ok", await client.CommandAsync("RCPT TO:<b@local.test>"));
-        Assert.StartsWith("354 ", await client.CommandAsync("DATA"));
-        Assert.StartsWith("250 2.0.0 Ok: queued as ", await client.CommandAsync("Subject: still served\r\n\r\nhello\r\n."));
+        await client.SendQueuedAsync("a@legit.test", "b@local.test", "Subject: still served\r\n\r\nhello\r\n");
         Assert.Equal("221 2.0.0 Bye", await client.CommandAsync("QUIT"));
     }
 
     [Fact]
     public async Task ThousandsOfConnectionAttemptsHitTheChannelLimitsAndTheServerStillServes()
     {
-        var (context, server) = await StartAsync("SES-TOT:4", "SES-RESERVED-IN:0", "SES-RESERVED-OUT:0", "MAX-IP-SES:2");
-        try
+        await using LoopbackServer loopback = await StartAsync("SES-TOT:4", "SES-RESERVED-IN:0", "SES-RESERVED-OUT:0", "MAX-IP-SES:2");
+        var (context, server) = loopback;
+        int port = server.LocalEndPoint!.Port;
+        // Every channel busy: two sessions from each of two addresses.
+        var held = new List<SmtpTestClient>();
+        foreach (string address in (string[])["127.0.0.2", "127.0.0.2", "127.0.0.3", "127.0.0.3"])
         {
-            int port = server.LocalEndPoint!.Port;
-            // Every channel busy: two sessions from each of two addresses.
-            var held = new List<SmtpTestClient>();
-            foreach (string address in (string[])["127.0.0.2", "127.0.0.2", "127.0.0.3", "127.0.0.3"])
-            {
-                SmtpTestClient client = await SmtpTestClient.ConnectAsync(port, source: IPAddress.Parse(address));
-                Assert.StartsWith("220 ", await client.ReadReplyAsync());
-                held.Add(client);
-            }
-
-            const int Attempts = 2000;
-            var replies = new string?[Attempts];
-            await Parallel.ForAsync(0, Attempts, new ParallelOptions { MaxDegreeOfParallelism = 32 }, async (i, _) =>
-            {
-                // Odd attempts come from an address already at MAX-IP-SES, even ones from fresh addresses.
-                IPAddress source = i % 2 == 1 ? IPAddress.Parse("127.0.0.2") : IPAddress.Parse($"127.0.{4 + (i % 200)}.{1 + (i / 200)}");
-                replies[i] = await FirstReplyAsync(port, source);
-            });
-
-            for (int i = 0; i < Attempts; i++)
-            {
-                string expected = i % 2 == 1
-                    ? "421 4.7.0 Error: too many connections from your address"
-                    : "421 4.3.2 Error: no channel available, try again later";
-                Assert.True(replies[i] == expected, $"attempt {i}: {replies[i]}");
-            }
-
-            Assert.Equal(Attempts, context.Context.Counters.Get(SmtpCounter.CallFail, Direction.In));
-            Assert.Equal(4, context.Context.Counters.Get(SmtpCounter.CallSucc, Direction.In));
-            Assert.Equal(4, context.Context.Channels.Active);
-
-            // One held session ends: a legitimate client gets its channel and is served.
-            Assert.Equal("221 2.0.0 Bye", await held[0].CommandAsync("QUIT"));
-            await Eventually.WaitAsync(() => context.Context.Channels.Active == 3, "a channel freed");
-            await LegitimateMessageAsync(port, IPAddress.Parse("127.0.0.9"));
-            Assert.Single(context.Stored());
-            foreach (SmtpTestClient client in held)
-            {
-                await client.DisposeAsync();
-            }
+            SmtpTestClient client = await SmtpTestClient.ConnectAsync(port, source: IPAddress.Parse(address));
+            Assert.StartsWith("220 ", await client.ReadReplyAsync());
+            held.Add(client);
         }
-        finally
+
+        const int Attempts = 2000;
+        var replies = new string?[Attempts];
+        await Parallel.ForAsync(0, Attempts, new ParallelOptions { MaxDegreeOfParallelism = 32 }, async (i, _) =>
         {
-            await StopAsync(context, server);
+            // Odd attempts come from an address already at MAX-IP-SES, even ones from fresh addresses.
+            IPAddress source = i % 2 == 1 ? IPAddress.Parse("127.0.0.2") : IPAddress.Parse($"127.0.{4 + (i % 200)}.{1 + (i / 200)}");
+            replies[i] = await FirstReplyAsync(port, source);
+        });
+
+        for (int i = 0; i < Attempts; i++)
+        {
+            string expected = i % 2 == 1
+                ? "421 4.7.0 Error: too many connections from your address"
+                : "421 4.3.2 Error: no channel available, try again later";
+            Assert.True(replies[i] == expected, $"attempt {i}: {replies[i]}");
+        }
+
+        Assert.Equal(Attempts, context.Context.Counters.Get(SmtpCounter.CallFail, Direction.In));
+        Assert.Equal(4, context.Context.Counters.Get(SmtpCounter.CallSucc, Direction.In));
+        Assert.Equal(4, context.Context.Channels.Active);
+
+        // One held session ends: a legitimate client gets its channel and is served.
+        Assert.Equal("221 2.0.0 Bye", await held[0].CommandAsync("QUIT"));
+        await Eventually.WaitAsync(() => context.Context.Channels.Active == 3, "a channel freed");
+        await LegitimateMessageAsync(port, IPAddress.Parse("127.0.0.9"));
+        Assert.Single(context.Stored());
+        foreach (SmtpTestClient client in held)
+        {
+            await client.DisposeAsync();
         }
     }
 
     [Fact]
     public async Task ThousandsOfRecipientsInOneSessionStopAtMaxRcpt()
     {
-        var (context, server) = await StartAsync("MAX-RCPT:100");
-        try
+        await using LoopbackServer loopback = await StartAsync("MAX-RCPT:100");
+        var (context, server) = loopback;
+        await using SmtpTestClient client = await SmtpTestClient.ConnectAsync(server.LocalEndPoint!.Port);
+        Assert.StartsWith("220 ", await client.ReadReplyAsync());
+        Assert.StartsWith("250", await client.CommandAsync("EHLO client.test"));
+        Assert.Equal("250 2.1.0 Ok", await client.CommandAsync("MAIL FROM:<a@client.test>"));
+
+        const int Recipients = 5000;
+        var pipelined = new StringBuilder();
+        for (int i = 0; i < Recipients; i++)
         {
-            await using SmtpTestClient client = await SmtpTestClient.ConnectAsync(server.LocalEndPoint!.Port);
-            Assert.StartsWith("220 ", await client.ReadReplyAsync());
-            Assert.StartsWith("250", await client.CommandAsync("EHLO client.test"));
-            Assert.Equal("250 2.1.0 Ok", await client.CommandAsync("MAIL FROM:<a@client.test>"));
-
-            const int Recipients = 5000;
-            var pipelined = new StringBuilder();
-            for (int i = 0; i < Recipients; i++)
-            {
-                pipelined.Append(CultureInfo.InvariantCulture, $"RCPT TO:<user{i}@local.test>\r\n");
-            }
-
-            pipelined.Append("DATA\r\n");
-            Task send = client.SendAsync(pipelined.ToString());
-            for (int i = 0; i < Recipients; i++)
-            {
-                string? reply = await client.ReadReplyAsync();
-                string expected = i < 100 ? "250 2.1.5 Ok" : "452 4.5.3 Error: too many recipients";
-                Assert.True(reply == expected, $"RCPT {i}: {reply}");
-            }
-
-            await send;
-            Assert.StartsWith("354 ", await client.ReadReplyAsync());
-            Assert.StartsWith("250 2.0.0 Ok: queued as ", await client.CommandAsync("Subject: many\r\n\r\nx\r\n."));
-            Assert.Equal("221 2.0.0 Bye", await client.CommandAsync("QUIT"));
-            StoredMessage message = Assert.Single(context.Stored());
-            Assert.Equal(100, message.Envelope.Recipients.Count);
-            Assert.Equal("user99@local.test", message.Envelope.Recipients[^1].Address);
+            pipelined.Append(CultureInfo.InvariantCulture, $"RCPT TO:<user{i}@local.test>\r\n");
         }
-        finally
+
+        pipelined.Append("DATA\r\n");
+        Task send = client.SendAsync(pipelined.ToString());
+        for (int i = 0; i < Recipients; i++)
         {
-            await StopAsync(context, server);
+            string? reply = await client.ReadReplyAsync();
+            string expected = i < 100 ? "250 2.1.5 Ok" : "452 4.5.3 Error: too many recipients";
+            Assert.True(reply == expected, $"RCPT {i}: {reply}");
         }
+
+        await send;
+        Assert.StartsWith("354 ", await client.ReadReplyAsync());
+        Assert.StartsWith("250 2.0.0 Ok: queued as ", await client.CommandAsync("Subject: many\r\n\r\nx\r\n."));
+        Assert.Equal("221 2.0.0 Bye", await client.CommandAsync("QUIT"));
+        StoredMessage message = Assert.Single(context.Stored());
+        Assert.Equal(100, message.Envelope.Recipients.Count);
+        Assert.Equal("user99@local.test", message.Envelope.Recipients[^1].Address);
     }
 
     [Fact]
     public async Task PipelinedGarbageEndsAfterTwentyErrorsAndTheServerStillServes()
     {
-        var (context, server) = await StartAsync();
+        await using LoopbackServer loopback = await StartAsync();
+        var (context, server) = loopback;
+        var random = new Random(5321);
+        var garbage = new List<byte>();
+        for (int i = 0; i < 1000; i++)
+        {
+            // Lines of random bytes (NUL, CR and high bytes included) that no verb starts with.
+            byte[] line = new byte[random.Next(1, 600)];
+            random.NextBytes(line);
+            line[0] = (byte)'#';
+            foreach (ref byte b in line.AsSpan())
+            {
+                b = b == (byte)'\n' ? (byte)'?' : b;
+            }
+
+            garbage.AddRange(line);
+            garbage.AddRange("\r\n"u8.ToArray());
+        }
+
+        await using SmtpTestClient client = await SmtpTestClient.ConnectAsync(server.LocalEndPoint!.Port);
+        Assert.StartsWith("220 ", await client.ReadReplyAsync());
         try
         {
-            var random = new Random(5321);
-            var garbage = new List<byte>();
-            for (int i = 0; i < 1000; i++)
-            {
-                // Lines of random bytes (NUL, CR and high bytes included) that no verb starts with.
-                byte[] line = new byte[random.Next(1, 600)];
-                random.NextBytes(line);
-                line[0] = (byte)'#';
-                foreach (ref byte b in line.AsSpan())
-                {
-                    b = b == (byte)'\n' ? (byte)'?' : b;
-                }
-
-                garbage.AddRange(line);
-                garbage.AddRange("\r\n"u8.ToArray());
-            }
-
-            await using SmtpTestClient client = await SmtpTestClient.ConnectAsync(server.LocalEndPoint!.Port);
-            Assert.StartsWith("220 ", await client.ReadReplyAsync());
-            try
-            {
-                await client.SendAsync([.. garbage]);
-            }
-            catch (SocketException)
-            {
-                // The server may close before all of it is taken.
-            }
-
-            var replies = new List<string>();
-            while (await client.ReadReplyAsync(TimeSpan.FromSeconds(10)) is { } reply)
-            {
-                replies.Add(reply);
-            }
-
-            Assert.Equal(21, replies.Count);
-            Assert.All(replies[..20], r => Assert.Matches("^500 5\\.5\\.2 ", r));
-            Assert.Equal("421 4.7.0 Error: too many errors", replies[20]);
-            await Eventually.WaitAsync(() => context.Context.Channels.Active == 0, "the channel freed");
-            await LegitimateMessageAsync(server.LocalEndPoint!.Port);
+            await client.SendAsync([.. garbage]);
         }
-        finally
+        catch (SocketException)
         {
-            await StopAsync(context, server);
+            // The server may close before all of it is taken.
         }
+
+        var replies = new List<string>();
+        while (await client.ReadReplyAsync(TimeSpan.FromSeconds(10)) is { } reply)
+        {
+            replies.Add(reply);
+        }
+
+        Assert.Equal(21, replies.Count);
+        Assert.All(replies[..20], r => Assert.Matches("^500 5\\.5\\.2 ", r));
+        Assert.Equal("421 4.7.0 Error: too many errors", replies[20]);
+        await Eventually.WaitAsync(() => context.Context.Channels.Active == 0, "the channel freed");
+        await LegitimateMessageAsync(server.LocalEndPoint!.Port);
     }
 
     [Theory]
@@ -188,20 +160,14 @@ public sealed partial class FloodTests
     [InlineData("CONNECT mx.test:25 HTTP/1.1\r\n\r\n")]
     public async Task HttpRequestsAreClosedAtOnce(string request)
     {
-        var (context, server) = await StartAsync();
-        try
-        {
-            await using SmtpTestClient client = await SmtpTestClient.ConnectAsync(server.LocalEndPoint!.Port);
-            Assert.StartsWith("220 ", await client.ReadReplyAsync());
-            await client.SendAsync(request);
-            Assert.Equal("554 5.7.0 Error: this is an SMTP server, not HTTP", await client.ReadReplyAsync());
-            Assert.Null(await client.ReadReplyAsync(TimeSpan.FromSeconds(5)));
-            await Eventually.WaitAsync(() => context.Context.Channels.Active == 0, "the channel freed");
-        }
-        finally
-        {
-            await StopAsync(context, server);
-        }
+        await using LoopbackServer loopback = await StartAsync();
+        var (context, server) = loopback;
+        await using SmtpTestClient client = await SmtpTestClient.ConnectAsync(server.LocalEndPoint!.Port);
+        Assert.StartsWith("220 ", await client.ReadReplyAsync());
+        await client.SendAsync(request);
+        Assert.Equal("554 5.7.0 Error: this is an SMTP server, not HTTP", await client.ReadReplyAsync());
+        Assert.Null(await client.ReadReplyAsync(TimeSpan.FromSeconds(5)));
+        await Eventually.WaitAsync(() => context.Context.Channels.Active == 0, "the channel freed");
     }
 
     /// <summary>A "kB" figure of /proc/PID/status (VmRSS, VmHWM), in bytes.</summary>

@@ -1,7 +1,3 @@
-using System.Net;
-using System.Text;
-using AbilisFast.Server.Sessions;
-using AbilisFast.Server.Tests.Support;
 using static AbilisFast.Server.Tests.Support.LoopbackServers;
 
 namespace AbilisFast.Server.Tests.Hostile;
@@ -37,7 +33,7 @@ public sealed class SlowSenderTests
             }
 
             sent += n;
-            await Task.WhenAny(reply, Task.Delay(pause));
+            await Task.WhenAny(reply, Eventually.LetTimePassAsync(pause, "the slow sender's pause between pieces"));
         }
 
         return (await reply, sent);
@@ -73,46 +69,34 @@ public sealed class SlowSenderTests
     [Fact]
     public async Task ACommandLineThatDribblesInMustBeWholeWithinDt()
     {
-        var (context, server) = await StartAsync("DT:2");
-        try
-        {
-            await using SmtpTestClient client = await SmtpTestClient.ConnectAsync(server.LocalEndPoint!.Port);
-            Assert.StartsWith("220 ", await client.ReadReplyAsync());
+        await using LoopbackServer loopback = await StartAsync("DT:2");
+        var (context, server) = loopback;
+        await using SmtpTestClient client = await SmtpTestClient.ConnectAsync(server.LocalEndPoint!.Port);
+        Assert.StartsWith("220 ", await client.ReadReplyAsync());
 
-            // One byte every 300 ms: never 2 s without a byte, but the line would take 12 s.
-            string line = "NOOP " + new string('x', 35) + "\r\n";
-            var (reply, sent) = await DribbleAsync(client, line, 1, TimeSpan.FromMilliseconds(300));
-            Assert.Equal(Timeout421, reply);
-            Assert.True(sent < line.Length, $"the whole line went out ({sent} bytes) before the 421");
-            await AssertDroppedAsync(context, client, "Timeout: DT exceeded");
-            Assert.Equal(1, context.Context.Timeouts.Idle);
-            Assert.Equal(0, context.Context.Timeouts.DataRate + context.Context.Timeouts.DataDeadline);
-        }
-        finally
-        {
-            await StopAsync(context, server);
-        }
+        // One byte every 300 ms: never 2 s without a byte, but the line would take 12 s.
+        string line = "NOOP " + new string('x', 35) + "\r\n";
+        var (reply, sent) = await DribbleAsync(client, line, 1, TimeSpan.FromMilliseconds(300));
+        Assert.Equal(Timeout421, reply);
+        Assert.True(sent < line.Length, $"the whole line went out ({sent} bytes) before the 421");
+        await AssertDroppedAsync(context, client, "Timeout: DT exceeded");
+        Assert.Equal(1, context.Context.Timeouts.Idle);
+        Assert.Equal(0, context.Context.Timeouts.DataRate + context.Context.Timeouts.DataDeadline);
     }
 
     [Fact]
     public async Task ADataTransferMustEndWithinDataTimeout()
     {
         // A fast enough rate (no MIN-DATA-RATE) and a byte every 200 ms (DT never fires): only the whole-transfer deadline can stop it.
-        var (context, server) = await StartAsync("DT:60", "DATA-TIMEOUT:2", "MIN-DATA-RATE:0");
-        try
-        {
-            await using SmtpTestClient client = await InDataAsync(server);
-            string text = "Subject: slow\r\n\r\n" + string.Concat(Enumerable.Repeat("line of text\r\n", 20)) + ".\r\n";
-            var (reply, sent) = await DribbleAsync(client, text, 4, TimeSpan.FromMilliseconds(200));
-            Assert.Equal(Timeout421, reply);
-            Assert.True(sent < text.Length);
-            await AssertDroppedAsync(context, client, "Timeout: DATA-TIMEOUT exceeded");
-            Assert.Equal(1, context.Context.Timeouts.DataDeadline);
-        }
-        finally
-        {
-            await StopAsync(context, server);
-        }
+        await using LoopbackServer loopback = await StartAsync("DT:60", "DATA-TIMEOUT:2", "MIN-DATA-RATE:0");
+        var (context, server) = loopback;
+        await using SmtpTestClient client = await InDataAsync(server);
+        string text = "Subject: slow\r\n\r\n" + string.Concat(Enumerable.Repeat("line of text\r\n", 20)) + ".\r\n";
+        var (reply, sent) = await DribbleAsync(client, text, 4, TimeSpan.FromMilliseconds(200));
+        Assert.Equal(Timeout421, reply);
+        Assert.True(sent < text.Length);
+        await AssertDroppedAsync(context, client, "Timeout: DATA-TIMEOUT exceeded");
+        Assert.Equal(1, context.Context.Timeouts.DataDeadline);
     }
 
     [Theory]
@@ -121,49 +105,34 @@ public sealed class SlowSenderTests
     public async Task ATransferSlowerThanMinDataRateIsDropped(string bdat)
     {
         // 10 bytes every 200 ms is 50 B/s, far under 1000 B/s over a 1 s window.
-        var (context, server) = await StartAsync("DT:60", "DATA-TIMEOUT:0", "MIN-DATA-RATE:1000", "DATA-RATE-WINDOW:1");
-        try
-        {
-            await using SmtpTestClient client = await InDataAsync(server, bdat);
-            string text = string.Concat(Enumerable.Repeat("slow text\r\n", 200));
-            var (reply, sent) = await DribbleAsync(client, text, 10, TimeSpan.FromMilliseconds(200));
-            Assert.Equal(Timeout421, reply);
-            Assert.True(sent < text.Length);
-            await AssertDroppedAsync(context, client, "Timeout: data slower than MIN-DATA-RATE");
-            Assert.Equal(1, context.Context.Timeouts.DataRate);
-        }
-        finally
-        {
-            await StopAsync(context, server);
-        }
+        await using LoopbackServer loopback = await StartAsync("DT:60", "DATA-TIMEOUT:0", "MIN-DATA-RATE:1000", "DATA-RATE-WINDOW:1");
+        var (context, server) = loopback;
+        await using SmtpTestClient client = await InDataAsync(server, bdat);
+        string text = string.Concat(Enumerable.Repeat("slow text\r\n", 200));
+        var (reply, sent) = await DribbleAsync(client, text, 10, TimeSpan.FromMilliseconds(200));
+        Assert.Equal(Timeout421, reply);
+        Assert.True(sent < text.Length);
+        await AssertDroppedAsync(context, client, "Timeout: data slower than MIN-DATA-RATE");
+        Assert.Equal(1, context.Context.Timeouts.DataRate);
     }
 
     [Fact]
     public async Task TheRateIsOnlyMeasuredDuringATransfer()
     {
         // Quick messages with pauses between them (within DT) are not a slow transfer.
-        var (context, server) = await StartAsync("DT:60", "MIN-DATA-RATE:100000", "DATA-RATE-WINDOW:1");
-        try
+        await using LoopbackServer loopback = await StartAsync("DT:60", "MIN-DATA-RATE:100000", "DATA-RATE-WINDOW:1");
+        var (context, server) = loopback;
+        await using SmtpTestClient client = await SmtpTestClient.ConnectAsync(server.LocalEndPoint!.Port);
+        Assert.StartsWith("220 ", await client.ReadReplyAsync());
+        Assert.StartsWith("250", await client.CommandAsync("EHLO client.test"));
+        for (int i = 0; i < 2; i++)
         {
-            await using SmtpTestClient client = await SmtpTestClient.ConnectAsync(server.LocalEndPoint!.Port);
-            Assert.StartsWith("220 ", await client.ReadReplyAsync());
-            Assert.StartsWith("250", await client.CommandAsync("EHLO client.test"));
-            for (int i = 0; i < 2; i++)
-            {
-                Assert.Equal("250 2.1.0 Ok", await client.CommandAsync("MAIL FROM:<a@client.test>"));
-                Assert.Equal("250 2.1.5 Ok", await client.CommandAsync("RCPT TO:<b@local.test>"));
-                Assert.StartsWith("354 ", await client.CommandAsync("DATA"));
-                Assert.StartsWith("250 2.0.0 Ok: queued as ", await client.CommandAsync("Subject: quick\r\n\r\nbody\r\n."));
-                await Task.Delay(2500);
-            }
+            await client.SendQueuedAsync("a@client.test", "b@local.test", "Subject: quick\r\n\r\nbody\r\n");
+            await Eventually.LetTimePassAsync(TimeSpan.FromMilliseconds(2500), "idle between messages, longer than the rate window");
+        }
 
-            Assert.Equal("221 2.0.0 Bye", await client.CommandAsync("QUIT"));
-            Assert.Equal(2, context.Stored().Count);
-            Assert.Equal(0, context.Context.Timeouts.DataRate);
-        }
-        finally
-        {
-            await StopAsync(context, server);
-        }
+        Assert.Equal("221 2.0.0 Bye", await client.CommandAsync("QUIT"));
+        Assert.Equal(2, context.Stored().Count);
+        Assert.Equal(0, context.Context.Timeouts.DataRate);
     }
 }

@@ -1,9 +1,3 @@
-using System.Net;
-using AbilisFast.Server.Access;
-using AbilisFast.Server.Configuration;
-using AbilisFast.Server.Diagnostics;
-using AbilisFast.Server.Tests.Support;
-
 namespace AbilisFast.Server.Tests.Tls;
 
 /// <summary>SMTP AUTH PLAIN and LOGIN (RFC 4954) over real loopback sockets, mostly under STARTTLS.</summary>
@@ -16,10 +10,7 @@ public sealed class AuthTests
         await using SmtpTestClient client = await server.ConnectTlsAsync();
         Assert.Equal("235 2.7.0 Authentication successful", await client.CommandAsync("AUTH PLAIN " + TlsServer.Plain(TlsServer.MailUser, TlsServer.MailPassword)));
         Assert.Equal("503 5.5.1 Error: already authenticated", await client.CommandAsync("AUTH PLAIN " + TlsServer.Plain(TlsServer.MailUser, TlsServer.MailPassword)));
-        Assert.Equal("250 2.1.0 Ok", await client.CommandAsync("MAIL FROM:<bob@client.test>"));
-        Assert.Equal("250 2.1.5 Ok", await client.CommandAsync("RCPT TO:<b@local.test>"));
-        Assert.StartsWith("354", await client.CommandAsync("DATA"));
-        Assert.StartsWith("250 2.0.0 Ok: queued as ", await client.CommandAsync("Subject: a\r\n\r\nbody\r\n."));
+        await client.SendQueuedAsync("bob@client.test", "b@local.test", "Subject: a\r\n\r\nbody\r\n");
         Assert.Contains("(AbilisFast) with ESMTPSA id ", Assert.Single(server.Context.Stored()).Body);
     }
 
@@ -118,10 +109,7 @@ public sealed class AuthTests
             Assert.StartsWith("220 ", await client.ReadReplyAsync());
             Assert.Contains("250-AUTH PLAIN LOGIN", await client.CommandAsync("EHLO client.test"));
             Assert.Equal("235 2.7.0 Authentication successful", await client.CommandAsync("AUTH PLAIN " + TlsServer.Plain(TlsServer.MailUser, TlsServer.MailPassword)));
-            Assert.Equal("250 2.1.0 Ok", await client.CommandAsync("MAIL FROM:<a@client.test>"));
-            Assert.Equal("250 2.1.5 Ok", await client.CommandAsync("RCPT TO:<b@local.test>"));
-            Assert.StartsWith("354", await client.CommandAsync("DATA"));
-            Assert.StartsWith("250 2.0.0 Ok: queued as ", await client.CommandAsync("Subject: a\r\n\r\nbody\r\n."));
+            await client.SendQueuedAsync("a@client.test", "b@local.test", "Subject: a\r\n\r\nbody\r\n");
             Assert.Contains("with ESMTPA id ", Assert.Single(server.Context.Stored()).Body);
         }
     }

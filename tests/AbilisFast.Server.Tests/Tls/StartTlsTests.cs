@@ -1,13 +1,3 @@
-using System.IO.Pipelines;
-using System.Net;
-using System.Net.Security;
-using System.Net.Sockets;
-using System.Text;
-using AbilisFast.Protocol.States;
-using AbilisFast.Server.Sessions;
-using AbilisFast.Server.Tests.Support;
-using AbilisFast.Server.Transport;
-
 namespace AbilisFast.Server.Tests.Tls;
 
 /// <summary>STARTTLS (RFC 3207) and the implicit TLS port over real loopback sockets.</summary>
@@ -117,10 +107,7 @@ public sealed class StartTlsTests
         }
 
         await using SmtpTestClient client = await server.ConnectTlsAsync();
-        Assert.Equal("250 2.1.0 Ok", await client.CommandAsync("MAIL FROM:<a@client.test>"));
-        Assert.Equal("250 2.1.5 Ok", await client.CommandAsync("RCPT TO:<b@local.test>"));
-        Assert.StartsWith("354", await client.CommandAsync("DATA"));
-        Assert.StartsWith("250 2.0.0 Ok: queued as ", await client.CommandAsync("Subject: t\r\n\r\nbody\r\n."));
+        await client.SendQueuedAsync("a@client.test", "b@local.test", "Subject: t\r\n\r\nbody\r\n");
         Assert.Contains("(AbilisFast) with ESMTPS id ", Assert.Single(server.Context.Stored()).Body);
     }
 
@@ -134,10 +121,7 @@ public sealed class StartTlsTests
         Assert.DoesNotContain("STARTTLS", ehlo);
         Assert.Contains("AUTH PLAIN LOGIN", ehlo);
         Assert.Equal("503 5.5.1 Error: TLS already active", await client.CommandAsync("STARTTLS"));
-        Assert.Equal("250 2.1.0 Ok", await client.CommandAsync("MAIL FROM:<a@client.test>"));
-        Assert.Equal("250 2.1.5 Ok", await client.CommandAsync("RCPT TO:<b@local.test>"));
-        Assert.StartsWith("354", await client.CommandAsync("DATA"));
-        Assert.StartsWith("250 2.0.0 Ok: queued as ", await client.CommandAsync("Subject: implicit\r\n\r\nbody\r\n."));
+        await client.SendQueuedAsync("a@client.test", "b@local.test", "Subject: implicit\r\n\r\nbody\r\n");
         Assert.Contains("with ESMTPS id ", Assert.Single(server.Context.Stored()).Body);
     }
 
@@ -172,10 +156,7 @@ public sealed class StartTlsTests
         // Sends no ClientHello. Meanwhile another client runs a whole TLS session.
         await using (SmtpTestClient other = await server.ConnectTlsAsync())
         {
-            Assert.Equal("250 2.1.0 Ok", await other.CommandAsync("MAIL FROM:<a@client.test>"));
-            Assert.Equal("250 2.1.5 Ok", await other.CommandAsync("RCPT TO:<b@local.test>"));
-            Assert.StartsWith("354", await other.CommandAsync("DATA"));
-            Assert.StartsWith("250 2.0.0 Ok: queued as ", await other.CommandAsync("Subject: t\r\n\r\nbody\r\n."));
+            await other.SendQueuedAsync("a@client.test", "b@local.test", "Subject: t\r\n\r\nbody\r\n");
             Assert.Equal("221 2.0.0 Bye", await other.CommandAsync("QUIT"));
         }
 

@@ -1,0 +1,191 @@
+namespace AbilisFast.Server.Tests.EndToEnd;
+
+/// <summary>kill -9 at the worst moments: a 250 means on disk; no 250 means nothing queued.</summary>
+[Collection("EndToEnd")]
+public sealed class CrashTests
+{
+    // QUEUE-HOLD:YES: these tests look at what the spool holds, so nothing is delivered away.
+    private static readonly string[] Local = ["LOCAL-DOMAIN:local.test", "STORE-MB:YES", "QUEUE-HOLD:YES"];
+
+    /// <summary>Greeting to 354: the client may send the body next.</summary>
+    private static async Task OpenDataAsync(SmtpTestClient client)
+    {
+        Assert.StartsWith("220 ", await client.ReadReplyAsync());
+        Assert.StartsWith("250", await client.CommandAsync("EHLO client.test"));
+        await client.OpenDataAsync("s@client.test", "u@local.test");
+    }
+
+    private static async Task<string> SendAsync(SmtpTestClient client, string body)
+    {
+        await OpenDataAsync(client);
+        await client.SendAsync(body + ".\r\n");
+        string? reply = await client.ReadReplyAsync();
+        Assert.NotNull(reply);
+        return reply;
+    }
+
+    [Fact]
+    public async Task KillRightAfterThe250KeepsTheMessage()
+    {
+        string workDir = ServerProcess.NewWorkDir();
+        string body = "Subject: durable\r\n\r\n" + string.Concat(Enumerable.Repeat("line of the durable message\r\n", 2000));
+        string id;
+        using (ServerProcess server = await ServerProcess.StartAsync(workDir, parameters: Local))
+        {
+            await using SmtpTestClient client = await SmtpTestClient.ConnectAsync(server.Port);
+            string reply = await SendAsync(client, body);
+            server.Kill(); // the very moment the 250 is read
+            Assert.StartsWith("250 2.0.0 Ok: queued as ", reply);
+            id = reply["250 2.0.0 Ok: queued as ".Length..];
+        }
+
+        using (ServerProcess again = await ServerProcess.StartAsync(workDir, parameters: Local))
+        {
+            Assert.Contains("1 message(s) recovered", again.Stderr);
+            Assert.Equal(0, await again.TerminateAsync(TimeSpan.FromSeconds(20)));
+        }
+
+        StoredMessage message = Assert.Single(StoredMessages.Read(Path.Combine(workDir, "data", "spool")));
+        Assert.Equal(id, message.Id.ToString("X8"));
+        Assert.EndsWith(body, message.Body);
+        Directory.Delete(workDir, true);
+    }
+
+    [Fact]
+    public async Task KillInTheMiddleOfDataQueuesNothingOfThatMessage()
+    {
+        string workDir = ServerProcess.NewWorkDir();
+        using (ServerProcess server = await ServerProcess.StartAsync(workDir, parameters: Local))
+        {
+            await using SmtpTestClient first = await SmtpTestClient.ConnectAsync(server.Port);
+            Assert.StartsWith("250 2.0.0", await SendAsync(first, "Subject: complete\r\n\r\nwhole\r\n"));
+
+            await using SmtpTestClient client = await SmtpTestClient.ConnectAsync(server.Port);
+            await OpenDataAsync(client);
+            // Far more than one spool fragment, so part of the message is on disk when it dies.
+            var partial = new StringBuilder("Subject: partial\r\n\r\n");
+            for (int i = 0; i < 20_000; i++)
+            {
+                partial.Append("partial line ").Append(i).Append("\r\n");
+            }
+
+            await client.SendAsync(partial.ToString());
+            Assert.True(await SpoolContainsAsync(server.SpoolDir, "partial line 1000\r\n"), "part of the message reached the spool");
+            server.Kill();
+        }
+
+        using (ServerProcess again = await ServerProcess.StartAsync(workDir, parameters: Local))
+        {
+            Assert.Contains("1 message(s) recovered", again.Stderr);
+            Assert.Equal(0, await again.TerminateAsync(TimeSpan.FromSeconds(20)));
+        }
+
+        StoredMessage message = Assert.Single(StoredMessages.Read(Path.Combine(workDir, "data", "spool")));
+        Assert.Contains("Subject: complete", message.Body);
+        Directory.Delete(workDir, true);
+    }
+
+    [Fact]
+    public async Task ACorruptSpoolRecordIsQuarantinedAndTheRestIsRecovered()
+    {
+        string workDir = ServerProcess.NewWorkDir();
+        using (ServerProcess server = await ServerProcess.StartAsync(workDir, parameters: Local))
+        {
+            await using SmtpTestClient client = await SmtpTestClient.ConnectAsync(server.Port);
+            Assert.StartsWith("250 2.0.0", await SendAsync(client, "Subject: first\r\n\r\nFIRST-BODY-TO-DAMAGE\r\n"));
+            await using SmtpTestClient second = await SmtpTestClient.ConnectAsync(server.Port);
+            Assert.StartsWith("250 2.0.0", await SendAsync(second, "Subject: second\r\n\r\nsecond body\r\n"));
+            Assert.Equal(0, await server.TerminateAsync(TimeSpan.FromSeconds(20)));
+        }
+
+        // Flip one byte inside the first message's stored body.
+        string spoolDir = Path.Combine(workDir, "data", "spool");
+        string segment = Directory.GetFiles(spoolDir, "*.jnl").Single();
+        byte[] bytes = await File.ReadAllBytesAsync(segment);
+        int at = bytes.AsSpan().IndexOf("FIRST-BODY-TO-DAMAGE"u8);
+        Assert.True(at > 0);
+        bytes[at + 3] ^= 0x20;
+        await File.WriteAllBytesAsync(segment, bytes);
+
+        using (ServerProcess again = await ServerProcess.StartAsync(workDir, parameters: Local))
+        {
+            Assert.Contains("1 message(s) recovered", again.Stderr);
+            Assert.Contains("spool:", again.Stderr);
+            await using SmtpTestClient client = await SmtpTestClient.ConnectAsync(again.Port);
+            Assert.StartsWith("250 2.0.0", await SendAsync(client, "Subject: third\r\n\r\nstill running\r\n"));
+            Assert.Equal(0, await again.TerminateAsync(TimeSpan.FromSeconds(20)));
+        }
+
+        Assert.NotEmpty(Directory.GetFiles(Path.Combine(spoolDir, "corrupt")));
+        var bodies = StoredMessages.Read(spoolDir).Select(m => m.Body).ToList();
+        Assert.Equal(2, bodies.Count);
+        Assert.Contains(bodies, b => b.EndsWith("second body\r\n", StringComparison.Ordinal));
+        Assert.Contains(bodies, b => b.EndsWith("still running\r\n", StringComparison.Ordinal));
+        Directory.Delete(workDir, true);
+    }
+
+    /// <summary>Waits until the spool files hold <paramref name="text"/> (written, not yet committed).</summary>
+    private static async Task<bool> SpoolContainsAsync(string spoolDir, string text)
+    {
+        byte[] needle = Encoding.ASCII.GetBytes(text);
+        try
+        {
+            await Eventually.WaitAsync(
+                async () =>
+                {
+                    foreach (string file in Directory.GetFiles(spoolDir))
+                    {
+                        try
+                        {
+                            if ((await File.ReadAllBytesAsync(file)).AsSpan().IndexOf(needle) >= 0)
+                            {
+                                return true;
+                            }
+                        }
+                        catch (IOException)
+                        {
+                        }
+                    }
+
+                    return false;
+                },
+                $"'{text.Trim()}' in the spool",
+                TimeSpan.FromSeconds(10));
+            return true;
+        }
+        catch (TimeoutException)
+        {
+            return false;
+        }
+    }
+
+    [Fact]
+    public async Task ASecondServerOnTheSameWdirRefusesToStart()
+    {
+        using ServerProcess server = await ServerProcess.StartAsync(parameters: Local);
+        var (exit, output) = await Tool.RunAsync(ServerProcess.ExecutablePath,
+            ["--wdir", Path.Combine(server.WorkDir, "data"), $"TCP-LOCPORT:{ServerProcess.FreePort()}"]);
+        Assert.Equal(4, exit);
+        Assert.Contains("is in use by another abilisfast", output);
+        Assert.Equal(0, await server.TerminateAsync(TimeSpan.FromSeconds(20)));
+
+        // kill -9 releases the lock too: the next start works.
+        using ServerProcess again = await ServerProcess.StartAsync(server.WorkDir, parameters: Local);
+        again.Kill();
+        using ServerProcess third = await ServerProcess.StartAsync(server.WorkDir, parameters: Local);
+        Assert.Equal(0, await third.TerminateAsync(TimeSpan.FromSeconds(20)));
+        server.DeleteWorkDir();
+    }
+
+    [Fact]
+    public async Task SigtermStopsGracefullyWithExitZero()
+    {
+        using ServerProcess server = await ServerProcess.StartAsync(parameters: Local);
+        await using SmtpTestClient idle = await SmtpTestClient.ConnectAsync(server.Port);
+        Assert.StartsWith("220 ", await idle.ReadReplyAsync());
+        Assert.Equal(0, await server.TerminateAsync(TimeSpan.FromSeconds(20)));
+        Assert.StartsWith("421 4.3.2", await idle.ReadReplyAsync());
+        Assert.Contains("stopped", server.Stderr);
+        server.DeleteWorkDir();
+    }
+}

@@ -50,6 +50,9 @@ public sealed class SubmissionRealClientTests
         int submission = ServerProcess.FreePort();
         using ServerProcess server = await ServerProcess.StartAsync(parameters: [.. Local, $"SUBMISSION-PORT:{submission}"]);
         Assert.Contains($"submission on port {submission}", server.Stderr);
+        string parameters = (await server.CtlAsync("d p smtp")).ReplaceLineEndings("\n");
+        Assert.Contains($"\n       SUBMISSION-PORT:{submission} *\n", parameters);
+        Assert.Contains("\n       SUBMISSION-TLS:NO\n       SUBMISSION-PLAINTEXT:NO\n       SUBMISSION-RATE:30\n       SUBMISSION-ANY-SENDER:\n", parameters);
         await AddMailUserAsync(server);
         string[] common = ["--server", $"127.0.0.1:{submission}", "--helo", "client.test", "--to", "friend@remote.example"];
 

@@ -1,8 +1,8 @@
 using System.Buffers;
 using AbilisFast.Protocol.Commands;
 using AbilisFast.Protocol.Lines;
-using BenchmarkDotNet.Attributes;
 using AbilisFast.Testing;
+using BenchmarkDotNet.Attributes;
 
 namespace AbilisFast.Bench;
 

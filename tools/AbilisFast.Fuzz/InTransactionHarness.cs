@@ -10,8 +10,8 @@ using AbilisFast.Server.Queue;
 using AbilisFast.Server.Runtime;
 using AbilisFast.Server.Sessions;
 using AbilisFast.Server.Spool;
-using Microsoft.Extensions.Time.Testing;
 using AbilisFast.Testing;
+using Microsoft.Extensions.Time.Testing;
 
 namespace AbilisFast.Fuzz;
 

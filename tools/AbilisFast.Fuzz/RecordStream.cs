@@ -49,39 +49,39 @@ internal static class RecordStream
             switch (kind)
             {
                 case 0 or 1 or 6:
-                {
-                    ReadOnlySpan<byte> payload = program.Slice(pos, Math.Min(length, program.Length - pos));
-                    pos += payload.Length;
-                    List<byte[]> fragments = written.TryGetValue(id, out List<byte[]>? list) ? list : written[id] = [];
-                    if (seq == 0)
                     {
-                        fragments.Clear();
-                        broken.Remove(id);
-                    }
+                        ReadOnlySpan<byte> payload = program.Slice(pos, Math.Min(length, program.Length - pos));
+                        pos += payload.Length;
+                        List<byte[]> fragments = written.TryGetValue(id, out List<byte[]>? list) ? list : written[id] = [];
+                        if (seq == 0)
+                        {
+                            fragments.Clear();
+                            broken.Remove(id);
+                        }
 
-                    if (seq != fragments.Count)
-                    {
-                        broken.Add(id);
-                    }
+                        if (seq != fragments.Count)
+                        {
+                            broken.Add(id);
+                        }
 
-                    fragments.Add(payload.ToArray());
-                    next[id] = seq + 1;
-                    Append(output, SpoolRecordType.Data, id, seq, payload, seed);
-                    break;
-                }
+                        fragments.Add(payload.ToArray());
+                        next[id] = seq + 1;
+                        Append(output, SpoolRecordType.Data, id, seq, payload, seed);
+                        break;
+                    }
 
                 case 2:
-                {
-                    byte[] body = written.TryGetValue(id, out List<byte[]>? fragments) ? [.. fragments.SelectMany(static f => f)] : [];
-                    byte[] envelope = broken.Contains(id) ? "BROKEN\n"u8.ToArray() : SpoolHarness.CheckEnvelope(body);
-                    byte[] payload = new byte[SpoolRecord.CommitPrefixSize + envelope.Length];
-                    BinaryPrimitives.WriteInt64LittleEndian(payload, body.Length + ((op & 0x80) != 0 ? 1 : 0));
-                    BinaryPrimitives.WriteInt64LittleEndian(payload.AsSpan(8), 1_795_000_000_000);
-                    envelope.CopyTo(payload, SpoolRecord.CommitPrefixSize);
-                    uint commitSeq = ((op >> 5) & 3) == 0 ? (uint)(fragments?.Count ?? 0) : seq;
-                    Append(output, SpoolRecordType.Commit, id, commitSeq, payload, seed);
-                    break;
-                }
+                    {
+                        byte[] body = written.TryGetValue(id, out List<byte[]>? fragments) ? [.. fragments.SelectMany(static f => f)] : [];
+                        byte[] envelope = broken.Contains(id) ? "BROKEN\n"u8.ToArray() : SpoolHarness.CheckEnvelope(body);
+                        byte[] payload = new byte[SpoolRecord.CommitPrefixSize + envelope.Length];
+                        BinaryPrimitives.WriteInt64LittleEndian(payload, body.Length + ((op & 0x80) != 0 ? 1 : 0));
+                        BinaryPrimitives.WriteInt64LittleEndian(payload.AsSpan(8), 1_795_000_000_000);
+                        envelope.CopyTo(payload, SpoolRecord.CommitPrefixSize);
+                        uint commitSeq = ((op >> 5) & 3) == 0 ? (uint)(fragments?.Count ?? 0) : seq;
+                        Append(output, SpoolRecordType.Commit, id, commitSeq, payload, seed);
+                        break;
+                    }
 
                 case 3:
                     Append(output, SpoolRecordType.Abort, id, 0, [], seed);
@@ -92,12 +92,12 @@ internal static class RecordStream
                     break;
 
                 case 5:
-                {
-                    ReadOnlySpan<byte> payload = program.Slice(pos, Math.Min(length, program.Length - pos));
-                    pos += payload.Length;
-                    Append(output, SpoolRecordType.Retry, id, 0, payload, seed);
-                    break;
-                }
+                    {
+                        ReadOnlySpan<byte> payload = program.Slice(pos, Math.Min(length, program.Length - pos));
+                        pos += payload.Length;
+                        Append(output, SpoolRecordType.Retry, id, 0, payload, seed);
+                        break;
+                    }
 
                 default:
                     output.Write([0xFF, 0xEE, 0xDD, 0xCC, 0xBB, 0xAA, 0x99, (byte)length]);

@@ -2,9 +2,9 @@ using System.Globalization;
 using System.Net;
 using AbilisFast.Protocol.States;
 using AbilisFast.Server.Channels;
+using AbilisFast.Server.Configuration;
 using AbilisFast.Server.Diagnostics;
 using AbilisFast.Server.Runtime;
-using AbilisFast.Server.Configuration;
 
 namespace AbilisFast.Server.Display;
 

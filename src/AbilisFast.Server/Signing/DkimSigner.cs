@@ -2,8 +2,8 @@ using System.Buffers;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
-using AbilisFast.Server.Configuration;
 using AbilisFast.Protocol.Data;
+using AbilisFast.Server.Configuration;
 
 namespace AbilisFast.Server.Signing;
 

@@ -26,7 +26,7 @@ pids=()
 trap 'kill "${pids[@]}" 2>/dev/null; wait "${pids[@]}" 2>/dev/null; rm -rf "$dir"' EXIT
 
 sink_port=$(free_port)
-smtp-sink "${as_nobody[@]}" 127.0.0.1:$sink_port 256 &
+smtp-sink "${as_nobody[@]}" "127.0.0.1:$sink_port" 256 &
 pids+=($!)
 
 configs=(none rsa ed25519)
@@ -40,8 +40,8 @@ for c in "${configs[@]}"; do
     fi
     port[$c]=$(free_port)
     admin[$c]=$(free_port)
-    "$bin" --wdir "$wdir" TCP-LOCPORT:${port[$c]} ADMIN-PORT:${admin[$c]} SES-TOT:64 SES-RESERVED-OUT:16 MAX-IP-SES:64 \
-        RELAY-NET:127/8 SERVER:127.0.0.1 SERVER-TCP-PORT:$sink_port "${extra[@]}" 2>"$dir/$c.log" &
+    "$bin" --wdir "$wdir" "TCP-LOCPORT:${port[$c]}" "ADMIN-PORT:${admin[$c]}" SES-TOT:64 SES-RESERVED-OUT:16 MAX-IP-SES:64 \
+        RELAY-NET:127/8 SERVER:127.0.0.1 "SERVER-TCP-PORT:$sink_port" "${extra[@]}" 2>"$dir/$c.log" &
     pids+=($!)
     for _ in $(seq 100); do grep -q "listening on port" "$dir/$c.log" 2>/dev/null && break; sleep 0.1; done
     password[$c]=$(grep -o "created with password [^ ]*" "$dir/$c.log" | awk '{print $4}')
@@ -55,17 +55,17 @@ relayed() {
 # Warm-up of each server (JIT, pools, first connections, the keys' first load).
 declare -A done_count
 for c in "${configs[@]}"; do
-    smtp-source -s "$sessions" -m 500 -l "$size" -f s@client.test -t r@far.test 127.0.0.1:${port[$c]}
+    smtp-source -s "$sessions" -m 500 -l "$size" -f s@client.test -t r@far.test "127.0.0.1:${port[$c]}"
     while [ "$(relayed "$c")" -lt 500 ]; do sleep 0.05; done
     done_count[$c]=500
 done
 
 results=()
-for rep in $(seq "$reps"); do
+for _ in $(seq "$reps"); do
     for c in "${configs[@]}"; do
         want=$((done_count[$c] + messages))
         start=$(date +%s.%N)
-        smtp-source -s "$sessions" -m "$messages" -l "$size" -f s@client.test -t r@far.test 127.0.0.1:${port[$c]}
+        smtp-source -s "$sessions" -m "$messages" -l "$size" -f s@client.test -t r@far.test "127.0.0.1:${port[$c]}"
         while [ "$(relayed "$c")" -lt "$want" ]; do sleep 0.05; done
         end=$(date +%s.%N)
         done_count[$c]=$want

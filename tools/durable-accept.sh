@@ -14,15 +14,15 @@ dotnet build -c Release src/AbilisFast -v quiet -nologo >/dev/null
 bin=src/AbilisFast/bin/Release/net10.0/abilisfast
 wdir=$(mktemp -d /tmp/abilisfast-bench.XXXXXX)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-"$bin" --wdir "$wdir" TCP-LOCPORT:$port LOCAL-DOMAIN:local.test STORE-MB:YES SES-TOT:64 MAX-IP-SES:64 QUEUE-HOLD:YES "${@:4}" 2>"$wdir/server.log" &
+"$bin" --wdir "$wdir" "TCP-LOCPORT:$port" LOCAL-DOMAIN:local.test STORE-MB:YES SES-TOT:64 MAX-IP-SES:64 QUEUE-HOLD:YES "${@:4}" 2>"$wdir/server.log" &
 pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$wdir"' EXIT
 for _ in $(seq 100); do grep -q "listening on port" "$wdir/server.log" 2>/dev/null && break; sleep 0.1; done
 
 # Warm-up, then the measured run.
-smtp-source -s "$sessions" -m 2000 -l "$size" -d -f s@client.test -t u@local.test 127.0.0.1:$port
+smtp-source -s "$sessions" -m 2000 -l "$size" -d -f s@client.test -t u@local.test "127.0.0.1:$port"
 start=$(date +%s.%N)
-smtp-source -s "$sessions" -m "$messages" -l "$size" -d -f s@client.test -t u@local.test 127.0.0.1:$port
+smtp-source -s "$sessions" -m "$messages" -l "$size" -d -f s@client.test -t u@local.test "127.0.0.1:$port"
 end=$(date +%s.%N)
 python3 - "$start" "$end" "$messages" <<'PY'
 import sys

@@ -25,10 +25,10 @@ sink_port=$(free_port)
 as_nobody=()
 [ "$(id -u)" = 0 ] && as_nobody=(-u nobody)
 
-smtp-sink "${as_nobody[@]}" 127.0.0.1:$sink_port 256 &
+smtp-sink "${as_nobody[@]}" "127.0.0.1:$sink_port" 256 &
 sink=$!
-"$bin" --wdir "$wdir/data" TCP-LOCPORT:$port ADMIN-PORT:$admin \
-    RELAY-NET:127/8 SERVER:127.0.0.1 SERVER-TCP-PORT:$sink_port 2>"$wdir/server.log" &
+"$bin" --wdir "$wdir/data" "TCP-LOCPORT:$port" "ADMIN-PORT:$admin" \
+    RELAY-NET:127/8 SERVER:127.0.0.1 "SERVER-TCP-PORT:$sink_port" 2>"$wdir/server.log" &
 pid=$!
 trap 'kill $pid $sink 2>/dev/null; wait $pid $sink 2>/dev/null; rm -rf "$wdir"' EXIT
 for _ in $(seq 100); do grep -q "listening on port" "$wdir/server.log" 2>/dev/null && break; sleep 0.1; done
@@ -46,7 +46,7 @@ for mode in "-s 2 -m $messages -c" "-s 1 -m $messages" "-s 2 -m $messages" "-s 1
     start=$(date +%s.%N)
     for _ in $(seq "$runs"); do
         # shellcheck disable=SC2086 # the mode is a list of options
-        if ! out=$(smtp-source $mode -f s@client.test -t r@far.test 127.0.0.1:$port 2>&1) || grep -q ' 421 ' <<<"$out"; then
+        if ! out=$(smtp-source $mode -f s@client.test -t r@far.test "127.0.0.1:$port" 2>&1) || grep -q ' 421 ' <<<"$out"; then
             failed=$((failed + 1))
         fi
     done

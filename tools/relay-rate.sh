@@ -23,10 +23,10 @@ sink_port=$(free_port)
 as_nobody=()
 [ "$(id -u)" = 0 ] && as_nobody=(-u nobody)
 
-smtp-sink "${as_nobody[@]}" 127.0.0.1:$sink_port 256 &
+smtp-sink "${as_nobody[@]}" "127.0.0.1:$sink_port" 256 &
 sink=$!
-"$bin" --wdir "$wdir/data" TCP-LOCPORT:$port ADMIN-PORT:$admin SES-TOT:64 SES-RESERVED-OUT:16 MAX-IP-SES:64 \
-    RELAY-NET:127/8 SERVER:127.0.0.1 SERVER-TCP-PORT:$sink_port "${@:4}" 2>"$wdir/server.log" &
+"$bin" --wdir "$wdir/data" "TCP-LOCPORT:$port" "ADMIN-PORT:$admin" SES-TOT:64 SES-RESERVED-OUT:16 MAX-IP-SES:64 \
+    RELAY-NET:127/8 SERVER:127.0.0.1 "SERVER-TCP-PORT:$sink_port" "${@:4}" 2>"$wdir/server.log" &
 pid=$!
 trap 'kill $pid $sink 2>/dev/null; wait $pid $sink 2>/dev/null; rm -rf "$wdir"' EXIT
 for _ in $(seq 100); do grep -q "listening on port" "$wdir/server.log" 2>/dev/null && break; sleep 0.1; done
@@ -43,17 +43,17 @@ wait_for() {
 }
 
 # Warm-up (JIT, pools, first connections), then the measured run.
-smtp-source -s "$sessions" -m 1000 -l "$size" -f s@client.test -t r@far.test 127.0.0.1:$port
+smtp-source -s "$sessions" -m 1000 -l "$size" -f s@client.test -t r@far.test "127.0.0.1:$port"
 wait_for 1000
 start=$(date +%s.%N)
-smtp-source -s "$sessions" -m "$messages" -l "$size" -f s@client.test -t r@far.test 127.0.0.1:$port
+smtp-source -s "$sessions" -m "$messages" -l "$size" -f s@client.test -t r@far.test "127.0.0.1:$port"
 accepted=$(date +%s.%N)
 wait_for $((1000 + messages))
 end=$(date +%s.%N)
 
 # The peer: the same load straight into smtp-sink.
 direct_start=$(date +%s.%N)
-smtp-source -s "$sessions" -m "$messages" -l "$size" -f s@client.test -t r@far.test 127.0.0.1:$sink_port
+smtp-source -s "$sessions" -m "$messages" -l "$size" -f s@client.test -t r@far.test "127.0.0.1:$sink_port"
 direct_end=$(date +%s.%N)
 
 python3 - "$start" "$accepted" "$end" "$direct_start" "$direct_end" "$messages" "$sessions" "$size" <<'PY'

@@ -8,6 +8,13 @@
 #   start_wait   seconds to wait for "listening on port" (default 10)
 # and calls smoke_init first. The server runs in $work/run, an empty folder, with its log in
 # $work/run/server.log; $pid is its process (the emulator's under qemu, which passes signals on).
+# shellcheck shell=bash
+
+# Defaults, in place when the script sources this file; the sourcing script overrides them.
+smoke_name=smoke
+work=
+runner=()
+server_args=()
 
 smoke_init() {
     pid=
@@ -67,7 +74,7 @@ smoke_ports() {
 # Starts the server in $work/run on $port and $admin and waits for the $1-th "listening on port"
 # line of the log (1 for the first start, 2 after a restart).
 smoke_start() {
-    (cd "$work/run" && exec "${runner[@]}" "$bin" TCP-LOCPORT:$port ADMIN-PORT:$admin "${server_args[@]}" >>"$work/run/server.log" 2>&1) &
+    (cd "$work/run" && exec "${runner[@]}" "$bin" "TCP-LOCPORT:$port" "ADMIN-PORT:$admin" "${server_args[@]}" >>"$work/run/server.log" 2>&1) &
     pid=$!
     local tries=$(( ${start_wait:-10} * 20 ))
     for _ in $(seq "$tries"); do
@@ -87,7 +94,7 @@ smoke_password() {
 # Sends a message with subject $1 to <postmaster> with swaks; sets queue_id from the 250 reply.
 smoke_send_to_postmaster() {
     local subject=$1 log="$work/swaks.$RANDOM.log"
-    swaks --server 127.0.0.1:$port --to postmaster --from smoke@client.test --header "Subject: $subject" --body "smoke" >"$log" 2>&1 \
+    swaks --server "127.0.0.1:$port" --to postmaster --from smoke@client.test --header "Subject: $subject" --body "smoke" >"$log" 2>&1 \
         || { cat "$log"; smoke_fail "swaks to postmaster"; }
     queue_id=$(sed -nE 's/.*250 2\.0\.0 Ok: queued as ([0-9A-F]+).*/\1/p' "$log")
     [ -n "$queue_id" ] || { cat "$log"; smoke_fail "no 'queued as' in the reply to the message"; }

@@ -90,11 +90,11 @@ SERVER_PID=""; SINK_PID=""; LOOP_PIDS=()
 cleanup() {
     touch "$W/stop"
     for pid in "${LOOP_PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-    [ -n "$SERVER_PID" ] && kill -9 "$SERVER_PID" 2>/dev/null || true
-    [ -n "$SINK_PID" ] && kill "$SINK_PID" 2>/dev/null || true
+    if [ -n "$SERVER_PID" ]; then kill -9 "$SERVER_PID" 2>/dev/null || true; fi
+    if [ -n "$SINK_PID" ]; then kill "$SINK_PID" 2>/dev/null || true; fi
     wait 2>/dev/null || true
-    [ -n "$BOXFS" ] && umount "$WDIR/mailboxes" 2>/dev/null || true
-    [ "$TMPFS" = 1 ] && umount "$W/disk" 2>/dev/null || true
+    if [ -n "$BOXFS" ]; then umount "$WDIR/mailboxes" 2>/dev/null || true; fi
+    if [ "$TMPFS" = 1 ]; then umount "$W/disk" 2>/dev/null || true; fi
     if [ "$KEEP" = 1 ]; then echo "soak: files kept in $W"; else rm -rf "$W"; fi
 }
 trap cleanup EXIT
@@ -125,7 +125,7 @@ fi
 
 START_COUNT=0
 start_server() {
-    for attempt in $(seq 40); do
+    for _ in $(seq 40); do
         local before; before=$(grep -c "listening on port" "$W/server.log" 2>/dev/null || true)
         "$BIN" --wdir "$WDIR" "TCP-LOCPORT:$PORT" "ADMIN-PORT:$ADMIN" HELOHOST:soak.test RELAY-NET:127/8 \
             "${MODE_ARGS[@]}" MAIL-TRY-DELAY:2 SES-TOT:48 MAX-IP-SES:40 \

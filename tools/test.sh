@@ -37,8 +37,9 @@ if [ ${#need[@]} -gt 0 ]; then
         exit 1
     fi
     export DEBIAN_FRONTEND=noninteractive
-    "${sudo[@]}" apt-get update -qq >/dev/null && "${sudo[@]}" apt-get install -y -qq "${need[@]}" >/dev/null \
-        || { echo "tools/test.sh: apt-get install ${need[*]} failed" >&2; exit 1; }
+    if ! { "${sudo[@]}" apt-get update -qq >/dev/null && "${sudo[@]}" apt-get install -y -qq "${need[@]}" >/dev/null; }; then
+        echo "tools/test.sh: apt-get install ${need[*]} failed" >&2; exit 1
+    fi
     # The postfix package is only wanted for smtp-source/smtp-sink: never leave its daemon running.
     ("${sudo[@]}" postfix stop || "${sudo[@]}" service postfix stop) >/dev/null 2>&1 || true
     # Likewise dovecot-imapd: the tests start their own dovecot on a loopback port; no system service.
@@ -51,8 +52,10 @@ if [ "$need_prometheus" -eq 1 ]; then
     sudo=()
     [ "$(id -u)" -eq 0 ] || sudo=(sudo)
     export DEBIAN_FRONTEND=noninteractive
-    "${sudo[@]}" apt-get update -qq >/dev/null && "${sudo[@]}" apt-get install -y -qq --no-install-recommends prometheus >/dev/null \
-        || { echo "tools/test.sh: apt-get install prometheus failed" >&2; exit 1; }
+    if ! { "${sudo[@]}" apt-get update -qq >/dev/null \
+        && "${sudo[@]}" apt-get install -y -qq --no-install-recommends prometheus >/dev/null; }; then
+        echo "tools/test.sh: apt-get install prometheus failed" >&2; exit 1
+    fi
     # Only promtool is wanted: never leave the Prometheus server running.
     ("${sudo[@]}" service prometheus stop || "${sudo[@]}" systemctl stop prometheus) >/dev/null 2>&1 || true
 fi

@@ -25,7 +25,7 @@ internal static class ServerHost
     public static readonly TimeSpan ShutdownDeadline = TimeSpan.FromSeconds(10);
 
     public static Task<int> RunAsync(SmtpSettings settings, TextWriter console, CancellationToken stop, LiveConfiguration? configuration = null) =>
-        RunAsync(settings, console, stop, configuration, service: null);
+        RunAsync(settings, console, configuration, service: null, stop);
 
     /// <summary>
     /// Runs the server until <paramref name="stop"/> fires. With <paramref name="service"/>, tells
@@ -33,7 +33,7 @@ internal static class ServerHost
     /// heartbeat, and reloads the configuration whenever a SIGHUP is counted in
     /// <see cref="ServiceOptions.Reloads"/>.
     /// </summary>
-    public static async Task<int> RunAsync(SmtpSettings settings, TextWriter console, CancellationToken stop, LiveConfiguration? configuration, ServiceOptions? service)
+    public static async Task<int> RunAsync(SmtpSettings settings, TextWriter console, LiveConfiguration? configuration, ServiceOptions? service, CancellationToken stop)
     {
         if (OpenWorkDir(settings, console, out FileStream? workDirLock) is int refused)
         {
@@ -94,7 +94,7 @@ internal static class ServerHost
 
             // Both listeners are bound and listening (the kernel queues connections from here on).
             notifier?.Ready(status);
-            await RunUntilStoppedAsync(service, stop, configuration, log, console, status).ConfigureAwait(false);
+            await RunUntilStoppedAsync(service, configuration, log, console, status, stop).ConfigureAwait(false);
             notifier?.Stopping();
             console.WriteLine("abilisfast: stopping");
             await server.StopAsync(ShutdownDeadline).ConfigureAwait(false);
@@ -241,8 +241,8 @@ internal static class ServerHost
     }
 
     /// <summary>Waits for <paramref name="stop"/>, reloading the configuration at each SIGHUP counted in the service options.</summary>
-    private static async Task RunUntilStoppedAsync(ServiceOptions? service, CancellationToken stop, LiveConfiguration? configuration,
-        SessionLog log, TextWriter console, string status)
+    private static async Task RunUntilStoppedAsync(ServiceOptions? service, LiveConfiguration? configuration,
+        SessionLog log, TextWriter console, string status, CancellationToken stop)
     {
         while (true)
         {

@@ -70,7 +70,7 @@ internal static class Program
         using SystemdNotifier? notifier = SystemdNotifier.FromEnvironment();
         var configuration = new LiveConfiguration(store, commandLine);
         var service = new ServiceOptions { Notifier = notifier, Reloads = reloads };
-        return await ServerHost.RunAsync(settings, Console.Error, stop.Token, configuration, service).ConfigureAwait(false);
+        return await ServerHost.RunAsync(settings, Console.Error, configuration, service, stop.Token).ConfigureAwait(false);
 
         void Stop(PosixSignalContext context)
         {

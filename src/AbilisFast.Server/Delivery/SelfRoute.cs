@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Net;
 using System.Net.NetworkInformation;
 using System.Net.Sockets;
@@ -111,6 +112,7 @@ internal static class SelfRoute
         $"{target.Host} [{address}]:{target.Port}";
 
     /// <summary>The addresses of this host's network interfaces (looked up at most every 10 seconds).</summary>
+    [SuppressMessage("Performance", "CA1859", Justification = "The set is cached and shared: callers get it read-only.")]
     private static IReadOnlySet<IPAddress> InterfaceAddresses()
     {
         long now = Environment.TickCount64;

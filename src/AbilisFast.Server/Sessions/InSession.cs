@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Diagnostics.CodeAnalysis;
 using System.IO.Pipelines;
 using System.Net;
 using AbilisFast.Protocol.Data;
@@ -22,6 +23,7 @@ namespace AbilisFast.Server.Sessions;
 /// asynchronous step (the spool's group commit) has to be awaited. Instances are pooled and reset
 /// between sessions; the per-transaction state lives in reusable buffers.
 /// </summary>
+[SuppressMessage("Design", "CA1001", Justification = "Sessions are pooled: the envelope builder is reset for each transaction (its buffer returned) and lives as long as the session object.")]
 internal sealed partial class InSession : IResettable
 {
     /// <summary>Negative replies a session may earn before it is closed with 421 (flow-control 452s excluded).</summary>

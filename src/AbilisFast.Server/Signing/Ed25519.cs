@@ -82,7 +82,7 @@ internal static unsafe class Ed25519
         nint context = api.NewDigestContext();
         if (context == 0)
         {
-            throw new OutOfMemoryException("EVP_MD_CTX_new");
+            throw new System.Security.Cryptography.CryptographicException("EVP_MD_CTX_new failed (out of memory)");
         }
 
         bool added = false;

@@ -245,7 +245,7 @@ internal sealed partial class SpoolStore
         }
     }
 
-    internal void ReleasePinsLocked(List<SpoolSegment> segments)
+    internal static void ReleasePinsLocked(List<SpoolSegment> segments)
     {
         foreach (SpoolSegment segment in segments)
         {

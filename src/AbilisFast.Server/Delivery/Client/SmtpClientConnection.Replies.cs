@@ -60,7 +60,7 @@ internal sealed partial class SmtpClientConnection
         var reply = new ReplyBuilder(lines);
         while (true)
         {
-            ReadResult result = await ReadSomeAsync(timer.Token, timeout, cancellationToken).ConfigureAwait(false);
+            ReadResult result = await ReadSomeAsync(timeout, timer.Token, cancellationToken).ConfigureAwait(false);
             ReadOnlySequence<byte> buffer = result.Buffer;
             string? error = TakeLines(ref buffer, ref reply, out bool done);
             if (error is not null)
@@ -103,7 +103,7 @@ internal sealed partial class SmtpClientConnection
     }
 
     /// <summary>Reads more of the reply; a timeout or a lost connection makes the connection unusable.</summary>
-    private async ValueTask<ReadResult> ReadSomeAsync(CancellationToken timer, TimeSpan timeout, CancellationToken cancellationToken)
+    private async ValueTask<ReadResult> ReadSomeAsync(TimeSpan timeout, CancellationToken timer, CancellationToken cancellationToken)
     {
         try
         {

@@ -30,7 +30,7 @@ internal static partial class DeliveryReport
     /// </summary>
     private static ReturnedOriginal ReadOriginal(Func<Stream> open, bool full)
     {
-        var reader = new OriginalReader(full);
+        using var reader = new OriginalReader(full);
         byte[] buffer = ArrayPool<byte>.Shared.Rent(64 * 1024);
         try
         {
@@ -63,7 +63,7 @@ internal static partial class DeliveryReport
     }
 
     /// <summary>Splits raw octets into lines and writes them, normalised, to the header or body output.</summary>
-    private sealed class OriginalReader(bool full)
+    private sealed class OriginalReader(bool full) : IDisposable
     {
         private readonly MemoryStream _headers = new();
         private readonly MemoryStream _body = new();
@@ -131,6 +131,13 @@ internal static partial class DeliveryReport
         {
             _overflow = true;
             Done = true;
+        }
+
+        public void Dispose()
+        {
+            _headers.Dispose();
+            _body.Dispose();
+            _line.Dispose();
         }
 
         public ReturnedOriginal Result()

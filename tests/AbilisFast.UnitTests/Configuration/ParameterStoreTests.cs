@@ -12,7 +12,8 @@ public sealed class ParameterStoreTests
         "TLS-REQUIRED", "AUTH-PLAINTEXT", "OUT-TIMEOUT", "TLS-PORT", "DATA-TIMEOUT", "MIN-DATA-RATE", "DATA-RATE-WINDOW", "LOG-MAX-SIZE", "LOG-FILES",
         "SERVER-TLS-VERIFY", "SERVER-TLS-PIN", "SERVER-TLS-CA", "MX-TLS", "SERVER-AUTH-PLAINTEXT",
         "HOP-LIMIT", "DELAY-NOTIF-TIME",
-        "METRICS-PORT", "METRICS-ADDR", "METRICS-TOKEN", "DKIM-DOMAIN", "DKIM-SELECTOR", "DKIM-KEY", "NODENAME", "SINK",
+        "METRICS-PORT", "METRICS-ADDR", "METRICS-TOKEN", "DKIM-DOMAIN", "DKIM-SELECTOR", "DKIM-KEY",
+        "SUBMISSION-PORT", "SUBMISSION-TLS", "SUBMISSION-PLAINTEXT", "SUBMISSION-RATE", "SUBMISSION-ANY-SENDER", "NODENAME", "SINK",
     ];
 
     public static TheoryData<string> AllNames() => new(ParameterTable.All.Select(d => d.Name));
@@ -34,7 +35,9 @@ public sealed class ParameterStoreTests
         { "SERVER-TLS-CA", "" }, { "MX-TLS", "MAY" }, { "SERVER-AUTH-PLAINTEXT", "NO" },
         { "HOP-LIMIT", "100" }, { "DELAY-NOTIF-TIME", "14400" },
         { "METRICS-PORT", "0" }, { "METRICS-ADDR", "127.0.0.1" }, { "METRICS-TOKEN", "" }, { "DKIM-DOMAIN", "" },
-        { "DKIM-SELECTOR", "default" }, { "DKIM-KEY", "" }, { "SINK", "NO" },
+        { "DKIM-SELECTOR", "default" }, { "DKIM-KEY", "" },
+        { "SUBMISSION-PORT", "0" }, { "SUBMISSION-TLS", "NO" }, { "SUBMISSION-PLAINTEXT", "NO" }, { "SUBMISSION-RATE", "30" },
+        { "SUBMISSION-ANY-SENDER", "" }, { "SINK", "NO" },
     };
 
     [Fact]

@@ -9,7 +9,7 @@ namespace AbilisFast.Fuzz;
 /// </summary>
 internal sealed class FuzzTargets : IDisposable
 {
-    /// <summary>Line reader + command parser + IN state machine, DATA and BDAT, over an in-memory session.</summary>
+    /// <summary>Whole IN sessions (line reader, command parser, state machine, AUTH, STARTTLS, DATA, BDAT) in memory (see <see cref="InTransactionHarness"/>).</summary>
     public const string In = "in";
 
     /// <summary>Spool recovery of a raw segment file.</summary>
@@ -18,13 +18,27 @@ internal sealed class FuzzTargets : IDisposable
     /// <summary>Spool recovery of a segment built from sealed records (see <see cref="RecordStream"/>).</summary>
     public const string SpoolRecords = "spool-records";
 
+    /// <summary>The console's line reader and commands (see <see cref="ConsoleHarness"/>).</summary>
+    public const string Console = "console";
+
+    /// <summary>The configuration file reader and parameter validation (see <see cref="ConfigHarness"/>).</summary>
+    public const string Config = "config";
+
+    /// <summary>The Received: hop counter (see <see cref="ReceivedHarness"/>).</summary>
+    public const string Received = "received";
+
+    /// <summary>The MAIL FROM / RCPT TO path parser (see <see cref="PathHarness"/>).</summary>
+    public const string Path = "path";
+
     /// <summary>The ESMTP syntax alone: MAIL and RCPT parameters, the BDAT argument (see <see cref="EsmtpHarness"/>).</summary>
     public const string Esmtp = "esmtp";
 
-    public static readonly IReadOnlyList<string> Names = [In, Spool, SpoolRecords, Esmtp];
+    public static readonly IReadOnlyList<string> Names = [In, Spool, SpoolRecords, Console, Config, Received, Path, Esmtp];
 
     private InTransactionHarness? _in;
     private SpoolHarness? _spool;
+    private ConsoleHarness? _console;
+    private ConfigHarness? _config;
 
     public static bool IsTarget(string name) => Names.Contains(name, StringComparer.Ordinal);
 
@@ -42,6 +56,18 @@ internal sealed class FuzzTargets : IDisposable
             case SpoolRecords:
                 (_spool ??= new SpoolHarness()).RecoverRecordStream(data);
                 break;
+            case Console:
+                (_console ??= new ConsoleHarness()).Run(data);
+                break;
+            case Config:
+                (_config ??= new ConfigHarness()).Run(data);
+                break;
+            case Received:
+                ReceivedHarness.Run(data);
+                break;
+            case Path:
+                PathHarness.Run(data);
+                break;
             case Esmtp:
                 EsmtpHarness.Run(data);
                 break;
@@ -54,5 +80,7 @@ internal sealed class FuzzTargets : IDisposable
     {
         _in?.Dispose();
         _spool?.Dispose();
+        _console?.Dispose();
+        _config?.Dispose();
     }
 }

@@ -4,15 +4,25 @@ using SharpFuzz;
 // AbilisFast.Fuzz TARGET            under afl-fuzz: the persistent SharpFuzz loop (input on standard input)
 // AbilisFast.Fuzz TARGET FILE...    run each file once and say whether it passed (repro of a crash)
 // AbilisFast.Fuzz seed DIR          write the seed corpus into DIR/<target>/
+// AbilisFast.Fuzz show FILE          run one "in" input and print the session's replies
 if (args.Length == 2 && args[0] == "seed")
 {
     await SeedCorpus.WriteAsync(args[1]).ConfigureAwait(false);
     return 0;
 }
 
+if (args.Length == 2 && args[0] == "show")
+{
+    using var harness = new InTransactionHarness();
+    InOutcome outcome = harness.RunFuzzInput(File.ReadAllBytes(args[1]));
+    Console.Write(outcome.Replies);
+    Console.WriteLine($"({outcome.Messages.Count} message(s) queued)");
+    return 0;
+}
+
 if (args.Length == 0 || !FuzzTargets.IsTarget(args[0]))
 {
-    await Console.Error.WriteLineAsync($"usage: AbilisFast.Fuzz {string.Join('|', FuzzTargets.Names)} [FILE...] | seed DIR").ConfigureAwait(false);
+    await Console.Error.WriteLineAsync($"usage: AbilisFast.Fuzz {string.Join('|', FuzzTargets.Names)} [FILE...] | seed DIR | show FILE").ConfigureAwait(false);
     return 2;
 }
 

@@ -14,6 +14,9 @@ internal sealed class SequencePipeReader(ReadOnlySequence<byte> input) : PipeRea
     private bool _cancelled;
     private bool _completed;
 
+    /// <summary>What the session has not consumed yet.</summary>
+    public ReadOnlySequence<byte> Remaining => _remaining;
+
     public override void AdvanceTo(SequencePosition consumed) => AdvanceTo(consumed, consumed);
 
     public override void AdvanceTo(SequencePosition consumed, SequencePosition examined)

@@ -47,7 +47,10 @@ internal sealed class NamedIpLists
 
     /// <summary>
     /// Defines or replaces a list. <paramref name="text"/> holds comma-separated networks or names
-    /// of lists defined before (expanded now); empty or <c>#</c> defines an empty list.
+    /// of lists defined before (expanded now), never the list's own name (a redefinition that names
+    /// the list it replaces could not be saved: the saved line would name itself); empty or
+    /// <c>#</c> defines an empty list, kept as <c>#</c> (so <c>save conf</c>, which writes
+    /// <c>iplist NAME: #</c>, reads back the same text).
     /// </summary>
     public bool TryDefine(string name, string text, string source, out string error)
     {
@@ -57,15 +60,35 @@ internal sealed class NamedIpLists
             return false;
         }
 
+        if (NamesItself(name, text))
+        {
+            error = $"{source}: iplist {name}:{text} is invalid: {name} names the list being defined; allowed {NetListSyntax.Allowed}";
+            return false;
+        }
+
         if (!NetListSyntax.TryParse(text, this, out IpAccessList list, out string? reason))
         {
             error = $"{source}: iplist {name}:{text} is invalid: {reason}";
             return false;
         }
 
-        _lists[name] = new Entry(name, list, text.Trim(), source);
+        string canonical = text.Trim();
+        _lists[name] = new Entry(name, list, canonical.Length == 0 ? "#" : canonical, source);
         error = string.Empty;
         return true;
+    }
+
+    private static bool NamesItself(string name, string text)
+    {
+        foreach (string item in text.Split(','))
+        {
+            if (string.Equals(item.Trim(), name, StringComparison.OrdinalIgnoreCase))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     public static bool IsValidName(ReadOnlySpan<char> name)

@@ -101,6 +101,8 @@ public sealed class ConfigFileTests : IDisposable
     [InlineData("RELAY-NET:Office\niplist Office: 10/8\n", "{0}:1: RELAY-NET:Office is invalid: Office is not a defined IP list; allowed " + NetListSyntax.Allowed)]
     [InlineData("iplist Office: 10/8, 300/8\n", "{0}:1: iplist Office:10/8, 300/8 is invalid: allowed " + NetListSyntax.Allowed)]
     [InlineData("iplist Office: 10/8, Branch\n", "{0}:1: iplist Office:10/8, Branch is invalid: Branch is not a defined IP list; allowed " + NetListSyntax.Allowed)]
+    [InlineData("iplist Office: 10/8\niplist Office: Office, 10.1.0.0/16\n", "{0}:2: iplist Office:Office, 10.1.0.0/16 is invalid: Office names the list being defined; allowed " + NetListSyntax.Allowed)]
+    [InlineData("iplist Office: office\n", "{0}:1: iplist Office:office is invalid: Office names the list being defined; allowed " + NetListSyntax.Allowed)]
     [InlineData("iplist 9lives: 10/8\n", "{0}:1: iplist 9lives is invalid: a list name is 1..32 letters, digits, '-' or '_', starting with a letter")]
     [InlineData("iplist 10/8\n", "{0}:1: iplist 10/8 is invalid: allowed iplist NAME: net, net, ...")]
     [InlineData("SES-TOT:3\n", "{0}:1: SES-RESERVED-IN:2 SES-RESERVED-OUT:2 SES-TOT:3 is invalid: allowed SES-RESERVED-IN + SES-RESERVED-OUT <= SES-TOT")]
@@ -155,6 +157,18 @@ public sealed class ConfigFileTests : IDisposable
         Assert.True(s.RelayNets.Contains(IPAddress.Parse("10.1.2.3")));
         Assert.True(s.RelayNets.Contains(IPAddress.Parse("::ffff:10.1.2.3")));
         Assert.False(s.RelayNets.Contains(IPAddress.Parse("8.8.8.8")));
+    }
+
+    [Theory]
+    [InlineData("iplist Nobody: # nothing here\n")]
+    [InlineData("iplist Nobody:#\n")]
+    [InlineData("iplist Nobody:\n")]
+    public void AnEmptyIpListIsWrittenHash(string content)
+    {
+        // save conf writes "iplist Nobody: #", which reads back as an empty value: both are "#".
+        string file = _dir.Write("abilisfast.conf", content);
+        ParameterStore store = ConfigurationLoader.LoadStore(CommandLine.Parse(["--config", file]));
+        Assert.Equal("#", store.IpLists.Describe("Nobody").Text);
     }
 
     [Fact]

@@ -1,3 +1,5 @@
+using AbilisFast.Protocol.Addressing;
+
 namespace AbilisFast.Server.Tests.Fuzz;
 
 /// <summary>One harness for the whole class: the IN context and the spool directory are made once.</summary>
@@ -9,8 +11,9 @@ public sealed class FuzzTargetsFixture : IDisposable
 }
 
 /// <summary>
-/// Every seed in tools/AbilisFast.Fuzz/corpus/TARGET and every crash input that tools/fuzz.sh kept
-/// in tools/AbilisFast.Fuzz/crashes/TARGET goes through the same entry point afl-fuzz calls; nothing
+/// Every seed in tools/AbilisFast.Fuzz/seeds/TARGET, every file of the minimised corpus in
+/// tools/AbilisFast.Fuzz/corpus/TARGET and every crash input that tools/fuzz.sh kept in
+/// tools/AbilisFast.Fuzz/crashes/TARGET goes through the same entry point afl-fuzz calls; nothing
 /// may escape it (an exception from the code under test or a failed harness check).
 /// </summary>
 public sealed class FuzzCorpusTests(FuzzTargetsFixture fixture) : IClassFixture<FuzzTargetsFixture>
@@ -20,7 +23,7 @@ public sealed class FuzzCorpusTests(FuzzTargetsFixture fixture) : IClassFixture<
     public static TheoryData<string, string> Inputs()
     {
         var data = new TheoryData<string, string>();
-        foreach (string kind in new[] { "corpus", "crashes" })
+        foreach (string kind in new[] { "seeds", "corpus", "crashes" })
         {
             foreach (string target in FuzzTargets.Names)
             {
@@ -53,7 +56,7 @@ public sealed class FuzzCorpusTests(FuzzTargetsFixture fixture) : IClassFixture<
     {
         foreach (string target in FuzzTargets.Names)
         {
-            Assert.True(Directory.GetFiles(Path.Combine(FuzzDir, "corpus", target)).Length >= 2, target);
+            Assert.True(Directory.GetFiles(Path.Combine(FuzzDir, "seeds", target)).Length >= 2, target);
         }
     }
 
@@ -61,7 +64,7 @@ public sealed class FuzzCorpusTests(FuzzTargetsFixture fixture) : IClassFixture<
     public void TheTransactionSeedQueuesItsMessage()
     {
         using var harness = new InTransactionHarness();
-        InOutcome outcome = harness.RunFuzzInput(File.ReadAllBytes(Path.Combine(FuzzDir, "corpus", "in", "transaction")));
+        InOutcome outcome = harness.RunFuzzInput(File.ReadAllBytes(Path.Combine(FuzzDir, "seeds", "in", "transaction")));
         Assert.Contains("250 2.0.0 Ok: queued as ID\r\n", outcome.Replies, StringComparison.Ordinal);
         Assert.EndsWith("221 2.0.0 Bye\r\n", outcome.Replies, StringComparison.Ordinal);
         string message = Assert.Single(outcome.Messages);
@@ -69,13 +72,93 @@ public sealed class FuzzCorpusTests(FuzzTargetsFixture fixture) : IClassFixture<
         Assert.Contains("Received: from client.test ([127.0.0.1])", message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("real-swaks", 1)]
+    [InlineData("real-swaks-auth-plain", 1)]
+    [InlineData("real-swaks-auth-wrong", 0)]
+    [InlineData("real-smtplib-bdat", 1)]
+    [InlineData("real-smtplib-dsn-utf8", 2)]
+    [InlineData("real-smtp-source-3", 3)]
+    [InlineData("real-msmtp-auth-dsn", 1)]
+    [InlineData("real-s-nail", 1)]
+    public void TheRecordedClientsQueueWhatTheySent(string seed, int messages)
+    {
+        using var harness = new InTransactionHarness();
+        InOutcome outcome = harness.RunFuzzInput(File.ReadAllBytes(Path.Combine(FuzzDir, "seeds", "in", seed)));
+        Assert.Equal(messages, outcome.Messages.Count);
+        Assert.EndsWith("221 2.0.0 Bye\r\n", outcome.Replies, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void TheAuthSeedsAuthenticateAndAWrongPasswordDoesNot()
+    {
+        using var harness = new InTransactionHarness();
+        InOutcome login = harness.RunFuzzInput(File.ReadAllBytes(Path.Combine(FuzzDir, "seeds", "in", "auth-login")));
+        Assert.Contains("235 2.7.0 Authentication successful\r\n", login.Replies, StringComparison.Ordinal);
+        InOutcome wrong = harness.RunFuzzInput(File.ReadAllBytes(Path.Combine(FuzzDir, "seeds", "in", "real-swaks-auth-wrong")));
+        Assert.Contains("535 5.7.8", wrong.Replies, StringComparison.Ordinal);
+        Assert.DoesNotContain("235 ", wrong.Replies, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void AfterTheInMemoryHandshakeTheSessionIsUnderTls()
+    {
+        using var harness = new InTransactionHarness();
+        InOutcome tls = harness.RunFuzzInput(File.ReadAllBytes(Path.Combine(FuzzDir, "seeds", "in", "starttls-auth")));
+        Assert.Contains("220 2.0.0 Ready to start TLS\r\n", tls.Replies, StringComparison.Ordinal);
+        Assert.Contains("503 5.5.1 Error: TLS already active\r\n", tls.Replies, StringComparison.Ordinal);
+        Assert.Single(tls.Messages);
+
+        // Pipelined after STARTTLS and before the client's handshake: thrown away with the
+        // plaintext, never answered; with no handshake at all, the session ends after the 220.
+        InOutcome pipelined = harness.RunFuzzInput(File.ReadAllBytes(Path.Combine(FuzzDir, "seeds", "in", "starttls-pipelined")));
+        Assert.EndsWith("220 2.0.0 Ready to start TLS\r\n", pipelined.Replies, StringComparison.Ordinal);
+        InOutcome injected = harness.RunFuzzInput(File.ReadAllBytes(Path.Combine(FuzzDir, "seeds", "in", "starttls-injected")));
+        string afterTls = injected.Replies[(injected.Replies.IndexOf("220 2.0.0 Ready to start TLS\r\n", StringComparison.Ordinal) + 30)..];
+        Assert.StartsWith("250 2.1.0 Ok\r\n250-mx.fuzz.test\r\n", afterTls, StringComparison.Ordinal); // the MAIL sent over TLS, then EHLO
+        Assert.DoesNotContain("250 2.1.5", injected.Replies, StringComparison.Ordinal); // the injected RCPT
+        Assert.Equal(1, injected.Replies.Split("250 2.1.0 Ok").Length - 1);
+
+        InOutcome failed = harness.RunFuzzInput(File.ReadAllBytes(Path.Combine(FuzzDir, "seeds", "in", "starttls-fails")));
+        Assert.EndsWith("220 2.0.0 Ready to start TLS\r\n", failed.Replies, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// The path target's first finding (crashes/path/d78ff10d304cc9d8): a source route with UTF-8 in
+    /// it is dropped, yet the path still needs SMTPUTF8, so the non-ASCII flag stays set although the
+    /// mailbox left is ASCII. The parser was right; the harness's check now says so.
+    /// </summary>
+    [Fact]
+    public void AUtf8SourceRouteIsDroppedAndStillCountsAsNonAscii()
+    {
+        byte[] input = File.ReadAllBytes(Path.Combine(FuzzDir, "crashes", "path", "d78ff10d304cc9d8"));
+        ReadOnlySpan<byte> argument = input.AsSpan(1);
+        Assert.Equal(PathStatus.Ok, PathParser.TryParse(argument, PathKind.Forward, out ParsedPath path));
+        Assert.True(path.HadSourceRoute);
+        Assert.True(path.HasNonAscii);
+        Assert.Equal("u@l.test", System.Text.Encoding.Latin1.GetString(path.Mailbox(argument)));
+        fixture.Targets.Run("path", input);
+    }
+
+    [Fact]
+    public void TheConsoleHarnessRunsCommandsWithTheRightsOfItsFirstByte()
+    {
+        using var harness = new ConsoleHarness();
+        IReadOnlyList<string> admin = harness.Run([2, 0, .. "s p smtp DT:60\r\nd p smtp\r\n"u8]);
+        Assert.Contains("DT:60 set", admin[0], StringComparison.Ordinal);
+        Assert.Contains("DT:60", admin[1], StringComparison.Ordinal);
+        IReadOnlyList<string> user = harness.Run([1, 0, .. "s p smtp DT:60\r\nd p smtp\r\n"u8]);
+        Assert.StartsWith("ERROR: this command needs administrator", user[0], StringComparison.Ordinal);
+        Assert.Contains("DT:120", user[1], StringComparison.Ordinal); // the first run's change did not stay
+    }
+
     [Fact]
     public void TheSpoolSeedsHoldTheMessagesTheWriterWrote()
     {
         using var harness = new SpoolHarness();
-        IReadOnlyList<RecoveredCopy> three = harness.Recover(File.ReadAllBytes(Path.Combine(FuzzDir, "corpus", "spool", "three-messages-done-retry")));
+        IReadOnlyList<RecoveredCopy> three = harness.Recover(File.ReadAllBytes(Path.Combine(FuzzDir, "seeds", "spool", "three-messages-done-retry")));
         Assert.Equal([100, 0], three.Select(static m => m.Body.Length));
-        IReadOnlyList<RecoveredCopy> torn = harness.Recover(File.ReadAllBytes(Path.Combine(FuzzDir, "corpus", "spool", "committed-then-torn")));
+        IReadOnlyList<RecoveredCopy> torn = harness.Recover(File.ReadAllBytes(Path.Combine(FuzzDir, "seeds", "spool", "committed-then-torn")));
         Assert.Equal(300, Assert.Single(torn).Body.Length);
         Assert.Equal(SpoolHarness.CheckEnvelope(torn[0].Body), torn[0].Envelope);
     }

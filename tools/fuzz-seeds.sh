@@ -27,8 +27,8 @@ work="$(mktemp -d /tmp/abilisfast-fuzz-seeds.XXXXXX)"
 server_pid=""
 proxy_pid=""
 cleanup() {
-    [ -n "$proxy_pid" ] && kill "$proxy_pid" 2>/dev/null || true
-    [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null || true
+    if [ -n "$proxy_pid" ]; then kill "$proxy_pid" 2>/dev/null || true; fi
+    if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; fi
     wait 2>/dev/null || true
     rm -rf "$work"
 }
@@ -101,13 +101,13 @@ record() {
     python3 -c 'import sys; d=open(sys.argv[1],"rb").read(); open(sys.argv[2],"wb").write(bytes([9,0])+d)' "$file" "$out/real-$name"
 }
 
-s="--server 127.0.0.1:$proxy --from a@client.test --to b@local.test --helo client.test --silent 2"
-swaks $s --header "Subject: swaks" >/dev/null || echo "fuzz-seeds.sh: swaks: the client failed" >&2; record swaks
-swaks $s --pipeline --to b@local.test,c@local.test --header "Subject: piped" >/dev/null || echo "fuzz-seeds.sh: swaks-pipeline: the client failed" >&2; record swaks-pipeline
-swaks $s --auth PLAIN --auth-user fuzz --auth-password secret --to x@remote.test >/dev/null || echo "fuzz-seeds.sh: swaks-auth-plain: the client failed" >&2; record swaks-auth-plain
-swaks $s --auth LOGIN --auth-user fuzz --auth-password secret >/dev/null || echo "fuzz-seeds.sh: swaks-auth-login: the client failed" >&2; record swaks-auth-login
-swaks $s --auth PLAIN --auth-user fuzz --auth-password wrong >/dev/null || true; record swaks-auth-wrong
-swaks $s --protocol SMTP --body $'line\r\n.dot\r\n..two' >/dev/null || echo "fuzz-seeds.sh: swaks-helo-dots: the client failed" >&2; record swaks-helo-dots
+s=(--server "127.0.0.1:$proxy" --from a@client.test --to b@local.test --helo client.test --silent 2)
+swaks "${s[@]}" --header "Subject: swaks" >/dev/null || echo "fuzz-seeds.sh: swaks: the client failed" >&2; record swaks
+swaks "${s[@]}" --pipeline --to b@local.test,c@local.test --header "Subject: piped" >/dev/null || echo "fuzz-seeds.sh: swaks-pipeline: the client failed" >&2; record swaks-pipeline
+swaks "${s[@]}" --auth PLAIN --auth-user fuzz --auth-password secret --to x@remote.test >/dev/null || echo "fuzz-seeds.sh: swaks-auth-plain: the client failed" >&2; record swaks-auth-plain
+swaks "${s[@]}" --auth LOGIN --auth-user fuzz --auth-password secret >/dev/null || echo "fuzz-seeds.sh: swaks-auth-login: the client failed" >&2; record swaks-auth-login
+swaks "${s[@]}" --auth PLAIN --auth-user fuzz --auth-password wrong >/dev/null || true; record swaks-auth-wrong
+swaks "${s[@]}" --protocol SMTP --body $'line\r\n.dot\r\n..two' >/dev/null || echo "fuzz-seeds.sh: swaks-helo-dots: the client failed" >&2; record swaks-helo-dots
 
 python3 - "$proxy" <<'EOF' || echo "fuzz-seeds.sh: smtplib: the client failed" >&2
 import smtplib, sys

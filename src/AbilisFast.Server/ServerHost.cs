@@ -27,6 +27,15 @@ internal static class ServerHost
     public static Task<int> RunAsync(SmtpSettings settings, TextWriter console, CancellationToken stop, LiveConfiguration? configuration = null) =>
         RunAsync(settings, console, configuration, service: null, stop);
 
+    /// <summary>Raises the soft open-files limit to the hard one, with a warning when SES-TOT sessions would not fit.</summary>
+    private static void RaiseOpenFilesLimit(SmtpSettings settings, TextWriter console)
+    {
+        if (OpenFilesLimit.RaiseToHard() is { } files && OpenFilesLimit.Check(settings.SesTot, files.Now) is { } warning)
+        {
+            console.WriteLine($"abilisfast: warning: {warning}");
+        }
+    }
+
     /// <summary>
     /// Runs the server until <paramref name="stop"/> fires. With <paramref name="service"/>, tells
     /// systemd when it is ready, reloading and stopping, pings its watchdog from the session
@@ -35,6 +44,7 @@ internal static class ServerHost
     /// </summary>
     public static async Task<int> RunAsync(SmtpSettings settings, TextWriter console, LiveConfiguration? configuration, ServiceOptions? service, CancellationToken stop)
     {
+        RaiseOpenFilesLimit(settings, console);
         if (OpenWorkDir(settings, console, out FileStream? workDirLock) is int refused)
         {
             return refused;
@@ -55,7 +65,7 @@ internal static class ServerHost
                 return ExitCodes.Usage;
             }
 
-            console.WriteLine($"abilisfast: TLS: {tls.Origin}, SHA-256 fingerprint {tls.Certificate.GetCertHashString(System.Security.Cryptography.HashAlgorithmName.SHA256)}");
+            console.WriteLine($"abilisfast: TLS: {tls.Origin}, SHA-256 fingerprint {tls.Fingerprint}");
 
             var context = new SmtpContext(settings, log, spool)
             {

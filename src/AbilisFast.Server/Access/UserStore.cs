@@ -22,7 +22,8 @@ internal sealed class UserStore
     public const int Iterations = 100_000;
     private const int SaltSize = 16;
     private const int HashSize = 32;
-    private static readonly byte[] DummySalt = RandomNumberGenerator.GetBytes(SaltSize);
+    /// <summary>The salt of the work done for unknown names: any unpredictable bytes (a new GUID's, so that loading the users does not load OpenSSL; the first login does).</summary>
+    private static readonly byte[] DummySalt = Guid.NewGuid().ToByteArray();
 
     private readonly string _path;
     private readonly Lock _lock = new();

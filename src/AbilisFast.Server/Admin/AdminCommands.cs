@@ -343,7 +343,7 @@ internal sealed class AdminCommands(SmtpContext context, long startTicks, LiveCo
         context.Counters.Clear(now);
         foreach (var channel in context.Channels.Channels)
         {
-            channel.Counters.Clear(now);
+            channel.ClearCounters(now);
         }
 
         return new Result(Block(Header, "       Statistics cleared\r\n"));

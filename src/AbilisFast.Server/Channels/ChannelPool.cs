@@ -25,12 +25,13 @@ internal sealed class ChannelPool
         ArgumentOutOfRangeException.ThrowIfNegative(reservedOut);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(reservedIn + reservedOut, total);
         _channels = new SmtpChannel[total];
+        DateTimeOffset now = DateTimeOffset.UtcNow;
         for (int i = 0; i < total; i++)
         {
             ChannelKind kind = i < reservedOut ? ChannelKind.ReservedOut
                 : i < reservedOut + reservedIn ? ChannelKind.ReservedIn
                 : ChannelKind.Shared;
-            var channel = new SmtpChannel(i, kind);
+            var channel = new SmtpChannel(i, kind, now);
             _channels[i] = channel;
             QueueFor(kind).Enqueue(channel);
             SharedCount += kind == ChannelKind.Shared ? 1 : 0;

@@ -2,28 +2,35 @@ namespace AbilisFast.Server.Diagnostics;
 
 /// <summary>
 /// The SMTP resource statistics (<c>d s smtp</c>): one IN and one OUT value per counter, updated
-/// with Interlocked operations from any thread. Each value has its own 64-byte cache line.
+/// with Interlocked operations from any thread. In the resource's counters, which every session
+/// updates at once, each value has its own 64-byte cache line (2.2 KB); a channel's counters,
+/// updated by the one session that holds the channel, are packed (280 bytes).
 /// </summary>
 internal sealed class SmtpCounters
 {
     internal const int CellCount = SmtpCounterInfo.CounterCount * 2;
 
-    private const int Stride = 8; // longs per cache line
+    private const int PaddedStride = 8; // longs per cache line
 
-    // Cell i lives at (i + 1) * Stride: line 0 is padding next to the array header.
-    private readonly long[] _cells = new long[(CellCount + 2) * Stride];
+    // Cell i lives at (i + 1) * _stride: with padding, line 0 is padding next to the array header.
+    private readonly long[] _cells;
+    private readonly int _stride;
 
-    private DateTimeOffset _clearedAt; // 16 bytes, so read and written under _clearLock
+    private DateTimeOffset _clearedAt; // 16 bytes, so read and written under the lock of _cells (no lock object of its own: 40 bytes less per channel)
 
-    private readonly Lock _clearLock = new();
-
-    public SmtpCounters(DateTimeOffset createdAt) => _clearedAt = createdAt;
+    /// <param name="padded">One cache line per value (counters that many threads update at once).</param>
+    public SmtpCounters(DateTimeOffset createdAt, bool padded = true)
+    {
+        _clearedAt = createdAt;
+        _stride = padded ? PaddedStride : 1;
+        _cells = new long[(CellCount + 2) * _stride];
+    }
 
     public DateTimeOffset ClearedAt
     {
         get
         {
-            lock (_clearLock)
+            lock (_cells)
             {
                 return _clearedAt;
             }
@@ -45,7 +52,7 @@ internal sealed class SmtpCounters
         var values = new SmtpCountersSnapshot.Values();
         for (int i = 0; i < CellCount; i++)
         {
-            values[i] = Volatile.Read(ref _cells[(i + 1) * Stride]);
+            values[i] = Volatile.Read(ref _cells[(i + 1) * _stride]);
         }
 
         return new SmtpCountersSnapshot(values, ClearedAt);
@@ -54,11 +61,11 @@ internal sealed class SmtpCounters
     /// <summary>Zeroes every counter and records <paramref name="now"/> as the clear time.</summary>
     public void Clear(DateTimeOffset now)
     {
-        lock (_clearLock)
+        lock (_cells)
         {
             for (int i = 0; i < CellCount; i++)
             {
-                Interlocked.Exchange(ref _cells[(i + 1) * Stride], 0);
+                Interlocked.Exchange(ref _cells[(i + 1) * _stride], 0);
             }
 
             _clearedAt = now;
@@ -76,5 +83,5 @@ internal sealed class SmtpCounters
     }
 
     private ref long Cell(SmtpCounter counter, Direction direction)
-        => ref _cells[(CellIndex(counter, direction) + 1) * Stride];
+        => ref _cells[(CellIndex(counter, direction) + 1) * _stride];
 }

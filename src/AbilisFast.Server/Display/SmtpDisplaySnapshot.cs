@@ -106,6 +106,6 @@ internal sealed record SmtpDisplaySnapshot(
             FormatEndPoint(channel.LocalEndPoint),
             FormatEndPoint(channel.RemoteEndPoint),
             channel.SmtpState,
-            channel.Counters.Snapshot());
+            channel.CounterSnapshot());
     }
 }

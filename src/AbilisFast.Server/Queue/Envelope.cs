@@ -190,12 +190,16 @@ internal sealed class Envelope
 }
 
 /// <summary>
-/// Builds an envelope in a reusable buffer as the transaction goes (MAIL, then each RCPT), so the
-/// receive path allocates nothing per command. The recipient count is patched in at the end.
+/// Builds an envelope in a pooled buffer as the transaction goes (MAIL, then each RCPT), so the
+/// receive path allocates nothing per command. The recipient count is patched in at the end. The
+/// buffer is rented at MAIL and given back at <see cref="Reset"/>: a session waiting between
+/// transactions (or an idle one after EHLO) holds none.
 /// </summary>
 internal sealed class EnvelopeBuilder : IDisposable
 {
-    private byte[] _buffer = ArrayPool<byte>.Shared.Rent(1024);
+    private const int InitialSize = 1024;
+
+    private byte[] _buffer = [];
     private int _length;
     private int _countOffset;
 
@@ -250,11 +254,13 @@ internal sealed class EnvelopeBuilder : IDisposable
         PatchCount();
     }
 
+    /// <summary>Forgets the envelope and gives the buffer back to the pool (<see cref="Written"/> is empty after it).</summary>
     public void Reset()
     {
         _length = 0;
         RecipientCount = 0;
         Kinds = RecipientFlags.None;
+        ReturnBuffer();
     }
 
     private void PatchCount() => BinaryPrimitives.WriteUInt16LittleEndian(_buffer.AsSpan(_countOffset), (ushort)RecipientCount);
@@ -283,18 +289,23 @@ internal sealed class EnvelopeBuilder : IDisposable
     {
         if (_buffer.Length - _length < size)
         {
-            byte[] bigger = ArrayPool<byte>.Shared.Rent(Math.Max(_buffer.Length * 2, _length + size));
+            byte[] bigger = ArrayPool<byte>.Shared.Rent(Math.Max(Math.Max(_buffer.Length * 2, InitialSize), _length + size));
             _buffer.AsSpan(0, _length).CopyTo(bigger);
-            ArrayPool<byte>.Shared.Return(_buffer);
+            ReturnBuffer();
             _buffer = bigger;
         }
 
         return _buffer.AsSpan(_length, size);
     }
 
-    public void Dispose()
+    private void ReturnBuffer()
     {
-        ArrayPool<byte>.Shared.Return(_buffer);
-        _buffer = [];
+        if (_buffer.Length != 0)
+        {
+            ArrayPool<byte>.Shared.Return(_buffer);
+            _buffer = [];
+        }
     }
+
+    public void Dispose() => ReturnBuffer();
 }

@@ -134,7 +134,7 @@ internal sealed partial class InSession
         }
 
         ResetTransaction();
-        argument.CopyTo(_helo);
+        _helo.Set(argument);
         _heloLength = argument.Length;
         _esmtp = extended;
         SetState(SmtpState.WaitMail);

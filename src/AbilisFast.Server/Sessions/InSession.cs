@@ -31,7 +31,7 @@ internal sealed partial class InSession : IResettable
 
     private readonly SmtpContext _context;
     private readonly EnvelopeBuilder _envelope = new();
-    private readonly byte[] _helo = new byte[LineReader.MaxCommandLine];
+    private HeloName _helo;
 
     private ISessionTransport? _transportOrNull;
     private SmtpChannel? _channel;
@@ -94,6 +94,111 @@ internal sealed partial class InSession : IResettable
     public async Task RunAsync(ISessionTransport transport, SmtpChannel? channel, Func<ValueTask>? beforeGreeting = null, bool implicitTls = false, ISessionSlot? slot = null,
         bool submission = false)
     {
+        if (!await BeginAsync(transport, channel, beforeGreeting, implicitTls, slot).ConfigureAwait(false))
+        {
+            return;
+        }
+
+        // The read loop is written out here rather than in a method of its own: every session waiting
+        // for its next command holds one asynchronous frame less (about 190 bytes).
+        try
+        {
+            while (!_closing)
+            {
+                if (ShutsDownBetweenCommands())
+                {
+                    await FlushAsync().ConfigureAwait(false);
+                    return;
+                }
+
+                PipeReader input = Transport.Input;
+                ReadResult result;
+                try
+                {
+                    result = await input.ReadAsync().ConfigureAwait(false);
+                }
+                catch (Exception e) when (IsConnectionError(e))
+                {
+                    return;
+                }
+
+                if (result.IsCanceled)
+                {
+                    if (await GoesOnAfterCancelAsync().ConfigureAwait(false))
+                    {
+                        continue;
+                    }
+
+                    return;
+                }
+
+                if (!await HandleInputAsync(input, result).ConfigureAwait(false))
+                {
+                    return;
+                }
+            }
+        }
+        finally
+        {
+            AbortMessage();
+
+            // The client closed first, or the loop ended on an error: free the slot now, before
+            // the caller tears the connection down.
+            EndOfSession();
+        }
+    }
+
+
+    /// <summary>
+    /// The commands of one read (their replies flushed together), then STARTTLS's handshake; false
+    /// when the session ends. Awaited only while there is input, so a session waiting for its next
+    /// command holds no frame of this method.
+    /// </summary>
+    private async Task<bool> HandleInputAsync(PipeReader input, ReadResult result)
+    {
+        ReadOnlySequence<byte> buffer = result.Buffer;
+        Step step;
+        try
+        {
+            // The end of a message (its commit) and AUTH (the password check) are awaited here,
+            // then the pipelined commands after them go on; any other step ends this buffer.
+            while ((step = Process(ref buffer)) is Step.Commit or Step.Authenticate)
+            {
+                if (step == Step.Commit)
+                {
+                    await CommitAsync().ConfigureAwait(false);
+                }
+                else
+                {
+                    await AuthenticateAsync().ConfigureAwait(false);
+                }
+
+                if (_closing)
+                {
+                    break;
+                }
+            }
+        }
+        finally
+        {
+            input.AdvanceTo(buffer.Start, buffer.End);
+        }
+
+        bool startTls = EndOfBuffer(step);
+
+        if (!await FlushAsync().ConfigureAwait(false))
+        {
+            return false;
+        }
+
+        // After STARTTLS the session goes on over TLS unless the handshake failed; otherwise it
+        // ends when the client has closed its side.
+        return startTls ? await HandshakeAsync().ConfigureAwait(false) : !result.IsCompleted;
+    }
+
+    /// <summary>Everything before the first command: the transport taken, the handshake of the TLS port, the pre-greeting check and the 220; false when the session ends there.</summary>
+    private async Task<bool> BeginAsync(ISessionTransport transport, SmtpChannel? channel, Func<ValueTask>? beforeGreeting, bool implicitTls, ISessionSlot? slot)
+    {
         // Fresh timestamps before the transport is visible to the heartbeat.
         Touch();
         _transportOrNull = transport;
@@ -114,7 +219,7 @@ internal sealed partial class InSession : IResettable
 
         if (implicitTls && !await HandshakeAsync().ConfigureAwait(false))
         {
-            return;
+            return false;
         }
 
         // Under implicit TLS the socket may hold TLS records the client sent with its handshake:
@@ -124,27 +229,11 @@ internal sealed partial class InSession : IResettable
             Reply(SmtpReplies.PreGreeting);
             EndOfSession();
             await FlushAsync().ConfigureAwait(false);
-            return;
+            return false;
         }
 
         Reply(_context.Greeting);
-        if (!await FlushAsync().ConfigureAwait(false))
-        {
-            return;
-        }
-
-        try
-        {
-            await ReadLoopAsync().ConfigureAwait(false);
-        }
-        finally
-        {
-            AbortMessage();
-
-            // The client closed first, or the loop ended on an error: free the slot now, before
-            // the caller tears the connection down.
-            EndOfSession();
-        }
+        return await FlushAsync().ConfigureAwait(false);
     }
 
     /// <summary>
@@ -161,80 +250,6 @@ internal sealed partial class InSession : IResettable
         slot?.Release();
     }
 
-    private async Task ReadLoopAsync()
-    {
-        while (!_closing)
-        {
-            if (ShutsDownBetweenCommands())
-            {
-                await FlushAsync().ConfigureAwait(false);
-                return;
-            }
-
-            PipeReader input = Transport.Input;
-            ReadResult result;
-            try
-            {
-                result = await input.ReadAsync().ConfigureAwait(false);
-            }
-            catch (Exception e) when (IsConnectionError(e))
-            {
-                return;
-            }
-
-            if (result.IsCanceled)
-            {
-                if (await GoesOnAfterCancelAsync().ConfigureAwait(false))
-                {
-                    continue;
-                }
-
-                return;
-            }
-
-            ReadOnlySequence<byte> buffer = result.Buffer;
-            Step step;
-            try
-            {
-                // The end of a message (its commit) and AUTH (the password check) are awaited here,
-                // then the pipelined commands after them go on; any other step ends this buffer.
-                while ((step = Process(ref buffer)) is Step.Commit or Step.Authenticate)
-                {
-                    if (step == Step.Commit)
-                    {
-                        await CommitAsync().ConfigureAwait(false);
-                    }
-                    else
-                    {
-                        await AuthenticateAsync().ConfigureAwait(false);
-                    }
-
-                    if (_closing)
-                    {
-                        break;
-                    }
-                }
-            }
-            finally
-            {
-                input.AdvanceTo(buffer.Start, buffer.End);
-            }
-
-            bool startTls = EndOfBuffer(step);
-
-            if (!await FlushAsync().ConfigureAwait(false))
-            {
-                return;
-            }
-
-            // After STARTTLS the session goes on over TLS unless the handshake failed; otherwise it
-            // ends when the client has closed its side.
-            if (startTls ? !await HandshakeAsync().ConfigureAwait(false) : result.IsCompleted)
-            {
-                return;
-            }
-        }
-    }
 
     /// <summary>
     /// The server is stopping and the session is between commands: the 421 is queued and the slot
@@ -482,6 +497,7 @@ internal sealed partial class InSession : IResettable
         _headerScan.Reset();
         _errors = 0;
         _heloLength = 0;
+        _helo.Release();
         _esmtp = false;
         _timeoutReason = 0;
         _transferStart = 0;

@@ -34,6 +34,13 @@ internal sealed class SmtpListener : IAsyncDisposable
     /// <summary>At most this many connections wait at once; past that a refusal is immediate (a flood holds no more sockets).</summary>
     public const int MaxWaitingConnections = 16;
 
+    /// <summary>
+    /// Ended sessions kept for reuse: enough for any steady rate of new connections (a session is
+    /// reused as soon as the next connection comes), while a burst of thousands of sessions does not
+    /// leave thousands of session objects behind once it is over.
+    /// </summary>
+    public const int MaxPooledSessions = 64;
+
     private readonly SmtpContext _context;
     private readonly IBanList _bans;
     private readonly IpSessionLimiter _limiter = new();
@@ -63,7 +70,7 @@ internal sealed class SmtpListener : IAsyncDisposable
 
         // Sessions report failed AUTH attempts to the same IPBAN that drops banned addresses here.
         context.Bans = _bans;
-        _sessions = new DefaultObjectPool<InSession>(new InSessionPolicy(context), context.Settings.SesTot);
+        _sessions = new DefaultObjectPool<InSession>(new InSessionPolicy(context), Math.Min(context.Settings.SesTot, MaxPooledSessions));
     }
 
     public SmtpContext Context => _context;
@@ -284,7 +291,7 @@ internal sealed class SmtpListener : IAsyncDisposable
         var slot = new SessionSlot(this, channel, address);
         try
         {
-            await using var transport = new SocketTransport(client, _context.BufferPool);
+            await using var transport = new SocketTransport(client, _context.BufferPool, address);
             channel.LocalEndPoint = transport.LocalEndPoint;
             channel.RemoteEndPoint = transport.RemoteEndPoint;
             channel.TcpState = TcpState.Connected;

@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.Security.Cryptography;
 using Microsoft.Win32.SafeHandles;
 
 namespace AbilisFast.Server.Spool;
@@ -70,10 +69,15 @@ internal sealed partial class SpoolStore
         }
     }
 
+    /// <summary>
+    /// Eight random bytes from the kernel's generator: Guid.NewGuid takes its random bits from it
+    /// (/dev/urandom or getrandom) on Linux, whereas RandomNumberGenerator would load OpenSSL at every start (about
+    /// 3.5 MB of RSS for a server that may never speak TLS).
+    /// </summary>
     private static ulong RandomSalt()
     {
-        Span<byte> bytes = stackalloc byte[8];
-        RandomNumberGenerator.Fill(bytes);
+        Span<byte> bytes = stackalloc byte[16];
+        Guid.NewGuid().TryWriteBytes(bytes);
         return BinaryPrimitives.ReadUInt64LittleEndian(bytes);
     }
 

@@ -20,24 +20,39 @@ internal sealed class ServerTls
     public static readonly TimeSpan MaxHandshakeTime = TimeSpan.FromSeconds(30);
 
     private ServerTls(X509Certificate2 certificate, X509Certificate2Collection chain, string origin)
+        : this(new Lazy<X509Certificate2>(certificate), chain, origin, certificate.GetCertHashString(HashAlgorithmName.SHA256))
     {
-        Certificate = certificate;
+    }
+
+    private ServerTls(Lazy<X509Certificate2> certificate, X509Certificate2Collection chain, string origin, string fingerprint)
+    {
+        _certificate = certificate;
         Origin = origin;
+        Fingerprint = fingerprint;
         // Building the certificate context reads the whole system trust store (about 60 ms and a few
         // MB here): done at the first handshake, not at start, so the port opens at once.
         _options = new Lazy<SslServerAuthenticationOptions>(() => new SslServerAuthenticationOptions
         {
             // offline: never fetch intermediates over the network (AIA) while building the chain.
-            ServerCertificateContext = SslStreamCertificateContext.Create(certificate, chain, offline: true),
+            ServerCertificateContext = SslStreamCertificateContext.Create(_certificate.Value, chain, offline: true),
             ClientCertificateRequired = false,
             CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
             AllowRenegotiation = false,
         });
     }
 
+    private readonly Lazy<X509Certificate2> _certificate;
     private readonly Lazy<SslServerAuthenticationOptions> _options;
 
-    public X509Certificate2 Certificate { get; }
+    /// <summary>
+    /// The certificate. The self-signed one kept in WDIR is loaded at its first use (the first TLS
+    /// handshake), which is when the process loads OpenSSL: a server that has not yet spoken TLS
+    /// does not carry the library (about 4 MB of RSS, and a few ms of start-up).
+    /// </summary>
+    public X509Certificate2 Certificate => _certificate.Value;
+
+    /// <summary>The SHA-256 fingerprint in upper-case hexadecimal (as GetCertHashString prints it), known without loading the certificate.</summary>
+    public string Fingerprint { get; }
 
     /// <summary>Where the certificate came from, for the start-up line ("TLS-CERT /path", "self-signed ... (new)").</summary>
     public string Origin { get; }
@@ -101,6 +116,17 @@ internal sealed class ServerTls
         DateTimeOffset now = time.GetUtcNow();
         if (File.Exists(certPath) && File.Exists(keyPath))
         {
+            // Checked without OpenSSL (managed PEM and ASN.1 readers, SHA-256 of the DER); the files
+            // themselves are loaded at the first handshake. This is the path of every start but the first.
+            if (CertificateDigest.TryRead(certPath, out byte[] der, out DateTime notAfter, out string? commonName)
+                && CertificateDigest.LooksLikePrivateKey(keyPath)
+                && notAfter > now.UtcDateTime.AddDays(1)
+                && string.Equals(commonName, heloHost, StringComparison.OrdinalIgnoreCase))
+            {
+                var lazy = new Lazy<X509Certificate2>(() => LoadOrRemake(certPath, keyPath, heloHost, time));
+                return new ServerTls(lazy, [], $"self-signed certificate {certPath} for {heloHost}", CertificateDigest.Sha256Hex(der));
+            }
+
             try
             {
                 X509Certificate2 existing = X509Certificate2.CreateFromPemFile(certPath, keyPath);
@@ -116,6 +142,28 @@ internal sealed class ServerTls
             }
         }
 
+        return new ServerTls(CreateSelfSigned(certPath, keyPath, heloHost, now), [], $"self-signed certificate {certPath} for {heloHost} (new)");
+    }
+
+    /// <summary>
+    /// The first handshake's load of the self-signed files checked at start; files that OpenSSL cannot
+    /// read after all (a key that does not belong to the certificate) are made anew, as a start would
+    /// (the fingerprint printed at start then no longer applies: the next start prints the new one).
+    /// </summary>
+    private static X509Certificate2 LoadOrRemake(string certPath, string keyPath, string heloHost, TimeProvider time)
+    {
+        try
+        {
+            return X509Certificate2.CreateFromPemFile(certPath, keyPath);
+        }
+        catch (CryptographicException)
+        {
+            return CreateSelfSigned(certPath, keyPath, heloHost, time.GetUtcNow());
+        }
+    }
+
+    private static X509Certificate2 CreateSelfSigned(string certPath, string keyPath, string heloHost, DateTimeOffset now)
+    {
         using ECDsa key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         var request = new CertificateRequest(new X500DistinguishedName($"CN={heloHost}"), key, HashAlgorithmName.SHA256);
         request.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, critical: true));
@@ -129,8 +177,7 @@ internal sealed class ServerTls
         // The key first, created 0600 (never readable by others, not even for a moment), then the certificate.
         WriteAtomically(keyPath, key.ExportPkcs8PrivateKeyPem(), UnixFileMode.UserRead | UnixFileMode.UserWrite);
         WriteAtomically(certPath, created.ExportCertificatePem(), UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
-        X509Certificate2 loaded = X509Certificate2.CreateFromPemFile(certPath, keyPath);
-        return new ServerTls(loaded, [], $"self-signed certificate {certPath} for {heloHost} (new)");
+        return X509Certificate2.CreateFromPemFile(certPath, keyPath);
     }
 
     private static void WriteAtomically(string path, string pem, UnixFileMode mode)

@@ -36,6 +36,40 @@ public sealed class TlsRealClientTests
         server.DeleteWorkDir();
     }
 
+    /// <summary>
+    /// On a restart the self-signed certificate in WDIR is checked without OpenSSL: the process maps
+    /// neither libssl nor libcrypto until a client asks for TLS, then the handshake loads them and
+    /// presents the certificate whose fingerprint the start-up line printed.
+    /// </summary>
+    [Fact]
+    public async Task ARestartedServerLoadsOpenSslOnlyAtTheFirstHandshake()
+    {
+        string dir = ServerProcess.NewWorkDir();
+        using (ServerProcess first = await ServerProcess.StartAsync(dir, parameters: Local))
+        {
+            Assert.Equal(0, await first.TerminateAsync(TimeSpan.FromSeconds(30)));
+        }
+
+        using ServerProcess server = await ServerProcess.StartAsync(dir, parameters: Local);
+        string maps = File.ReadAllText($"/proc/{server.ProcessId}/maps");
+        Assert.DoesNotContain("libssl", maps);
+        Assert.DoesNotContain("libcrypto", maps);
+
+        var (exit, output) = await Tool.RunAsync("openssl",
+            ["s_client", "-starttls", "smtp", "-connect", $"127.0.0.1:{server.Port}", "-crlf", "-ign_eof", "-servername", "mx.local.test"],
+            stdin: "EHLO client.test\nQUIT\n");
+        Assert.True(exit == 0, output);
+        Assert.Contains("CN = mx.local.test", output);
+        Assert.Contains("221 2.0.0 Bye", output);
+        Assert.Contains("libssl", File.ReadAllText($"/proc/{server.ProcessId}/maps"));
+
+        var (fpExit, fpOutput) = await Tool.RunAsync("openssl",
+            ["x509", "-noout", "-fingerprint", "-sha256", "-in", Path.Combine(dir, "data", "tls-selfsigned.crt")]);
+        Assert.True(fpExit == 0, fpOutput);
+        Assert.Equal(fpOutput.Trim()[(fpOutput.IndexOf('=', StringComparison.Ordinal) + 1)..].Replace(":", "", StringComparison.Ordinal), Fingerprint(server));
+        server.DeleteWorkDir();
+    }
+
     [Theory]
     [InlineData("PLAIN")]
     [InlineData("LOGIN")]

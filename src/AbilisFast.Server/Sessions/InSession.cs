@@ -94,6 +94,7 @@ internal sealed partial class InSession : IResettable
     public async Task RunAsync(ISessionTransport transport, SmtpChannel? channel, Func<ValueTask>? beforeGreeting = null, bool implicitTls = false, ISessionSlot? slot = null,
         bool submission = false)
     {
+        _submission = submission;
         if (!await BeginAsync(transport, channel, beforeGreeting, implicitTls, slot).ConfigureAwait(false))
         {
             return;
@@ -209,7 +210,6 @@ internal sealed partial class InSession : IResettable
         _remote = transport.RemoteEndPoint is { } remote ? PeerAddress.Normalize(remote.Address) : IPAddress.None;
 
         _relayAllowed = _context.Settings.RelayNets.Contains(_remote);
-        _submission = submission;
         SetState(SmtpState.WaitHelo);
 
         if (beforeGreeting is not null)

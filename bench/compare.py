@@ -267,6 +267,8 @@ class Abilis(Server):
         os.makedirs(d)
         self.wdir = d
         self.port, self.admin = free_port(), free_port()
+        # r@local.test is a mail user: local domains take only users, aliases and postmaster (LOCAL-RCPT:KNOWN).
+        run([args.bin, "user", "r", "--rights", "mail", "--wdir", d + "/data"], input="bench-pw\n")
         argv = [args.bin, "--wdir", d + "/data", f"TCP-LOCPORT:{self.port}", f"ADMIN-PORT:{self.admin}",
                 "LOCAL-DOMAIN:local.test", "STORE-MB:YES", "SES-TOT:64", "MAX-IP-SES:64"]
         argv += ["SINK:YES"] if self.mode == "sink" else ["QUEUE-HOLD:YES"]

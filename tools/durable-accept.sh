@@ -14,6 +14,8 @@ dotnet build -c Release src/AbilisFast -v quiet -nologo >/dev/null
 bin=src/AbilisFast/bin/Release/net10.0/abilisfast
 wdir=$(mktemp -d /tmp/abilisfast-bench.XXXXXX)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+# u@local.test is a mail user: local domains take only users, aliases and postmaster (LOCAL-RCPT:KNOWN).
+echo "bench-pw" | "$bin" user u --rights mail --wdir "$wdir" >/dev/null
 "$bin" --wdir "$wdir" "TCP-LOCPORT:$port" LOCAL-DOMAIN:local.test STORE-MB:YES SES-TOT:64 MAX-IP-SES:64 QUEUE-HOLD:YES "${@:4}" 2>"$wdir/server.log" &
 pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$wdir"' EXIT

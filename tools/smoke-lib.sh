@@ -100,9 +100,10 @@ smoke_send_to_postmaster() {
     [ -n "$queue_id" ] || { cat "$log"; smoke_fail "no 'queued as' in the reply to the message"; }
 }
 
-# Waits (up to 10 s) for the message with subject $1 in the postmaster's Maildir.
+# Waits (up to 10 s) for the message with subject $1 in the postmaster's Maildir: the mailbox of
+# the first admin user, the 'admin' the first start creates.
 smoke_wait_maildir() {
-    local box="$work/run/abilisfast-data/mailboxes/postmaster/new"
+    local box="$work/run/abilisfast-data/mailboxes/admin/new"
     for _ in $(seq 100); do
         grep -qs "Subject: $1" "$box"/* && return 0
         sleep 0.1

@@ -11,6 +11,7 @@ need=()
 command -v swaks >/dev/null 2>&1 || need+=(swaks)
 command -v python3 >/dev/null 2>&1 || need+=(python3)
 command -v smtp-source >/dev/null 2>&1 || need+=(postfix)
+command -v openssl >/dev/null 2>&1 || need+=(openssl)
 command -v dnsmasq >/dev/null 2>&1 || [ -x /usr/sbin/dnsmasq ] || need+=(dnsmasq-base)
 # systemd only for systemd-analyze verify of deploy/abilisfast.service; it is never started.
 command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
@@ -28,6 +29,9 @@ command -v openssl >/dev/null 2>&1 || need+=(openssl)
 # package is installed without its recommends (node exporter) and its daemon is stopped at once.
 need_prometheus=0
 command -v promtool >/dev/null 2>&1 || need_prometheus=1
+# The IPv6 prefix tests run the server in a network namespace of their own (unshare -n, ip).
+command -v ip >/dev/null 2>&1 || [ -x /usr/sbin/ip ] || need+=(iproute2)
+command -v unshare >/dev/null 2>&1 || need+=(util-linux)
 if [ ${#need[@]} -gt 0 ]; then
     echo "tools/test.sh: installing the test peers: ${need[*]}"
     sudo=()

@@ -6,7 +6,8 @@ namespace AbilisFast.Server;
 /// <summary>
 /// <c>abilisfast --check-config</c>: everything a start checks before it binds a port, without
 /// starting: the file and command line (the same one-line errors, exit 2), and whether WDIR is a
-/// folder this user can write, or could create (exit 4). Creates and binds nothing. Run it before
+/// folder this user can write, or could create (exit 4), and WDIR/users and WDIR/aliases (a damaged
+/// file or an alias loop: exit 2, with FILE:LINE). Creates and binds nothing. Run it before
 /// a reload (<c>systemctl reload</c>) or in <c>ExecStartPre=</c>.
 /// </summary>
 internal static partial class ConfigurationCheck
@@ -64,10 +65,46 @@ internal static partial class ConfigurationCheck
             error.WriteLine(warning);
         }
 
+        if (CheckRecipients(settings, output, error) is not { } recipients)
+        {
+            return ExitCodes.Usage;
+        }
+
         string admin = settings.AdminAddress is null ? "no admin port" : $"admin port {settings.AdminAddress}:{settings.AdminPort}";
         string source = commandLine.ConfigPath is { } path ? path : "no --config file";
-        output.WriteLine($"abilisfast: configuration OK ({source}; SMTP port {settings.TcpLocPort}, {admin}, WDIR {settings.WorkDir}{(settings.Log ? ", LOG:YES" : string.Empty)}{Dkim(settings)})");
+        output.WriteLine($"abilisfast: configuration OK ({source}; SMTP port {settings.TcpLocPort}, {admin}, WDIR {settings.WorkDir}{(settings.Log ? ", LOG:YES" : string.Empty)}; {recipients}{Dkim(settings)})");
         return ExitCodes.Ok;
+    }
+
+    /// <summary>
+    /// WDIR/users and WDIR/aliases as a start reads them: a damaged file, an alias loop or a program
+    /// target is an error here (null, the line written; a running server would keep what it had);
+    /// skipped targets are warnings. Returns what is in force.
+    /// </summary>
+    private static string? CheckRecipients(SmtpSettings settings, TextWriter output, TextWriter error)
+    {
+        try
+        {
+            AbilisFast.Server.Access.UserStore users = AbilisFast.Server.Access.UserStore.Load(settings.WorkDir);
+            Recipients.AliasFile aliases = Recipients.AliasFile.Load(Recipients.AliasFile.PathIn(settings.WorkDir));
+            Recipients.RecipientTable table = Recipients.RecipientTable.Build(users, aliases, settings);
+            foreach (string skipped in table.Warnings)
+            {
+                output.WriteLine($"abilisfast: aliases: {skipped}");
+            }
+
+            return $"{table.UserCount} mail user(s), {table.AliasCount} alias(es), {table.CatchAllCount} catch-all(s)";
+        }
+        catch (Recipients.AliasFileException e)
+        {
+            error.WriteLine($"abilisfast: aliases: {e.Message}");
+            return null;
+        }
+        catch (Exception e) when (e is InvalidDataException or IOException or UnauthorizedAccessException)
+        {
+            error.WriteLine($"abilisfast: users or aliases cannot be read: {e.Message}");
+            return null;
+        }
     }
 
     private static string Dkim(SmtpSettings settings) => settings.DkimDomains.Count == 0

@@ -66,13 +66,8 @@ internal static class ServerHost
             }
 
             console.WriteLine($"abilisfast: TLS: {tls.Origin}, SHA-256 fingerprint {tls.Fingerprint}");
-
-            var context = new SmtpContext(settings, log, spool)
-            {
-                Mailboxes = mailboxes,
-                Tls = tls,
-                AuthUsers = new Access.SmtpAuthUsers(settings.WorkDir),
-            };
+            (SmtpContext context, Access.UserDirectory users, Recipients.LocalRecipients recipients, Action<string> report) =
+                CreateContext(settings, log, spool, mailboxes, tls, console);
             live = context;
             await using var logFile = new SessionLogFile(log, Path.Combine(settings.WorkDir, "log"), () => context.Settings, line => console.WriteLine($"abilisfast: {line}"));
             logFile.Start();
@@ -86,25 +81,21 @@ internal static class ServerHost
             await using var server = new SmtpListener(context, bans);
             configuration?.Attach(context);
             configuration?.Attach(bans);
-            if (notifier is not null)
-            {
-                server.HeartbeatPeriod = notifier.HeartbeatPeriod;
-                server.OnHeartbeat = notifier.Heartbeat;
-            }
-
+            FollowHeartbeat(server, notifier, recipients);
             if (StartListener(server, settings, console) is int notListening)
             {
                 return notListening;
             }
 
-            await using AdminServer? admin = StartAdmin(settings, context, console, configuration, bans);
+            await using AdminServer? admin = StartAdmin(settings, context, console, configuration, bans, users);
             await using Metrics.MetricsServer? metrics = StartMetrics(settings, context, console);
             delivery.Start();
             string status = Announce(server, admin, context, recovered.Count, console);
 
             // Both listeners are bound and listening (the kernel queues connections from here on).
             notifier?.Ready(status);
-            await RunUntilStoppedAsync(service, configuration, log, console, status, stop).ConfigureAwait(false);
+            await RunUntilStoppedAsync(service, configuration, log, console, status,
+                () => report(recipients.Reload(context.Settings)), stop).ConfigureAwait(false);
             notifier?.Stopping();
             console.WriteLine("abilisfast: stopping");
             await server.StopAsync(ShutdownDeadline).ConfigureAwait(false);
@@ -118,6 +109,53 @@ internal static class ServerHost
         {
             console.WriteLine(WorkDirMessage(settings.WorkDir, e));
             return ExitCodes.WorkDirUnusable;
+        }
+    }
+
+    /// <summary>
+    /// The context the sessions and deliveries share, with the users (WDIR/users) and the recipient
+    /// table (WDIR/aliases) a running server follows; creates the first console admin when no user
+    /// has admin rights and the admin port is on. Report writes a line to the session log and standard error.
+    /// </summary>
+    private static (SmtpContext Context, Access.UserDirectory Users, Recipients.LocalRecipients Recipients, Action<string> Report) CreateContext(
+        SmtpSettings settings, SessionLog log, SpoolStore spool, MaildirStore mailboxes, ServerTls tls, TextWriter console)
+    {
+        Action<string> report = line =>
+        {
+            log.Write(LogTag.Port, line);
+            console.WriteLine($"abilisfast: {line}");
+        };
+        if (settings.AdminAddress is not null)
+        {
+            CreateFirstAdmin(settings, console);
+        }
+
+        var users = new Access.UserDirectory(settings.WorkDir, report);
+        var recipients = new Recipients.LocalRecipients(users, settings.WorkDir, report);
+        var context = new SmtpContext(settings, log, spool)
+        {
+            Mailboxes = mailboxes,
+            Tls = tls,
+            AuthUsers = new Access.SmtpAuthUsers(users),
+            Recipients = recipients,
+        };
+        recipients.Settings = () => context.Settings;
+        report(recipients.Describe(recipients.For(settings)));
+        return (context, users, recipients, report);
+    }
+
+    /// <summary>The session heartbeat follows WDIR/users and WDIR/aliases (two stats a second) and pings systemd's watchdog.</summary>
+    private static void FollowHeartbeat(SmtpListener server, SystemdNotifier? notifier, Recipients.LocalRecipients recipients)
+    {
+        server.OnHeartbeat = recipients.RefreshFromHeartbeat;
+        if (notifier is not null)
+        {
+            server.HeartbeatPeriod = notifier.HeartbeatPeriod;
+            server.OnHeartbeat = () =>
+            {
+                recipients.RefreshFromHeartbeat();
+                notifier.Heartbeat();
+            };
         }
     }
 
@@ -185,6 +223,7 @@ internal static class ServerHost
             log.Write(LogTag.Port, line);
             console.WriteLine($"abilisfast: {line}");
         });
+        bans.Ipv6PrefixLength = () => context.Settings.Ipv6PrefixSes;
         IpBanAlertMail.Attach(bans, context, bans.Log);
         return bans;
     }
@@ -252,7 +291,7 @@ internal static class ServerHost
 
     /// <summary>Waits for <paramref name="stop"/>, reloading the configuration at each SIGHUP counted in the service options.</summary>
     private static async Task RunUntilStoppedAsync(ServiceOptions? service, LiveConfiguration? configuration,
-        SessionLog log, TextWriter console, string status, CancellationToken stop)
+        SessionLog log, TextWriter console, string status, Action reloadRecipients, CancellationToken stop)
     {
         while (true)
         {
@@ -273,6 +312,7 @@ internal static class ServerHost
             }
 
             Reload(configuration, service?.Notifier, log, console, status);
+            reloadRecipients(); // WDIR/users and WDIR/aliases again, and what is in force
         }
     }
 
@@ -316,23 +356,39 @@ internal static class ServerHost
         e is not FileNotFoundException and not DirectoryNotFoundException && (e.HResult == 11 || (e.HResult & 0xFFFF) == 32);
 
     /// <summary>
-    /// Starts the admin port unless ADMIN-ADDR is #. On a first start with no users, creates the
-    /// user 'admin' with a random password, printed once; only its hash is stored.
+    /// A console needs an administrator: when no user in WDIR/users has admin (or super) rights, one
+    /// is created with a random password, printed once (only its hash is stored). Its name is
+    /// 'admin', or 'admin2', 'admin3', ... when a user called admin exists with lesser rights (a mail
+    /// user added before the first start stays as it is).
     /// </summary>
-    private static AdminServer? StartAdmin(SmtpSettings settings, SmtpContext context, TextWriter console, LiveConfiguration? configuration, IpBanService bans)
+    internal static void CreateFirstAdmin(SmtpSettings settings, TextWriter console)
+    {
+        UserStore users = UserStore.Load(settings.WorkDir);
+        if (users.HasAdmin)
+        {
+            return;
+        }
+
+        string name = "admin";
+        for (int i = 2; users.RightsOf(name) is not null; i++)
+        {
+            name = $"admin{i}";
+        }
+
+        string password = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(12))
+            .Replace('+', 'x').Replace('/', 'y');
+        users.Set(name, UserRights.Admin, password);
+        string why = users.Count == 1 ? "first start" : "no user has admin rights";
+        console.WriteLine($"abilisfast: {why}: console user '{name}' created with password {password} (shown only now; change it with: abilisfast user {name} --rights admin --wdir {settings.WorkDir})");
+    }
+
+    /// <summary>Starts the admin port unless ADMIN-ADDR is # (the caller made sure an administrator exists).</summary>
+    private static AdminServer? StartAdmin(SmtpSettings settings, SmtpContext context, TextWriter console, LiveConfiguration? configuration,
+        IpBanService bans, Access.UserDirectory users)
     {
         if (settings.AdminAddress is null)
         {
             return null;
-        }
-
-        UserStore users = UserStore.Load(settings.WorkDir);
-        if (users.Count == 0)
-        {
-            string password = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(12))
-                .Replace('+', 'x').Replace('/', 'y');
-            users.Set("admin", UserRights.Admin, password);
-            console.WriteLine($"abilisfast: first start: console user 'admin' created with password {password} (shown only now; change it with: abilisfast user admin --rights admin --wdir {settings.WorkDir})");
         }
 
         var admin = new AdminServer(context, users, configuration, bans);

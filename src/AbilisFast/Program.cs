@@ -30,7 +30,7 @@ internal static class Program
         ParameterStore store;
         try
         {
-            commandLine = CommandLine.Parse(args);
+            commandLine = CommandLine.Parse(args, CommandLine.ProgramName());
             string version = $"abilisfast {typeof(Program).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0"}";
             if (await Subcommands.RunAsync(commandLine, version, Console.In, Console.OpenStandardInput, Console.Out, Console.Error).ConfigureAwait(false) is int exit)
             {

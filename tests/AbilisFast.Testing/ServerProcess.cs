@@ -95,6 +95,30 @@ internal sealed class ServerProcess : IDisposable
         return ((IPEndPoint)socket.LocalEndPoint!).Port;
     }
 
+    /// <summary>
+    /// Adds users with the <c>mail</c> right (password "pw-NAME") to the WDIR/users a server in
+    /// <paramref name="workDir"/> uses, before it starts: what <c>abilisfast user NAME --rights mail</c>
+    /// does. Under LOCAL-RCPT:KNOWN (the default) only such names are local recipients.
+    /// </summary>
+    public static void AddMailUsers(string workDir, params string[] names)
+    {
+        string data = Path.Combine(workDir, "data");
+        Directory.CreateDirectory(data);
+        AbilisFast.Server.Access.UserStore users = AbilisFast.Server.Access.UserStore.Load(data);
+        foreach (string name in names)
+        {
+            users.Set(name, AbilisFast.Server.Access.UserRights.Mail, "pw-" + name);
+        }
+    }
+
+    /// <summary>A new WDIR with these mail users, and the server started in it.</summary>
+    public static async Task<ServerProcess> StartWithMailUsersAsync(string[] users, params string[] parameters)
+    {
+        string workDir = NewWorkDir();
+        AddMailUsers(workDir, users);
+        return await StartAsync(workDir, null, parameters);
+    }
+
     public static string NewWorkDir()
     {
         string dir = Path.Combine(Path.GetTempPath(), "abilisfast-e2e-" + Guid.NewGuid().ToString("N")[..12]);

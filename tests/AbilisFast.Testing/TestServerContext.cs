@@ -19,24 +19,43 @@ internal sealed class TestServerContext : IDisposable
     {
     }
 
-    private TestServerContext(SpoolOptions spoolOptions, string[] parameters, bool tls)
+    private TestServerContext(SpoolOptions spoolOptions, string[] parameters, bool tls, Action<string>? prepare = null)
     {
         WorkDir = Path.Combine(Path.GetTempPath(), "abilisfast-test-" + Guid.NewGuid().ToString("N")[..12]);
         Directory.CreateDirectory(WorkDir);
+        prepare?.Invoke(WorkDir);
         // STORE-MB:YES: local recipients have mailboxes (with STORE-MB:NO and no SERVER they are refused).
         Settings = TestSettings.Create([$"WDIR:{WorkDir}", "HELOHOST:mx.test", "STORE-MB:YES", .. parameters]);
         Log = new SessionLog();
         Spool = SpoolStore.Open(SpoolDir, spoolOptions, out _);
         SmtpContext? live = null;
         Mailboxes = new AbilisFast.Server.Mailboxes.MaildirStore(MailboxDir, () => (live!.Settings.MbMaxSizeBytes, live.Settings.MbMaxMails));
+        Recipients = prepare is null ? null : new AbilisFast.Server.Recipients.LocalRecipients(WorkDir, Add);
         Context = new SmtpContext(Settings, Log, Spool)
         {
             Mailboxes = Mailboxes,
             Tls = tls ? AbilisFast.Server.Transport.ServerTls.Load(Settings, TimeProvider.System) : null,
             AuthUsers = tls ? new AbilisFast.Server.Access.SmtpAuthUsers(WorkDir) : null,
+            Recipients = Recipients,
         };
         live = Context;
     }
+
+    /// <summary>
+    /// A context with the recipient table (WDIR/users and WDIR/aliases) as a server has it:
+    /// <paramref name="prepare"/> writes those files into the new WDIR first. Without it (the other
+    /// constructors) there is no table and every local part is accepted into its own folder.
+    /// </summary>
+    public static TestServerContext WithRecipients(Action<string> prepare, params string[] parameters) =>
+        new(new SpoolOptions { SegmentSize = 4L << 20 }, parameters, tls: false, prepare);
+
+    /// <summary>The recipient table, when made by <see cref="WithRecipients"/>.</summary>
+    public AbilisFast.Server.Recipients.LocalRecipients? Recipients { get; }
+
+    /// <summary>What the recipient table reported (bad files, skipped targets, reloads).</summary>
+    public System.Collections.Concurrent.ConcurrentQueue<string> Reports { get; } = new();
+
+    private void Add(string line) => Reports.Enqueue(line);
 
     public string WorkDir { get; }
     public string SpoolDir => Path.Combine(WorkDir, "spool");

@@ -75,6 +75,12 @@ internal static partial class PathParser
             return PathStatus.InvalidUtf8;
         }
 
+        // C1 controls, line separators and bidi controls: no address needs them, and they would reach logs and consoles.
+        if ((flags & PathFlags.HasNonAscii) != 0 && Lines.UnsafeText.Contains(arg.Slice(open, close - open + 1)))
+        {
+            return PathStatus.SyntaxError;
+        }
+
         if (routing)
         {
             return PathStatus.RoutingCharacters;

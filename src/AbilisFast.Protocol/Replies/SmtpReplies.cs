@@ -39,6 +39,7 @@ internal static class SmtpReplies
     public static ReadOnlySpan<byte> BadDsnParameter => "501 5.5.4 Malformed DSN parameter (NOTIFY, ORCPT, RET or ENVID, RFC 3461)\r\n"u8;
     public static ReadOnlySpan<byte> BadAuthParameter => "501 5.5.4 Malformed AUTH= parameter (<> or xtext, RFC 4954)\r\n"u8;
     public static ReadOnlySpan<byte> NoLocalMailboxes => "550 5.1.1 No mailboxes here (STORE-MB:NO) and no SERVER to pass local mail to\r\n"u8;
+    public static ReadOnlySpan<byte> UnknownLocalRecipient => "550 5.1.1 Recipient address rejected: no such user here\r\n"u8;
     public static ReadOnlySpan<byte> MailboxFull => "452 4.2.2 Mailbox full, try again later\r\n"u8;
     public static ReadOnlySpan<byte> Utf8Required => "553 5.6.7 Non-ASCII address requires the SMTPUTF8 parameter\r\n"u8;
     public static ReadOnlySpan<byte> RoutingRefused => "550 5.7.1 Error: source routing, % and ! addresses are not accepted\r\n"u8;
@@ -75,5 +76,7 @@ internal static class SmtpReplies
     public static ReadOnlySpan<byte> TooManyErrors => "421 4.7.0 Error: too many errors\r\n"u8;
     public static ReadOnlySpan<byte> PreGreeting => "554 5.5.1 Error: client sent data before the greeting\r\n"u8;
     public static ReadOnlySpan<byte> ShuttingDown => "421 4.3.2 Error: service shutting down\r\n"u8;
+    public static ReadOnlySpan<byte> BusyClosingIdle => "421 4.3.2 Error: all channels busy, closing idle session, try again later\r\n"u8;
+    public static ReadOnlySpan<byte> TooManyJunkCommands => "421 4.7.0 Error: too many NOOP/RSET/VRFY/HELP commands while all channels are busy\r\n"u8;
     public static ReadOnlySpan<byte> HttpRefused => "554 5.7.0 Error: this is an SMTP server, not HTTP\r\n"u8;
 }

@@ -78,6 +78,15 @@ internal sealed class IpBanService : IBanList, ILiveIpBanTarget
         }
     }
 
+    /// <summary>
+    /// The IPv6 prefix length failures are counted and bans made by (IPV6-PREFIX-SES, read at each use
+    /// so a live change applies; 64 when not wired): one client usually holds a whole /64.
+    /// </summary>
+    public Func<int>? Ipv6PrefixLength { get; set; }
+
+    /// <summary>The key an address is counted and banned by: IPv4 itself, IPv6 its IPV6-PREFIX-SES network.</summary>
+    private IPAddress Key(IPAddress address) => PeerAddress.CountingKey(Normalize(address), Ipv6PrefixLength?.Invoke() ?? 64);
+
     public bool IsBanned(IPAddress address)
     {
         if (_bans.IsEmpty)
@@ -85,8 +94,9 @@ internal sealed class IpBanService : IBanList, ILiveIpBanTarget
             return false;
         }
 
-        IPAddress key = Normalize(address);
-        if (!_bans.TryGetValue(key, out BanEntry? entry))
+        // The network first; then the address itself (a ban made with another IPV6-PREFIX-SES, or by an older version).
+        IPAddress key = Key(address);
+        if (!_bans.TryGetValue(key, out BanEntry? entry) && !_bans.TryGetValue(key = Normalize(address), out entry))
         {
             return false;
         }
@@ -104,8 +114,8 @@ internal sealed class IpBanService : IBanList, ILiveIpBanTarget
     public void RecordFailure(IPAddress address, string what)
     {
         IpBanOptions options = Options;
-        IPAddress key = Normalize(address);
-        if (options.WhiteList.Contains(key) || IsBanned(key))
+        IPAddress key = Key(address);
+        if (options.WhiteList.Contains(Normalize(address)) || IsBanned(key))
         {
             return;
         }
@@ -171,11 +181,11 @@ internal sealed class IpBanService : IBanList, ILiveIpBanTarget
     /// <summary>Lifts the ban on <paramref name="address"/>; false when it was not banned.</summary>
     public bool Lift(IPAddress address)
     {
-        IPAddress key = Normalize(address);
+        IPAddress key = Key(address);
         lock (_gate)
         {
             _failures.Remove(key);
-            if (!_bans.TryRemove(key, out BanEntry? entry))
+            if (!_bans.TryRemove(key, out BanEntry? entry) && !_bans.TryRemove(Normalize(address), out entry))
             {
                 return false;
             }

@@ -13,9 +13,11 @@ internal enum UserRights : byte
 }
 
 /// <summary>
-/// The users of the console (and later of SMTP AUTH), in WDIR/users: one line per user,
+/// The users of the console, of SMTP AUTH and the local mailboxes, in WDIR/users: one line per user,
 /// <c>NAME:RIGHTS:pbkdf2-sha256:ITERATIONS:SALT:HASH</c> (base64). Only salted PBKDF2 hashes are
 /// stored; verification compares in constant time and spends the same work on unknown names.
+/// A loaded store is a snapshot: a running server follows the file through
+/// <see cref="Recipients.UserDirectory"/>.
 /// </summary>
 internal sealed class UserStore
 {
@@ -47,6 +49,27 @@ internal sealed class UserStore
             }
         }
     }
+
+    /// <summary>The users in file order: name and rights.</summary>
+    public IReadOnlyList<(string Name, UserRights Rights)> List()
+    {
+        lock (_lock)
+        {
+            return [.. _users.Values.Select(e => (e.Name, e.Rights))];
+        }
+    }
+
+    /// <summary>The rights of <paramref name="name"/> (any case), or null when there is no such user.</summary>
+    public UserRights? RightsOf(string name)
+    {
+        lock (_lock)
+        {
+            return _users.TryGetValue(name, out Entry? entry) ? entry.Rights : null;
+        }
+    }
+
+    /// <summary>True when at least one user may administer the console (admin or super).</summary>
+    public bool HasAdmin => List().Any(u => u.Rights >= UserRights.Admin);
 
     /// <summary>A store with no users (saving it writes the file in <paramref name="workDir"/>).</summary>
     public static UserStore Empty(string workDir) => new(PathIn(workDir), new Dictionary<string, Entry>(StringComparer.OrdinalIgnoreCase));
@@ -127,6 +150,24 @@ internal sealed class UserStore
         }
     }
 
+    /// <summary>Removes a user and saves the file atomically; false when there is no such user (nothing written).</summary>
+    public bool Delete(string name)
+    {
+        lock (_lock)
+        {
+            if (!_users.ContainsKey(name))
+            {
+                return false;
+            }
+
+            var users = new Dictionary<string, Entry>(_users, StringComparer.OrdinalIgnoreCase);
+            users.Remove(name);
+            Save(users);
+            _users = users;
+            return true;
+        }
+    }
+
     /// <summary>The user's rights when the password is right; null otherwise (same work either way).</summary>
     public UserRights? Verify(string name, string password)
     {
@@ -141,8 +182,20 @@ internal sealed class UserStore
         return match ? entry!.Rights : null;
     }
 
-    private static byte[] Hash(string password, byte[] salt, int iterations) =>
-        Rfc2898DeriveBytes.Pbkdf2(Encoding.UTF8.GetBytes(password), salt, iterations, HashAlgorithmName.SHA256, HashSize);
+    [ThreadStatic]
+    private static long _iterationsOnThisThread;
+
+    /// <summary>
+    /// PBKDF2 iterations this thread has computed: <see cref="Verify"/> adds as many for an unknown
+    /// name as for a wrong password (tests compare the work without timing it).
+    /// </summary>
+    internal static long IterationsOnThisThread => _iterationsOnThisThread;
+
+    private static byte[] Hash(string password, byte[] salt, int iterations)
+    {
+        _iterationsOnThisThread += iterations;
+        return Rfc2898DeriveBytes.Pbkdf2(Encoding.UTF8.GetBytes(password), salt, iterations, HashAlgorithmName.SHA256, HashSize);
+    }
 
     private void Save(Dictionary<string, Entry> users)
     {

@@ -19,17 +19,28 @@ internal sealed class AdminServer : IAsyncDisposable
     /// <summary>An idle console session is closed after this long.</summary>
     public static readonly TimeSpan IdleTimeout = TimeSpan.FromMinutes(5);
 
+    /// <summary>A connection must have logged in this long after it was accepted (all attempts together), or it is closed.</summary>
+    public static readonly TimeSpan DefaultLoginDeadline = TimeSpan.FromSeconds(30);
+
     private const int MaxLoginAttempts = 3;
 
-    /// <summary>Console sessions at once; more are refused (each login costs a PBKDF2 hash).</summary>
+    /// <summary>
+    /// Console connections at once (each login costs a PBKDF2 hash). A connection that has not logged
+    /// in yet never keeps a newer one out: when all are taken, the oldest one still at the login
+    /// prompt is closed to make room; only when every one has logged in is a new connection refused.
+    /// </summary>
     public const int MaxSessions = 8;
 
-    private int _sessions;
+    private readonly Lock _gate = new();
+
+    /// <summary>Connections still logging in, oldest first.</summary>
+    private readonly LinkedList<Connection> _loggingIn = new();
+    private int _loggedIn;
     private static readonly byte[] WillEcho = [255, 251, 1];
     private static readonly byte[] WontEcho = [255, 252, 1];
 
     private readonly SmtpContext _context;
-    private readonly UserStore _users;
+    private readonly Access.UserDirectory _users;
     private readonly AdminCommands _commands;
     private readonly string _nodeName;
     private readonly CancellationTokenSource _stopping = new();
@@ -38,7 +49,8 @@ internal sealed class AdminServer : IAsyncDisposable
 
     private readonly Access.IpBanService? _bans;
 
-    public AdminServer(SmtpContext context, UserStore users, Configuration.LiveConfiguration? configuration = null, Access.IpBanService? bans = null)
+    /// <param name="users">WDIR/users as the server follows it: a new password counts at the next login.</param>
+    public AdminServer(SmtpContext context, Access.UserDirectory users, Configuration.LiveConfiguration? configuration = null, Access.IpBanService? bans = null)
     {
         _context = context;
         _users = users;
@@ -53,6 +65,35 @@ internal sealed class AdminServer : IAsyncDisposable
 
     public IPEndPoint? LocalEndPoint => _listener?.LocalEndPoint as IPEndPoint;
 
+    /// <summary>How long a connection has to log in (tests shorten it).</summary>
+    internal TimeSpan LoginDeadline { get; set; } = DefaultLoginDeadline;
+
+    /// <summary>Console connections open now: still logging in, and logged in.</summary>
+    internal (int LoggingIn, int LoggedIn) Connections
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return (_loggingIn.Count, _loggedIn);
+            }
+        }
+    }
+
+    /// <summary>One console connection: its deadline and, until it has logged in, its place in the login queue.</summary>
+    private sealed class Connection(CancellationToken stopping) : IDisposable
+    {
+        public CancellationTokenSource Timeout { get; } = CancellationTokenSource.CreateLinkedTokenSource(stopping);
+
+        public LinkedListNode<Connection>? Waiting { get; set; }
+
+        /// <summary>Closed to make room for a newer connection (the message it gets says so).</summary>
+        public bool Evicted { get; set; }
+
+        public bool LoggedIn { get; set; }
+
+        public void Dispose() => Timeout.Dispose();
+    }
     /// <summary>Raised for every refused login with the client address (the IPBAN feed).</summary>
     public event Action<IPAddress, string>? LoginFailed;
 
@@ -70,9 +111,9 @@ internal sealed class AdminServer : IAsyncDisposable
             return;
         }
 
-        if (Interlocked.Increment(ref _sessions) > MaxSessions)
+        using var connection = new Connection(_stopping.Token);
+        if (!TryAdmit(connection))
         {
-            Interlocked.Decrement(ref _sessions);
             await using var refused = new NetworkStream(client, ownsSocket: true);
             await TryWriteAsync(refused, "Too many console sessions, try again later\r\n").ConfigureAwait(false);
             return;
@@ -80,28 +121,105 @@ internal sealed class AdminServer : IAsyncDisposable
 
         try
         {
-            await RunLoggedSessionAsync(client).ConfigureAwait(false);
+            await RunLoggedSessionAsync(client, connection).ConfigureAwait(false);
         }
         finally
         {
-            Interlocked.Decrement(ref _sessions);
+            Leave(connection);
         }
     }
 
-    private async Task RunLoggedSessionAsync(Socket client)
+    /// <summary>
+    /// Takes a place for a new connection: a free one, else the place of the oldest connection still
+    /// logging in (closed now); false when every place belongs to a logged-in session.
+    /// </summary>
+    private bool TryAdmit(Connection connection)
     {
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
+        Connection? evicted = null;
+        lock (_gate)
+        {
+            if (_loggingIn.Count + _loggedIn >= MaxSessions)
+            {
+                if (_loggingIn.First is not { } oldest)
+                {
+                    return false;
+                }
+
+                evicted = oldest.Value;
+                evicted.Evicted = true;
+                _loggingIn.Remove(oldest);
+                evicted.Waiting = null;
+            }
+
+            connection.Waiting = _loggingIn.AddLast(connection);
+        }
+
+        if (evicted is not null)
+        {
+            _context.Log.Write(Diagnostics.LogTag.Port, "Console: every place taken, the oldest connection not logged in is closed"u8);
+            evicted.Timeout.Cancel();
+        }
+
+        return true;
+    }
+
+    private void LoggedIn(Connection connection)
+    {
+        lock (_gate)
+        {
+            if (connection.Waiting is { } node)
+            {
+                _loggingIn.Remove(node);
+                connection.Waiting = null;
+            }
+
+            connection.LoggedIn = true;
+            _loggedIn++;
+        }
+    }
+
+    private void Leave(Connection connection)
+    {
+        lock (_gate)
+        {
+            if (connection.Waiting is { } node)
+            {
+                _loggingIn.Remove(node);
+                connection.Waiting = null;
+            }
+            else if (connection.LoggedIn)
+            {
+                _loggedIn--;
+            }
+        }
+    }
+
+    private async Task RunLoggedSessionAsync(Socket client, Connection connection)
+    {
+        CancellationTokenSource timeout = connection.Timeout;
         await using var stream = new NetworkStream(client, ownsSocket: true);
         var reader = new TelnetLineReader(stream);
         try
         {
             IPAddress remote = PeerAddress.Of(client);
 
+            // The whole login, every attempt included, within the login deadline.
+            timeout.CancelAfter(LoginDeadline);
             UserRights? rights = await LoginAsync(stream, reader, timeout, remote).ConfigureAwait(false);
             if (rights is null)
             {
                 return;
             }
+
+            lock (_gate)
+            {
+                if (connection.Evicted)
+                {
+                    return;
+                }
+            }
+
+            LoggedIn(connection);
 
             while (true)
             {
@@ -141,7 +259,10 @@ internal sealed class AdminServer : IAsyncDisposable
         }
         catch (OperationCanceledException)
         {
-            await TryWriteAsync(stream, "\r\nSession timed out\r\n").ConfigureAwait(false);
+            string why = connection.Evicted ? "\r\nConsole busy: this connection did not log in, its place went to a newer one\r\n"
+                : connection.LoggedIn ? "\r\nSession timed out\r\n"
+                : "\r\nLogin timed out\r\n";
+            await TryWriteAsync(stream, why).ConfigureAwait(false);
         }
         catch (Exception e) when (e is IOException or SocketException or EndOfStreamException or ObjectDisposedException)
         {
@@ -152,7 +273,6 @@ internal sealed class AdminServer : IAsyncDisposable
     {
         for (int attempt = 0; attempt < MaxLoginAttempts; attempt++)
         {
-            timeout.CancelAfter(IdleTimeout);
             await WriteAsync(stream, "Login:").ConfigureAwait(false);
             var (status, user) = await reader.ReadLineAsync(timeout.Token).ConfigureAwait(false);
             if (status == TelnetLineStatus.Closed)

@@ -21,6 +21,14 @@ internal sealed class ArgumentGrammar
     /// <summary>How many ordinary arguments the command takes (more is an error).</summary>
     public int MaxPositionals { get; init; } = int.MaxValue;
 
+    /// <summary>
+    /// POSIX getopt for single-dash arguments (sendmail's way): one-letter flags may be grouped
+    /// (<c>-ti</c>), a one-letter option takes the rest of its argument or else the next one
+    /// (<c>-fADDR</c>, <c>-f ADDR</c>, <c>-oi</c> is <c>-o</c> with the value <c>i</c>), and <c>--</c>
+    /// ends the options: every argument after it is an ordinary one. Long options keep their forms.
+    /// </summary>
+    public bool Clustered { get; init; }
+
     /// <summary>Checks an ordinary argument; returns why it does not fit, or null.</summary>
     public Func<string, string?>? CheckPositional { get; init; }
 
@@ -55,6 +63,11 @@ internal sealed class ArgumentGrammar
         var parsed = new ParsedArguments();
         for (int i = 0; i < args.Count; i++)
         {
+            if (Clustered && args[i] == "--")
+            {
+                return Rest(args, i + 1, parsed);
+            }
+
             if (Take(args, ref i, parsed) is { } error)
             {
                 parsed.Error = error;
@@ -63,6 +76,53 @@ internal sealed class ArgumentGrammar
         }
 
         return parsed;
+    }
+
+    /// <summary>After <c>--</c>: every argument is an ordinary one.</summary>
+    private ParsedArguments Rest(IReadOnlyList<string> args, int start, ParsedArguments parsed)
+    {
+        for (int i = start; i < args.Count; i++)
+        {
+            if (Positional(args[i], i + 1, parsed) is { } error)
+            {
+                parsed.Error = error;
+                break;
+            }
+        }
+
+        return parsed;
+    }
+
+    /// <summary>A group of one-letter flags and options (<c>-ti</c>, <c>-tfADDR</c>, <c>-tf ADDR</c>).</summary>
+    private ArgumentError? TakeCluster(IReadOnlyList<string> args, ref int i, ParsedArguments parsed)
+    {
+        string arg = args[i];
+        int number = i + 1;
+        for (int k = 1; k < arg.Length; k++)
+        {
+            string name = "-" + arg[k];
+            if (_flags.TryGetValue(name, out string? flag))
+            {
+                parsed.Flags.Add(flag);
+                continue;
+            }
+
+            if (!_options.TryGetValue(name, out ValueOption? option))
+            {
+                return new ArgumentError(ArgumentErrorKind.UnknownOption, number, name, null);
+            }
+
+            string? value = k + 1 < arg.Length ? arg[(k + 1)..] : i + 1 < args.Count ? args[++i] : null;
+            if (value is null || (value.Length == 0 && !option.Form.HasFlag(ValueForms.EmptyAllowed)) || !option.Accepts(value))
+            {
+                return new ArgumentError(ArgumentErrorKind.MissingValue, number, name, option.Name);
+            }
+
+            parsed.Set(option.Name, value, number);
+            return null;
+        }
+
+        return null;
     }
 
     /// <summary>Takes the argument at <paramref name="i"/> (and its value, advancing <paramref name="i"/>).</summary>
@@ -88,6 +148,11 @@ internal sealed class ArgumentGrammar
             return null;
         }
 
+        if (Clustered && arg.Length > 1 && arg[0] == '-' && arg[1] != '-')
+        {
+            return TakeCluster(args, ref i, parsed);
+        }
+
         if (Attached(arg) is var (attached, value))
         {
             if (value.Length == 0 || !attached.Accepts(value))
@@ -104,6 +169,11 @@ internal sealed class ArgumentGrammar
             return new ArgumentError(ArgumentErrorKind.UnknownOption, number, arg, null);
         }
 
+        return Positional(arg, number, parsed);
+    }
+
+    private ArgumentError? Positional(string arg, int number, ParsedArguments parsed)
+    {
         if (parsed.Positionals.Count >= MaxPositionals)
         {
             return new ArgumentError(ArgumentErrorKind.ExtraArgument, number, arg, null);

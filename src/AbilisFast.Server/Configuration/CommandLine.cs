@@ -19,6 +19,37 @@ internal static class CommandLine
         .Option("--config", ValueForms.EqualsSign)
         .Option("--wdir", ValueForms.EqualsSign);
 
+    /// <summary>
+    /// Parses the command line of a program started under the name <paramref name="invokedAs"/>
+    /// (its argv[0]): under the name <c>sendmail</c> (a symbolic link to the executable, as
+    /// /usr/sbin/sendmail) every argument is one of <c>abilisfast sendmail</c>.
+    /// </summary>
+    public static CommandLineResult Parse(string[] args, string? invokedAs) =>
+        IsSendmailName(invokedAs) ? new CommandLineResult { Subcommand = "sendmail", SubcommandArgs = args } : Parse(args);
+
+    /// <summary>Whether argv[0] names <c>sendmail</c> (any folder).</summary>
+    public static bool IsSendmailName(string? invokedAs) =>
+        invokedAs is not null && Path.GetFileName(invokedAs) == "sendmail";
+
+    /// <summary>
+    /// argv[0] as the program was started (a symbolic link's own name, not its target's): the first
+    /// string of /proc/self/cmdline on Linux, else what the runtime reports.
+    /// </summary>
+    public static string? ProgramName()
+    {
+        try
+        {
+            byte[] cmdline = File.ReadAllBytes("/proc/self/cmdline");
+            int end = Array.IndexOf(cmdline, (byte)0);
+            return System.Text.Encoding.UTF8.GetString(cmdline, 0, end < 0 ? cmdline.Length : end);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            string[] args = Environment.GetCommandLineArgs();
+            return args.Length > 0 ? args[0] : null;
+        }
+    }
+
     public static CommandLineResult Parse(string[] args)
     {
         if (args.Length > 0 && !args[0].StartsWith('-') && !args[0].Contains(':'))

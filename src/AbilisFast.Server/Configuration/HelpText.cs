@@ -53,7 +53,10 @@ internal static class HelpText
         return text.ToString();
     }
 
-    /// <summary>One line a subcommand: two spaces, its name, then its arguments.</summary>
+    /// <summary>
+    /// One line a subcommand: two spaces, its name, then its arguments; a usage of several lines
+    /// (several forms of one command) gives one line per form, aligned under the first.
+    /// </summary>
     private static void AppendCommands(StringBuilder text, IReadOnlyList<(string Name, string Usage)> commands)
     {
         if (commands.Count == 0)
@@ -66,8 +69,14 @@ internal static class HelpText
         foreach ((string name, string usage) in commands)
         {
             string prefix = "usage: abilisfast " + name + " ";
-            string arguments = usage.StartsWith(prefix, StringComparison.Ordinal) ? usage[prefix.Length..] : usage;
-            text.Append("  ").Append(name.PadRight(width)).Append("  ").AppendLine(arguments);
+            string[] forms = usage.Split('\n');
+            for (int i = 0; i < forms.Length; i++)
+            {
+                string form = i == 0 ? forms[i] : forms[i].TrimStart();
+                string formPrefix = i == 0 ? prefix : "abilisfast " + name + " ";
+                string arguments = form.StartsWith(formPrefix, StringComparison.Ordinal) ? form[formPrefix.Length..] : form;
+                text.Append("  ").Append(i == 0 ? name.PadRight(width) : new string(' ', width)).Append("  ").AppendLine(arguments);
+            }
         }
 
         text.AppendLine();

@@ -47,6 +47,9 @@ internal enum ParameterKind
     /// <summary>Any text without control characters; shown masked (SERVER-PWD).</summary>
     Password,
 
+    /// <summary>Up to 4 distinct characters of + - _ = . ; may be empty (RECIPIENT-DELIMITER).</summary>
+    Delimiters,
+
     /// <summary>Base64 SHA-256 digests (32 octets each) separated by commas; may be empty (SERVER-TLS-PIN).</summary>
     PinList,
 

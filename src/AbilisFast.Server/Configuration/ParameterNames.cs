@@ -68,6 +68,10 @@ internal static class ParameterNames
     public const string SubmissionPlaintext = "SUBMISSION-PLAINTEXT";
     public const string SubmissionRate = "SUBMISSION-RATE";
     public const string SubmissionAnySender = "SUBMISSION-ANY-SENDER";
+    public const string JunkCmdLimit = "JUNK-CMD-LIMIT";
+    public const string Ipv6PrefixSes = "IPV6-PREFIX-SES";
     public const string NodeName = "NODENAME";
     public const string Sink = "SINK";
+    public const string LocalRcpt = "LOCAL-RCPT";
+    public const string RecipientDelimiter = "RECIPIENT-DELIMITER";
 }

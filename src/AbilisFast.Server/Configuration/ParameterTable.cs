@@ -30,7 +30,7 @@ internal static class ParameterTable
         Address(P.IpSrc, "127.0.0.1", true, "one client address allowed to connect; # = none"),
         new(P.IpSrcList, ParameterKind.IpListRef, NamedIpLists.PrivateIpAdd, "the name of a defined IP list, or #", true,
             "named IP list of clients allowed to connect; # = none"),
-        new(P.LocalDomain, ParameterKind.DomainList, string.Empty, "empty, or comma-separated domain names", true,
+        new(P.LocalDomain, ParameterKind.DomainList, string.Empty, "empty, or comma-separated domain names (IDN in either form)", true,
             "mail domain(s) delivered to local mailboxes"),
         Text(P.HeloHost, "noname", true, "name given in the greeting and in our own HELO/EHLO"),
         new(P.WDir, ParameterKind.Path, DefaultWorkDir, "a folder path", false,
@@ -100,6 +100,10 @@ internal static class ParameterTable
         new(P.DkimKeyFile, ParameterKind.PathList, string.Empty, "empty, or file paths separated by commas, one per DKIM-SELECTOR", true,
             "PEM private key per selector (RSA or Ed25519; relative paths are under WDIR); empty = WDIR/dkim/SELECTOR.key; ours",
             allowEmpty: true),
+        Int(P.JunkCmdLimit, 100, 1, 65535, true,
+            "NOOP, RSET, VRFY and HELP a session may send before each further one counts as an error (1 while all channels are busy); ours"),
+        Int(P.Ipv6PrefixSes, 64, 48, 128, true,
+            "prefix length by which MAX-IP-SES and IPBAN count IPv6 clients (one network, one client; 128 = each address); ours"),
         Int(P.SubmissionPort, 0, 0, 65535, false,
             "message submission port (RFC 6409; 587): AUTH before MAIL, senders the user owns; 0 = off; ours"),
         YesNo(P.SubmissionTls, "NO", true, "YES: sessions on TLS-PORT follow the submission rules (RFC 8314 implicit TLS); ours"),
@@ -111,6 +115,10 @@ internal static class ParameterTable
             "users who may submit with any MAIL FROM address (others only their own); ours"),
         Text(P.NodeName, DefaultNodeName(), true, "node name in the console prompt"),
         YesNo(P.Sink, "NO", true, "benchmarking: accept and discard every message"),
+        Enum(P.LocalRcpt, "KNOWN", ["KNOWN", "ANY"],
+            "local recipients: KNOWN users with the mail right, aliases, postmaster/abuse/root (others 550 5.1.1 at RCPT); ANY every local part (labs); ours"),
+        new(P.RecipientDelimiter, ParameterKind.Delimiters, "+", "empty, or up to 4 of + - _ = .", true,
+            "address extension: bob+tag@ is delivered to bob; each character given starts one; empty = none; ours", allowEmpty: true),
     ];
 
     private static readonly Dictionary<string, int> IndexByName = BuildIndex();

@@ -99,6 +99,10 @@ internal static class ParameterValues
             case ParameterKind.IpAddress:
                 return TryParseAddress(trimmed, out _);
 
+            case ParameterKind.Delimiters:
+                return trimmed.Length <= 4 && trimmed.All(c => c is '+' or '-' or '_' or '=' or '.')
+                    && trimmed.Distinct().Count() == trimmed.Length;
+
             default:
                 return false;
         }
@@ -431,14 +435,16 @@ internal static class ParameterValues
                 domain = domain[..^1];
             }
 
-            if (!IsDomainName(domain))
+            // An internationalised name is kept in its ASCII form (A-labels, lower case), as DNS and
+            // DKIM's d= need it; an ASCII name is kept as written.
+            if (DomainSet.TryToAscii(domain) is not { } ascii || !IsDomainName(ascii))
             {
                 return false;
             }
 
-            if (!domains.Contains(domain, StringComparer.OrdinalIgnoreCase))
+            if (!domains.Any(d => string.Equals(DomainSet.TryToAscii(d), ascii, StringComparison.Ordinal)))
             {
-                domains.Add(domain);
+                domains.Add(System.Text.Ascii.IsValid(domain) ? domain : ascii);
             }
         }
 

@@ -24,6 +24,32 @@ internal static class PeerAddress
             : address;
     }
 
+    /// <summary>
+    /// The key a client is counted by (MAX-IP-SES, IPBAN): an IPv4 address itself; an IPv6 address
+    /// cut to its first <paramref name="ipv6PrefixLength"/> bits (IPV6-PREFIX-SES, 64 by default), since
+    /// one subscriber or one virtual machine usually holds a whole /64 and picks any address in it.
+    /// <paramref name="address"/> is already normalised.
+    /// </summary>
+    public static IPAddress CountingKey(IPAddress address, int ipv6PrefixLength)
+    {
+        if (address.AddressFamily != AddressFamily.InterNetworkV6 || ipv6PrefixLength >= 128)
+        {
+            return address;
+        }
+
+        Span<byte> bytes = stackalloc byte[16];
+        address.TryWriteBytes(bytes, out _);
+        int prefix = Math.Max(0, ipv6PrefixLength);
+        int whole = prefix / 8;
+        if (whole < 16)
+        {
+            bytes[whole] &= (byte)(0xFF << (8 - (prefix % 8)));
+            bytes[(whole + 1)..].Clear();
+        }
+
+        return new IPAddress(bytes);
+    }
+
     /// <summary>The end point with its address normalised (null stays null).</summary>
     public static IPEndPoint? Normalize(IPEndPoint? endPoint)
     {

@@ -69,6 +69,8 @@ internal sealed partial record SmtpSettings
             SubmissionAnySenders = ParameterValues.SplitList(store.GetValue(P.SubmissionAnySender)),
             NodeName = store.GetValue(P.NodeName),
             Sink = YesNo(store, P.Sink),
+            LocalRcptKnown = store.GetValue(P.LocalRcpt) == "KNOWN",
+            RecipientDelimiter = store.GetValue(P.RecipientDelimiter),
         };
         return WithDelivery(receiving, store, workDir);
     }
@@ -114,6 +116,8 @@ internal sealed partial record SmtpSettings
             RelayServerTlsCaPath = UnderWorkDir(store.GetValue(P.ServerTlsCa), workDir),
             MxTls = store.GetValue(P.MxTls) == "MAY",
             HopLimit = Int(store, P.HopLimit),
+            JunkCommandLimit = Int(store, P.JunkCmdLimit),
+            Ipv6PrefixSes = Int(store, P.Ipv6PrefixSes),
             DelayNotifTime = TimeSpan.FromSeconds(Int(store, P.DelayNotifTime)),
             DkimDomains = [.. ParameterValues.SplitDomains(store.GetValue(P.DkimDomain)).Select(d => d.ToLowerInvariant())],
             DkimSelectors = selectors,

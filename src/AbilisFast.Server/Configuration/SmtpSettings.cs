@@ -105,6 +105,16 @@ internal sealed partial record SmtpSettings
     /// <summary>HOP-LIMIT: the most Received: fields a message may carry with ours; more is a mail loop (554 5.4.6).</summary>
     public int HopLimit { get; init; } = 100;
 
+    /// <summary>
+    /// JUNK-CMD-LIMIT: NOOP, RSET, VRFY and HELP a session may send (counted again after each accepted
+    /// message) before each further one counts as an error, as Postfix's smtpd_junk_command_limit; 1
+    /// while all channels are busy.
+    /// </summary>
+    public int JunkCommandLimit { get; init; } = 100;
+
+    /// <summary>IPV6-PREFIX-SES: the IPv6 prefix length MAX-IP-SES (and IPBAN) count clients by; 128 = each address.</summary>
+    public int Ipv6PrefixSes { get; init; } = 64;
+
     /// <summary>DELAY-NOTIF-TIME: how long a message waits before its NOTIFY=DELAY recipients get a delay report; zero = never.</summary>
     public TimeSpan DelayNotifTime { get; init; } = TimeSpan.FromHours(4);
 
@@ -244,8 +254,20 @@ internal sealed partial record SmtpSettings
     /// <summary>SINK.</summary>
     public bool Sink { get; init; }
 
-    /// <summary>True when the UTF-8 domain is one of LOCAL-DOMAIN (case-insensitive, whole name, no allocation).</summary>
+    /// <summary>LOCAL-RCPT (ours): true (KNOWN) = only users, aliases and postmaster/abuse/root are local recipients; false (ANY) = any local part.</summary>
+    public bool LocalRcptKnown { get; init; } = true;
+
+    /// <summary>RECIPIENT-DELIMITER (ours): characters that start an address extension (bob+tag); empty = none.</summary>
+    public string RecipientDelimiter { get; init; } = "+";
+
+    /// <summary>True when the UTF-8 domain is one of LOCAL-DOMAIN (case-insensitive, whole name, either IDN form, no allocation).</summary>
     public bool IsLocalDomain(ReadOnlySpan<byte> utf8Domain) => _localDomains.Contains(utf8Domain);
+
+    /// <summary>The index in LOCAL-DOMAIN of the UTF-8 domain, or -1 (no allocation).</summary>
+    public int LocalDomainIndex(ReadOnlySpan<byte> utf8Domain) => _localDomains.IndexOf(utf8Domain);
+
+    /// <summary>LOCAL-DOMAIN entry <paramref name="index"/> in lower-case ASCII (A-labels for IDN).</summary>
+    public string LocalDomainAscii(int index) => _localDomains.AsciiNames[index];
 
     public override string ToString() =>
         $"SmtpSettings {{ TcpLocPort = {TcpLocPort}, SesTot = {SesTot}, WorkDir = {WorkDir}, HeloHost = {HeloHost} }}";

@@ -1,8 +1,10 @@
 using System.Text;
 using AbilisFast.Protocol.States;
+using AbilisFast.Server.Configuration;
 using AbilisFast.Server.Diagnostics;
 using AbilisFast.Server.Mailboxes;
 using AbilisFast.Server.Queue;
+using AbilisFast.Server.Recipients;
 using AbilisFast.Server.Spool;
 
 namespace AbilisFast.Server.Delivery;
@@ -258,64 +260,180 @@ internal sealed partial class DeliveryEngine
         }
     }
 
-    /// <summary>Local recipients: the Maildir of their local part (STORE-MB:YES, and the bare postmaster always) or, with STORE-MB:NO, the relay server.</summary>
+    /// <summary>
+    /// Recipients with a mailbox here: one copy per mailbox folder, however many recipients of the
+    /// message name it (two spellings, an alias and its user, bob and bob+tag), as Postfix delivers
+    /// one copy per final mailbox; every recipient of the folder gets the same outcome. A folder
+    /// that an earlier attempt already delivered to is not written again.
+    /// </summary>
     private Task DeliverLocalAsync(Attempt attempt)
     {
         Envelope envelope = attempt.Envelope;
+        var groups = new Dictionary<string, List<int>>(StringComparer.Ordinal);
+        var deliveredBefore = new Dictionary<string, string?>(StringComparer.Ordinal);
         for (int i = 0; i < envelope.Recipients.Count; i++)
         {
             EnvelopeRecipient recipient = envelope.Recipients[i];
-            if (attempt.State.Status[i] != RecipientStatus.Pending || !HasMailboxHere(recipient))
+            RecipientStatus status = attempt.State.Status[i];
+            if (status == RecipientStatus.Failed || !HasMailboxHere(recipient))
             {
                 continue;
             }
 
-            string localPart = LocalPart(recipient.Address);
-            byte[] prefix = Encoding.UTF8.GetBytes($"Return-Path: <{envelope.Sender}>\r\nDelivered-To: {recipient.Address}\r\n");
-            var key = new MaildirKey(attempt.Message.Id, envelope.Received.ToUnixTimeMilliseconds(), i, recipient.Address);
-            MaildirDelivery result;
-            using (Stream body = _context.Spool!.OpenBody(attempt.Message.Id))
+            string folder = FolderOf(recipient);
+            if (status == RecipientStatus.Delivered)
             {
-                result = _mailboxes.Deliver(localPart, prefix, body, body.Length, key);
+                deliveredBefore.TryAdd(folder, attempt.State.LastReply[i]);
+                continue;
             }
 
-            string mailbox = MaildirStore.MailboxName(localPart);
-            if (result.Delivered)
+            if (!groups.TryGetValue(folder, out List<int>? group))
             {
-                attempt.Delivered(i, $"250 2.0.0 delivered to mailbox {mailbox}");
-                _context.Metrics.ObserveDelivery(_context.Time.GetUtcNow() - envelope.Received);
-                _context.Log.Write(attempt.Tag, result.AlreadyThere
-                    ? $"Local delivery: {recipient.Address} ok, already in mailbox {mailbox} as {result.FileName} (delivered before a restart)"
-                    : $"Local delivery: {recipient.Address} ok");
+                groups[folder] = group = [];
             }
-            else if (result.Room != MailboxRoom.Ok)
+
+            group.Add(i);
+        }
+
+        foreach ((string folder, List<int> group) in groups)
+        {
+            if (deliveredBefore.TryGetValue(folder, out string? before))
             {
-                attempt.Deferred(i, $"452 4.2.2 mailbox {mailbox} is full ({(result.Room == MailboxRoom.FullBySize ? "MB-MAXSIZE" : "MB-MAXMAILS")})");
-                _context.Log.Write(attempt.Tag, $"Local delivery: {recipient.Address} deferred, mailbox full");
-            }
-            else
-            {
-                // Never a bounce: a full disk or quota and any other write error are retried later.
-                string reason = result.Failure switch
+                foreach (int i in group)
                 {
-                    MaildirFailure.NoSpace => $"452 4.3.1 no space left on the device of the mailboxes: {result.Error}",
-                    MaildirFailure.Quota => $"452 4.2.2 disk quota of mailbox {mailbox} exceeded: {result.Error}",
-                    _ => $"451 4.3.0 mailbox write failed: {result.Error}",
-                };
-                attempt.Deferred(i, reason);
-                _context.Log.Write(attempt.Tag, $"Local delivery: {recipient.Address} deferred: {reason}");
+                    attempt.Delivered(i, before ?? $"250 2.0.0 delivered to mailbox {folder}");
+                }
+
+                continue;
             }
+
+            DeliverToFolder(attempt, folder, group);
         }
 
         return Task.CompletedTask;
     }
 
     /// <summary>
-    /// A local recipient with STORE-MB:YES, or the bare &lt;postmaster&gt;, which always has a mailbox
-    /// here (with STORE-MB:NO other local recipients go to SERVER, see DeliverRemoteAsync).
+    /// One copy into <paramref name="folder"/> for every recipient in <paramref name="group"/>; the
+    /// delivery key is the first one's (the groups come out the same after a restart, so a copy
+    /// written before a crash is found, not written again).
+    /// </summary>
+    private void DeliverToFolder(Attempt attempt, string folder, List<int> group)
+    {
+        Envelope envelope = attempt.Envelope;
+        EnvelopeRecipient first = envelope.Recipients[group[0]];
+        string originalTo = OriginalAddress(first) is { } original && !original.Equals(first.Address, StringComparison.Ordinal)
+            ? $"X-Original-To: {original}\r\n"
+            : string.Empty;
+        byte[] prefix = Encoding.UTF8.GetBytes($"Return-Path: <{envelope.Sender}>\r\n{originalTo}Delivered-To: {first.Address}\r\n");
+        var key = new MaildirKey(attempt.Message.Id, envelope.Received.ToUnixTimeMilliseconds(), group[0], first.Address);
+        MaildirDelivery result;
+        using (Stream body = _context.Spool!.OpenBody(attempt.Message.Id))
+        {
+            result = _mailboxes.Deliver(folder, prefix, body, body.Length, key);
+        }
+
+        // Never a bounce: a full mailbox, disk or quota and any other write error are retried later.
+        string? deferred = result.Delivered ? null
+            : result.Room != MailboxRoom.Ok ? $"452 4.2.2 mailbox {folder} is full ({(result.Room == MailboxRoom.FullBySize ? "MB-MAXSIZE" : "MB-MAXMAILS")})"
+            : result.Failure switch
+            {
+                MaildirFailure.NoSpace => $"452 4.3.1 no space left on the device of the mailboxes: {result.Error}",
+                MaildirFailure.Quota => $"452 4.2.2 disk quota of mailbox {folder} exceeded: {result.Error}",
+                _ => $"451 4.3.0 mailbox write failed: {result.Error}",
+            };
+        foreach (int i in group)
+        {
+            if (deferred is null)
+            {
+                attempt.Delivered(i, $"250 2.0.0 delivered to mailbox {folder}");
+            }
+            else
+            {
+                attempt.Deferred(i, deferred);
+            }
+        }
+
+        // One line per copy, as before grouping; a copy for several recipients says so at the end.
+        string also = group.Count > 1 ? $" (one copy in mailbox {folder} for {group.Count} recipients)" : string.Empty;
+        if (result.Room != MailboxRoom.Ok)
+        {
+            _context.Log.Write(attempt.Tag, $"Local delivery: {first.Address} deferred, mailbox full{also}");
+            return;
+        }
+
+        if (deferred is not null)
+        {
+            _context.Log.Write(attempt.Tag, $"Local delivery: {first.Address} deferred: {deferred}{also}");
+            return;
+        }
+
+        _context.Metrics.ObserveDelivery(_context.Time.GetUtcNow() - envelope.Received);
+        _context.Log.Write(attempt.Tag, result.AlreadyThere
+            ? $"Local delivery: {first.Address} ok, already in mailbox {folder} as {result.FileName} (delivered before a restart){also}"
+            : $"Local delivery: {first.Address} ok{also}");
+    }
+
+    /// <summary>
+    /// The mailbox folder of a recipient with a mailbox here: the local part as stored at RCPT
+    /// (Mailbox flag); for an envelope stored without it (an older version, or a local recipient
+    /// with STORE-MB:YES given since), the name as RCPT would resolve it now.
+    /// </summary>
+    private string FolderOf(EnvelopeRecipient recipient)
+    {
+        string localPart = LocalPart(recipient.Address);
+        if ((recipient.Flags & RecipientFlags.Mailbox) != 0)
+        {
+            return localPart;
+        }
+
+        SmtpSettings settings = _context.Settings;
+        Span<char> canonical = localPart.Length <= 256 ? stackalloc char[256] : new char[localPart.Length];
+        ReadOnlySpan<char> name = canonical[..MailboxFolder.Canonicalize(Encoding.UTF8.GetBytes(localPart), canonical)];
+        string domain = DomainOf(recipient.Address);
+        int index = domain.Length == 0 ? -1 : settings.LocalDomainIndex(Encoding.UTF8.GetBytes(domain));
+        RecipientTarget[]? targets = _context.Recipients?.For(settings).Find(name, index < 0 ? null : settings.LocalDomainAscii(index), settings.RecipientDelimiter);
+        return targets?.FirstOrDefault(t => t.IsMailbox)?.Value
+            ?? MailboxFolder.For(MailboxFolder.WithoutExtension(name, settings.RecipientDelimiter));
+    }
+
+    /// <summary>The address the client wrote, from an rfc822 ORCPT (xtext decoded), or null.</summary>
+    private static string? OriginalAddress(EnvelopeRecipient recipient)
+    {
+        string? orcpt = recipient.OriginalRecipient;
+        if (orcpt is null || !orcpt.StartsWith("rfc822;", StringComparison.OrdinalIgnoreCase))
+        {
+            return null;
+        }
+
+        var text = new StringBuilder();
+        string xtext = orcpt["rfc822;".Length..];
+        for (int i = 0; i < xtext.Length; i++)
+        {
+            if (xtext[i] == '+' && i + 2 < xtext.Length
+                && byte.TryParse(xtext.AsSpan(i + 1, 2), System.Globalization.NumberStyles.HexNumber, System.Globalization.CultureInfo.InvariantCulture, out byte b))
+            {
+                text.Append((char)b);
+                i += 2;
+            }
+            else
+            {
+                text.Append(xtext[i]);
+            }
+        }
+
+        string address = text.ToString();
+        return address.Any(char.IsControl) ? null : address;
+    }
+
+    /// <summary>
+    /// A recipient resolved to a mailbox here at RCPT; or, for an envelope stored without that
+    /// flag, a local recipient with STORE-MB:YES or the bare &lt;postmaster&gt;, which always has a
+    /// mailbox here (with STORE-MB:NO other local recipients go to SERVER, see DeliverRemoteAsync).
     /// </summary>
     private bool HasMailboxHere(EnvelopeRecipient recipient) =>
-        (recipient.Flags & RecipientFlags.Local) != 0 && (_context.Settings.StoreMb || IsBarePostmaster(recipient.Address));
+        (recipient.Flags & RecipientFlags.Mailbox) != 0
+        || ((recipient.Flags & RecipientFlags.Local) != 0 && (_context.Settings.StoreMb || IsBarePostmaster(recipient.Address)));
 
     private static bool IsBarePostmaster(string address) => address.Equals("postmaster", StringComparison.OrdinalIgnoreCase);
 

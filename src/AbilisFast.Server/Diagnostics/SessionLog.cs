@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using AbilisFast.Protocol.Lines;
 using System.Text.Unicode;
 
 namespace AbilisFast.Server.Diagnostics;
@@ -98,11 +99,13 @@ internal sealed partial class SessionLog
             {
                 (byte)'\r' or (byte)'\n' => (byte)' ',
                 (byte)'\t' => b,
-                < 0x20 or >= 0xF5 => (byte)'?',
+                < 0x20 or 0x7F or >= 0xF5 => (byte)'?',
                 _ => b,
             };
         }
 
+        // C1 controls (U+0085, U+009B CSI), U+2028/U+2029 and bidi controls: '?' as well, byte for byte.
+        UnsafeText.ReplaceInPlace(destination[..length]);
         return length;
     }
 }

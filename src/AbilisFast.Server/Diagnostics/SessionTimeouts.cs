@@ -16,6 +16,19 @@ internal sealed class SessionTimeouts
 
     public long DataRate => Volatile.Read(ref _dataRate);
 
+    private long _shed;
+    private long _junkClosed;
+
+    /// <summary>Idle sessions closed to give their channel to a waiting connection (under stress).</summary>
+    public long Shed => Volatile.Read(ref _shed);
+
+    /// <summary>Sessions closed for a junk command (NOOP, RSET, VRFY, HELP) under stress.</summary>
+    public long JunkClosed => Volatile.Read(ref _junkClosed);
+
+    internal void CountShed() => Interlocked.Increment(ref _shed);
+
+    internal void CountJunkClosed() => Interlocked.Increment(ref _junkClosed);
+
     internal void Count(TimeoutReason reason)
     {
         switch (reason)

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using AbilisFast.Protocol.Lines;
 using AbilisFast.Server.Queue;
 using AbilisFast.Server.Runtime;
 
@@ -44,7 +45,8 @@ internal static class QueueDisplay
             IReadOnlyList<EnvelopeRecipient> recipients = [];
             if (context.Spool?.ReadEnvelope(message.Id) is { } bytes && Envelope.TryRead(bytes, out Envelope? envelope))
             {
-                sender = envelope!.Sender;
+                // Addresses are checked at MAIL and RCPT; an older spool or a pickup file may still hold anything.
+                sender = UnsafeText.ForDisplay(envelope!.Sender);
                 recipients = envelope.Recipients;
             }
 
@@ -55,7 +57,7 @@ internal static class QueueDisplay
                 $"       {message.Id:X8} {Label(entry.State),-6} {message.Size,-10} {(int)age.TotalDays}d{age:hh\\:mm\\:ss} {next,-8} <{sender}>\r\n");
             for (int i = 0; i < recipients.Count; i++)
             {
-                text.Append(' ', RecipientColumn).Append('<').Append(recipients[i].Address).Append('>');
+                text.Append(' ', RecipientColumn).Append('<').Append(UnsafeText.ForDisplay(recipients[i].Address)).Append('>');
                 if (i < entry.LastReplies.Count && entry.LastReplies[i] is { } reply)
                 {
                     text.Append(' ').Append(reply);

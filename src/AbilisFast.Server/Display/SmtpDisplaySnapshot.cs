@@ -45,6 +45,9 @@ internal sealed record SmtpDisplaySnapshot(
     /// <summary>Success and delay reports since the start: generated, recipients by action, left the queue delivered or not.</summary>
     public (long Success, long Delay, long Delivered, long Relayed, long Delayed, long Sent, long Failed) Reports { get; init; }
 
+    /// <summary>Recipients refused at RCPT as unknown local names (550 5.1.1) since the start.</summary>
+    public long UnknownLocalRecipients { get; init; }
+
     public static SmtpDisplaySnapshot Take(SmtpContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
@@ -77,6 +80,7 @@ internal sealed record SmtpDisplaySnapshot(
             Loops = (context.Loops.HopLimit, context.Loops.LoopBack),
             Reports = (context.Reports.Success, context.Reports.Delay, context.Reports.Delivered, context.Reports.Relayed,
                 context.Reports.Delayed, context.Reports.Sent, context.Reports.Failed),
+            UnknownLocalRecipients = context.RecipientCounters.UnknownLocal,
         };
     }
 

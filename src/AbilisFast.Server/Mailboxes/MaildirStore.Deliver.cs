@@ -13,7 +13,8 @@ internal sealed partial class MaildirStore
     internal const UnixFileMode DirectoryMode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
 
     /// <summary>
-    /// Writes <paramref name="prefix"/> followed by exactly <paramref name="length"/> bytes of
+    /// Writes into the mailbox folder <paramref name="folder"/> (a name from
+    /// <see cref="Recipients.MailboxFolder"/>; anything else is refused) <paramref name="prefix"/> followed by exactly <paramref name="length"/> bytes of
     /// <paramref name="body"/> as one message, CRLF line ends stored as LF: tmp/&lt;base&gt;, room
     /// check with the stored size, fsync, rename into new/&lt;base&gt;,S=..,W=.., fsync of new/.
     /// A mailbox too full even for the smallest size the message could take is refused before
@@ -27,15 +28,15 @@ internal sealed partial class MaildirStore
     /// already in new/ or cur/ means the delivery was done before a crash: it is not written again
     /// and the result says <see cref="MaildirDelivery.AlreadyThere"/>.
     /// </param>
-    public MaildirDelivery Deliver(string localPart, ReadOnlySpan<byte> prefix, Stream body, long length, MaildirKey? key = null)
+    public MaildirDelivery Deliver(string folder, ReadOnlySpan<byte> prefix, Stream body, long length, MaildirKey? key = null)
     {
         ArgumentNullException.ThrowIfNull(body);
-        if (length < 0)
+        if (Unusable(folder, length) is { } unusable)
         {
-            return MaildirDelivery.Failed(MaildirFailure.Other, "negative body length");
+            return unusable;
         }
 
-        MailboxUsage usage = GetOrAdd(MailboxName(localPart));
+        MailboxUsage usage = GetOrAdd(folder);
         string? keyText = key?.Text;
         if (EarlierDelivery(usage, key) is { } earlier)
         {
@@ -107,6 +108,12 @@ internal sealed partial class MaildirStore
             return MaildirDelivery.Failed(Classify(e), e.Message + removal);
         }
     }
+
+    /// <summary>A negative length or a folder name that <see cref="Recipients.MailboxFolder"/> would not make: refused.</summary>
+    private static MaildirDelivery? Unusable(string folder, long length) =>
+        length < 0 ? MaildirDelivery.Failed(MaildirFailure.Other, "negative body length")
+        : !Recipients.MailboxFolder.IsValid(folder) ? MaildirDelivery.Failed(MaildirFailure.Other, $"'{folder}' is not a mailbox folder name")
+        : null;
 
     /// <summary>
     /// A redelivery of a message this mailbox may already hold (same queue id and key): the earlier

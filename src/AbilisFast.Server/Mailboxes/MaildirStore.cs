@@ -49,8 +49,8 @@ internal readonly record struct MaildirDelivery(MailboxRoom Room, bool Delivered
 }
 
 /// <summary>
-/// Local mailboxes in Maildir format under one root (WDIR/mailboxes): one folder per mailbox with
-/// tmp/, new/ and cur/ (folders 0700, files 0600). A message is stored with LF line ends, written
+/// Local mailboxes in Maildir format under one root (WDIR/mailboxes): one folder per mailbox (a
+/// user's name, see <see cref="Recipients.MailboxFolder"/>) with tmp/, new/ and cur/ (folders 0700, files 0600). A message is stored with LF line ends, written
 /// to tmp/, fsynced, renamed into new/ under a name with its size (<see cref="MaildirName"/>) and
 /// new/ is fsynced, so a delivered message survives a crash; the delivery key in the name makes a
 /// delivery that is repeated after a crash find its first copy (<see cref="ExpectRedelivery"/>).
@@ -64,7 +64,7 @@ internal readonly record struct MaildirDelivery(MailboxRoom Room, bool Delivered
 /// </remarks>
 internal sealed partial class MaildirStore
 {
-    /// <summary>Local parts up to this many UTF-8 bytes are checked on the stack; longer ones take the string path.</summary>
+    /// <summary>Folder names up to this many UTF-8 bytes are checked on the stack; longer ones take the string path.</summary>
     private const int StackNameChars = 256;
 
     /// <summary>
@@ -101,91 +101,44 @@ internal sealed partial class MaildirStore
     public string Root { get; }
 
     /// <summary>
-    /// The directory name of a local part's mailbox: surrounding quotes removed, ASCII lower-cased,
-    /// '/', '\', NUL and control characters replaced by '_', a leading '.' replaced by '_', empty
-    /// gives "_". Non-ASCII letters are kept as they are.
+    /// Would a message of <paramref name="incomingSize"/> bytes fit into the mailbox folder
+    /// <paramref name="folder"/> (a name from <see cref="Recipients.MailboxFolder"/>)? 0 means the size
+    /// is unknown: then only the message count and a mailbox with no byte left make it full.
     /// </summary>
-    public static string MailboxName(string localPart)
+    public MailboxRoom CheckRoom(string folder, long incomingSize)
     {
-        ArgumentNullException.ThrowIfNull(localPart);
-        char[] chars = localPart.ToCharArray();
-        ReadOnlySpan<char> name = Normalize(chars);
-        return name.SequenceEqual(localPart) ? localPart : new string(name);
-    }
-
-    /// <summary>
-    /// Would a message of <paramref name="incomingSize"/> bytes fit? 0 means the size is unknown:
-    /// then only the message count and a mailbox with no byte left make it full.
-    /// </summary>
-    public MailboxRoom CheckRoom(string localPart, long incomingSize)
-    {
-        string name = MailboxName(localPart);
-        MailboxUsage? usage = _byName.TryGetValue(name.AsSpan(), out MailboxUsage? found) ? found : AddForCheck(name);
+        MailboxUsage? usage = _byName.TryGetValue(folder.AsSpan(), out MailboxUsage? found) ? found : AddForCheck(folder);
         return CheckRoom(usage, incomingSize);
     }
 
     /// <summary>
-    /// <see cref="CheckRoom(string, long)"/> from the UTF-8 bytes of the local part as the SMTP session
-    /// holds them. Allocates nothing once the mailbox's name is cached (RCPT path).
+    /// <see cref="CheckRoom(string, long)"/> from the folder name in UTF-8, as the SMTP session holds
+    /// it. Allocates nothing once the mailbox is cached (RCPT path).
     /// </summary>
-    public MailboxRoom CheckRoom(ReadOnlySpan<byte> localPartUtf8, long incomingSize)
+    public MailboxRoom CheckRoom(ReadOnlySpan<byte> folderUtf8, long incomingSize)
     {
-        if (localPartUtf8.Length > StackNameChars)
+        if (folderUtf8.Length > StackNameChars)
         {
-            return CheckRoom(Encoding.UTF8.GetString(localPartUtf8), incomingSize);
+            return CheckRoom(Encoding.UTF8.GetString(folderUtf8), incomingSize);
         }
 
-        // One UTF-16 unit at most per UTF-8 byte, so the buffer always holds the decoded local part.
+        // One UTF-16 unit at most per UTF-8 byte, so the buffer always holds the decoded name.
         Span<char> chars = stackalloc char[StackNameChars];
-        _ = Utf8.ToUtf16(localPartUtf8, chars, out _, out int written, replaceInvalidSequences: true);
-        ReadOnlySpan<char> name = Normalize(chars[..written]);
+        _ = Utf8.ToUtf16(folderUtf8, chars, out _, out int written, replaceInvalidSequences: true);
+        ReadOnlySpan<char> name = chars[..written];
         MailboxUsage? usage = _byName.TryGetValue(name, out MailboxUsage? found) ? found : AddForCheck(new string(name));
         return CheckRoom(usage, incomingSize);
     }
 
     /// <summary>Bytes (as stored, LF line ends) and message count currently in the mailbox (new/ and cur/, not deliveries in progress).</summary>
-    public (long Bytes, int Mails) Usage(string localPart)
+    public (long Bytes, int Mails) Usage(string folder)
     {
-        MailboxUsage usage = GetOrAdd(MailboxName(localPart));
+        MailboxUsage usage = GetOrAdd(folder);
         lock (usage.Gate)
         {
             RefreshLocked(usage);
             return (usage.Bytes, usage.Mails);
         }
-    }
-
-    /// <summary>Normalises a local part in place (see <see cref="MailboxName"/>) and returns the name.</summary>
-    private static ReadOnlySpan<char> Normalize(Span<char> chars)
-    {
-        if (chars.Length >= 2 && chars[0] == '"' && chars[^1] == '"')
-        {
-            chars = chars[1..^1];
-        }
-
-        if (chars.IsEmpty)
-        {
-            return "_";
-        }
-
-        for (int i = 0; i < chars.Length; i++)
-        {
-            char c = chars[i];
-            if (char.IsAsciiLetterUpper(c))
-            {
-                chars[i] = (char)(c | 0x20);
-            }
-            else if (c is '/' or '\\' || char.IsControl(c))
-            {
-                chars[i] = '_';
-            }
-        }
-
-        if (chars[0] == '.')
-        {
-            chars[0] = '_';
-        }
-
-        return chars;
     }
 
     private MailboxRoom CheckRoom(MailboxUsage? usage, long incomingSize)

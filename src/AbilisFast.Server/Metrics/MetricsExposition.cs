@@ -96,6 +96,8 @@ internal static class MetricsExposition
         w.Counter("abilisfast_smtp_loops_total", "mail loops caught since the start: over HOP-LIMIT (refused 554 5.4.6), next hop is this server (failed 5.4.6)")
             .Sample("abilisfast_smtp_loops_total", "detected=\"hop-limit\"", smtp.Loops.HopLimit)
             .Sample("abilisfast_smtp_loops_total", "detected=\"loops-back\"", smtp.Loops.LoopBack);
+        w.Counter("abilisfast_smtp_rcpt_refused_total", "recipients refused at RCPT since the start, by reason (unknown-local: 550 5.1.1, no such mailbox here)")
+            .Sample("abilisfast_smtp_rcpt_refused_total", "reason=\"unknown-local\"", smtp.UnknownLocalRecipients);
         w.Counter("abilisfast_smtp_dsn_reports_total", "success (NOTIFY=SUCCESS) and delay (NOTIFY=DELAY) reports generated since the start; failure notifications are NOTIFY in d s smtp")
             .Sample("abilisfast_smtp_dsn_reports_total", "report=\"success\"", smtp.Reports.Success)
             .Sample("abilisfast_smtp_dsn_reports_total", "report=\"delay\"", smtp.Reports.Delay);

@@ -28,6 +28,12 @@ internal enum RecipientFlags : byte
     None = 0,
     Local = 1,
     Relay = 2,
+
+    /// <summary>
+    /// Resolved at RCPT to a mailbox here: the local part of the address is the mailbox folder
+    /// (WDIR/mailboxes/FOLDER). Local recipients without it (STORE-MB:NO) go to SERVER.
+    /// </summary>
+    Mailbox = 4,
 }
 
 /// <summary>One recipient of a stored message, with its DSN NOTIFY and ORCPT (RFC 3461) as received.</summary>
@@ -202,6 +208,8 @@ internal sealed class EnvelopeBuilder : IDisposable
     private byte[] _buffer = [];
     private int _length;
     private int _countOffset;
+    private int _senderOffset;
+    private int _senderLength;
 
     public int RecipientCount { get; private set; }
     public RecipientFlags Kinds { get; private set; }
@@ -230,6 +238,8 @@ internal sealed class EnvelopeBuilder : IDisposable
         U8((byte)ipLength);
         Bytes(ip[..ipLength]);
         String(helo);
+        _senderOffset = _length + 2;
+        _senderLength = Math.Min(sender.Length, ushort.MaxValue);
         String(sender);
         room = Room(8);
         BinaryPrimitives.WriteInt64LittleEndian(room, declaredSize);
@@ -241,6 +251,12 @@ internal sealed class EnvelopeBuilder : IDisposable
         _length += 2;
         PatchCount();
     }
+
+    /// <summary>The reverse path given to <see cref="Begin"/> (empty for the null sender).</summary>
+    public ReadOnlySpan<byte> Sender => _length == 0 ? default : _buffer.AsSpan(_senderOffset, _senderLength);
+
+    /// <summary>The recipients added so far, in order (for the session log; no allocation).</summary>
+    public RecipientEnumerator Recipients => new(_length == 0 ? default : _buffer.AsSpan(_countOffset + 2, _length - _countOffset - 2));
 
     public void AddRecipient(ReadOnlySpan<byte> address, RecipientFlags flags,
         DsnNotify notify = DsnNotify.None, ReadOnlySpan<byte> originalRecipient = default)
@@ -308,4 +324,31 @@ internal sealed class EnvelopeBuilder : IDisposable
     }
 
     public void Dispose() => ReturnBuffer();
+
+    /// <summary>Walks the recipient records: flags, NOTIFY, address, ORCPT.</summary>
+    public ref struct RecipientEnumerator(ReadOnlySpan<byte> records)
+    {
+        private ReadOnlySpan<byte> _records = records;
+
+        public ReadOnlySpan<byte> Current { get; private set; }
+
+        public RecipientFlags CurrentFlags { get; private set; }
+
+        public readonly RecipientEnumerator GetEnumerator() => this;
+
+        public bool MoveNext()
+        {
+            if (_records.Length < 4)
+            {
+                return false;
+            }
+
+            CurrentFlags = (RecipientFlags)_records[0];
+            int length = BinaryPrimitives.ReadUInt16LittleEndian(_records[2..]);
+            Current = _records.Slice(4, length);
+            int orcpt = BinaryPrimitives.ReadUInt16LittleEndian(_records[(4 + length)..]);
+            _records = _records[(4 + length + 2 + orcpt)..];
+            return true;
+        }
+    }
 }

@@ -75,6 +75,15 @@ internal sealed class SmtpContext : ILiveSettingsTarget
 
     /// <summary>SUBMISSION-RATE: the messages each submission user started in the current minute.</summary>
     public Access.SubmissionRateLimiter SubmissionRates { get; } = new();
+    /// <summary>
+    /// The local recipients (WDIR/users and WDIR/aliases) RCPT checks under LOCAL-RCPT:KNOWN and
+    /// that map names to mailbox folders; null in tests and benchmarks that run without them, where
+    /// every local part is accepted into its own folder, as LOCAL-RCPT:ANY does.
+    /// </summary>
+    public Recipients.LocalRecipients? Recipients { get; init; }
+
+    /// <summary>Recipients refused at RCPT as unknown local names.</summary>
+    public Recipients.RecipientCounters RecipientCounters { get; } = new();
 
     /// <summary>IPBAN as sessions see it: failed AUTH attempts are counted here.</summary>
     public Access.IBanList Bans { get; set; } = Access.EmptyBanList.Instance;

@@ -107,6 +107,51 @@ internal sealed partial class InSession
         return Error(SmtpReplies.AuthMechanism);
     }
 
+    /// <summary>
+    /// True for any line whose first word starts with AUTH, whatever follows and whatever the case
+    /// (<c>AUTH\tPLAIN blob</c> is no AUTH command, but it holds a password all the same).
+    /// </summary>
+    private static bool StartsWithAuth(ReadOnlySpan<byte> line)
+    {
+        line = line.TrimStart(" \t"u8);
+        return line.Length >= 4 && Ascii.EqualsIgnoreCase(line[..4], "AUTH"u8);
+    }
+
+    /// <summary>
+    /// The trace of a line that starts with AUTH: the verb; the mechanism when, after one space, it is
+    /// PLAIN or LOGIN (the ones offered) and ends the line or is followed by one space; and
+    /// "[initial response not logged]" in place of anything else, whatever the separators (an unknown word could
+    /// be a base64 credential sent without its mechanism).
+    /// </summary>
+    private void TraceAuth(ReadOnlySpan<byte> line)
+    {
+        line = line.TrimStart(" \t"u8);
+        ReadOnlySpan<byte> rest = line[4..];
+        int mechanism = 0;
+        if (rest.Length > 1 && rest[0] == (byte)' ')
+        {
+            ReadOnlySpan<byte> word = rest[1..];
+            int end = word.IndexOf((byte)' ');
+            word = end < 0 ? word : word[..end];
+            if (Ascii.EqualsIgnoreCase(word, "PLAIN"u8) || Ascii.EqualsIgnoreCase(word, "LOGIN"u8))
+            {
+                mechanism = word.Length;
+            }
+        }
+
+        int shownLength = 4 + (mechanism > 0 ? 1 + mechanism : 0);
+        bool hidden = line.Length > shownLength;
+        ReadOnlySpan<byte> note = " [initial response not logged]"u8;
+        Span<byte> shown = stackalloc byte[4 + 1 + 5 + 30];
+        line[..shownLength].CopyTo(shown);
+        if (hidden)
+        {
+            note.CopyTo(shown[shownLength..]);
+        }
+
+        Trace("<- "u8, shown[..(shownLength + (hidden ? note.Length : 0))]);
+    }
+
     /// <summary>A line sent in answer to a 334 challenge.</summary>
     private Step AuthResponse(ReadOnlySpan<byte> line)
     {
@@ -238,17 +283,18 @@ internal sealed partial class InSession
             return valid;
         }).ConfigureAwait(false);
         Touch();
-        string shown = UserStore.IsValidName(name) ? name : "(invalid name)";
+        // The name as given (printable, cut at 64 characters), never the password.
+        string shown = ShownName(name);
         if (ok)
         {
             _authenticated = true;
             _authUser = shown;
-            LogSession($"AUTH: authenticated as {shown}");
+            LogSession($"AUTH: {remote} authenticated as '{shown}'");
             Reply(SmtpReplies.AuthOk);
             return;
         }
 
-        LogSession($"AUTH: authentication failed for {shown}");
+        LogSession($"AUTH: {remote} failed to authenticate as '{shown}'{(UserStore.IsValidName(name) ? string.Empty : " (not a valid user name)")}");
         if (Error(SmtpReplies.AuthFailed) == Step.Close)
         {
             _closing = true;
@@ -258,6 +304,17 @@ internal sealed partial class InSession
             Reply(SmtpReplies.AuthBanned);
             _closing = true;
         }
+    }
+
+    private static string ShownName(string name)
+    {
+        var shown = new StringBuilder(Math.Min(name.Length, 64));
+        foreach (char c in name.Length > 64 ? name[..64] : name)
+        {
+            shown.Append(char.IsControl(c) ? '?' : c);
+        }
+
+        return name.Length > 64 ? shown.Append("...").ToString() : shown.ToString();
     }
 
     /// <summary>

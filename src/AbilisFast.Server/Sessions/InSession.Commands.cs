@@ -21,7 +21,7 @@ internal sealed partial class InSession
         SmtpVerb verb = CommandParser.Parse(line, out ReadOnlySpan<byte> argument);
         if (_context.Log.Verbose)
         {
-            TraceCommand(verb, line, argument);
+            TraceCommand(verb, line);
         }
 
         if (verb == SmtpVerb.Unknown)
@@ -33,6 +33,15 @@ internal sealed partial class InSession
             }
 
             return Error(SmtpReplies.Unrecognized);
+        }
+
+        if (IsUseful(verb))
+        {
+            MarkUseful();
+        }
+        else if (IsJunk(verb) && BeforeJunk() == Step.Close)
+        {
+            return Step.Close;
         }
 
         if (verb == SmtpVerb.Bdat)
@@ -57,32 +66,11 @@ internal sealed partial class InSession
                 return Rcpt(argument);
             case SmtpVerb.Data:
                 return Data(argument);
-            case SmtpVerb.Rset:
-                if (!argument.IsEmpty)
-                {
-                    return Error(SmtpReplies.NoArguments);
-                }
-
-                ResetTransaction();
-                Reply(SmtpReplies.ResetOk);
-                return Step.Continue;
-            case SmtpVerb.Noop:
-                Reply(SmtpReplies.Ok);
-                return Step.Continue;
+            case SmtpVerb.Rset or SmtpVerb.Noop or SmtpVerb.Vrfy or SmtpVerb.Help:
+                return Junk(verb, argument);
             case SmtpVerb.Quit:
                 Reply(SmtpReplies.Bye);
                 return Step.Close;
-            case SmtpVerb.Vrfy:
-                if (argument.IsEmpty)
-                {
-                    return Error("501 5.5.4 Syntax: VRFY address\r\n"u8);
-                }
-
-                Reply(SmtpReplies.Vrfy);
-                return Step.Continue;
-            case SmtpVerb.Help:
-                Reply(SmtpReplies.Help);
-                return Step.Continue;
             case SmtpVerb.StartTls:
                 return StartTls(argument);
             case SmtpVerb.Auth:
@@ -93,22 +81,49 @@ internal sealed partial class InSession
         }
     }
 
-    /// <summary>Traces a command line; for AUTH only the verb and mechanism (an initial response holds the password).</summary>
-    private void TraceCommand(SmtpVerb verb, ReadOnlySpan<byte> line, ReadOnlySpan<byte> argument)
+    /// <summary>NOOP, RSET, VRFY and HELP: answered, then counted against JUNK-CMD-LIMIT (<see cref="AfterJunk"/>).</summary>
+    private Step Junk(SmtpVerb verb, ReadOnlySpan<byte> argument)
     {
-        int space = verb == SmtpVerb.Auth ? argument.IndexOf((byte)' ') : -1;
-        if (space < 0)
+        switch (verb)
         {
-            Trace("<- "u8, line);
+            case SmtpVerb.Rset:
+                if (!argument.IsEmpty)
+                {
+                    return Error(SmtpReplies.NoArguments);
+                }
+
+                ResetTransaction();
+                Reply(SmtpReplies.ResetOk);
+                break;
+            case SmtpVerb.Vrfy:
+                if (argument.IsEmpty)
+                {
+                    return Error("501 5.5.4 Syntax: VRFY address\r\n"u8);
+                }
+
+                Reply(SmtpReplies.Vrfy);
+                break;
+            case SmtpVerb.Help:
+                Reply(SmtpReplies.Help);
+                break;
+            default:
+                Reply(SmtpReplies.Ok);
+                break;
+        }
+
+        return AfterJunk();
+    }
+
+    /// <summary>Traces a command line; of a line that starts with AUTH, only the verb and mechanism (<see cref="TraceAuth"/>).</summary>
+    private void TraceCommand(SmtpVerb verb, ReadOnlySpan<byte> line)
+    {
+        if (verb == SmtpVerb.Auth || StartsWithAuth(line))
+        {
+            TraceAuth(line);
             return;
         }
 
-        ReadOnlySpan<byte> hidden = " [initial response not logged]"u8;
-        Span<byte> shown = stackalloc byte[LineReader.MaxCommandLine + 32];
-        int n = line.Length - argument.Length + space;
-        line[..n].CopyTo(shown);
-        hidden.CopyTo(shown[n..]);
-        Trace("<- "u8, shown[..(n + hidden.Length)]);
+        Trace("<- "u8, line);
     }
 
     private ReadOnlySpan<byte> SequenceError(SmtpVerb verb) => verb switch
@@ -144,11 +159,12 @@ internal sealed partial class InSession
 
     /// <summary>
     /// A host name or address literal: printable, no spaces, at most 255 octets, valid UTF-8 (an
-    /// internationalised name is fine; it goes into the envelope, which holds UTF-8 text only).
+    /// internationalised name is fine; it goes into the envelope, which holds UTF-8 text only),
+    /// without C1 controls, line separators or bidi controls (<see cref="UnsafeText"/>).
     /// </summary>
     private static bool IsValidHeloArgument(ReadOnlySpan<byte> argument)
     {
-        if (argument.IsEmpty || argument.Length > 255 || !System.Text.Unicode.Utf8.IsValid(argument))
+        if (argument.IsEmpty || argument.Length > 255 || !System.Text.Unicode.Utf8.IsValid(argument) || UnsafeText.Contains(argument))
         {
             return false;
         }
@@ -238,51 +254,49 @@ internal sealed partial class InSession
     {
         if (!CommandParser.TryStripKeyword(argument, "TO:"u8, out ReadOnlySpan<byte> rest))
         {
-            return Error(SmtpReplies.RcptSyntax);
+            return RefuseRcpt(argument, SmtpReplies.RcptSyntax);
         }
 
         PathStatus status = PathParser.TryParse(rest, PathKind.Forward, out ParsedPath path);
         if (status == PathStatus.RoutingCharacters)
         {
-            return Error(SmtpReplies.RoutingRefused);
+            return RefuseRcpt(rest, SmtpReplies.RoutingRefused);
         }
 
         if (status != PathStatus.Ok)
         {
-            return Error(SmtpReplies.BadRecipient);
+            return RefuseRcpt(rest, SmtpReplies.BadRecipient);
         }
 
         ParameterStatus parsed = RcptParameters.Parse(path.Parameters(rest), out RcptParameters parameters);
         if (parsed != ParameterStatus.Ok)
         {
-            return Error(ParameterError(parsed));
+            return RefuseRcpt(rest, ParameterError(parsed));
         }
 
         if (path.HasNonAscii && !_smtpUtf8)
         {
-            return Error(SmtpReplies.Utf8Required);
+            return RefuseRcpt(rest, SmtpReplies.Utf8Required);
         }
 
-        if (_envelope.RecipientCount >= _context.Settings.MaxRcpt)
+        if (_rcptCount >= _context.Settings.MaxRcpt)
         {
+            if (!_tooManyLogged)
+            {
+                _tooManyLogged = true;
+                LogRefusedRcpt(rest, SmtpReplies.TooManyRecipients);
+            }
+
             Reply(SmtpReplies.TooManyRecipients);
             return Step.Continue;
         }
 
-        RecipientFlags kind;
         if (path.IsPostmaster || _context.Settings.IsLocalDomain(path.Domain(rest)))
         {
-            kind = RecipientFlags.Local;
-            if (!_context.Settings.Sink && LocalRecipientRefused(path.Mailbox(rest), path.IsPostmaster) is { } refusal)
-            {
-                return refusal;
-            }
+            return LocalRecipient(rest, path, parameters.Notify, parameters.OriginalRecipient);
         }
-        else if (_relayAllowed || (_authenticated && (_context.Settings.RelayAuth || _submission)))
-        {
-            kind = RecipientFlags.Relay;
-        }
-        else
+
+        if (!_relayAllowed && !(_authenticated && (_context.Settings.RelayAuth || _submission)))
         {
             if (!_relayRefusedCounted)
             {
@@ -290,42 +304,11 @@ internal sealed partial class InSession
                 _context.Count(_channel, SmtpCounter.RelayFail, Direction.In);
             }
 
-            return Error(SmtpReplies.RelayDenied);
+            return RefuseRcpt(rest, SmtpReplies.RelayDenied);
         }
 
-        _envelope.AddRecipient(path.Mailbox(rest), kind, parameters.Notify, parameters.OriginalRecipient);
-        SetState(SmtpState.Rcpt);
-        Reply(SmtpReplies.RecipientOk);
-        return Step.Continue;
-    }
-
-    /// <summary>
-    /// A local recipient this server cannot take: with STORE-MB:NO and no SERVER there is nowhere to
-    /// put it (550 5.1.1); with STORE-MB:YES a mailbox already over MB-MAXSIZE or MB-MAXMAILS for a
-    /// message of the declared size gets 452 4.2.2. Null when the recipient is fine. The bare
-    /// &lt;postmaster&gt; (RFC 5321 4.5.1: it must be accepted) always has a mailbox here.
-    /// </summary>
-    private Step? LocalRecipientRefused(ReadOnlySpan<byte> mailbox, bool postmaster)
-    {
-        SmtpSettings settings = _context.Settings;
-        if (!settings.StoreMb && !postmaster)
-        {
-            return settings.RelayServer is null ? Error(SmtpReplies.NoLocalMailboxes) : null;
-        }
-
-        if (_context.Mailboxes is not { } mailboxes)
-        {
-            return null;
-        }
-
-        int at = mailbox.LastIndexOf((byte)'@');
-        if (mailboxes.CheckRoom(at < 0 ? mailbox : mailbox[..at], _declaredSize) != MailboxRoom.Ok)
-        {
-            Reply(SmtpReplies.MailboxFull);
-            return Step.Continue;
-        }
-
-        return null;
+        _envelope.AddRecipient(path.Mailbox(rest), RecipientFlags.Relay, parameters.Notify, parameters.OriginalRecipient);
+        return RecipientAccepted();
     }
 
     private static ReadOnlySpan<byte> ParameterError(ParameterStatus status) => status switch

@@ -270,6 +270,7 @@ internal sealed partial class InSession
 
     private void CountAcceptedMail(RecipientFlags kinds)
     {
+        MessageAccepted();
         _context.Count(_channel, SmtpCounter.ExtSucc, Direction.In);
         if ((kinds & RecipientFlags.Local) != 0)
         {
@@ -314,6 +315,7 @@ internal sealed partial class InSession
     {
         AbortMessage();
         _envelope.Reset();
+        ResetRecipients();
         _relayRefusedCounted = false;
         _smtpUtf8 = false;
         _bodyBytes = 0;

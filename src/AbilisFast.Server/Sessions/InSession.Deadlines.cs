@@ -72,7 +72,8 @@ internal sealed partial class InSession
             reason = CheckTransfer(now, start, settings);
         }
 
-        if (reason == TimeoutReason.None && now - LastActivity > (long)settings.InactivityTimeout.TotalMilliseconds)
+        TimeSpan dt = _stress?.Timeout(settings.InactivityTimeout) ?? settings.InactivityTimeout;
+        if (reason == TimeoutReason.None && now - LastActivity > (long)dt.TotalMilliseconds)
         {
             reason = TimeoutReason.Idle;
         }

@@ -56,6 +56,39 @@ internal sealed partial class InSession
         Put(text, ref n, "Receiving message: "u8);
         PutHex(text, ref n, _messageId);
         _context.Log.Write(LogTag.In, text[..n]);
+        LogMessageRows();
+    }
+
+    /// <summary>
+    /// The HELO name as the Received: field shows it. A message sent with SMTPUTF8 may carry UTF-8 in
+    /// its header (RFC 6532), so the name goes in as it came; in any other message the fields this
+    /// server writes itself are ASCII: an internationalised name as its A-label (xn--), anything else
+    /// non-ASCII as '?' (Postfix's replacement character). The message's own header fields are left as
+    /// the client sent them, 8-bit or not, as Postfix leaves them.
+    /// </summary>
+    private ReadOnlySpan<byte> TraceHelo()
+    {
+        ReadOnlySpan<byte> helo = _helo.AsSpan(0, _heloLength);
+        if (_smtpUtf8 || System.Text.Ascii.IsValid(helo))
+        {
+            return helo;
+        }
+
+        string name = System.Text.Encoding.UTF8.GetString(helo);
+        try
+        {
+            return System.Text.Encoding.ASCII.GetBytes(new IdnMapping().GetAscii(name));
+        }
+        catch (ArgumentException)
+        {
+            byte[] ascii = new byte[name.Length];
+            for (int i = 0; i < name.Length; i++)
+            {
+                ascii[i] = name[i] is > ' ' and < '\u007F' ? (byte)name[i] : (byte)'?';
+            }
+
+            return ascii;
+        }
     }
 
     private void WriteReceivedHeader(SpoolWriter writer)
@@ -66,7 +99,7 @@ internal sealed partial class InSession
         ReadOnlySpan<byte> protocol = !_esmtp ? "SMTP"u8 : _smtpUtf8 ? "UTF8SMTP"u8 : "ESMTP"u8;
         int n = 0;
         Put(header, ref n, "Received: from "u8);
-        Put(header, ref n, _heloLength == 0 ? "unknown"u8 : _helo.AsSpan(0, _heloLength));
+        Put(header, ref n, _heloLength == 0 ? "unknown"u8 : TraceHelo());
         Put(header, ref n, " (["u8);
         // RFC 5321 4.1.3: an IPv6 address literal carries the IPv6: tag ([IPv6:2001:db8::1]).
         PeerAddress.TryFormatLiteral(_remote, header[n..], out int written);

@@ -69,7 +69,7 @@ internal sealed partial class InSession
             {
                 LogSession(deadline.IsCancellationRequested
                     ? $"TLS handshake not completed within {limit.TotalSeconds:0} s: connection dropped"
-                    : $"TLS handshake failed: {e.Message}");
+                    : $"TLS handshake with {_remote} failed: {NetworkErrorText.Describe(e)}");
                 return false;
             }
         }

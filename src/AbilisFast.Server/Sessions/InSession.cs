@@ -74,9 +74,10 @@ internal sealed partial class InSession : IResettable
         Authenticate,
     }
 
-    public InSession(SmtpContext context)
+    public InSession(SmtpContext context, ChannelStress? stress = null)
     {
         _context = context;
+        _stress = stress;
     }
 
     public SmtpState State { get; private set; } = SmtpState.Ready;
@@ -125,7 +126,7 @@ internal sealed partial class InSession : IResettable
 
                 if (result.IsCanceled)
                 {
-                    if (await GoesOnAfterCancelAsync().ConfigureAwait(false))
+                    if (await GoesOnAfterCancelAsync(input, result).ConfigureAwait(false))
                     {
                         continue;
                     }
@@ -148,7 +149,6 @@ internal sealed partial class InSession : IResettable
             EndOfSession();
         }
     }
-
 
     /// <summary>
     /// The commands of one read (their replies flushed together), then STARTTLS's handshake; false
@@ -200,8 +200,9 @@ internal sealed partial class InSession : IResettable
     /// <summary>Everything before the first command: the transport taken, the handshake of the TLS port, the pre-greeting check and the 220; false when the session ends there.</summary>
     private async Task<bool> BeginAsync(ISessionTransport transport, SmtpChannel? channel, Func<ValueTask>? beforeGreeting, bool implicitTls, ISessionSlot? slot)
     {
-        // Fresh timestamps before the transport is visible to the heartbeat.
+        // Fresh timestamps before the transport is visible to the heartbeat and the listener.
         Touch();
+        MarkUseful();
         _transportOrNull = transport;
         _output = transport.Output;
         _channel = channel;
@@ -287,8 +288,21 @@ internal sealed partial class InSession : IResettable
     /// A read was cancelled: by a timeout (the 421 and its log line are sent; false), by a shutdown
     /// (true: the loop says 421 at its next turn, once between commands) or by the end of the session (false).
     /// </summary>
-    private async ValueTask<bool> GoesOnAfterCancelAsync()
+    private async ValueTask<bool> GoesOnAfterCancelAsync(PipeReader input, ReadResult result)
     {
+        switch (ShedRequested())
+        {
+            case true:
+                Reply(SmtpReplies.BusyClosingIdle);
+                EndOfSession();
+                await FlushAsync().ConfigureAwait(false);
+                return false;
+            case false when Volatile.Read(ref _timeoutReason) == 0 && Volatile.Read(ref _shutdown) == 0:
+                // The listener asked too late (a command came in meanwhile): read on.
+                input.AdvanceTo(result.Buffer.Start);
+                return true;
+        }
+
         if (Volatile.Read(ref _timeoutReason) != 0)
         {
             LogTimeout();
@@ -503,6 +517,9 @@ internal sealed partial class InSession : IResettable
         _transferStart = 0;
         _shutdown = 0;
         _handshaking = 0;
+        _junk = 0;
+        _shed = 0;
+        _shedIdleSince = 0;
         ResetAuth();
         State = SmtpState.Ready;
         ResetTransaction();

@@ -44,6 +44,7 @@ internal sealed class SmtpListener : IAsyncDisposable
     private readonly SmtpContext _context;
     private readonly IBanList _bans;
     private readonly IpSessionLimiter _limiter = new();
+    private readonly ChannelStress _stress = new();
 
     /// <summary>Pulsed after each MAX-IP-SES place is given back (<see cref="LeavePlace"/>).</summary>
     private readonly ReleaseSignal _placeFreed = new();
@@ -70,10 +71,13 @@ internal sealed class SmtpListener : IAsyncDisposable
 
         // Sessions report failed AUTH attempts to the same IPBAN that drops banned addresses here.
         context.Bans = _bans;
-        _sessions = new DefaultObjectPool<InSession>(new InSessionPolicy(context), Math.Min(context.Settings.SesTot, MaxPooledSessions));
+        _sessions = new DefaultObjectPool<InSession>(new InSessionPolicy(context, _stress), Math.Min(context.Settings.SesTot, MaxPooledSessions));
     }
 
     public SmtpContext Context => _context;
+
+    /// <summary>Whether a connection recently found every channel busy (shorter DT, junk limit 1, idle sessions shed).</summary>
+    internal ChannelStress Stress => _stress;
 
     /// <summary>False when ACT:NO kept the listener closed.</summary>
     public bool IsListening => _listener is not null;
@@ -204,21 +208,23 @@ internal sealed class SmtpListener : IAsyncDisposable
             return;
         }
 
-        bool placeTaken = _limiter.TryEnter(address, _context.Settings.MaxIpSes);
+        // MAX-IP-SES counts an IPv6 client by its IPV6-PREFIX-SES network (a /64 by default).
+        IPAddress place = PeerAddress.CountingKey(address, _context.Settings.Ipv6PrefixSes);
+        bool placeTaken = _limiter.TryEnter(place, _context.Settings.MaxIpSes);
         if (placeTaken && _context.Channels.TryAcquireIn(out SmtpChannel channel))
         {
-            StartSession(client, channel, address, implicitTls, submission);
+            StartSession(client, channel, address, place, implicitTls, submission);
             return;
         }
 
         if (Interlocked.Increment(ref _waiting) <= MaxWaitingConnections && !_stopping.IsCancellationRequested)
         {
-            _ = WaitForSlotAsync(client, address, implicitTls, placeTaken, submission);
+            _ = WaitForSlotAsync(client, address, place, implicitTls, placeTaken, submission);
             return;
         }
 
         Interlocked.Decrement(ref _waiting);
-        Refuse(client, address, implicitTls, placeTaken);
+        Refuse(client, place, implicitTls, placeTaken);
     }
 
     /// <summary>
@@ -226,8 +232,9 @@ internal sealed class SmtpListener : IAsyncDisposable
     /// to be released (each release wakes the waiters), then starts the session or refuses with the
     /// 421 that applies.
     /// </summary>
-    private async Task WaitForSlotAsync(Socket client, IPAddress address, bool implicitTls, bool placeTaken, bool submission)
+    private async Task WaitForSlotAsync(Socket client, IPAddress address, IPAddress place, bool implicitTls, bool placeTaken, bool submission)
     {
+        InSession? asked = null;
         try
         {
             Task timeout = Task.Delay(AdmissionWait, _stopping.Token);
@@ -236,10 +243,10 @@ internal sealed class SmtpListener : IAsyncDisposable
                 // Read the wake-ups before trying, so a release between the try and the wait is not missed.
                 Task placeFreed = _placeFreed.Next;
                 Task channelFreed = _context.Channels.Released.Next;
-                placeTaken = placeTaken || _limiter.TryEnter(address, _context.Settings.MaxIpSes);
+                placeTaken = placeTaken || _limiter.TryEnter(place, _context.Settings.MaxIpSes);
                 if (placeTaken && !_stopping.IsCancellationRequested && _context.Channels.TryAcquireIn(out SmtpChannel channel))
                 {
-                    StartSession(client, channel, address, implicitTls, submission);
+                    StartSession(client, channel, address, place, implicitTls, submission);
                     return;
                 }
 
@@ -248,7 +255,26 @@ internal sealed class SmtpListener : IAsyncDisposable
                     break;
                 }
 
-                await Task.WhenAny(placeTaken ? channelFreed : placeFreed, timeout).ConfigureAwait(false);
+                if (!placeTaken)
+                {
+                    await Task.WhenAny(placeFreed, timeout).ConfigureAwait(false);
+                    continue;
+                }
+
+                // Every channel is busy and this client waits: stress. One idle session gives its
+                // channel up for it; until one qualifies, look again every quarter second.
+                if (_stress.Signal())
+                {
+                    _context.Log.Write(LogTag.Port, "All channels busy: DT 10 s, junk limit 1, idle sessions closed for waiting connections"u8);
+                }
+
+                // Ask again only when the session asked went on instead (a command came in meanwhile).
+                if (asked is null || asked.ShedDeclined)
+                {
+                    asked = ShedOneIdleSession();
+                }
+
+                await Task.WhenAny(channelFreed, timeout, Task.Delay(ShedRetry, _stopping.Token)).ConfigureAwait(false);
             }
         }
         finally
@@ -256,15 +282,48 @@ internal sealed class SmtpListener : IAsyncDisposable
             Interlocked.Decrement(ref _waiting);
         }
 
-        Refuse(client, address, implicitTls, placeTaken);
+        Refuse(client, place, implicitTls, placeTaken);
+    }
+
+    /// <summary>How often a connection waiting for a channel looks again for an idle session to close.</summary>
+    private static readonly TimeSpan ShedRetry = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>
+    /// Asks the session that has been idle longest (outside a mail transaction, nothing useful for
+    /// <see cref="ChannelStress.ShedAfter"/>) to close and give its channel up; the session asked,
+    /// or null when none qualifies.
+    /// </summary>
+    private InSession? ShedOneIdleSession()
+    {
+        long idleSince = System.Diagnostics.Stopwatch.GetTimestamp() - (long)(ChannelStress.ShedAfter.TotalSeconds * System.Diagnostics.Stopwatch.Frequency);
+        List<(long LastUseful, InSession Session)> idle = [];
+        foreach (KeyValuePair<InSession, byte> live in _live)
+        {
+            if (live.Key.IsIdleSince(idleSince))
+            {
+                idle.Add((live.Key.LastUseful, live.Key));
+            }
+        }
+
+        // Oldest first; one already asked by another waiting connection, or busy again, is passed over.
+        idle.Sort(static (a, b) => a.LastUseful.CompareTo(b.LastUseful));
+        foreach ((_, InSession session) in idle)
+        {
+            if (session.TryShed(idleSince))
+            {
+                return session;
+            }
+        }
+
+        return null;
     }
 
     /// <summary>421 4.7.0 (MAX-IP-SES) or 421 4.3.2 (no channel), counted CALL-FAIL; the place is given back when it was taken.</summary>
-    private void Refuse(Socket client, IPAddress address, bool implicitTls, bool placeTaken)
+    private void Refuse(Socket client, IPAddress place, bool implicitTls, bool placeTaken)
     {
         if (placeTaken)
         {
-            LeavePlace(address);
+            LeavePlace(place);
         }
 
         _context.Counters.Increment(SmtpCounter.CallFail, Direction.In);
@@ -278,17 +337,17 @@ internal sealed class SmtpListener : IAsyncDisposable
         _placeFreed.Pulse();
     }
 
-    private void StartSession(Socket client, SmtpChannel channel, IPAddress address, bool implicitTls, bool submission)
+    private void StartSession(Socket client, SmtpChannel channel, IPAddress address, IPAddress place, bool implicitTls, bool submission)
     {
         _context.Count(channel, SmtpCounter.CallSucc, Direction.In);
-        _ = RunSessionAsync(client, channel, address, implicitTls, IsSubmission(implicitTls, submission));
+        _ = RunSessionAsync(client, channel, address, place, implicitTls, IsSubmission(implicitTls, submission));
     }
 
-    private async Task RunSessionAsync(Socket client, SmtpChannel channel, IPAddress address, bool implicitTls, bool submission)
+    private async Task RunSessionAsync(Socket client, SmtpChannel channel, IPAddress address, IPAddress place, bool implicitTls, bool submission)
     {
         Interlocked.Increment(ref _running);
         InSession session = _sessions.Get();
-        var slot = new SessionSlot(this, channel, address);
+        var slot = new SessionSlot(this, channel, place);
         try
         {
             await using var transport = new SocketTransport(client, _context.BufferPool, address);
@@ -322,8 +381,8 @@ internal sealed class SmtpListener : IAsyncDisposable
         }
     }
 
-    /// <summary>A session's channel and MAX-IP-SES place; released once, by the session or at teardown.</summary>
-    private sealed class SessionSlot(SmtpListener server, SmtpChannel channel, IPAddress address) : ISessionSlot
+    /// <summary>A session's channel and MAX-IP-SES place (its counting key); released once, by the session or at teardown.</summary>
+    private sealed class SessionSlot(SmtpListener server, SmtpChannel channel, IPAddress place) : ISessionSlot
     {
         private int _released;
 
@@ -334,7 +393,7 @@ internal sealed class SmtpListener : IAsyncDisposable
                 return;
             }
 
-            server.LeavePlace(address);
+            server.LeavePlace(place);
             server.LogChannel(channel, "Waiting events (listen or wake-up)"u8);
             server._context.Channels.Release(channel);
         }

@@ -51,11 +51,22 @@ internal static class InternalMail
             | (eightBit ? EnvelopeFlags.EightBitMime : 0);
         DateTimeOffset now = context.Time.GetUtcNow();
         uint id = spool.NextId();
-        using var envelope = new EnvelopeBuilder();
-        envelope.Begin(flags, now, null, Encoding.ASCII.GetBytes("localhost"), Encoding.UTF8.GetBytes(sender), body.Length);
+        var resolved = new List<(string Address, RecipientFlags Flags)>();
         foreach (string recipient in recipients)
         {
-            envelope.AddRecipient(Encoding.UTF8.GetBytes(recipient), KindOf(context, recipient));
+            resolved.AddRange(Resolve(context, recipient, kind));
+        }
+
+        if (resolved.Count > ushort.MaxValue)
+        {
+            throw new InternalMailException("too many recipients once the aliases are expanded");
+        }
+
+        using var envelope = new EnvelopeBuilder();
+        envelope.Begin(flags, now, null, Encoding.ASCII.GetBytes("localhost"), Encoding.UTF8.GetBytes(sender), body.Length);
+        foreach ((string address, RecipientFlags recipientFlags) in resolved)
+        {
+            envelope.AddRecipient(Encoding.UTF8.GetBytes(address), recipientFlags);
         }
 
         SpoolWriter writer = spool.BeginMessage(id);
@@ -91,6 +102,49 @@ internal static class InternalMail
 
         context.Queue.Enqueue(new QueuedMessage(id, stored, now.ToUnixTimeMilliseconds()));
         return id;
+    }
+
+    /// <summary>
+    /// The envelope recipients one address of internal mail stands for, resolved as RCPT resolves
+    /// it (aliases, users, bob+tag, postmaster/abuse/root, catch-alls), but never refused: the
+    /// appliance's own mail always arrives. A local name no user or alias has gets a folder of its
+    /// own, as LOCAL-RCPT:ANY gives one, except for a failure notification: that goes to the
+    /// postmaster's mailbox instead (Postfix sends an undeliverable bounce to the postmaster too),
+    /// so bounces to made-up local senders cannot create folders either.
+    /// </summary>
+    internal static IEnumerable<(string Address, RecipientFlags Flags)> Resolve(SmtpContext context, string recipient, InternalKind kind)
+    {
+        RecipientFlags flags = KindOf(context, recipient);
+        Configuration.SmtpSettings settings = context.Settings;
+        int at = recipient.LastIndexOf('@');
+        if (flags == RecipientFlags.Relay || (!settings.StoreMb && at >= 0))
+        {
+            return [(recipient, flags)];
+        }
+
+        string domain = at < 0 ? string.Empty : recipient[(at + 1)..];
+        int index = at < 0 ? -1 : settings.LocalDomainIndex(Encoding.UTF8.GetBytes(domain));
+        byte[] local = Encoding.UTF8.GetBytes(at < 0 ? recipient : recipient[..at]);
+        char[] canonical = new char[local.Length];
+        ReadOnlySpan<char> name = canonical.AsSpan(0, Recipients.MailboxFolder.Canonicalize(local, canonical));
+        Recipients.RecipientTable? table = context.Recipients?.For(settings);
+        Recipients.RecipientTarget[]? targets = table?.Find(name, index < 0 ? null : settings.LocalDomainAscii(index), settings.RecipientDelimiter);
+        if (targets is null && table is not null && kind == InternalKind.Notification && settings.LocalRcptKnown)
+        {
+            targets = table.Find("postmaster", null, string.Empty);
+            context.Log.Write(LogTag.Port, $"Notification to {recipient}, which is no local user or alias: delivered to the postmaster's mailbox");
+        }
+
+        string suffix = index < 0 ? string.Empty : "@" + settings.LocalDomainAscii(index);
+        if (targets is null)
+        {
+            string folder = Recipients.MailboxFolder.For(Recipients.MailboxFolder.WithoutExtension(name, settings.RecipientDelimiter));
+            return [(folder + suffix, RecipientFlags.Local | RecipientFlags.Mailbox)];
+        }
+
+        return targets.Select(t => t.IsMailbox
+            ? (t.Value + suffix, RecipientFlags.Local | RecipientFlags.Mailbox)
+            : (t.Value, RecipientFlags.Relay));
     }
 
     /// <summary>

@@ -1,4 +1,5 @@
 using System.Net.Security;
+using System.Security.Authentication;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using AbilisFast.Server.Configuration;
@@ -38,6 +39,9 @@ internal sealed class ServerTls
             ClientCertificateRequired = false,
             CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
             AllowRenegotiation = false,
+
+            // TLS 1.2 and 1.3 only, whatever the system's OpenSSL configuration says (RFC 8996).
+            EnabledSslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
         });
     }
 

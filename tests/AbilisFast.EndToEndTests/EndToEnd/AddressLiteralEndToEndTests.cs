@@ -38,7 +38,8 @@ public sealed class AddressLiteralEndToEndTests
     [Fact]
     public async Task ReceivedShowsIPv6WithItsTagAndMappedIPv4AsIPv4()
     {
-        using ServerProcess server = await ServerProcess.StartAsync(parameters:
+        // user is a mail user: local domains take only real mailboxes (LOCAL-RCPT:KNOWN).
+        using ServerProcess server = await ServerProcess.StartWithMailUsersAsync(["user"],
             ["LOCAL-DOMAIN:local.test", "HELOHOST:mx.local.test", "STORE-MB:YES", "RELAY-NET:127.0.0.1/32"]);
 
         string v6 = await SendAsync(server, "::1", "v6.client.test", "user@local.test");

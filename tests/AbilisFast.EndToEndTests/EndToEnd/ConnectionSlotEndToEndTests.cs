@@ -60,7 +60,8 @@ public sealed partial class ConnectionSlotEndToEndTests
     [Fact]
     public async Task AThirdSimultaneousSessionFromOneAddressGets421AndIsCountedCallFail()
     {
-        using ServerProcess server = await ServerProcess.StartAsync(parameters: ["LOCAL-DOMAIN:local.test", "STORE-MB:YES"]);
+        // user is a mail user: local domains take only real mailboxes (LOCAL-RCPT:KNOWN).
+        using ServerProcess server = await ServerProcess.StartWithMailUsersAsync(["user"], ["LOCAL-DOMAIN:local.test", "STORE-MB:YES"]);
         await using SmtpTestClient first = await SmtpTestClient.ConnectAsync(server.Port);
         Assert.StartsWith("220 ", await first.ReadReplyAsync());
         await using SmtpTestClient second = await SmtpTestClient.ConnectAsync(server.Port);

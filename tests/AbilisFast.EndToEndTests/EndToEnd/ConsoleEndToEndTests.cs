@@ -17,7 +17,7 @@ public sealed partial class ConsoleEndToEndTests
         Assert.DoesNotContain(password, File.ReadAllText(UserStore.PathIn(Path.Combine(server.WorkDir, "data"))));
 
         var (exit, output) = await Tool.RunAsync("swaks",
-            ["--server", $"127.0.0.1:{server.Port}", "--from", "s@client.test", "--to", "u@local.test", "--body", "counted"]);
+            ["--server", $"127.0.0.1:{server.Port}", "--from", "s@client.test", "--to", "postmaster@local.test", "--body", "counted"]);
         Assert.True(exit == 0, output);
 
         await using ConsoleTestClient console = await ConsoleTestClient.ConnectAsync(adminPort);

@@ -93,7 +93,7 @@ public sealed partial class DeliveryEndToEndTests
     public async Task RelayedThroughSmtpSinkTheMessageArrivesIntactAndTheCountersSayIt()
     {
         using SmtpSinkProcess sink = await SmtpSinkProcess.StartAsync();
-        using ServerProcess server = await ServerProcess.StartAsync(parameters: Sending(sink.Port));
+        using ServerProcess server = await ServerProcess.StartWithMailUsersAsync(["s"], Sending(sink.Port));
         string body = "Subject: relayed\n\n.leading dot\n..two dots\n.\n" + new string('x', 990) + "\ncaf\u00e9 8-bit\nlast line\n";
         await SwaksAsync(server.Port, "s@client.test", "r@far.test", body);
         await SwaksAsync(server.Port, "s@client.test", "q@far.test", "Subject: second\n\nsecond\n");
@@ -122,7 +122,7 @@ public sealed partial class DeliveryEndToEndTests
     public async Task A5xxFromTheRemoteGivesExactlyOneNotificationInTheSendersMailbox()
     {
         using SmtpSinkProcess sink = await SmtpSinkProcess.StartAsync("-f", "rcpt");
-        using ServerProcess server = await ServerProcess.StartAsync(parameters: Sending(sink.Port));
+        using ServerProcess server = await ServerProcess.StartWithMailUsersAsync(["s"], Sending(sink.Port));
         await SwaksAsync(server.Port, "s@local.test", "r@far.test", "Subject: refused\nX-Mark: original\n\nbody\n");
 
         string dsn = Assert.Single(await Eventually.WaitAsync(() => Mailbox(server, "s") is { Length: 1 } m ? m : null, "the notification in s's mailbox", Wait));
@@ -148,7 +148,7 @@ public sealed partial class DeliveryEndToEndTests
         // Every RCPT is refused for good: the message fails, and so does its notification to the
         // (remote) sender, which must not produce a notification of its own.
         using SmtpSinkProcess sink = await SmtpSinkProcess.StartAsync("-f", "rcpt");
-        using ServerProcess server = await ServerProcess.StartAsync(parameters: Sending(sink.Port));
+        using ServerProcess server = await ServerProcess.StartWithMailUsersAsync(["s"], Sending(sink.Port));
         await SwaksAsync(server.Port, "x@gone.test", "r@far.test", "Subject: doomed\n\nbody\n");
 
         await WaitForQueuesAsync(server, 0, 0);
@@ -164,7 +164,7 @@ public sealed partial class DeliveryEndToEndTests
     public async Task WhenQueueLifeTimeIsSpentTheSenderGetsALifetimeNotification()
     {
         int dead = ServerProcess.FreePort();
-        using ServerProcess server = await ServerProcess.StartAsync(parameters: Sending(dead, "QUEUE-LIFE-TIME:3"));
+        using ServerProcess server = await ServerProcess.StartWithMailUsersAsync(["s"], Sending(dead, "QUEUE-LIFE-TIME:3"));
         await SwaksAsync(server.Port, "s@local.test", "r@far.test", "Subject: too late\n\nbody\n");
         await WaitForQueuesAsync(server, 0, 1);
 
@@ -184,7 +184,7 @@ public sealed partial class DeliveryEndToEndTests
     {
         // smtp-sink -w 3 waits three seconds before it answers DATA: time to look at the OUT channel.
         using SmtpSinkProcess sink = await SmtpSinkProcess.StartAsync("-w", "3");
-        using ServerProcess server = await ServerProcess.StartAsync(parameters: Sending(sink.Port));
+        using ServerProcess server = await ServerProcess.StartWithMailUsersAsync(["s"], Sending(sink.Port));
         await SwaksAsync(server.Port, "s@client.test", "r@far.test", "Subject: watched\n\nbody\n");
 
         string shown = await Eventually.WaitAsync(async () =>
@@ -214,7 +214,7 @@ public sealed partial class DeliveryEndToEndTests
     {
         SmtpSinkProcess sink = await SmtpSinkProcess.StartAsync(flag, command);
         int port = sink.Port;
-        using ServerProcess server = await ServerProcess.StartAsync(parameters: Sending(port, "STORE-MB:YES"));
+        using ServerProcess server = await ServerProcess.StartWithMailUsersAsync(["s"], Sending(port, "STORE-MB:YES"));
         try
         {
             await SwaksAsync(server.Port, "s@local.test", "r@far.test", "Subject: later\n\nbody\n");
@@ -334,7 +334,7 @@ public sealed partial class DeliveryEndToEndTests
     public async Task SendmailAndTheConsoleSubmitInternalMailThatIsDeliveredAndCountedInt()
     {
         using SmtpSinkProcess sink = await SmtpSinkProcess.StartAsync();
-        using ServerProcess server = await ServerProcess.StartAsync(parameters: Sending(sink.Port));
+        using ServerProcess server = await ServerProcess.StartWithMailUsersAsync(["s"], Sending(sink.Port));
         string wdir = Path.Combine(server.WorkDir, "data");
         var (exit, output) = await Tool.RunAsync(ServerProcess.ExecutablePath, ["sendmail", "--wdir", wdir, "-f", "cron@local.test", "ops@local.test", "far@remote.test"],
             stdin: "Subject: nightly report\n\nall good\n" + EndMark);
@@ -344,11 +344,12 @@ public sealed partial class DeliveryEndToEndTests
         Assert.Matches("Internal mail queued as [0-9A-F]{8}", reply);
 
         string[] box = await Eventually.WaitAsync(() => Mailbox(server, "ops") is { Length: 2 } m ? m : null, "two messages in ops's mailbox", Wait);
-        Assert.Single(box, m => m.Contains("Subject: nightly report\n\nall good\n", StringComparison.Ordinal) && m.StartsWith("Return-Path: <cron@local.test>\n", StringComparison.Ordinal));
+        Assert.Single(box, m => m.Contains("\nSubject: nightly report\nFrom: cron@local.test\nDate: ", StringComparison.Ordinal) && m.Contains("\n\nall good\n", StringComparison.Ordinal) && m.StartsWith("Return-Path: <cron@local.test>\n", StringComparison.Ordinal));
         Assert.Single(box, m => m.Contains("Subject: Console note", StringComparison.Ordinal) && m.Contains("hello from the console", StringComparison.Ordinal));
         string dump = Assert.Single(await DumpsAsync(sink, 1));
         Assert.Contains("X-Rcpt-Args: <far@remote.test>", dump);
-        Assert.Contains("Subject: nightly report\n\nall good\n", dump);
+        Assert.Contains("\nSubject: nightly report\nFrom: cron@local.test\nDate: ", dump);
+        Assert.Contains("\n\nall good\n", dump);
 
         await WaitForQueuesAsync(server, 0, 0);
         Dictionary<string, (long In, long Out)> c = await CountersAsync(server);
@@ -363,8 +364,9 @@ public sealed partial class DeliveryEndToEndTests
     [Fact]
     public async Task ByMxFromRealDnsToASecondAbilisFastAndANullMxBounces()
     {
-        // B: the destination, a second AbilisFast with mailboxes for b.test.
-        using ServerProcess b = await ServerProcess.StartAsync(parameters: ["LOCAL-DOMAIN:b.test", "HELOHOST:mx.b.test", "STORE-MB:YES"]);
+        // B: the destination, a second AbilisFast with mailboxes for b.test. LOCAL-RCPT:ANY: müller
+        // can be no user (user names are ASCII), and ANY gives every local part a folder of its own.
+        using ServerProcess b = await ServerProcess.StartAsync(parameters: ["LOCAL-DOMAIN:b.test", "HELOHOST:mx.b.test", "STORE-MB:YES", "LOCAL-RCPT:ANY"]);
         using Dnsmasq dns = await Dnsmasq.StartAsync(
             [
                 Dnsmasq.MxHost("b.test", "mx.b.test", 10),
@@ -376,7 +378,7 @@ public sealed partial class DeliveryEndToEndTests
             "test");
 
         // A: no SERVER, so remote mail goes by MX; DNS and MX-PORT point at the loopback lab.
-        using ServerProcess a = await ServerProcess.StartAsync(parameters:
+        using ServerProcess a = await ServerProcess.StartWithMailUsersAsync(["s"],
         [
             "LOCAL-DOMAIN:local.test", "HELOHOST:mx.local.test", "STORE-MB:YES", "RELAY-NET:127/8", "MAIL-TRY-DELAY:1",
             $"DNS:{dns.EndPoint}", $"MX-PORT:{b.Port.ToString(CultureInfo.InvariantCulture)}",
@@ -421,11 +423,11 @@ public sealed partial class DeliveryEndToEndTests
     public async Task SendmailSaysWhyWhenItCannotHandTheMessageOver()
     {
         var (exit, output) = await Tool.RunAsync(ServerProcess.ExecutablePath, ["sendmail", "--wdir", "/proc/abilisfast-no-such-dir", "u@local.test"], stdin: "Subject: x\n\nx\n");
-        Assert.Equal(4, exit);
+        Assert.Equal(75, exit); // EX_TEMPFAIL
         Assert.Contains("abilisfast sendmail:", output);
 
         (exit, output) = await Tool.RunAsync(ServerProcess.ExecutablePath, ["sendmail", "--wdir", Path.GetTempPath()], stdin: "x\n");
-        Assert.Equal(2, exit);
+        Assert.Equal(64, exit); // EX_USAGE
         Assert.Contains("no recipients", output);
     }
 }

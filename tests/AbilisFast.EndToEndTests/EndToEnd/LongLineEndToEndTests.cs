@@ -81,7 +81,8 @@ public sealed class LongLineEndToEndTests
     [Fact]
     public async Task DeliveredToAMaildirTheLongLinesStayWholeForPythonsMailbox()
     {
-        using ServerProcess server = await ServerProcess.StartAsync(parameters: ["LOCAL-DOMAIN:local.test", "HELOHOST:mx.local.test", "STORE-MB:YES"]);
+        // user is a mail user: local domains take only real mailboxes (LOCAL-RCPT:KNOWN).
+        using ServerProcess server = await ServerProcess.StartWithMailUsersAsync(["user"], ["LOCAL-DOMAIN:local.test", "HELOHOST:mx.local.test", "STORE-MB:YES"]);
         await SwaksAsync(server.Port, "user@local.test", Message("local long lines"));
         string maildir = Path.Combine(server.WorkDir, "data", "mailboxes", "user");
         await Eventually.WaitAsync(() => Directory.Exists(Path.Combine(maildir, "new")) && Directory.GetFiles(Path.Combine(maildir, "new")).Length == 1 ? "" : null, "the message in the Maildir", Wait);

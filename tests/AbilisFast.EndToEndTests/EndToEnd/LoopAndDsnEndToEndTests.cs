@@ -14,6 +14,14 @@ public sealed partial class LoopAndDsnEndToEndTests
 
     private static string P(int port) => port.ToString(CultureInfo.InvariantCulture);
 
+    /// <summary>A new WDIR where s, the sender, is a mail user: local domains take only real mailboxes (LOCAL-RCPT:KNOWN).</summary>
+    private static string WithSender()
+    {
+        string workDir = ServerProcess.NewWorkDir();
+        ServerProcess.AddMailUsers(workDir, "s");
+        return workDir;
+    }
+
     private static string SenderMaildir(ServerProcess server) => Path.Combine(server.WorkDir, "data", "mailboxes", "s");
 
     private static int MailboxCount(ServerProcess server, string name)
@@ -88,7 +96,7 @@ public sealed partial class LoopAndDsnEndToEndTests
         // A holds the sender's mailbox (a.test) and relays everything else to B; B relays everything to A.
         int portA = ServerProcess.FreePort(), portB = ServerProcess.FreePort();
         using ServerProcess b = await ServerProcess.StartAsync(null, portB, "HELOHOST:b.test", "RELAY-NET:127/8", "MAX-IP-SES:20", "MAIL-TRY-DELAY:1", "SERVER:127.0.0.1", $"SERVER-TCP-PORT:{P(portA)}");
-        using ServerProcess a = await ServerProcess.StartAsync(null, portA, "LOCAL-DOMAIN:a.test", "HELOHOST:a.test", "STORE-MB:YES", "RELAY-NET:127/8",
+        using ServerProcess a = await ServerProcess.StartAsync(WithSender(), portA, "LOCAL-DOMAIN:a.test", "HELOHOST:a.test", "STORE-MB:YES", "RELAY-NET:127/8",
             "MAX-IP-SES:20", "MAIL-TRY-DELAY:1", "SERVER:127.0.0.1", $"SERVER-TCP-PORT:{P(portB)}");
         await SwaksAsync(portA, "s@a.test", "u@loop.test", "Subject: round and round\n\nbody\n");
 
@@ -128,7 +136,7 @@ public sealed partial class LoopAndDsnEndToEndTests
     public async Task AServerWhoseRelayServerIsItselfFailsTheMailWithoutConnecting()
     {
         int port = ServerProcess.FreePort();
-        using ServerProcess a = await ServerProcess.StartAsync(null, port, "LOCAL-DOMAIN:a.test", "HELOHOST:a.test", "STORE-MB:YES", "RELAY-NET:127/8",
+        using ServerProcess a = await ServerProcess.StartAsync(WithSender(), port, "LOCAL-DOMAIN:a.test", "HELOHOST:a.test", "STORE-MB:YES", "RELAY-NET:127/8",
             "SERVER:127.0.0.1", $"SERVER-TCP-PORT:{P(port)}");
         await SwaksAsync(port, "s@a.test", "u@loop.test", "Subject: to myself\n\nbody\n");
 
@@ -153,7 +161,7 @@ public sealed partial class LoopAndDsnEndToEndTests
     {
         int port = ServerProcess.FreePort();
         using Dnsmasq dns = await Dnsmasq.StartAsync([Dnsmasq.MxHost("loop.test", "mx.loop.test", 10), Dnsmasq.HostRecord("mx.loop.test", "127.0.0.1")], "test");
-        using ServerProcess a = await ServerProcess.StartAsync(null, port, "LOCAL-DOMAIN:a.test", "HELOHOST:a.test", "STORE-MB:YES", "RELAY-NET:127/8",
+        using ServerProcess a = await ServerProcess.StartAsync(WithSender(), port, "LOCAL-DOMAIN:a.test", "HELOHOST:a.test", "STORE-MB:YES", "RELAY-NET:127/8",
             $"DNS:{dns.EndPoint}", $"MX-PORT:{P(port)}");
         await SwaksAsync(port, "s@a.test", "u@loop.test", "Subject: by MX to myself\n\nbody\n");
 
@@ -174,7 +182,7 @@ public sealed partial class LoopAndDsnEndToEndTests
     public async Task NotifySuccessToANextHopWithoutDsnGivesARelayedReportAndPassesNothingOn()
     {
         using SmtpSinkProcess sink = await SmtpSinkProcess.StartAsync("-N"); // -N: no DSN in its EHLO reply
-        using ServerProcess a = await ServerProcess.StartAsync(parameters: Sending(sink.Port));
+        using ServerProcess a = await ServerProcess.StartAsync(WithSender(), null, Sending(sink.Port));
         await SmtplibAsync(a.Port, "RET=FULL ENVID=trip+2B1", "r@far.test|NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;R@far.test", "q@far.test|NOTIFY=FAILURE");
 
         string dump = Assert.Single(await Eventually.WaitAsync(() => sink.Dumps() is { Length: 1 } d && d[0].Contains("body\n", StringComparison.Ordinal) ? d : null, "the message at smtp-sink", Wait));
@@ -218,7 +226,7 @@ public sealed partial class LoopAndDsnEndToEndTests
     public async Task ANextHopWithDsnGetsNotifyOrcptRetAndEnvidAndNoReportComesFromHere()
     {
         using SmtpSinkProcess sink = await SmtpSinkProcess.StartAsync();
-        using ServerProcess a = await ServerProcess.StartAsync(parameters: Sending(sink.Port));
+        using ServerProcess a = await ServerProcess.StartAsync(WithSender(), null, Sending(sink.Port));
         await SmtplibAsync(a.Port, "RET=HDRS ENVID=trip2", "r@far.test|NOTIFY=SUCCESS,DELAY ORCPT=rfc822;R@far.test", "q@far.test|NOTIFY=NEVER", "p@far.test");
 
         string dump = Assert.Single(await Eventually.WaitAsync(() => sink.Dumps() is { Length: 1 } d && d[0].Contains("body\n", StringComparison.Ordinal) ? d : null, "the message at smtp-sink", Wait));
@@ -238,7 +246,7 @@ public sealed partial class LoopAndDsnEndToEndTests
     public async Task NotifyDelayGivesOneDelayReportAndARestartedServerDoesNotSendItAgain()
     {
         int dead = ServerProcess.FreePort();
-        using ServerProcess a = await ServerProcess.StartAsync(parameters: Sending(dead, "DELAY-NOTIF-TIME:1", "MAIL-TRY-DELAY:1"));
+        using ServerProcess a = await ServerProcess.StartAsync(WithSender(), null, Sending(dead, "DELAY-NOTIF-TIME:1", "MAIL-TRY-DELAY:1"));
         await SmtplibAsync(a.Port, "ENVID=slow1", "r@far.test|NOTIFY=DELAY,FAILURE ORCPT=rfc822;r@far.test", "q@far.test");
 
         await Eventually.WaitAsync(() => MailboxCount(a, "s") >= 1, "the delay report", Wait);

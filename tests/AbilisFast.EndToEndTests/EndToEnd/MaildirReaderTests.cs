@@ -29,7 +29,8 @@ public sealed partial class MaildirReaderTests
     [Fact]
     public async Task PythonMailboxSNailAndDovecotImapReadTheDeliveredMaildirExactly()
     {
-        using ServerProcess server = await ServerProcess.StartAsync(parameters: ["LOCAL-DOMAIN:local.test", "HELOHOST:mx.local.test", "STORE-MB:YES"]);
+        // reader is a mail user: local domains take only real mailboxes (LOCAL-RCPT:KNOWN).
+        using ServerProcess server = await ServerProcess.StartWithMailUsersAsync(["reader"], ["LOCAL-DOMAIN:local.test", "HELOHOST:mx.local.test", "STORE-MB:YES"]);
         string maildir = Path.Combine(server.WorkDir, "data", "mailboxes", "reader");
 
         const string send = """

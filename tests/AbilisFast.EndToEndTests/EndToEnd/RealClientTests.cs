@@ -5,6 +5,9 @@ namespace AbilisFast.Server.Tests.EndToEnd;
 public sealed class RealClientTests
 {
     // QUEUE-HOLD:YES: these tests look at what the spool holds, so nothing is delivered away.
+    /// <summary>The local mailboxes these tests send to (LOCAL-RCPT:KNOWN accepts only users, aliases and postmaster).</summary>
+    private static readonly string[] MailUsers = ["user", "b", "u", "u1", "u2"];
+
     private static readonly string[] Local = ["LOCAL-DOMAIN:local.test", "HELOHOST:mx.local.test", "STORE-MB:YES", "QUEUE-HOLD:YES"];
 
     /// <summary>Runs a python3 smtplib script against the server; it must exit 0.</summary>
@@ -25,7 +28,7 @@ public sealed class RealClientTests
     [Fact]
     public async Task SmtplibSendsAMessageThatIsStoredIntact()
     {
-        using ServerProcess server = await ServerProcess.StartAsync(parameters: Local);
+        using ServerProcess server = await ServerProcess.StartWithMailUsersAsync(MailUsers, Local);
         const string script = """
             import smtplib, sys
             s = smtplib.SMTP('127.0.0.1', int(sys.argv[1]), timeout=20)
@@ -51,7 +54,9 @@ public sealed class RealClientTests
     [Fact]
     public async Task SmtplibSmtpUtf8AddressesAreAccepted()
     {
-        using ServerProcess server = await ServerProcess.StartAsync(parameters: Local);
+        using ServerProcess server = await ServerProcess.StartWithMailUsersAsync(MailUsers, [.. Local, "LOCAL-RCPT:ANY"]);
+        // LOCAL-RCPT:ANY: josé is no user (user names are ASCII); it gets a folder of its own, named
+        // in lower case with its letters kept, and the address is stored as written.
         const string script = """
             import smtplib, sys
             s = smtplib.SMTP('127.0.0.1', int(sys.argv[1]), timeout=20)
@@ -81,7 +86,7 @@ public sealed class RealClientTests
     [Fact]
     public async Task SmtplibChunkingWithBdat()
     {
-        using ServerProcess server = await ServerProcess.StartAsync(parameters: Local);
+        using ServerProcess server = await ServerProcess.StartWithMailUsersAsync(MailUsers, Local);
         const string script = """
             import smtplib, sys
             s = smtplib.SMTP('127.0.0.1', int(sys.argv[1]), timeout=20)
@@ -108,7 +113,7 @@ public sealed class RealClientTests
     [Fact]
     public async Task SwaksWithPipelining()
     {
-        using ServerProcess server = await ServerProcess.StartAsync(parameters: Local);
+        using ServerProcess server = await ServerProcess.StartWithMailUsersAsync(MailUsers, Local);
         var (exit, output) = await Tool.RunAsync("swaks",
             ["--server", $"127.0.0.1:{server.Port}", "--from", "s@client.test", "--to", "u1@local.test,u2@local.test",
              "--pipeline", "--helo", "client.test", "--body", "pipelined body"]);
@@ -124,7 +129,7 @@ public sealed class RealClientTests
     [Fact]
     public async Task SwaksOverTheSizeLimitGets552AndNothingIsQueued()
     {
-        using ServerProcess server = await ServerProcess.StartAsync(parameters: [.. Local, "MSG-MAXSIZE:2"]);
+        using ServerProcess server = await ServerProcess.StartWithMailUsersAsync(MailUsers, [.. Local, "MSG-MAXSIZE:2"]);
         string body = new StringBuilder().Insert(0, "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcde\n", 64).ToString();
         var (exit, output) = await Tool.RunAsync("swaks",
             ["--server", $"127.0.0.1:{server.Port}", "--from", "s@client.test", "--to", "u@local.test", "--body", body]);
@@ -144,7 +149,7 @@ public sealed class RealClientTests
     [Fact]
     public async Task SwaksRelayToAForeignDomainIsDenied()
     {
-        using ServerProcess server = await ServerProcess.StartAsync(parameters: Local);
+        using ServerProcess server = await ServerProcess.StartWithMailUsersAsync(MailUsers, Local);
         var (exit, output) = await Tool.RunAsync("swaks",
             ["--server", $"127.0.0.1:{server.Port}", "--from", "s@client.test", "--to", "someone@elsewhere.test"]);
         Assert.NotEqual(0, exit);
@@ -156,7 +161,7 @@ public sealed class RealClientTests
     [Fact]
     public async Task SwaksRelayFromARelayNetIsAccepted()
     {
-        using ServerProcess server = await ServerProcess.StartAsync(parameters: [.. Local, "RELAY-NET:127/8"]);
+        using ServerProcess server = await ServerProcess.StartWithMailUsersAsync(MailUsers, [.. Local, "RELAY-NET:127/8"]);
         var (exit, output) = await Tool.RunAsync("swaks",
             ["--server", $"127.0.0.1:{server.Port}", "--from", "s@client.test", "--to", "someone@elsewhere.test"]);
         Assert.True(exit == 0, output);
@@ -167,7 +172,7 @@ public sealed class RealClientTests
     [Fact]
     public async Task SwaksFromADeniedAddressIsRefusedAtConnect()
     {
-        using ServerProcess server = await ServerProcess.StartAsync(parameters: [.. Local, "IPSRC:127.0.0.2", "IPSRCLIST:#"]);
+        using ServerProcess server = await ServerProcess.StartWithMailUsersAsync(MailUsers, [.. Local, "IPSRC:127.0.0.2", "IPSRCLIST:#"]);
         var (exit, output) = await Tool.RunAsync("swaks",
             ["--server", $"127.0.0.1:{server.Port}", "--local-interface", "127.0.0.1", "--from", "s@client.test", "--to", "u@local.test"]);
         Assert.NotEqual(0, exit);

@@ -6,6 +6,9 @@ public sealed class TlsRealClientTests
 {
     private const string User = "bob";
     private const string Password = "pw-for-bob-1";
+    /// <summary>The local mailboxes these tests send to (LOCAL-RCPT:KNOWN accepts only users, aliases and postmaster).</summary>
+    private static readonly string[] MailUsers = ["u"];
+
     private static readonly string[] Local = ["LOCAL-DOMAIN:local.test", "HELOHOST:mx.local.test", "STORE-MB:YES", "QUEUE-HOLD:YES"];
 
     /// <summary>Adds the SMTP user with <c>abilisfast user</c> while the server runs (it reads the file again at AUTH).</summary>
@@ -21,7 +24,7 @@ public sealed class TlsRealClientTests
     [Fact]
     public async Task OpensslStartTlsGetsTheSelfSignedCertificateAndAnEhloWithoutStartTls()
     {
-        using ServerProcess server = await ServerProcess.StartAsync(parameters: Local);
+        using ServerProcess server = await ServerProcess.StartWithMailUsersAsync(MailUsers, Local);
         var (exit, output) = await Tool.RunAsync("openssl",
             ["s_client", "-starttls", "smtp", "-connect", $"127.0.0.1:{server.Port}", "-crlf", "-ign_eof", "-servername", "mx.local.test"],
             stdin: "EHLO client.test\nQUIT\n");
@@ -75,7 +78,7 @@ public sealed class TlsRealClientTests
     [InlineData("LOGIN")]
     public async Task SwaksTlsAuthRelaysWithRelayAuth(string mechanism)
     {
-        using ServerProcess server = await ServerProcess.StartAsync(parameters: [.. Local, "RELAY-AUTH:ENABLED"]);
+        using ServerProcess server = await ServerProcess.StartWithMailUsersAsync(MailUsers, [.. Local, "RELAY-AUTH:ENABLED"]);
         await AddMailUserAsync(server);
         var (exit, output) = await Tool.RunAsync("swaks",
             ["--server", $"127.0.0.1:{server.Port}", "--tls", "--auth", mechanism, "--auth-user", User, "--auth-password", Password,
@@ -93,7 +96,7 @@ public sealed class TlsRealClientTests
     [Fact]
     public async Task SwaksWrongPasswordIs535()
     {
-        using ServerProcess server = await ServerProcess.StartAsync(parameters: Local);
+        using ServerProcess server = await ServerProcess.StartWithMailUsersAsync(MailUsers, Local);
         await AddMailUserAsync(server);
         var (exit, output) = await Tool.RunAsync("swaks",
             ["--server", $"127.0.0.1:{server.Port}", "--tls", "--auth", "PLAIN", "--auth-user", User, "--auth-password", "nope",
@@ -106,7 +109,7 @@ public sealed class TlsRealClientTests
     [Fact]
     public async Task SmtplibStartTlsAndLogin()
     {
-        using ServerProcess server = await ServerProcess.StartAsync(parameters: Local);
+        using ServerProcess server = await ServerProcess.StartWithMailUsersAsync(MailUsers, Local);
         await AddMailUserAsync(server);
         const string script = """
             import smtplib, ssl, sys
@@ -145,7 +148,7 @@ public sealed class TlsRealClientTests
     public async Task ImplicitTlsPortWithSwaksAndSmtplib()
     {
         int tlsPort = ServerProcess.FreePort();
-        using ServerProcess server = await ServerProcess.StartAsync(parameters: [.. Local, $"TLS-PORT:{tlsPort}"]);
+        using ServerProcess server = await ServerProcess.StartWithMailUsersAsync(MailUsers, [.. Local, $"TLS-PORT:{tlsPort}"]);
         Assert.Contains($"implicit TLS on port {tlsPort}", server.Stderr);
         var (exit, output) = await Tool.RunAsync("swaks",
             ["--server", $"127.0.0.1:{tlsPort}", "--tlsc", "--from", "s@client.test", "--to", "u@local.test", "--helo", "client.test", "--body", "implicit"]);
@@ -176,7 +179,7 @@ public sealed class TlsRealClientTests
     [Fact]
     public async Task TlsRequiredRefusesPlaintextMailFromSwaks()
     {
-        using ServerProcess server = await ServerProcess.StartAsync(parameters: [.. Local, "TLS-REQUIRED:YES"]);
+        using ServerProcess server = await ServerProcess.StartWithMailUsersAsync(MailUsers, [.. Local, "TLS-REQUIRED:YES"]);
         var (exit, output) = await Tool.RunAsync("swaks",
             ["--server", $"127.0.0.1:{server.Port}", "--from", "s@client.test", "--to", "u@local.test", "--helo", "client.test"]);
         Assert.NotEqual(0, exit);

@@ -18,6 +18,7 @@ public sealed partial class LocalKillExactlyOnceTests(ITestOutputHelper output)
         string workDir = ServerProcess.NewWorkDir();
         string[] parameters = ["LOCAL-DOMAIN:local.test", "HELOHOST:mx.local.test", "STORE-MB:YES", "MAIL-TRY-DELAY:1",
             "MB-MAXMAILS:1000000", "MB-MAXSIZE:4194304", "MAX-IP-SES:10"];
+        ServerProcess.AddMailUsers(workDir, "box"); // local domains take only real mailboxes (LOCAL-RCPT:KNOWN)
         string box = Path.Combine(workDir, "data", "mailboxes", "box");
         KillLoad load = await KillLoad.StartAsync(workDir, parameters, Tag, _ => "box@local.test", bodyLines: 8);
 

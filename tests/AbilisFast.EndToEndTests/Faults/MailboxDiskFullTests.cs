@@ -26,6 +26,7 @@ public sealed partial class MailboxDiskFullTests
     private static async Task RunAsync(string workDir)
     {
         string mailboxes = Path.Combine(workDir, "data", "mailboxes");
+        ServerProcess.AddMailUsers(workDir, "big"); // local domains take only real mailboxes (LOCAL-RCPT:KNOWN)
         using Tmpfs disk = Tmpfs.Mount(2, mailboxes);
         using ServerProcess server = await ServerProcess.StartAsync(workDir, parameters:
             ["LOCAL-DOMAIN:local.test", "HELOHOST:mx.local.test", "STORE-MB:YES", "MAIL-TRY-DELAY:1"]);

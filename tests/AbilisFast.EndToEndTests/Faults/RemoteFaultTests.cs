@@ -21,7 +21,7 @@ public sealed partial class RemoteFaultTests
     public async Task ABrokenRemoteDefersTheMessageAndItsLifetimeEndsInOneNotification(RemoteFault fault)
     {
         await using var remote = new FaultyRemote(fault);
-        using ServerProcess server = await ServerProcess.StartAsync(parameters:
+        using ServerProcess server = await ServerProcess.StartWithMailUsersAsync(["s"],
             FaultRig.Relaying(remote.Port, "QUEUE-LIFE-TIME:7", "OUT-TIMEOUT:1"));
         var (exit, swaks) = await Tool.RunAsync("swaks", ["--server", $"127.0.0.1:{server.Port}", "--from", "s@local.test", "--to", "r@far.test",
             "--helo", "client.test", "--header", "Subject: broken remote", "--body", "text line one\ntext line two\ntext line three\ntext line four\n"]);

@@ -19,7 +19,7 @@ public sealed class AdminServerTests : IAsyncLifetime
             [$"WDIR:{_test.WorkDir}", "HELOHOST:mx.test", "LOCAL-DOMAIN:local.test", "NODENAME:ABILIS_CPX", "STORE-MB:YES"]));
         _configuration = new LiveConfiguration(store, configPath: null);
         _configuration.Attach(_test.Context);
-        _admin = new AdminServer(_test.Context, users, _configuration);
+        _admin = new AdminServer(_test.Context, new AbilisFast.Server.Access.UserDirectory(_test.WorkDir), _configuration);
         _admin.Start(new IPEndPoint(IPAddress.Loopback, 0));
         return Task.CompletedTask;
     }
@@ -272,21 +272,24 @@ public sealed class AdminServerTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task ConsoleSessionsAreLimited()
+    public async Task EightLoggedInSessionsAreTheLimit()
     {
         var open = new List<ConsoleTestClient>();
         try
         {
             for (int i = 0; i < AdminServer.MaxSessions; i++)
             {
-                ConsoleTestClient client = await ConsoleTestClient.ConnectAsync(_admin.LocalEndPoint!.Port);
+                ConsoleTestClient client = await LoginAsync("viewer", "view-pass");
                 open.Add(client);
-                await client.ReadUntilAsync("Login:");
+                await client.ReadUntilAsync("] ABILIS_CPX:");
             }
 
             await using ConsoleTestClient extra = await ConsoleTestClient.ConnectAsync(_admin.LocalEndPoint!.Port);
             await extra.ReadUntilAsync("Too many console sessions, try again later\r\n");
             Assert.True(await extra.IsClosedAsync());
+
+            // Every logged-in session goes on.
+            Assert.Contains("ABILIS_CPX:", await CommandAsync(open[0], "d s smtp"));
         }
         finally
         {
@@ -297,22 +300,105 @@ public sealed class AdminServerTests : IAsyncLifetime
         }
 
         // Once they are gone, a new session is served again.
-        await Eventually.WaitAsync(
-            async () =>
+        await Eventually.WaitAsync(() => _admin.Connections == (0, 0), "the sessions were released");
+        await using ConsoleTestClient again = await LoginAsync("viewer", "view-pass");
+        await again.ReadUntilAsync("] ABILIS_CPX:");
+    }
+
+    [Fact]
+    public async Task ConnectionsThatNeverLogInGiveTheirPlaceToTheNewestOne()
+    {
+        var idle = new List<ConsoleTestClient>();
+        try
+        {
+            // One logged-in session and seven (then more) connections that sit at the login prompt.
+            await using ConsoleTestClient boss = await LoginAsync("boss", "boss-pass");
+            await boss.ReadUntilAsync("] ABILIS_CPX:");
+            for (int i = 0; i < AdminServer.MaxSessions + 2; i++)
             {
-                await using ConsoleTestClient again = await ConsoleTestClient.ConnectAsync(_admin.LocalEndPoint!.Port);
-                try
-                {
-                    await again.ReadUntilAsync("Login:");
-                    return true;
-                }
-                catch (EndOfStreamException)
-                {
-                    return false; // refused while the earlier sessions were still ending
-                }
-            },
-            "sessions to be released",
-            TimeSpan.FromSeconds(5));
+                ConsoleTestClient client = await ConsoleTestClient.ConnectAsync(_admin.LocalEndPoint!.Port);
+                idle.Add(client);
+                await client.ReadUntilAsync("Login:");
+            }
+
+            // The oldest ones at the prompt were closed, each for a newer one; the logged-in one never.
+            for (int i = 0; i < 3; i++)
+            {
+                await idle[i].ReadUntilAsync("Console busy: this connection did not log in, its place went to a newer one\r\n");
+                Assert.True(await idle[i].IsClosedAsync());
+            }
+
+            Assert.Equal((AdminServer.MaxSessions - 1, 1), _admin.Connections);
+            Assert.Contains("ABILIS_CPX:", await CommandAsync(boss, "d s smtp"));
+
+            // The administrator still logs in.
+            await using ConsoleTestClient admin = await LoginAsync("boss", "boss-pass");
+            await admin.ReadUntilAsync("] ABILIS_CPX:");
+            Assert.Equal((AdminServer.MaxSessions - 2, 2), _admin.Connections);
+        }
+        finally
+        {
+            foreach (ConsoleTestClient client in idle)
+            {
+                await client.DisposeAsync();
+            }
+        }
+    }
+
+    /// <summary>
+    /// Telnet negotiation without end (IAC WILL/DO, subnegotiations, IAC IAC) before any login line:
+    /// consumed as it comes, never buffered, ended at the login deadline; others log in meanwhile.
+    /// </summary>
+    [Fact]
+    public async Task AnEndlessTelnetNegotiationFloodIsEndedAtTheLoginDeadline()
+    {
+        _admin.LoginDeadline = TimeSpan.FromSeconds(2);
+        await using ConsoleTestClient flooder = await ConsoleTestClient.ConnectAsync(_admin.LocalEndPoint!.Port);
+        await flooder.ReadUntilAsync("Login:");
+        byte[] burst = [.. Enumerable.Repeat<byte[]>([255, 251, 1, 255, 253, 3, 255, 250, 31, 0, 80, 255, 240, 255, 255], 4000).SelectMany(b => b)];
+
+        // About 2 MB of negotiation, sent while another user logs in.
+        Task flood = Task.Run(async () =>
+        {
+            for (int i = 0; i < 35; i++)
+            {
+                await flooder.SendAsync(burst);
+            }
+        });
+        await using (ConsoleTestClient viewer = await LoginAsync("viewer", "view-pass"))
+        {
+            Assert.Contains("ABILIS_CPX:", await viewer.ReadUntilAsync("] ABILIS_CPX:"));
+        }
+
+        await flood.WaitAsync(TimeSpan.FromSeconds(30));
+
+        // Closed at the login deadline (2 s here), not after the 5-minute idle timeout.
+        Assert.True(await flooder.IsClosedAsync());
+        await Eventually.WaitAsync(() => _admin.Connections == (0, 0), "both connections gone");
+    }
+
+    [Fact]
+    public async Task ALoginMustBeCompleteWithinTheLoginDeadline()
+    {
+        _admin.LoginDeadline = TimeSpan.FromSeconds(1);
+
+        // Silent after the prompt, and a slow typist whose attempts keep coming: both are closed.
+        await using ConsoleTestClient silent = await ConsoleTestClient.ConnectAsync(_admin.LocalEndPoint!.Port);
+        await silent.ReadUntilAsync("Login:");
+        await using ConsoleTestClient typist = await ConsoleTestClient.ConnectAsync(_admin.LocalEndPoint!.Port);
+        await typist.ReadUntilAsync("Login:");
+        await typist.SendAsync("viewer\r\n");
+        await typist.ReadUntilAsync("Password:");
+        await silent.ReadUntilAsync("\r\nLogin timed out\r\n");
+        Assert.True(await silent.IsClosedAsync());
+        await typist.ReadUntilAsync("\r\nLogin timed out\r\n");
+        Assert.True(await typist.IsClosedAsync());
+
+        // A session that logged in in time has the idle timeout, not the login deadline.
+        await using ConsoleTestClient viewer = await LoginAsync("viewer", "view-pass");
+        await viewer.ReadUntilAsync("] ABILIS_CPX:");
+        await Eventually.LetTimePassAsync(TimeSpan.FromSeconds(1.5), "past the login deadline, which no longer applies once logged in");
+        Assert.Contains("ABILIS_CPX:", await CommandAsync(viewer, "d s smtp"));
     }
 
     [Fact]
@@ -339,8 +425,7 @@ public sealed class AdminServerTests : IAsyncLifetime
     {
         var bans = new AbilisFast.Server.Access.IpBanService(_test.WorkDir, TimeProvider.System,
             new AbilisFast.Server.Configuration.IpBanOptions { MaxFail = 3, WhiteList = IpAccessList.Empty, WhiteListText = "#" });
-        var users = UserStore.Load(_test.WorkDir);
-        await using var admin = new AdminServer(_test.Context, users, _configuration, bans);
+        await using var admin = new AdminServer(_test.Context, new AbilisFast.Server.Access.UserDirectory(_test.WorkDir), _configuration, bans);
         admin.Start(new IPEndPoint(IPAddress.Loopback, 0));
         await using var smtp = new SmtpListener(_test.Context, bans);
         smtp.Start(new IPEndPoint(IPAddress.Loopback, 0));

@@ -64,6 +64,23 @@ public sealed class DsnReportEngineTests : IAsyncLifetime
         Assert.Equal(0, _rig.A.Context.Counters.Get(SmtpCounter.NotifySucc, Direction.Out));
     }
 
+    /// <summary>
+    /// CR LF hidden in ENVID and ORCPT as xtext (+0D+0A) stays xtext in the report: no field of the
+    /// client's making (Bcc:) appears in the report's header or its delivery-status part.
+    /// </summary>
+    [Fact]
+    public async Task CrLfInEnvidAndOrcptInjectsNoFieldIntoTheReport()
+    {
+        StartA();
+        await SendToAAsync(" ENVID=x+0D+0ABcc:+20evil@x.test", "<u@a.test> NOTIFY=SUCCESS ORCPT=rfc822;u@a.test+0D+0ABcc:evil@x.test+0D+0A+0D+0Abody");
+        string report = Assert.Single(await Eventually.WaitAsync(() => SenderMailbox is { Length: 1 } m ? m : null, "the success report", TimeSpan.FromSeconds(20)));
+        Assert.DoesNotContain("\nBcc:", report);
+        Assert.DoesNotContain("\rBcc:", report);
+        string status = StatusPart(report);
+        Assert.Contains("Original-Envelope-Id: x+0D+0ABcc:+20evil@x.test\n", status);
+        Assert.Contains("Original-Recipient: rfc822; u@a.test+0D+0ABcc:evil@x.test+0D+0A+0D+0Abody\n", status);
+    }
+
     [Fact]
     public async Task ANextHopWithDsnGetsNotifyOrcptEnvidAndRetAndThisServerSendsNoReport()
     {

@@ -22,23 +22,47 @@ public sealed partial class FloodTests
         await using SmtpTestClient client = await SmtpTestClient.ConnectAsync(port, source: source);
         Assert.StartsWith("220 ", await client.ReadReplyAsync());
         Assert.StartsWith("250", await client.CommandAsync("EHLO legit.test"));
-        await client.SendQueuedAsync("a@legit.test", "b@local.test", "Subject: still served\r\n\r\nhello\r\n");
+        await client.SendQueuedAsync("a@legit.test", "postmaster@local.test", "Subject: still served\r\n\r\nhello\r\n");
         Assert.Equal("221 2.0.0 Bye", await client.CommandAsync("QUIT"));
+    }
+
+    /// <summary>A recipient every half second: the session is busy (never idle, never junk) until <paramref name="stop"/>.</summary>
+    private static async Task KeepBusyAsync(SmtpTestClient client, CancellationToken stop)
+    {
+        while (!stop.IsCancellationRequested)
+        {
+            Assert.StartsWith("250", await client.CommandAsync("RCPT TO:<held@local.test>"));
+            try
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(500), stop);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
     }
 
     [Fact]
     public async Task ThousandsOfConnectionAttemptsHitTheChannelLimitsAndTheServerStillServes()
     {
-        await using LoopbackServer loopback = await StartAsync("SES-TOT:4", "SES-RESERVED-IN:0", "SES-RESERVED-OUT:0", "MAX-IP-SES:2");
+        await using LoopbackServer loopback = await StartAsync("SES-TOT:4", "SES-RESERVED-IN:0", "SES-RESERVED-OUT:0", "MAX-IP-SES:2", "MAX-RCPT:65535");
         var (context, server) = loopback;
         int port = server.LocalEndPoint!.Port;
-        // Every channel busy: two sessions from each of two addresses.
+        // Every channel busy: two sessions from each of two addresses, each inside a mail
+        // transaction and sending RCPT now and then, so none is idle and none can be closed to
+        // make room (as idle ones are under stress): however long the flood takes, it finds no channel.
         var held = new List<SmtpTestClient>();
+        using var stopBusy = new CancellationTokenSource();
+        var busy = new List<Task>();
         foreach (string address in (string[])["127.0.0.2", "127.0.0.2", "127.0.0.3", "127.0.0.3"])
         {
             SmtpTestClient client = await SmtpTestClient.ConnectAsync(port, source: IPAddress.Parse(address));
             Assert.StartsWith("220 ", await client.ReadReplyAsync());
+            Assert.StartsWith("250", await client.CommandAsync("EHLO held.test"));
+            Assert.StartsWith("250", await client.CommandAsync("MAIL FROM:<held@client.test>"));
             held.Add(client);
+            busy.Add(KeepBusyAsync(client, stopBusy.Token));
         }
 
         const int Attempts = 2000;
@@ -63,6 +87,8 @@ public sealed partial class FloodTests
         Assert.Equal(4, context.Context.Channels.Active);
 
         // One held session ends: a legitimate client gets its channel and is served.
+        await stopBusy.CancelAsync();
+        await Task.WhenAll(busy);
         Assert.Equal("221 2.0.0 Bye", await held[0].CommandAsync("QUIT"));
         await Eventually.WaitAsync(() => context.Context.Channels.Active == 3, "a channel freed");
         await LegitimateMessageAsync(port, IPAddress.Parse("127.0.0.9"));

@@ -176,7 +176,8 @@ public sealed class AuthTests
         string log = server.Context.Log.SnapshotText();
         Assert.Contains("<- AUTH PLAIN [initial response not logged]", log);
         Assert.Contains("<- [AUTH response not logged]", log);
-        Assert.Contains("AUTH: authenticated as bob", log);
+        Assert.Contains("AUTH: 127.0.0.1 failed to authenticate as 'bob'", log);
+        Assert.Contains("AUTH: 127.0.0.1 authenticated as 'bob'", log);
         Assert.DoesNotContain(TlsServer.MailPassword, log);
         Assert.DoesNotContain("wrong-one", log);
         Assert.DoesNotContain(plain, log);

@@ -132,6 +132,10 @@ public sealed class StartTlsTests
         await using SmtpTestClient first = await SmtpTestClient.ConnectAsync(server.TlsPort, implicitTls: true);
         Assert.StartsWith("220 ", await first.ReadReplyAsync());
 
+        // Inside a mail transaction: never closed to make room for a waiting connection.
+        Assert.StartsWith("250", await first.CommandAsync("EHLO client.test"));
+        Assert.StartsWith("250", await first.CommandAsync("MAIL FROM:<a@client.test>"));
+
         // The only IN channel is taken by the TLS session: the plaintext port has none left.
         await using SmtpTestClient second = await SmtpTestClient.ConnectAsync(server.Port);
         Assert.Equal("421 4.3.2 Error: no channel available, try again later", await second.ReadReplyAsync());

@@ -30,6 +30,34 @@ public sealed class UserStoreTests : IDisposable
         Assert.Null(reloaded.Verify("carol", "correct horse"));
     }
 
+    /// <summary>
+    /// An unknown name costs the same PBKDF2 work as a wrong password (and as a right one), so the
+    /// time of a refusal does not tell whether a user exists: counted in iterations, not timed.
+    /// </summary>
+    [Fact]
+    public void AnUnknownUserCostsTheSameHashingAsAWrongPassword()
+    {
+        var store = UserStore.Load(_dir);
+        store.Set("alice", UserRights.Mail, "correct horse");
+        store = UserStore.Load(_dir);
+
+        long Work(string name, string password, UserRights? expected)
+        {
+            long before = UserStore.IterationsOnThisThread;
+            Assert.Equal(expected, store.Verify(name, password));
+            return UserStore.IterationsOnThisThread - before;
+        }
+
+        long right = Work("alice", "correct horse", UserRights.Mail);
+        long wrong = Work("alice", "wrong", null);
+        long unknown = Work("nobody", "wrong", null);
+        long invalid = Work("not a valid name!", "x", null);
+        Assert.Equal(UserStore.Iterations, right);
+        Assert.Equal(right, wrong);
+        Assert.Equal(right, unknown);
+        Assert.Equal(right, invalid);
+    }
+
     [Fact]
     public void ChangingAUserReplacesIt()
     {

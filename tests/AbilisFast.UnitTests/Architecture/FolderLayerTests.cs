@@ -17,7 +17,7 @@ public sealed partial class FolderLayerTests(ITestOutputHelper output)
         ("Protocol", ["Protocol.Addressing", "Protocol.Commands", "Protocol.Data", "Protocol.Esmtp", "Protocol.Lines", "Protocol.Replies", "Protocol.States"]),
         ("Configuration", ["Server.Configuration"]),
         ("Diagnostics", ["Server.Diagnostics"]),
-        ("Resources", ["Server.Access", "Server.Channels", "Server.Mailboxes", "Server.Queue", "Server.Signing", "Server.Spool", "Server.Transport"]),
+        ("Resources", ["Server.Access", "Server.Channels", "Server.Mailboxes", "Server.Queue", "Server.Recipients", "Server.Signing", "Server.Spool", "Server.Transport"]),
         ("Runtime", ["Server.Runtime"]),
         ("Mail flow", ["Server.Sessions", "Server.Submission", "Server.Delivery"]),
         ("Console", ["Server.Display", "Server.Metrics", "Server.Admin"]),

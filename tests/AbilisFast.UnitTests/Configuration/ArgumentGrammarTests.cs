@@ -89,16 +89,16 @@ public sealed class ArgumentGrammarTests
     }
 
     [Theory]
-    [InlineData(new[] { "-x", "a@local.test" }, "abilisfast sendmail: unknown option '-x'; " + SendmailCommand.Usage)]
-    [InlineData(new[] { "a@local.test", "-f" }, "abilisfast sendmail: unknown option '-f'; " + SendmailCommand.Usage)]
-    [InlineData(new[] { "-r", "a@local.test" }, "abilisfast sendmail: no recipients; " + SendmailCommand.Usage)]
-    [InlineData(new[] { "-i", "-oi", "--" }, "abilisfast sendmail: no recipients; " + SendmailCommand.Usage)]
-    [InlineData(new[] { "-fnot an address", "a@local.test" }, "abilisfast sendmail: -f ")]
-    [InlineData(new[] { "-rx", "a@local.test" }, "abilisfast sendmail: unknown option '-rx'; " + SendmailCommand.Usage)]
+    [InlineData(new[] { "-x", "a@local.test" }, "abilisfast sendmail: unknown option -x (argument 1); " + SendmailCommand.Usage)]
+    [InlineData(new[] { "a@local.test", "-f" }, "abilisfast sendmail: option -f needs a value; " + SendmailCommand.Usage)]
+    [InlineData(new[] { "-r", "a@local.test" }, "abilisfast sendmail: no recipients (give them as arguments or use -t); " + SendmailCommand.Usage)]
+    [InlineData(new[] { "-i", "-oi", "--" }, "abilisfast sendmail: no recipients (give them as arguments or use -t); " + SendmailCommand.Usage)]
+    [InlineData(new[] { "-fnot an address", "a@local.test" }, "abilisfast sendmail: -f not an address: ")]
+    [InlineData(new[] { "-rx", "-Q", "a@local.test" }, "abilisfast sendmail: unknown option -Q (argument 2); " + SendmailCommand.Usage)]
     public void SendmailKeepsItsForms(string[] args, string expectedStart)
     {
         var error = new StringWriter();
-        Assert.Equal(ExitCodes.Usage, SendmailCommand.Run(args, new MemoryStream("Subject: x\n\nx\n"u8.ToArray()), TextWriter.Null, error));
+        Assert.Equal(SysExits.Usage, SendmailCommand.Run(args, new MemoryStream("Subject: x\n\nx\n"u8.ToArray()), TextWriter.Null, error));
         Assert.StartsWith(expectedStart, error.ToString(), StringComparison.Ordinal);
     }
 
@@ -109,12 +109,13 @@ public sealed class ArgumentGrammarTests
         try
         {
             var output = new StringWriter();
-            int exit = SendmailCommand.Run(["-oi", "-r", "x@local.test", "-f<cron@local.test>", "--wdir", dir, "<a@local.test>, b@local.test", "c@local.test"],
+            Directory.CreateDirectory(dir);
+            int exit = SendmailCommand.Run(["-v", "-oi", "-r", "x@local.test", "-f<cron@local.test>", "--wdir", dir, "<a@local.test>, b@local.test", "c@local.test"],
                 new MemoryStream("Subject: x\n\nx\n"u8.ToArray()), output, TextWriter.Null);
-            Assert.Equal(ExitCodes.Ok, exit);
+            Assert.Equal(SysExits.Ok, exit);
             Assert.Contains("for 3 recipient(s)", output.ToString(), StringComparison.Ordinal);
             string file = Assert.Single(Directory.GetFiles(Path.Combine(PickupDirectory.PathIn(dir), "new")));
-            string[] header = File.ReadAllText(file).Split('\n')[1..5];
+            string[] header = [.. File.ReadAllText(file).Split('\n')[1..6].Where(l => !l.StartsWith("U ", StringComparison.Ordinal))];
             Assert.Equal(["F cron@local.test", "R a@local.test", "R b@local.test", "R c@local.test"], header);
         }
         finally
@@ -129,8 +130,17 @@ public sealed class ArgumentGrammarTests
         string[] lines = Subcommands.Help().Split('\n');
         foreach ((string name, string usage) in Subcommands.All)
         {
-            string line = Assert.Single(lines, l => l.StartsWith("  " + name + " ", StringComparison.Ordinal));
-            Assert.EndsWith(usage["usage: abilisfast ".Length..][(name.Length + 1)..], line.TrimEnd('\r'), StringComparison.Ordinal);
+            // A command with several forms (user NAME --rights R, user --list, user --delete NAME) has
+            // its first on the command's line and each other on the next lines, under the first.
+            string[] forms = usage.Split('\n');
+            int at = Array.FindIndex(lines, l => l.StartsWith("  " + name + " ", StringComparison.Ordinal));
+            Assert.Single(lines, l => l.StartsWith("  " + name + " ", StringComparison.Ordinal));
+            Assert.EndsWith(forms[0]["usage: abilisfast ".Length..][(name.Length + 1)..], lines[at].TrimEnd('\r'), StringComparison.Ordinal);
+            for (int i = 1; i < forms.Length; i++)
+            {
+                string form = forms[i].TrimStart()[("abilisfast " + name + " ").Length..];
+                Assert.Equal(new string(' ', lines[at].Length - forms[0].Length + "usage: abilisfast ".Length + name.Length + 1) + form, lines[at + i].TrimEnd('\r'));
+            }
         }
 
         foreach (ParameterDefinition d in ParameterTable.All)

@@ -12,8 +12,9 @@ public sealed class ParameterStoreTests
         "TLS-REQUIRED", "AUTH-PLAINTEXT", "OUT-TIMEOUT", "TLS-PORT", "DATA-TIMEOUT", "MIN-DATA-RATE", "DATA-RATE-WINDOW", "LOG-MAX-SIZE", "LOG-FILES",
         "SERVER-TLS-VERIFY", "SERVER-TLS-PIN", "SERVER-TLS-CA", "MX-TLS", "SERVER-AUTH-PLAINTEXT",
         "HOP-LIMIT", "DELAY-NOTIF-TIME",
-        "METRICS-PORT", "METRICS-ADDR", "METRICS-TOKEN", "DKIM-DOMAIN", "DKIM-SELECTOR", "DKIM-KEY",
+        "METRICS-PORT", "METRICS-ADDR", "METRICS-TOKEN", "DKIM-DOMAIN", "DKIM-SELECTOR", "DKIM-KEY", "JUNK-CMD-LIMIT", "IPV6-PREFIX-SES",
         "SUBMISSION-PORT", "SUBMISSION-TLS", "SUBMISSION-PLAINTEXT", "SUBMISSION-RATE", "SUBMISSION-ANY-SENDER", "NODENAME", "SINK",
+        "LOCAL-RCPT", "RECIPIENT-DELIMITER",
     ];
 
     public static TheoryData<string> AllNames() => new(ParameterTable.All.Select(d => d.Name));
@@ -35,9 +36,10 @@ public sealed class ParameterStoreTests
         { "SERVER-TLS-CA", "" }, { "MX-TLS", "MAY" }, { "SERVER-AUTH-PLAINTEXT", "NO" },
         { "HOP-LIMIT", "100" }, { "DELAY-NOTIF-TIME", "14400" },
         { "METRICS-PORT", "0" }, { "METRICS-ADDR", "127.0.0.1" }, { "METRICS-TOKEN", "" }, { "DKIM-DOMAIN", "" },
-        { "DKIM-SELECTOR", "default" }, { "DKIM-KEY", "" },
+        { "DKIM-SELECTOR", "default" }, { "DKIM-KEY", "" }, { "JUNK-CMD-LIMIT", "100" }, { "IPV6-PREFIX-SES", "64" },
         { "SUBMISSION-PORT", "0" }, { "SUBMISSION-TLS", "NO" }, { "SUBMISSION-PLAINTEXT", "NO" }, { "SUBMISSION-RATE", "30" },
         { "SUBMISSION-ANY-SENDER", "" }, { "SINK", "NO" },
+        { "LOCAL-RCPT", "KNOWN" }, { "RECIPIENT-DELIMITER", "+" },
     };
 
     [Fact]
@@ -173,9 +175,9 @@ public sealed class ParameterStoreTests
     [InlineData("MAX-RCPT", "1e3", "1..65535")]
     [InlineData("IPSRC", "localhost", "an IP address or #")]
     [InlineData("IPSRCLIST", "10/8", "the name of a defined IP list, or #")]
-    [InlineData("LOCAL-DOMAIN", "exa mple.com", "empty, or comma-separated domain names")]
-    [InlineData("LOCAL-DOMAIN", "example.com,,b.org", "empty, or comma-separated domain names")]
-    [InlineData("LOCAL-DOMAIN", "-bad.example", "empty, or comma-separated domain names")]
+    [InlineData("LOCAL-DOMAIN", "exa mple.com", "empty, or comma-separated domain names (IDN in either form)")]
+    [InlineData("LOCAL-DOMAIN", "example.com,,b.org", "empty, or comma-separated domain names (IDN in either form)")]
+    [InlineData("LOCAL-DOMAIN", "-bad.example", "empty, or comma-separated domain names (IDN in either form)")]
     [InlineData("HELOHOST", "", "1..255 letters, digits, '.', '-' or '_'")]
     [InlineData("HELOHOST", "a b", "1..255 letters, digits, '.', '-' or '_'")]
     [InlineData("WDIR", "", "a folder path")]
@@ -212,6 +214,9 @@ public sealed class ParameterStoreTests
     [InlineData("MIN-DATA-RATE", "1048577", "0..1048576")]
     [InlineData("DATA-RATE-WINDOW", "0", "1..3600")]
     [InlineData("HOP-LIMIT", "0", "1..1000")]
+    [InlineData("IPV6-PREFIX-SES", "47", "48..128")]
+    [InlineData("IPV6-PREFIX-SES", "129", "48..128")]
+    [InlineData("JUNK-CMD-LIMIT", "0", "1..65535")]
     [InlineData("HOP-LIMIT", "1001", "1..1000")]
     [InlineData("DELAY-NOTIF-TIME", "-1", "0..31536000")]
     [InlineData("DELAY-NOTIF-TIME", "4h", "0..31536000")]
@@ -231,6 +236,11 @@ public sealed class ParameterStoreTests
     [InlineData("DKIM-SELECTOR", "", "selectors (letters, digits, '-', '.') separated by commas, at most 8")]
     [InlineData("DKIM-SELECTOR", "a,b,c,d,e,f,g,h,i", "selectors (letters, digits, '-', '.') separated by commas, at most 8")]
     [InlineData("SINK", "ON", "YES or NO")]
+    [InlineData("LOCAL-RCPT", "SOME", "KNOWN or ANY")]
+    [InlineData("RECIPIENT-DELIMITER", "#", "empty, or up to 4 of + - _ = .")]
+    [InlineData("RECIPIENT-DELIMITER", "++", "empty, or up to 4 of + - _ = .")]
+    [InlineData("RECIPIENT-DELIMITER", "+-_=.", "empty, or up to 4 of + - _ = .")]
+    [InlineData("LOCAL-DOMAIN", "bü cher.test", "empty, or comma-separated domain names (IDN in either form)")]
     public void RejectsInvalidValuesWithOneLine(string name, string value, string allowed)
     {
         var store = new ParameterStore();

@@ -17,7 +17,7 @@ public sealed class InternalMailTests : IDisposable
         Assert.Equal(id, stored.Id);
         Assert.Equal("alerts@local.test", stored.Envelope.Sender);
         Assert.Equal(EnvelopeFlags.Internal, stored.Envelope.Flags);
-        Assert.Equal([RecipientFlags.Local, RecipientFlags.Relay], stored.Envelope.Recipients.Select(r => r.Flags));
+        Assert.Equal([RecipientFlags.Local | RecipientFlags.Mailbox, RecipientFlags.Relay], stored.Envelope.Recipients.Select(r => r.Flags));
         Assert.StartsWith("Received: from localhost\r\n\tby mx.test (AbilisFast) with local id ", stored.Body);
         Assert.EndsWith("Subject: hi\r\nbare LF\r\nbare CR\r\n", stored.Body);
         Assert.Equal(1, _server.Context.Counters.Get(SmtpCounter.IntSucc, Direction.In));
@@ -60,40 +60,69 @@ public sealed class InternalMailTests : IDisposable
         StoredMessage stored = Assert.Single(_server.Stored());
         Assert.Equal("cron@local.test", stored.Envelope.Sender);
         Assert.Equal(["ops@local.test", "two@local.test"], stored.Envelope.Recipients.Select(r => r.Address));
-        Assert.EndsWith("Subject: from cron\r\n\r\nhello\r\n", stored.Body);
+        Assert.Contains("\r\nSubject: from cron\r\nFrom: cron@local.test\r\nDate: ", stored.Body);
+        Assert.EndsWith("\r\n\r\nhello\r\n", stored.Body);
     }
 
     [Fact]
-    public async Task WithoutMinusFTheSenderIsPostmasterOfHeloHost()
+    public async Task WithoutMinusFTheSenderIsTheUserAtTheFirstLocalDomainAndBareNamesAreCompleted()
     {
         using var input = new MemoryStream("x\n"u8.ToArray());
-        Assert.Equal(0, SendmailCommand.Run(["--wdir", _server.WorkDir, "ops@local.test"], input, TextWriter.Null, TextWriter.Null));
+        Assert.Equal(0, SendmailCommand.Run(["--wdir", _server.WorkDir, "ops"], input, TextWriter.Null, TextWriter.Null));
         await PickupDirectory.ScanAsync(_server.Context, CancellationToken.None);
+        StoredMessage stored = Assert.Single(_server.Stored());
+        Assert.Equal(Environment.UserName + "@local.test", stored.Envelope.Sender);
+        Assert.Equal(["ops@local.test"], stored.Envelope.Recipients.Select(r => r.Address));
+        Assert.Contains("\r\nFrom: " + Environment.UserName + "@local.test\r\nDate: ", stored.Body);
+    }
+
+    [Fact]
+    public async Task APickupFileWithoutTheUserComesFromPostmasterOfHeloHost()
+    {
+        PickupDirectory.Write(_server.WorkDir, string.Empty, ["ops@local.test"], "Subject: old style\r\n\r\nx\r\n"u8);
+        Assert.Equal(1, await PickupDirectory.ScanAsync(_server.Context, CancellationToken.None));
         Assert.Equal("postmaster@mx.test", Assert.Single(_server.Stored()).Envelope.Sender);
     }
 
     [Theory]
-    [InlineData(new string[0], "no recipients")]
-    [InlineData(new[] { "not-an-address" }, "is not a valid mail address")]
-    [InlineData(new[] { "-x", "a@b.test" }, "unknown option")]
-    [InlineData(new[] { "-f", "bad sender", "a@b.test" }, "is not a valid mail address")]
-    public void SendmailRefusesBadArgumentsWithExitCode2(string[] args, string expected)
+    [InlineData(new string[0], SysExits.Usage, "no recipients")]
+    [InlineData(new[] { "bad address" }, SysExits.NoUser, "is not a valid mail address")]
+    [InlineData(new[] { "-x", "a@b.test" }, SysExits.Usage, "unknown option -x")]
+    [InlineData(new[] { "-f", "bad sender", "a@b.test" }, SysExits.Usage, "is not a valid mail address")]
+    public void SendmailRefusesBadArgumentsWithSysexitsCodes(string[] args, int code, string expected)
     {
         using var stderr = new StringWriter();
         using var input = new MemoryStream("x\n"u8.ToArray());
-        Assert.Equal(2, SendmailCommand.Run([.. args, "--wdir", _server.WorkDir], input, TextWriter.Null, stderr));
+        Assert.Equal(code, SendmailCommand.Run([.. args, "--wdir", _server.WorkDir], input, TextWriter.Null, stderr));
         Assert.Contains(expected, stderr.ToString());
     }
 
     [Fact]
-    public void SendmailSaysSoWhenWdirIsNotWritable()
+    public void SendmailSaysSoWhenWdirIsNotUsable()
     {
         string file = Path.Combine(_server.WorkDir, "a-file");
         File.WriteAllText(file, "");
         using var stderr = new StringWriter();
         using var input = new MemoryStream("x\n"u8.ToArray());
-        Assert.Equal(4, SendmailCommand.Run(["--wdir", file, "a@b.test"], input, TextWriter.Null, stderr));
+        Assert.Equal(SysExits.TempFail, SendmailCommand.Run(["--wdir", file, "a@b.test"], input, TextWriter.Null, stderr));
+        Assert.Contains("does not exist", stderr.ToString());
+
+        File.WriteAllText(Path.Combine(_server.WorkDir, "pickup"), ""); // pickup a file: the folders cannot be made
+        using var input2 = new MemoryStream("x\n"u8.ToArray());
+        Assert.Equal(SysExits.TempFail, SendmailCommand.Run(["--wdir", _server.WorkDir, "a@b.test"], input2, TextWriter.Null, stderr));
         Assert.Contains("cannot write to", stderr.ToString());
+    }
+
+    [Fact]
+    public async Task MinusTTakesTheHeaderRecipientsAndTheStoredMessageHasNoBcc()
+    {
+        using var input = new MemoryStream("To: Ops <ops>, dev@local.test\nCc: team: audit@local.test;\nBcc: boss@local.test\nSubject: s\n\nx\n"u8.ToArray());
+        Assert.Equal(0, SendmailCommand.Run(["-t", "-oi", "-F", "Cron Daemon", "--wdir", _server.WorkDir, "extra@local.test", "dev@local.test"], input, TextWriter.Null, TextWriter.Null));
+        await PickupDirectory.ScanAsync(_server.Context, CancellationToken.None);
+        StoredMessage stored = Assert.Single(_server.Stored());
+        Assert.Equal(["extra@local.test", "dev@local.test", "ops@local.test", "audit@local.test", "boss@local.test"], stored.Envelope.Recipients.Select(r => r.Address));
+        Assert.DoesNotContain("Bcc", stored.Body);
+        Assert.Contains("\r\nSubject: s\r\nFrom: Cron Daemon <" + Environment.UserName + "@local.test>\r\nDate: ", stored.Body);
     }
 
     [Fact]

@@ -145,11 +145,37 @@ public sealed class IpBanServiceTests : IDisposable
     }
 
     [Fact]
-    public void Ipv6_addresses_are_banned_too()
+    public void Ipv6_clients_are_counted_and_banned_by_their_slash_64()
     {
         var ban = New(new IpBanOptions { MaxFail = 2 });
-        IPAddress v6 = IPAddress.Parse("2001:db8::1");
-        Fail(ban, v6, 2);
+
+        // One failure each from two addresses of one /64: that is MAX-FAIL for the network.
+        Fail(ban, IPAddress.Parse("2001:db8::1"), 1);
+        Fail(ban, IPAddress.Parse("2001:db8::ffff:2"), 1);
+        Assert.True(ban.IsBanned(IPAddress.Parse("2001:db8::1")));
+        Assert.True(ban.IsBanned(IPAddress.Parse("2001:db8::abcd:1234:5678:9abc")));
+        Assert.False(ban.IsBanned(IPAddress.Parse("2001:db8:0:1::1")));
+        Assert.Equal(IPAddress.Parse("2001:db8::"), Assert.Single(ban.List()).Address);
+
+        // Lifted by any address of it.
+        Assert.True(ban.Lift(IPAddress.Parse("2001:db8::77")));
+        Assert.False(ban.IsBanned(IPAddress.Parse("2001:db8::1")));
+    }
+
+    [Fact]
+    public void Ipv6PrefixSes128_counts_each_ipv6_address()
+    {
+        var ban = New(new IpBanOptions { MaxFail = 2 });
+        ban.Ipv6PrefixLength = () => 128;
+        Fail(ban, IPAddress.Parse("2001:db8::1"), 1);
+        Fail(ban, IPAddress.Parse("2001:db8::2"), 1);
+        Assert.False(ban.IsBanned(IPAddress.Parse("2001:db8::1")));
+        Fail(ban, IPAddress.Parse("2001:db8::1"), 1);
+        Assert.True(ban.IsBanned(IPAddress.Parse("2001:db8::1")));
+        Assert.False(ban.IsBanned(IPAddress.Parse("2001:db8::2")));
+
+        // Back to /64: the ban made for the single address still holds.
+        ban.Ipv6PrefixLength = () => 64;
         Assert.True(ban.IsBanned(IPAddress.Parse("2001:db8::1")));
         Assert.False(ban.IsBanned(IPAddress.Parse("2001:db8::2")));
     }

@@ -18,9 +18,10 @@ public sealed class DsnParameterTests : IDisposable
         Envelope envelope = Assert.Single(_server.Stored()).Envelope;
         Assert.Equal(DsnReturn.Headers, envelope.Return);
         Assert.Equal("QQ314159+2Bx", envelope.EnvelopeId);
-        Assert.Equal(new EnvelopeRecipient("b@local.test", RecipientFlags.Local, DsnNotify.Success | DsnNotify.Failure, "rfc822;b+40local.test"), envelope.Recipients[0]);
-        Assert.Equal(new EnvelopeRecipient("c@local.test", RecipientFlags.Local, DsnNotify.Never), envelope.Recipients[1]);
-        Assert.Equal(new EnvelopeRecipient("d@local.test", RecipientFlags.Local), envelope.Recipients[2]);
+        const RecipientFlags Here = RecipientFlags.Local | RecipientFlags.Mailbox;
+        Assert.Equal(new EnvelopeRecipient("b@local.test", Here, DsnNotify.Success | DsnNotify.Failure, "rfc822;b+40local.test"), envelope.Recipients[0]);
+        Assert.Equal(new EnvelopeRecipient("c@local.test", Here, DsnNotify.Never), envelope.Recipients[1]);
+        Assert.Equal(new EnvelopeRecipient("d@local.test", Here), envelope.Recipients[2]);
     }
 
     [Fact]

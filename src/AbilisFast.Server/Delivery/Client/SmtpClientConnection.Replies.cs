@@ -40,7 +40,7 @@ internal sealed partial class SmtpClientConnection
         catch (IOException e)
         {
             _broken = true;
-            throw new SmtpClientException($"connection lost while sending {Verb(commands[0])}: {e.Message}", null, e);
+            throw new SmtpClientException($"connection lost while sending {Verb(commands[0])}: {Transport.NetworkErrorText.Describe(e)}", null, e);
         }
     }
 
@@ -117,7 +117,7 @@ internal sealed partial class SmtpClientConnection
         catch (IOException e)
         {
             _broken = true;
-            throw new SmtpClientException($"connection lost while waiting for a reply: {e.Message}", null, e);
+            throw new SmtpClientException($"connection lost while waiting for a reply: {Transport.NetworkErrorText.Describe(e)}", null, e);
         }
     }
 

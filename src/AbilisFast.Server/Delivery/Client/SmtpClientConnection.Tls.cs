@@ -87,7 +87,7 @@ internal sealed partial class SmtpClientConnection
         catch (Exception e) when (e is IOException or AuthenticationException)
         {
             await AbandonAsync(tls, handshake).ConfigureAwait(false);
-            throw new SmtpClientException($"TLS handshake failed: {e.Message}", null, e);
+            throw new SmtpClientException($"TLS handshake failed: {Transport.NetworkErrorText.Describe(e)}", null, e);
         }
 
         _tls = tls;

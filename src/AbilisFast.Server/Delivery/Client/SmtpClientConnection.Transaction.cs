@@ -250,7 +250,7 @@ internal sealed partial class SmtpClientConnection
         catch (IOException e)
         {
             _broken = true;
-            throw new SmtpClientException($"connection lost while sending the message text: {e.Message}", null, e);
+            throw new SmtpClientException($"connection lost while sending the message text: {Transport.NetworkErrorText.Describe(e)}", null, e);
         }
         finally
         {

@@ -103,7 +103,7 @@ internal sealed partial class SmtpClientConnection : IAsyncDisposable
         catch (SocketException e)
         {
             socket.Dispose();
-            throw new SmtpClientException(e.Message, null, e);
+            throw new SmtpClientException(Transport.NetworkErrorText.Describe(e), null, e);
         }
         catch
         {
@@ -279,7 +279,7 @@ internal sealed partial class SmtpClientConnection : IAsyncDisposable
         {
             for (int i = 0; i < source.Length; i++)
             {
-                span[i] = char.IsControl(source[i]) ? '?' : source[i];
+                span[i] = Protocol.Lines.UnsafeText.IsUnsafe(source[i]) ? '?' : source[i];
             }
         });
     }

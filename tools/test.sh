@@ -18,6 +18,8 @@ command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
 # Mail readers of the Maildir tests: Dovecot's imapd (run privately by the tests, never as a service) and s-nail.
 [ -x /usr/sbin/dovecot ] && [ -x /usr/lib/dovecot/imap ] || need+=(dovecot-imapd)
 command -v s-nail >/dev/null 2>&1 || need+=(s-nail)
+# msmtp: the submission tests (a device client with a config file).
+command -v msmtp >/dev/null 2>&1 || need+=(msmtp)
 command -v curl >/dev/null 2>&1 || need+=(curl)
 # The DKIM tests verify with dkimpy (dkimverify); its Ed25519 needs PyNaCl.
 command -v dkimverify >/dev/null 2>&1 || need+=(python3-dkim)

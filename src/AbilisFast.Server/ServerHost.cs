@@ -238,16 +238,38 @@ internal static class ServerHost
         }
         catch (SocketException e) when (e.SocketErrorCode == SocketError.AddressAlreadyInUse)
         {
-            console.WriteLine(settings.TlsPort is int tlsPort
-                ? $"abilisfast: port {settings.TcpLocPort} or TLS-PORT {tlsPort} is in use (another server?); stop it or set TCP-LOCPORT:PORT / TLS-PORT:PORT"
-                : $"abilisfast: port {settings.TcpLocPort} is in use (another server?); stop it or set TCP-LOCPORT:PORT");
+            console.WriteLine(PortInUseText(settings));
             return ExitCodes.PortInUse;
         }
         catch (SocketException e) when (e.SocketErrorCode == SocketError.AccessDenied)
         {
-            console.WriteLine($"abilisfast: port {settings.TcpLocPort} needs privileges (below 1024: run with CAP_NET_BIND_SERVICE, as the systemd unit does); or set TCP-LOCPORT:PORT");
+            string which = settings.SubmissionPort is > 0 and < 1024
+                ? $"port {settings.TcpLocPort} or SUBMISSION-PORT {settings.SubmissionPort}" : $"port {settings.TcpLocPort}";
+            console.WriteLine($"abilisfast: {which} needs privileges (below 1024: run with CAP_NET_BIND_SERVICE, as the systemd unit does); or set TCP-LOCPORT:PORT"
+                + (settings.SubmissionPort is > 0 and < 1024 ? " / SUBMISSION-PORT:PORT" : string.Empty));
             return ExitCodes.PortInUse;
         }
+    }
+
+    /// <summary>The line for a port in use: every SMTP port the settings bind, and the parameters that move them.</summary>
+    private static string PortInUseText(SmtpSettings settings)
+    {
+        List<string> ports = [$"port {settings.TcpLocPort}"];
+        List<string> names = ["TCP-LOCPORT:PORT"];
+        if (settings.TlsPort is int tlsPort)
+        {
+            ports.Add($"TLS-PORT {tlsPort}");
+            names.Add("TLS-PORT:PORT");
+        }
+
+        if (settings.SubmissionPort > 0)
+        {
+            ports.Add($"SUBMISSION-PORT {settings.SubmissionPort}");
+            names.Add("SUBMISSION-PORT:PORT");
+        }
+
+        string which = ports.Count == 1 ? ports[0] : string.Join(", ", ports[..^1]) + " or " + ports[^1];
+        return $"abilisfast: {which} is in use (another server?); stop it or set {string.Join(" / ", names)}";
     }
 
     /// <summary>Writes the "listening on" (or ACT:NO) line; returns the status systemd is told.</summary>
@@ -260,7 +282,9 @@ internal static class ServerHost
             return $"ACT:NO, not listening; WDIR {settings.WorkDir}";
         }
 
-        string tlsPortText = server.TlsLocalEndPoint is { } tlsEndPoint ? $", implicit TLS on port {tlsEndPoint.Port}" : string.Empty;
+        string tlsPortText = (server.TlsLocalEndPoint is { } tlsEndPoint
+                ? $", implicit TLS on port {tlsEndPoint.Port}{(settings.SubmissionTls ? " (submission rules)" : string.Empty)}" : string.Empty)
+            + (server.SubmissionLocalEndPoint is { } submission ? $", submission on port {submission.Port}" : string.Empty);
         console.WriteLine($"abilisfast: listening on port {server.LocalEndPoint?.Port}{tlsPortText}, WDIR {settings.WorkDir}, {recovered} message(s) recovered ({context.Queue.OutCount} in QUEUE-OUT, {context.Queue.DeferCount} in QUEUE-DEFER)");
         return $"listening on port {server.LocalEndPoint?.Port}{tlsPortText}" + (admin is null ? string.Empty : $", admin port {admin.LocalEndPoint}");
     }

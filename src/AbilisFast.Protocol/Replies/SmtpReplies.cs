@@ -66,6 +66,7 @@ internal static class SmtpReplies
     public static ReadOnlySpan<byte> AuthEncryptionRequired => "538 5.7.11 Encryption required for requested authentication mechanism\r\n"u8;
     public static ReadOnlySpan<byte> AlreadyAuthenticated => "503 5.5.1 Error: already authenticated\r\n"u8;
     public static ReadOnlySpan<byte> AuthNeedsEhlo => "503 5.5.1 Error: send EHLO first\r\n"u8;
+    public static ReadOnlySpan<byte> AuthRequired => "530 5.7.0 Authentication required\r\n"u8;
     public static ReadOnlySpan<byte> AuthBanned => "421 4.7.0 Error: too many failed authentications\r\n"u8;
 
     public static ReadOnlySpan<byte> NoChannel => "421 4.3.2 Error: no channel available, try again later\r\n"u8;

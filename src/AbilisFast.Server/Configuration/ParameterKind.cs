@@ -61,4 +61,7 @@ internal enum ParameterKind
 
     /// <summary>File paths separated by commas; may be empty (DKIM-KEY).</summary>
     PathList,
+
+    /// <summary>User names (1..32 letters, digits, '-', '_' or '.') separated by commas; may be empty (SUBMISSION-ANY-SENDER).</summary>
+    NameList,
 }

@@ -63,6 +63,11 @@ internal static class ParameterNames
     public const string DkimDomain = "DKIM-DOMAIN";
     public const string DkimSelector = "DKIM-SELECTOR";
     public const string DkimKeyFile = "DKIM-KEY";
+    public const string SubmissionPort = "SUBMISSION-PORT";
+    public const string SubmissionTls = "SUBMISSION-TLS";
+    public const string SubmissionPlaintext = "SUBMISSION-PLAINTEXT";
+    public const string SubmissionRate = "SUBMISSION-RATE";
+    public const string SubmissionAnySender = "SUBMISSION-ANY-SENDER";
     public const string JunkCmdLimit = "JUNK-CMD-LIMIT";
     public const string Ipv6PrefixSes = "IPV6-PREFIX-SES";
     public const string NodeName = "NODENAME";

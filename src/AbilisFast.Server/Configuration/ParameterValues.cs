@@ -59,6 +59,10 @@ internal static class ParameterValues
             case ParameterKind.SelectorList:
                 return TryNormalizeSelectors(trimmed, out normalized);
 
+            case ParameterKind.NameList:
+                normalized = string.Join(',', SplitList(trimmed));
+                return SplitList(trimmed).All(IsUserName);
+
             case ParameterKind.PathList:
                 normalized = string.Join(',', SplitList(trimmed));
                 return SplitList(trimmed).All(IsPath) && (trimmed.Length > 0 || definition.AllowEmpty);
@@ -112,6 +116,10 @@ internal static class ParameterValues
         definition.Min > 0
             ? text.Length == 0 || (text.Length >= definition.Min && text.Length <= definition.Max && text.All(c => c is > ' ' and < '\x7f'))
             : !HasControl(text);
+
+    /// <summary>A user name as WDIR/users takes it: 1..32 letters, digits, '-', '_' or '.'.</summary>
+    public static bool IsUserName(string name) =>
+        name.Length is > 0 and <= 32 && name.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.');
 
     /// <summary>The items of a comma-separated list, trimmed, empty ones left out.</summary>
     public static string[] SplitList(string text) =>

@@ -26,6 +26,9 @@ internal static class SampleConfig
     /// </summary>
     public const string NodeNameExample = "abilisfast";
 
+    /// <summary>SUBMISSION-PORT is 0 (off) by default; the sample's setting line is the standard port.</summary>
+    public const string SubmissionPortExample = "587";
+
     public static string Build()
     {
         // The product version (1.2.3 or 1.2.3-rc.1), without the "+commit" the SDK appends.
@@ -56,12 +59,15 @@ internal static class SampleConfig
         foreach (ParameterDefinition d in ParameterTable.All)
         {
             bool nodeName = d.Name == ParameterNames.NodeName;
+            bool submission = d.Name == ParameterNames.SubmissionPort;
             string shown = nodeName ? "the machine's host name" : d.DefaultText.Length == 0 ? "(empty)" : d.DefaultText;
             text.AppendLine();
             text.Append("# ").Append(d.Name).Append(": ").AppendLine(d.Meaning);
             text.Append("#   default ").Append(shown).Append("; allowed ").Append(d.Allowed).Append("; ")
                 .AppendLine(d.Live ? "live" : "restart");
-            text.Append('#').Append(d.Name).Append(':').AppendLine(Quote(nodeName ? NodeNameExample : d.DefaultText));
+            // The submission port is off by default; the sample shows the port to uncomment (RFC 6409: 587).
+            text.Append('#').Append(d.Name).Append(':')
+                .AppendLine(Quote(nodeName ? NodeNameExample : submission ? SubmissionPortExample : d.DefaultText));
         }
 
         text.AppendLine();

@@ -219,6 +219,35 @@ internal sealed partial record SmtpSettings
     /// <summary>Where DKIM-KEY and DKIM-SELECTOR were set (FILE:LINE, argument N, default), for errors about the key files.</summary>
     public string DkimKeySource { get; init; } = ParameterStore.DefaultSource;
 
+    /// <summary>SUBMISSION-PORT (ours): the message submission port (RFC 6409); 0 = off.</summary>
+    public int SubmissionPort { get; init; }
+
+    /// <summary>SUBMISSION-TLS (ours): sessions on TLS-PORT follow the submission rules (RFC 8314).</summary>
+    public bool SubmissionTls { get; init; }
+
+    /// <summary>SUBMISSION-PLAINTEXT:LOOPBACK (ours): AUTH without TLS on the submission port from loopback clients.</summary>
+    public bool SubmissionPlainLoopback { get; init; }
+
+    /// <summary>SUBMISSION-RATE (ours): messages per user per minute on the submission rules; 0 = no limit.</summary>
+    public int SubmissionRate { get; init; } = 30;
+
+    /// <summary>SUBMISSION-ANY-SENDER (ours): users who may use any MAIL FROM address.</summary>
+    public IReadOnlyList<string> SubmissionAnySenders { get; init; } = [];
+
+    /// <summary>True when <paramref name="user"/> is listed in SUBMISSION-ANY-SENDER (case-insensitive, as user names are).</summary>
+    public bool MayUseAnySender(string user)
+    {
+        foreach (string name in SubmissionAnySenders)
+        {
+            if (string.Equals(name, user, StringComparison.OrdinalIgnoreCase))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     /// <summary>NODENAME.</summary>
     public string NodeName { get; init; } = "abilisfast";
 

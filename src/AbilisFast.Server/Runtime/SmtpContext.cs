@@ -46,7 +46,7 @@ internal sealed class SmtpContext : ILiveSettingsTarget
     private volatile System.Net.IPEndPoint[] _listening = [];
 
     /// <summary>
-    /// The SMTP listening sockets as bound (TCP-LOCPORT, TLS-PORT), set when the server starts: a
+    /// The SMTP listening sockets as bound (TCP-LOCPORT, TLS-PORT, SUBMISSION-PORT), set when the server starts: a
     /// delivery whose next hop is one of them would loop back here.
     /// </summary>
     public IReadOnlyList<System.Net.IPEndPoint> ListeningEndPoints
@@ -73,6 +73,8 @@ internal sealed class SmtpContext : ILiveSettingsTarget
     /// <summary>The users SMTP AUTH checks (WDIR/users, the <c>mail</c> right); null = AUTH is not offered.</summary>
     public Access.SmtpAuthUsers? AuthUsers { get; init; }
 
+    /// <summary>SUBMISSION-RATE: the messages each submission user started in the current minute.</summary>
+    public Access.SubmissionRateLimiter SubmissionRates { get; } = new();
     /// <summary>
     /// The local recipients (WDIR/users and WDIR/aliases) RCPT checks under LOCAL-RCPT:KNOWN and
     /// that map names to mailbox folders; null in tests and benchmarks that run without them, where

@@ -34,8 +34,7 @@ internal sealed partial class InSession
 
     /// <summary>AUTH is listed in EHLO when there are users and the channel is encrypted (or AUTH-PLAINTEXT allows it).</summary>
     private bool AuthOffered =>
-        _context.AuthUsers is not null
-        && (Transport.IsSecure || (_context.Settings.AuthPlaintext && !_context.Settings.TlsRequired));
+        _context.AuthUsers is not null && (Transport.IsSecure || PlaintextAuthAllowed);
 
     private void ResetAuth()
     {
@@ -58,17 +57,14 @@ internal sealed partial class InSession
             return Error(SmtpReplies.AlreadyAuthenticated);
         }
 
-        if (!Transport.IsSecure)
+        if (!Transport.IsSecure && !PlaintextAuthAllowed)
         {
-            if (_context.Settings.TlsRequired)
+            if (_context.Settings.TlsRequired || _submission)
             {
                 return Error(SmtpReplies.TlsRequired);
             }
 
-            if (!_context.Settings.AuthPlaintext)
-            {
-                return Error(SmtpReplies.AuthEncryptionRequired);
-            }
+            return Error(SmtpReplies.AuthEncryptionRequired);
         }
 
         if (!_esmtp)

@@ -182,6 +182,11 @@ internal sealed partial class InSession
 
     private Step Mail(ReadOnlySpan<byte> argument)
     {
+        if (_submission && !_authenticated)
+        {
+            return Error(SmtpReplies.AuthRequired);
+        }
+
         if (_context.Settings.TlsRequired && !Transport.IsSecure)
         {
             return Error(SmtpReplies.TlsRequired);
@@ -224,6 +229,11 @@ internal sealed partial class InSession
         }
 
         ReadOnlySpan<byte> sender = path.IsNullPath ? default : path.Mailbox(rest);
+        if (_submission && SubmissionRefusal(sender) is { } refusal)
+        {
+            return refusal;
+        }
+
         _smtpUtf8 = smtpUtf8;
         _declaredSize = declaredSize;
         EnvelopeFlags flags = (smtpUtf8 ? EnvelopeFlags.SmtpUtf8 : 0) | (parameters.EightBitMime ? EnvelopeFlags.EightBitMime : 0)
@@ -286,7 +296,7 @@ internal sealed partial class InSession
             return LocalRecipient(rest, path, parameters.Notify, parameters.OriginalRecipient);
         }
 
-        if (!_relayAllowed && !(_authenticated && _context.Settings.RelayAuth))
+        if (!_relayAllowed && !(_authenticated && (_context.Settings.RelayAuth || _submission)))
         {
             if (!_relayRefusedCounted)
             {

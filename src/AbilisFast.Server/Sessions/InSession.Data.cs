@@ -97,8 +97,20 @@ internal sealed partial class InSession
         return done;
     }
 
-    /// <summary>Counts body bytes against MSG-MAXSIZE and passes them to the spool writer.</summary>
+    /// <summary>Message text as decoded: with the submission fields added where they belong (<see cref="AppendSubmitted"/>).</summary>
     private void Append(ReadOnlySpan<byte> bytes)
+    {
+        if (_submission)
+        {
+            AppendSubmitted(bytes);
+            return;
+        }
+
+        AppendBody(bytes);
+    }
+
+    /// <summary>Counts body bytes against MSG-MAXSIZE and passes them to the spool writer.</summary>
+    private void AppendBody(ReadOnlySpan<byte> bytes)
     {
         if (bytes.IsEmpty)
         {
@@ -146,6 +158,7 @@ internal sealed partial class InSession
     /// </summary>
     private ValueTask CommitAsync()
     {
+        EndSubmittedText();
         RecipientFlags kinds = _envelope.Kinds;
         long textEnded = System.Diagnostics.Stopwatch.GetTimestamp();
         if (!_oversize && !_writeFailed && _hops.Count >= _context.Settings.HopLimit)

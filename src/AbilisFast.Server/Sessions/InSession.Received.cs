@@ -13,6 +13,7 @@ internal sealed partial class InSession
     {
         _bodyBytes = 0;
         _hops.Reset();
+        _headerScan.Reset();
         _oversize = false;
         _writeFailed = false;
         if (_context.Settings.Sink || _context.Spool is null)
@@ -103,7 +104,18 @@ internal sealed partial class InSession
         // RFC 5321 4.1.3: an IPv6 address literal carries the IPv6: tag ([IPv6:2001:db8::1]).
         PeerAddress.TryFormatLiteral(_remote, header[n..], out int written);
         n += written;
-        Put(header, ref n, "])\r\n\tby "u8);
+        Put(header, ref n, "])\r\n\t"u8);
+        if (_authenticated && _authUser is { } user)
+        {
+            // Like Postfix with smtpd_sasl_authenticated_header: the user that submitted the message.
+            Put(header, ref n, "(Authenticated sender: "u8);
+            Span<byte> name = stackalloc byte[64];
+            int length = System.Text.Encoding.ASCII.GetBytes(user, name);
+            Put(header, ref n, name[..length]);
+            Put(header, ref n, ")\r\n\t"u8);
+        }
+
+        Put(header, ref n, "by "u8);
         Put(header, ref n, _context.HeloHostUtf8);
         Put(header, ref n, " (AbilisFast) with "u8);
         Put(header, ref n, protocol);

@@ -90,9 +90,12 @@ internal sealed partial class InSession : IResettable
     /// updates the channel's display state as it goes.
     /// </summary>
     /// <param name="implicitTls">The TLS port: the handshake runs before the greeting.</param>
+    /// <param name="submission">The submission rules apply (SUBMISSION-PORT, or TLS-PORT with SUBMISSION-TLS).</param>
     /// <param name="slot">Released (<see cref="EndOfSession"/>) once the session knows it ends, before its last reply goes out.</param>
-    public async Task RunAsync(ISessionTransport transport, SmtpChannel? channel, Func<ValueTask>? beforeGreeting = null, bool implicitTls = false, ISessionSlot? slot = null)
+    public async Task RunAsync(ISessionTransport transport, SmtpChannel? channel, Func<ValueTask>? beforeGreeting = null, bool implicitTls = false, ISessionSlot? slot = null,
+        bool submission = false)
     {
+        _submission = submission;
         if (!await BeginAsync(transport, channel, beforeGreeting, implicitTls, slot).ConfigureAwait(false))
         {
             return;
@@ -504,6 +507,8 @@ internal sealed partial class InSession : IResettable
         _mode = Mode.Commands;
         _closing = false;
         _relayAllowed = false;
+        _submission = false;
+        _headerScan.Reset();
         _errors = 0;
         _heloLength = 0;
         _helo.Release();

@@ -57,8 +57,10 @@ internal sealed class SmtpListener : IAsyncDisposable
     private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Socket? _listener;
     private Socket? _tlsListener;
+    private Socket? _submissionListener;
     private Task? _acceptLoop;
     private Task? _tlsAcceptLoop;
+    private Task? _submissionAcceptLoop;
     private ITimer? _heartbeat;
     private int _running;
 
@@ -86,6 +88,9 @@ internal sealed class SmtpListener : IAsyncDisposable
     /// <summary>The implicit TLS port actually bound (TLS-PORT), or null.</summary>
     public IPEndPoint? TlsLocalEndPoint => _tlsListener?.LocalEndPoint as IPEndPoint;
 
+    /// <summary>The submission port actually bound (SUBMISSION-PORT), or null.</summary>
+    public IPEndPoint? SubmissionLocalEndPoint => _submissionListener?.LocalEndPoint as IPEndPoint;
+
     /// <summary>
     /// Runs on every heartbeat, after the DT check (the systemd watchdog ping): if the heartbeat is
     /// stuck, so is the ping. Set before <see cref="Start"/>.
@@ -104,9 +109,10 @@ internal sealed class SmtpListener : IAsyncDisposable
     /// <summary>
     /// Binds TCP-LOCPORT on every address (IPv6 dual-stack when available) and starts accepting;
     /// with TLS-PORT (or <paramref name="tlsBind"/>) and a certificate, also the implicit TLS port,
-    /// whose connections pass the same access rules and take channels from the same pool.
+    /// whose connections pass the same access rules and take channels from the same pool; with
+    /// SUBMISSION-PORT (or <paramref name="submissionBind"/>), the submission port, likewise.
     /// </summary>
-    public void Start(IPEndPoint? bind = null, IPEndPoint? tlsBind = null)
+    public void Start(IPEndPoint? bind = null, IPEndPoint? tlsBind = null, IPEndPoint? submissionBind = null)
     {
         _context.Log.Write(LogTag.Port, "Starting server..."u8);
 
@@ -124,35 +130,67 @@ internal sealed class SmtpListener : IAsyncDisposable
             return;
         }
 
-        _listener = Listener.Bind(bind ?? new IPEndPoint(IPAddress.IPv6Any, _context.Settings.TcpLocPort), backlog: 512);
-        if (_context.Tls is not null && (tlsBind ?? (_context.Settings.TlsPort is int tlsPort ? new IPEndPoint(IPAddress.IPv6Any, tlsPort) : null)) is { } tlsEndPoint)
+        BindAll(bind, tlsBind, submissionBind);
+        List<IPEndPoint> listening = [LocalEndPoint!];
+        if (TlsLocalEndPoint is { } tls)
         {
-            try
-            {
-                _tlsListener = Listener.Bind(tlsEndPoint, backlog: 512);
-            }
-            catch
-            {
-                _listener.Dispose();
-                _listener = null;
-                throw;
-            }
+            listening.Add(tls);
         }
 
-        _context.ListeningEndPoints = TlsLocalEndPoint is { } tls ? [LocalEndPoint!, tls] : [LocalEndPoint!];
+        if (SubmissionLocalEndPoint is { } submission)
+        {
+            listening.Add(submission);
+        }
+
+        _context.ListeningEndPoints = listening;
         foreach (SmtpChannel channel in _context.Channels.Channels)
         {
             LogChannel(channel, "Waiting events (listen or wake-up)"u8);
         }
 
-        _acceptLoop = Listener.AcceptLoopAsync(_listener, client => Admit(client, implicitTls: false), _stopping.Token);
+        _acceptLoop = Listener.AcceptLoopAsync(_listener!, client => Admit(client, implicitTls: false), _stopping.Token);
         if (_tlsListener is not null)
         {
             _tlsAcceptLoop = Listener.AcceptLoopAsync(_tlsListener, client => Admit(client, implicitTls: true), _stopping.Token);
         }
+
+        if (_submissionListener is not null)
+        {
+            _submissionAcceptLoop = Listener.AcceptLoopAsync(_submissionListener, client => Admit(client, implicitTls: false, submission: true), _stopping.Token);
+        }
     }
 
-    private void Admit(Socket client, bool implicitTls)
+    /// <summary>Binds TCP-LOCPORT, then TLS-PORT and SUBMISSION-PORT when set; on a failure none stays bound.</summary>
+    private void BindAll(IPEndPoint? bind, IPEndPoint? tlsBind, IPEndPoint? submissionBind)
+    {
+        _listener = Listener.Bind(bind ?? new IPEndPoint(IPAddress.IPv6Any, _context.Settings.TcpLocPort), backlog: 512);
+        try
+        {
+            if (_context.Tls is not null && (tlsBind ?? (_context.Settings.TlsPort is int tlsPort ? new IPEndPoint(IPAddress.IPv6Any, tlsPort) : null)) is { } tlsEndPoint)
+            {
+                _tlsListener = Listener.Bind(tlsEndPoint, backlog: 512);
+            }
+
+            int submissionPort = _context.Settings.SubmissionPort;
+            if ((submissionBind ?? (submissionPort > 0 ? new IPEndPoint(IPAddress.IPv6Any, submissionPort) : null)) is { } submissionEndPoint)
+            {
+                _submissionListener = Listener.Bind(submissionEndPoint, backlog: 512);
+            }
+        }
+        catch
+        {
+            _tlsListener?.Dispose();
+            _tlsListener = null;
+            _listener.Dispose();
+            _listener = null;
+            throw;
+        }
+    }
+
+    /// <summary>The submission rules apply on the submission port, and on the TLS port with SUBMISSION-TLS:YES.</summary>
+    private bool IsSubmission(bool implicitTls, bool submission) => submission || (implicitTls && _context.Settings.SubmissionTls);
+
+    private void Admit(Socket client, bool implicitTls, bool submission = false)
     {
         IPAddress address = PeerAddress.Of(client);
         if (_bans.IsBanned(address))
@@ -175,13 +213,13 @@ internal sealed class SmtpListener : IAsyncDisposable
         bool placeTaken = _limiter.TryEnter(place, _context.Settings.MaxIpSes);
         if (placeTaken && _context.Channels.TryAcquireIn(out SmtpChannel channel))
         {
-            StartSession(client, channel, address, place, implicitTls);
+            StartSession(client, channel, address, place, implicitTls, submission);
             return;
         }
 
         if (Interlocked.Increment(ref _waiting) <= MaxWaitingConnections && !_stopping.IsCancellationRequested)
         {
-            _ = WaitForSlotAsync(client, address, place, implicitTls, placeTaken);
+            _ = WaitForSlotAsync(client, address, place, implicitTls, placeTaken, submission);
             return;
         }
 
@@ -194,7 +232,7 @@ internal sealed class SmtpListener : IAsyncDisposable
     /// to be released (each release wakes the waiters), then starts the session or refuses with the
     /// 421 that applies.
     /// </summary>
-    private async Task WaitForSlotAsync(Socket client, IPAddress address, IPAddress place, bool implicitTls, bool placeTaken)
+    private async Task WaitForSlotAsync(Socket client, IPAddress address, IPAddress place, bool implicitTls, bool placeTaken, bool submission)
     {
         InSession? asked = null;
         try
@@ -208,7 +246,7 @@ internal sealed class SmtpListener : IAsyncDisposable
                 placeTaken = placeTaken || _limiter.TryEnter(place, _context.Settings.MaxIpSes);
                 if (placeTaken && !_stopping.IsCancellationRequested && _context.Channels.TryAcquireIn(out SmtpChannel channel))
                 {
-                    StartSession(client, channel, address, place, implicitTls);
+                    StartSession(client, channel, address, place, implicitTls, submission);
                     return;
                 }
 
@@ -299,13 +337,13 @@ internal sealed class SmtpListener : IAsyncDisposable
         _placeFreed.Pulse();
     }
 
-    private void StartSession(Socket client, SmtpChannel channel, IPAddress address, IPAddress place, bool implicitTls)
+    private void StartSession(Socket client, SmtpChannel channel, IPAddress address, IPAddress place, bool implicitTls, bool submission)
     {
         _context.Count(channel, SmtpCounter.CallSucc, Direction.In);
-        _ = RunSessionAsync(client, channel, address, place, implicitTls);
+        _ = RunSessionAsync(client, channel, address, place, implicitTls, IsSubmission(implicitTls, submission));
     }
 
-    private async Task RunSessionAsync(Socket client, SmtpChannel channel, IPAddress address, IPAddress place, bool implicitTls)
+    private async Task RunSessionAsync(Socket client, SmtpChannel channel, IPAddress address, IPAddress place, bool implicitTls, bool submission)
     {
         Interlocked.Increment(ref _running);
         InSession session = _sessions.Get();
@@ -316,14 +354,14 @@ internal sealed class SmtpListener : IAsyncDisposable
             channel.LocalEndPoint = transport.LocalEndPoint;
             channel.RemoteEndPoint = transport.RemoteEndPoint;
             channel.TcpState = TcpState.Connected;
-            LogChannel(channel, $"Start in-bound session from {PeerAddress.FormatForLog(transport.RemoteEndPoint ?? new IPEndPoint(address, 0))}");
+            LogChannel(channel, $"Start in-bound {(submission ? "submission " : string.Empty)}session from {PeerAddress.FormatForLog(transport.RemoteEndPoint ?? new IPEndPoint(address, 0))}");
             _live[session] = 0;
             if (_stopping.IsCancellationRequested)
             {
                 session.SignalShutdown();
             }
 
-            await session.RunAsync(transport, channel, BeforeGreeting, implicitTls, slot).ConfigureAwait(false);
+            await session.RunAsync(transport, channel, BeforeGreeting, implicitTls, slot, submission).ConfigureAwait(false);
         }
         catch (Exception e)
         {
@@ -416,14 +454,13 @@ internal sealed class SmtpListener : IAsyncDisposable
         _stopping.Cancel();
         _listener?.Dispose();
         _tlsListener?.Dispose();
-        if (_acceptLoop is not null)
+        _submissionListener?.Dispose();
+        foreach (Task? loop in (Task?[])[_acceptLoop, _tlsAcceptLoop, _submissionAcceptLoop])
         {
-            await _acceptLoop.ConfigureAwait(false);
-        }
-
-        if (_tlsAcceptLoop is not null)
-        {
-            await _tlsAcceptLoop.ConfigureAwait(false);
+            if (loop is not null)
+            {
+                await loop.ConfigureAwait(false);
+            }
         }
 
         foreach (KeyValuePair<InSession, byte> live in _live)

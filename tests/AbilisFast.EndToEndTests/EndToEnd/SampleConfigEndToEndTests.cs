@@ -15,10 +15,12 @@ public sealed class SampleConfigEndToEndTests
         string file = Path.Combine(dir, "abilisfast.conf");
         await File.WriteAllTextAsync(file, SampleConfigText.Uncommented(output));
         // The file sets TCP-LOCPORT:2525 and ADMIN-PORT:2323; the command line (free ports) overrides them.
-        using ServerProcess server = await ServerProcess.StartAsync(dir, null, "--config", file);
+        // It also sets SUBMISSION-PORT:587, which needs privileges: the command line turns it off.
+        using ServerProcess server = await ServerProcess.StartAsync(dir, null, "--config", file, "SUBMISSION-PORT:0");
         string parameters = await server.CtlAsync("d p smtp");
         Assert.Contains($"NODENAME:{SampleConfig.NodeNameExample}", parameters);
         Assert.Contains("MSG-MAXSIZE:65535", parameters);
+        Assert.Contains("SUBMISSION-RATE:30", parameters);
         Assert.Equal(0, await server.TerminateAsync(TimeSpan.FromSeconds(15)));
     }
 }

@@ -57,7 +57,8 @@ public sealed class SampleConfigTests : IDisposable
         {
             // Each parameter was really set by a line of the file, to its default.
             Assert.StartsWith(file + ":", store.GetSource(d.Name));
-            string expected = d.Name == ParameterNames.NodeName ? SampleConfig.NodeNameExample : d.DefaultText;
+            string expected = d.Name == ParameterNames.NodeName ? SampleConfig.NodeNameExample
+                : d.Name == ParameterNames.SubmissionPort ? SampleConfig.SubmissionPortExample : d.DefaultText;
             Assert.Equal(expected, store.GetValue(d.Name));
         }
 

@@ -49,6 +49,10 @@ internal sealed class TestServerContext : IDisposable
     public static TestServerContext WithRecipients(Action<string> prepare, params string[] parameters) =>
         new(new SpoolOptions { SegmentSize = 4L << 20 }, parameters, tls: false, prepare);
 
+    /// <summary>The same with the self-signed certificate and SMTP AUTH against WDIR/users (see the tls constructor).</summary>
+    public static TestServerContext WithRecipients(Action<string> prepare, bool tls, params string[] parameters) =>
+        new(new SpoolOptions { SegmentSize = 4L << 20 }, parameters, tls, prepare);
+
     /// <summary>The recipient table, when made by <see cref="WithRecipients"/>.</summary>
     public AbilisFast.Server.Recipients.LocalRecipients? Recipients { get; }
 

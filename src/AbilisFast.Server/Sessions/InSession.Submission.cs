@@ -1,8 +1,10 @@
 using System.Globalization;
 using System.Net;
 using System.Text;
+using AbilisFast.Protocol.Addressing;
 using AbilisFast.Protocol.Replies;
 using AbilisFast.Server.Configuration;
+using AbilisFast.Server.Recipients;
 
 namespace AbilisFast.Server.Sessions;
 
@@ -55,7 +57,10 @@ internal sealed partial class InSession
 
     /// <summary>
     /// The user's own mailbox names: <c>USER@DOMAIN</c> for every LOCAL-DOMAIN (the local part
-    /// compared as user names are, case-insensitively). The null sender is nobody's.
+    /// compared as user names are, case-insensitively), the same with an address extension
+    /// (<c>bob+alerts</c>), and the aliases in WDIR/aliases that lead to the user's mailbox (as
+    /// Postfix's smtpd_sender_login_maps would list them). A catch-all gives no ownership (it would
+    /// give its user every name of the domain). The null sender is nobody's.
     /// </summary>
     private bool OwnsSender(string user, ReadOnlySpan<byte> sender)
     {
@@ -66,6 +71,33 @@ internal sealed partial class InSession
         }
 
         ReadOnlySpan<byte> local = sender[..at];
+        if (IsUserName(local, user))
+        {
+            return true;
+        }
+
+        if (_context.Recipients is not { } recipients || local.Length > PathParser.MaxLocalPartLength)
+        {
+            return false;
+        }
+
+        Span<char> canonical = stackalloc char[PathParser.MaxLocalPartLength];
+        ReadOnlySpan<char> name = canonical[..MailboxFolder.Canonicalize(local, canonical)];
+        RecipientTarget[]? targets = LookUp(recipients, _context.Settings, name, domainAscii: null);
+        foreach (RecipientTarget target in targets ?? [])
+        {
+            if (target.IsMailbox && string.Equals(target.Value, user, StringComparison.OrdinalIgnoreCase))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>True when <paramref name="local"/> is <paramref name="user"/> in any case.</summary>
+    private static bool IsUserName(ReadOnlySpan<byte> local, string user)
+    {
         if (local.Length != user.Length)
         {
             return false;

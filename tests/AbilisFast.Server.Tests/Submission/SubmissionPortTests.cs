@@ -66,6 +66,9 @@ public sealed class SubmissionPortTests
     [InlineData("bob@local.test")]
     [InlineData("BOB@Local.Test")]
     [InlineData("bob@second.test")]
+    [InlineData("bob+alerts@local.test")]
+    [InlineData("sales@local.test")]
+    [InlineData("Team@second.test")]
     public async Task TheUsersOwnMailboxNamesAreAccepted(string sender)
     {
         await using SubmissionServer server = await SubmissionServer.StartAsync();
@@ -77,6 +80,8 @@ public sealed class SubmissionPortTests
     [InlineData("carol@local.test")]
     [InlineData("bob@elsewhere.test")]
     [InlineData("bobby@local.test")]
+    [InlineData("carol+x@local.test")]
+    [InlineData("postmaster@local.test")]
     [InlineData("")]
     public async Task OtherSendersAre553AtMail(string sender)
     {

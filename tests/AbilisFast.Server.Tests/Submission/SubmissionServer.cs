@@ -31,7 +31,11 @@ internal sealed class SubmissionServer : IAsyncDisposable
 
     public static async Task<SubmissionServer> StartAsync(IBanList? bans, params string[] parameters)
     {
-        var context = new TestServerContext(tls: true, ["LOCAL-DOMAIN:local.test,second.test", .. parameters]);
+        // The recipient table as a server has it: WDIR/aliases names 'team' (bob and carol) and 'sales' (bob).
+        var context = TestServerContext.WithRecipients(
+            workDir => File.WriteAllText(Path.Combine(workDir, "aliases"), "team: bob, carol\nsales: bob\n"),
+            tls: true,
+            ["LOCAL-DOMAIN:local.test,second.test", .. parameters]);
         UserStore users = UserStore.Load(context.WorkDir);
         users.Set(Bob, UserRights.Mail, BobPassword);
         users.Set(Carol, UserRights.Mail, CarolPassword);

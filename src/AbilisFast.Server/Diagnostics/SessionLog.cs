@@ -1,6 +1,6 @@
 using System.Runtime.CompilerServices;
-using AbilisFast.Protocol.Lines;
 using System.Text.Unicode;
+using AbilisFast.Protocol.Lines;
 
 namespace AbilisFast.Server.Diagnostics;
 

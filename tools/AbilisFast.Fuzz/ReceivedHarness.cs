@@ -1,6 +1,6 @@
 using System.Text;
-using System.Text.RegularExpressions;
 using AbilisFast.Protocol.Data;
+using AbilisFast.Testing;
 
 namespace AbilisFast.Fuzz;
 
@@ -52,45 +52,10 @@ internal static partial class ReceivedHarness
             throw new FuzzInvariantException($"cut into pieces: {cut.Count} (ended {cut.HeaderEnded}); in one piece: {whole.Count} (ended {whole.HeaderEnded})");
         }
 
-        int model = Model(text);
+        int model = ReceivedModel.Count(text);
         if (whole.Count != model)
         {
             throw new FuzzInvariantException($"counted {whole.Count} Received fields, the line model counts {model}");
         }
     }
-
-    /// <summary>
-    /// Split at LF; the header section is the lines up to the first one that is neither
-    /// "name[WSP]:" (name: printable ASCII but ':') nor a continuation (not allowed as the first
-    /// line); count the names that are "received" in any case.
-    /// </summary>
-    private static int Model(ReadOnlySpan<byte> text)
-    {
-        string[] lines = Encoding.Latin1.GetString(text).Split('\n');
-        int count = 0;
-        for (int i = 0; i < lines.Length; i++)
-        {
-            string line = lines[i];
-            if (i > 0 && line.Length > 0 && line[0] is ' ' or '\t')
-            {
-                continue;
-            }
-
-            Match field = FieldLine().Match(line);
-            if (!field.Success)
-            {
-                break;
-            }
-
-            if (field.Groups[1].Value.Equals("received", StringComparison.OrdinalIgnoreCase))
-            {
-                count++;
-            }
-        }
-
-        return count;
-    }
-
-    [GeneratedRegex(@"^([\x21-\x39\x3B-\x7E]+)[ \t]*:")]
-    private static partial Regex FieldLine();
 }

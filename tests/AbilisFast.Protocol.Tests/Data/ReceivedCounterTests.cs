@@ -1,6 +1,6 @@
 using System.Text;
-using System.Text.RegularExpressions;
 using AbilisFast.Protocol.Data;
+using AbilisFast.Testing;
 using CsCheck;
 
 namespace AbilisFast.Protocol.Tests.Data;
@@ -99,7 +99,7 @@ public sealed partial class ReceivedCounterTests
     public void AnyCutCountsWhatTheLineModelCounts() =>
         Input.Sample(input =>
         {
-            int expected = Model(input.Text);
+            int expected = ReceivedModel.Count(input.Text);
             Assert.Equal(expected, CountSplit(input.Text, input.Sizes, out _));
             Assert.Equal(expected, CountSplit(input.Text, [input.Text.Length + 1], out _));
         }, iter: 3000, threads: 1);
@@ -115,39 +115,4 @@ public sealed partial class ReceivedCounterTests
             Assert.Equal(before, CountSplit(withBody, input.Sizes, out bool ended));
             Assert.True(ended);
         }, iter: 2000, threads: 1);
-
-    /// <summary>
-    /// The model: split at LF; the header section is the lines up to the first one that is neither
-    /// "name[WSP]:" (name = printable ASCII except ':') nor a continuation (a continuation is not
-    /// allowed as the first line); count the names equal to "received" in any case.
-    /// </summary>
-    private static int Model(byte[] text)
-    {
-        string[] lines = Encoding.Latin1.GetString(text).Split('\n');
-        int count = 0;
-        for (int i = 0; i < lines.Length; i++)
-        {
-            string line = lines[i];
-            if (i > 0 && line.Length > 0 && line[0] is ' ' or '\t')
-            {
-                continue;
-            }
-
-            Match field = FieldLine().Match(line);
-            if (!field.Success)
-            {
-                break;
-            }
-
-            if (field.Groups[1].Value.Equals("received", StringComparison.OrdinalIgnoreCase))
-            {
-                count++;
-            }
-        }
-
-        return count;
-    }
-
-    [GeneratedRegex(@"^([\x21-\x39\x3B-\x7E]+)[ \t]*:")]
-    private static partial Regex FieldLine();
 }

@@ -227,10 +227,17 @@ internal sealed class SocketPipeReader : PipeReader, IValueTaskSource<ReadResult
     /// (bytes, end of stream, an error). A zero-byte receive that completes means "readable": the
     /// block is rented then, and the real receive follows.
     /// </summary>
-    private void Pump(bool zeroByte)
+    /// <param name="woke">A zero-byte receive has just said the socket is readable.</param>
+    private void Pump(bool zeroByte, bool woke = false)
     {
+        bool retried = false;
         while (true)
         {
+            if (!zeroByte && woke && !retried && TryReceiveNow(ref zeroByte, ref retried))
+            {
+                return;
+            }
+
             ValueTask<int> receive;
             try
             {
@@ -273,12 +280,41 @@ internal sealed class SocketPipeReader : PipeReader, IValueTaskSource<ReadResult
             if (zeroByte)
             {
                 zeroByte = false;
+                woke = true;
                 continue;
             }
 
             Account(n);
             return;
         }
+    }
+
+    /// <summary>
+    /// After a zero-byte wake-up: one non-blocking receive into a rented block (true: done). When
+    /// the socket has nothing after all (a wake-up without data), the block goes back to the pool
+    /// and the wait is a zero-byte receive again (false), so an idle session never holds a block
+    /// while it waits; a second such wake-up in one pump waits with the block.
+    /// </summary>
+    private bool TryReceiveNow(ref bool zeroByte, ref bool retried)
+    {
+        MakeRoom();
+        int n = _socket.Receive(_memory.Span[_end..], SocketFlags.None, out SocketError status);
+        if (status == SocketError.WouldBlock)
+        {
+            ReleaseBuffer();
+            zeroByte = true;
+            retried = true;
+            return false;
+        }
+
+        if (status != SocketError.Success)
+        {
+            Fail(new SocketException((int)status));
+            return true;
+        }
+
+        Account(n);
+        return true;
     }
 
     private void OnReceived()
@@ -314,7 +350,7 @@ internal sealed class SocketPipeReader : PipeReader, IValueTaskSource<ReadResult
             {
                 if (_receivingZero)
                 {
-                    Pump(zeroByte: false);
+                    Pump(zeroByte: false, woke: true);
                     if (_receiving)
                     {
                         return;

@@ -49,36 +49,15 @@ internal static partial class PathParser
             }
         }
 
-        if (i == arg.Length || arg[i] != (byte)'>')
+        PathStatus closing = ParseClosingBracket(arg, ref i, open, out int close);
+        if (closing != PathStatus.Ok)
         {
-            return PathStatus.SyntaxError;
+            return closing;
         }
 
-        int close = i++;
-        if (close - open + 1 > MaxPathLength)
+        if ((flags & PathFlags.HasNonAscii) != 0 && CheckNonAscii(arg.Slice(open, close - open + 1)) is var text && text != PathStatus.Ok)
         {
-            return PathStatus.TooLong;
-        }
-
-        if (i < arg.Length && arg[i] != (byte)' ')
-        {
-            return PathStatus.SyntaxError;
-        }
-
-        while (i < arg.Length && arg[i] == (byte)' ')
-        {
-            i++;
-        }
-
-        if ((flags & PathFlags.HasNonAscii) != 0 && !Utf8.IsValid(arg.Slice(open, close - open + 1)))
-        {
-            return PathStatus.InvalidUtf8;
-        }
-
-        // C1 controls, line separators and bidi controls: no address needs them, and they would reach logs and consoles.
-        if ((flags & PathFlags.HasNonAscii) != 0 && Lines.UnsafeText.Contains(arg.Slice(open, close - open + 1)))
-        {
-            return PathStatus.SyntaxError;
+            return text;
         }
 
         if (routing)
@@ -97,6 +76,49 @@ internal static partial class PathParser
             Flags = flags,
         };
         return PathStatus.Ok;
+    }
+
+    /// <summary>
+    /// The "&gt;" that closes the path (at <paramref name="i"/>), the whole path's length limit, and the
+    /// spaces before the parameters; <paramref name="i"/> ends on the first parameter.
+    /// </summary>
+    private static PathStatus ParseClosingBracket(ReadOnlySpan<byte> arg, ref int i, int open, out int close)
+    {
+        close = i;
+        if (i == arg.Length || arg[i] != (byte)'>')
+        {
+            return PathStatus.SyntaxError;
+        }
+
+        i++;
+        if (close - open + 1 > MaxPathLength)
+        {
+            return PathStatus.TooLong;
+        }
+
+        if (i < arg.Length && arg[i] != (byte)' ')
+        {
+            return PathStatus.SyntaxError;
+        }
+
+        while (i < arg.Length && arg[i] == (byte)' ')
+        {
+            i++;
+        }
+
+        return PathStatus.Ok;
+    }
+
+    /// <summary>A path with bytes over 0x7F: valid UTF-8 (RFC 6531) and none of the unsafe characters.</summary>
+    private static PathStatus CheckNonAscii(ReadOnlySpan<byte> bracketed)
+    {
+        if (!Utf8.IsValid(bracketed))
+        {
+            return PathStatus.InvalidUtf8;
+        }
+
+        // C1 controls, line separators and bidi controls: no address needs them, and they would reach logs and consoles.
+        return Lines.UnsafeText.Contains(bracketed) ? PathStatus.SyntaxError : PathStatus.Ok;
     }
 
     /// <summary>
@@ -215,55 +237,65 @@ internal static partial class PathParser
 
     private static PathStatus ParseLocalPart(ReadOnlySpan<byte> arg, ref int i, ref PathFlags flags, out bool routing)
     {
-        routing = false;
-        int start = i;
         if (i < arg.Length && arg[i] == (byte)'"')
         {
             flags |= PathFlags.QuotedLocalPart;
-            i++;
-            while (true)
-            {
-                if (i == arg.Length)
-                {
-                    return PathStatus.SyntaxError;
-                }
-
-                byte c = arg[i++];
-                if (c == (byte)'"')
-                {
-                    break;
-                }
-
-                if (c == (byte)'\\')
-                {
-                    // quoted-pairSMTP = %d92 %d32-126
-                    if (i == arg.Length || arg[i] < 32 || arg[i] > 126)
-                    {
-                        return PathStatus.SyntaxError;
-                    }
-
-                    c = arg[i++];
-                }
-                else if (c >= 0x80)
-                {
-                    flags |= PathFlags.HasNonAscii;
-                    continue;
-                }
-                else if (c < 32 || c == 127)
-                {
-                    return PathStatus.SyntaxError;
-                }
-
-                if (c is (byte)'@' or (byte)'%' or (byte)'!')
-                {
-                    routing = true;
-                }
-            }
-
-            return PathStatus.Ok;
+            return ParseQuotedString(arg, ref i, ref flags, out routing);
         }
 
-        // Dot-string = Atom *("." Atom)
+        return ParseDotString(arg, ref i, ref flags, out routing);
+    }
+
+    /// <summary>Quoted-string (RFC 5321 4.1.2) from its opening quote at <paramref name="i"/> to just after its closing one.</summary>
+    private static PathStatus ParseQuotedString(ReadOnlySpan<byte> arg, ref int i, ref PathFlags flags, out bool routing)
+    {
+        routing = false;
+        i++;
+        while (true)
+        {
+            if (i == arg.Length)
+            {
+                return PathStatus.SyntaxError;
+            }
+
+            byte c = arg[i++];
+            if (c == (byte)'"')
+            {
+                return PathStatus.Ok;
+            }
+
+            if (c == (byte)'\\')
+            {
+                // quoted-pairSMTP = %d92 %d32-126
+                if (i == arg.Length || arg[i] < 32 || arg[i] > 126)
+                {
+                    return PathStatus.SyntaxError;
+                }
+
+                c = arg[i++];
+            }
+            else if (c >= 0x80)
+            {
+                flags |= PathFlags.HasNonAscii;
+                continue;
+            }
+            else if (c < 32 || c == 127)
+            {
+                return PathStatus.SyntaxError;
+            }
+
+            if (c is (byte)'@' or (byte)'%' or (byte)'!')
+            {
+                routing = true;
+            }
+        }
+    }
+
+    /// <summary>Dot-string = Atom *("." Atom), atoms of atext or UTF-8 bytes (RFC 6531).</summary>
+    private static PathStatus ParseDotString(ReadOnlySpan<byte> arg, ref int i, ref PathFlags flags, out bool routing)
+    {
+        routing = false;
+        int start = i;
         while (true)
         {
             int atomStart = i;

@@ -220,42 +220,7 @@ internal sealed class AdminServer : IAsyncDisposable
             }
 
             LoggedIn(connection);
-
-            while (true)
-            {
-                await WriteAsync(stream, Prompt()).ConfigureAwait(false);
-                timeout.CancelAfter(IdleTimeout);
-                var (status, text) = await reader.ReadLineAsync(timeout.Token).ConfigureAwait(false);
-                switch (status)
-                {
-                    case TelnetLineStatus.Closed:
-                        return;
-                    case TelnetLineStatus.TooLong:
-                        await WriteAsync(stream, "ERROR: line too long\r\n").ConfigureAwait(false);
-                        continue;
-                    case TelnetLineStatus.Binary:
-                        await WriteAsync(stream, "ERROR: only printable text is accepted\r\n").ConfigureAwait(false);
-                        continue;
-                }
-
-                AdminCommands.Result result;
-                try
-                {
-                    // Off the socket thread: a command may take a while (a long queue, a file write).
-                    result = await Task.Run(() => _commands.Execute(text, rights.Value)).ConfigureAwait(false);
-                }
-                catch (Exception e)
-                {
-                    // Never a stack trace on the console: one line, and the session goes on.
-                    result = new AdminCommands.Result($"ERROR: command failed: {e.GetType().Name}\r\n");
-                }
-
-                await WriteAsync(stream, result.Text).ConfigureAwait(false);
-                if (result.Quit)
-                {
-                    return;
-                }
-            }
+            await CommandLoopAsync(stream, reader, timeout, rights.Value).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {
@@ -266,6 +231,49 @@ internal sealed class AdminServer : IAsyncDisposable
         }
         catch (Exception e) when (e is IOException or SocketException or EndOfStreamException or ObjectDisposedException)
         {
+        }
+    }
+
+    /// <summary>Prompt, command, answer, until the user quits or closes; each line within the idle timeout.</summary>
+    private async Task CommandLoopAsync(NetworkStream stream, TelnetLineReader reader, CancellationTokenSource timeout, UserRights rights)
+    {
+        while (true)
+        {
+            await WriteAsync(stream, Prompt()).ConfigureAwait(false);
+            timeout.CancelAfter(IdleTimeout);
+            var (status, text) = await reader.ReadLineAsync(timeout.Token).ConfigureAwait(false);
+            switch (status)
+            {
+                case TelnetLineStatus.Closed:
+                    return;
+                case TelnetLineStatus.TooLong:
+                    await WriteAsync(stream, "ERROR: line too long\r\n").ConfigureAwait(false);
+                    continue;
+                case TelnetLineStatus.Binary:
+                    await WriteAsync(stream, "ERROR: only printable text is accepted\r\n").ConfigureAwait(false);
+                    continue;
+            }
+
+            AdminCommands.Result result = await ExecuteAsync(text, rights).ConfigureAwait(false);
+            await WriteAsync(stream, result.Text).ConfigureAwait(false);
+            if (result.Quit)
+            {
+                return;
+            }
+        }
+    }
+
+    /// <summary>One console command, off the socket thread (a command may take a while: a long queue, a file write).</summary>
+    private async Task<AdminCommands.Result> ExecuteAsync(string text, UserRights rights)
+    {
+        try
+        {
+            return await Task.Run(() => _commands.Execute(text, rights)).ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            // Never a stack trace on the console: one line, and the session goes on.
+            return new AdminCommands.Result($"ERROR: command failed: {e.GetType().Name}\r\n");
         }
     }
 

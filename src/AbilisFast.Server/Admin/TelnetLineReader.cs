@@ -30,6 +30,8 @@ internal sealed class TelnetLineReader(Stream stream, int maxLine = 256)
     private int _start;
     private int _end;
     private bool _afterCr;
+    private bool _tooLong; // the line being read is over the cap
+    private bool _binary; // the line being read holds a control byte
 
     /// <summary>True once the peer has sent any telnet negotiation (a real telnet client).</summary>
     public bool PeerSpeaksTelnet { get; private set; }
@@ -37,8 +39,8 @@ internal sealed class TelnetLineReader(Stream stream, int maxLine = 256)
     public async Task<(TelnetLineStatus Status, string Text)> ReadLineAsync(CancellationToken cancellationToken)
     {
         _line.Clear();
-        bool tooLong = false;
-        bool binary = false;
+        _tooLong = false;
+        _binary = false;
         while (true)
         {
             if (_start == _end)
@@ -70,38 +72,40 @@ internal sealed class TelnetLineReader(Stream stream, int maxLine = 256)
             if (b is (byte)'\r' or (byte)'\n')
             {
                 _afterCr = b == (byte)'\r';
-                if (tooLong)
-                {
-                    return (TelnetLineStatus.TooLong, "");
-                }
-
-                if (binary)
-                {
-                    return (TelnetLineStatus.Binary, "");
-                }
-
-                return (TelnetLineStatus.Line, Encoding.ASCII.GetString(_line.ToArray()));
+                return EndOfLine();
             }
 
-            if (b < 0x20 || b >= 0x7F)
-            {
-                if (b != (byte)'\t')
-                {
-                    binary = true;
-                    continue;
-                }
-
-                b = (byte)' ';
-            }
-
-            if (_line.Count >= maxLine)
-            {
-                tooLong = true;
-                continue;
-            }
-
-            _line.Add(b);
+            Add(b);
         }
+    }
+
+    /// <summary>The line just ended: its text, or why it is refused.</summary>
+    private (TelnetLineStatus Status, string Text) EndOfLine() =>
+        _tooLong ? (TelnetLineStatus.TooLong, "")
+        : _binary ? (TelnetLineStatus.Binary, "")
+        : (TelnetLineStatus.Line, Encoding.ASCII.GetString(_line.ToArray()));
+
+    /// <summary>One byte of the line: a tab becomes a space, another control byte marks the line binary, a byte past the cap marks it too long.</summary>
+    private void Add(byte b)
+    {
+        if (b < 0x20 || b >= 0x7F)
+        {
+            if (b != (byte)'\t')
+            {
+                _binary = true;
+                return;
+            }
+
+            b = (byte)' ';
+        }
+
+        if (_line.Count >= maxLine)
+        {
+            _tooLong = true;
+            return;
+        }
+
+        _line.Add(b);
     }
 
     /// <summary>After an IAC: false when a negotiation was skipped, true when it was IAC IAC (a data byte, refused as binary by the caller).</summary>

@@ -168,27 +168,7 @@ internal sealed class LiveConfiguration
         {
             var restart = new List<string>();
             var applied = new List<string>();
-            IReadOnlyList<string> before = _store.Format(revealSecrets: true);
-            IReadOnlyList<string> after = next.Format(revealSecrets: true);
-            for (int i = 0; i < before.Count; i++)
-            {
-                if (before[i] != after[i])
-                {
-                    ParameterDefinition definition = ParameterTable.All[i];
-                    (definition.RequiresRestart ? restart : applied).Add(definition.Name);
-                }
-            }
-
-            foreach (string list in next.IpLists.Names.Union(_store.IpLists.Names, StringComparer.OrdinalIgnoreCase))
-            {
-                string old = _store.IpLists.Contains(list) ? _store.IpLists.Describe(list).Text : string.Empty;
-                string now = next.IpLists.Contains(list) ? next.IpLists.Describe(list).Text : string.Empty;
-                if (old != now)
-                {
-                    applied.Add("iplist " + list);
-                }
-            }
-
+            Compare(_store, next, restart, applied);
             if (!IpBanParameters.Format(_store.IpBan).SequenceEqual(IpBanParameters.Format(next.IpBan)))
             {
                 applied.Add("IPBAN");
@@ -204,20 +184,50 @@ internal sealed class LiveConfiguration
                 ApplyLive(_context, settings);
             }
 
-            if (restart.Count == 0 && applied.Count == 0)
-            {
-                return (true, "reload: no change");
-            }
-
-            string text = "reload:";
-            if (restart.Count > 0)
-            {
-                text += $" {string.Join(", ", restart)} need{(restart.Count == 1 ? "s" : string.Empty)} a restart;";
-            }
-
-            text += applied.Count > 0 ? $" applied: {string.Join(", ", applied)}" : " applied: nothing";
-            return (true, text);
+            return (true, ReloadMessage(restart, applied));
         }
+    }
+
+    /// <summary>The parameters that differ between two stores (by whether they need a restart) and the IP lists that differ (applied at once).</summary>
+    private static void Compare(ParameterStore current, ParameterStore next, List<string> restart, List<string> applied)
+    {
+        IReadOnlyList<string> before = current.Format(revealSecrets: true);
+        IReadOnlyList<string> after = next.Format(revealSecrets: true);
+        for (int i = 0; i < before.Count; i++)
+        {
+            if (before[i] != after[i])
+            {
+                ParameterDefinition definition = ParameterTable.All[i];
+                (definition.RequiresRestart ? restart : applied).Add(definition.Name);
+            }
+        }
+
+        foreach (string list in next.IpLists.Names.Union(current.IpLists.Names, StringComparer.OrdinalIgnoreCase))
+        {
+            string old = current.IpLists.Contains(list) ? current.IpLists.Describe(list).Text : string.Empty;
+            string now = next.IpLists.Contains(list) ? next.IpLists.Describe(list).Text : string.Empty;
+            if (old != now)
+            {
+                applied.Add("iplist " + list);
+            }
+        }
+    }
+
+    /// <summary>The answer to a reload: what needs a restart and what was applied.</summary>
+    private static string ReloadMessage(List<string> restart, List<string> applied)
+    {
+        if (restart.Count == 0 && applied.Count == 0)
+        {
+            return "reload: no change";
+        }
+
+        string text = "reload:";
+        if (restart.Count > 0)
+        {
+            text += $" {string.Join(", ", restart)} need{(restart.Count == 1 ? "s" : string.Empty)} a restart;";
+        }
+
+        return text + (applied.Count > 0 ? $" applied: {string.Join(", ", applied)}" : " applied: nothing");
     }
 
     /// <summary>Puts <paramref name="next"/> in force, keeping the restart-only values as they run.</summary>

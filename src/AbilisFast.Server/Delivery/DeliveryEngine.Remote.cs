@@ -402,30 +402,77 @@ internal sealed partial class DeliveryEngine
             context.Log.Write(tag, $"Connecting to {host} [{endpoint.Address}]:{endpoint.Port}");
             SmtpSettings settings = context.Settings;
             OutboundSecurity security = relayServer ? settings.RelayServerSecurity : OutboundSecurity.None;
-            X509Certificate2Collection? anchors = null;
-            if (security != OutboundSecurity.None && settings.RelayServerTlsVerify == TlsVerification.Verify && settings.RelayServerTlsCaPath is { } caPath)
+            if (!TryTrustAnchors(endpoint, host, security, out X509Certificate2Collection? anchors))
             {
-                try
-                {
-                    anchors = engine.TrustAnchors(caPath);
-                }
-                catch (SmtpClientException e)
-                {
-                    context.Log.Write(tag, $"Connection to {host} [{endpoint.Address}]:{endpoint.Port} not tried: {e.Message}");
-                    LastConnectError = e;
-                    return null;
-                }
+                return null;
             }
 
-            bool opportunistic = !relayServer && settings.MxTls;
             Channel.RemoteEndPoint = endpoint;
+            _connection = await ConnectAsync(endpoint, host, relayServer, security, anchors, cancel).ConfigureAwait(false);
+            if (_connection is null)
+            {
+                return null;
+            }
+
+            context.Count(Channel, SmtpCounter.CallSucc, Direction.Out);
+            engine.NoteWorking(endpoint);
+            if (_connection.TlsInfo is { } tls)
+            {
+                context.Log.Write(tag, $"TLS with {host}: {tls}");
+            }
+            else if (_connection.StartTlsRefused is { } refused)
+            {
+                context.Log.Write(tag, $"STARTTLS refused by {host}: {refused}; going on without TLS");
+            }
+
+            _endpoint = endpoint;
+            Channel.LocalEndPoint = _connection.LocalEndPoint;
+            return _connection;
+        }
+
+        /// <summary>
+        /// The certificate authorities that verify the relay server's certificate, when TLS is to be
+        /// verified against a CA file; false (logged, in <see cref="LastConnectError"/>) when that file cannot be read.
+        /// </summary>
+        private bool TryTrustAnchors(IPEndPoint endpoint, string host, OutboundSecurity security, out X509Certificate2Collection? anchors)
+        {
+            anchors = null;
+            SmtpSettings settings = engine._context.Settings;
+            if (security == OutboundSecurity.None || settings.RelayServerTlsVerify != TlsVerification.Verify || settings.RelayServerTlsCaPath is not { } caPath)
+            {
+                return true;
+            }
+
+            try
+            {
+                anchors = engine.TrustAnchors(caPath);
+                return true;
+            }
+            catch (SmtpClientException e)
+            {
+                engine._context.Log.Write(LogTag.Channel(Channel.Number), $"Connection to {host} [{endpoint.Address}]:{endpoint.Port} not tried: {e.Message}");
+                LastConnectError = e;
+                return false;
+            }
+        }
+
+        /// <summary>
+        /// Connects (and greets, and starts TLS as configured); with opportunistic TLS on the MX path a
+        /// broken TLS is retried once in plain text on a new connection. Null (logged, counted, in
+        /// <see cref="LastConnectError"/>) when the host cannot be reached.
+        /// </summary>
+        private async Task<SmtpClientConnection?> ConnectAsync(IPEndPoint endpoint, string host, bool relayServer, OutboundSecurity security,
+            X509Certificate2Collection? anchors, CancellationToken cancel)
+        {
+            SmtpContext context = engine._context;
+            LogTag tag = LogTag.Channel(Channel.Number);
+            bool opportunistic = !relayServer && context.Settings.MxTls;
             while (true)
             {
                 SmtpClientOptions options = Options(host, relayServer, security, opportunistic, anchors);
                 try
                 {
-                    _connection = await SmtpClientConnection.ConnectAsync(endpoint, options, OnState, cancel).ConfigureAwait(false);
-                    break;
+                    return await SmtpClientConnection.ConnectAsync(endpoint, options, OnState, cancel).ConfigureAwait(false);
                 }
                 catch (SmtpClientException e) when (e.TlsFailed && opportunistic)
                 {
@@ -445,21 +492,6 @@ internal sealed partial class DeliveryEngine
                     return null;
                 }
             }
-
-            context.Count(Channel, SmtpCounter.CallSucc, Direction.Out);
-            engine.NoteWorking(endpoint);
-            if (_connection.TlsInfo is { } tls)
-            {
-                context.Log.Write(tag, $"TLS with {host}: {tls}");
-            }
-            else if (_connection.StartTlsRefused is { } refused)
-            {
-                context.Log.Write(tag, $"STARTTLS refused by {host}: {refused}; going on without TLS");
-            }
-
-            _endpoint = endpoint;
-            Channel.LocalEndPoint = _connection.LocalEndPoint;
-            return _connection;
         }
 
         /// <summary>The client options for one connection from the settings in force.</summary>

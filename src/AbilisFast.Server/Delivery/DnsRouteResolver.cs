@@ -84,14 +84,23 @@ internal sealed class DnsRouteResolver : IMailRouteResolver
             return ResolveResult.Permanent($"5.1.10 {ascii} has a null MX (RFC 7505): it accepts no mail");
         }
 
+        return await ResolveMxHostsAsync(ascii, hosts, mx.Response.Additionals, port, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The addresses of every MX host at once (the answer's additional records first): the hosts
+    /// that have some, in order; when none has, a temporary failure if a lookup failed, else permanent.
+    /// </summary>
+    private async Task<ResolveResult> ResolveMxHostsAsync(string ascii, List<(string Host, int Preference)> hosts,
+        IReadOnlyList<DnsResourceRecord> additionals, int port, CancellationToken cancellationToken)
+    {
         Task<HostAddresses>[] lookups = new Task<HostAddresses>[hosts.Count];
         for (int i = 0; i < hosts.Count; i++)
         {
-            lookups[i] = ResolveAddressesAsync(hosts[i].Host, mx.Response.Additionals, cancellationToken);
+            lookups[i] = ResolveAddressesAsync(hosts[i].Host, additionals, cancellationToken);
         }
 
         HostAddresses[] resolved = await Task.WhenAll(lookups).ConfigureAwait(false);
-
         List<DeliveryTarget> targets = [];
         string? temporary = null;
         for (int i = 0; i < hosts.Count; i++)
@@ -248,32 +257,33 @@ internal sealed class DnsRouteResolver : IMailRouteResolver
         }
 
         return new HostAddresses(addresses, addresses.Count > 0 ? null : problem, notFound);
+    }
 
-        static void Collect(Lookup lookup, List<IPAddress> into, ref string? problem, ref bool notFound)
+    /// <summary>The addresses of one A or AAAA answer into <paramref name="into"/>; a missing name or the first failure noted.</summary>
+    private static void Collect(Lookup lookup, List<IPAddress> into, ref string? problem, ref bool notFound)
+    {
+        switch (lookup.Outcome)
         {
-            switch (lookup.Outcome)
-            {
-                case LookupOutcome.Answer:
-                    foreach (DnsResourceRecord record in lookup.Response!.Answers)
+            case LookupOutcome.Answer:
+                foreach (DnsResourceRecord record in lookup.Response!.Answers)
+                {
+                    if (record is ARecord a)
                     {
-                        if (record is ARecord a)
-                        {
-                            into.Add(a.Address);
-                        }
-                        else if (record is AaaaRecord aaaa)
-                        {
-                            into.Add(aaaa.Address);
-                        }
+                        into.Add(a.Address);
                     }
+                    else if (record is AaaaRecord aaaa)
+                    {
+                        into.Add(aaaa.Address);
+                    }
+                }
 
-                    break;
-                case LookupOutcome.NotFound:
-                    notFound = true;
-                    break;
-                default:
-                    problem ??= lookup.Problem;
-                    break;
-            }
+                break;
+            case LookupOutcome.NotFound:
+                notFound = true;
+                break;
+            default:
+                problem ??= lookup.Problem;
+                break;
         }
     }
 

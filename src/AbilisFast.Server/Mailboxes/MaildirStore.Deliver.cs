@@ -37,18 +37,12 @@ internal sealed partial class MaildirStore
         }
 
         MailboxUsage usage = GetOrAdd(folder);
-        string? keyText = key?.Text;
-        if (EarlierDelivery(usage, key) is { } earlier)
+        if (Admit(usage, prefix.Length + length, key, out long reserved) is { } refused)
         {
-            return earlier;
+            return refused;
         }
 
-        if (Reserve(usage, prefix.Length + length, out long reserved) is { } full)
-        {
-            return full;
-        }
-
-        string baseName = MaildirName.NewBase(keyText);
+        string baseName = MaildirName.NewBase(key?.Text);
         string tmpPath = Path.Combine(usage.TmpDirectory, baseName);
         string? newPath = null;
         bool pending = true;
@@ -56,27 +50,17 @@ internal sealed partial class MaildirStore
         try
         {
             EnsureDirectories(usage);
-            long stored;
-            long virtualSize;
+            long stored, virtualSize;
             using (FileStream file = CreateFile(tmpPath))
             {
                 (stored, virtualSize) = CopyAsLf(file, prefix, body, length);
-                lock (usage.Gate)
+                MailboxRoom room = ReserveStored(usage, ref reserved, stored);
+                if (room != MailboxRoom.Ok)
                 {
-                    usage.PendingBytes -= reserved;
-                    reserved = 0;
-                    MailboxRoom room = Room(usage.Bytes + usage.PendingBytes, usage.Mails + usage.PendingMails - 1, stored);
-                    if (room != MailboxRoom.Ok)
-                    {
-                        usage.PendingMails--;
-                        pending = false;
-                        file.Dispose();
-                        _ = TryDelete(tmpPath);
-                        return new MaildirDelivery(room, false, null, null);
-                    }
-
-                    usage.PendingBytes += stored;
-                    reserved = stored;
+                    pending = false;
+                    file.Dispose();
+                    _ = TryDelete(tmpPath);
+                    return new MaildirDelivery(room, false, null, null);
                 }
 
                 // fsync: the data must be on disk before the rename publishes the file.
@@ -85,19 +69,9 @@ internal sealed partial class MaildirStore
 
             string fileName = MaildirName.WithSizes(baseName, stored, virtualSize);
             newPath = Path.Combine(usage.NewDirectory, fileName);
-            lock (usage.Gate)
-            {
-                // Rename and count in one step, so a rescan sees the file either before or after both.
-                File.Move(tmpPath, newPath, overwrite: false);
-                counted = stored;
-                usage.PendingBytes -= reserved;
-                usage.PendingMails--;
-                pending = false;
-                usage.Bytes += stored;
-                usage.Mails++;
-                usage.Dirty = true;
-            }
-
+            Publish(usage, tmpPath, newPath, stored, reserved);
+            counted = stored;
+            pending = false;
             MaildirNative.FSyncDirectory(usage.NewDirectory);
             return new MaildirDelivery(MailboxRoom.Ok, true, fileName, null);
         }
@@ -106,6 +80,53 @@ internal sealed partial class MaildirStore
         {
             string removal = Cleanup(usage, tmpPath, newPath, reserved, pending, counted);
             return MaildirDelivery.Failed(Classify(e), e.Message + removal);
+        }
+    }
+
+    /// <summary>
+    /// The checks before anything is written into the mailbox: no earlier delivery of a recovered
+    /// message, and room reserved for <paramref name="wireSize"/> octets; the refusal, or null.
+    /// </summary>
+    private MaildirDelivery? Admit(MailboxUsage usage, long wireSize, MaildirKey? key, out long reserved)
+    {
+        reserved = 0;
+        return EarlierDelivery(usage, key) ?? Reserve(usage, wireSize, out reserved);
+    }
+
+    /// <summary>
+    /// Once the stored size is known: the reservation becomes that size, or, when the mailbox has no
+    /// room for it, the reservation and the pending mail are dropped; the room found.
+    /// </summary>
+    private MailboxRoom ReserveStored(MailboxUsage usage, ref long reserved, long stored)
+    {
+        lock (usage.Gate)
+        {
+            usage.PendingBytes -= reserved;
+            reserved = 0;
+            MailboxRoom room = Room(usage.Bytes + usage.PendingBytes, usage.Mails + usage.PendingMails - 1, stored);
+            if (room != MailboxRoom.Ok)
+            {
+                usage.PendingMails--;
+                return room;
+            }
+
+            usage.PendingBytes += stored;
+            reserved = stored;
+            return MailboxRoom.Ok;
+        }
+    }
+
+    /// <summary>Renames the written file into new/ and counts it, in one step so a rescan sees the file either before or after both.</summary>
+    private static void Publish(MailboxUsage usage, string tmpPath, string newPath, long stored, long reserved)
+    {
+        lock (usage.Gate)
+        {
+            File.Move(tmpPath, newPath, overwrite: false);
+            usage.PendingBytes -= reserved;
+            usage.PendingMails--;
+            usage.Bytes += stored;
+            usage.Mails++;
+            usage.Dirty = true;
         }
     }
 

@@ -50,6 +50,25 @@ internal static class MetricsExposition
         ArgumentNullException.ThrowIfNull(w);
         ArgumentNullException.ThrowIfNull(snapshot);
         SmtpDisplaySnapshot smtp = snapshot.Smtp;
+        WriteState(w, snapshot);
+        WriteEventCounters(w, smtp);
+        WriteChannelCounters(w, smtp);
+        WriteSinceStartCounters(w, smtp);
+        w.Histogram("abilisfast_smtp_accept_duration_seconds", "end of the message text to the reply (spool write and fsync included)", snapshot.Accept);
+        w.Histogram("abilisfast_delivery_delay_seconds", "acceptance to delivery, per recipient delivered (queue time and retries included)", snapshot.Delivery);
+        if (snapshot.CommitBatches is { } batches)
+        {
+            w.Histogram("abilisfast_spool_commit_batch_size", "messages made durable per group-commit round", batches);
+        }
+
+        w.Gauge("abilisfast_smtp_cleared_timestamp_seconds", "when the statistics were last cleared", smtp.Counters.ClearedAt.ToUnixTimeSeconds());
+        WriteProcess(w);
+    }
+
+    /// <summary>The gauges of the resource's state: activity, sessions, channels, queues, spool and bans.</summary>
+    private static void WriteState(MetricsWriter w, MetricsSnapshot snapshot)
+    {
+        SmtpDisplaySnapshot smtp = snapshot.Smtp;
         w.Gauge("abilisfast_smtp_active", "1 when the resource is ACTIVE (ACT:YES)", smtp.Active ? 1 : 0);
         w.Gauge("abilisfast_smtp_sessions", "CUR-SES: sessions in progress", smtp.CurrentSessions);
         w.Gauge("abilisfast_smtp_channels_active", "ACTIVE-RES-IN, ACTIVE-RES-OUT, ACTIVE-MIX-IN, ACTIVE-MIX-OUT")
@@ -75,7 +94,11 @@ internal static class MetricsExposition
         {
             w.Gauge("abilisfast_ipban_banned", "addresses banned now (the IPBAN list size)", banned);
         }
+    }
 
+    /// <summary>The Abilis counters (d s smtp), both directions, since the last clear.</summary>
+    private static void WriteEventCounters(MetricsWriter w, SmtpDisplaySnapshot smtp)
+    {
         w.Counter("abilisfast_smtp_events_total", "The Abilis counters (d s smtp) since the last clear");
         foreach (SmtpCounter counter in Enum.GetValues<SmtpCounter>())
         {
@@ -87,8 +110,11 @@ internal static class MetricsExposition
                 }
             }
         }
+    }
 
-        WriteChannelCounters(w, smtp);
+    /// <summary>The counters kept since the start: timeouts, loops, refused recipients, DSN reports.</summary>
+    private static void WriteSinceStartCounters(MetricsWriter w, SmtpDisplaySnapshot smtp)
+    {
         w.Counter("abilisfast_smtp_in_timeouts_total", "inbound sessions ended by a deadline since the start")
             .Sample("abilisfast_smtp_in_timeouts_total", "deadline=\"DT\"", smtp.Timeouts.Idle)
             .Sample("abilisfast_smtp_in_timeouts_total", "deadline=\"DATA-TIMEOUT\"", smtp.Timeouts.DataDeadline)
@@ -108,15 +134,6 @@ internal static class MetricsExposition
         w.Counter("abilisfast_smtp_dsn_reports_done_total", "success and delay reports that left the queue, delivered or failed (an undeliverable report is dropped) since the start")
             .Sample("abilisfast_smtp_dsn_reports_done_total", "result=\"delivered\"", smtp.Reports.Sent)
             .Sample("abilisfast_smtp_dsn_reports_done_total", "result=\"failed\"", smtp.Reports.Failed);
-        w.Histogram("abilisfast_smtp_accept_duration_seconds", "end of the message text to the reply (spool write and fsync included)", snapshot.Accept);
-        w.Histogram("abilisfast_delivery_delay_seconds", "acceptance to delivery, per recipient delivered (queue time and retries included)", snapshot.Delivery);
-        if (snapshot.CommitBatches is { } batches)
-        {
-            w.Histogram("abilisfast_spool_commit_batch_size", "messages made durable per group-commit round", batches);
-        }
-
-        w.Gauge("abilisfast_smtp_cleared_timestamp_seconds", "when the statistics were last cleared", smtp.Counters.ClearedAt.ToUnixTimeSeconds());
-        WriteProcess(w);
     }
 
     /// <summary>Every channel by its direction and SMTP state (idle channels show as READY): the sessions by state.</summary>

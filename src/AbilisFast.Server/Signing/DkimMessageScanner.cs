@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Text;
 
 namespace AbilisFast.Server.Signing;
@@ -81,57 +82,11 @@ internal sealed class DkimMessageScanner : IDisposable
         switch (_state)
         {
             case State.LineStart:
-                if (b == (byte)'\r')
-                {
-                    _state = State.BlankLine;
-                }
-                else if (b == (byte)'\n')
-                {
-                    EndHeader();
-                }
-                else if (b is (byte)' ' or (byte)'\t')
-                {
-                    if (_fields.Count == 0 && _field.Count == 0 && _name.Count == 0)
-                    {
-                        Fail("the header starts with a continuation line");
-                        return;
-                    }
-
-                    Keep(b);
-                    _state = State.Value;
-                }
-                else
-                {
-                    EndField();
-                    _name.Add(b);
-                    _state = State.Name;
-                }
-
+                AtLineStart(b);
                 break;
 
             case State.Name:
-                if (b == (byte)':')
-                {
-                    string name = Encoding.Latin1.GetString([.. _name]).TrimEnd(' ', '\t');
-                    _collecting = _signed.Contains(name);
-                    if (_collecting)
-                    {
-                        _field.AddRange(_name);
-                        _field.Add(b);
-                        _kept += _name.Count + 1;
-                    }
-
-                    _state = State.Value;
-                }
-                else if (b is (byte)'\r' or (byte)'\n' || _name.Count >= MaxNameLength || b < 0x20 && b != (byte)'\t')
-                {
-                    Fail("a header line is not a header field (no colon)");
-                }
-                else
-                {
-                    _name.Add(b);
-                }
-
+                InName(b);
                 break;
 
             case State.Value:
@@ -154,6 +109,64 @@ internal sealed class DkimMessageScanner : IDisposable
                 }
 
                 break;
+        }
+    }
+
+    /// <summary>The first byte of a header line: the empty line, a continuation, or a new field's name.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void AtLineStart(byte b)
+    {
+        if (b == (byte)'\r')
+        {
+            _state = State.BlankLine;
+        }
+        else if (b == (byte)'\n')
+        {
+            EndHeader();
+        }
+        else if (b is (byte)' ' or (byte)'\t')
+        {
+            if (_fields.Count == 0 && _field.Count == 0 && _name.Count == 0)
+            {
+                Fail("the header starts with a continuation line");
+                return;
+            }
+
+            Keep(b);
+            _state = State.Value;
+        }
+        else
+        {
+            EndField();
+            _name.Add(b);
+            _state = State.Name;
+        }
+    }
+
+    /// <summary>A byte of a field name; at the colon, whether the field is one to sign (then kept from its name on).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void InName(byte b)
+    {
+        if (b == (byte)':')
+        {
+            string name = Encoding.Latin1.GetString([.. _name]).TrimEnd(' ', '\t');
+            _collecting = _signed.Contains(name);
+            if (_collecting)
+            {
+                _field.AddRange(_name);
+                _field.Add(b);
+                _kept += _name.Count + 1;
+            }
+
+            _state = State.Value;
+        }
+        else if (b is (byte)'\r' or (byte)'\n' || _name.Count >= MaxNameLength || b < 0x20 && b != (byte)'\t')
+        {
+            Fail("a header line is not a header field (no colon)");
+        }
+        else
+        {
+            _name.Add(b);
         }
     }
 

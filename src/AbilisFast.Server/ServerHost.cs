@@ -72,11 +72,7 @@ internal static class ServerHost
             await using var logFile = new SessionLogFile(log, Path.Combine(settings.WorkDir, "log"), () => context.Settings, line => console.WriteLine($"abilisfast: {line}"));
             logFile.Start();
             await using var delivery = new DeliveryEngine(context, new LiveRouteResolver(context), mailboxes);
-            foreach (RecoveredMessage message in recovered)
-            {
-                delivery.Recover(message);
-            }
-
+            Requeue(delivery, recovered);
             IpBanService bans = StartIpBan(settings, context, configuration, console);
             await using var server = new SmtpListener(context, bans);
             configuration?.Attach(context);
@@ -97,12 +93,7 @@ internal static class ServerHost
             await RunUntilStoppedAsync(service, configuration, log, console, status,
                 () => report(recipients.Reload(context.Settings)), stop).ConfigureAwait(false);
             notifier?.Stopping();
-            console.WriteLine("abilisfast: stopping");
-            await server.StopAsync(ShutdownDeadline).ConfigureAwait(false);
-            await delivery.StopAsync(ShutdownDeadline).ConfigureAwait(false);
-            await spool.DisposeAsync().ConfigureAwait(false);
-            await logFile.DisposeAsync().ConfigureAwait(false);
-            console.WriteLine("abilisfast: stopped");
+            await ShutDownAsync(server, delivery, spool, logFile, console).ConfigureAwait(false);
             return ExitCodes.Ok;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException)
@@ -110,6 +101,26 @@ internal static class ServerHost
             console.WriteLine(WorkDirMessage(settings.WorkDir, e));
             return ExitCodes.WorkDirUnusable;
         }
+    }
+
+    /// <summary>The messages recovered from the spool at start go back into the delivery queue.</summary>
+    private static void Requeue(DeliveryEngine delivery, IReadOnlyList<RecoveredMessage> recovered)
+    {
+        foreach (RecoveredMessage message in recovered)
+        {
+            delivery.Recover(message);
+        }
+    }
+
+    /// <summary>The orderly stop: the SMTP listener, then delivery (each within <see cref="ShutdownDeadline"/>), then the spool and the log file.</summary>
+    private static async Task ShutDownAsync(SmtpListener server, DeliveryEngine delivery, SpoolStore spool, SessionLogFile logFile, TextWriter console)
+    {
+        console.WriteLine("abilisfast: stopping");
+        await server.StopAsync(ShutdownDeadline).ConfigureAwait(false);
+        await delivery.StopAsync(ShutdownDeadline).ConfigureAwait(false);
+        await spool.DisposeAsync().ConfigureAwait(false);
+        await logFile.DisposeAsync().ConfigureAwait(false);
+        console.WriteLine("abilisfast: stopped");
     }
 
     /// <summary>

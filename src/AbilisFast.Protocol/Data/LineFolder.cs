@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace AbilisFast.Protocol.Data;
 
 /// <summary>
@@ -58,27 +60,11 @@ internal struct LineFolder
         while (src < source.Length)
         {
             ReadOnlySpan<byte> rest = source[src..];
-
-            // Room for a line from here, keeping a margin for a stuffed dot and the rest of a UTF-8
-            // sequence that the next chunk may finish.
-            int room = MaxLineLength - 4 - column;
-            if (room > 0)
+            int fitting = Fitting(rest, ref column);
+            if (fitting > 0)
             {
-                int last = (rest.Length > room ? rest[..room] : rest).LastIndexOf((byte)'\n');
-                if (last >= 0)
-                {
-                    src += last + 1;
-                    column = 0;
-                    continue;
-                }
-
-                if (rest.Length <= room)
-                {
-                    // The chunk ends inside a line that still fits.
-                    column += rest.Length + (column == 0 && rest[0] == (byte)'.' ? 1 : 0);
-                    src = source.Length;
-                    break;
-                }
+                src += fitting;
+                continue;
             }
 
             // A long line (or one near the limit): find where it needs its first break, if anywhere.
@@ -108,6 +94,39 @@ internal struct LineFolder
         source[block..].CopyTo(destination[dst..]);
         dst += source.Length - block;
         return destination[..dst];
+    }
+
+    /// <summary>
+    /// How many octets at the start of <paramref name="rest"/> (not empty) go through as they are, found
+    /// with one search: up to the last LF within the room left on the line, or all of them when the
+    /// chunk ends inside a line that still fits; 0 when the line from here may need a break.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int Fitting(ReadOnlySpan<byte> rest, ref int column)
+    {
+        // Room for a line from here, keeping a margin for a stuffed dot and the rest of a UTF-8
+        // sequence that the next chunk may finish.
+        int room = MaxLineLength - 4 - column;
+        if (room <= 0)
+        {
+            return 0;
+        }
+
+        int last = (rest.Length > room ? rest[..room] : rest).LastIndexOf((byte)'\n');
+        if (last >= 0)
+        {
+            column = 0;
+            return last + 1;
+        }
+
+        if (rest.Length <= room)
+        {
+            // The chunk ends inside a line that still fits.
+            column += rest.Length + (column == 0 && rest[0] == (byte)'.' ? 1 : 0);
+            return rest.Length;
+        }
+
+        return 0;
     }
 
     /// <summary>

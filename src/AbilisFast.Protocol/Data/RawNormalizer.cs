@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.CompilerServices;
 
 namespace AbilisFast.Protocol.Data;
 
@@ -38,21 +39,9 @@ internal struct RawNormalizer
 
             if (_pendingCr)
             {
-                if (destination.Length - dst < 2)
+                if (!TryEndPendingCr(b, destination, ref src, ref dst))
                 {
                     break;
-                }
-
-                destination[dst++] = (byte)'\r';
-                destination[dst++] = (byte)'\n';
-                _pendingCr = false;
-                if (b == (byte)'\n')
-                {
-                    src++;
-                }
-                else
-                {
-                    _bareCarriageReturns++;
                 }
 
                 continue;
@@ -67,13 +56,11 @@ internal struct RawNormalizer
 
             if (b == (byte)'\n')
             {
-                if (destination.Length - dst < 2)
+                if (!TryWriteCrLf(destination, ref dst))
                 {
                     break;
                 }
 
-                destination[dst++] = (byte)'\r';
-                destination[dst++] = (byte)'\n';
                 _bareLineFeeds++;
                 src++;
                 continue;
@@ -92,6 +79,45 @@ internal struct RawNormalizer
         consumed = src;
         written = dst;
         return src == source.Length ? OperationStatus.Done : OperationStatus.DestinationTooSmall;
+    }
+
+    /// <summary>
+    /// The CR before <paramref name="next"/> is written as CRLF: with the LF that follows it (consumed),
+    /// or alone as a bare CR; false (nothing done) when there is no room.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool TryEndPendingCr(byte next, Span<byte> destination, ref int src, ref int dst)
+    {
+        if (!TryWriteCrLf(destination, ref dst))
+        {
+            return false;
+        }
+
+        _pendingCr = false;
+        if (next == (byte)'\n')
+        {
+            src++;
+        }
+        else
+        {
+            _bareCarriageReturns++;
+        }
+
+        return true;
+    }
+
+    /// <summary>Writes CRLF at <paramref name="dst"/> and moves past it; false (nothing written) when there is no room for both.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool TryWriteCrLf(Span<byte> destination, ref int dst)
+    {
+        if (destination.Length - dst < 2)
+        {
+            return false;
+        }
+
+        destination[dst++] = (byte)'\r';
+        destination[dst++] = (byte)'\n';
+        return true;
     }
 
     /// <summary>

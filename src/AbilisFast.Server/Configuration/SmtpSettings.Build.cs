@@ -12,18 +12,6 @@ internal sealed partial record SmtpSettings
         string workDir = Path.GetFullPath(store.GetValue(P.WDir), currentDirectory);
         string? ipSrcList = NoneToNull(store.GetValue(P.IpSrcList));
         IPAddress? ipSrc = Address(store, P.IpSrc);
-
-        IpAccessList allowed = IpAccessList.Empty;
-        if (ipSrc is not null)
-        {
-            allowed = new IpAccessList([IpNetwork.FromAddress(ipSrc)]);
-        }
-
-        if (ipSrcList is not null)
-        {
-            allowed = allowed.Union(NetList(store, ipSrcList));
-        }
-
         SmtpSettings receiving = new()
         {
             Active = YesNo(store, P.Act),
@@ -37,7 +25,7 @@ internal sealed partial record SmtpSettings
             MaxRcpt = Int(store, P.MaxRcpt),
             IpSrc = ipSrc,
             IpSrcList = ipSrcList,
-            IpSrcAllowed = allowed,
+            IpSrcAllowed = SourcesAllowed(store, ipSrc, ipSrcList),
             LocalDomains = ParameterValues.SplitDomains(store.GetValue(P.LocalDomain)),
             HeloHost = store.GetValue(P.HeloHost),
             WorkDir = workDir,
@@ -73,6 +61,23 @@ internal sealed partial record SmtpSettings
             RecipientDelimiter = store.GetValue(P.RecipientDelimiter),
         };
         return WithDelivery(receiving, store, workDir);
+    }
+
+    /// <summary>The clients allowed to connect: IPSRC and the networks of the IPSRC-LIST list together.</summary>
+    private static IpAccessList SourcesAllowed(ParameterStore store, IPAddress? ipSrc, string? ipSrcList)
+    {
+        IpAccessList allowed = IpAccessList.Empty;
+        if (ipSrc is not null)
+        {
+            allowed = new IpAccessList([IpNetwork.FromAddress(ipSrc)]);
+        }
+
+        if (ipSrcList is not null)
+        {
+            allowed = allowed.Union(NetList(store, ipSrcList));
+        }
+
+        return allowed;
     }
 
     /// <summary>The settings of delivery: the relay server and its TLS, MX, retries, lifetimes, notifications, loops.</summary>

@@ -173,30 +173,7 @@ internal sealed partial class DeliveryEngine
         }
 
         var channel = session.Channel;
-        if ((envelope.Flags & EnvelopeFlags.Notification) != 0)
-        {
-            _context.Count(channel, anyDelivered ? SmtpCounter.NotifySucc : SmtpCounter.NotifyFail, Direction.Out);
-            _notifications.TryRemove(message.Id, out _);
-        }
-        else if ((envelope.Flags & EnvelopeFlags.Report) != 0)
-        {
-            // Success and delay reports stay out of the Abilis counters, which are failure notifications only.
-            _context.Reports.CountDone(anyDelivered);
-        }
-        else
-        {
-            bool isInternal = (envelope.Flags & EnvelopeFlags.Internal) != 0;
-            if (anyDelivered)
-            {
-                _context.Count(channel, isInternal ? SmtpCounter.IntSucc : SmtpCounter.ExtSucc, Direction.Out);
-            }
-
-            if (anyFailed)
-            {
-                _context.Count(channel, isInternal ? SmtpCounter.IntFail : SmtpCounter.ExtFail, Direction.Out);
-            }
-        }
-
+        CountMessage(channel, message.Id, envelope.Flags, anyDelivered, anyFailed);
         CountIf(localDelivered, SmtpCounter.LocalSucc);
         CountIf(localFailed, SmtpCounter.LocalFail);
         CountIf(relayDelivered, SmtpCounter.RelaySucc);
@@ -214,6 +191,37 @@ internal sealed partial class DeliveryEngine
             if (condition)
             {
                 _context.Count(channel, counter, Direction.Out);
+            }
+        }
+    }
+
+    /// <summary>
+    /// The message's own counter once it is done: a failure notification (NOTIFY), a success or delay
+    /// report (kept apart), or an internal or external message (delivered to some, failed for some).
+    /// </summary>
+    private void CountMessage(SmtpChannel channel, uint id, EnvelopeFlags flags, bool anyDelivered, bool anyFailed)
+    {
+        if ((flags & EnvelopeFlags.Notification) != 0)
+        {
+            _context.Count(channel, anyDelivered ? SmtpCounter.NotifySucc : SmtpCounter.NotifyFail, Direction.Out);
+            _notifications.TryRemove(id, out _);
+        }
+        else if ((flags & EnvelopeFlags.Report) != 0)
+        {
+            // Success and delay reports stay out of the Abilis counters, which are failure notifications only.
+            _context.Reports.CountDone(anyDelivered);
+        }
+        else
+        {
+            bool isInternal = (flags & EnvelopeFlags.Internal) != 0;
+            if (anyDelivered)
+            {
+                _context.Count(channel, isInternal ? SmtpCounter.IntSucc : SmtpCounter.ExtSucc, Direction.Out);
+            }
+
+            if (anyFailed)
+            {
+                _context.Count(channel, isInternal ? SmtpCounter.IntFail : SmtpCounter.ExtFail, Direction.Out);
             }
         }
     }

@@ -30,40 +30,7 @@ internal sealed partial class SessionLog
                 start = tail;
             }
 
-            long position = start;
-            int length = 0;
-            ReadOnlySpan<byte> bytes = Bytes;
-            while (position < head)
-            {
-                int offset = OffsetOf(position);
-                long header = Volatile.Read(ref HeaderAt(offset)); // acquire: pairs with the writer's publish
-                if (header == SkipHeader(position))
-                {
-                    position += BufferLength - offset;
-                    continue;
-                }
-
-                if (header != LineHeader(position))
-                {
-                    break; // reserved or claimed but not written yet: keep order, read it next time
-                }
-
-                int lineLength = LengthAt(offset);
-                if (lineLength > MaxLineLength || offset + RecordOverhead + lineLength > BufferLength)
-                {
-                    break; // torn by a lapping writer; the tail check below throws the copy away
-                }
-
-                if (length + lineLength + 1 > destination.Length)
-                {
-                    break;
-                }
-
-                bytes.Slice(offset + RecordOverhead, lineLength).CopyTo(destination[length..]);
-                length += lineLength;
-                destination[length++] = (byte)'\n';
-                position += RecordSize(lineLength);
-            }
+            int length = CopyLines(start, head, destination, out long position);
 
             // As in TryTakeSnapshot: a record overwritten while it was copied implies a tail move
             // that this read is guaranteed to see.
@@ -81,5 +48,50 @@ internal sealed partial class SessionLog
         cursor = Volatile.Read(ref _head.Value);
         lost = true;
         return 0;
+    }
+
+    /// <summary>
+    /// Copies the lines written from <paramref name="start"/> up to <paramref name="head"/>, each with
+    /// an LF, until one is not written yet, looks torn, or would not fit; the octets copied, and in
+    /// <paramref name="position"/> where the next read goes on. The caller checks for a lapping writer.
+    /// </summary>
+    private int CopyLines(long start, long head, Span<byte> destination, out long position)
+    {
+        position = start;
+        int length = 0;
+        ReadOnlySpan<byte> bytes = Bytes;
+        while (position < head)
+        {
+            int offset = OffsetOf(position);
+            long header = Volatile.Read(ref HeaderAt(offset)); // acquire: pairs with the writer's publish
+            if (header == SkipHeader(position))
+            {
+                position += BufferLength - offset;
+                continue;
+            }
+
+            if (header != LineHeader(position))
+            {
+                break; // reserved or claimed but not written yet: keep order, read it next time
+            }
+
+            int lineLength = LengthAt(offset);
+            if (lineLength > MaxLineLength || offset + RecordOverhead + lineLength > BufferLength)
+            {
+                break; // torn by a lapping writer; the caller's tail check throws the copy away
+            }
+
+            if (length + lineLength + 1 > destination.Length)
+            {
+                break;
+            }
+
+            bytes.Slice(offset + RecordOverhead, lineLength).CopyTo(destination[length..]);
+            length += lineLength;
+            destination[length++] = (byte)'\n';
+            position += RecordSize(lineLength);
+        }
+
+        return length;
     }
 }

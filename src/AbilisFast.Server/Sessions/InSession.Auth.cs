@@ -47,29 +47,9 @@ internal sealed partial class InSession
 
     private Step Auth(ReadOnlySpan<byte> argument)
     {
-        if (_context.AuthUsers is null)
+        if (AuthRefusal() is { } refused)
         {
-            return Error(SmtpReplies.NotImplemented);
-        }
-
-        if (_authenticated)
-        {
-            return Error(SmtpReplies.AlreadyAuthenticated);
-        }
-
-        if (!Transport.IsSecure && !PlaintextAuthAllowed)
-        {
-            if (_context.Settings.TlsRequired || _submission)
-            {
-                return Error(SmtpReplies.TlsRequired);
-            }
-
-            return Error(SmtpReplies.AuthEncryptionRequired);
-        }
-
-        if (!_esmtp)
-        {
-            return Error(SmtpReplies.AuthNeedsEhlo);
+            return refused;
         }
 
         int space = argument.IndexOf((byte)' ');
@@ -105,6 +85,27 @@ internal sealed partial class InSession
         }
 
         return Error(SmtpReplies.AuthMechanism);
+    }
+
+    /// <summary>Why AUTH cannot be used now (not offered, done already, plain text without TLS, no EHLO), or null.</summary>
+    private Step? AuthRefusal()
+    {
+        if (_context.AuthUsers is null)
+        {
+            return Error(SmtpReplies.NotImplemented);
+        }
+
+        if (_authenticated)
+        {
+            return Error(SmtpReplies.AlreadyAuthenticated);
+        }
+
+        if (!Transport.IsSecure && !PlaintextAuthAllowed)
+        {
+            return Error(_context.Settings.TlsRequired || _submission ? SmtpReplies.TlsRequired : SmtpReplies.AuthEncryptionRequired);
+        }
+
+        return _esmtp ? null : Error(SmtpReplies.AuthNeedsEhlo);
     }
 
     /// <summary>

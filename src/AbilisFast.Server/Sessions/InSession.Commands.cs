@@ -1,4 +1,4 @@
-
+using System.Runtime.CompilerServices;
 using AbilisFast.Protocol.Addressing;
 using AbilisFast.Protocol.Commands;
 using AbilisFast.Protocol.Esmtp;
@@ -55,6 +55,13 @@ internal sealed partial class InSession
             return Error(SequenceError(verb));
         }
 
+        return Dispatch(verb, argument);
+    }
+
+    /// <summary>The command's own handler, once the verb is known and allowed in this state.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private Step Dispatch(SmtpVerb verb, ReadOnlySpan<byte> argument)
+    {
         switch (verb)
         {
             case SmtpVerb.Helo:
@@ -216,6 +223,24 @@ internal sealed partial class InSession
             return Error(SmtpReplies.Utf8Required);
         }
 
+        if (SizeRefusal(declaredSize) is { } tooBig)
+        {
+            return tooBig;
+        }
+
+        ReadOnlySpan<byte> sender = path.IsNullPath ? default : path.Mailbox(rest);
+        if (_submission && SubmissionRefusal(sender) is { } refusal)
+        {
+            return refusal;
+        }
+
+        BeginTransaction(in parameters, sender);
+        return Step.Continue;
+    }
+
+    /// <summary>A SIZE= over the message size limit, or more than the spool has room for: refused and counted.</summary>
+    private Step? SizeRefusal(long declaredSize)
+    {
         if (declaredSize > _context.Settings.MsgMaxSizeBytes)
         {
             CountRefusedMail(RecipientFlags.None);
@@ -228,17 +253,17 @@ internal sealed partial class InSession
             return Error(SmtpReplies.InsufficientStorage);
         }
 
-        ReadOnlySpan<byte> sender = path.IsNullPath ? default : path.Mailbox(rest);
-        if (_submission && SubmissionRefusal(sender) is { } refusal)
-        {
-            return refusal;
-        }
+        return null;
+    }
 
-        _smtpUtf8 = smtpUtf8;
-        _declaredSize = declaredSize;
-        EnvelopeFlags flags = (smtpUtf8 ? EnvelopeFlags.SmtpUtf8 : 0) | (parameters.EightBitMime ? EnvelopeFlags.EightBitMime : 0)
+    /// <summary>The accepted MAIL: the envelope begins with the sender and its parameters, 250, and RCPT may follow.</summary>
+    private void BeginTransaction(in MailParameters parameters, ReadOnlySpan<byte> sender)
+    {
+        _smtpUtf8 = parameters.SmtpUtf8;
+        _declaredSize = parameters.Size;
+        EnvelopeFlags flags = (parameters.SmtpUtf8 ? EnvelopeFlags.SmtpUtf8 : 0) | (parameters.EightBitMime ? EnvelopeFlags.EightBitMime : 0)
             | (Transport.IsSecure ? EnvelopeFlags.Tls : 0);
-        _envelope.Begin(flags, _context.Time.GetUtcNow(), _remote, _helo.AsSpan(0, _heloLength), sender, declaredSize,
+        _envelope.Begin(flags, _context.Time.GetUtcNow(), _remote, _helo.AsSpan(0, _heloLength), sender, parameters.Size,
             parameters.Return, parameters.EnvelopeId);
         if (parameters.HasAuth)
         {
@@ -247,7 +272,6 @@ internal sealed partial class InSession
 
         SetState(SmtpState.WaitRcpt);
         Reply(SmtpReplies.SenderOk);
-        return Step.Continue;
     }
 
     private Step Rcpt(ReadOnlySpan<byte> argument)

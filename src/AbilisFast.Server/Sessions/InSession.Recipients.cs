@@ -77,22 +77,37 @@ internal sealed partial class InSession
             }
         }
 
-        Span<byte> orcpt = stackalloc byte[500];
-        if (targets is null)
-        {
-            // LOCAL-RCPT:ANY (or no recipient table): a folder of its own, escaped so that no two
-            // local parts share one.
-            Span<byte> folder = stackalloc byte[MailboxFolder.MaxLength];
-            int length = MailboxFolder.Format(MailboxFolder.WithoutExtension(name, settings.RecipientDelimiter), folder);
-            if (_context.Mailboxes?.CheckRoom(folder[..length], _declaredSize) is { } room && room != MailboxRoom.Ok)
-            {
-                return RefuseRcpt(rest, SmtpReplies.MailboxFull);
-            }
+        return targets is null
+            ? OwnFolderRecipient(rest, name, domainAscii, written, notify, originalRecipient)
+            : TableRecipient(rest, targets, domainAscii, written, notify, originalRecipient);
+    }
 
-            AddMailbox(folder[..length], domainAscii, written, notify, originalRecipient, orcpt);
-            return RecipientAccepted();
+    /// <summary>
+    /// LOCAL-RCPT:ANY (or no recipient table): a folder of its own, escaped so that no two local
+    /// parts share one; refused when that mailbox is full.
+    /// </summary>
+    private Step OwnFolderRecipient(ReadOnlySpan<byte> rest, ReadOnlySpan<char> name, string? domainAscii, ReadOnlySpan<byte> written,
+        DsnNotify notify, ReadOnlySpan<byte> originalRecipient)
+    {
+        Span<byte> folder = stackalloc byte[MailboxFolder.MaxLength];
+        int length = MailboxFolder.Format(MailboxFolder.WithoutExtension(name, _context.Settings.RecipientDelimiter), folder);
+        if (_context.Mailboxes?.CheckRoom(folder[..length], _declaredSize) is { } room && room != MailboxRoom.Ok)
+        {
+            return RefuseRcpt(rest, SmtpReplies.MailboxFull);
         }
 
+        Span<byte> orcpt = stackalloc byte[500];
+        AddMailbox(folder[..length], domainAscii, written, notify, originalRecipient, orcpt);
+        return RecipientAccepted();
+    }
+
+    /// <summary>
+    /// A local recipient the recipient table knows: each of its mailboxes and forwarding addresses
+    /// becomes a recipient of its own; refused when that makes too many or every mailbox is full.
+    /// </summary>
+    private Step TableRecipient(ReadOnlySpan<byte> rest, RecipientTarget[] targets, string? domainAscii, ReadOnlySpan<byte> written,
+        DsnNotify notify, ReadOnlySpan<byte> originalRecipient)
+    {
         if (_envelope.RecipientCount + targets.Length > ushort.MaxValue)
         {
             return RefuseRcpt(rest, SmtpReplies.TooManyRecipients);
@@ -103,6 +118,7 @@ internal sealed partial class InSession
             return RefuseRcpt(rest, SmtpReplies.MailboxFull);
         }
 
+        Span<byte> orcpt = stackalloc byte[500];
         foreach (RecipientTarget target in targets)
         {
             if (target.IsMailbox)

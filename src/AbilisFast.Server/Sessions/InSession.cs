@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Diagnostics.CodeAnalysis;
 using System.IO.Pipelines;
 using System.Net;
+using System.Runtime.CompilerServices;
 using AbilisFast.Protocol.Data;
 using AbilisFast.Protocol.Lines;
 using AbilisFast.Protocol.Replies;
@@ -339,14 +340,9 @@ internal sealed partial class InSession : IResettable
 
                     break;
                 case Mode.DiscardLine:
-                    if (LineReader.SkipLine(ref buffer))
+                    if (SkipLongLine(ref buffer) == Step.Close)
                     {
-                        _mode = Mode.Commands;
-                        _authStage = AuthStage.None;
-                        if (Error(SmtpReplies.LineTooLong) == Step.Close)
-                        {
-                            return Step.Close;
-                        }
+                        return Step.Close;
                     }
 
                     break;
@@ -363,19 +359,7 @@ internal sealed partial class InSession : IResettable
                         break;
                     }
 
-                    Touch();
-                    if (flags != LineFlags.None)
-                    {
-                        _authStage = AuthStage.None;
-                        if (Error(SmtpReplies.BareLineEnd) == Step.Close)
-                        {
-                            return Step.Close;
-                        }
-
-                        break;
-                    }
-
-                    Step next = _authStage != AuthStage.None ? AuthResponse(line) : Execute(line);
+                    Step next = CommandLine(line, flags);
                     if (next != Step.Continue)
                     {
                         return next;
@@ -386,6 +370,36 @@ internal sealed partial class InSession : IResettable
         }
 
         return Step.Continue;
+    }
+
+    /// <summary>
+    /// The rest of a command line over the cap: skipped up to its end, then refused as a
+    /// whole; Close when that error was one too many.
+    /// </summary>
+    private Step SkipLongLine(ref ReadOnlySequence<byte> buffer)
+    {
+        if (!LineReader.SkipLine(ref buffer))
+        {
+            return Step.Continue;
+        }
+
+        _mode = Mode.Commands;
+        _authStage = AuthStage.None;
+        return Error(SmtpReplies.LineTooLong) == Step.Close ? Step.Close : Step.Continue;
+    }
+
+    /// <summary>One complete command line (or AUTH response); a line with a bare CR or LF is refused.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private Step CommandLine(ReadOnlySpan<byte> line, LineFlags flags)
+    {
+        Touch();
+        if (flags != LineFlags.None)
+        {
+            _authStage = AuthStage.None;
+            return Error(SmtpReplies.BareLineEnd) == Step.Close ? Step.Close : Step.Continue;
+        }
+
+        return _authStage != AuthStage.None ? AuthResponse(line) : Execute(line);
     }
 
     private void Touch() => Volatile.Write(ref _lastActivity, Environment.TickCount64);

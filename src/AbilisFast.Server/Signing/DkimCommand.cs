@@ -44,15 +44,9 @@ internal static class DkimCommand
         string workDir = parsed.Value("--wdir") ?? ParameterTable.DefaultWorkDir;
         DkimKeyType type = parsed.Value("--type") == "ed25519" ? DkimKeyType.Ed25519 : DkimKeyType.Rsa;
         int bits = parsed.Value("--bits") is { } bitsText ? int.Parse(bitsText, NumberStyles.None, CultureInfo.InvariantCulture) : DkimKey.DefaultRsaBits;
-        if (!ParameterValues.IsSelector(selector))
+        if (NameProblem(selector, domain) is { } problem)
         {
-            error.WriteLine($"abilisfast: --selector {selector} is invalid: letters, digits and '-', labels separated by '.'");
-            return ExitCodes.Usage;
-        }
-
-        if (domain is not null && !ParameterValues.IsDomainName(domain))
-        {
-            error.WriteLine($"abilisfast: --domain {domain} is not a domain name");
+            error.WriteLine($"abilisfast: {problem}");
             return ExitCodes.Usage;
         }
 
@@ -83,6 +77,12 @@ internal static class DkimCommand
 
         return ExitCodes.Ok;
     }
+
+    /// <summary>What is wrong with the --selector or --domain given, or null.</summary>
+    private static string? NameProblem(string selector, string? domain) =>
+        !ParameterValues.IsSelector(selector) ? $"--selector {selector} is invalid: letters, digits and '-', labels separated by '.'"
+        : domain is not null && !ParameterValues.IsDomainName(domain) ? $"--domain {domain} is not a domain name"
+        : null;
 
     /// <summary>
     /// Writes the private key with mode 0600, never over an existing file: null when written, else

@@ -109,15 +109,21 @@ internal sealed class DkimSigner
             return new DkimSignature(null, reason);
         }
 
+        return new DkimSignature(SignatureFields(settings, domain!, bodyHash, scanner.Fields), null);
+    }
+
+    /// <summary>One DKIM-Signature field per key (each selector's), all with the same time and body hash.</summary>
+    private byte[] SignatureFields(SmtpSettings settings, string domain, byte[] bodyHash, IReadOnlyList<(string Name, byte[] Raw)> headerFields)
+    {
         KeySet keys = Keys(settings);
         long now = _time.GetUtcNow().ToUnixTimeSeconds();
         var fields = new ArrayBufferWriter<byte>(1024 * keys.Keys.Length);
         for (int i = 0; i < keys.Keys.Length; i++)
         {
-            fields.Write(Sign(keys.Keys[i], settings.DkimSelectors[i], domain!, now, bodyHash, scanner.Fields));
+            fields.Write(Sign(keys.Keys[i], settings.DkimSelectors[i], domain, now, bodyHash, headerFields));
         }
 
-        return new DkimSignature(fields.WrittenSpan.ToArray(), null);
+        return fields.WrittenSpan.ToArray();
     }
 
     /// <summary>One DKIM-Signature field (with its CRLF) by <paramref name="key"/> over the selected fields.</summary>
@@ -234,6 +240,35 @@ internal sealed class DkimSigner
     {
         string text = Encoding.UTF8.GetString(field);
         string value = text[(text.IndexOf(':', StringComparison.Ordinal) + 1)..].Replace("\r\n", string.Empty, StringComparison.Ordinal);
+        string address = Unquoted(value);
+        if (address.Contains(',', StringComparison.Ordinal) || address.Contains(';', StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        int open = address.LastIndexOf('<');
+        if (open >= 0)
+        {
+            int close = address.IndexOf('>', open);
+            if (close < 0)
+            {
+                return null;
+            }
+
+            address = address[(open + 1)..close];
+        }
+
+        int at = address.LastIndexOf('@');
+        string domain = at < 0 ? string.Empty : address[(at + 1)..].Trim().TrimEnd('.');
+        return domain.Length == 0 || domain.Any(char.IsWhiteSpace) ? null : domain.ToLowerInvariant();
+    }
+
+    /// <summary>
+    /// The field value with comments left out and what is quoted or escaped masked with 'x' (so that a
+    /// comma, "&lt;" or "@" in a display name is not taken for the address's).
+    /// </summary>
+    private static string Unquoted(string value)
+    {
         var plain = new StringBuilder();
         bool quoted = false;
         int comment = 0;
@@ -272,27 +307,7 @@ internal sealed class DkimSigner
             }
         }
 
-        string address = plain.ToString();
-        if (address.Contains(',', StringComparison.Ordinal) || address.Contains(';', StringComparison.Ordinal))
-        {
-            return null;
-        }
-
-        int open = address.LastIndexOf('<');
-        if (open >= 0)
-        {
-            int close = address.IndexOf('>', open);
-            if (close < 0)
-            {
-                return null;
-            }
-
-            address = address[(open + 1)..close];
-        }
-
-        int at = address.LastIndexOf('@');
-        string domain = at < 0 ? string.Empty : address[(at + 1)..].Trim().TrimEnd('.');
-        return domain.Length == 0 || domain.Any(char.IsWhiteSpace) ? null : domain.ToLowerInvariant();
+        return plain.ToString();
     }
 
     private KeySet Keys(SmtpSettings settings)

@@ -7,17 +7,7 @@ internal sealed partial class SpoolStore
 {
     private static SpoolStore Recover(string directory, SpoolOptions options, out IReadOnlyList<RecoveredMessage> recovered)
     {
-        var files = new List<(int Number, string Path)>();
-        foreach (string path in System.IO.Directory.EnumerateFiles(directory))
-        {
-            if (SpoolSegment.TryParseFileName(Path.GetFileName(path), out int number))
-            {
-                files.Add((number, path));
-            }
-        }
-
-        files.Sort(static (a, b) => a.Number.CompareTo(b.Number));
-
+        List<(int Number, string Path)> files = SegmentFiles(directory);
         var opened = new List<(int Number, string Path, SafeFileHandle Handle)>(files.Count);
         try
         {
@@ -69,6 +59,22 @@ internal sealed partial class SpoolStore
         }
     }
 
+    /// <summary>The segment files in the spool folder (other files are left alone), by segment number.</summary>
+    private static List<(int Number, string Path)> SegmentFiles(string directory)
+    {
+        var files = new List<(int Number, string Path)>();
+        foreach (string path in System.IO.Directory.EnumerateFiles(directory))
+        {
+            if (SpoolSegment.TryParseFileName(Path.GetFileName(path), out int number))
+            {
+                files.Add((number, path));
+            }
+        }
+
+        files.Sort(static (a, b) => a.Number.CompareTo(b.Number));
+        return files;
+    }
+
     /// <summary>
     /// Eight random bytes from the kernel's generator: Guid.NewGuid takes its random bits from it
     /// (/dev/urandom or getrandom) on Linux, whereas RandomNumberGenerator would load OpenSSL at every start (about
@@ -108,27 +114,14 @@ internal sealed partial class SpoolStore
 
         foreach ((int number, string path, SafeFileHandle handle) in files)
         {
-            _highestSegment = Math.Max(_highestSegment, number);
-            long length = RandomAccess.GetLength(handle);
-            var segment = new SpoolSegment(number, path, handle, length);
-            _segments.Add(segment);
-            if (length > int.MaxValue)
+            if (AddSegment(number, path, handle) is not { } segment)
             {
-                // Never read, so nothing in it is recovered: moved aside whole (a rename, no copy), never deleted.
-                Log($"spool: {path} is too large ({length} bytes) to be a segment; moved to corrupt/");
-                MoveAside(segment);
                 last = null;
                 continue;
             }
 
-            if (buffer.Length < length)
-            {
-                buffer = new byte[length];
-            }
-
-            Span<byte> data = buffer.AsSpan(0, (int)length);
-            ReadFully(handle, data);
-
+            long length = segment.Size;
+            Span<byte> data = ReadWhole(handle, (int)length, ref buffer);
             bool headerOk = length >= SegmentHeaderSize && TryReadSalt(data) == _salt;
             if (!headerOk)
             {
@@ -167,6 +160,39 @@ internal sealed partial class SpoolStore
 
         SweepLocked();
         return recovered;
+    }
+
+    /// <summary>The whole segment file read into <paramref name="buffer"/> (grown when it is too small: one buffer for every segment).</summary>
+    private static Span<byte> ReadWhole(SafeFileHandle handle, int length, ref byte[] buffer)
+    {
+        if (buffer.Length < length)
+        {
+            buffer = new byte[length];
+        }
+
+        Span<byte> data = buffer.AsSpan(0, length);
+        ReadFully(handle, data);
+        return data;
+    }
+
+    /// <summary>
+    /// Registers one segment file found at start; null when it is too large to be one: never read, so
+    /// nothing in it is recovered, moved aside whole (a rename, no copy), never deleted.
+    /// </summary>
+    private SpoolSegment? AddSegment(int number, string path, SafeFileHandle handle)
+    {
+        _highestSegment = Math.Max(_highestSegment, number);
+        long length = RandomAccess.GetLength(handle);
+        var segment = new SpoolSegment(number, path, handle, length);
+        _segments.Add(segment);
+        if (length <= int.MaxValue)
+        {
+            return segment;
+        }
+
+        Log($"spool: {path} is too large ({length} bytes) to be a segment; moved to corrupt/");
+        MoveAside(segment);
+        return null;
     }
 
     private static void ReadFully(SafeFileHandle handle, Span<byte> data)

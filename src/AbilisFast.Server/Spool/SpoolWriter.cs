@@ -172,32 +172,14 @@ internal sealed partial class SpoolWriter : IDisposable
             int commitPayload = SpoolRecord.CommitPrefixSize + envelope.Length;
             int commitSize = SpoolRecord.SizeOf(commitPayload);
             uint fragments = _seq + (_fill > 0 ? 1u : 0u);
-            int fragmentSize = _fill > 0 ? SpoolRecord.SizeOf(_fill) : 0;
-            Span<byte> target;
-            if (fragmentSize + commitSize <= _buffer!.Length)
-            {
-                fragmentSize = SealFragment();
-                target = _buffer.AsSpan(fragmentSize, commitSize);
-            }
-            else
-            {
-                if (_fill > 0)
-                {
-                    FlushFragment();
-                }
-
-                fragmentSize = 0;
-                extra = ArrayPool<byte>.Shared.Rent(commitSize);
-                target = extra.AsSpan(0, commitSize);
-            }
-
+            Span<byte> target = CommitTarget(commitSize, out int fragmentSize, out extra);
             Span<byte> payload = target[SpoolRecord.HeaderSize..];
             BinaryPrimitives.WriteInt64LittleEndian(payload, Length);
             BinaryPrimitives.WriteInt64LittleEndian(payload[8..], DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
             envelope.CopyTo(payload[SpoolRecord.CommitPrefixSize..]);
             SpoolRecord.Seal(target, SpoolRecordType.Commit, Id, fragments, commitPayload, _spool.Seed);
 
-            ReadOnlySpan<byte> records = extra is null ? _buffer.AsSpan(0, fragmentSize + commitSize) : target;
+            ReadOnlySpan<byte> records = extra is null ? _buffer!.AsSpan(0, fragmentSize + commitSize) : target;
             _commitRecordAt = fragmentSize;
             _envelopeLength = envelope.Length;
             _core.Reset();
@@ -220,6 +202,31 @@ internal sealed partial class SpoolWriter : IDisposable
 
         ReturnBuffer();
         return new ValueTask(this, _core.Version);
+    }
+
+    /// <summary>
+    /// Where the commit record goes: right after the last fragment in the buffer when both fit (that
+    /// fragment sealed there, <paramref name="fragmentSize"/> its size: one write for both), else a
+    /// rented array of its own, <paramref name="extra"/> (the fragment written first).
+    /// </summary>
+    private Span<byte> CommitTarget(int commitSize, out int fragmentSize, out byte[]? extra)
+    {
+        extra = null;
+        fragmentSize = _fill > 0 ? SpoolRecord.SizeOf(_fill) : 0;
+        if (fragmentSize + commitSize <= _buffer!.Length)
+        {
+            fragmentSize = SealFragment();
+            return _buffer.AsSpan(fragmentSize, commitSize);
+        }
+
+        if (_fill > 0)
+        {
+            FlushFragment();
+        }
+
+        fragmentSize = 0;
+        extra = ArrayPool<byte>.Shared.Rent(commitSize);
+        return extra.AsSpan(0, commitSize);
     }
 
     /// <summary>Drops the message: nothing written so far becomes visible (uncommitted Data is ignored by recovery).</summary>

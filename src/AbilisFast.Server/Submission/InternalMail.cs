@@ -51,17 +51,7 @@ internal static class InternalMail
             | (eightBit ? EnvelopeFlags.EightBitMime : 0);
         DateTimeOffset now = context.Time.GetUtcNow();
         uint id = spool.NextId();
-        var resolved = new List<(string Address, RecipientFlags Flags)>();
-        foreach (string recipient in recipients)
-        {
-            resolved.AddRange(Resolve(context, recipient, kind));
-        }
-
-        if (resolved.Count > ushort.MaxValue)
-        {
-            throw new InternalMailException("too many recipients once the aliases are expanded");
-        }
-
+        List<(string Address, RecipientFlags Flags)> resolved = ResolveAll(context, recipients, kind);
         using var envelope = new EnvelopeBuilder();
         envelope.Begin(flags, now, null, Encoding.ASCII.GetBytes("localhost"), Encoding.UTF8.GetBytes(sender), body.Length);
         foreach ((string address, RecipientFlags recipientFlags) in resolved)
@@ -102,6 +92,23 @@ internal static class InternalMail
 
         context.Queue.Enqueue(new QueuedMessage(id, stored, now.ToUnixTimeMilliseconds()));
         return id;
+    }
+
+    /// <summary>Every recipient resolved (aliases expanded); too many once expanded is refused.</summary>
+    private static List<(string Address, RecipientFlags Flags)> ResolveAll(SmtpContext context, IReadOnlyList<string> recipients, InternalKind kind)
+    {
+        var resolved = new List<(string Address, RecipientFlags Flags)>();
+        foreach (string recipient in recipients)
+        {
+            resolved.AddRange(Resolve(context, recipient, kind));
+        }
+
+        if (resolved.Count > ushort.MaxValue)
+        {
+            throw new InternalMailException("too many recipients once the aliases are expanded");
+        }
+
+        return resolved;
     }
 
     /// <summary>

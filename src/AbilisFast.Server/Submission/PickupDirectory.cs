@@ -198,25 +198,14 @@ internal static class PickupDirectory
         foreach (string path in files)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            byte[] content;
-            try
+            if (await ReadPickupAsync(context, path, cancellationToken).ConfigureAwait(false) is not var (pickup, text))
             {
-                content = await File.ReadAllBytesAsync(path, cancellationToken).ConfigureAwait(false);
-            }
-            catch (IOException)
-            {
-                continue; // being written or removed: next scan
-            }
-
-            if (!TryParse(content, out PickupFile? pickup, out ReadOnlyMemory<byte> text))
-            {
-                MoveToBad(context, path, "not a pickup file");
                 continue;
             }
 
             string origin = Origin(context.Settings);
-            string sender = SenderOf(pickup!, origin, context.Settings.HeloHost);
-            IReadOnlyList<string> recipients = [.. pickup!.Recipients.Select(r => Qualify(r, origin))];
+            string sender = SenderOf(pickup, origin, context.Settings.HeloHost);
+            IReadOnlyList<string> recipients = [.. pickup.Recipients.Select(r => Qualify(r, origin))];
             ReadOnlyMemory<byte> message = Complete(text.Span, sender, pickup.FullName, context.Settings.HeloHost, context.Time.GetUtcNow());
 
             try
@@ -244,6 +233,31 @@ internal static class PickupDirectory
         }
 
         return queued;
+    }
+
+    /// <summary>
+    /// One pickup file, read and parsed; null when it cannot be read now (being written or removed:
+    /// the next scan tries again) or is not a pickup file (moved to bad/).
+    /// </summary>
+    private static async Task<(PickupFile File, ReadOnlyMemory<byte> Text)?> ReadPickupAsync(SmtpContext context, string path, CancellationToken cancellationToken)
+    {
+        byte[] content;
+        try
+        {
+            content = await File.ReadAllBytesAsync(path, cancellationToken).ConfigureAwait(false);
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+
+        if (!TryParse(content, out PickupFile? pickup, out ReadOnlyMemory<byte> text))
+        {
+            MoveToBad(context, path, "not a pickup file");
+            return null;
+        }
+
+        return (pickup!, text);
     }
 
     /// <summary>

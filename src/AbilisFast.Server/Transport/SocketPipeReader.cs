@@ -323,23 +323,7 @@ internal sealed class SocketPipeReader : PipeReader, IValueTaskSource<ReadResult
         Exception? error = null;
         lock (Sync)
         {
-            ConfiguredValueTaskAwaitable<int>.ConfiguredValueTaskAwaiter receive = _receive;
-            _receive = default;
-            _receiving = false;
-            int n;
-            try
-            {
-                n = receive.GetResult();
-            }
-            catch (Exception e)
-            {
-                n = -1;
-                if (!_completed)
-                {
-                    Fail(e);
-                }
-            }
-
+            int n = EndReceive();
             if (_completed)
             {
                 ReleaseBuffer();
@@ -386,6 +370,27 @@ internal sealed class SocketPipeReader : PipeReader, IValueTaskSource<ReadResult
         else
         {
             _source.SetResult(result);
+        }
+    }
+
+    /// <summary>The finished receive's byte count, or -1 when it failed (the failure kept unless the reader is completed). Under <see cref="Sync"/>.</summary>
+    private int EndReceive()
+    {
+        ConfiguredValueTaskAwaitable<int>.ConfiguredValueTaskAwaiter receive = _receive;
+        _receive = default;
+        _receiving = false;
+        try
+        {
+            return receive.GetResult();
+        }
+        catch (Exception e)
+        {
+            if (!_completed)
+            {
+                Fail(e);
+            }
+
+            return -1;
         }
     }
 

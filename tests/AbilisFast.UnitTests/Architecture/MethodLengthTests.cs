@@ -7,15 +7,17 @@ using Xunit.Abstractions;
 namespace AbilisFast.Server.Tests.Architecture;
 
 /// <summary>
-/// No method under src/ is longer than <see cref="MaxLines"/> lines (a reader should see one whole on
-/// a screen; in practice they stay under about 60). Methods, constructors, operators, accessors,
+/// No method under src/ is longer than <see cref="MaxLines"/> lines: a reader sees one whole on a
+/// screen. A longer one is split by meaning (each part a method with a name that says its one job),
+/// never cut at an arbitrary line; on the per-byte and per-line paths the parts take spans and refs
+/// and the small ones are inlined, so the split costs nothing. Methods, constructors, operators, accessors,
 /// local functions and top-level programs count, from their first line (attributes and doc comments
 /// not included) to their last. The output lists the longest, so a method that grows is seen before
 /// it fails.
 /// </summary>
 public sealed class MethodLengthTests(ITestOutputHelper output)
 {
-    internal const int MaxLines = 80;
+    internal const int MaxLines = 60;
 
     private static string SrcRoot => Path.Combine(ServerProcess.RepositoryRoot(), "src");
 

@@ -101,17 +101,7 @@ internal sealed class OutboundCapabilities
         var mechanisms = new List<string>();
         for (int i = 1; i < lines.Count; i++)
         {
-            string line = lines[i];
-            int space = line.IndexOf(' ');
-            string keyword = space < 0 ? line : line[..space];
-            string argument = space < 0 ? string.Empty : line[(space + 1)..].Trim();
-            if (keyword.StartsWith("AUTH=", StringComparison.OrdinalIgnoreCase))
-            {
-                // The pre-RFC 4954 form some servers still send: "AUTH=PLAIN LOGIN".
-                argument = (keyword[5..] + " " + argument).Trim();
-                keyword = "AUTH";
-            }
-
+            (string keyword, string argument) = SplitLine(lines[i]);
             switch (keyword.ToUpperInvariant())
             {
                 case "PIPELINING":
@@ -155,6 +145,21 @@ internal sealed class OutboundCapabilities
             StartTls = startTls,
             AuthMechanisms = mechanisms,
         };
+    }
+
+    /// <summary>One EHLO line (its code and separator removed): the keyword and its argument.</summary>
+    private static (string Keyword, string Argument) SplitLine(string line)
+    {
+        int space = line.IndexOf(' ');
+        string keyword = space < 0 ? line : line[..space];
+        string argument = space < 0 ? string.Empty : line[(space + 1)..].Trim();
+        if (keyword.StartsWith("AUTH=", StringComparison.OrdinalIgnoreCase))
+        {
+            // The pre-RFC 4954 form some servers still send: "AUTH=PLAIN LOGIN".
+            return ("AUTH", (keyword[5..] + " " + argument).Trim());
+        }
+
+        return (keyword, argument);
     }
 }
 

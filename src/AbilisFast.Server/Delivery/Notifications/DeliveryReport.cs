@@ -247,48 +247,54 @@ internal static partial class DeliveryReport
         foreach (ReportedRecipient recipient in request.Recipients)
         {
             output.Write(MailLines.Crlf);
-            string? originalRecipient = FormatOriginalRecipient(recipient.OriginalRecipient);
-            if (originalRecipient is not null)
-            {
-                StatusField(output, "Original-Recipient", originalRecipient);
-            }
-
-            string address = MailLines.Clean(recipient.Address);
-            StatusField(output, "Final-Recipient", System.Text.Ascii.IsValid(address)
-                ? "rfc822; " + address
-                : "utf-8; " + MailLines.EncodeUtf8AddressXtext(address));
-            StatusField(output, "Action", recipient.Action switch
-            {
-                ReportAction.Delayed => "delayed",
-                ReportAction.Delivered => "delivered",
-                ReportAction.Relayed => "relayed",
-                _ => "failed",
-            });
-            StatusField(output, "Status", MailLines.CleanAscii(recipient.Status));
-            string remote = MailLines.CleanAscii(recipient.RemoteMta);
-            if (remote.Length > 0)
-            {
-                StatusField(output, "Remote-MTA", "dns; " + remote);
-            }
-
-            string diagnostic = MailLines.CleanAscii(recipient.DiagnosticCode);
-            if (diagnostic.Length > 0)
-            {
-                StatusField(output, "Diagnostic-Code", "smtp; " + diagnostic);
-            }
-
-            if (recipient.LastAttempt != default)
-            {
-                StatusField(output, "Last-Attempt-Date", MailLines.FormatDate(recipient.LastAttempt));
-            }
-
-            if (recipient.Action == ReportAction.Delayed && recipient.WillRetryUntil != default)
-            {
-                StatusField(output, "Will-Retry-Until", MailLines.FormatDate(recipient.WillRetryUntil));
-            }
+            RecipientFields(output, recipient);
         }
 
         return output.ToArray();
+    }
+
+    /// <summary>The per-recipient fields of the delivery-status part (RFC 3464 2.3) for one recipient.</summary>
+    private static void RecipientFields(Stream output, ReportedRecipient recipient)
+    {
+        string? originalRecipient = FormatOriginalRecipient(recipient.OriginalRecipient);
+        if (originalRecipient is not null)
+        {
+            StatusField(output, "Original-Recipient", originalRecipient);
+        }
+
+        string address = MailLines.Clean(recipient.Address);
+        StatusField(output, "Final-Recipient", System.Text.Ascii.IsValid(address)
+            ? "rfc822; " + address
+            : "utf-8; " + MailLines.EncodeUtf8AddressXtext(address));
+        StatusField(output, "Action", recipient.Action switch
+        {
+            ReportAction.Delayed => "delayed",
+            ReportAction.Delivered => "delivered",
+            ReportAction.Relayed => "relayed",
+            _ => "failed",
+        });
+        StatusField(output, "Status", MailLines.CleanAscii(recipient.Status));
+        string remote = MailLines.CleanAscii(recipient.RemoteMta);
+        if (remote.Length > 0)
+        {
+            StatusField(output, "Remote-MTA", "dns; " + remote);
+        }
+
+        string diagnostic = MailLines.CleanAscii(recipient.DiagnosticCode);
+        if (diagnostic.Length > 0)
+        {
+            StatusField(output, "Diagnostic-Code", "smtp; " + diagnostic);
+        }
+
+        if (recipient.LastAttempt != default)
+        {
+            StatusField(output, "Last-Attempt-Date", MailLines.FormatDate(recipient.LastAttempt));
+        }
+
+        if (recipient.Action == ReportAction.Delayed && recipient.WillRetryUntil != default)
+        {
+            StatusField(output, "Will-Retry-Until", MailLines.FormatDate(recipient.WillRetryUntil));
+        }
     }
 
     /// <summary>

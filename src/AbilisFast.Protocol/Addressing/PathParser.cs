@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Unicode;
 
@@ -82,6 +83,7 @@ internal static partial class PathParser
     /// The "&gt;" that closes the path (at <paramref name="i"/>), the whole path's length limit, and the
     /// spaces before the parameters; <paramref name="i"/> ends on the first parameter.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static PathStatus ParseClosingBracket(ReadOnlySpan<byte> arg, ref int i, int open, out int close)
     {
         close = i;

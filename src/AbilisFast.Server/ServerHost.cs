@@ -92,8 +92,7 @@ internal static class ServerHost
             notifier?.Ready(status);
             await RunUntilStoppedAsync(service, configuration, log, console, status,
                 () => report(recipients.Reload(context.Settings)), stop).ConfigureAwait(false);
-            notifier?.Stopping();
-            await ShutDownAsync(server, delivery, spool, logFile, console).ConfigureAwait(false);
+            await ShutDownAsync(notifier, server, delivery, spool, logFile, console).ConfigureAwait(false);
             return ExitCodes.Ok;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException)
@@ -112,9 +111,14 @@ internal static class ServerHost
         }
     }
 
-    /// <summary>The orderly stop: the SMTP listener, then delivery (each within <see cref="ShutdownDeadline"/>), then the spool and the log file.</summary>
-    private static async Task ShutDownAsync(SmtpListener server, DeliveryEngine delivery, SpoolStore spool, SessionLogFile logFile, TextWriter console)
+    /// <summary>
+    /// The orderly stop, told to systemd: the SMTP listener, then delivery (each within
+    /// <see cref="ShutdownDeadline"/>), then the spool and the log file.
+    /// </summary>
+    private static async Task ShutDownAsync(SystemdNotifier? notifier, SmtpListener server, DeliveryEngine delivery, SpoolStore spool,
+        SessionLogFile logFile, TextWriter console)
     {
+        notifier?.Stopping();
         console.WriteLine("abilisfast: stopping");
         await server.StopAsync(ShutdownDeadline).ConfigureAwait(false);
         await delivery.StopAsync(ShutdownDeadline).ConfigureAwait(false);

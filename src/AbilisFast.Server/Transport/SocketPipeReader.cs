@@ -241,15 +241,7 @@ internal sealed class SocketPipeReader : PipeReader, IValueTaskSource<ReadResult
             ValueTask<int> receive;
             try
             {
-                if (zeroByte)
-                {
-                    receive = _socket.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None);
-                }
-                else
-                {
-                    MakeRoom();
-                    receive = _socket.ReceiveAsync(_memory[_end..], SocketFlags.None);
-                }
+                receive = StartReceive(zeroByte);
             }
             catch (Exception e)
             {
@@ -287,6 +279,18 @@ internal sealed class SocketPipeReader : PipeReader, IValueTaskSource<ReadResult
             Account(n);
             return;
         }
+    }
+
+    /// <summary>A zero-byte receive (wait for data without holding buffer room), or one into the free room after the data held.</summary>
+    private ValueTask<int> StartReceive(bool zeroByte)
+    {
+        if (zeroByte)
+        {
+            return _socket.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None);
+        }
+
+        MakeRoom();
+        return _socket.ReceiveAsync(_memory[_end..], SocketFlags.None);
     }
 
     /// <summary>

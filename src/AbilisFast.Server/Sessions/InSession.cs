@@ -385,7 +385,7 @@ internal sealed partial class InSession : IResettable
 
         _mode = Mode.Commands;
         _authStage = AuthStage.None;
-        return Error(SmtpReplies.LineTooLong) == Step.Close ? Step.Close : Step.Continue;
+        return Error(SmtpReplies.LineTooLong);
     }
 
     /// <summary>One complete command line (or AUTH response); a line with a bare CR or LF is refused.</summary>
@@ -396,7 +396,7 @@ internal sealed partial class InSession : IResettable
         if (flags != LineFlags.None)
         {
             _authStage = AuthStage.None;
-            return Error(SmtpReplies.BareLineEnd) == Step.Close ? Step.Close : Step.Continue;
+            return Error(SmtpReplies.BareLineEnd);
         }
 
         return _authStage != AuthStage.None ? AuthResponse(line) : Execute(line);

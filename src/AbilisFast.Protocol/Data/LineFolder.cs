@@ -1,5 +1,3 @@
-using System.Runtime.CompilerServices;
-
 namespace AbilisFast.Protocol.Data;
 
 /// <summary>
@@ -101,7 +99,6 @@ internal struct LineFolder
     /// with one search: up to the last LF within the room left on the line, or all of them when the
     /// chunk ends inside a line that still fits; 0 when the line from here may need a break.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static int Fitting(ReadOnlySpan<byte> rest, ref int column)
     {
         // Room for a line from here, keeping a margin for a stuffed dot and the rest of a UTF-8

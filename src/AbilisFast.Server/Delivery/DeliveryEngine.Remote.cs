@@ -263,7 +263,7 @@ internal sealed partial class DeliveryEngine
             return kept;
         }
 
-        _context.Loops.CountLoopBack();
+        _context.Loops.LoopBack.Increment();
         _context.Log.Write(attempt.Tag, $"Mail for {(server is not null ? server : domain)} loops back to myself: {which} is this server");
         foreach (int i in group)
         {

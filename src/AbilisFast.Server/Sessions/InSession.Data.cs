@@ -166,7 +166,7 @@ internal sealed partial class InSession
             // With our own Received: field the message would carry more than HOP-LIMIT: a mail loop.
             AbortWriter();
             CountRefusedMail(kinds);
-            _context.Loops.CountHopLimit();
+            _context.Loops.HopLimit.Increment();
             EndTransaction(RefuseTooManyHops());
             return default;
         }

@@ -59,7 +59,7 @@ internal sealed partial class InSession
         _junk++;
         if (_junk > ChannelStress.StressJunkLimit && _stress is { IsActive: true })
         {
-            _context.Timeouts.CountJunkClosed();
+            _context.Timeouts.JunkClosed.Increment();
             _context.Log.Write(LogTag.Channel(_channelNumber), "Closed: NOOP/RSET/VRFY/HELP while every channel is busy"u8);
             Reply(SmtpReplies.TooManyJunkCommands);
             return Step.Close;
@@ -129,7 +129,7 @@ internal sealed partial class InSession
         }
 
         Volatile.Write(ref _shed, 2);
-        _context.Timeouts.CountShed();
+        _context.Timeouts.Shed.Increment();
         _context.Log.Write(LogTag.Channel(_channelNumber), "Closed: idle while every channel is busy, channel given to a waiting connection"u8);
         return true;
     }

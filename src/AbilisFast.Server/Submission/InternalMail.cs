@@ -187,7 +187,7 @@ internal static class InternalMail
         hops.Feed(body);
         if (hops.Count >= context.Settings.HopLimit)
         {
-            context.Loops.CountHopLimit();
+            context.Loops.HopLimit.Increment();
             if (kind == InternalKind.Internal)
             {
                 context.Count(null, SmtpCounter.IntFail, Direction.In);

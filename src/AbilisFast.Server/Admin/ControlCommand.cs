@@ -2,7 +2,6 @@ using System.Globalization;
 using System.Net.Sockets;
 using System.Text;
 using System.Text.RegularExpressions;
-using AbilisFast.Server.Configuration;
 
 namespace AbilisFast.Server.Admin;
 

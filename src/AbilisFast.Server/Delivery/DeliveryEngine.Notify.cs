@@ -1,6 +1,5 @@
 using System.Net;
 using AbilisFast.Protocol.Esmtp;
-using AbilisFast.Server.Diagnostics;
 using AbilisFast.Server.Queue;
 using AbilisFast.Server.Spool;
 using AbilisFast.Server.Submission;

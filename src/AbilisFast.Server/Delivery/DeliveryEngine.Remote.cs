@@ -3,8 +3,6 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using AbilisFast.Protocol.States;
 using AbilisFast.Server.Channels;
-using AbilisFast.Server.Configuration;
-using AbilisFast.Server.Diagnostics;
 using AbilisFast.Server.Queue;
 using AbilisFast.Server.Runtime;
 

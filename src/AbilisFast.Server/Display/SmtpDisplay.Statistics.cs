@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text;
-using AbilisFast.Server.Diagnostics;
 
 namespace AbilisFast.Server.Display;
 

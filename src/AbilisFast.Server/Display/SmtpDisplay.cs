@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Text;
 using AbilisFast.Protocol.States;
-using AbilisFast.Server.Diagnostics;
 
 namespace AbilisFast.Server.Display;
 

@@ -2,8 +2,6 @@ using System.Globalization;
 using System.Net;
 using AbilisFast.Protocol.States;
 using AbilisFast.Server.Channels;
-using AbilisFast.Server.Configuration;
-using AbilisFast.Server.Diagnostics;
 using AbilisFast.Server.Runtime;
 
 namespace AbilisFast.Server.Display;

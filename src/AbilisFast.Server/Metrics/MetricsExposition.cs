@@ -1,6 +1,5 @@
 using System.Globalization;
 using AbilisFast.Protocol.States;
-using AbilisFast.Server.Diagnostics;
 using AbilisFast.Server.Display;
 using AbilisFast.Server.Runtime;
 using AbilisFast.Server.Spool;

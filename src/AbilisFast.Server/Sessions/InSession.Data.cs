@@ -3,7 +3,6 @@ using System.Globalization;
 using AbilisFast.Protocol.Data;
 using AbilisFast.Protocol.Replies;
 using AbilisFast.Protocol.States;
-using AbilisFast.Server.Diagnostics;
 using AbilisFast.Server.Queue;
 using AbilisFast.Server.Spool;
 

@@ -1,7 +1,6 @@
 using AbilisFast.Protocol.Commands;
 using AbilisFast.Protocol.Replies;
 using AbilisFast.Protocol.States;
-using AbilisFast.Server.Diagnostics;
 
 namespace AbilisFast.Server.Sessions;
 

@@ -1,8 +1,6 @@
 using System.Globalization;
 using System.Text;
 using AbilisFast.Protocol.Data;
-using AbilisFast.Server.Configuration;
-using AbilisFast.Server.Diagnostics;
 using AbilisFast.Server.Queue;
 using AbilisFast.Server.Runtime;
 using AbilisFast.Server.Spool;

@@ -12,12 +12,10 @@ namespace AbilisFast.Protocol.Data;
 internal struct RawNormalizer
 {
     private bool _pendingCr;
-    private long _bareLineFeeds;
-    private long _bareCarriageReturns;
+    private BareLineEndings _bare;
 
-    public readonly long BareLineFeeds => _bareLineFeeds;
-
-    public readonly long BareCarriageReturns => _bareCarriageReturns;
+    /// <summary>The bare LF and bare CR bytes seen (and written as CRLF) since the last reset.</summary>
+    public readonly BareLineEndings Bare => _bare;
 
     /// <summary>True when a CR was consumed whose meaning is not yet known.</summary>
     public readonly bool HasPendingCr => _pendingCr;
@@ -56,12 +54,13 @@ internal struct RawNormalizer
 
             if (b == (byte)'\n')
             {
-                if (!TryWriteCrLf(destination, ref dst))
+                if (destination.Length - dst < 2)
                 {
                     break;
                 }
 
-                _bareLineFeeds++;
+                LineText.WriteCrLf(destination, ref dst);
+                _bare.LineFeeds++;
                 src++;
                 continue;
             }
@@ -88,11 +87,12 @@ internal struct RawNormalizer
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private bool TryEndPendingCr(byte next, Span<byte> destination, ref int src, ref int dst)
     {
-        if (!TryWriteCrLf(destination, ref dst))
+        if (destination.Length - dst < 2)
         {
             return false;
         }
 
+        LineText.WriteCrLf(destination, ref dst);
         _pendingCr = false;
         if (next == (byte)'\n')
         {
@@ -100,23 +100,9 @@ internal struct RawNormalizer
         }
         else
         {
-            _bareCarriageReturns++;
+            _bare.CarriageReturns++;
         }
 
-        return true;
-    }
-
-    /// <summary>Writes CRLF at <paramref name="dst"/> and moves past it; false (nothing written) when there is no room for both.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static bool TryWriteCrLf(Span<byte> destination, ref int dst)
-    {
-        if (destination.Length - dst < 2)
-        {
-            return false;
-        }
-
-        destination[dst++] = (byte)'\r';
-        destination[dst++] = (byte)'\n';
         return true;
     }
 
@@ -137,11 +123,9 @@ internal struct RawNormalizer
             return OperationStatus.DestinationTooSmall;
         }
 
-        destination[0] = (byte)'\r';
-        destination[1] = (byte)'\n';
-        written = 2;
+        LineText.WriteCrLf(destination, ref written);
         _pendingCr = false;
-        _bareCarriageReturns++;
+        _bare.CarriageReturns++;
         return OperationStatus.Done;
     }
 }

@@ -1,8 +1,6 @@
 using System.Text;
 using AbilisFast.Protocol.States;
 using AbilisFast.Server.Channels;
-using AbilisFast.Server.Configuration;
-using AbilisFast.Server.Diagnostics;
 using AbilisFast.Server.Mailboxes;
 using AbilisFast.Server.Queue;
 using AbilisFast.Server.Recipients;

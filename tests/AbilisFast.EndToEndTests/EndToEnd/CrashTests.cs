@@ -182,8 +182,7 @@ public sealed class CrashTests
     public async Task SigtermStopsGracefullyWithExitZero()
     {
         using ServerProcess server = await ServerProcess.StartAsync(parameters: Local);
-        await using SmtpTestClient idle = await SmtpTestClient.ConnectAsync(server.Port);
-        Assert.StartsWith("220 ", await idle.ReadReplyAsync());
+        await using SmtpTestClient idle = await SmtpTestClient.ConnectGreetedAsync(server.Port);
         Assert.Equal(0, await server.TerminateAsync(TimeSpan.FromSeconds(20)));
         Assert.StartsWith("421 4.3.2", await idle.ReadReplyAsync());
         Assert.Contains("stopped", server.Stderr);

@@ -1,7 +1,3 @@
-using System.Text;
-using AbilisFast.Protocol.Addressing;
-using AbilisFast.Protocol.Esmtp;
-
 namespace AbilisFast.Protocol.Tests.Addressing;
 
 public sealed class PathParserTests

@@ -1,5 +1,3 @@
-using System.Buffers;
-using AbilisFast.Protocol.Data;
 using CsCheck;
 
 namespace AbilisFast.Protocol.Tests.Data;

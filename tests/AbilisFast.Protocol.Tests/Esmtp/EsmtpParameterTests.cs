@@ -1,6 +1,3 @@
-using System.Text;
-using AbilisFast.Protocol.Esmtp;
-
 namespace AbilisFast.Protocol.Tests.Esmtp;
 
 public sealed class EsmtpParameterTests

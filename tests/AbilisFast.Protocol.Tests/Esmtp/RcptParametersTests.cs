@@ -1,5 +1,3 @@
-using AbilisFast.Protocol.Esmtp;
-
 namespace AbilisFast.Protocol.Tests.Esmtp;
 
 public sealed class RcptParametersTests

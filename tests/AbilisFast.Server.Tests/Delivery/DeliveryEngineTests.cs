@@ -346,7 +346,7 @@ public sealed class DeliveryEngineTests : IAsyncLifetime
         // A restart keeps the hold.
         await _rig.Engine!.DisposeAsync();
         _rig.Engine = null;
-        using SpoolStore copy = SpoolStore.Open(CopyOf(_rig.A.SpoolDir), new SpoolOptions { Fsync = false }, out IReadOnlyList<RecoveredMessage> recovered);
+        using SpoolStore copy = SpoolStore.Open(SpoolTestData.CopyOf(_rig.A.SpoolDir), new SpoolOptions { Fsync = false }, out IReadOnlyList<RecoveredMessage> recovered);
         var context = new SmtpContext(_rig.A.Settings, new SessionLog(), copy) { Mailboxes = _rig.A.Mailboxes };
         await using var again = new DeliveryEngine(context, _rig.Routes, _rig.A.Mailboxes);
         again.Recover(Assert.Single(recovered));
@@ -374,7 +374,7 @@ public sealed class DeliveryEngineTests : IAsyncLifetime
         _rig.Engine = null;
 
         // What a restart sees: the message with its retry record, due in the future.
-        using SpoolStore copy = SpoolStore.Open(CopyOf(_rig.A.SpoolDir), new SpoolOptions { Fsync = false }, out IReadOnlyList<RecoveredMessage> recovered);
+        using SpoolStore copy = SpoolStore.Open(SpoolTestData.CopyOf(_rig.A.SpoolDir), new SpoolOptions { Fsync = false }, out IReadOnlyList<RecoveredMessage> recovered);
         RecoveredMessage message = Assert.Single(recovered);
         Assert.NotNull(message.LastRetry);
         Assert.True(DeliveryState.TryDecode(message.LastRetry, 2, out DeliveryState? state));
@@ -390,18 +390,6 @@ public sealed class DeliveryEngineTests : IAsyncLifetime
         again.Start();
         await WaitUntilAsync(() => _rig.B.Context.Queue.OutCount == 1, "the message at B after the restart");
         await WaitUntilAsync(() => copy.LiveMessages == 0, "the restarted spool to let go");
-    }
-
-    private static string CopyOf(string spoolDir)
-    {
-        string copy = Path.Combine(Path.GetTempPath(), "abilisfast-restart-" + Guid.NewGuid().ToString("N")[..12]);
-        Directory.CreateDirectory(copy);
-        foreach (string file in Directory.GetFiles(spoolDir))
-        {
-            File.Copy(file, Path.Combine(copy, Path.GetFileName(file)));
-        }
-
-        return copy;
     }
 
     /// <summary>A scripted resolver: one answer per domain or host name.</summary>

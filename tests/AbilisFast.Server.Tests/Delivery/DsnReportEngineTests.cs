@@ -175,7 +175,7 @@ public sealed class DsnReportEngineTests : IAsyncLifetime
         // A restart reads the flag from the retry record.
         await _rig.Engine!.DisposeAsync();
         _rig.Engine = null;
-        using SpoolStore copy = SpoolStore.Open(CopyOf(_rig.A.SpoolDir), new SpoolOptions { Fsync = false }, out IReadOnlyList<RecoveredMessage> recovered);
+        using SpoolStore copy = SpoolStore.Open(SpoolTestData.CopyOf(_rig.A.SpoolDir), new SpoolOptions { Fsync = false }, out IReadOnlyList<RecoveredMessage> recovered);
         RecoveredMessage message = Assert.Single(recovered, m => Envelope.TryRead(m.Envelope, out Envelope? e) && !e!.IsNullSender);
         Assert.True(DeliveryState.TryDecode(message.LastRetry, 3, out DeliveryState? state));
         Assert.True(state!.DelayReported);
@@ -277,18 +277,6 @@ public sealed class DsnReportEngineTests : IAsyncLifetime
     }
 
     private static int Deferrals(SessionLog log) => log.ReadLines().Count(l => l.Contains("Deferred message", StringComparison.Ordinal));
-
-    private static string CopyOf(string spoolDir)
-    {
-        string copy = Path.Combine(Path.GetTempPath(), "abilisfast-restart-" + Guid.NewGuid().ToString("N")[..12]);
-        Directory.CreateDirectory(copy);
-        foreach (string file in Directory.GetFiles(spoolDir))
-        {
-            File.Copy(file, Path.Combine(copy, Path.GetFileName(file)));
-        }
-
-        return copy;
-    }
 
     /// <summary>A scripted resolver: one answer per domain or host name; "127.0.0.1" is itself.</summary>
 }

@@ -14,9 +14,7 @@ public sealed class JunkAndStressTests
         var (context, server) = await LoopbackServers.StartAsync();
         try
         {
-            await using SmtpTestClient client = await SmtpTestClient.ConnectAsync(server.LocalEndPoint!.Port);
-            Assert.StartsWith("220 ", await client.ReadReplyAsync());
-            Assert.StartsWith("250-", await client.CommandAsync("EHLO client.test"));
+            await using SmtpTestClient client = await SmtpTestClient.ConnectEhloAsync(server.LocalEndPoint!.Port);
 
             // 100 junk commands of all four kinds are answered as usual.
             await client.SendAsync(Pipelined("NOOP", 40) + Pipelined("RSET", 20) + Pipelined("VRFY someone", 20) + Pipelined("HELP", 20));
@@ -59,8 +57,7 @@ public sealed class JunkAndStressTests
         var (context, server) = await LoopbackServers.StartAsync("JUNK-CMD-LIMIT:2");
         try
         {
-            await using SmtpTestClient client = await SmtpTestClient.ConnectAsync(server.LocalEndPoint!.Port);
-            Assert.StartsWith("220 ", await client.ReadReplyAsync());
+            await using SmtpTestClient client = await SmtpTestClient.ConnectGreetedAsync(server.LocalEndPoint!.Port);
             await client.SendAsync(Pipelined("NOOP", 21));
             for (int i = 0; i < 21; i++)
             {

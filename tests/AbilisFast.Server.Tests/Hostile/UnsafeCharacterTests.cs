@@ -1,5 +1,3 @@
-using AbilisFast.Server.Tests.Tls;
-
 namespace AbilisFast.Server.Tests.Hostile;
 
 /// <summary>
@@ -88,9 +86,7 @@ public sealed class UnsafeCharacterTests : IDisposable
     public async Task AnAuthNameWithThemIsLoggedAsInvalid()
     {
         await using TlsServer server = await TlsServer.StartAsync("AUTH-PLAINTEXT:YES");
-        await using SmtpTestClient client = await SmtpTestClient.ConnectAsync(server.Port);
-        Assert.StartsWith("220 ", await client.ReadReplyAsync());
-        Assert.StartsWith("250-", await client.CommandAsync("EHLO client.test"));
+        await using SmtpTestClient client = await SmtpTestClient.ConnectEhloAsync(server.Port);
         Assert.StartsWith("535 ", await client.CommandAsync("AUTH PLAIN " + TlsServer.Plain("bo\u009b31mb\u2028", "whatever")));
         string log = server.Context.Log.SnapshotText();
         Assert.Contains("failed to authenticate as 'bo?31mb?' (not a valid user name)", log);

@@ -97,16 +97,14 @@ public sealed class AuthTests
     {
         await using (TlsServer server = await TlsServer.StartAsync())
         {
-            await using SmtpTestClient client = await SmtpTestClient.ConnectAsync(server.Port);
-            Assert.StartsWith("220 ", await client.ReadReplyAsync());
+            await using SmtpTestClient client = await SmtpTestClient.ConnectGreetedAsync(server.Port);
             Assert.DoesNotContain("AUTH", await client.CommandAsync("EHLO client.test"));
             Assert.Equal("538 5.7.11 Encryption required for requested authentication mechanism", await client.CommandAsync("AUTH PLAIN " + TlsServer.Plain(TlsServer.MailUser, TlsServer.MailPassword)));
         }
 
         await using (TlsServer server = await TlsServer.StartAsync("AUTH-PLAINTEXT:YES"))
         {
-            await using SmtpTestClient client = await SmtpTestClient.ConnectAsync(server.Port);
-            Assert.StartsWith("220 ", await client.ReadReplyAsync());
+            await using SmtpTestClient client = await SmtpTestClient.ConnectGreetedAsync(server.Port);
             Assert.Contains("250-AUTH PLAIN LOGIN", await client.CommandAsync("EHLO client.test"));
             Assert.Equal("235 2.7.0 Authentication successful", await client.CommandAsync("AUTH PLAIN " + TlsServer.Plain(TlsServer.MailUser, TlsServer.MailPassword)));
             await client.SendQueuedAsync("a@client.test", "b@local.test", "Subject: a\r\n\r\nbody\r\n");
@@ -165,9 +163,7 @@ public sealed class AuthTests
     {
         await using TlsServer server = await TlsServer.StartAsync("AUTH-PLAINTEXT:YES");
         server.Context.Log.Verbose = true;
-        await using SmtpTestClient client = await SmtpTestClient.ConnectAsync(server.Port);
-        Assert.StartsWith("220 ", await client.ReadReplyAsync());
-        Assert.StartsWith("250-", await client.CommandAsync("EHLO client.test"));
+        await using SmtpTestClient client = await SmtpTestClient.ConnectEhloAsync(server.Port);
         string plain = TlsServer.Plain(TlsServer.MailUser, TlsServer.MailPassword);
         Assert.Equal("535 5.7.8 Error: authentication credentials invalid", await client.CommandAsync("AUTH PLAIN " + TlsServer.Plain(TlsServer.MailUser, "wrong-one")));
         Assert.Equal("334 VXNlcm5hbWU6", await client.CommandAsync("AUTH LOGIN"));
@@ -212,8 +208,7 @@ public sealed class AuthTests
     public async Task MailAuthParameterIsUnknownWhereAuthIsNotOffered()
     {
         await using TlsServer server = await TlsServer.StartAsync();
-        await using SmtpTestClient client = await SmtpTestClient.ConnectAsync(server.Port);
-        Assert.StartsWith("220 ", await client.ReadReplyAsync());
+        await using SmtpTestClient client = await SmtpTestClient.ConnectGreetedAsync(server.Port);
         Assert.DoesNotContain("AUTH", await client.CommandAsync("EHLO client.test"));
         Assert.Equal("555 5.5.4 Unsupported or malformed MAIL/RCPT parameter", await client.CommandAsync("MAIL FROM:<a@client.test> AUTH=<>"));
     }

@@ -1,7 +1,3 @@
-using System.Text;
-using AbilisFast.Server.Configuration;
-using AbilisFast.Server.Recipients;
-
 namespace AbilisFast.Server.Tests.Recipients;
 
 public sealed class MailboxFolderTests

@@ -48,10 +48,12 @@ public sealed class DsnReportEngineTests : IAsyncLifetime
         Assert.Contains("\nAuto-Submitted: auto-replied\n", report);
         Assert.Contains("Content-Type: multipart/report; report-type=delivery-status;", report);
         string status = StatusPart(report);
-        Assert.Contains("Reporting-MTA: dns; mx.test\n", status);
-        Assert.Contains("Original-Envelope-Id: env+2Bone\n", status);
-        Assert.Contains("Arrival-Date: ", status);
-        Assert.Contains("Original-Recipient: rfc822; U+2Bx@a.test\nFinal-Recipient: rfc822; u@a.test\nAction: delivered\nStatus: 2.0.0\n", status);
+        AssertText.ContainsAll(
+            status,
+            "Reporting-MTA: dns; mx.test\n",
+            "Original-Envelope-Id: env+2Bone\n",
+            "Arrival-Date: ",
+            "Original-Recipient: rfc822; U+2Bx@a.test\nFinal-Recipient: rfc822; u@a.test\nAction: delivered\nStatus: 2.0.0\n");
         Assert.DoesNotContain("v@a.test", status); // no NOTIFY: failure only
         // RET=FULL concerns failures: a success report returns the header section only.
         Assert.Contains("Content-Type: text/rfc822-headers", report);

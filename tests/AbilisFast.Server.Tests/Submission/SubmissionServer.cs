@@ -68,9 +68,7 @@ internal sealed class SubmissionServer : InProcessServer
     /// <summary>MAIL, one RCPT, DATA and the text; the final reply.</summary>
     public static async Task<string?> SendAsync(SmtpTestClient client, string from, string to, string text)
     {
-        Assert.Equal("250 2.1.0 Ok", await client.CommandAsync($"MAIL FROM:<{from}>"));
-        Assert.Equal("250 2.1.5 Ok", await client.CommandAsync($"RCPT TO:<{to}>"));
-        Assert.StartsWith("354", await client.CommandAsync("DATA"));
+        await client.OpenDataAsync(from, to);
         return await client.CommandAsync(text + "\r\n.");
     }
 }

@@ -60,13 +60,15 @@ public sealed class IpBanAlertMailTests : IDisposable
         Assert.Contains("\r\nSubject: IPBAN: 203.0.113.7 banned for 10080 minutes after 3 failed logins\r\n", body);
         Assert.Matches(@"\r\nDate: \w{3}, \d\d \w{3} \d{4} \d\d:\d\d:\d\d \+0000\r\n", body);
         Assert.Matches(@"\r\nMessage-ID: <ipban\.\d+\.[0-9a-f]{32}@mx\.test>\r\n", body);
-        Assert.Contains("\r\nAuto-Submitted: auto-generated\r\n", body);
-        Assert.Contains("\r\n\r\nIPBAN on mx.test: 203.0.113.7 failed 3 times within FIND-TIME.\r\n", body);
-        Assert.Contains("\r\nWhat failed:  console login, smtp auth\r\n", body);
-        Assert.Contains("\r\nFailures:     3 (MAX-FAIL), the first at 2025-03-01 12:00:00 UTC, the last at 2025-03-01 12:05:00 UTC\r\n", body);
-        Assert.Contains("\r\nWindow:       FIND-TIME 1440 minutes\r\n", body);
-        Assert.Contains("\r\nBanned until: 2025-03-08 12:05:00 UTC (BAN-TIME 10080 minutes)\r\n", body);
-        Assert.Contains("\r\nTo lift the ban, on the console: clear ipban 203.0.113.7\r\n", body);
+        AssertText.ContainsAll(
+            body,
+            "\r\nAuto-Submitted: auto-generated\r\n",
+            "\r\n\r\nIPBAN on mx.test: 203.0.113.7 failed 3 times within FIND-TIME.\r\n",
+            "\r\nWhat failed:  console login, smtp auth\r\n",
+            "\r\nFailures:     3 (MAX-FAIL), the first at 2025-03-01 12:00:00 UTC, the last at 2025-03-01 12:05:00 UTC\r\n",
+            "\r\nWindow:       FIND-TIME 1440 minutes\r\n",
+            "\r\nBanned until: 2025-03-08 12:05:00 UTC (BAN-TIME 10080 minutes)\r\n",
+            "\r\nTo lift the ban, on the console: clear ipban 203.0.113.7\r\n");
         // The header ends at the first empty line, right before the text.
         Assert.Equal(body.IndexOf("\r\n\r\n", StringComparison.Ordinal), body.IndexOf("\r\n\r\nIPBAN on", StringComparison.Ordinal));
     }

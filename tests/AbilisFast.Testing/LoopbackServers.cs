@@ -27,10 +27,4 @@ internal static class LoopbackServers
 {
     /// <inheritdoc cref="LoopbackServer.StartAsync"/>
     public static Task<LoopbackServer> StartAsync(params string[] parameters) => LoopbackServer.StartAsync(parameters);
-
-    public static async Task StopAsync(TestServerContext context, SmtpListener server)
-    {
-        await server.DisposeAsync();
-        context.Dispose();
-    }
 }

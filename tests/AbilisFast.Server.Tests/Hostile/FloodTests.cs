@@ -52,7 +52,7 @@ public sealed partial class FloodTests
         // Every channel busy: two sessions from each of two addresses, each inside a mail
         // transaction and sending RCPT now and then, so none is idle and none can be closed to
         // make room (as idle ones are under stress): however long the flood takes, it finds no channel.
-        var held = new List<SmtpTestClient>();
+        await using var held = new SmtpClientList();
         using var stopBusy = new CancellationTokenSource();
         var busy = new List<Task>();
         foreach (string address in (string[])["127.0.0.2", "127.0.0.2", "127.0.0.3", "127.0.0.3"])
@@ -93,10 +93,6 @@ public sealed partial class FloodTests
         await Eventually.WaitAsync(() => context.Context.Channels.Active == 3, "a channel freed");
         await LegitimateMessageAsync(port, IPAddress.Parse("127.0.0.9"));
         Assert.Single(context.Stored());
-        foreach (SmtpTestClient client in held)
-        {
-            await client.DisposeAsync();
-        }
     }
 
     [Fact]

@@ -205,36 +205,26 @@ public sealed class LoopbackServerTests
         var context = new SmtpContext(test.Settings, test.Log, test.Spool) { BufferPool = pool };
         await using var server = new SmtpListener(context);
         server.Start(new IPEndPoint(IPAddress.Loopback, 0));
-        var clients = new List<SmtpTestClient>();
-        try
+        await using var clients = new SmtpClientList();
+        for (int i = 0; i < 30; i++)
         {
-            for (int i = 0; i < 30; i++)
-            {
-                SmtpTestClient client = await SmtpTestClient.ConnectAsync(server.LocalEndPoint!.Port);
-                clients.Add(client);
-                Assert.StartsWith("220 ", await client.ReadReplyAsync());
-                Assert.StartsWith("250-", await client.CommandAsync("EHLO idle.test"));
-            }
-
-            // 30 sessions wait for their next command; none of them holds a pooled buffer.
-            Assert.Equal(30, context.Channels.Active);
-            Assert.Equal(0, pool.Outstanding);
-
-            // A partial line in flight does hold one (it must be kept until the line completes).
-            await clients[0].SendAsync("NO");
-            await Eventually.WaitAsync(() => pool.Outstanding != 0, "a pooled buffer for the partial line", TimeSpan.FromSeconds(5));
-
-            Assert.Equal(1, pool.Outstanding);
-            await clients[0].SendAsync("OP\r\n");
-            Assert.Equal("250 2.0.0 Ok", await clients[0].ReadReplyAsync());
+            SmtpTestClient client = await SmtpTestClient.ConnectAsync(server.LocalEndPoint!.Port);
+            clients.Add(client);
+            Assert.StartsWith("220 ", await client.ReadReplyAsync());
+            Assert.StartsWith("250-", await client.CommandAsync("EHLO idle.test"));
         }
-        finally
-        {
-            foreach (SmtpTestClient client in clients)
-            {
-                await client.DisposeAsync();
-            }
-        }
+
+        // 30 sessions wait for their next command; none of them holds a pooled buffer.
+        Assert.Equal(30, context.Channels.Active);
+        Assert.Equal(0, pool.Outstanding);
+
+        // A partial line in flight does hold one (it must be kept until the line completes).
+        await clients[0].SendAsync("NO");
+        await Eventually.WaitAsync(() => pool.Outstanding != 0, "a pooled buffer for the partial line", TimeSpan.FromSeconds(5));
+
+        Assert.Equal(1, pool.Outstanding);
+        await clients[0].SendAsync("OP\r\n");
+        Assert.Equal("250 2.0.0 Ok", await clients[0].ReadReplyAsync());
     }
 
     private sealed class FixedBanList(IPAddress banned) : AbilisFast.Server.Access.IBanList

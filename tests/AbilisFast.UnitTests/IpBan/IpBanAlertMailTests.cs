@@ -25,6 +25,15 @@ public sealed class IpBanAlertMailTests : IDisposable
         return bans;
     }
 
+    /// <summary>Records <paramref name="times"/> failed console logins from <paramref name="address"/>.</summary>
+    private static void FailConsoleLogins(IpBanService bans, IPAddress address, int times)
+    {
+        for (int i = 0; i < times; i++)
+        {
+            bans.RecordFailure(address, "console login");
+        }
+    }
+
     private Task<string> LoggedAsync(string text) =>
         Eventually.WaitAsync(() => _log.FirstOrDefault(l => l.Contains(text, StringComparison.Ordinal)), $"log line '{text}'");
 
@@ -77,10 +86,7 @@ public sealed class IpBanAlertMailTests : IDisposable
     public async Task Action_mail_only_says_max_fail_was_reached_and_nothing_is_banned()
     {
         IpBanService bans = New(IpBanAction.Mail);
-        for (int i = 0; i < 3; i++)
-        {
-            bans.RecordFailure(Attacker, "console login");
-        }
+        FailConsoleLogins(bans, Attacker, 3);
 
         Assert.False(bans.IsBanned(Attacker));
         await LoggedAsync("queued as");
@@ -95,18 +101,12 @@ public sealed class IpBanAlertMailTests : IDisposable
     public async Task Action_ban_sends_no_mail()
     {
         IpBanService bans = New(IpBanAction.Ban);
-        for (int i = 0; i < 3; i++)
-        {
-            bans.RecordFailure(Attacker, "console login");
-        }
+        FailConsoleLogins(bans, Attacker, 3);
 
         Assert.True(bans.IsBanned(Attacker));
         // A mail alert on another service proves the spool works; the BAN-only one queued nothing before it.
         IpBanService other = New(IpBanAction.Mail);
-        for (int i = 0; i < 3; i++)
-        {
-            other.RecordFailure(IPAddress.Parse("198.51.100.9"), "console login");
-        }
+        FailConsoleLogins(other, IPAddress.Parse("198.51.100.9"), 3);
 
         await LoggedAsync("queued as");
         StoredMessage stored = Assert.Single(_server.Stored());
@@ -118,10 +118,7 @@ public sealed class IpBanAlertMailTests : IDisposable
     {
         IpBanService bans = New(IpBanAction.Both);
         _server.Spool.Dispose();
-        for (int i = 0; i < 3; i++)
-        {
-            bans.RecordFailure(Attacker, "console login"); // must not throw
-        }
+        FailConsoleLogins(bans, Attacker, 3); // must not throw
 
         Assert.True(bans.IsBanned(Attacker));
         string line = await LoggedAsync("not sent");

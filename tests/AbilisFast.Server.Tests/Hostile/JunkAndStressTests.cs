@@ -72,11 +72,7 @@ public sealed class JunkAndStressTests
         int port = server.LocalEndPoint!.Port;
         for (int i = 0; i < 2; i++)
         {
-            SmtpTestClient holder = await SmtpTestClient.ConnectAsync(port);
-            holders.Add(holder);
-            Assert.StartsWith("220 ", await holder.ReadReplyAsync());
-            Assert.StartsWith("250-", await holder.CommandAsync("EHLO holder.test"));
-            Assert.Equal("250 2.1.0 Ok", await holder.CommandAsync("MAIL FROM:<h@client.test>"));
+            SmtpTestClient holder = await HoldInTransactionAsync(holders, port);
             Assert.Equal("250 2.0.0 Ok", await holder.CommandAsync("NOOP"));
         }
 
@@ -111,11 +107,7 @@ public sealed class JunkAndStressTests
         int port = server.LocalEndPoint!.Port;
         for (int i = 0; i < 3; i++)
         {
-            SmtpTestClient holder = await SmtpTestClient.ConnectAsync(port);
-            holders.Add(holder);
-            Assert.StartsWith("220 ", await holder.ReadReplyAsync());
-            Assert.StartsWith("250-", await holder.CommandAsync("EHLO holder.test"));
-            Assert.Equal("250 2.1.0 Ok", await holder.CommandAsync("MAIL FROM:<h@client.test>"));
+            await HoldInTransactionAsync(holders, port);
         }
 
         SmtpTestClient? served = null;
@@ -181,5 +173,16 @@ public sealed class JunkAndStressTests
         Assert.Equal("250 2.1.5 Ok", await holders[0].CommandAsync("RCPT TO:<u@local.test>"));
         Assert.Equal("250 2.0.0 Ok", await holders[2].CommandAsync("NOOP"));
         Assert.Contains("Closed: idle while every channel is busy", context.Log.SnapshotText());
+    }
+
+    /// <summary>A session that holds a channel inside a mail transaction (EHLO, MAIL FROM), kept in <paramref name="holders"/>.</summary>
+    private static async Task<SmtpTestClient> HoldInTransactionAsync(SmtpClientList holders, int port)
+    {
+        SmtpTestClient holder = await SmtpTestClient.ConnectAsync(port);
+        holders.Add(holder);
+        Assert.StartsWith("220 ", await holder.ReadReplyAsync());
+        Assert.StartsWith("250-", await holder.CommandAsync("EHLO holder.test"));
+        Assert.Equal("250 2.1.0 Ok", await holder.CommandAsync("MAIL FROM:<h@client.test>"));
+        return holder;
     }
 }

@@ -77,8 +77,8 @@ public sealed class SlowSenderTests
         Assert.Equal(Timeout421, reply);
         Assert.True(sent < line.Length, $"the whole line went out ({sent} bytes) before the 421");
         await AssertDroppedAsync(context, client, "Timeout: DT exceeded");
-        Assert.Equal(1, context.Context.Timeouts.Idle);
-        Assert.Equal(0, context.Context.Timeouts.DataRate + context.Context.Timeouts.DataDeadline);
+        Assert.Equal(1, context.Context.Timeouts.Idle.Value);
+        Assert.Equal(0, context.Context.Timeouts.DataRate.Value + context.Context.Timeouts.DataDeadline.Value);
     }
 
     [Fact]
@@ -93,7 +93,7 @@ public sealed class SlowSenderTests
         Assert.Equal(Timeout421, reply);
         Assert.True(sent < text.Length);
         await AssertDroppedAsync(context, client, "Timeout: DATA-TIMEOUT exceeded");
-        Assert.Equal(1, context.Context.Timeouts.DataDeadline);
+        Assert.Equal(1, context.Context.Timeouts.DataDeadline.Value);
     }
 
     [Theory]
@@ -110,7 +110,7 @@ public sealed class SlowSenderTests
         Assert.Equal(Timeout421, reply);
         Assert.True(sent < text.Length);
         await AssertDroppedAsync(context, client, "Timeout: data slower than MIN-DATA-RATE");
-        Assert.Equal(1, context.Context.Timeouts.DataRate);
+        Assert.Equal(1, context.Context.Timeouts.DataRate.Value);
     }
 
     [Fact]
@@ -128,6 +128,6 @@ public sealed class SlowSenderTests
 
         Assert.Equal("221 2.0.0 Bye", await client.CommandAsync("QUIT"));
         Assert.Equal(2, context.Stored().Count);
-        Assert.Equal(0, context.Context.Timeouts.DataRate);
+        Assert.Equal(0, context.Context.Timeouts.DataRate.Value);
     }
 }

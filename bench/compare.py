@@ -748,13 +748,52 @@ def disk_bandwidth(folder):
     return mib * 1048576 / 1e6 / secs
 
 
+def per_message_fsync_bandwidth(folder, size, messages, writers=4):
+    """The durable work a server must do per message, without a server: `writers` threads (like
+    the 4 sessions) each write its share of `messages` bodies of `size` bytes in 1 MiB os.write
+    calls into its own file and fdatasync after each body. MB/s in total. The ceiling for a relay
+    that syncs each message before its 250 (raw sequential bandwidth assumes one sync at the end)."""
+    import threading
+    chunk = b"x" * min(size, 1048576)
+    failed = []
+
+    def writer(i, count):
+        path = os.path.join(folder, f"fsync-ref.{i}")
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            try:
+                for _ in range(count):
+                    left = size
+                    while left > 0:
+                        left -= os.write(fd, chunk[:left])
+                    os.fdatasync(fd)
+            finally:
+                os.close(fd)
+                os.unlink(path)
+        except OSError as e:
+            failed.append(str(e))
+
+    shares = [messages // writers + (1 if i < messages % writers else 0) for i in range(writers)]
+    threads = [threading.Thread(target=writer, args=(i, n)) for i, n in enumerate(shares)]
+    t0 = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    secs = time.perf_counter() - t0
+    if failed:
+        note("per-message fsync reference failed: " + failed[0])
+        return 0
+    return messages * size / 1e6 / secs
+
+
 def large(results):
     out = {"sizes": {}}
     disk = []
     for size_mb in (1, 10):
         size = size_mb * 1048576
         s = Abilis("durable", ["MSG-MAXSIZE:65535"])
-        rates, hwm, per_run = [], [], None
+        rates, hwm, per_run, fsync_ref = [], [], None, []
         for rep in range(1, (1 if args.quick else args.reps) + 1):
             disk.append(disk_bandwidth(work))
             s.start()
@@ -770,10 +809,16 @@ def large(results):
                 note(f"large {size_mb} MB: {q} queued for {per_run} sent")
             rates.append(mbs)
             hwm.append(status_kb(s.pid, "VmHWM"))
-            log(f"   rep {rep} {size_mb} MB x {per_run}: {mbs:,.0f} MB/s, peak RSS {hwm[-1] / 1024:.1f} MB; disk {disk[-1]:,.0f} MB/s")
             s.stop()
+            # The same bytes, 4 writers, an fdatasync per message, no server (right after the run).
+            fsync_ref.append(per_message_fsync_bandwidth(work, size, per_run))
+            log(f"   rep {rep} {size_mb} MB x {per_run}: {mbs:,.0f} MB/s, peak RSS {hwm[-1] / 1024:.1f} MB; disk {disk[-1]:,.0f} MB/s, "
+                f"write+fdatasync per message (4 writers) {fsync_ref[-1]:,.0f} MB/s")
         out["sizes"][f"{size_mb}MB"] = {"messages_per_run": per_run, "sessions": 4, "mb_s": spread(rates),
-                                       "peak_rss_mb": spread([h / 1024 for h in hwm])}
+                                       "peak_rss_mb": spread([h / 1024 for h in hwm]),
+                                       "fsync_per_message_mb_s": spread(fsync_ref),
+                                       "ratio_to_fsync_per_message": statistics.median(r / f for r, f in zip(rates, fsync_ref) if f > 0)
+                                       if any(f > 0 for f in fsync_ref) else 0}
         # The same client against servers that keep nothing: abilisfast SINK:YES (the receive
         # path without the disk) and smtp-sink (what the client itself can send).
         for other in (Abilis("sink", ["MSG-MAXSIZE:65535"]), SmtpSink()):

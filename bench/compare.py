@@ -10,7 +10,9 @@ Sections (all by default, --only to pick):
   latency    open loop (load tool --rate) at 50 % and 90 % of abilisfast's durable maximum, the
              same offered rate against every durable peer: p50/p90/p99/p99.9
   large      1 MB and 10 MB messages, durable, MB/s against the disk's own write+fdatasync
-             bandwidth (dd conv=fdatasync, same folder, runs alternating), peak RSS of each
+             bandwidth (dd conv=fdatasync, same folder, runs alternating) and against the same
+             writes with an fdatasync per message (4 writers, no server: the ceiling for a sync
+             before each 250), peak RSS of each; with syscalls or large-syscalls, strace -c
   footprint  binary size, idle RSS, exec to first accept, RSS per idle session (10,000 sessions
              that said EHLO) beside Postfix's per smtpd process
   syscalls   strace -c -f per message (sink and durable) and what each durable server fsyncs
@@ -793,7 +795,7 @@ def large(results):
     for size_mb in (1, 10):
         size = size_mb * 1048576
         s = Abilis("durable", ["MSG-MAXSIZE:65535"])
-        rates, hwm, per_run, fsync_ref = [], [], None, []
+        rates, hwm, per_run, fsync_ref, cpu = [], [], None, [], []
         for rep in range(1, (1 if args.quick else args.reps) + 1):
             disk.append(disk_bandwidth(work))
             s.start()
@@ -802,7 +804,9 @@ def large(results):
             if per_run is None:
                 per_run = max(8, int(rate * args.run_secs * (1 if args.quick else 1.5)))
             base = s.queued()
+            c0 = ticks(s.pid)
             secs, rate, j = client("load-tool", s.port, per_run, size=size, sessions=4)
+            cpu.append((ticks(s.pid) - c0) * 1e3 / HZ / (per_run * size / 1e6))
             mbs = rate * size / 1e6
             q = s.queued() - base
             if q != per_run:
@@ -812,11 +816,12 @@ def large(results):
             s.stop()
             # The same bytes, 4 writers, an fdatasync per message, no server (right after the run).
             fsync_ref.append(per_message_fsync_bandwidth(work, size, per_run))
-            log(f"   rep {rep} {size_mb} MB x {per_run}: {mbs:,.0f} MB/s, peak RSS {hwm[-1] / 1024:.1f} MB; disk {disk[-1]:,.0f} MB/s, "
+            log(f"   rep {rep} {size_mb} MB x {per_run}: {mbs:,.0f} MB/s, {cpu[-1]:.2f} ms CPU per MB, peak RSS {hwm[-1] / 1024:.1f} MB; disk {disk[-1]:,.0f} MB/s, "
                 f"write+fdatasync per message (4 writers) {fsync_ref[-1]:,.0f} MB/s")
         out["sizes"][f"{size_mb}MB"] = {"messages_per_run": per_run, "sessions": 4, "mb_s": spread(rates),
                                        "peak_rss_mb": spread([h / 1024 for h in hwm]),
                                        "fsync_per_message_mb_s": spread(fsync_ref),
+                                       "cpu_ms_per_mb": spread(cpu),
                                        "ratio_to_fsync_per_message": statistics.median(r / f for r, f in zip(rates, fsync_ref) if f > 0)
                                        if any(f > 0 for f in fsync_ref) else 0}
         # The same client against servers that keep nothing: abilisfast SINK:YES (the receive
@@ -824,14 +829,18 @@ def large(results):
         for other in (Abilis("sink", ["MSG-MAXSIZE:65535"]), SmtpSink()):
             other.start()
             client("load-tool", other.port, 4 if size_mb == 10 else 20, size=size, sessions=4)
-            v = []
+            v, vc = [], []
             for _ in range(1 if args.quick else 3):
+                c0 = ticks(other.pid)
                 _, rate, _ = client("load-tool", other.port, per_run, size=size, sessions=4)
+                vc.append((ticks(other.pid) - c0) * 1e3 / HZ / (per_run * size / 1e6))
                 v.append(rate * size / 1e6)
             out["sizes"][f"{size_mb}MB"][f"{other.name}_{other.mode}_mb_s"] = spread(v)
-            log(f"   {size_mb} MB into {other.name} ({other.mode}, nothing kept): {statistics.median(v):,.0f} MB/s")
+            out["sizes"][f"{size_mb}MB"][f"{other.name}_{other.mode}_cpu_ms_per_mb"] = spread(vc)
+            log(f"   {size_mb} MB into {other.name} ({other.mode}, nothing kept): {statistics.median(v):,.0f} MB/s, "
+                f"{statistics.median(vc):.2f} ms CPU per MB")
             other.stop()
-        if "syscalls" in args.only.split(",") and not args.quick:
+        if ({"syscalls", "large-syscalls"} & set(args.only.split(","))) and not args.quick:
             # Where the time goes: system calls per message of one more run under strace -c.
             s.start()
             out["sizes"][f"{size_mb}MB"]["syscalls"] = strace_count(s, "load-tool", max(4, per_run // 2), size=size, sessions=4)

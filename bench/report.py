@@ -151,15 +151,18 @@ def summarise(r):
         for k, v in big["sizes"].items():
             ref = v.get("fsync_per_message_mb_s")
             ref_t = f"; {v['ratio_to_fsync_per_message'] * 100:.0f}% of write+fdatasync per message ({rng(ref)} MB/s)" if ref else ""
-            t.append(f"  {k:<5} {rng(v['mb_s'])} MB/s = {v['ratio_to_disk'] * 100:.0f}% of the disk{ref_t}; peak RSS {rng(v['peak_rss_mb'], 1)} MB")
+            cpu_t = f"; server CPU {rng(v['cpu_ms_per_mb'], 2)} ms per MB" if "cpu_ms_per_mb" in v else ""
+            t.append(f"  {k:<5} {rng(v['mb_s'])} MB/s = {v['ratio_to_disk'] * 100:.0f}% of the disk{ref_t}; peak RSS {rng(v['peak_rss_mb'], 1)} MB{cpu_t}")
             md.append(f"| {k} | {v['messages_per_run']} | {rng(v['mb_s'])} | {v['ratio_to_disk'] * 100:.0f}% | "
                       f"{rng(ref) if ref else '–'} | {(str(round(v['ratio_to_fsync_per_message'] * 100)) + '%') if ref else '–'} | {rng(v['peak_rss_mb'], 1)} |")
         md.append("")
         for k, v in big["sizes"].items():
             if "abilisfast_sink_mb_s" in v:
-                t.append(f"  {k} same client into servers that keep nothing: abilisfast SINK:YES {rng(v['abilisfast_sink_mb_s'])} MB/s, "
+                sink_cpu = (f" ({rng(v['abilisfast_sink_cpu_ms_per_mb'], 2)} ms CPU per MB; durable {rng(v['cpu_ms_per_mb'], 2)})"
+                            if "abilisfast_sink_cpu_ms_per_mb" in v and "cpu_ms_per_mb" in v else "")
+                t.append(f"  {k} same client into servers that keep nothing: abilisfast SINK:YES {rng(v['abilisfast_sink_mb_s'])} MB/s{sink_cpu}, "
                          f"smtp-sink {rng(v['smtp-sink_sink_mb_s'])} MB/s")
-                md.append(f"{k}, the same client into servers that keep nothing: abilisfast `SINK:YES` {rng(v['abilisfast_sink_mb_s'])} MB/s, "
+                md.append(f"{k}, the same client into servers that keep nothing: abilisfast `SINK:YES` {rng(v['abilisfast_sink_mb_s'])} MB/s{sink_cpu}, "
                           f"smtp-sink {rng(v['smtp-sink_sink_mb_s'])} MB/s.")
                 md.append("")
             if "syscalls" in v:

@@ -269,55 +269,19 @@ internal sealed partial class SpoolWriter : IDisposable
             int commitPayload = SpoolRecord.CommitPrefixSize + envelope.Length;
             int commitSize = SpoolRecord.SizeOf(commitPayload);
             uint fragments = _seq + (_fill > 0 ? 1u : 0u);
-            int partial = _fill;
-            if (partial > 0)
-            {
-                _sealed += SealAt(_sealed, partial);
-                _sealedRecords++;
-                _fill = 0;
-            }
-
-            int room = Math.Min(_buffer!.Length, _maxAppend);
-            int records = _sealed;
-            Span<byte> target;
-            if (records + commitSize <= room)
-            {
-                // The last records and the Commit record in one pwrite.
-                _appendRecords = partial > 0 ? _sealedRecords - 1 : _sealedRecords;
-                _appendPartial = partial;
-                target = _buffer.AsSpan(records, commitSize);
-            }
-            else
-            {
-                if (records > 0)
-                {
-                    WriteSealed(partial);
-                }
-
-                records = 0;
-                if (commitSize <= room)
-                {
-                    target = _buffer.AsSpan(0, commitSize);
-                }
-                else
-                {
-                    extra = ArrayPool<byte>.Shared.Rent(commitSize);
-                    target = extra.AsSpan(0, commitSize);
-                }
-            }
-
+            Span<byte> target = CommitTarget(commitSize, out int fragmentSize, out extra);
             Span<byte> payload = target[SpoolRecord.HeaderSize..];
             BinaryPrimitives.WriteInt64LittleEndian(payload, Length);
             BinaryPrimitives.WriteInt64LittleEndian(payload[8..], DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
             envelope.CopyTo(payload[SpoolRecord.CommitPrefixSize..]);
             SpoolRecord.Seal(target, SpoolRecordType.Commit, Id, fragments, commitPayload, _spool.Seed);
 
-            ReadOnlySpan<byte> toAppend = extra is null ? _buffer.AsSpan(0, records + commitSize) : target;
-            _commitRecordAt = records;
+            ReadOnlySpan<byte> records = extra is null ? _buffer!.AsSpan(0, fragmentSize + commitSize) : target;
+            _commitRecordAt = fragmentSize;
             _envelopeLength = envelope.Length;
             _core.Reset();
             _state = WriterState.Committing;
-            Append(toAppend, commit: true);
+            Append(records, commit: true);
         }
         catch (Exception ex)
         {
@@ -335,6 +299,47 @@ internal sealed partial class SpoolWriter : IDisposable
 
         ReturnBuffer();
         return new ValueTask(this, _core.Version);
+    }
+
+    /// <summary>
+    /// Where the commit record goes: right after the sealed records still in the buffer (the last
+    /// fragment sealed there; <paramref name="fragmentSize"/> their size: one write for all of them
+    /// and the commit) when they fit, else at the start of the buffer once those were written, or in
+    /// a rented array of its own (<paramref name="extra"/>) when the envelope is larger than the buffer.
+    /// </summary>
+    private Span<byte> CommitTarget(int commitSize, out int fragmentSize, out byte[]? extra)
+    {
+        extra = null;
+        int partial = _fill;
+        if (partial > 0)
+        {
+            _sealed += SealAt(_sealed, partial);
+            _sealedRecords++;
+            _fill = 0;
+        }
+
+        int room = Math.Min(_buffer!.Length, _maxAppend);
+        fragmentSize = _sealed;
+        if (fragmentSize + commitSize <= room)
+        {
+            _appendRecords = partial > 0 ? _sealedRecords - 1 : _sealedRecords;
+            _appendPartial = partial;
+            return _buffer.AsSpan(fragmentSize, commitSize);
+        }
+
+        if (fragmentSize > 0)
+        {
+            WriteSealed(partial);
+        }
+
+        fragmentSize = 0;
+        if (commitSize <= room)
+        {
+            return _buffer.AsSpan(0, commitSize);
+        }
+
+        extra = ArrayPool<byte>.Shared.Rent(commitSize);
+        return extra.AsSpan(0, commitSize);
     }
 
     /// <summary>Drops the message: nothing written so far becomes visible (uncommitted Data is ignored by recovery).</summary>

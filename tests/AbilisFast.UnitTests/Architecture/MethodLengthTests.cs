@@ -1,8 +1,6 @@
-using AbilisFast.Server.Tests.Support;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
-using Xunit.Abstractions;
 
 namespace AbilisFast.Server.Tests.Architecture;
 
@@ -10,7 +8,7 @@ namespace AbilisFast.Server.Tests.Architecture;
 /// No method under src/ is longer than <see cref="MaxLines"/> lines: a reader sees one whole on a
 /// screen. A longer one is split by meaning (each part a method with a name that says its one job),
 /// never cut at an arbitrary line; on the per-byte and per-line paths the parts take spans and refs
-/// and the small ones are inlined, so the split costs nothing. Methods, constructors, operators, accessors,
+/// and allocate nothing, and the small ones are inlined. Methods, constructors, operators, accessors,
 /// local functions and top-level programs count, from their first line (attributes and doc comments
 /// not included) to their last. The output lists the longest, so a method that grows is seen before
 /// it fails.

@@ -38,6 +38,7 @@ if [ ${#variants[@]} = 0 ]; then
         "metrics=MetricsSupport=false"
         "debugger=DebuggerSupport=false"
         "http-activity=HttpActivityPropagationSupport=false"
+        "cert-downloader=CertificateDownloaderSupport=true"
     )
 fi
 

@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Net.Sockets;
 using System.Text;
-using AbilisFast.Server.Configuration;
 
 namespace AbilisFast.Server.Admin;
 
@@ -13,8 +12,6 @@ namespace AbilisFast.Server.Admin;
 internal static class ControlCommand
 {
     public const string Usage = "usage: abilisfast ctl [--user NAME] [--host ADDR] [--port PORT] \"COMMAND\"  (password in ABILISFAST_PASSWORD or on standard input)";
-    public const int LoginFailed = 5;
-    public const int Unreachable = 6;
 
     private static readonly ArgumentGrammar Grammar = new ArgumentGrammar { OptionPrefix = "--", MaxPositionals = 1 }
         .Option("--user", ValueForms.EmptyAllowed)
@@ -66,7 +63,7 @@ internal static class ControlCommand
             if (PromptStart(reply) < 0)
             {
                 error.WriteLine($"abilisfast: login as '{user}' on {host}:{port} refused");
-                return LoginFailed;
+                return ExitCodes.LoginFailed;
             }
 
             await SendAsync(stream, command, cts.Token).ConfigureAwait(false);
@@ -74,12 +71,12 @@ internal static class ControlCommand
             result = WithoutPrompt(result);
             await SendAsync(stream, "quit", cts.Token).ConfigureAwait(false);
             output.Write(result.Replace("\r\n", "\n", StringComparison.Ordinal));
-            return result.TrimStart().StartsWith("ERROR:", StringComparison.Ordinal) ? 1 : ExitCodes.Ok;
+            return result.TrimStart().StartsWith("ERROR:", StringComparison.Ordinal) ? ExitCodes.CommandFailed : ExitCodes.Ok;
         }
         catch (Exception e) when (e is SocketException or IOException or OperationCanceledException)
         {
             error.WriteLine($"abilisfast: cannot talk to the admin port {host}:{port} ({e.Message}); is the server running with ADMIN-PORT:{port}?");
-            return Unreachable;
+            return ExitCodes.Unreachable;
         }
     }
 

@@ -33,11 +33,12 @@ if [ ${#variants[@]} = 0 ]; then
         "eventsource=EventSourceSupport=true"
         "stacktraces=StackTraceSupport=false"
         "speed=OptimizationPreference=Speed"
-        "fold=IlcFoldIdenticalMethodBodies=true"
+        "fold=IlcFoldIdenticalMethodBodies=false"
         "timezone=InvariantTimezone=true"
         "metrics=MetricsSupport=false"
         "debugger=DebuggerSupport=false"
         "http-activity=HttpActivityPropagationSupport=false"
+        "cert-downloader=CertificateDownloaderSupport=true"
     )
 fi
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Smoke test of the Native AOT binary itself (CI runs it after the tests):
-#   - publishes src/AbilisFast for linux-x64 (or takes ABILISFAST_AOT_BIN) and checks it is one file;
+#   - publishes src/AbilisFast for linux-x64 (or takes ABILISFAST_AOT_BIN) and checks it is one file
+#     of at most 8,000,000 bytes (the footprint limit; ABILISFAST_SIZE_LIMIT overrides it);
 #   - starts it in an empty folder on its built-in defaults (ports moved to free ones);
 #   - sends a message to <postmaster> with swaks and sees it delivered into the Maildir;
 #   - asks the admin port for "d d smtp" with abilisfast ctl;
@@ -23,6 +24,10 @@ if [ -z "$bin" ]; then
 fi
 smoke_check_elf x64
 size=$(stat -c %s "$bin")
+size_limit=${ABILISFAST_SIZE_LIMIT:-8000000}
+echo "$smoke_name: binary $size bytes (limit $size_limit, goal 7000000)"
+[ "$size" -le "$size_limit" ] || smoke_fail "the binary is $size bytes, $((size - size_limit)) over the limit of $size_limit;" \
+    "tools/aot-size.sh --map itemises it (docs/performance.md, Idle sessions and footprint)"
 
 smoke_ports
 cd "$work/run"

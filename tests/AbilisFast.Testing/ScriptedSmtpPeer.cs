@@ -141,7 +141,9 @@ internal sealed class ScriptedSmtpPeer : IAsyncDisposable
     public async Task UpgradeToTlsAsync(X509Certificate2? certificate = null)
     {
         var tls = new SslStream(_stream!, leaveInnerStreamOpen: false);
-        await tls.AuthenticateAsServerAsync(new SslServerAuthenticationOptions { ServerCertificate = certificate ?? Certificate.Value }, _stop.Token);
+        // offline: the peer sends the chain it has and never downloads missing intermediates (AIA).
+        SslStreamCertificateContext context = SslStreamCertificateContext.Create(certificate ?? Certificate.Value, additionalCertificates: null, offline: true);
+        await tls.AuthenticateAsServerAsync(new SslServerAuthenticationOptions { ServerCertificateContext = context }, _stop.Token);
         _stream = tls;
         _start = _end = 0;
         Received.Append("--- TLS ---\r\n");

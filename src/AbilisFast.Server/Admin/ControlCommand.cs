@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Net.Sockets;
 using System.Text;
-using System.Text.RegularExpressions;
 
 namespace AbilisFast.Server.Admin;
 
@@ -10,12 +9,9 @@ namespace AbilisFast.Server.Admin;
 /// server's admin port, runs one console command, prints its output and exits (0, or 1 when the
 /// console answered ERROR). The password comes from ABILISFAST_PASSWORD or standard input.
 /// </summary>
-internal static partial class ControlCommand
+internal static class ControlCommand
 {
     public const string Usage = "usage: abilisfast ctl [--user NAME] [--host ADDR] [--port PORT] \"COMMAND\"  (password in ABILISFAST_PASSWORD or on standard input)";
-
-    [GeneratedRegex(@"\[\d\d:\d\d:\d\d\] [^\r\n]*:$")]
-    private static partial Regex Prompt();
 
     private static readonly ArgumentGrammar Grammar = new ArgumentGrammar { OptionPrefix = "--", MaxPositionals = 1 }
         .Option("--user", ValueForms.EmptyAllowed)
@@ -63,16 +59,16 @@ internal static partial class ControlCommand
             await ReadUntilAsync(stream, received, s => s.EndsWith("Password:", StringComparison.Ordinal), cts.Token).ConfigureAwait(false);
             await SendAsync(stream, password, cts.Token).ConfigureAwait(false);
             string reply = await ReadUntilAsync(stream, received,
-                s => s.EndsWith("Login:", StringComparison.Ordinal) || Prompt().IsMatch(s), cts.Token).ConfigureAwait(false);
-            if (!Prompt().IsMatch(reply))
+                s => s.EndsWith("Login:", StringComparison.Ordinal) || PromptStart(s) >= 0, cts.Token).ConfigureAwait(false);
+            if (PromptStart(reply) < 0)
             {
                 error.WriteLine($"abilisfast: login as '{user}' on {host}:{port} refused");
                 return ExitCodes.LoginFailed;
             }
 
             await SendAsync(stream, command, cts.Token).ConfigureAwait(false);
-            string result = await ReadUntilAsync(stream, received, s => Prompt().IsMatch(s), cts.Token).ConfigureAwait(false);
-            result = Prompt().Replace(result, "");
+            string result = await ReadUntilAsync(stream, received, s => PromptStart(s) >= 0, cts.Token).ConfigureAwait(false);
+            result = WithoutPrompt(result);
             await SendAsync(stream, "quit", cts.Token).ConfigureAwait(false);
             output.Write(result.Replace("\r\n", "\n", StringComparison.Ordinal));
             return result.TrimStart().StartsWith("ERROR:", StringComparison.Ordinal) ? ExitCodes.CommandFailed : ExitCodes.Ok;
@@ -88,6 +84,40 @@ internal static partial class ControlCommand
         await stream.WriteAsync(Encoding.UTF8.GetBytes(line + "\r\n"), token).ConfigureAwait(false);
 
     /// <summary>Reads until the text received since the last call satisfies <paramref name="done"/>; returns that text.</summary>
+    /// <summary>
+    /// Where the console's prompt (<c>[hh:mm:ss] user@host:</c>) starts when <paramref name="text"/>
+    /// ends with one (a final line feed aside), or -1: a clock in brackets and a space on the last
+    /// line, and a colon at its end.
+    /// </summary>
+    internal static int PromptStart(string text)
+    {
+        const int Clock = 11; // "[hh:mm:ss] "
+        int end = text.EndsWith('\n') ? text.Length - 1 : text.Length;
+        if (end == 0 || text[end - 1] != ':')
+        {
+            return -1;
+        }
+
+        for (int i = text.AsSpan(0, end).LastIndexOfAny('\r', '\n') + 1; i + Clock < end; i++)
+        {
+            ReadOnlySpan<char> c = text.AsSpan(i, Clock);
+            if (c[0] == '[' && char.IsAsciiDigit(c[1]) && char.IsAsciiDigit(c[2]) && c[3] == ':' && char.IsAsciiDigit(c[4])
+                && char.IsAsciiDigit(c[5]) && c[6] == ':' && char.IsAsciiDigit(c[7]) && char.IsAsciiDigit(c[8]) && c[9] == ']' && c[10] == ' ')
+            {
+                return i;
+            }
+        }
+
+        return -1;
+    }
+
+    /// <summary>The text without the prompt it ends with (its final line feed, if any, stays).</summary>
+    internal static string WithoutPrompt(string text)
+    {
+        int start = PromptStart(text);
+        return start < 0 ? text : text.Remove(start, text.Length - start - (text.EndsWith('\n') ? 1 : 0));
+    }
+
     private static async Task<string> ReadUntilAsync(Stream stream, StringBuilder received, Func<string, bool> done, CancellationToken token)
     {
         byte[] buffer = new byte[4096];

@@ -140,6 +140,69 @@ public sealed class OutboundTlsTests : IAsyncLifetime
         Assert.Contains("certificate verified for localhost", Log);
     }
 
+    /// <summary>
+    /// A relay that sends only its own certificate, whose issuer (an intermediate of the test CA) is
+    /// named by the certificate's AIA extension at an HTTP server on loopback: the chain is not
+    /// completed by downloading it (as OpenSSL, so Postfix, never does), the message is deferred as
+    /// unverified, and the HTTP server sees no request. The AOT binary has no downloader at all
+    /// (src/AbilisFast/NoCertificateDownloads.xml); this holds the code to never asking for one.
+    /// </summary>
+    [Fact]
+    public async Task AMissingIntermediateIsNotDownloaded()
+    {
+        using var http = new TcpListener(IPAddress.Loopback, 0);
+        http.Start();
+        int requests = 0;
+        using var intermediateKey = System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP256);
+        var intermediateRequest = new CertificateRequest("CN=AbilisFast Test Intermediate", intermediateKey, System.Security.Cryptography.HashAlgorithmName.SHA256);
+        intermediateRequest.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
+        intermediateRequest.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign, true));
+        using X509Certificate2 intermediatePublic = intermediateRequest.Create(TestCertificates.Root, DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(7), [1, 2, 3, 4]);
+        using X509Certificate2 intermediate = intermediatePublic.CopyWithPrivateKey(intermediateKey);
+        byte[] served = intermediate.RawData;
+        Task serving = Task.Run(async () =>
+        {
+            // Answers every request with the intermediate, as a CA's AIA server would.
+            while (true)
+            {
+                using TcpClient client = await http.AcceptTcpClientAsync();
+                Interlocked.Increment(ref requests);
+                NetworkStream stream = client.GetStream();
+                var request = new StringBuilder(); // whatever it asks for, it gets the intermediate
+                byte[] buffer = new byte[4096];
+                int n;
+                while (!request.ToString().Contains("\r\n\r\n", StringComparison.Ordinal) && (n = await stream.ReadAsync(buffer)) > 0)
+                {
+                    request.Append(Encoding.ASCII.GetString(buffer, 0, n));
+                }
+
+                await stream.WriteAsync(Encoding.ASCII.GetBytes($"HTTP/1.0 200 OK\r\nContent-Type: application/pkix-cert\r\nContent-Length: {served.Length}\r\n\r\n"));
+                await stream.WriteAsync(served);
+            }
+        });
+
+        using var leafKey = System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP256);
+        var leafRequest = new CertificateRequest("CN=localhost", leafKey, System.Security.Cryptography.HashAlgorithmName.SHA256);
+        var names = new SubjectAlternativeNameBuilder();
+        names.AddDnsName("localhost");
+        leafRequest.CertificateExtensions.Add(names.Build());
+        leafRequest.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new System.Security.Cryptography.Oid("1.3.6.1.5.5.7.3.1")], false));
+        leafRequest.CertificateExtensions.Add(new X509AuthorityInformationAccessExtension(null, [$"http://127.0.0.1:{Port(((IPEndPoint)http.LocalEndpoint).Port)}/intermediate.cer"]));
+        using X509Certificate2 leafPublic = leafRequest.Create(intermediate, DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(7), [5, 6, 7, 8]);
+        using X509Certificate2 leafWithKey = leafPublic.CopyWithPrivateKey(leafKey);
+        using X509Certificate2 leaf = X509CertificateLoader.LoadPkcs12(leafWithKey.Export(X509ContentType.Pfx), null);
+
+        await using ScriptedSmtpPeer relay = StartTlsRelay(leaf);
+        string dir = Directory.CreateTempSubdirectory("abilisfast-ca-").FullName;
+        StartRelay(relay, "localhost", "STARTTLS", $"SERVER-TLS-CA:{TestCertificates.WriteRootPem(dir)}");
+        await SendToAAsync("r@far.test", "no download");
+        Assert.StartsWith("4.7.5 certificate verification failed: no trusted chain for CN=localhost", await DeferredReplyAsync());
+        Assert.Equal(0, Volatile.Read(ref requests));
+        Assert.False(serving.IsCompleted, serving.Exception?.ToString());
+        http.Stop();
+        Directory.Delete(dir, recursive: true);
+    }
+
     [Fact]
     public async Task AnIpLiteralServerIsMatchedAgainstTheIpAddressNameOverImplicitTls()
     {

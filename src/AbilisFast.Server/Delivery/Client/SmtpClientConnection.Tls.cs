@@ -62,7 +62,15 @@ internal sealed partial class SmtpClientConnection
         var authentication = new SslClientAuthenticationOptions
         {
             TargetHost = host,
-            CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
+
+            // The chain is built from what the server sent and the local trust store only: no
+            // revocation check and no download of missing intermediates (AIA), as Postfix and Exim
+            // (OpenSSL) do. The binary leaves the downloader out (src/AbilisFast/NoCertificateDownloads.xml).
+            CertificateChainPolicy = new X509ChainPolicy
+            {
+                RevocationMode = X509RevocationMode.NoCheck,
+                DisableCertificateDownloads = true,
+            },
         };
         TimeSpan deadline = _options.TlsHandshakeTimeout;
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);

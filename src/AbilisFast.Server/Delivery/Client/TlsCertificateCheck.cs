@@ -9,7 +9,8 @@ namespace AbilisFast.Server.Delivery;
 /// The check of a server certificate on the OUT side (SERVER-TLS-VERIFY): the chain to a root the
 /// system trusts or one of SERVER-TLS-CA, and the host name (an IP literal against the IP address
 /// names); or only the SHA-256 of the SubjectPublicKeyInfo against SERVER-TLS-PIN. Revocation is not
-/// checked (an appliance may have no way to reach CRLs or OCSP responders).
+/// checked (an appliance may have no way to reach CRLs or OCSP responders), and a missing
+/// intermediate is never downloaded (AIA): the server must send its chain, as with Postfix.
 /// </summary>
 internal static class TlsCertificateCheck
 {
@@ -94,6 +95,7 @@ internal static class TlsCertificateCheck
         chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
         chain.ChainPolicy.CustomTrustStore.AddRange(anchors);
         chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+        chain.ChainPolicy.DisableCertificateDownloads = true;
         if (received is not null)
         {
             chain.ChainPolicy.ExtraStore.AddRange(received.ChainPolicy.ExtraStore);

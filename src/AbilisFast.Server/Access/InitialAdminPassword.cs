@@ -9,8 +9,9 @@ namespace AbilisFast.Server.Access;
 /// it exists (whatever the umask), owned by the server's user, so that standard error (under systemd:
 /// the journal, which more people may read) carries only its path, as Grafana and Jenkins do with
 /// their initial admin password. It is removed when <c>abilisfast user</c> changes or deletes that
-/// user, and at a start that finds it stale (the user's password changed otherwise, or the user
-/// lost its admin rights or is gone).
+/// user, and at a start that finds it stale (its user is gone or has lost its admin rights). A start
+/// does not hash the password to compare it: that would load OpenSSL at every start, which
+/// otherwise waits for the first login or handshake.
 /// </summary>
 internal static class InitialAdminPassword
 {
@@ -101,8 +102,9 @@ internal static class InitialAdminPassword
     }
 
     /// <summary>
-    /// At a start: removes the file when its password no longer logs its user in as an administrator
-    /// (changed by hand in WDIR/users, or the user demoted or deleted). Returns the line to print, or null.
+    /// At a start: removes the file when its user is no longer an administrator (deleted or demoted
+    /// in WDIR/users by hand or by an older version), or when it is not one line NAME PASSWORD.
+    /// Returns the line to print, or null.
     /// </summary>
     private static string? RemoveIfStale(string workDir, UserStore users)
     {
@@ -110,13 +112,13 @@ internal static class InitialAdminPassword
         try
         {
             (string Name, string Password)? held = Read(workDir);
-            if (!File.Exists(path) || (held is { } h && users.Verify(h.Name, h.Password) >= UserRights.Admin))
+            if (!File.Exists(path) || (held is { } h && users.RightsOf(h.Name) >= UserRights.Admin))
             {
                 return null;
             }
 
             File.Delete(path);
-            return $"removed {path}: its password no longer logs in {(held is { } g ? $"'{g.Name}'" : "anyone")} as an administrator";
+            return $"removed {path}: {(held is { } g ? $"'{g.Name}' is no longer a user with admin rights" : "it is not one line NAME PASSWORD")}";
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

@@ -50,7 +50,7 @@ public sealed class ConsoleEndToEndTests
     /// The first start's password is in WDIR/initial-admin-password (mode 0600 under umask 022,
     /// one line admin PASSWORD), never on standard error (the journal under systemd); it logs in
     /// with a real telnet client; a restart keeps it; abilisfast user changing the password
-    /// removes it; a file whose password no longer counts is removed at the next start.
+    /// removes it; a file whose user is no administrator is removed at the next start.
     /// </summary>
     [Fact]
     [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
@@ -93,11 +93,11 @@ public sealed class ConsoleEndToEndTests
             Assert.Equal(0, await again.TerminateAsync(TimeSpan.FromSeconds(20)));
         }
 
-        // A file left from before whose password no longer counts (the users file was restored, say) is removed at start.
-        File.WriteAllText(file, $"admin {password}\n");
+        // A file left from before whose user is no administrator (a users file restored, say) is removed at start.
+        File.WriteAllText(file, $"ghost {password}\n");
         using (ServerProcess third = await ServerProcess.StartAsync(workDir))
         {
-            Assert.Contains($"abilisfast: removed {file}: its password no longer logs in 'admin' as an administrator", third.Stderr);
+            Assert.Contains($"abilisfast: removed {file}: 'ghost' is no longer a user with admin rights", third.Stderr);
             Assert.False(File.Exists(file));
             Assert.DoesNotContain("console user", third.Stderr);
             Assert.Equal(0, await third.TerminateAsync(TimeSpan.FromSeconds(20)));

@@ -1,5 +1,4 @@
 using System.Runtime.InteropServices;
-using AbilisFast.Server.Configuration;
 
 namespace AbilisFast.Server;
 

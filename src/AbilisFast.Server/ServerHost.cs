@@ -2,9 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using AbilisFast.Server.Access;
 using AbilisFast.Server.Admin;
-using AbilisFast.Server.Configuration;
 using AbilisFast.Server.Delivery;
-using AbilisFast.Server.Diagnostics;
 using AbilisFast.Server.Mailboxes;
 using AbilisFast.Server.Runtime;
 using AbilisFast.Server.Service;
@@ -378,13 +376,8 @@ internal static class ServerHost
         }
 
         var admin = new AdminServer(context, users, configuration, bans);
-        try
+        if (!TryStart(admin.Start, new IPEndPoint(settings.AdminAddress, settings.AdminPort), console, "admin", "ADMIN-PORT or ADMIN-ADDR:#"))
         {
-            admin.Start(new IPEndPoint(settings.AdminAddress, settings.AdminPort));
-        }
-        catch (SocketException e)
-        {
-            console.WriteLine($"abilisfast: admin port {settings.AdminAddress}:{settings.AdminPort} not available ({e.SocketErrorCode}); set ADMIN-PORT or ADMIN-ADDR:# (SMTP keeps running)");
             return null;
         }
 
@@ -392,11 +385,6 @@ internal static class ServerHost
         return admin;
     }
 
-    /// <summary>
-    /// Starts the metrics endpoint when METRICS-PORT is set. A METRICS-ADDR that is not a loopback
-    /// address is warned about (the endpoint tells anyone who can reach it how the relay is doing);
-    /// a port that cannot be bound is a warning too: SMTP keeps running, as with the admin port.
-    /// </summary>
     /// <summary>The warning for a metrics endpoint on an address beyond loopback (start and --check-config), or null.</summary>
     internal static string? MetricsAddressWarning(SmtpSettings settings) =>
         settings.MetricsPort == 0 || IPAddress.IsLoopback(settings.MetricsAddress)
@@ -404,6 +392,11 @@ internal static class ServerHost
             : $"abilisfast: warning: METRICS-ADDR {settings.MetricsAddress} is not a loopback address: anyone who can reach port {settings.MetricsPort} can read the metrics" +
                 (settings.MetricsToken.Length == 0 ? "; set METRICS-TOKEN or firewall the port" : " endpoint that presents METRICS-TOKEN");
 
+    /// <summary>
+    /// Starts the metrics endpoint when METRICS-PORT is set. A METRICS-ADDR that is not a loopback
+    /// address is warned about (the endpoint tells anyone who can reach it how the relay is doing);
+    /// a port that cannot be bound is a warning too: SMTP keeps running, as with the admin port.
+    /// </summary>
     private static Metrics.MetricsServer? StartMetrics(SmtpSettings settings, SmtpContext context, TextWriter console)
     {
         if (settings.MetricsPort == 0)
@@ -417,18 +410,31 @@ internal static class ServerHost
         }
 
         var metrics = new Metrics.MetricsServer(context);
-        try
+        if (!TryStart(metrics.Start, new IPEndPoint(settings.MetricsAddress, settings.MetricsPort), console, "metrics", "METRICS-PORT or METRICS-ADDR"))
         {
-            metrics.Start(new IPEndPoint(settings.MetricsAddress, settings.MetricsPort));
-        }
-        catch (SocketException e)
-        {
-            console.WriteLine($"abilisfast: metrics port {settings.MetricsAddress}:{settings.MetricsPort} not available ({e.SocketErrorCode}); set METRICS-PORT or METRICS-ADDR (SMTP keeps running)");
             return null;
         }
 
         console.WriteLine($"abilisfast: metrics on http://{metrics.LocalEndPoint}/metrics");
         return metrics;
+    }
+
+    /// <summary>
+    /// Starts the admin or metrics listener; a port that cannot be bound is a warning naming the
+    /// parameters to change (SMTP keeps running), and false.
+    /// </summary>
+    private static bool TryStart(Action<IPEndPoint> start, IPEndPoint endPoint, TextWriter console, string what, string parameters)
+    {
+        try
+        {
+            start(endPoint);
+            return true;
+        }
+        catch (SocketException e)
+        {
+            console.WriteLine($"abilisfast: {what} port {endPoint.Address}:{endPoint.Port} not available ({e.SocketErrorCode}); set {parameters} (SMTP keeps running)");
+            return false;
+        }
     }
 
     /// <summary>

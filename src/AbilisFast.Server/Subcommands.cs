@@ -1,5 +1,4 @@
 using AbilisFast.Server.Admin;
-using AbilisFast.Server.Configuration;
 using AbilisFast.Server.Signing;
 using AbilisFast.Server.Submission;
 

@@ -23,14 +23,10 @@ namespace AbilisFast.Protocol.Data;
 internal struct DotDecoder
 {
     private State _state;
-    private long _bareLineFeeds;
-    private long _bareCarriageReturns;
+    private BareLineEndings _bare;
 
-    /// <summary>Bare LF bytes (LF not preceded by CR) seen since the last reset.</summary>
-    public readonly long BareLineFeeds => _bareLineFeeds;
-
-    /// <summary>Bare CR bytes (CR not followed by LF) seen since the last reset.</summary>
-    public readonly long BareCarriageReturns => _bareCarriageReturns;
+    /// <summary>The bare LF and bare CR bytes seen (and written as CRLF) since the last reset.</summary>
+    public readonly BareLineEndings Bare => _bare;
 
     /// <summary>True once the terminator has been consumed.</summary>
     public readonly bool IsCompleted => _state == State.Completed;
@@ -61,8 +57,8 @@ internal struct DotDecoder
                     break;
                 }
 
-                WriteCrLf(destination, ref dst);
-                _bareCarriageReturns++;
+                LineText.WriteCrLf(destination, ref dst);
+                _bare.CarriageReturns++;
                 _state = State.MidLine;
                 continue;
             }
@@ -140,7 +136,7 @@ internal struct DotDecoder
                 }
 
                 src++;
-                WriteCrLf(destination, ref dst);
+                LineText.WriteCrLf(destination, ref dst);
                 _state = State.LineStart;
                 return Flow.Continue;
 
@@ -169,8 +165,8 @@ internal struct DotDecoder
             }
 
             src++;
-            WriteCrLf(destination, ref dst);
-            _bareLineFeeds++;
+            LineText.WriteCrLf(destination, ref dst);
+            _bare.LineFeeds++;
             _state = State.MidLine;
             return Flow.Continue;
         }
@@ -181,13 +177,6 @@ internal struct DotDecoder
         dst += run;
         _state = State.MidLine;
         return Flow.Continue;
-    }
-
-    private static void WriteCrLf(Span<byte> destination, ref int dst)
-    {
-        destination[dst] = (byte)'\r';
-        destination[dst + 1] = (byte)'\n';
-        dst += 2;
     }
 
     private enum State : byte

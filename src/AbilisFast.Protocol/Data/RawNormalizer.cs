@@ -11,12 +11,10 @@ namespace AbilisFast.Protocol.Data;
 internal struct RawNormalizer
 {
     private bool _pendingCr;
-    private long _bareLineFeeds;
-    private long _bareCarriageReturns;
+    private BareLineEndings _bare;
 
-    public readonly long BareLineFeeds => _bareLineFeeds;
-
-    public readonly long BareCarriageReturns => _bareCarriageReturns;
+    /// <summary>The bare LF and bare CR bytes seen (and written as CRLF) since the last reset.</summary>
+    public readonly BareLineEndings Bare => _bare;
 
     /// <summary>True when a CR was consumed whose meaning is not yet known.</summary>
     public readonly bool HasPendingCr => _pendingCr;
@@ -43,8 +41,7 @@ internal struct RawNormalizer
                     break;
                 }
 
-                destination[dst++] = (byte)'\r';
-                destination[dst++] = (byte)'\n';
+                LineText.WriteCrLf(destination, ref dst);
                 _pendingCr = false;
                 if (b == (byte)'\n')
                 {
@@ -52,7 +49,7 @@ internal struct RawNormalizer
                 }
                 else
                 {
-                    _bareCarriageReturns++;
+                    _bare.CarriageReturns++;
                 }
 
                 continue;
@@ -72,9 +69,8 @@ internal struct RawNormalizer
                     break;
                 }
 
-                destination[dst++] = (byte)'\r';
-                destination[dst++] = (byte)'\n';
-                _bareLineFeeds++;
+                LineText.WriteCrLf(destination, ref dst);
+                _bare.LineFeeds++;
                 src++;
                 continue;
             }
@@ -111,11 +107,9 @@ internal struct RawNormalizer
             return OperationStatus.DestinationTooSmall;
         }
 
-        destination[0] = (byte)'\r';
-        destination[1] = (byte)'\n';
-        written = 2;
+        LineText.WriteCrLf(destination, ref written);
         _pendingCr = false;
-        _bareCarriageReturns++;
+        _bare.CarriageReturns++;
         return OperationStatus.Done;
     }
 }

@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
-using AbilisFast.Server.Configuration;
 
 
 namespace AbilisFast.Server.Access;

@@ -3,7 +3,6 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using AbilisFast.Server.Access;
-using AbilisFast.Server.Configuration;
 using AbilisFast.Server.Runtime;
 using AbilisFast.Server.Transport;
 

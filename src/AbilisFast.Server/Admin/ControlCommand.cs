@@ -2,7 +2,6 @@ using System.Globalization;
 using System.Net.Sockets;
 using System.Text;
 using System.Text.RegularExpressions;
-using AbilisFast.Server.Configuration;
 
 namespace AbilisFast.Server.Admin;
 
@@ -14,8 +13,6 @@ namespace AbilisFast.Server.Admin;
 internal static partial class ControlCommand
 {
     public const string Usage = "usage: abilisfast ctl [--user NAME] [--host ADDR] [--port PORT] \"COMMAND\"  (password in ABILISFAST_PASSWORD or on standard input)";
-    public const int LoginFailed = 5;
-    public const int Unreachable = 6;
 
     [GeneratedRegex(@"\[\d\d:\d\d:\d\d\] [^\r\n]*:$")]
     private static partial Regex Prompt();
@@ -70,7 +67,7 @@ internal static partial class ControlCommand
             if (!Prompt().IsMatch(reply))
             {
                 error.WriteLine($"abilisfast: login as '{user}' on {host}:{port} refused");
-                return LoginFailed;
+                return ExitCodes.LoginFailed;
             }
 
             await SendAsync(stream, command, cts.Token).ConfigureAwait(false);
@@ -78,12 +75,12 @@ internal static partial class ControlCommand
             result = Prompt().Replace(result, "");
             await SendAsync(stream, "quit", cts.Token).ConfigureAwait(false);
             output.Write(result.Replace("\r\n", "\n", StringComparison.Ordinal));
-            return result.TrimStart().StartsWith("ERROR:", StringComparison.Ordinal) ? 1 : ExitCodes.Ok;
+            return result.TrimStart().StartsWith("ERROR:", StringComparison.Ordinal) ? ExitCodes.CommandFailed : ExitCodes.Ok;
         }
         catch (Exception e) when (e is SocketException or IOException or OperationCanceledException)
         {
             error.WriteLine($"abilisfast: cannot talk to the admin port {host}:{port} ({e.Message}); is the server running with ADMIN-PORT:{port}?");
-            return Unreachable;
+            return ExitCodes.Unreachable;
         }
     }
 

@@ -1,5 +1,4 @@
 using AbilisFast.Server.Access;
-using AbilisFast.Server.Configuration;
 
 namespace AbilisFast.Server.Admin;
 

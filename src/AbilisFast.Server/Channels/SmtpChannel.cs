@@ -1,6 +1,5 @@
 using System.Net;
 using AbilisFast.Protocol.States;
-using AbilisFast.Server.Diagnostics;
 
 namespace AbilisFast.Server.Channels;
 

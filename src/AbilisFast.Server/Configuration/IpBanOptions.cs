@@ -1,5 +1,3 @@
-using AbilisFast.Server.Configuration;
-
 namespace AbilisFast.Server.Configuration;
 
 /// <summary>What IPBAN does when an address reaches MAX-FAIL: ban it, send an alert mail, or both.</summary>

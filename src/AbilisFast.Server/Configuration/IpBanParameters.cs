@@ -1,5 +1,4 @@
 using System.Globalization;
-using AbilisFast.Server.Configuration;
 
 namespace AbilisFast.Server.Configuration;
 

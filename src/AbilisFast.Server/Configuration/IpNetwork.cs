@@ -209,24 +209,16 @@ internal readonly struct IpNetwork : IEquatable<IpNetwork>
         return parts == 4 || allowShort;
     }
 
+    /// <summary>One to three decimal digits, at most <paramref name="max"/> (an octet, a prefix length).</summary>
     private static bool TryParseSmallDecimal(ReadOnlySpan<char> text, int max, out int value)
     {
         value = 0;
-        if (text.IsEmpty || text.Length > 3)
+        if (text.Length > 3 || !ParameterValues.TryParseInteger(text, out long parsed) || parsed > max)
         {
             return false;
         }
 
-        foreach (char c in text)
-        {
-            if (!char.IsAsciiDigit(c))
-            {
-                return false;
-            }
-
-            value = (value * 10) + (c - '0');
-        }
-
-        return value <= max;
+        value = (int)parsed;
+        return true;
     }
 }

@@ -1,7 +1,5 @@
 using System.Text;
 using AbilisFast.Protocol.States;
-using AbilisFast.Server.Configuration;
-using AbilisFast.Server.Diagnostics;
 using AbilisFast.Server.Mailboxes;
 using AbilisFast.Server.Queue;
 using AbilisFast.Server.Recipients;

@@ -1,6 +1,5 @@
 using System.Net;
 using AbilisFast.Protocol.Esmtp;
-using AbilisFast.Server.Diagnostics;
 using AbilisFast.Server.Queue;
 using AbilisFast.Server.Spool;
 using AbilisFast.Server.Submission;
@@ -91,8 +90,17 @@ internal sealed partial class DeliveryEngine
             });
         }
 
-        return new NotificationRequest
+        return ReportRequest(ReportKind.Failure, message, envelope, recipients, envelope.Return, lifetime, now);
+    }
+
+    /// <summary>
+    /// A report on a queued message to its envelope sender: what every kind of report takes from the
+    /// envelope (ENVID, arrival, the client), and the original opened from the spool.
+    /// </summary>
+    private NotificationRequest ReportRequest(ReportKind kind, QueuedMessage message, Envelope envelope, List<ReportedRecipient> recipients,
+        DsnReturn returned, bool lifetime, DateTimeOffset date) => new()
         {
+            Kind = kind,
             ReportingMta = _context.Settings.HeloHost,
             Sender = envelope.Sender,
             EnvelopeId = envelope.EnvelopeId,
@@ -100,12 +108,10 @@ internal sealed partial class DeliveryEngine
             ReceivedFromMta = envelope.Client is IPAddress client ? $"dns; {envelope.Helo} ({client})" : null,
             Recipients = recipients,
             LifetimeExpired = lifetime,
-            Return = envelope.Return,
+            Return = returned,
             OpenOriginal = () => _context.Spool!.OpenBody(message.Id),
-            Date = now,
+            Date = date,
         };
-
-    }
 
     /// <summary>
     /// A pickup file refused over HOP-LIMIT: the sender gets a failure notification (as Postfix
@@ -276,19 +282,7 @@ internal sealed partial class DeliveryEngine
     {
         LogTag tag = LogTag.Channel(session.Channel.Number);
         string id = SpoolIds.Format(message.Id);
-        var request = new NotificationRequest
-        {
-            Kind = kind,
-            ReportingMta = _context.Settings.HeloHost,
-            Sender = envelope.Sender,
-            EnvelopeId = envelope.EnvelopeId,
-            Arrival = envelope.Received,
-            ReceivedFromMta = envelope.Client is IPAddress client ? $"dns; {envelope.Helo} ({client})" : null,
-            Recipients = recipients,
-            Return = DsnReturn.Headers,
-            OpenOriginal = () => _context.Spool!.OpenBody(message.Id),
-            Date = _context.Time.GetUtcNow(),
-        };
+        NotificationRequest request = ReportRequest(kind, message, envelope, recipients, DsnReturn.Headers, lifetime: false, _context.Time.GetUtcNow());
 
         byte[] report = DeliveryReport.Build(request);
         string what = kind == ReportKind.Delay ? "Delay report" : "Success report";

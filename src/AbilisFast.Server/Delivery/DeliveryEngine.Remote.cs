@@ -3,8 +3,6 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using AbilisFast.Protocol.States;
 using AbilisFast.Server.Channels;
-using AbilisFast.Server.Configuration;
-using AbilisFast.Server.Diagnostics;
 using AbilisFast.Server.Queue;
 using AbilisFast.Server.Runtime;
 
@@ -263,7 +261,7 @@ internal sealed partial class DeliveryEngine
             return kept;
         }
 
-        _context.Loops.CountLoopBack();
+        _context.Loops.LoopBack.Increment();
         _context.Log.Write(attempt.Tag, $"Mail for {(server is not null ? server : domain)} loops back to myself: {which} is this server");
         foreach (int i in group)
         {

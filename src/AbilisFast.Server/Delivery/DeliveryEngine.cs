@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using AbilisFast.Protocol.States;
 using AbilisFast.Server.Channels;
-using AbilisFast.Server.Diagnostics;
 using AbilisFast.Server.Mailboxes;
 using AbilisFast.Server.Queue;
 using AbilisFast.Server.Runtime;

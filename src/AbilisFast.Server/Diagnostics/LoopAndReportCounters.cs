@@ -7,16 +7,11 @@ namespace AbilisFast.Server.Diagnostics;
 /// </summary>
 internal sealed class LoopCounters
 {
-    private long _hopLimit;
-    private long _loopBack;
+    /// <summary>Messages refused for carrying more than HOP-LIMIT Received: fields.</summary>
+    public EventCounter HopLimit { get; } = new();
 
-    public long HopLimit => Volatile.Read(ref _hopLimit);
-
-    public long LoopBack => Volatile.Read(ref _loopBack);
-
-    public void CountHopLimit() => Interlocked.Increment(ref _hopLimit);
-
-    public void CountLoopBack() => Interlocked.Increment(ref _loopBack);
+    /// <summary>Deliveries failed because the next hop was this server itself.</summary>
+    public EventCounter LoopBack { get; } = new();
 }
 
 /// <summary>
@@ -27,57 +22,39 @@ internal sealed class LoopCounters
 /// </summary>
 internal sealed class ReportCounters
 {
-    private long _success;
-    private long _delay;
-    private long _delivered;
-    private long _relayed;
-    private long _delayed;
-    private long _sent;
-    private long _failed;
-
     /// <summary>Success reports generated (Action: delivered or relayed).</summary>
-    public long Success => Volatile.Read(ref _success);
+    public EventCounter Success { get; } = new();
 
     /// <summary>Delay reports generated (Action: delayed).</summary>
-    public long Delay => Volatile.Read(ref _delay);
+    public EventCounter Delay { get; } = new();
 
     /// <summary>Recipients reported as delivered (into a local mailbox).</summary>
-    public long Delivered => Volatile.Read(ref _delivered);
+    public EventCounter Delivered { get; } = new();
 
     /// <summary>Recipients reported as relayed (to a next hop that does not offer DSN).</summary>
-    public long Relayed => Volatile.Read(ref _relayed);
+    public EventCounter Relayed { get; } = new();
 
     /// <summary>Recipients reported as delayed.</summary>
-    public long Delayed => Volatile.Read(ref _delayed);
+    public EventCounter Delayed { get; } = new();
 
     /// <summary>Success and delay reports that left the queue delivered.</summary>
-    public long Sent => Volatile.Read(ref _sent);
+    public EventCounter Sent { get; } = new();
 
     /// <summary>Success and delay reports that could not be delivered (dropped, never notified about).</summary>
-    public long Failed => Volatile.Read(ref _failed);
+    public EventCounter Failed { get; } = new();
 
     public void CountSuccess(int delivered, int relayed)
     {
-        Interlocked.Increment(ref _success);
-        Interlocked.Add(ref _delivered, delivered);
-        Interlocked.Add(ref _relayed, relayed);
+        Success.Increment();
+        Delivered.Add(delivered);
+        Relayed.Add(relayed);
     }
 
     public void CountDelay(int recipients)
     {
-        Interlocked.Increment(ref _delay);
-        Interlocked.Add(ref _delayed, recipients);
+        Delay.Increment();
+        Delayed.Add(recipients);
     }
 
-    public void CountDone(bool delivered)
-    {
-        if (delivered)
-        {
-            Interlocked.Increment(ref _sent);
-        }
-        else
-        {
-            Interlocked.Increment(ref _failed);
-        }
-    }
+    public void CountDone(bool delivered) => (delivered ? Sent : Failed).Increment();
 }

@@ -1,5 +1,3 @@
-using AbilisFast.Server.Configuration;
-
 namespace AbilisFast.Server.Diagnostics;
 
 /// <summary>

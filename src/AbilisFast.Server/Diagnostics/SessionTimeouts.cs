@@ -6,44 +6,32 @@ namespace AbilisFast.Server.Diagnostics;
 /// </summary>
 internal sealed class SessionTimeouts
 {
-    private long _idle;
-    private long _dataDeadline;
-    private long _dataRate;
+    /// <summary>DT: sessions idle too long.</summary>
+    public EventCounter Idle { get; } = new();
 
-    public long Idle => Volatile.Read(ref _idle);
+    /// <summary>DATA-TIMEOUT: transfers that took too long.</summary>
+    public EventCounter DataDeadline { get; } = new();
 
-    public long DataDeadline => Volatile.Read(ref _dataDeadline);
-
-    public long DataRate => Volatile.Read(ref _dataRate);
-
-    private long _shed;
-    private long _junkClosed;
-
-    /// <summary>Idle sessions closed to give their channel to a waiting connection (under stress).</summary>
-    public long Shed => Volatile.Read(ref _shed);
-
-    /// <summary>Sessions closed for a junk command (NOOP, RSET, VRFY, HELP) under stress.</summary>
-    public long JunkClosed => Volatile.Read(ref _junkClosed);
-
-    internal void CountShed() => Interlocked.Increment(ref _shed);
-
-    internal void CountJunkClosed() => Interlocked.Increment(ref _junkClosed);
+    /// <summary>MIN-DATA-RATE: transfers too slow.</summary>
+    public EventCounter DataRate { get; } = new();
 
     internal void Count(TimeoutReason reason)
     {
-        switch (reason)
+        EventCounter? counter = reason switch
         {
-            case TimeoutReason.Idle:
-                Interlocked.Increment(ref _idle);
-                break;
-            case TimeoutReason.DataDeadline:
-                Interlocked.Increment(ref _dataDeadline);
-                break;
-            case TimeoutReason.DataRate:
-                Interlocked.Increment(ref _dataRate);
-                break;
-        }
+            TimeoutReason.Idle => Idle,
+            TimeoutReason.DataDeadline => DataDeadline,
+            TimeoutReason.DataRate => DataRate,
+            _ => null,
+        };
+        counter?.Increment();
     }
+
+    /// <summary>Idle sessions closed to give their channel to a waiting connection (under stress).</summary>
+    public EventCounter Shed { get; } = new();
+
+    /// <summary>Sessions closed for a junk command (NOOP, RSET, VRFY, HELP) under stress.</summary>
+    public EventCounter JunkClosed { get; } = new();
 }
 
 /// <summary>Why the heartbeat ended an inbound session (counted and logged).</summary>

@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text;
-using AbilisFast.Server.Diagnostics;
 
 namespace AbilisFast.Server.Display;
 
@@ -11,29 +10,6 @@ internal static partial class SmtpDisplay
 
     /// <summary>Counter rows of a channel's own table: the last row (DENIED-IP/BANNED-IP) is resource-only.</summary>
     private const int ChannelCounterRows = (SmtpCounterInfo.CounterCount / 2) - 1;
-
-    /// <summary><c>d s smtp</c>: the resource counters and when they were cleared.</summary>
-    public static string DisplayStatistics(SmtpDisplaySnapshot snapshot)
-    {
-        var text = new StringBuilder(1024);
-        AppendStatistics(text, snapshot);
-        return text.ToString();
-    }
-
-    /// <summary><c>d se smtp</c>: the <c>d s</c> display, then each channel's row and its counters.</summary>
-    public static string DisplayStatisticsPerSession(SmtpDisplaySnapshot snapshot)
-    {
-        var text = new StringBuilder(1024 + (snapshot.Channels.Count * 700));
-        AppendStatistics(text, snapshot);
-        AppendSessionsHeader(text);
-        foreach (SmtpChannelRow row in snapshot.Channels)
-        {
-            AppendChannelRow(text, row);
-            AppendCounterTable(text, row.Counters, ChannelCounterRows);
-        }
-
-        return text.ToString();
-    }
 
     private static void AppendStatistics(StringBuilder text, SmtpDisplaySnapshot snapshot)
     {

@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Text;
 using AbilisFast.Protocol.States;
-using AbilisFast.Server.Diagnostics;
 
 namespace AbilisFast.Server.Display;
 
@@ -19,22 +18,45 @@ internal static partial class SmtpDisplay
     private const int FieldWidth = 22;
 
     /// <summary><c>d d smtp</c>: the resource state.</summary>
-    public static string DisplayResource(SmtpDisplaySnapshot snapshot)
-    {
-        var text = new StringBuilder(512);
-        AppendResource(text, snapshot);
-        return text.ToString();
-    }
+    public static string DisplayResource(SmtpDisplaySnapshot snapshot) => Format(snapshot, statistics: false, sessions: false);
 
     /// <summary><c>d de smtp</c>: the resource state and the sessions table.</summary>
-    public static string DisplayDetailed(SmtpDisplaySnapshot snapshot)
+    public static string DisplayDetailed(SmtpDisplaySnapshot snapshot) => Format(snapshot, statistics: false, sessions: true);
+
+    /// <summary><c>d s smtp</c>: the resource counters and when they were cleared.</summary>
+    public static string DisplayStatistics(SmtpDisplaySnapshot snapshot) => Format(snapshot, statistics: true, sessions: false);
+
+    /// <summary><c>d se smtp</c>: the <c>d s</c> display, then each channel's row and its counters.</summary>
+    public static string DisplayStatisticsPerSession(SmtpDisplaySnapshot snapshot) => Format(snapshot, statistics: true, sessions: true);
+
+    /// <summary>
+    /// One of the four displays: the resource state or its counters, then, with
+    /// <paramref name="sessions"/>, a row for each channel (and with the counters, the channel's own).
+    /// </summary>
+    private static string Format(SmtpDisplaySnapshot snapshot, bool statistics, bool sessions)
     {
-        var text = new StringBuilder(512 + (snapshot.Channels.Count * 80));
-        AppendResource(text, snapshot);
-        AppendSessionsHeader(text);
-        foreach (SmtpChannelRow row in snapshot.Channels)
+        int perChannel = statistics ? 700 : 80;
+        var text = new StringBuilder((statistics ? 1024 : 512) + (sessions ? snapshot.Channels.Count * perChannel : 0));
+        if (statistics)
         {
-            AppendChannelRow(text, row);
+            AppendStatistics(text, snapshot);
+        }
+        else
+        {
+            AppendResource(text, snapshot);
+        }
+
+        if (sessions)
+        {
+            AppendSessionsHeader(text);
+            foreach (SmtpChannelRow row in snapshot.Channels)
+            {
+                AppendChannelRow(text, row);
+                if (statistics)
+                {
+                    AppendCounterTable(text, row.Counters, ChannelCounterRows);
+                }
+            }
         }
 
         return text.ToString();

@@ -2,8 +2,6 @@ using System.Globalization;
 using System.Net;
 using AbilisFast.Protocol.States;
 using AbilisFast.Server.Channels;
-using AbilisFast.Server.Configuration;
-using AbilisFast.Server.Diagnostics;
 using AbilisFast.Server.Runtime;
 
 namespace AbilisFast.Server.Display;
@@ -76,10 +74,10 @@ internal sealed record SmtpDisplaySnapshot(
             context.Time.GetUtcNow(),
             context.Time.LocalTimeZone)
         {
-            Timeouts = (context.Timeouts.Idle, context.Timeouts.DataDeadline, context.Timeouts.DataRate),
-            Loops = (context.Loops.HopLimit, context.Loops.LoopBack),
-            Reports = (context.Reports.Success, context.Reports.Delay, context.Reports.Delivered, context.Reports.Relayed,
-                context.Reports.Delayed, context.Reports.Sent, context.Reports.Failed),
+            Timeouts = (context.Timeouts.Idle.Value, context.Timeouts.DataDeadline.Value, context.Timeouts.DataRate.Value),
+            Loops = (context.Loops.HopLimit.Value, context.Loops.LoopBack.Value),
+            Reports = (context.Reports.Success.Value, context.Reports.Delay.Value, context.Reports.Delivered.Value, context.Reports.Relayed.Value,
+                context.Reports.Delayed.Value, context.Reports.Sent.Value, context.Reports.Failed.Value),
             UnknownLocalRecipients = context.RecipientCounters.UnknownLocal,
         };
     }

@@ -103,23 +103,23 @@ internal static class MaildirName
     }
 
     /// <summary>The part between the first and the second dot (empty when there is none).</summary>
-    private static ReadOnlySpan<char> UniquePart(string fileName)
-    {
-        ReadOnlySpan<char> name = fileName;
-        int first = name.IndexOf('.');
-        if (first < 0)
-        {
-            return default;
-        }
-
-        ReadOnlySpan<char> rest = name[(first + 1)..];
-        int second = rest.IndexOf('.');
-        return second < 0 ? default : rest[..second];
-    }
+    private static ReadOnlySpan<char> UniquePart(string fileName) => SplitAtDots(fileName, out _);
 
     /// <summary>The host part: after the second dot, up to the first ',' or ':'.</summary>
     private static ReadOnlySpan<char> HostPart(string fileName)
     {
+        SplitAtDots(fileName, out ReadOnlySpan<char> rest);
+        int end = rest.IndexOfAny(',', ':');
+        return end < 0 ? rest : rest[..end];
+    }
+
+    /// <summary>
+    /// The part between the first and the second dot, with what follows the second dot in
+    /// <paramref name="rest"/>; both are empty when the name has fewer than two dots.
+    /// </summary>
+    private static ReadOnlySpan<char> SplitAtDots(string fileName, out ReadOnlySpan<char> rest)
+    {
+        rest = default;
         ReadOnlySpan<char> name = fileName;
         int first = name.IndexOf('.');
         if (first < 0)
@@ -127,16 +127,15 @@ internal static class MaildirName
             return default;
         }
 
-        ReadOnlySpan<char> rest = name[(first + 1)..];
-        int second = rest.IndexOf('.');
+        ReadOnlySpan<char> afterFirst = name[(first + 1)..];
+        int second = afterFirst.IndexOf('.');
         if (second < 0)
         {
             return default;
         }
 
-        rest = rest[(second + 1)..];
-        int end = rest.IndexOfAny(',', ':');
-        return end < 0 ? rest : rest[..end];
+        rest = afterFirst[(second + 1)..];
+        return afterFirst[..second];
     }
 
     /// <summary>'/' becomes \057 and ':' \072 (the specification's rule); an empty name becomes "localhost".</summary>

@@ -1,6 +1,5 @@
 using System.Globalization;
 using AbilisFast.Protocol.States;
-using AbilisFast.Server.Diagnostics;
 using AbilisFast.Server.Display;
 using AbilisFast.Server.Runtime;
 using AbilisFast.Server.Spool;
@@ -89,25 +88,18 @@ internal static class MetricsExposition
         }
 
         WriteChannelCounters(w, smtp);
-        w.Counter("abilisfast_smtp_in_timeouts_total", "inbound sessions ended by a deadline since the start")
-            .Sample("abilisfast_smtp_in_timeouts_total", "deadline=\"DT\"", smtp.Timeouts.Idle)
-            .Sample("abilisfast_smtp_in_timeouts_total", "deadline=\"DATA-TIMEOUT\"", smtp.Timeouts.DataDeadline)
-            .Sample("abilisfast_smtp_in_timeouts_total", "deadline=\"MIN-DATA-RATE\"", smtp.Timeouts.DataRate);
-        w.Counter("abilisfast_smtp_loops_total", "mail loops caught since the start: over HOP-LIMIT (refused 554 5.4.6), next hop is this server (failed 5.4.6)")
-            .Sample("abilisfast_smtp_loops_total", "detected=\"hop-limit\"", smtp.Loops.HopLimit)
-            .Sample("abilisfast_smtp_loops_total", "detected=\"loops-back\"", smtp.Loops.LoopBack);
-        w.Counter("abilisfast_smtp_rcpt_refused_total", "recipients refused at RCPT since the start, by reason (unknown-local: 550 5.1.1, no such mailbox here)")
-            .Sample("abilisfast_smtp_rcpt_refused_total", "reason=\"unknown-local\"", smtp.UnknownLocalRecipients);
-        w.Counter("abilisfast_smtp_dsn_reports_total", "success (NOTIFY=SUCCESS) and delay (NOTIFY=DELAY) reports generated since the start; failure notifications are NOTIFY in d s smtp")
-            .Sample("abilisfast_smtp_dsn_reports_total", "report=\"success\"", smtp.Reports.Success)
-            .Sample("abilisfast_smtp_dsn_reports_total", "report=\"delay\"", smtp.Reports.Delay);
-        w.Counter("abilisfast_smtp_dsn_recipients_total", "recipients those reports gave, by their Action field, since the start")
-            .Sample("abilisfast_smtp_dsn_recipients_total", "action=\"delivered\"", smtp.Reports.Delivered)
-            .Sample("abilisfast_smtp_dsn_recipients_total", "action=\"relayed\"", smtp.Reports.Relayed)
-            .Sample("abilisfast_smtp_dsn_recipients_total", "action=\"delayed\"", smtp.Reports.Delayed);
-        w.Counter("abilisfast_smtp_dsn_reports_done_total", "success and delay reports that left the queue, delivered or failed (an undeliverable report is dropped) since the start")
-            .Sample("abilisfast_smtp_dsn_reports_done_total", "result=\"delivered\"", smtp.Reports.Sent)
-            .Sample("abilisfast_smtp_dsn_reports_done_total", "result=\"failed\"", smtp.Reports.Failed);
+        w.Counter("abilisfast_smtp_in_timeouts_total", "inbound sessions ended by a deadline since the start", "deadline",
+            ("DT", smtp.Timeouts.Idle), ("DATA-TIMEOUT", smtp.Timeouts.DataDeadline), ("MIN-DATA-RATE", smtp.Timeouts.DataRate));
+        w.Counter("abilisfast_smtp_loops_total", "mail loops caught since the start: over HOP-LIMIT (refused 554 5.4.6), next hop is this server (failed 5.4.6)", "detected",
+            ("hop-limit", smtp.Loops.HopLimit), ("loops-back", smtp.Loops.LoopBack));
+        w.Counter("abilisfast_smtp_rcpt_refused_total", "recipients refused at RCPT since the start, by reason (unknown-local: 550 5.1.1, no such mailbox here)", "reason",
+            ("unknown-local", smtp.UnknownLocalRecipients));
+        w.Counter("abilisfast_smtp_dsn_reports_total", "success (NOTIFY=SUCCESS) and delay (NOTIFY=DELAY) reports generated since the start; failure notifications are NOTIFY in d s smtp", "report",
+            ("success", smtp.Reports.Success), ("delay", smtp.Reports.Delay));
+        w.Counter("abilisfast_smtp_dsn_recipients_total", "recipients those reports gave, by their Action field, since the start", "action",
+            ("delivered", smtp.Reports.Delivered), ("relayed", smtp.Reports.Relayed), ("delayed", smtp.Reports.Delayed));
+        w.Counter("abilisfast_smtp_dsn_reports_done_total", "success and delay reports that left the queue, delivered or failed (an undeliverable report is dropped) since the start", "result",
+            ("delivered", smtp.Reports.Sent), ("failed", smtp.Reports.Failed));
         w.Histogram("abilisfast_smtp_accept_duration_seconds", "end of the message text to the reply (spool write and fsync included)", snapshot.Accept);
         w.Histogram("abilisfast_delivery_delay_seconds", "acceptance to delivery, per recipient delivered (queue time and retries included)", snapshot.Delivery);
         if (snapshot.CommitBatches is { } batches)

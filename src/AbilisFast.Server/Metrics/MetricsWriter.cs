@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text;
-using AbilisFast.Server.Diagnostics;
 
 namespace AbilisFast.Server.Metrics;
 
@@ -37,6 +36,16 @@ internal sealed class MetricsWriter(MetricsFormat format)
         }
 
         return Family(Format == MetricsFormat.OpenMetrics ? name[..^"_total".Length] : name, "counter", help);
+    }
+
+    /// <summary>A whole counter family with one sample for each value of one label, in the order given.</summary>
+    public void Counter(string name, string help, string label, params ReadOnlySpan<(string Value, long Count)> samples)
+    {
+        Counter(name, help);
+        foreach ((string value, long count) in samples)
+        {
+            Sample(name, Labels((label, value)), count);
+        }
     }
 
     /// <summary>A gauge family with one unlabelled sample.</summary>

@@ -1,6 +1,5 @@
 using System.Globalization;
 using AbilisFast.Server.Access;
-using AbilisFast.Server.Configuration;
 
 namespace AbilisFast.Server.Recipients;
 

@@ -1,13 +1,10 @@
-
 using AbilisFast.Protocol.Addressing;
 using AbilisFast.Protocol.Commands;
 using AbilisFast.Protocol.Esmtp;
 using AbilisFast.Protocol.Lines;
 using AbilisFast.Protocol.Replies;
 using AbilisFast.Protocol.States;
-using AbilisFast.Server.Configuration;
 using AbilisFast.Server.Delivery;
-using AbilisFast.Server.Diagnostics;
 using AbilisFast.Server.Mailboxes;
 using AbilisFast.Server.Queue;
 

@@ -3,7 +3,6 @@ using System.Globalization;
 using AbilisFast.Protocol.Data;
 using AbilisFast.Protocol.Replies;
 using AbilisFast.Protocol.States;
-using AbilisFast.Server.Diagnostics;
 using AbilisFast.Server.Queue;
 using AbilisFast.Server.Spool;
 
@@ -166,7 +165,7 @@ internal sealed partial class InSession
             // With our own Received: field the message would carry more than HOP-LIMIT: a mail loop.
             AbortWriter();
             CountRefusedMail(kinds);
-            _context.Loops.CountHopLimit();
+            _context.Loops.HopLimit.Increment();
             EndTransaction(RefuseTooManyHops());
             return default;
         }

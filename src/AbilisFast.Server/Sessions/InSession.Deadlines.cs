@@ -1,5 +1,3 @@
-using AbilisFast.Server.Configuration;
-using AbilisFast.Server.Diagnostics;
 using AbilisFast.Server.Transport;
 
 namespace AbilisFast.Server.Sessions;

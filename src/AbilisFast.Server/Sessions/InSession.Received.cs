@@ -1,6 +1,4 @@
 using System.Globalization;
-using AbilisFast.Server.Configuration;
-using AbilisFast.Server.Diagnostics;
 using AbilisFast.Server.Spool;
 
 namespace AbilisFast.Server.Sessions;

@@ -2,8 +2,6 @@ using AbilisFast.Protocol.Addressing;
 using AbilisFast.Protocol.Esmtp;
 using AbilisFast.Protocol.Replies;
 using AbilisFast.Protocol.States;
-using AbilisFast.Server.Configuration;
-using AbilisFast.Server.Diagnostics;
 using AbilisFast.Server.Mailboxes;
 using AbilisFast.Server.Queue;
 using AbilisFast.Server.Recipients;

@@ -1,7 +1,6 @@
 using AbilisFast.Protocol.Commands;
 using AbilisFast.Protocol.Replies;
 using AbilisFast.Protocol.States;
-using AbilisFast.Server.Diagnostics;
 
 namespace AbilisFast.Server.Sessions;
 
@@ -59,7 +58,7 @@ internal sealed partial class InSession
         _junk++;
         if (_junk > ChannelStress.StressJunkLimit && _stress is { IsActive: true })
         {
-            _context.Timeouts.CountJunkClosed();
+            _context.Timeouts.JunkClosed.Increment();
             _context.Log.Write(LogTag.Channel(_channelNumber), "Closed: NOOP/RSET/VRFY/HELP while every channel is busy"u8);
             Reply(SmtpReplies.TooManyJunkCommands);
             return Step.Close;
@@ -129,7 +128,7 @@ internal sealed partial class InSession
         }
 
         Volatile.Write(ref _shed, 2);
-        _context.Timeouts.CountShed();
+        _context.Timeouts.Shed.Increment();
         _context.Log.Write(LogTag.Channel(_channelNumber), "Closed: idle while every channel is busy, channel given to a waiting connection"u8);
         return true;
     }

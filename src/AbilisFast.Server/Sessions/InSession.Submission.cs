@@ -3,7 +3,6 @@ using System.Net;
 using System.Text;
 using AbilisFast.Protocol.Addressing;
 using AbilisFast.Protocol.Replies;
-using AbilisFast.Server.Configuration;
 using AbilisFast.Server.Recipients;
 
 namespace AbilisFast.Server.Sessions;

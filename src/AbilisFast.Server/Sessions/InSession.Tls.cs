@@ -3,7 +3,6 @@ using System.Net.Sockets;
 using System.Security.Authentication;
 using AbilisFast.Protocol.Replies;
 using AbilisFast.Protocol.States;
-using AbilisFast.Server.Diagnostics;
 using AbilisFast.Server.Transport;
 
 namespace AbilisFast.Server.Sessions;

@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text;
-using AbilisFast.Server.Configuration;
 
 namespace AbilisFast.Server.Signing;
 

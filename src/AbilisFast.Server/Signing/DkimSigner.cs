@@ -3,7 +3,6 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using AbilisFast.Protocol.Data;
-using AbilisFast.Server.Configuration;
 
 namespace AbilisFast.Server.Signing;
 

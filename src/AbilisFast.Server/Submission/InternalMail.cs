@@ -1,8 +1,6 @@
 using System.Globalization;
 using System.Text;
 using AbilisFast.Protocol.Data;
-using AbilisFast.Server.Configuration;
-using AbilisFast.Server.Diagnostics;
 using AbilisFast.Server.Queue;
 using AbilisFast.Server.Runtime;
 using AbilisFast.Server.Spool;
@@ -187,7 +185,7 @@ internal static class InternalMail
         hops.Feed(body);
         if (hops.Count >= context.Settings.HopLimit)
         {
-            context.Loops.CountHopLimit();
+            context.Loops.HopLimit.Increment();
             if (kind == InternalKind.Internal)
             {
                 context.Count(null, SmtpCounter.IntFail, Direction.In);

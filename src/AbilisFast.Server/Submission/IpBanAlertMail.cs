@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Text;
 using AbilisFast.Server.Access;
-using AbilisFast.Server.Configuration;
 using AbilisFast.Server.Delivery;
 using AbilisFast.Server.Runtime;
 

@@ -1,7 +1,5 @@
 using System.Globalization;
 using System.Text;
-using AbilisFast.Server.Configuration;
-using AbilisFast.Server.Diagnostics;
 using AbilisFast.Server.Runtime;
 
 namespace AbilisFast.Server.Submission;

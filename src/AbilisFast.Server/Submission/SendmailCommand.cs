@@ -1,5 +1,4 @@
 using System.Text;
-using AbilisFast.Server.Configuration;
 
 namespace AbilisFast.Server.Submission;
 

@@ -4,7 +4,6 @@ using System.Net;
 using System.Net.Security;
 using System.Net.Sockets;
 
-using AbilisFast.Server.Configuration;
 
 namespace AbilisFast.Server.Transport;
 

@@ -73,8 +73,8 @@ public sealed class DotDecoderTests
         Assert.Equal(OperationStatus.Done, status);
         Assert.Equal(B("Subject: x\r\n\r\nbody\r\n"), output);
         Assert.Equal(23, consumed);
-        Assert.Equal(0, d.BareLineFeeds);
-        Assert.Equal(0, d.BareCarriageReturns);
+        Assert.Equal(0, d.Bare.LineFeeds);
+        Assert.Equal(0, d.Bare.CarriageReturns);
         Assert.True(d.IsCompleted);
     }
 
@@ -112,8 +112,8 @@ public sealed class DotDecoderTests
     public void CountsBareLineEnds()
     {
         var (output, _, _, d) = Run(B("a\nb\rc\r\n\r\rd\n\n\r\n.\r\n"));
-        Assert.Equal(3, d.BareLineFeeds);
-        Assert.Equal(3, d.BareCarriageReturns);
+        Assert.Equal(3, d.Bare.LineFeeds);
+        Assert.Equal(3, d.Bare.CarriageReturns);
         AssertNoBareCrLf(output);
     }
 
@@ -123,12 +123,12 @@ public sealed class DotDecoderTests
         var (output, status, _, d) = Run([B("a\r"), B("\n.\r"), B("\n")]);
         Assert.Equal(OperationStatus.Done, status);
         Assert.Equal(B("a\r\n"), output);
-        Assert.Equal(0, d.BareCarriageReturns);
+        Assert.Equal(0, d.Bare.CarriageReturns);
 
         (output, status, _, d) = Run([B("a\r"), B("b\r\n.\r\n")]);
         Assert.Equal(OperationStatus.Done, status);
         Assert.Equal(B("a\r\nb\r\n"), output);
-        Assert.Equal(1, d.BareCarriageReturns);
+        Assert.Equal(1, d.Bare.CarriageReturns);
     }
 
     [Fact]
@@ -168,8 +168,8 @@ public sealed class DotDecoderTests
         Assert.Equal(reference.Output, oneByOne.Output);
         Assert.Equal(reference.Status, oneByOne.Status);
         Assert.Equal(reference.TotalConsumed, oneByOne.TotalConsumed);
-        Assert.Equal(reference.Decoder.BareLineFeeds, oneByOne.Decoder.BareLineFeeds);
-        Assert.Equal(reference.Decoder.BareCarriageReturns, oneByOne.Decoder.BareCarriageReturns);
+        Assert.Equal(reference.Decoder.Bare.LineFeeds, oneByOne.Decoder.Bare.LineFeeds);
+        Assert.Equal(reference.Decoder.Bare.CarriageReturns, oneByOne.Decoder.Bare.CarriageReturns);
     }
 
     [Theory]
@@ -200,7 +200,7 @@ public sealed class DotDecoderTests
         Assert.Equal(OperationStatus.DestinationTooSmall, status);
         Assert.Equal(0, consumed);
         Assert.Equal(0, written);
-        Assert.Equal(0, decoder.BareLineFeeds);
+        Assert.Equal(0, decoder.Bare.LineFeeds);
     }
 
     [Fact]

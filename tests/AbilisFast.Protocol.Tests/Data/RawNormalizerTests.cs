@@ -60,8 +60,8 @@ public sealed class RawNormalizerTests
     public void CountsBareLineEnds()
     {
         var (_, n) = Run([B("a\r"), B("\nb\rc\n\r")]);
-        Assert.Equal(1, n.BareLineFeeds);
-        Assert.Equal(2, n.BareCarriageReturns);
+        Assert.Equal(1, n.Bare.LineFeeds);
+        Assert.Equal(2, n.Bare.CarriageReturns);
         Assert.False(n.HasPendingCr);
     }
 }

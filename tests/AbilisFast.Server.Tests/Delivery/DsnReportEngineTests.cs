@@ -58,8 +58,8 @@ public sealed class DsnReportEngineTests : IAsyncLifetime
         Assert.Contains("X-Mark: original", report);
         Assert.DoesNotContain("\nbody\n", report);
 
-        await WaitUntilAsync(() => _rig.A.Spool.LiveMessages == 0 && _rig.A.Context.Reports.Sent == 1, "the report to leave the queue");
-        Assert.Equal((1, 1, 0), (_rig.A.Context.Reports.Success, _rig.A.Context.Reports.Delivered, _rig.A.Context.Reports.Relayed));
+        await WaitUntilAsync(() => _rig.A.Spool.LiveMessages == 0 && _rig.A.Context.Reports.Sent.Value == 1, "the report to leave the queue");
+        Assert.Equal((1, 1, 0), (_rig.A.Context.Reports.Success.Value, _rig.A.Context.Reports.Delivered.Value, _rig.A.Context.Reports.Relayed.Value));
         Assert.Equal(0, _rig.A.Context.Counters.Get(SmtpCounter.Notify, Direction.Out));
         Assert.Equal(0, _rig.A.Context.Counters.Get(SmtpCounter.NotifySucc, Direction.Out));
     }
@@ -96,7 +96,7 @@ public sealed class DsnReportEngineTests : IAsyncLifetime
 
         await WaitUntilAsync(() => _rig.A.Spool.LiveMessages == 0, "A to let go");
         Assert.Empty(SenderMailbox);
-        Assert.Equal(0, _rig.A.Context.Reports.Success);
+        Assert.Equal(0, _rig.A.Context.Reports.Success.Value);
     }
 
     [Fact]
@@ -125,8 +125,8 @@ public sealed class DsnReportEngineTests : IAsyncLifetime
         Assert.Contains("Final-Recipient: rfc822; r@b.test\nAction: relayed\nStatus: 2.0.0\nRemote-MTA: dns; plain.b.test\nDiagnostic-Code: smtp; 250 2.0.0 Ok: queued as 4XyZ\n", status);
         Assert.DoesNotContain("q@b.test", status);
         Assert.Contains("does not offer delivery status notifications", System.Text.RegularExpressions.Regex.Replace(report, "\\s+", " "));
-        await WaitUntilAsync(() => _rig.A.Context.Reports.Sent == 1, "the report delivered");
-        Assert.Equal((1, 0, 1), (_rig.A.Context.Reports.Success, _rig.A.Context.Reports.Delivered, _rig.A.Context.Reports.Relayed));
+        await WaitUntilAsync(() => _rig.A.Context.Reports.Sent.Value == 1, "the report delivered");
+        Assert.Equal((1, 0, 1), (_rig.A.Context.Reports.Success.Value, _rig.A.Context.Reports.Delivered.Value, _rig.A.Context.Reports.Relayed.Value));
     }
 
     [Fact]
@@ -140,7 +140,7 @@ public sealed class DsnReportEngineTests : IAsyncLifetime
         Assert.Empty(SenderMailbox);
         Assert.Contains("NOTIFY excludes FAILURE", _rig.A.Log.SnapshotText());
         Assert.Equal(0, _rig.A.Context.Counters.Get(SmtpCounter.Notify, Direction.Out));
-        Assert.Equal(0, _rig.A.Context.Reports.Success);
+        Assert.Equal(0, _rig.A.Context.Reports.Success.Value);
     }
 
     [Fact]
@@ -159,7 +159,7 @@ public sealed class DsnReportEngineTests : IAsyncLifetime
         Assert.Contains("Will-Retry-Until: ", status);
         Assert.DoesNotContain("q@b.test", status);
         Assert.DoesNotContain("p@b.test", status);
-        Assert.Equal((1L, 1L), (_rig.A.Context.Reports.Delay, _rig.A.Context.Reports.Delayed));
+        Assert.Equal((1L, 1L), (_rig.A.Context.Reports.Delay.Value, _rig.A.Context.Reports.Delayed.Value));
 
         // Two more attempts (RETRY Q SMTP ALL brings them at once): no second report.
         for (int i = 0; i < 2; i++)
@@ -190,7 +190,7 @@ public sealed class DsnReportEngineTests : IAsyncLifetime
             await Eventually.WaitAsync(() => Deferrals(log) >= 1, "an attempt after the restart", TimeSpan.FromSeconds(20));
         }
 
-        Assert.Equal(0, context.Reports.Delay);
+        Assert.Equal(0, context.Reports.Delay.Value);
         Assert.DoesNotContain(log.ReadLines(), l => l.Contains("Delay report", StringComparison.Ordinal));
         Assert.Single(SenderMailbox);
     }
@@ -206,7 +206,7 @@ public sealed class DsnReportEngineTests : IAsyncLifetime
         await SendToAAsync(string.Empty, first, second);
         await WaitUntilAsync(() => _rig.A.Log.ReadLines().Count(l => l.Contains("Deferred message", StringComparison.Ordinal)) >= 3, "three attempts");
         Assert.Empty(SenderMailbox);
-        Assert.Equal(0, _rig.A.Context.Reports.Delay);
+        Assert.Equal(0, _rig.A.Context.Reports.Delay.Value);
     }
 
     [Fact]
@@ -226,7 +226,7 @@ public sealed class DsnReportEngineTests : IAsyncLifetime
         Assert.Equal(0, _rig.A.Context.Counters.Get(SmtpCounter.CallSucc, Direction.Out));
         Assert.Equal(0, _rig.A.Context.Counters.Get(SmtpCounter.CallFail, Direction.Out));
         Assert.Equal(1, _rig.A.Context.Counters.Get(SmtpCounter.Notify, Direction.Out));
-        Assert.Equal(1, _rig.A.Context.Loops.LoopBack);
+        Assert.Equal(1, _rig.A.Context.Loops.LoopBack.Value);
         Assert.Single(SenderMailbox);
     }
 
@@ -270,10 +270,10 @@ public sealed class DsnReportEngineTests : IAsyncLifetime
         Assert.Contains(": null sender", _rig.A.Log.SnapshotText());
         Assert.Equal(0, _rig.A.Context.Counters.Get(SmtpCounter.Notify, Direction.Out));
         Assert.Equal(report ? 0 : 1, _rig.A.Context.Counters.Get(SmtpCounter.NotifyFail, Direction.Out));
-        Assert.Equal(report ? 1 : 0, _rig.A.Context.Reports.Failed);
+        Assert.Equal(report ? 1 : 0, _rig.A.Context.Reports.Failed.Value);
         Assert.Empty(_rig.B.Stored());
-        Assert.Equal(how == "loops-back" ? 1 : 0, _rig.A.Context.Loops.LoopBack);
-        Assert.Equal(how == "hop-limit" ? 1 : 0, _rig.B.Context.Loops.HopLimit);
+        Assert.Equal(how == "loops-back" ? 1 : 0, _rig.A.Context.Loops.LoopBack.Value);
+        Assert.Equal(how == "hop-limit" ? 1 : 0, _rig.B.Context.Loops.HopLimit.Value);
     }
 
     private static int Deferrals(SessionLog log) => log.ReadLines().Count(l => l.Contains("Deferred message", StringComparison.Ordinal));

@@ -108,7 +108,7 @@ public sealed class JunkAndStressTests
             Assert.True(server.Stress.IsActive);
             Assert.Equal("421 4.7.0 Error: too many NOOP/RSET/VRFY/HELP commands while all channels are busy", await holders[0].CommandAsync("NOOP"));
             Assert.True(await holders[0].IsClosedAsync());
-            Assert.Equal(1, context.Context.Timeouts.JunkClosed);
+            Assert.Equal(1, context.Context.Timeouts.JunkClosed.Value);
             Assert.Contains("Closed: NOOP/RSET/VRFY/HELP while every channel is busy", context.Log.SnapshotText());
 
             // A useful command is answered as ever.
@@ -172,7 +172,7 @@ public sealed class JunkAndStressTests
             }
 
             Assert.Equal("421 4.4.2 Error: timeout exceeded", await holders[0].ReadReplyAsync(TimeSpan.FromSeconds(30)));
-            Assert.True(context.Context.Timeouts.Idle >= 1);
+            Assert.True(context.Context.Timeouts.Idle.Value >= 1);
         }
         finally
         {
@@ -216,7 +216,7 @@ public sealed class JunkAndStressTests
             Assert.StartsWith("220 ", await waiting.ReadReplyAsync(TimeSpan.FromSeconds(30)));
             Assert.Equal("421 4.3.2 Error: all channels busy, closing idle session, try again later", await holders[1].ReadReplyAsync());
             Assert.True(await holders[1].IsClosedAsync());
-            Assert.Equal(1, context.Context.Timeouts.Shed);
+            Assert.Equal(1, context.Context.Timeouts.Shed.Value);
 
             // The one inside a transaction and the newer idle one go on.
             Assert.Equal("250 2.1.5 Ok", await holders[0].CommandAsync("RCPT TO:<u@local.test>"));

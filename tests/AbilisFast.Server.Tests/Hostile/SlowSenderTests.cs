@@ -80,8 +80,8 @@ public sealed class SlowSenderTests
         Assert.Equal(Timeout421, reply);
         Assert.True(sent < line.Length, $"the whole line went out ({sent} bytes) before the 421");
         await AssertDroppedAsync(context, client, "Timeout: DT exceeded");
-        Assert.Equal(1, context.Context.Timeouts.Idle);
-        Assert.Equal(0, context.Context.Timeouts.DataRate + context.Context.Timeouts.DataDeadline);
+        Assert.Equal(1, context.Context.Timeouts.Idle.Value);
+        Assert.Equal(0, context.Context.Timeouts.DataRate.Value + context.Context.Timeouts.DataDeadline.Value);
     }
 
     [Fact]
@@ -96,7 +96,7 @@ public sealed class SlowSenderTests
         Assert.Equal(Timeout421, reply);
         Assert.True(sent < text.Length);
         await AssertDroppedAsync(context, client, "Timeout: DATA-TIMEOUT exceeded");
-        Assert.Equal(1, context.Context.Timeouts.DataDeadline);
+        Assert.Equal(1, context.Context.Timeouts.DataDeadline.Value);
     }
 
     [Theory]
@@ -113,7 +113,7 @@ public sealed class SlowSenderTests
         Assert.Equal(Timeout421, reply);
         Assert.True(sent < text.Length);
         await AssertDroppedAsync(context, client, "Timeout: data slower than MIN-DATA-RATE");
-        Assert.Equal(1, context.Context.Timeouts.DataRate);
+        Assert.Equal(1, context.Context.Timeouts.DataRate.Value);
     }
 
     [Fact]
@@ -133,6 +133,6 @@ public sealed class SlowSenderTests
 
         Assert.Equal("221 2.0.0 Bye", await client.CommandAsync("QUIT"));
         Assert.Equal(2, context.Stored().Count);
-        Assert.Equal(0, context.Context.Timeouts.DataRate);
+        Assert.Equal(0, context.Context.Timeouts.DataRate.Value);
     }
 }

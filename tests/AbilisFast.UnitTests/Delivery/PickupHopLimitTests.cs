@@ -35,7 +35,7 @@ public sealed class PickupHopLimitTests : IAsyncLifetime
         Assert.True(e.TooManyHops);
         Assert.Equal("5.4.6 too many hops (3 Received: header fields, HOP-LIMIT 3): mail loop?", e.Message);
         Assert.Single(_server.Stored());
-        Assert.Equal(1, _server.Context.Loops.HopLimit);
+        Assert.Equal(1, _server.Context.Loops.HopLimit.Value);
         Assert.Equal(1, _server.Context.Counters.Get(SmtpCounter.IntFail, Direction.In));
 
         // Received: lines after the header section are body text.

@@ -36,4 +36,35 @@ public sealed class MetricsExpositionTests
     {
         Assert.Equal("a=\"x\\\"y\\\\z\\nw\",b=\"\"", MetricsWriter.Labels(("a", "x\"y\\z\nw"), ("b", "")));
     }
+
+    [Fact]
+    public void EventCountersAreWrittenAsOneFamilyWithASampleForEachLabelValue()
+    {
+        using var server = new TestServerContext();
+        SmtpContext context = server.Context;
+        context.Loops.HopLimit.Increment();
+        context.Reports.CountSuccess(delivered: 2, relayed: 1);
+        context.Timeouts.Count(TimeoutReason.DataRate);
+        MetricsSnapshot snapshot = MetricsSnapshot.Take(context);
+
+        string prometheus = MetricsExposition.Format(snapshot, MetricsFormat.Prometheus);
+        Assert.Contains(
+            "# HELP abilisfast_smtp_loops_total mail loops caught since the start: over HOP-LIMIT (refused 554 5.4.6), next hop is this server (failed 5.4.6)\n"
+            + "# TYPE abilisfast_smtp_loops_total counter\n"
+            + "abilisfast_smtp_loops_total{detected=\"hop-limit\"} 1\n"
+            + "abilisfast_smtp_loops_total{detected=\"loops-back\"} 0\n",
+            prometheus);
+        Assert.Contains(
+            "abilisfast_smtp_in_timeouts_total{deadline=\"DT\"} 0\n"
+            + "abilisfast_smtp_in_timeouts_total{deadline=\"DATA-TIMEOUT\"} 0\n"
+            + "abilisfast_smtp_in_timeouts_total{deadline=\"MIN-DATA-RATE\"} 1\n",
+            prometheus);
+        Assert.Contains(
+            "abilisfast_smtp_dsn_recipients_total{action=\"delivered\"} 2\n"
+            + "abilisfast_smtp_dsn_recipients_total{action=\"relayed\"} 1\n"
+            + "abilisfast_smtp_dsn_recipients_total{action=\"delayed\"} 0\n",
+            prometheus);
+        Assert.Contains("# TYPE abilisfast_smtp_dsn_reports counter\nabilisfast_smtp_dsn_reports_total{report=\"success\"} 1\n",
+            MetricsExposition.Format(snapshot, MetricsFormat.OpenMetrics));
+    }
 }

@@ -37,7 +37,7 @@ public sealed class HopLimitTests : IDisposable
             await SendDataAsync(s, Hops(Limit) + "Subject: loop\r\n\r\nbody\r\n"));
         Assert.Single(_server.Stored());
         Assert.Equal(1, _server.Context.Queue.OutCount);
-        Assert.Equal(1, _server.Context.Loops.HopLimit);
+        Assert.Equal(1, _server.Context.Loops.HopLimit.Value);
         Assert.Equal(1, _server.Context.Counters.Get(SmtpCounter.ExtFail, Direction.In));
         Assert.Contains(_server.Log.ReadLines(), l => l.Contains("refused: 5.4.6 Error: too many hops (5 Received: header fields, HOP-LIMIT 5)", StringComparison.Ordinal));
 
@@ -53,7 +53,7 @@ public sealed class HopLimitTests : IDisposable
         string folded = "X-Trace: a\r\n Received: folded 1\r\n Received: folded 2\r\n\tReceived: folded 3\r\n";
         string body = "\r\n" + string.Concat(Enumerable.Repeat("Received: quoted in the body\r\n", 20));
         Assert.StartsWith("250 2.0.0 Ok: queued as", await SendDataAsync(s, Hops(Limit - 1) + folded + "Subject: x\r\n" + body));
-        Assert.Equal(0, _server.Context.Loops.HopLimit);
+        Assert.Equal(0, _server.Context.Loops.HopLimit.Value);
     }
 
     [Fact]
@@ -89,7 +89,7 @@ public sealed class HopLimitTests : IDisposable
         }
 
         Assert.Single(_server.Stored());
-        Assert.Equal(1, _server.Context.Loops.HopLimit);
+        Assert.Equal(1, _server.Context.Loops.HopLimit.Value);
     }
 
     [Fact]

@@ -34,13 +34,11 @@ internal sealed partial class SmtpClientConnection
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            _broken = true;
-            throw new SmtpClientException($"sending {Verb(commands[0])} timed out after {Seconds(_options.CommandTimeout)} s") { TimedOut = true };
+            throw TimedOut($"sending {Verb(commands[0])} timed out after {Seconds(_options.CommandTimeout)} s");
         }
         catch (IOException e)
         {
-            _broken = true;
-            throw new SmtpClientException($"connection lost while sending {Verb(commands[0])}: {Transport.NetworkErrorText.Describe(e)}", null, e);
+            throw Lost($"sending {Verb(commands[0])}", e);
         }
     }
 
@@ -111,14 +109,26 @@ internal sealed partial class SmtpClientConnection
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            _broken = true;
-            throw new SmtpClientException($"no reply within {Seconds(timeout)} s") { TimedOut = true };
+            throw TimedOut($"no reply within {Seconds(timeout)} s");
         }
         catch (IOException e)
         {
-            _broken = true;
-            throw new SmtpClientException($"connection lost while waiting for a reply: {Transport.NetworkErrorText.Describe(e)}", null, e);
+            throw Lost("waiting for a reply", e);
         }
+    }
+
+    /// <summary>A timeout, said by <paramref name="text"/>: the connection is unusable from here on.</summary>
+    private SmtpClientException TimedOut(string text)
+    {
+        _broken = true;
+        return new SmtpClientException(text) { TimedOut = true };
+    }
+
+    /// <summary>The connection was lost while <paramref name="doing"/>: it is unusable from here on.</summary>
+    private SmtpClientException Lost(string doing, IOException e)
+    {
+        _broken = true;
+        return new SmtpClientException($"connection lost while {doing}: {Transport.NetworkErrorText.Describe(e)}", null, e);
     }
 
     /// <summary>

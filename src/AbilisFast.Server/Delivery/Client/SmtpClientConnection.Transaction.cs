@@ -244,13 +244,11 @@ internal sealed partial class SmtpClientConnection
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            _broken = true;
-            throw new SmtpClientException($"sending the message text timed out after {Seconds(_options.DataTimeout)} s") { TimedOut = true };
+            throw TimedOut($"sending the message text timed out after {Seconds(_options.DataTimeout)} s");
         }
         catch (IOException e)
         {
-            _broken = true;
-            throw new SmtpClientException($"connection lost while sending the message text: {Transport.NetworkErrorText.Describe(e)}", null, e);
+            throw Lost("sending the message text", e);
         }
         finally
         {

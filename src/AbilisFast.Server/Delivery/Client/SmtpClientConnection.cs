@@ -5,7 +5,6 @@ using System.Net;
 using System.Net.Security;
 using System.Net.Sockets;
 using AbilisFast.Protocol.States;
-using AbilisFast.Server.Configuration;
 
 namespace AbilisFast.Server.Delivery;
 

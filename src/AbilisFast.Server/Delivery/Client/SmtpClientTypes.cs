@@ -1,7 +1,6 @@
 using System.Net;
 using System.Security.Cryptography.X509Certificates;
 using AbilisFast.Protocol.Esmtp;
-using AbilisFast.Server.Configuration;
 using AbilisFast.Server.Queue;
 
 namespace AbilisFast.Server.Delivery;

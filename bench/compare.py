@@ -10,7 +10,9 @@ Sections (all by default, --only to pick):
   latency    open loop (load tool --rate) at 50 % and 90 % of abilisfast's durable maximum, the
              same offered rate against every durable peer: p50/p90/p99/p99.9
   large      1 MB and 10 MB messages, durable, MB/s against the disk's own write+fdatasync
-             bandwidth (dd conv=fdatasync, same folder, runs alternating), peak RSS of each
+             bandwidth (dd conv=fdatasync, same folder, runs alternating) and against the same
+             writes with an fdatasync per message (4 writers, no server: the ceiling for a sync
+             before each 250), peak RSS of each; with syscalls or large-syscalls, strace -c
   footprint  binary size, idle RSS, exec to first accept, RSS per idle session (10,000 sessions
              that said EHLO) beside Postfix's per smtpd process
   syscalls   strace -c -f per message (sink and durable) and what each durable server fsyncs
@@ -749,13 +751,52 @@ def disk_bandwidth(folder):
     return mib * 1048576 / 1e6 / secs
 
 
+def per_message_fsync_bandwidth(folder, size, messages, writers=4):
+    """The durable work a server must do per message, without a server: `writers` threads (like
+    the 4 sessions) each write its share of `messages` bodies of `size` bytes in 1 MiB os.write
+    calls into its own file and fdatasync after each body. MB/s in total. The ceiling for a relay
+    that syncs each message before its 250 (raw sequential bandwidth assumes one sync at the end)."""
+    import threading
+    chunk = b"x" * min(size, 1048576)
+    failed = []
+
+    def writer(i, count):
+        path = os.path.join(folder, f"fsync-ref.{i}")
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            try:
+                for _ in range(count):
+                    left = size
+                    while left > 0:
+                        left -= os.write(fd, chunk[:left])
+                    os.fdatasync(fd)
+            finally:
+                os.close(fd)
+                os.unlink(path)
+        except OSError as e:
+            failed.append(str(e))
+
+    shares = [messages // writers + (1 if i < messages % writers else 0) for i in range(writers)]
+    threads = [threading.Thread(target=writer, args=(i, n)) for i, n in enumerate(shares)]
+    t0 = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    secs = time.perf_counter() - t0
+    if failed:
+        note("per-message fsync reference failed: " + failed[0])
+        return 0
+    return messages * size / 1e6 / secs
+
+
 def large(results):
     out = {"sizes": {}}
     disk = []
     for size_mb in (1, 10):
         size = size_mb * 1048576
         s = Abilis("durable", ["MSG-MAXSIZE:65535"])
-        rates, hwm, per_run = [], [], None
+        rates, hwm, per_run, fsync_ref, cpu = [], [], None, [], []
         for rep in range(1, (1 if args.quick else args.reps) + 1):
             disk.append(disk_bandwidth(work))
             s.start()
@@ -764,30 +805,43 @@ def large(results):
             if per_run is None:
                 per_run = max(8, int(rate * args.run_secs * (1 if args.quick else 1.5)))
             base = s.queued()
+            c0 = ticks(s.pid)
             secs, rate, j = client("load-tool", s.port, per_run, size=size, sessions=4)
+            cpu.append((ticks(s.pid) - c0) * 1e3 / HZ / (per_run * size / 1e6))
             mbs = rate * size / 1e6
             q = s.queued() - base
             if q != per_run:
                 note(f"large {size_mb} MB: {q} queued for {per_run} sent")
             rates.append(mbs)
             hwm.append(status_kb(s.pid, "VmHWM"))
-            log(f"   rep {rep} {size_mb} MB x {per_run}: {mbs:,.0f} MB/s, peak RSS {hwm[-1] / 1024:.1f} MB; disk {disk[-1]:,.0f} MB/s")
             s.stop()
+            # The same bytes, 4 writers, an fdatasync per message, no server (right after the run).
+            fsync_ref.append(per_message_fsync_bandwidth(work, size, per_run))
+            log(f"   rep {rep} {size_mb} MB x {per_run}: {mbs:,.0f} MB/s, {cpu[-1]:.2f} ms CPU per MB, peak RSS {hwm[-1] / 1024:.1f} MB; disk {disk[-1]:,.0f} MB/s, "
+                f"write+fdatasync per message (4 writers) {fsync_ref[-1]:,.0f} MB/s")
         out["sizes"][f"{size_mb}MB"] = {"messages_per_run": per_run, "sessions": 4, "mb_s": spread(rates),
-                                       "peak_rss_mb": spread([h / 1024 for h in hwm])}
+                                       "peak_rss_mb": spread([h / 1024 for h in hwm]),
+                                       "fsync_per_message_mb_s": spread(fsync_ref),
+                                       "cpu_ms_per_mb": spread(cpu),
+                                       "ratio_to_fsync_per_message": statistics.median(r / f for r, f in zip(rates, fsync_ref) if f > 0)
+                                       if any(f > 0 for f in fsync_ref) else 0}
         # The same client against servers that keep nothing: abilisfast SINK:YES (the receive
         # path without the disk) and smtp-sink (what the client itself can send).
         for other in (Abilis("sink", ["MSG-MAXSIZE:65535"]), SmtpSink()):
             other.start()
             client("load-tool", other.port, 4 if size_mb == 10 else 20, size=size, sessions=4)
-            v = []
+            v, vc = [], []
             for _ in range(1 if args.quick else 3):
+                c0 = ticks(other.pid)
                 _, rate, _ = client("load-tool", other.port, per_run, size=size, sessions=4)
+                vc.append((ticks(other.pid) - c0) * 1e3 / HZ / (per_run * size / 1e6))
                 v.append(rate * size / 1e6)
             out["sizes"][f"{size_mb}MB"][f"{other.name}_{other.mode}_mb_s"] = spread(v)
-            log(f"   {size_mb} MB into {other.name} ({other.mode}, nothing kept): {statistics.median(v):,.0f} MB/s")
+            out["sizes"][f"{size_mb}MB"][f"{other.name}_{other.mode}_cpu_ms_per_mb"] = spread(vc)
+            log(f"   {size_mb} MB into {other.name} ({other.mode}, nothing kept): {statistics.median(v):,.0f} MB/s, "
+                f"{statistics.median(vc):.2f} ms CPU per MB")
             other.stop()
-        if "syscalls" in args.only.split(",") and not args.quick:
+        if ({"syscalls", "large-syscalls"} & set(args.only.split(","))) and not args.quick:
             # Where the time goes: system calls per message of one more run under strace -c.
             s.start()
             out["sizes"][f"{size_mb}MB"]["syscalls"] = strace_count(s, "load-tool", max(4, per_run // 2), size=size, sessions=4)

@@ -7,21 +7,14 @@ namespace AbilisFast.Server.Tests.Support;
 /// Dispose kills it and removes its folder. A missing dnsmasq is a failure, not a skip
 /// (.ci/run installs it).
 /// </summary>
-internal sealed class Dnsmasq : IDisposable
+internal sealed class Dnsmasq(Process process, string dir, IPEndPoint endPoint) : IDisposable
 {
-    private readonly Process _process;
-    private readonly string _dir;
+    private readonly Process _process = process;
+    private readonly string _dir = dir;
     private readonly StringBuilder _output = new();
 
-    private Dnsmasq(Process process, string dir, IPEndPoint endPoint)
-    {
-        _process = process;
-        _dir = dir;
-        EndPoint = endPoint;
-    }
-
     /// <summary>Where it listens (UDP and TCP).</summary>
-    public IPEndPoint EndPoint { get; }
+    public IPEndPoint EndPoint { get; } = endPoint;
 
     public string Output
     {

@@ -8,26 +8,19 @@ namespace AbilisFast.Server.Tests.Support;
 /// Maildir and the folder holding it are handed to nobody (chown; the modes stay) and the user's mail process runs as nobody;
 /// otherwise everything runs as the current user. Dispose stops it (SIGTERM, then SIGKILL).
 /// </summary>
-internal sealed class DovecotImap : IDisposable
+internal sealed class DovecotImap(Process process, string dir, int port) : IDisposable
 {
     public const string User = "reader";
     public const string Password = "imap-test-secret";
 
     private const string Dovecot = "/usr/sbin/dovecot";
 
-    private readonly Process _process;
+    private readonly Process _process = process;
 
-    private DovecotImap(Process process, string dir, int port)
-    {
-        _process = process;
-        Directory = dir;
-        Port = port;
-    }
-
-    public int Port { get; }
+    public int Port { get; } = port;
 
     /// <summary>The private folder: dovecot.conf, dovecot.log, run/, state/, home/.</summary>
-    public string Directory { get; }
+    public string Directory { get; } = dir;
 
     public string LogPath => Path.Combine(Directory, "dovecot.log");
 

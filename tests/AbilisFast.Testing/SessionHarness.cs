@@ -1,20 +1,13 @@
 namespace AbilisFast.Server.Tests.Support;
 
 /// <summary>Drives one real <see cref="InSession"/> over in-memory pipes.</summary>
-internal sealed class SessionHarness : ISmtpTalk, IAsyncDisposable
+internal sealed class SessionHarness(PipeTransport transport, InSession session, Task run) : ISmtpTalk, IAsyncDisposable
 {
-    private readonly PipeTransport _transport;
+    private readonly PipeTransport _transport = transport;
     private readonly StringBuilder _pending = new();
 
-    private SessionHarness(PipeTransport transport, InSession session, Task run)
-    {
-        _transport = transport;
-        Session = session;
-        Run = run;
-    }
-
-    public InSession Session { get; }
-    public Task Run { get; }
+    public InSession Session { get; } = session;
+    public Task Run { get; } = run;
     public PipeTransport Transport => _transport;
 
     public static async Task<SessionHarness> StartAsync(SmtpContext context, string remote = "127.0.0.1", bool talkedFirst = false, bool readGreeting = true)
@@ -65,24 +58,7 @@ internal sealed class SessionHarness : ISmtpTalk, IAsyncDisposable
     }
 
     /// <summary>Reads one whole reply; null when the session closed its output.</summary>
-    public async Task<string?> ReadReplyAsync()
-    {
-        var reply = new StringBuilder();
-        while (true)
-        {
-            string? line = await ReadLineAsync();
-            if (line is null)
-            {
-                return reply.Length == 0 ? null : reply.ToString().TrimEnd('\n');
-            }
-
-            reply.Append(line).Append('\n');
-            if (line.Length < 4 || line[3] != '-')
-            {
-                return reply.ToString().TrimEnd('\n');
-            }
-        }
-    }
+    public Task<string?> ReadReplyAsync() => ReplyFraming.ReadReplyAsync(ReadLineAsync);
 
     private async Task<string?> ReadLineAsync()
     {
@@ -90,12 +66,9 @@ internal sealed class SessionHarness : ISmtpTalk, IAsyncDisposable
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(20));
         while (true)
         {
-            string text = _pending.ToString();
-            int lf = text.IndexOf('\n', StringComparison.Ordinal);
-            if (lf >= 0)
+            if (ReplyFraming.TryTakeLine(_pending, out string? line))
             {
-                _pending.Remove(0, lf + 1);
-                return text[..lf].TrimEnd('\r');
+                return line;
             }
 
             ReadResult result = await reader.ReadAsync(cts.Token);

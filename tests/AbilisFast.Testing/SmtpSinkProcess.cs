@@ -6,20 +6,35 @@ namespace AbilisFast.Server.Tests.Support;
 /// -q drops the connection and -Q says 421, each for the commands named. Runs as nobody (required
 /// when the tests run as root); ends itself on dispose.
 /// </summary>
-internal sealed class SmtpSinkProcess : IDisposable
+internal sealed class SmtpSinkProcess(Process process, int port, string dumpDir) : IDisposable
 {
-    private readonly Process _process;
+    private readonly Process _process = process;
 
-    private SmtpSinkProcess(Process process, int port, string dumpDir)
+    public int Port { get; } = port;
+
+    public string DumpDir { get; } = dumpDir;
+
+    /// <summary>
+    /// The text of each message file smtp-sink has written so far, in no order; a file it is still
+    /// writing (and cannot be read yet) is left out.
+    /// </summary>
+    public IEnumerable<string> DumpTexts()
     {
-        _process = process;
-        Port = port;
-        DumpDir = dumpDir;
+        foreach (string file in Directory.GetFiles(DumpDir))
+        {
+            string text;
+            try
+            {
+                text = File.ReadAllText(file);
+            }
+            catch (IOException)
+            {
+                continue;
+            }
+
+            yield return text;
+        }
     }
-
-    public int Port { get; }
-
-    public string DumpDir { get; }
 
     /// <summary>Starts smtp-sink with <paramref name="flags"/> (e.g. "-f", "rcpt") and waits until it answers.</summary>
     public static Task<SmtpSinkProcess> StartAsync(params string[] flags) => StartOnAsync(ServerProcess.FreePort(), flags);

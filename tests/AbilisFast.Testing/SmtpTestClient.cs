@@ -37,6 +37,22 @@ internal sealed class SmtpTestClient : ISmtpTalk, IAsyncDisposable
         return client;
     }
 
+    /// <summary>Connects to <paramref name="port"/> on loopback and checks the 220 greeting.</summary>
+    public static async Task<SmtpTestClient> ConnectGreetedAsync(int port)
+    {
+        SmtpTestClient client = await ConnectAsync(port);
+        Assert.StartsWith("220 ", await client.ReadReplyAsync());
+        return client;
+    }
+
+    /// <summary>Connects to <paramref name="port"/> on loopback, checks the 220 greeting, says EHLO <paramref name="ehlo"/> and checks the multi-line 250.</summary>
+    public static async Task<SmtpTestClient> ConnectEhloAsync(int port, string ehlo = "client.test")
+    {
+        SmtpTestClient client = await ConnectGreetedAsync(port);
+        Assert.StartsWith("250-", await client.CommandAsync("EHLO " + ehlo));
+        return client;
+    }
+
     public Socket Socket => _socket;
 
     /// <summary>The server certificate seen in the handshake.</summary>
@@ -85,21 +101,7 @@ internal sealed class SmtpTestClient : ISmtpTalk, IAsyncDisposable
     public async Task<string?> ReadReplyAsync(TimeSpan? timeout = null)
     {
         using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(20));
-        var reply = new StringBuilder();
-        while (true)
-        {
-            string? line = await ReadLineAsync(cts.Token);
-            if (line is null)
-            {
-                return reply.Length == 0 ? null : reply.ToString();
-            }
-
-            reply.Append(line).Append('\n');
-            if (line.Length < 4 || line[3] != '-')
-            {
-                return reply.ToString().TrimEnd('\n');
-            }
-        }
+        return await ReplyFraming.ReadReplyAsync(() => ReadLineAsync(cts.Token));
     }
 
     Task<string?> ISmtpTalk.ReadReplyAsync() => ReadReplyAsync();
@@ -142,12 +144,9 @@ internal sealed class SmtpTestClient : ISmtpTalk, IAsyncDisposable
     {
         while (true)
         {
-            string text = _pending.ToString();
-            int lf = text.IndexOf('\n', StringComparison.Ordinal);
-            if (lf >= 0)
+            if (ReplyFraming.TryTakeLine(_pending, out string? line))
             {
-                _pending.Remove(0, lf + 1);
-                return text[..lf].TrimEnd('\r');
+                return line;
             }
 
             int n;

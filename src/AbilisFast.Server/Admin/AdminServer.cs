@@ -210,6 +210,9 @@ internal sealed class AdminServer : IAsyncDisposable
                 return;
             }
 
+            // Logged in: from now on the idle timeout, not what is left of the login deadline (which
+            // could otherwise fire while the first prompt is being written).
+            timeout.CancelAfter(IdleTimeout);
             lock (_gate)
             {
                 if (connection.Evicted)

@@ -37,6 +37,16 @@ internal sealed partial class InSession
         Volatile.Write(ref _transferBytes, 0);
         Volatile.Write(ref _transferStart, Math.Max(1, Environment.TickCount64));
         Interlocked.Increment(ref _transferNumber);
+        BulkReceive(true);
+    }
+
+    /// <summary>Larger receives while a body streams in (plaintext sockets; TLS reads its records as they come).</summary>
+    private void BulkReceive(bool on)
+    {
+        if (_transportOrNull?.Input is SocketPipeReader reader)
+        {
+            reader.BulkReceive = on;
+        }
     }
 
     private void CountTransfer(long bytes)
@@ -47,7 +57,14 @@ internal sealed partial class InSession
         }
     }
 
-    private void EndTransfer() => Volatile.Write(ref _transferStart, 0);
+    private void EndTransfer()
+    {
+        if (Volatile.Read(ref _transferStart) != 0)
+        {
+            Volatile.Write(ref _transferStart, 0);
+            BulkReceive(false);
+        }
+    }
 
     /// <summary>
     /// Called by the heartbeat once a second: ends the session (421 4.4.2) when one of its deadlines

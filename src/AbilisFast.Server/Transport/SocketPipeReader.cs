@@ -45,6 +45,9 @@ internal sealed class SocketPipeReader : PipeReader, IValueTaskSource<ReadResult
     private bool _receiving;
     private bool _receivingZero;
 
+    /// <summary>A message body streams in: a fresh buffer is a bulk block (<see cref="BulkReceive"/>).</summary>
+    private bool _bulk;
+
     /// <summary>A reader awaits <see cref="_source"/>.</summary>
     private bool _waiting;
     private ConfiguredValueTaskAwaitable<int>.ConfiguredValueTaskAwaiter _receive;
@@ -71,6 +74,23 @@ internal sealed class SocketPipeReader : PipeReader, IValueTaskSource<ReadResult
             lock (Sync)
             {
                 return _owner is not null;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Set by the session while a message body streams in (DATA, BDAT): receives then go into
+    /// <see cref="BlockMemoryPool.BulkBlockSize"/> blocks instead of pool blocks, so a large body
+    /// takes a sixteenth of the receive calls and wake-ups. The block goes back once everything in
+    /// it was consumed, as any block does, so an idle session still holds none.
+    /// </summary>
+    internal bool BulkReceive
+    {
+        set
+        {
+            lock (Sync)
+            {
+                _bulk = value;
             }
         }
     }
@@ -412,7 +432,7 @@ internal sealed class SocketPipeReader : PipeReader, IValueTaskSource<ReadResult
     {
         if (_owner is null)
         {
-            _owner = _pool.Rent(-1);
+            _owner = _bulk ? BlockMemoryPool.Bulk.Rent(-1) : _pool.Rent(-1);
             _memory = _owner.Memory;
             _start = 0;
             _end = 0;

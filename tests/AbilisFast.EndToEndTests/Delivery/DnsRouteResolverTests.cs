@@ -63,6 +63,10 @@ public sealed class DnsRouteResolverTests(DnsmasqFixture dns) : IClassFixture<Dn
 
     private DnsRouteResolver Resolver() => new(dns.EndPoint, TimeSpan.FromSeconds(2), retries: 1);
 
+    /// <summary>An MX lookup of <paramref name="domain"/> against the in-process responder (2-second timeout, no retry).</summary>
+    private static Task<ResolveResult> ResolveMxAsync(TestDnsServer server, string domain) =>
+        new DnsRouteResolver(server.EndPoint, TimeSpan.FromSeconds(2), retries: 0).ResolveMxAsync(domain, Port, CancellationToken.None);
+
     private static string[] Addresses(DeliveryTarget target) => [.. target.Addresses.Select(a => a.ToString())];
 
     [Fact]
@@ -280,9 +284,7 @@ public sealed class DnsRouteResolverTests(DnsmasqFixture dns) : IClassFixture<Dn
     public async Task ServFailIsTemporary()
     {
         using var server = new TestDnsServer((_, _) => TestDnsReply.ServFail);
-        var resolver = new DnsRouteResolver(server.EndPoint, TimeSpan.FromSeconds(2), retries: 0);
-
-        ResolveResult result = await resolver.ResolveMxAsync("broken.test", Port, CancellationToken.None);
+        ResolveResult result = await ResolveMxAsync(server, "broken.test");
 
         Assert.Equal(ResolveStatus.TemporaryFailure, result.Status);
         Assert.Empty(result.Targets);
@@ -293,9 +295,7 @@ public sealed class DnsRouteResolverTests(DnsmasqFixture dns) : IClassFixture<Dn
     public async Task RefusedIsTemporary()
     {
         using var server = new TestDnsServer((_, _) => TestDnsReply.Refused);
-        var resolver = new DnsRouteResolver(server.EndPoint, TimeSpan.FromSeconds(2), retries: 0);
-
-        ResolveResult result = await resolver.ResolveMxAsync("closed.test", Port, CancellationToken.None);
+        ResolveResult result = await ResolveMxAsync(server, "closed.test");
 
         Assert.Equal(ResolveStatus.TemporaryFailure, result.Status);
         Assert.StartsWith("4.4.3 ", result.Detail, StringComparison.Ordinal);
@@ -327,9 +327,7 @@ public sealed class DnsRouteResolverTests(DnsmasqFixture dns) : IClassFixture<Dn
             ("mx1.t.test", _) => TestDnsReply.ServFail,
             _ => TestDnsReply.NxDomain,
         });
-        var resolver = new DnsRouteResolver(server.EndPoint, TimeSpan.FromSeconds(2), retries: 0);
-
-        ResolveResult result = await resolver.ResolveMxAsync("t.test", Port, CancellationToken.None);
+        ResolveResult result = await ResolveMxAsync(server, "t.test");
 
         Assert.Equal(ResolveStatus.TemporaryFailure, result.Status);
         Assert.StartsWith("4.4.3 ", result.Detail, StringComparison.Ordinal);
@@ -349,9 +347,7 @@ public sealed class DnsRouteResolverTests(DnsmasqFixture dns) : IClassFixture<Dn
             ("mx.d.test", TestDnsServer.TypeAaaa) => TestDnsReply.With(TestDnsRecord.Aaaa("mx.d.test", "::1")),
             _ => TestDnsReply.NoData,
         });
-        var resolver = new DnsRouteResolver(server.EndPoint, TimeSpan.FromSeconds(2), retries: 0);
-
-        ResolveResult result = await resolver.ResolveMxAsync("d.test", Port, CancellationToken.None);
+        ResolveResult result = await ResolveMxAsync(server, "d.test");
 
         Assert.Equal(ResolveStatus.Ok, result.Status);
         DeliveryTarget target = Assert.Single(result.Targets);

@@ -62,10 +62,8 @@ public sealed partial class ConnectionSlotEndToEndTests
     {
         // user is a mail user: local domains take only real mailboxes (LOCAL-RCPT:KNOWN).
         using ServerProcess server = await ServerProcess.StartWithMailUsersAsync(["user"], ["LOCAL-DOMAIN:local.test", "STORE-MB:YES"]);
-        await using SmtpTestClient first = await SmtpTestClient.ConnectAsync(server.Port);
-        Assert.StartsWith("220 ", await first.ReadReplyAsync());
-        await using SmtpTestClient second = await SmtpTestClient.ConnectAsync(server.Port);
-        Assert.StartsWith("220 ", await second.ReadReplyAsync());
+        await using SmtpTestClient first = await SmtpTestClient.ConnectGreetedAsync(server.Port);
+        await using SmtpTestClient second = await SmtpTestClient.ConnectGreetedAsync(server.Port);
 
         var (exit, output) = await Tool.RunAsync("swaks", ["--server", $"127.0.0.1:{server.Port.ToString(CultureInfo.InvariantCulture)}", "--from", "s@client.test", "--to", "user@local.test", "--quit-after", "CONNECT"]);
         Assert.True(exit != 0, output);

@@ -25,6 +25,13 @@ public sealed class CrashTests
         return reply;
     }
 
+    /// <summary>One message on a connection of its own, which the server must queue (250 2.0.0).</summary>
+    private static async Task SendQueuedAsync(int port, string body)
+    {
+        await using SmtpTestClient client = await SmtpTestClient.ConnectAsync(port);
+        Assert.StartsWith("250 2.0.0", await SendAsync(client, body));
+    }
+
     [Fact]
     public async Task KillRightAfterThe250KeepsTheMessage()
     {
@@ -58,8 +65,7 @@ public sealed class CrashTests
         string workDir = ServerProcess.NewWorkDir();
         using (ServerProcess server = await ServerProcess.StartAsync(workDir, parameters: Local))
         {
-            await using SmtpTestClient first = await SmtpTestClient.ConnectAsync(server.Port);
-            Assert.StartsWith("250 2.0.0", await SendAsync(first, "Subject: complete\r\n\r\nwhole\r\n"));
+            await SendQueuedAsync(server.Port, "Subject: complete\r\n\r\nwhole\r\n");
 
             await using SmtpTestClient client = await SmtpTestClient.ConnectAsync(server.Port);
             await OpenDataAsync(client);
@@ -92,10 +98,8 @@ public sealed class CrashTests
         string workDir = ServerProcess.NewWorkDir();
         using (ServerProcess server = await ServerProcess.StartAsync(workDir, parameters: Local))
         {
-            await using SmtpTestClient client = await SmtpTestClient.ConnectAsync(server.Port);
-            Assert.StartsWith("250 2.0.0", await SendAsync(client, "Subject: first\r\n\r\nFIRST-BODY-TO-DAMAGE\r\n"));
-            await using SmtpTestClient second = await SmtpTestClient.ConnectAsync(server.Port);
-            Assert.StartsWith("250 2.0.0", await SendAsync(second, "Subject: second\r\n\r\nsecond body\r\n"));
+            await SendQueuedAsync(server.Port, "Subject: first\r\n\r\nFIRST-BODY-TO-DAMAGE\r\n");
+            await SendQueuedAsync(server.Port, "Subject: second\r\n\r\nsecond body\r\n");
             Assert.Equal(0, await server.TerminateAsync(TimeSpan.FromSeconds(20)));
         }
 
@@ -112,8 +116,7 @@ public sealed class CrashTests
         {
             Assert.Contains("1 message(s) recovered", again.Stderr);
             Assert.Contains("spool:", again.Stderr);
-            await using SmtpTestClient client = await SmtpTestClient.ConnectAsync(again.Port);
-            Assert.StartsWith("250 2.0.0", await SendAsync(client, "Subject: third\r\n\r\nstill running\r\n"));
+            await SendQueuedAsync(again.Port, "Subject: third\r\n\r\nstill running\r\n");
             Assert.Equal(0, await again.TerminateAsync(TimeSpan.FromSeconds(20)));
         }
 
@@ -182,8 +185,7 @@ public sealed class CrashTests
     public async Task SigtermStopsGracefullyWithExitZero()
     {
         using ServerProcess server = await ServerProcess.StartAsync(parameters: Local);
-        await using SmtpTestClient idle = await SmtpTestClient.ConnectAsync(server.Port);
-        Assert.StartsWith("220 ", await idle.ReadReplyAsync());
+        await using SmtpTestClient idle = await SmtpTestClient.ConnectGreetedAsync(server.Port);
         Assert.Equal(0, await server.TerminateAsync(TimeSpan.FromSeconds(20)));
         Assert.StartsWith("421 4.3.2", await idle.ReadReplyAsync());
         Assert.Contains("stopped", server.Stderr);

@@ -1,6 +1,3 @@
-using System.Net;
-using AbilisFast.Server.Tests.Support;
-
 namespace AbilisFast.Server.Tests.EndToEnd;
 
 /// <summary>

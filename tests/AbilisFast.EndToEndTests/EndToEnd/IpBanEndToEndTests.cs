@@ -50,12 +50,14 @@ public sealed class IpBanEndToEndTests
             string file = await Eventually.WaitAsync(
                 () => Directory.Exists(newDir) ? Directory.GetFiles(newDir).SingleOrDefault() : null, "the alert mail in the postmaster's (admin's) mailbox");
             string mail = await File.ReadAllTextAsync(file);
-            Assert.Contains("\nSubject: IPBAN: 127.0.0.2 banned for 10080 minutes after 3 failed logins\n", mail);
-            Assert.Contains("\nFrom: AbilisFast IPBAN <postmaster@mx.local.test>\n", mail);
-            Assert.Contains("\nTo: <postmaster@mx.local.test>\n", mail);
-            Assert.Contains("\nAuto-Submitted: auto-generated\n", mail);
-            Assert.Contains("\nWhat failed:  console login\n", mail);
-            Assert.Contains("\nTo lift the ban, on the console: clear ipban 127.0.0.2\n", mail);
+            AssertText.ContainsAll(
+                mail,
+                "\nSubject: IPBAN: 127.0.0.2 banned for 10080 minutes after 3 failed logins\n",
+                "\nFrom: AbilisFast IPBAN <postmaster@mx.local.test>\n",
+                "\nTo: <postmaster@mx.local.test>\n",
+                "\nAuto-Submitted: auto-generated\n",
+                "\nWhat failed:  console login\n",
+                "\nTo lift the ban, on the console: clear ipban 127.0.0.2\n");
             Assert.Contains("ipban: alert mail about 127.0.0.2 queued as", server.Stderr);
 
             Assert.True(await AttackerIsDroppedAsync(adminPort), "the banned address is dropped at accept");

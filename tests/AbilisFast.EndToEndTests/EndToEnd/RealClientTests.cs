@@ -18,11 +18,13 @@ public sealed class RealClientTests
         return output;
     }
 
-    /// <summary>SIGTERM (exit 0 expected), then what the spool holds.</summary>
+    /// <summary>SIGTERM (exit 0 expected), then what the spool held; WDIR is removed.</summary>
     private static async Task<List<StoredMessage>> StopAndReadAsync(ServerProcess server)
     {
         Assert.Equal(0, await server.TerminateAsync(TimeSpan.FromSeconds(20)));
-        return StoredMessages.Read(server.SpoolDir);
+        List<StoredMessage> stored = StoredMessages.Read(server.SpoolDir);
+        server.DeleteWorkDir();
+        return stored;
     }
 
     [Fact]
@@ -48,7 +50,6 @@ public sealed class RealClientTests
         Assert.Equal("user@local.test", Assert.Single(message.Envelope.Recipients).Address);
         Assert.StartsWith("Received: from client.test ([127.0.0.1])\r\n\tby mx.local.test (AbilisFast) with ESMTP id ", message.Body);
         Assert.EndsWith("Subject: hello\r\n\r\nfirst line\r\n.leading dot\r\n..two dots\r\n.\r\nlast line\r\n", message.Body);
-        server.DeleteWorkDir();
     }
 
     [Fact]
@@ -80,7 +81,6 @@ public sealed class RealClientTests
         Assert.Equal("pelé@exemple.test", message.Envelope.Sender);
         Assert.Equal("josé@local.test", message.Envelope.Recipients[0].Address);
         Assert.EndsWith("Subject: café\r\n\r\nnaïve\r\n", message.Body);
-        server.DeleteWorkDir();
     }
 
     [Fact]
@@ -107,7 +107,6 @@ public sealed class RealClientTests
         Assert.Contains("2.0.0 Ok: queued as ", output);
         StoredMessage message = Assert.Single(await StopAndReadAsync(server));
         Assert.EndsWith("Subject: x\r\n\r\n.not stuffed\r\nbare\r\nlf\r\n", message.Body);
-        server.DeleteWorkDir();
     }
 
     [Fact]
@@ -123,7 +122,6 @@ public sealed class RealClientTests
         StoredMessage message = Assert.Single(await StopAndReadAsync(server));
         Assert.Equal(["u1@local.test", "u2@local.test"], message.Envelope.Recipients.Select(r => r.Address));
         Assert.Contains("pipelined body", message.Body);
-        server.DeleteWorkDir();
     }
 
     [Fact]
@@ -143,7 +141,6 @@ public sealed class RealClientTests
         Assert.True(exit2 == 0, output2);
         StoredMessage message = Assert.Single(await StopAndReadAsync(server));
         Assert.Contains("small", message.Body);
-        server.DeleteWorkDir();
     }
 
     [Fact]
@@ -155,7 +152,6 @@ public sealed class RealClientTests
         Assert.NotEqual(0, exit);
         Assert.Contains("554 5.7.1", output);
         Assert.Empty(await StopAndReadAsync(server));
-        server.DeleteWorkDir();
     }
 
     [Fact]
@@ -166,7 +162,6 @@ public sealed class RealClientTests
             ["--server", $"127.0.0.1:{server.Port}", "--from", "s@client.test", "--to", "someone@elsewhere.test"]);
         Assert.True(exit == 0, output);
         Assert.Single(await StopAndReadAsync(server));
-        server.DeleteWorkDir();
     }
 
     [Fact]

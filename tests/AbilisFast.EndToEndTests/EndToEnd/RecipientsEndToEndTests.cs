@@ -1,7 +1,3 @@
-using System.Globalization;
-using System.Text.RegularExpressions;
-using AbilisFast.Server.Tests.Support;
-
 namespace AbilisFast.Server.Tests.EndToEnd;
 
 /// <summary>

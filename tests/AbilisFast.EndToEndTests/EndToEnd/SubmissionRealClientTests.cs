@@ -1,6 +1,3 @@
-using System.Globalization;
-using AbilisFast.Server.Tests.Support;
-
 namespace AbilisFast.Server.Tests.EndToEnd;
 
 /// <summary>
@@ -56,6 +53,19 @@ public sealed class SubmissionRealClientTests
         return output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
     }
 
+    /// <summary>
+    /// Stops the server (exit code 0), checks that the spool holds exactly one message and that it
+    /// carries what submission adds (<see cref="AssertSubmitted"/>), removes WDIR and returns the message.
+    /// </summary>
+    private static async Task<StoredMessage> StopAndReadSubmittedAsync(ServerProcess server, string protocol, string subject)
+    {
+        Assert.Equal(0, await server.TerminateAsync(TimeSpan.FromSeconds(20)));
+        StoredMessage message = Assert.Single(StoredMessages.Read(server.SpoolDir));
+        AssertSubmitted(await ParseAsync(message.Body), protocol, subject);
+        server.DeleteWorkDir();
+        return message;
+    }
+
     private static void AssertSubmitted(string[] parsed, string protocol, string subject)
     {
         Assert.Matches($"^from client\\.test \\(\\[127\\.0\\.0\\.1\\]\\) \\(Authenticated sender: bob\\) by mx\\.local\\.test \\(AbilisFast\\) with {protocol} id [0-9A-F]{{8}}; ", parsed[0]);
@@ -90,11 +100,8 @@ public sealed class SubmissionRealClientTests
              "--data", "Subject: from swaks\n\nno Date, no Message-ID\n"]);
         Assert.True(exit == 0, output);
         Assert.Contains("250 2.0.0 Ok: queued as ", output);
-        Assert.Equal(0, await server.TerminateAsync(TimeSpan.FromSeconds(20)));
-        StoredMessage message = Assert.Single(StoredMessages.Read(server.SpoolDir));
+        StoredMessage message = await StopAndReadSubmittedAsync(server, "ESMTPSA", "from swaks");
         Assert.Equal("friend@remote.example", Assert.Single(message.Envelope.Recipients).Address);
-        AssertSubmitted(await ParseAsync(message.Body), "ESMTPSA", "from swaks");
-        server.DeleteWorkDir();
     }
 
     [Fact]
@@ -135,11 +142,8 @@ public sealed class SubmissionRealClientTests
         Assert.NotEqual(0, exit);
         Assert.Contains("553 5.7.1", output);
 
-        Assert.Equal(0, await server.TerminateAsync(TimeSpan.FromSeconds(20)));
-        StoredMessage message = Assert.Single(StoredMessages.Read(server.SpoolDir));
+        StoredMessage message = await StopAndReadSubmittedAsync(server, "ESMTPSA", "camera 3 motion");
         Assert.Equal("ops@remote.example", Assert.Single(message.Envelope.Recipients).Address);
-        AssertSubmitted(await ParseAsync(message.Body), "ESMTPSA", "camera 3 motion");
-        server.DeleteWorkDir();
     }
 
     [Fact]
@@ -175,10 +179,7 @@ public sealed class SubmissionRealClientTests
         Assert.True(exit == 0, output);
         Assert.Contains("LOGIN 235", output);
         Assert.Contains("REFUSED 553", output);
-        Assert.Equal(0, await server.TerminateAsync(TimeSpan.FromSeconds(20)));
-        StoredMessage message = Assert.Single(StoredMessages.Read(server.SpoolDir));
-        AssertSubmitted(await ParseAsync(message.Body), "ESMTPSA", "smtps");
-        server.DeleteWorkDir();
+        await StopAndReadSubmittedAsync(server, "ESMTPSA", "smtps");
     }
 
     [Fact]
@@ -199,9 +200,7 @@ public sealed class SubmissionRealClientTests
             """;
         var (exit, output) = await Tool.RunAsync("python3", ["-c", script, submission.ToString(CultureInfo.InvariantCulture), Password]);
         Assert.True(exit == 0, output);
-        Assert.Equal(0, await server.TerminateAsync(TimeSpan.FromSeconds(20)));
-        AssertSubmitted(await ParseAsync(Assert.Single(StoredMessages.Read(server.SpoolDir)).Body), "ESMTPA", "plain");
-        server.DeleteWorkDir();
+        await StopAndReadSubmittedAsync(server, "ESMTPA", "plain");
     }
 
     [Fact]

@@ -16,23 +16,7 @@ public sealed class CorruptSpoolRestartTests
     {
         using SmtpSinkProcess sink = await SmtpSinkProcess.StartAsync();
         string workDir = ServerProcess.NewWorkDir();
-        string password;
-        string spoolDir;
-        using (ServerProcess server = await ServerProcess.StartAsync(workDir, parameters: FaultRig.Relaying(sink.Port, "QUEUE-HOLD:YES")))
-        {
-            await using SmtpTestClient client = await SmtpTestClient.ConnectAsync(server.Port);
-            Assert.StartsWith("220 ", await client.ReadReplyAsync());
-            Assert.StartsWith("250", await client.CommandAsync("EHLO client.test"));
-            for (int n = 1; n <= 10; n++)
-            {
-                await client.OpenDataAsync("s@client.test", $"r{n}@far.test");
-                Assert.StartsWith("250 2.0.0", await client.CommandAsync(FaultRig.Message(Tag, n) + "."));
-            }
-
-            password = server.AdminPassword;
-            spoolDir = server.SpoolDir;
-            Assert.Equal(0, await server.TerminateAsync(TimeSpan.FromSeconds(20)));
-        }
+        (string password, string spoolDir) = await QueueHeldAsync(sink, workDir, 10);
 
         Assert.Equal(10, StoredMessages.Read(spoolDir).Count);
         string segment = Assert.Single(Directory.GetFiles(spoolDir, "seg-*.jnl"));
@@ -62,9 +46,7 @@ public sealed class CorruptSpoolRestartTests
             await Eventually.WaitAsync(() => intact.All(FaultRig.Delivered(sink, Tag).ContainsKey), "every intact message at smtp-sink", TimeSpan.FromSeconds(20));
 
             // Still a working server: a new message goes through.
-            await using SmtpTestClient client = await SmtpTestClient.ConnectAsync(again.Port);
-            Assert.StartsWith("220 ", await client.ReadReplyAsync());
-            Assert.StartsWith("250", await client.CommandAsync("EHLO client.test"));
+            await using SmtpTestClient client = await SmtpTestClient.ConnectEhloAsync(again.Port);
             await client.OpenDataAsync("s@client.test", "r11@far.test");
             Assert.StartsWith("250 2.0.0", await client.CommandAsync(FaultRig.Message(Tag, 11) + "."));
             await Eventually.WaitAsync(() => FaultRig.Delivered(sink, Tag).ContainsKey(11), "the new message at smtp-sink", TimeSpan.FromSeconds(20));
@@ -95,22 +77,7 @@ public sealed class CorruptSpoolRestartTests
     {
         using SmtpSinkProcess sink = await SmtpSinkProcess.StartAsync();
         string workDir = ServerProcess.NewWorkDir();
-        string password;
-        string spoolDir;
-        using (ServerProcess server = await ServerProcess.StartAsync(workDir, parameters: FaultRig.Relaying(sink.Port, "QUEUE-HOLD:YES")))
-        {
-            await using SmtpTestClient client = await SmtpTestClient.ConnectAsync(server.Port);
-            Assert.StartsWith("220 ", await client.ReadReplyAsync());
-            Assert.StartsWith("250", await client.CommandAsync("EHLO client.test"));
-            for (int n = 1; n <= 6; n++)
-            {
-                Assert.StartsWith("250 2.0.0", await SendAsync(client, n));
-            }
-
-            password = server.AdminPassword;
-            spoolDir = server.SpoolDir;
-            Assert.Equal(0, await server.TerminateAsync(TimeSpan.FromSeconds(20)));
-        }
+        (string password, string spoolDir) = await QueueHeldAsync(sink, workDir, 6);
 
         string segment = Assert.Single(Directory.GetFiles(spoolDir, "seg-*.jnl"));
         byte[] bytes = await File.ReadAllBytesAsync(segment);
@@ -125,10 +92,8 @@ public sealed class CorruptSpoolRestartTests
             using ServerProcess again = await ServerProcess.StartAsync(workDir, parameters: FaultRig.Relaying(sink.Port, "QUEUE-HOLD:YES"));
             again.KnownAdminPassword = password;
             Assert.Contains("message(s) recovered", again.Stderr);
-            await using (SmtpTestClient client = await SmtpTestClient.ConnectAsync(again.Port))
+            await using (SmtpTestClient client = await SmtpTestClient.ConnectEhloAsync(again.Port))
             {
-                Assert.StartsWith("220 ", await client.ReadReplyAsync());
-                Assert.StartsWith("250", await client.CommandAsync("EHLO client.test"));
                 Assert.StartsWith("250 2.0.0", await SendAsync(client, 100 + restart));
             }
 
@@ -168,11 +133,30 @@ public sealed class CorruptSpoolRestartTests
         Directory.Delete(workDir, recursive: true);
     }
 
+    /// <summary>
+    /// Starts the server on <paramref name="workDir"/> with QUEUE-HOLD, has messages 1 to
+    /// <paramref name="count"/> accepted (each one's 250 checked) and stops it cleanly: the spool
+    /// holds them all, undelivered. Returns the admin password and the spool folder.
+    /// </summary>
+    private static async Task<(string Password, string SpoolDir)> QueueHeldAsync(SmtpSinkProcess sink, string workDir, int count)
+    {
+        using ServerProcess server = await ServerProcess.StartAsync(workDir, parameters: FaultRig.Relaying(sink.Port, "QUEUE-HOLD:YES"));
+        await using (SmtpTestClient client = await SmtpTestClient.ConnectEhloAsync(server.Port))
+        {
+            for (int n = 1; n <= count; n++)
+            {
+                Assert.StartsWith("250 2.0.0", await SendAsync(client, n));
+            }
+        }
+
+        string password = server.AdminPassword;
+        Assert.Equal(0, await server.TerminateAsync(TimeSpan.FromSeconds(20)));
+        return (password, server.SpoolDir);
+    }
+
     private static async Task<string?> SendAsync(SmtpTestClient client, int n)
     {
-        Assert.StartsWith("250", await client.CommandAsync("MAIL FROM:<s@client.test>"));
-        Assert.StartsWith("250", await client.CommandAsync($"RCPT TO:<r{n}@far.test>"));
-        Assert.StartsWith("354", await client.CommandAsync("DATA"));
+        await client.OpenDataAsync("s@client.test", $"r{n}@far.test");
         return await client.CommandAsync(FaultRig.Message(Tag, n) + ".");
     }
 }

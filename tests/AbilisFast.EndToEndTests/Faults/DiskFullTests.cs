@@ -1,9 +1,3 @@
-using System.Collections.Concurrent;
-using System.Globalization;
-using System.Text;
-using System.Text.RegularExpressions;
-using AbilisFast.Server.Tests.Support;
-
 namespace AbilisFast.Server.Tests.Faults;
 
 /// <summary>
@@ -42,9 +36,7 @@ public sealed partial class DiskFullTests
         using (ServerProcess server = await ServerProcess.StartAsync(disk.Path, parameters: FaultRig.Relaying(sink.Port, "QUEUE-HOLD:YES")))
         {
             password = server.AdminPassword;
-            await using SmtpTestClient client = await SmtpTestClient.ConnectAsync(server.Port);
-            Assert.StartsWith("220 ", await client.ReadReplyAsync());
-            Assert.StartsWith("250", await client.CommandAsync("EHLO client.test"));
+            await using SmtpTestClient client = await SmtpTestClient.ConnectEhloAsync(server.Port);
             Assert.StartsWith("250 2.0.0", await SendAsync(client, 1)); // the first segment is allocated now
 
             // The disk fills up: MAIL is refused before any text is sent.
@@ -113,9 +105,7 @@ public sealed partial class DiskFullTests
     {
         using Tmpfs disk = Tmpfs.Mount(4);
         using ServerProcess server = await ServerProcess.StartAsync(disk.Path, parameters: FaultRig.Relaying(ServerProcess.FreePort()));
-        await using SmtpTestClient client = await SmtpTestClient.ConnectAsync(server.Port);
-        Assert.StartsWith("220 ", await client.ReadReplyAsync());
-        Assert.StartsWith("250", await client.CommandAsync("EHLO client.test"));
+        await using SmtpTestClient client = await SmtpTestClient.ConnectEhloAsync(server.Port);
         for (int i = 0; i < 3; i++)
         {
             Assert.StartsWith("452 4.3.1", await client.CommandAsync("MAIL FROM:<s@client.test>"));
@@ -251,18 +241,8 @@ public sealed partial class DiskFullTests
     private static Dictionary<string, int> DeliveredIds(SmtpSinkProcess sink)
     {
         var counts = new Dictionary<string, int>();
-        foreach (string file in Directory.GetFiles(sink.DumpDir))
+        foreach (string text in sink.DumpTexts())
         {
-            string text;
-            try
-            {
-                text = File.ReadAllText(file);
-            }
-            catch (IOException)
-            {
-                continue;
-            }
-
             if (OurReceived().Match(text) is { Success: true } m)
             {
                 counts[m.Groups[1].Value] = counts.GetValueOrDefault(m.Groups[1].Value) + 1;

@@ -38,8 +38,7 @@ public sealed partial class LocalKillExactlyOnceTests(ITestOutputHelper output)
 
         try
         {
-            int[] accepted = [.. fates.Where(f => f.Value == Fate.Accepted).Select(f => f.Key)];
-            Assert.True(accepted.Length >= 50, $"only {accepted.Length} message(s) accepted: the test did not load the server");
+            int[] accepted = load.AcceptedAtLeast(50);
             await FaultRig.WaitForEmptyQueuesAsync(server, TimeSpan.FromSeconds(30));
             Assert.Equal(0, await server.TerminateAsync(TimeSpan.FromSeconds(20)));
             Assert.Empty(StoredMessages.Read(server.SpoolDir)); // every message ended with a Done record

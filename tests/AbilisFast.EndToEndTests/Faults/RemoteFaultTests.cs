@@ -46,10 +46,12 @@ public sealed partial class RemoteFaultTests
             Assert.True(remote.TextLines >= 2, "the text had started when the connection dropped");
         }
 
-        Assert.Contains("Subject: Undelivered Mail: message lifetime expired", notification);
-        Assert.Contains("Final-Recipient: rfc822; r@far.test", notification);
-        Assert.Contains("Status: 4.4.7", notification);
-        Assert.Contains("Subject: broken remote", notification);
+        AssertText.ContainsAll(
+            notification,
+            "Subject: Undelivered Mail: message lifetime expired",
+            "Final-Recipient: rfc822; r@far.test",
+            "Status: 4.4.7",
+            "Subject: broken remote");
 
         await Eventually.HoldsForAsync(() => Mailbox(server, "s").Length == 1, TimeSpan.FromSeconds(2), "one notification (a retry's own would show up by now)");
         Assert.Single(Mailbox(server, "s"));
@@ -141,13 +143,11 @@ public sealed partial class RemoteFaultTests
         string state = await server.CtlAsync("d de smtp");
         Assert.Equal(2, Regex.Matches(state, @"\bOUT\b.*\b(WAITCONN|START)\b").Count);
 
-        await using (SmtpTestClient sitting = await SmtpTestClient.ConnectAsync(server.Port))
+        await using (SmtpTestClient sitting = await SmtpTestClient.ConnectGreetedAsync(server.Port))
         {
-            Assert.StartsWith("220 ", await sitting.ReadReplyAsync());
             await SwaksAsync(server, "r5@far.test");
-            await using (SmtpTestClient second = await SmtpTestClient.ConnectAsync(server.Port))
+            await using (SmtpTestClient second = await SmtpTestClient.ConnectGreetedAsync(server.Port))
             {
-                Assert.StartsWith("220 ", await second.ReadReplyAsync());
                 await using SmtpTestClient third = await SmtpTestClient.ConnectAsync(server.Port);
                 Assert.StartsWith("421 4.3.2 Error: no channel available", await third.ReadReplyAsync());
             }

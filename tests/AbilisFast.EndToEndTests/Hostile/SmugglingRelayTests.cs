@@ -16,8 +16,7 @@ public sealed class SmugglingRelayTests
 
     private static async Task SendAsync(int port, string recipient, string text)
     {
-        await using SmtpTestClient client = await SmtpTestClient.ConnectAsync(port);
-        Assert.StartsWith("220 ", await client.ReadReplyAsync());
+        await using SmtpTestClient client = await SmtpTestClient.ConnectGreetedAsync(port);
         await client.SendAsync(Encoding.Latin1.GetBytes(
             $"EHLO client.test\r\nMAIL FROM:<good@client.test>\r\nRCPT TO:<{recipient}>\r\nDATA\r\n{text}.\r\nQUIT\r\n"));
         var replies = new List<string>();

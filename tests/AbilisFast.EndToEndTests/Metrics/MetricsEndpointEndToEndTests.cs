@@ -1,9 +1,4 @@
-using System.Globalization;
-using System.Net.Sockets;
-using System.Text;
-using System.Text.RegularExpressions;
 using AbilisFast.Server.Metrics;
-using AbilisFast.Server.Tests.Support;
 
 namespace AbilisFast.Server.Tests.Metrics;
 

@@ -1,6 +1,3 @@
-using AbilisFast.Server.Service;
-using AbilisFast.Server.Tests.Support;
-
 namespace AbilisFast.Server.Tests.Service;
 
 /// <summary>The open-files limit raised at start (soft to hard): util-linux prlimit lowers it, /proc/self/limits says what the kernel holds.</summary>

@@ -1,8 +1,3 @@
-using System.Globalization;
-using System.Text;
-using System.Text.RegularExpressions;
-using AbilisFast.Server.Tests.Support;
-
 namespace AbilisFast.Server.Tests.Signing;
 
 /// <summary>

@@ -1,8 +1,6 @@
 using System.Buffers;
 using System.Security.Cryptography;
-using System.Text;
 using AbilisFast.Server.Signing;
-using AbilisFast.Server.Tests.Support;
 
 namespace AbilisFast.Server.Tests.Signing;
 

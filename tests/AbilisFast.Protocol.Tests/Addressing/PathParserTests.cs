@@ -1,7 +1,3 @@
-using System.Text;
-using AbilisFast.Protocol.Addressing;
-using AbilisFast.Protocol.Esmtp;
-
 namespace AbilisFast.Protocol.Tests.Addressing;
 
 public sealed class PathParserTests
@@ -13,6 +9,13 @@ public sealed class PathParserTests
     private static readonly string Domain255 = string.Join('.', Enumerable.Repeat(Label63, 4));
 
     private static string S(ReadOnlySpan<byte> bytes) => Encoding.UTF8.GetString(bytes);
+
+    /// <summary>Parses <paramref name="bytes"/> as a path of that kind, which must succeed; the parsed path.</summary>
+    private static ParsedPath ParsedOk(byte[] bytes, PathKind kind)
+    {
+        Assert.Equal(PathStatus.Ok, PathParser.TryParse(bytes, kind, out ParsedPath path));
+        return path;
+    }
 
     [Theory]
     // arg, forward, expected local, expected domain, expected parameters
@@ -41,7 +44,7 @@ public sealed class PathParserTests
     public void ValidPaths(string arg, bool forward, string local, string domain, string parameters)
     {
         byte[] bytes = Encoding.UTF8.GetBytes(arg);
-        Assert.Equal(PathStatus.Ok, PathParser.TryParse(bytes, forward ? PathKind.Forward : PathKind.Reverse, out ParsedPath path));
+        ParsedPath path = ParsedOk(bytes, forward ? PathKind.Forward : PathKind.Reverse);
         Assert.Equal(local, S(path.LocalPart(bytes)));
         Assert.Equal(domain, S(path.Domain(bytes)));
         Assert.Equal(parameters, S(path.Parameters(bytes)));
@@ -61,7 +64,7 @@ public sealed class PathParserTests
     public void NullPathOnlyForReverse(string arg, string parameters)
     {
         byte[] bytes = Encoding.UTF8.GetBytes(arg);
-        Assert.Equal(PathStatus.Ok, PathParser.TryParse(bytes, PathKind.Reverse, out ParsedPath path));
+        ParsedPath path = ParsedOk(bytes, PathKind.Reverse);
         Assert.True(path.IsNullPath);
         Assert.Equal(0, path.LocalLength);
         Assert.Equal(0, path.DomainLength);
@@ -77,7 +80,7 @@ public sealed class PathParserTests
     public void PostmasterOnlyForForward(string arg)
     {
         byte[] bytes = Encoding.UTF8.GetBytes(arg);
-        Assert.Equal(PathStatus.Ok, PathParser.TryParse(bytes, PathKind.Forward, out ParsedPath path));
+        ParsedPath path = ParsedOk(bytes, PathKind.Forward);
         Assert.True(path.IsPostmaster);
         Assert.Equal("postmaster", S(path.LocalPart(bytes)), ignoreCase: true);
         Assert.Equal(0, path.DomainLength);
@@ -196,12 +199,7 @@ public sealed class PathParserTests
     [InlineData("<a@bücher.example>")]
     [InlineData("<\"jö ran\"@example.com>")]
     [InlineData("<ñ@[192.0.2.1]>")]
-    public void Utf8Paths(string arg)
-    {
-        byte[] bytes = Encoding.UTF8.GetBytes(arg);
-        Assert.Equal(PathStatus.Ok, PathParser.TryParse(bytes, PathKind.Forward, out ParsedPath path));
-        Assert.True(path.HasNonAscii);
-    }
+    public void Utf8Paths(string arg) => Assert.True(ParsedOk(Encoding.UTF8.GetBytes(arg), PathKind.Forward).HasNonAscii);
 
     [Theory]
     [InlineData(new byte[] { (byte)'<', 0xC3, (byte)'@', (byte)'b', (byte)'>' })] // truncated sequence

@@ -1,6 +1,3 @@
-using System.Text;
-using AbilisFast.Protocol.Commands;
-
 namespace AbilisFast.Protocol.Tests.Commands;
 
 public class CommandParserTests

@@ -1,6 +1,3 @@
-using System.Buffers;
-using AbilisFast.Protocol.Data;
-
 namespace AbilisFast.Protocol.Tests.Data;
 
 internal static class DecodeHelper

@@ -1,5 +1,3 @@
-using System.Buffers;
-using AbilisFast.Protocol.Data;
 using static AbilisFast.Protocol.Tests.Data.DecodeHelper;
 
 namespace AbilisFast.Protocol.Tests.Data;

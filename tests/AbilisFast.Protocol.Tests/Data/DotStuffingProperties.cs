@@ -1,5 +1,3 @@
-using System.Buffers;
-using AbilisFast.Protocol.Data;
 using CsCheck;
 
 namespace AbilisFast.Protocol.Tests.Data;
@@ -28,7 +26,7 @@ public sealed class DotStuffingProperties
         Gen.Select(Text, Chunks, Chunks, DestinationSize).Sample((text, split1, split2, destination) =>
         {
             byte[] normalised = Normalise(text, split1, destination);
-            AssertCrLfOnly(normalised);
+            DecodeHelper.AssertNoBareCrLf(normalised);
             byte[] wire = Stuff(normalised, split2, destination);
             AssertOneTerminatorAtTheEnd(wire);
 
@@ -57,21 +55,6 @@ public sealed class DotStuffingProperties
     /// <summary>What the receiving side stores: the text, plus the CRLF that the terminator needs when the text does not end in one.</summary>
     private static byte[] Expected(byte[] normalised) =>
         normalised.Length == 0 || normalised.AsSpan().EndsWith("\r\n"u8) ? normalised : [.. normalised, (byte)'\r', (byte)'\n'];
-
-    private static void AssertCrLfOnly(ReadOnlySpan<byte> data)
-    {
-        for (int i = 0; i < data.Length; i++)
-        {
-            if (data[i] == (byte)'\r')
-            {
-                Assert.True(i + 1 < data.Length && data[i + 1] == (byte)'\n', $"bare CR at {i}");
-            }
-            else if (data[i] == (byte)'\n')
-            {
-                Assert.True(i > 0 && data[i - 1] == (byte)'\r', $"bare LF at {i}");
-            }
-        }
-    }
 
     /// <summary>The only end of data is the last line: no CRLF.CRLF before it, and no "." line at the start of a non-empty body.</summary>
     private static void AssertOneTerminatorAtTheEnd(byte[] wire)

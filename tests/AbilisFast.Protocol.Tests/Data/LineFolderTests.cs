@@ -1,7 +1,4 @@
-using System.Buffers;
-using System.Text;
 using System.Text.Unicode;
-using AbilisFast.Protocol.Data;
 using CsCheck;
 
 namespace AbilisFast.Protocol.Tests.Data;

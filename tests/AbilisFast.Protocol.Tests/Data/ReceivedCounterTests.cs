@@ -1,6 +1,3 @@
-using System.Text;
-using AbilisFast.Protocol.Data;
-using AbilisFast.Testing;
 using CsCheck;
 
 namespace AbilisFast.Protocol.Tests.Data;

@@ -1,7 +1,3 @@
-using System.Buffers;
-using System.Text;
-using AbilisFast.Protocol.Esmtp;
-using AbilisFast.Testing;
 using CsCheck;
 
 namespace AbilisFast.Protocol.Tests.Esmtp;

@@ -1,10 +1,3 @@
-using System.Buffers;
-using System.Text;
-using AbilisFast.Protocol.Addressing;
-using AbilisFast.Protocol.Commands;
-using AbilisFast.Protocol.Esmtp;
-using AbilisFast.Protocol.Lines;
-
 namespace AbilisFast.Protocol.Tests.Esmtp;
 
 /// <summary>Parses parameters and describes the result as one comparable string.</summary>

@@ -1,9 +1,8 @@
-using AbilisFast.Protocol.Esmtp;
-
 namespace AbilisFast.Protocol.Tests.Esmtp;
 
 public sealed class RcptParametersTests
 {
+    /// <summary>The RCPT TO parameters as parsed ("Ok" and what was kept), or the reason they are refused.</summary>
     [Theory]
     [InlineData("", "Ok")]
     [InlineData("NOTIFY=NEVER", "Ok notify=Never")]
@@ -12,9 +11,7 @@ public sealed class RcptParametersTests
     [InlineData("ORCPT=rfc822;a+2Bb@c.example", "Ok orcpt=rfc822;a+2Bb@c.example")]
     [InlineData("ORCPT=utf-8;x  NOTIFY=FAILURE", "Ok notify=Failure orcpt=utf-8;x")]
     [InlineData("ORCPT=rfc822;", "Ok orcpt=rfc822;")]
-    public void WellFormed(string parameters, string expected) => Assert.Equal(expected, EsmtpText.Rcpt(parameters));
-
-    [Theory]
+    // Refused, with the reason.
     [InlineData("NOTIFY=NEVER,SUCCESS", "BadDsn")]
     [InlineData("NOTIFY=SUCCESS,SUCCESS", "BadDsn")]
     [InlineData("NOTIFY=SUCCESS,", "BadDsn")]
@@ -30,7 +27,7 @@ public sealed class RcptParametersTests
     [InlineData("AUTH=<>", "Unsupported")]
     [InlineData("NOTIFY=NEVER X=", "Unsupported")]
     [InlineData("X= NOTIFY=BAD", "Unsupported")]
-    public void Refused(string parameters, string expected) => Assert.Equal(expected, EsmtpText.Rcpt(parameters));
+    public void WellFormedAreTakenOthersRefusedWithTheReason(string parameters, string expected) => Assert.Equal(expected, EsmtpText.Rcpt(parameters));
 
     [Fact]
     public void OriginalRecipientIsAtMostFiveHundredCharacters()

@@ -1,8 +1,3 @@
-using System.Buffers;
-using System.Text;
-using AbilisFast.Protocol.Lines;
-using AbilisFast.Testing;
-
 namespace AbilisFast.Protocol.Tests.Lines;
 
 public class LineReaderTests

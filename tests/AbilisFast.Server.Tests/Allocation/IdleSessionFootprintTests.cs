@@ -1,11 +1,4 @@
-using System.Net;
-using System.Net.Sockets;
-using System.Text;
 using AbilisFast.Server.Channels;
-using AbilisFast.Server.Diagnostics;
-using AbilisFast.Server.Runtime;
-using AbilisFast.Server.Sessions;
-using AbilisFast.Server.Tests.Support;
 
 namespace AbilisFast.Server.Tests.Allocation;
 

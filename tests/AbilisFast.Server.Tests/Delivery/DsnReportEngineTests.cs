@@ -48,10 +48,12 @@ public sealed class DsnReportEngineTests : IAsyncLifetime
         Assert.Contains("\nAuto-Submitted: auto-replied\n", report);
         Assert.Contains("Content-Type: multipart/report; report-type=delivery-status;", report);
         string status = StatusPart(report);
-        Assert.Contains("Reporting-MTA: dns; mx.test\n", status);
-        Assert.Contains("Original-Envelope-Id: env+2Bone\n", status);
-        Assert.Contains("Arrival-Date: ", status);
-        Assert.Contains("Original-Recipient: rfc822; U+2Bx@a.test\nFinal-Recipient: rfc822; u@a.test\nAction: delivered\nStatus: 2.0.0\n", status);
+        AssertText.ContainsAll(
+            status,
+            "Reporting-MTA: dns; mx.test\n",
+            "Original-Envelope-Id: env+2Bone\n",
+            "Arrival-Date: ",
+            "Original-Recipient: rfc822; U+2Bx@a.test\nFinal-Recipient: rfc822; u@a.test\nAction: delivered\nStatus: 2.0.0\n");
         Assert.DoesNotContain("v@a.test", status); // no NOTIFY: failure only
         // RET=FULL concerns failures: a success report returns the header section only.
         Assert.Contains("Content-Type: text/rfc822-headers", report);
@@ -175,7 +177,7 @@ public sealed class DsnReportEngineTests : IAsyncLifetime
         // A restart reads the flag from the retry record.
         await _rig.Engine!.DisposeAsync();
         _rig.Engine = null;
-        using SpoolStore copy = SpoolStore.Open(CopyOf(_rig.A.SpoolDir), new SpoolOptions { Fsync = false }, out IReadOnlyList<RecoveredMessage> recovered);
+        using SpoolStore copy = SpoolStore.Open(SpoolTestData.CopyOf(_rig.A.SpoolDir), new SpoolOptions { Fsync = false }, out IReadOnlyList<RecoveredMessage> recovered);
         RecoveredMessage message = Assert.Single(recovered, m => Envelope.TryRead(m.Envelope, out Envelope? e) && !e!.IsNullSender);
         Assert.True(DeliveryState.TryDecode(message.LastRetry, 3, out DeliveryState? state));
         Assert.True(state!.DelayReported);
@@ -277,18 +279,6 @@ public sealed class DsnReportEngineTests : IAsyncLifetime
     }
 
     private static int Deferrals(SessionLog log) => log.ReadLines().Count(l => l.Contains("Deferred message", StringComparison.Ordinal));
-
-    private static string CopyOf(string spoolDir)
-    {
-        string copy = Path.Combine(Path.GetTempPath(), "abilisfast-restart-" + Guid.NewGuid().ToString("N")[..12]);
-        Directory.CreateDirectory(copy);
-        foreach (string file in Directory.GetFiles(spoolDir))
-        {
-            File.Copy(file, Path.Combine(copy, Path.GetFileName(file)));
-        }
-
-        return copy;
-    }
 
     /// <summary>A scripted resolver: one answer per domain or host name; "127.0.0.1" is itself.</summary>
 }

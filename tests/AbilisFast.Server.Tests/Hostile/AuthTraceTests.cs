@@ -1,5 +1,3 @@
-using AbilisFast.Server.Tests.Tls;
-
 namespace AbilisFast.Server.Tests.Hostile;
 
 /// <summary>
@@ -33,9 +31,7 @@ public sealed class AuthTraceTests
     {
         await using TlsServer server = await TlsServer.StartAsync("AUTH-PLAINTEXT:YES");
         server.Context.Log.Verbose = true;
-        await using SmtpTestClient client = await SmtpTestClient.ConnectAsync(server.Port);
-        Assert.StartsWith("220 ", await client.ReadReplyAsync());
-        Assert.StartsWith("250-", await client.CommandAsync("EHLO client.test"));
+        await using SmtpTestClient client = await SmtpTestClient.ConnectEhloAsync(server.Port);
         string plain = TlsServer.Plain(TlsServer.MailUser, TlsServer.MailPassword);
         string? reply = await client.CommandAsync(string.Format(System.Globalization.CultureInfo.InvariantCulture, form, plain));
         Assert.NotNull(reply);
@@ -67,9 +63,7 @@ public sealed class AuthTraceTests
     {
         await using TlsServer server = await TlsServer.StartAsync("AUTH-PLAINTEXT:YES");
         server.Context.Log.Verbose = true;
-        await using SmtpTestClient client = await SmtpTestClient.ConnectAsync(server.Port);
-        Assert.StartsWith("220 ", await client.ReadReplyAsync());
-        Assert.StartsWith("250-", await client.CommandAsync("EHLO client.test"));
+        await using SmtpTestClient client = await SmtpTestClient.ConnectEhloAsync(server.Port);
         Assert.Equal("334 ", await client.CommandAsync("AUTH PLAIN"));
         Assert.StartsWith("501", await client.CommandAsync("*"));
         Assert.StartsWith("500", await client.CommandAsync("AUTH\tPLAIN " + TlsServer.Plain(TlsServer.MailUser, TlsServer.MailPassword)));

@@ -52,7 +52,7 @@ public sealed partial class FloodTests
         // Every channel busy: two sessions from each of two addresses, each inside a mail
         // transaction and sending RCPT now and then, so none is idle and none can be closed to
         // make room (as idle ones are under stress): however long the flood takes, it finds no channel.
-        var held = new List<SmtpTestClient>();
+        await using var held = new SmtpClientList();
         using var stopBusy = new CancellationTokenSource();
         var busy = new List<Task>();
         foreach (string address in (string[])["127.0.0.2", "127.0.0.2", "127.0.0.3", "127.0.0.3"])
@@ -93,10 +93,6 @@ public sealed partial class FloodTests
         await Eventually.WaitAsync(() => context.Context.Channels.Active == 3, "a channel freed");
         await LegitimateMessageAsync(port, IPAddress.Parse("127.0.0.9"));
         Assert.Single(context.Stored());
-        foreach (SmtpTestClient client in held)
-        {
-            await client.DisposeAsync();
-        }
     }
 
     [Fact]
@@ -104,9 +100,7 @@ public sealed partial class FloodTests
     {
         await using LoopbackServer loopback = await StartAsync("MAX-RCPT:100");
         var (context, server) = loopback;
-        await using SmtpTestClient client = await SmtpTestClient.ConnectAsync(server.LocalEndPoint!.Port);
-        Assert.StartsWith("220 ", await client.ReadReplyAsync());
-        Assert.StartsWith("250", await client.CommandAsync("EHLO client.test"));
+        await using SmtpTestClient client = await SmtpTestClient.ConnectEhloAsync(server.LocalEndPoint!.Port);
         Assert.Equal("250 2.1.0 Ok", await client.CommandAsync("MAIL FROM:<a@client.test>"));
 
         const int Recipients = 5000;
@@ -156,8 +150,7 @@ public sealed partial class FloodTests
             garbage.AddRange("\r\n"u8.ToArray());
         }
 
-        await using SmtpTestClient client = await SmtpTestClient.ConnectAsync(server.LocalEndPoint!.Port);
-        Assert.StartsWith("220 ", await client.ReadReplyAsync());
+        await using SmtpTestClient client = await SmtpTestClient.ConnectGreetedAsync(server.LocalEndPoint!.Port);
         try
         {
             await client.SendAsync([.. garbage]);
@@ -188,8 +181,7 @@ public sealed partial class FloodTests
     {
         await using LoopbackServer loopback = await StartAsync();
         var (context, server) = loopback;
-        await using SmtpTestClient client = await SmtpTestClient.ConnectAsync(server.LocalEndPoint!.Port);
-        Assert.StartsWith("220 ", await client.ReadReplyAsync());
+        await using SmtpTestClient client = await SmtpTestClient.ConnectGreetedAsync(server.LocalEndPoint!.Port);
         await client.SendAsync(request);
         Assert.Equal("554 5.7.0 Error: this is an SMTP server, not HTTP", await client.ReadReplyAsync());
         Assert.Null(await client.ReadReplyAsync(TimeSpan.FromSeconds(5)));
@@ -213,9 +205,8 @@ public sealed partial class FloodTests
         await LegitimateMessageAsync(server.Port); // warm: the first session's one-time costs are in the baseline
         long before = ProcStatus(pid, "VmHWM");
 
-        await using (SmtpTestClient client = await SmtpTestClient.ConnectAsync(server.Port))
+        await using (SmtpTestClient client = await SmtpTestClient.ConnectGreetedAsync(server.Port))
         {
-            Assert.StartsWith("220 ", await client.ReadReplyAsync());
             byte[] block = new byte[64 * 1024];
             Array.Fill(block, (byte)'A');
             "MAIL FROM:<"u8.CopyTo(block);

@@ -41,9 +41,7 @@ public sealed class SlowSenderTests
 
     private static async Task<SmtpTestClient> InDataAsync(SmtpListener server, string bdat = "")
     {
-        SmtpTestClient client = await SmtpTestClient.ConnectAsync(server.LocalEndPoint!.Port);
-        Assert.StartsWith("220 ", await client.ReadReplyAsync());
-        Assert.StartsWith("250", await client.CommandAsync("EHLO client.test"));
+        SmtpTestClient client = await SmtpTestClient.ConnectEhloAsync(server.LocalEndPoint!.Port);
         Assert.Equal("250 2.1.0 Ok", await client.CommandAsync("MAIL FROM:<a@client.test>"));
         Assert.Equal("250 2.1.5 Ok", await client.CommandAsync("RCPT TO:<b@local.test>"));
         if (bdat.Length == 0)
@@ -71,8 +69,7 @@ public sealed class SlowSenderTests
     {
         await using LoopbackServer loopback = await StartAsync("DT:2");
         var (context, server) = loopback;
-        await using SmtpTestClient client = await SmtpTestClient.ConnectAsync(server.LocalEndPoint!.Port);
-        Assert.StartsWith("220 ", await client.ReadReplyAsync());
+        await using SmtpTestClient client = await SmtpTestClient.ConnectGreetedAsync(server.LocalEndPoint!.Port);
 
         // One byte every 300 ms: never 2 s without a byte, but the line would take 12 s.
         string line = "NOOP " + new string('x', 35) + "\r\n";
@@ -122,9 +119,7 @@ public sealed class SlowSenderTests
         // Quick messages with pauses between them (within DT) are not a slow transfer.
         await using LoopbackServer loopback = await StartAsync("DT:60", "MIN-DATA-RATE:100000", "DATA-RATE-WINDOW:1");
         var (context, server) = loopback;
-        await using SmtpTestClient client = await SmtpTestClient.ConnectAsync(server.LocalEndPoint!.Port);
-        Assert.StartsWith("220 ", await client.ReadReplyAsync());
-        Assert.StartsWith("250", await client.CommandAsync("EHLO client.test"));
+        await using SmtpTestClient client = await SmtpTestClient.ConnectEhloAsync(server.LocalEndPoint!.Port);
         for (int i = 0; i < 2; i++)
         {
             await client.SendQueuedAsync("a@client.test", "b@local.test", "Subject: quick\r\n\r\nbody\r\n");

@@ -83,8 +83,7 @@ public sealed class SmugglingTests
         var (context, server) = await StartAsync();
         try
         {
-            await using SmtpTestClient client = await SmtpTestClient.ConnectAsync(server.LocalEndPoint!.Port);
-            Assert.StartsWith("220 ", await client.ReadReplyAsync());
+            await using SmtpTestClient client = await SmtpTestClient.ConnectGreetedAsync(server.LocalEndPoint!.Port);
             var session = new List<byte>();
             session.AddRange("EHLO client.test\r\nMAIL FROM:<good@client.test>\r\nRCPT TO:<friend@local.test>\r\n"u8.ToArray());
             session.AddRange(Encoding.ASCII.GetBytes($"BDAT {split}\r\n"));

@@ -32,8 +32,7 @@ public sealed class LoopbackServerTests
     {
         await using LoopbackServer loopback = await StartAsync("SES-TOT:2", "SES-RESERVED-IN:1", "SES-RESERVED-OUT:1", "MAX-IP-SES:5");
         var (context, server) = loopback;
-        await using SmtpTestClient first = await SmtpTestClient.ConnectAsync(server.LocalEndPoint!.Port);
-        Assert.StartsWith("220 ", await first.ReadReplyAsync());
+        await using SmtpTestClient first = await SmtpTestClient.ConnectGreetedAsync(server.LocalEndPoint!.Port);
 
         // Inside a mail transaction: never closed to make room, however slow this machine is.
         Assert.StartsWith("250", await first.CommandAsync("EHLO client.test"));
@@ -54,8 +53,7 @@ public sealed class LoopbackServerTests
         await using LoopbackServer loopback = await StartAsync("MAX-IP-SES:1");
         var (context, server) = loopback;
         int port = server.LocalEndPoint!.Port;
-        await using SmtpTestClient first = await SmtpTestClient.ConnectAsync(port);
-        Assert.StartsWith("220 ", await first.ReadReplyAsync());
+        await using SmtpTestClient first = await SmtpTestClient.ConnectGreetedAsync(port);
         await using SmtpTestClient second = await SmtpTestClient.ConnectAsync(port);
         Assert.Equal("421 4.7.0 Error: too many connections from your address", await second.ReadReplyAsync());
         Assert.Equal(1, context.Context.Counters.Get(SmtpCounter.CallFail, Direction.In));
@@ -65,8 +63,7 @@ public sealed class LoopbackServerTests
         Assert.StartsWith("220 ", await other.ReadReplyAsync());
         Assert.Equal("221 2.0.0 Bye", await first.CommandAsync("QUIT"));
         Assert.True(await first.IsClosedAsync());
-        await using SmtpTestClient third = await SmtpTestClient.ConnectAsync(port);
-        Assert.StartsWith("220 ", await third.ReadReplyAsync());
+        await using SmtpTestClient third = await SmtpTestClient.ConnectGreetedAsync(port);
     }
 
     [Fact]
@@ -76,10 +73,8 @@ public sealed class LoopbackServerTests
         var (context, server) = loopback;
         int port = server.LocalEndPoint!.Port;
         Assert.Equal(2, context.Settings.MaxIpSes);
-        await using SmtpTestClient first = await SmtpTestClient.ConnectAsync(port);
-        Assert.StartsWith("220 ", await first.ReadReplyAsync());
-        await using SmtpTestClient second = await SmtpTestClient.ConnectAsync(port);
-        Assert.StartsWith("220 ", await second.ReadReplyAsync());
+        await using SmtpTestClient first = await SmtpTestClient.ConnectGreetedAsync(port);
+        await using SmtpTestClient second = await SmtpTestClient.ConnectGreetedAsync(port);
 
         // Neither place is given back within the wait (1 s): the third is refused, and counted.
         long started = Environment.TickCount64;
@@ -99,10 +94,8 @@ public sealed class LoopbackServerTests
         var (context, server) = loopback;
         server.AdmissionWait = TimeSpan.FromSeconds(60);
         int port = server.LocalEndPoint!.Port;
-        await using SmtpTestClient first = await SmtpTestClient.ConnectAsync(port);
-        Assert.StartsWith("220 ", await first.ReadReplyAsync());
-        await using SmtpTestClient second = await SmtpTestClient.ConnectAsync(port);
-        Assert.StartsWith("220 ", await second.ReadReplyAsync());
+        await using SmtpTestClient first = await SmtpTestClient.ConnectGreetedAsync(port);
+        await using SmtpTestClient second = await SmtpTestClient.ConnectGreetedAsync(port);
         await using SmtpTestClient third = await SmtpTestClient.ConnectAsync(port);
         Task<string?> greeting = third.ReadReplyAsync(TimeSpan.FromSeconds(60));
         await Eventually.HoldsForAsync(() => !greeting.IsCompleted, TimeSpan.FromMilliseconds(200), "no greeting for the third while both places are held");
@@ -128,9 +121,8 @@ public sealed class LoopbackServerTests
         int port = server.LocalEndPoint!.Port;
 
         // By the time the client holds the 221, the channel is idle again: no waiting, no race.
-        await using (SmtpTestClient alone = await SmtpTestClient.ConnectAsync(port))
+        await using (SmtpTestClient alone = await SmtpTestClient.ConnectGreetedAsync(port))
         {
-            Assert.StartsWith("220 ", await alone.ReadReplyAsync());
             Assert.Equal(1, context.Context.Channels.Active);
             Assert.Equal("221 2.0.0 Bye", await alone.CommandAsync("QUIT"));
             Assert.Equal(0, context.Context.Channels.Active);
@@ -138,22 +130,7 @@ public sealed class LoopbackServerTests
         }
 
         const int PerClient = 150;
-        var refused = new System.Collections.Concurrent.ConcurrentBag<string?>();
-        await Parallel.ForAsync(0, 2, async (_, _) =>
-        {
-            for (int i = 0; i < PerClient; i++)
-            {
-                await using SmtpTestClient client = await SmtpTestClient.ConnectAsync(port);
-                string? greeting = await client.ReadReplyAsync();
-                if (greeting?.StartsWith("220 ", StringComparison.Ordinal) != true)
-                {
-                    refused.Add(greeting);
-                    continue;
-                }
-
-                Assert.Equal("221 2.0.0 Bye", await client.CommandAsync("QUIT"));
-            }
-        });
+        ConcurrentBag<string?> refused = await ReconnectAtOnceAsync(port, PerClient, quit: true);
 
         Assert.True(refused.IsEmpty, $"{refused.Count} refused, e.g. {refused.FirstOrDefault()}");
         Assert.Equal(0, context.Context.Counters.Get(SmtpCounter.CallFail, Direction.In));
@@ -171,20 +148,7 @@ public sealed class LoopbackServerTests
         await using LoopbackServer loopback = await StartAsync();
         var (context, server) = loopback;
         int port = server.LocalEndPoint!.Port;
-        const int PerClient = 150;
-        var refused = new System.Collections.Concurrent.ConcurrentBag<string?>();
-        await Parallel.ForAsync(0, 2, async (_, _) =>
-        {
-            for (int i = 0; i < PerClient; i++)
-            {
-                await using SmtpTestClient client = await SmtpTestClient.ConnectAsync(port);
-                string? greeting = await client.ReadReplyAsync();
-                if (greeting?.StartsWith("220 ", StringComparison.Ordinal) != true)
-                {
-                    refused.Add(greeting);
-                }
-            }
-        });
+        ConcurrentBag<string?> refused = await ReconnectAtOnceAsync(port, perClient: 150, quit: false);
 
         Assert.True(refused.IsEmpty, $"{refused.Count} refused, e.g. {refused.FirstOrDefault()}");
         Assert.Equal(0, context.Context.Counters.Get(SmtpCounter.CallFail, Direction.In));
@@ -207,8 +171,7 @@ public sealed class LoopbackServerTests
     {
         await using LoopbackServer loopback = await StartAsync("DT:1");
         var (context, server) = loopback;
-        await using SmtpTestClient client = await SmtpTestClient.ConnectAsync(server.LocalEndPoint!.Port);
-        Assert.StartsWith("220 ", await client.ReadReplyAsync());
+        await using SmtpTestClient client = await SmtpTestClient.ConnectGreetedAsync(server.LocalEndPoint!.Port);
         // A slow sender: bytes trickle in but no whole line ever arrives.
         await client.SendAsync("NO");
         Assert.Equal("421 4.4.2 Error: timeout exceeded", await client.ReadReplyAsync(TimeSpan.FromSeconds(10)));
@@ -242,36 +205,26 @@ public sealed class LoopbackServerTests
         var context = new SmtpContext(test.Settings, test.Log, test.Spool) { BufferPool = pool };
         await using var server = new SmtpListener(context);
         server.Start(new IPEndPoint(IPAddress.Loopback, 0));
-        var clients = new List<SmtpTestClient>();
-        try
+        await using var clients = new SmtpClientList();
+        for (int i = 0; i < 30; i++)
         {
-            for (int i = 0; i < 30; i++)
-            {
-                SmtpTestClient client = await SmtpTestClient.ConnectAsync(server.LocalEndPoint!.Port);
-                clients.Add(client);
-                Assert.StartsWith("220 ", await client.ReadReplyAsync());
-                Assert.StartsWith("250-", await client.CommandAsync("EHLO idle.test"));
-            }
-
-            // 30 sessions wait for their next command; none of them holds a pooled buffer.
-            Assert.Equal(30, context.Channels.Active);
-            Assert.Equal(0, pool.Outstanding);
-
-            // A partial line in flight does hold one (it must be kept until the line completes).
-            await clients[0].SendAsync("NO");
-            await Eventually.WaitAsync(() => pool.Outstanding != 0, "a pooled buffer for the partial line", TimeSpan.FromSeconds(5));
-
-            Assert.Equal(1, pool.Outstanding);
-            await clients[0].SendAsync("OP\r\n");
-            Assert.Equal("250 2.0.0 Ok", await clients[0].ReadReplyAsync());
+            SmtpTestClient client = await SmtpTestClient.ConnectAsync(server.LocalEndPoint!.Port);
+            clients.Add(client);
+            Assert.StartsWith("220 ", await client.ReadReplyAsync());
+            Assert.StartsWith("250-", await client.CommandAsync("EHLO idle.test"));
         }
-        finally
-        {
-            foreach (SmtpTestClient client in clients)
-            {
-                await client.DisposeAsync();
-            }
-        }
+
+        // 30 sessions wait for their next command; none of them holds a pooled buffer.
+        Assert.Equal(30, context.Channels.Active);
+        Assert.Equal(0, pool.Outstanding);
+
+        // A partial line in flight does hold one (it must be kept until the line completes).
+        await clients[0].SendAsync("NO");
+        await Eventually.WaitAsync(() => pool.Outstanding != 0, "a pooled buffer for the partial line", TimeSpan.FromSeconds(5));
+
+        Assert.Equal(1, pool.Outstanding);
+        await clients[0].SendAsync("OP\r\n");
+        Assert.Equal("250 2.0.0 Ok", await clients[0].ReadReplyAsync());
     }
 
     private sealed class FixedBanList(IPAddress banned) : AbilisFast.Server.Access.IBanList
@@ -342,5 +295,33 @@ public sealed class LoopbackServerTests
         Assert.All(channels.Skip(2), c => Assert.Equal(("IN", "LISTEN", "READY"), (c.Direction == Direction.Out ? "OUT" : "IN", AbilisFast.Protocol.States.StateNames.Label(c.TcpState), AbilisFast.Protocol.States.StateNames.Label(c.SmtpState))));
         Assert.Contains(context.Log.ReadLines(), l => l.EndsWith("[PORT] Starting server...", StringComparison.Ordinal));
         Assert.Contains(context.Log.ReadLines(), l => l.EndsWith("[  9] Waiting events (listen or wake-up)", StringComparison.Ordinal));
+    }
+
+    /// <summary>
+    /// Two clients side by side, each connecting <paramref name="perClient"/> times in a row, at once
+    /// after the last connection ended: after QUIT and its 221 (each checked) or by just closing.
+    /// Returns the greetings that were not 220 (empty when every connection was served).
+    /// </summary>
+    private static async Task<ConcurrentBag<string?>> ReconnectAtOnceAsync(int port, int perClient, bool quit)
+    {
+        var refused = new ConcurrentBag<string?>();
+        await Parallel.ForAsync(0, 2, async (_, _) =>
+        {
+            for (int i = 0; i < perClient; i++)
+            {
+                await using SmtpTestClient client = await SmtpTestClient.ConnectAsync(port);
+                string? greeting = await client.ReadReplyAsync();
+                if (greeting?.StartsWith("220 ", StringComparison.Ordinal) != true)
+                {
+                    refused.Add(greeting);
+                }
+                else if (quit)
+                {
+                    Assert.Equal("221 2.0.0 Bye", await client.CommandAsync("QUIT"));
+                }
+            }
+        });
+
+        return refused;
     }
 }

@@ -1,9 +1,3 @@
-using System.Collections.Concurrent;
-using System.Net;
-using AbilisFast.Server.Access;
-using AbilisFast.Server.Tests.Support;
-using AbilisFast.Server.Tests.Tls;
-
 namespace AbilisFast.Server.Tests.Submission;
 
 /// <summary>The submission rules (RFC 6409) over real loopback sockets, on SUBMISSION-PORT and on TLS-PORT with SUBMISSION-TLS.</summary>
@@ -116,8 +110,7 @@ public sealed class SubmissionPortTests
         }
 
         // The same user on the MTA port (RELAY-AUTH:DISABLED) may not relay.
-        await using SmtpTestClient mta = await SmtpTestClient.ConnectAsync(server.Port);
-        Assert.StartsWith("220 ", await mta.ReadReplyAsync());
+        await using SmtpTestClient mta = await SmtpTestClient.ConnectGreetedAsync(server.Port);
         await mta.CommandAsync("EHLO client.test");
         Assert.Equal("220 2.0.0 Ready to start TLS", await mta.CommandAsync("STARTTLS"));
         await mta.StartTlsAsync();
@@ -209,8 +202,7 @@ public sealed class SubmissionPortTests
     public async Task TheMtaPortAddsNoFieldsAndNeedsNoAuth()
     {
         await using SubmissionServer server = await SubmissionServer.StartAsync();
-        await using SmtpTestClient client = await SmtpTestClient.ConnectAsync(server.Port);
-        Assert.StartsWith("220 ", await client.ReadReplyAsync());
+        await using SmtpTestClient client = await SmtpTestClient.ConnectGreetedAsync(server.Port);
         await client.CommandAsync("EHLO client.test");
         Assert.StartsWith("250 ", await SubmissionServer.SendAsync(client, "anyone@client.test", "carol@local.test", "Subject: mta\r\n\r\nbody"));
         string body = Assert.Single(server.Context.Stored()).Body;

@@ -1,33 +1,22 @@
-using System.Net;
-using AbilisFast.Server.Access;
-using AbilisFast.Server.Sessions;
-using AbilisFast.Server.Tests.Support;
-using AbilisFast.Server.Tests.Tls;
-
 namespace AbilisFast.Server.Tests.Submission;
 
 /// <summary>
 /// An in-process server on loopback with the plaintext port, the implicit TLS port and the
 /// submission port. Users: 'bob' and 'carol' (mail right), 'root' (admin right); LOCAL-DOMAIN local.test.
 /// </summary>
-internal sealed class SubmissionServer : IAsyncDisposable
+internal sealed class SubmissionServer : InProcessServer
 {
     public const string Bob = TlsServer.MailUser;
     public const string BobPassword = TlsServer.MailPassword;
     public const string Carol = "carol";
     public const string CarolPassword = "carol-pass-1";
 
-    private SubmissionServer(TestServerContext context, SmtpListener server)
+    private SubmissionServer(TestServerContext context, SmtpListener listener)
+        : base(context, listener)
     {
-        Context = context;
-        Server = server;
     }
 
-    public TestServerContext Context { get; }
-    public SmtpListener Server { get; }
-    public int Port => Server.LocalEndPoint!.Port;
-    public int TlsPort => Server.TlsLocalEndPoint!.Port;
-    public int SubmissionPort => Server.SubmissionLocalEndPoint!.Port;
+    public int SubmissionPort => Listener.SubmissionLocalEndPoint!.Port;
 
     public static async Task<SubmissionServer> StartAsync(IBanList? bans, params string[] parameters)
     {
@@ -79,15 +68,7 @@ internal sealed class SubmissionServer : IAsyncDisposable
     /// <summary>MAIL, one RCPT, DATA and the text; the final reply.</summary>
     public static async Task<string?> SendAsync(SmtpTestClient client, string from, string to, string text)
     {
-        Assert.Equal("250 2.1.0 Ok", await client.CommandAsync($"MAIL FROM:<{from}>"));
-        Assert.Equal("250 2.1.5 Ok", await client.CommandAsync($"RCPT TO:<{to}>"));
-        Assert.StartsWith("354", await client.CommandAsync("DATA"));
+        await client.OpenDataAsync(from, to);
         return await client.CommandAsync(text + "\r\n.");
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        await Server.DisposeAsync();
-        Context.Dispose();
     }
 }

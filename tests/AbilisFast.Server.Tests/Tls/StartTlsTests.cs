@@ -7,8 +7,7 @@ public sealed class StartTlsTests
     public async Task EhloOffersStartTlsOnlyBeforeTls()
     {
         await using TlsServer server = await TlsServer.StartAsync();
-        await using SmtpTestClient client = await SmtpTestClient.ConnectAsync(server.Port);
-        Assert.StartsWith("220 ", await client.ReadReplyAsync());
+        await using SmtpTestClient client = await SmtpTestClient.ConnectGreetedAsync(server.Port);
         string? before = await client.CommandAsync("EHLO client.test");
         Assert.Contains("250-STARTTLS", before);
         Assert.DoesNotContain("AUTH", before);
@@ -27,9 +26,7 @@ public sealed class StartTlsTests
     public async Task StartTlsWithParametersIs501()
     {
         await using TlsServer server = await TlsServer.StartAsync();
-        await using SmtpTestClient client = await SmtpTestClient.ConnectAsync(server.Port);
-        Assert.StartsWith("220 ", await client.ReadReplyAsync());
-        Assert.StartsWith("250-", await client.CommandAsync("EHLO client.test"));
+        await using SmtpTestClient client = await SmtpTestClient.ConnectEhloAsync(server.Port);
         Assert.Equal("501 5.5.4 Syntax: STARTTLS (no parameters)", await client.CommandAsync("STARTTLS now"));
         Assert.Equal("250 2.0.0 Ok", await client.CommandAsync("NOOP"));
     }
@@ -81,9 +78,7 @@ public sealed class StartTlsTests
     public async Task TlsForgetsEhloAndAuthAsksForItAgain()
     {
         await using TlsServer server = await TlsServer.StartAsync();
-        await using SmtpTestClient client = await SmtpTestClient.ConnectAsync(server.Port);
-        Assert.StartsWith("220 ", await client.ReadReplyAsync());
-        Assert.StartsWith("250-", await client.CommandAsync("EHLO client.test"));
+        await using SmtpTestClient client = await SmtpTestClient.ConnectEhloAsync(server.Port);
         Assert.Equal("220 2.0.0 Ready to start TLS", await client.CommandAsync("STARTTLS"));
         await client.StartTlsAsync();
         Assert.Equal("503 5.5.1 Error: send EHLO first", await client.CommandAsync("AUTH PLAIN " + TlsServer.Plain(TlsServer.MailUser, TlsServer.MailPassword)));
@@ -96,9 +91,8 @@ public sealed class StartTlsTests
     public async Task TlsRequiredRefusesMailBeforeStartTls()
     {
         await using TlsServer server = await TlsServer.StartAsync("TLS-REQUIRED:YES", "AUTH-PLAINTEXT:YES");
-        await using (SmtpTestClient plain = await SmtpTestClient.ConnectAsync(server.Port))
+        await using (SmtpTestClient plain = await SmtpTestClient.ConnectGreetedAsync(server.Port))
         {
-            Assert.StartsWith("220 ", await plain.ReadReplyAsync());
             string? ehlo = await plain.CommandAsync("EHLO client.test");
             Assert.Contains("STARTTLS", ehlo);
             Assert.DoesNotContain("AUTH", ehlo);
@@ -237,8 +231,7 @@ public sealed class StartTlsTests
         using var context = new TestServerContext("LOCAL-DOMAIN:local.test");
         await using var server = new SmtpListener(context.Context);
         server.Start(new IPEndPoint(IPAddress.Loopback, 0));
-        await using SmtpTestClient client = await SmtpTestClient.ConnectAsync(server.LocalEndPoint!.Port);
-        Assert.StartsWith("220 ", await client.ReadReplyAsync());
+        await using SmtpTestClient client = await SmtpTestClient.ConnectGreetedAsync(server.LocalEndPoint!.Port);
         Assert.DoesNotContain("STARTTLS", await client.CommandAsync("EHLO client.test"));
         Assert.Equal("502 5.5.1 Error: command not implemented", await client.CommandAsync("STARTTLS"));
         Assert.Equal("502 5.5.1 Error: command not implemented", await client.CommandAsync("AUTH PLAIN AGJvYgBw"));

@@ -3,6 +3,9 @@ namespace AbilisFast.Server.Tests.Display;
 /// <summary>Console output blocks as printed by the appliance: an empty line, then CRLF-terminated lines.</summary>
 internal static class SeedText
 {
+    /// <summary>The appliance clock of the seed's display examples: the boot and the last clearing of the counters (29/09/2017 15:12:06).</summary>
+    public static readonly DateTimeOffset SeedClock = new(2017, 9, 29, 15, 12, 6, TimeSpan.Zero);
+
     public static string Block(params string[] lines) => "\r\n" + string.Concat(lines.Select(line => line + "\r\n"));
 
     public const string ResHeader = "RES:Smtp ----------------------------------------------------------------------";

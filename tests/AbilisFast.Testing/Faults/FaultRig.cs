@@ -31,18 +31,8 @@ internal static partial class FaultRig
     public static Dictionary<int, int> Delivered(SmtpSinkProcess sink, string tag)
     {
         var counts = new Dictionary<int, int>();
-        foreach (string file in Directory.GetFiles(sink.DumpDir))
+        foreach (string text in sink.DumpTexts())
         {
-            string text;
-            try
-            {
-                text = File.ReadAllText(file);
-            }
-            catch (IOException)
-            {
-                continue;
-            }
-
             Match m = Regex.Match(text, "\nSubject: " + Regex.Escape(tag) + @" (\d+)\n");
             if (m.Success && text.Contains("\n" + EndMark + "\n", StringComparison.Ordinal))
             {

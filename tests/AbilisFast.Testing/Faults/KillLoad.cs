@@ -52,6 +52,17 @@ internal sealed class KillLoad
 
     public ConcurrentDictionary<int, Fate> Fates { get; } = new();
 
+    /// <summary>
+    /// The numbers of the messages the clients saw acknowledged (<see cref="Fate.Accepted"/>); fails
+    /// when there are fewer than <paramref name="minimum"/>: the test did not load the server.
+    /// </summary>
+    public int[] AcceptedAtLeast(int minimum)
+    {
+        int[] accepted = [.. Fates.Where(f => f.Value == Fate.Accepted).Select(f => f.Key)];
+        Assert.True(accepted.Length >= minimum, $"only {accepted.Length} message(s) accepted: the test did not load the server");
+        return accepted;
+    }
+
     public CancellationToken Stopping => _stop.Token;
 
     /// <summary>Starts the server in <paramref name="workDir"/> and <paramref name="clients"/> clients sending to it.</summary>

@@ -46,6 +46,19 @@ internal sealed class SpoolTestDir : IDisposable
 
 internal static class SpoolTestData
 {
+    /// <summary>A copy of the spool folder's files in a new temporary folder: what a second server started on the same disk would find.</summary>
+    public static string CopyOf(string spoolDir)
+    {
+        string copy = Path.Combine(Path.GetTempPath(), "abilisfast-restart-" + Guid.NewGuid().ToString("N")[..12]);
+        Directory.CreateDirectory(copy);
+        foreach (string file in Directory.GetFiles(spoolDir))
+        {
+            File.Copy(file, Path.Combine(copy, Path.GetFileName(file)));
+        }
+
+        return copy;
+    }
+
     public static byte[] Body(uint id, int length)
     {
         var bytes = new byte[length];

@@ -4,23 +4,17 @@ namespace AbilisFast.Server.Tests.Tls;
 /// An in-process server with the self-signed certificate and SMTP AUTH, listening on loopback on
 /// a plaintext port and an implicit TLS port. Users: 'bob' (mail right), 'root' (admin right).
 /// </summary>
-internal sealed class TlsServer : IAsyncDisposable
+internal sealed class TlsServer : InProcessServer
 {
     public const string MailUser = "bob";
     public const string MailPassword = "s3cret-pass";
     public const string AdminUser = "root";
     public const string AdminPassword = "admin-pass";
 
-    private TlsServer(TestServerContext context, SmtpListener server)
+    private TlsServer(TestServerContext context, SmtpListener listener)
+        : base(context, listener)
     {
-        Context = context;
-        Server = server;
     }
-
-    public TestServerContext Context { get; }
-    public SmtpListener Server { get; }
-    public int Port => Server.LocalEndPoint!.Port;
-    public int TlsPort => Server.TlsLocalEndPoint!.Port;
 
     public static Task<TlsServer> StartAsync(params string[] parameters) => StartAsync(bans: null, parameters);
 
@@ -51,11 +45,5 @@ internal sealed class TlsServer : IAsyncDisposable
         await client.StartTlsAsync();
         Assert.StartsWith("250-mx.test", await client.CommandAsync("EHLO client.test"));
         return client;
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        await Server.DisposeAsync();
-        Context.Dispose();
     }
 }

@@ -1,6 +1,3 @@
-using AbilisFast.Server.Access;
-using AbilisFast.Server.Admin;
-
 namespace AbilisFast.Server.Tests.Admin;
 
 /// <summary><c>abilisfast user</c>: set, list and delete, with the exit codes and messages a script sees.</summary>

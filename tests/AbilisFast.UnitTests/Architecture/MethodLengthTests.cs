@@ -1,8 +1,6 @@
-using AbilisFast.Server.Tests.Support;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
-using Xunit.Abstractions;
 
 namespace AbilisFast.Server.Tests.Architecture;
 

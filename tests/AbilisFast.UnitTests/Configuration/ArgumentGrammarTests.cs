@@ -1,7 +1,3 @@
-using AbilisFast.Server.Admin;
-using AbilisFast.Server.Configuration;
-using AbilisFast.Server.Submission;
-
 namespace AbilisFast.Server.Tests.Configuration;
 
 /// <summary>The one argument parser and the forms and messages each command keeps with it.</summary>

@@ -1,8 +1,4 @@
-using AbilisFast.Server.Access;
-using AbilisFast.Server.Admin;
-using AbilisFast.Server.Configuration;
 using AbilisFast.Server.Tests.Faults;
-using AbilisFast.Server.Tests.Support;
 
 namespace AbilisFast.Server.Tests.Configuration;
 

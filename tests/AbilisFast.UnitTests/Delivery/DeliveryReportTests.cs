@@ -140,12 +140,14 @@ public sealed class DeliveryReportTests
         Mime mime = Mime.Parse(DeliveryReport.Build(Request()));
         string text = Unwrap(mime.Parts[0].Text);
 
-        Assert.Contains("<far@elsewhere.test>: the remote server refused the recipient", text);
-        Assert.Contains("Remote host: mx.elsewhere.test", text);
-        Assert.Contains("Remote reply: 554 5.7.1 Relay access denied", text);
-        Assert.Contains("<near@elsewhere.test>: no such user", text);
-        Assert.Contains("Remote reply: 550 5.1.1 <near@elsewhere.test>: Recipient address rejected: User unknown", text);
-        Assert.Contains("header section of the undelivered message is attached", text);
+        AssertText.ContainsAll(
+            text,
+            "<far@elsewhere.test>: the remote server refused the recipient",
+            "Remote host: mx.elsewhere.test",
+            "Remote reply: 554 5.7.1 Relay access denied",
+            "<near@elsewhere.test>: no such user",
+            "Remote reply: 550 5.1.1 <near@elsewhere.test>: Recipient address rejected: User unknown",
+            "header section of the undelivered message is attached");
         Assert.DoesNotContain("lifetime", text);
     }
 

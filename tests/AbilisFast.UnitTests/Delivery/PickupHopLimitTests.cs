@@ -5,22 +5,11 @@ namespace AbilisFast.Server.Tests.Delivery;
 /// pickup file from <c>abilisfast sendmail</c> over the limit is set aside while its sender gets a
 /// failure notification, as Postfix bounces what its cleanup refuses.
 /// </summary>
-public sealed class PickupHopLimitTests : IAsyncLifetime
+public sealed class PickupHopLimitTests : IDisposable
 {
     private readonly TestServerContext _server = new("LOCAL-DOMAIN:local.test", "HOP-LIMIT:3");
-    private DeliveryEngine? _engine;
 
-    public Task InitializeAsync() => Task.CompletedTask;
-
-    public async Task DisposeAsync()
-    {
-        if (_engine is not null)
-        {
-            await _engine.DisposeAsync();
-        }
-
-        _server.Dispose();
-    }
+    public void Dispose() => _server.Dispose();
 
     private static string Hops(int count) =>
         string.Concat(Enumerable.Range(1, count).Select(i => $"Received: from hop{i}.test\n\tby hop{i + 1}.test; Sat, 28 Nov 2026 19:16:37 +0000\n"));
@@ -49,8 +38,9 @@ public sealed class PickupHopLimitTests : IAsyncLifetime
         using var input = new MemoryStream(Encoding.ASCII.GetBytes(Hops(3) + "Subject: looping script\n\nbody\n"));
         Assert.Equal(0, SendmailCommand.Run(["-f", "s@local.test", "--wdir", _server.WorkDir, "r@local.test"], input, TextWriter.Null, TextWriter.Null));
 
-        _engine = new DeliveryEngine(_server.Context, new NoRoutes(), _server.Mailboxes) { PickupInterval = TimeSpan.FromMilliseconds(50) };
-        _engine.Start();
+        // Local delivery only: no name resolves.
+        await using var engine = new DeliveryEngine(_server.Context, new ScriptedRoutes(), _server.Mailboxes) { PickupInterval = TimeSpan.FromMilliseconds(50) };
+        engine.Start();
         string report = Assert.Single(await Eventually.WaitAsync(() => _server.Mailbox("s") is { Length: 1 } m ? m : null, "the notification in s's mailbox", TimeSpan.FromSeconds(20)));
         Assert.Empty(_server.Mailbox("r"));
         Assert.Single(Directory.GetFiles(Path.Combine(_server.WorkDir, "pickup", "bad")));
@@ -59,14 +49,5 @@ public sealed class PickupHopLimitTests : IAsyncLifetime
         Assert.Contains("refused: 5.4.6 too many hops", _server.Log.SnapshotText());
         Assert.Equal(1, _server.Context.Counters.Get(SmtpCounter.Notify, Direction.Out));
         await Eventually.WaitAsync(() => _server.Context.Counters.Get(SmtpCounter.NotifySucc, Direction.Out) == 1, "the notification to leave the queue", TimeSpan.FromSeconds(20));
-    }
-
-    private sealed class NoRoutes : IMailRouteResolver
-    {
-        public Task<ResolveResult> ResolveMxAsync(string domain, int port, CancellationToken cancellationToken) =>
-            Task.FromResult(ResolveResult.Permanent("5.1.2 no routes in this test"));
-
-        public Task<ResolveResult> ResolveHostAsync(string host, int port, CancellationToken cancellationToken) =>
-            Task.FromResult(ResolveResult.Permanent("5.1.2 no routes in this test"));
     }
 }

@@ -1,13 +1,13 @@
+using AbilisFast.Server.Tests.Display;
+
 namespace AbilisFast.Server.Tests.Diagnostics;
 
 public sealed class SmtpCountersTests
 {
-    private static readonly DateTimeOffset Boot = new(2017, 9, 29, 15, 12, 6, TimeSpan.Zero);
-
     [Fact]
     public void Increments_from_many_threads_sum_exactly()
     {
-        var counters = new SmtpCounters(Boot);
+        var counters = new SmtpCounters(SeedText.SeedClock);
         const int Threads = 8;
         const int PerThread = 50_000;
 
@@ -31,12 +31,12 @@ public sealed class SmtpCountersTests
     [Fact]
     public void Clear_resets_values_and_records_the_time()
     {
-        var counters = new SmtpCounters(Boot);
+        var counters = new SmtpCounters(SeedText.SeedClock);
         counters.Increment(SmtpCounter.IntSucc, Direction.In);
         counters.Increment(SmtpCounter.DeniedIp, Direction.In);
-        Assert.Equal(Boot, counters.ClearedAt);
+        Assert.Equal(SeedText.SeedClock, counters.ClearedAt);
 
-        DateTimeOffset later = Boot.AddDays(1);
+        DateTimeOffset later = SeedText.SeedClock.AddDays(1);
         counters.Clear(later);
 
         SmtpCountersSnapshot snapshot = counters.Snapshot();
@@ -54,7 +54,7 @@ public sealed class SmtpCountersTests
     [Fact]
     public void Snapshot_holds_values_and_blank_cells()
     {
-        var counters = new SmtpCounters(Boot);
+        var counters = new SmtpCounters(SeedText.SeedClock);
         counters.Add(SmtpCounter.CallSucc, Direction.Out, 4);
         counters.Add(SmtpCounter.CallFail, Direction.Out, 2);
         counters.Add(SmtpCounter.IntSucc, Direction.In, 2);
@@ -72,7 +72,7 @@ public sealed class SmtpCountersTests
     [Fact]
     public void Blank_cells_cannot_be_counted()
     {
-        var counters = new SmtpCounters(Boot);
+        var counters = new SmtpCounters(SeedText.SeedClock);
         Assert.Throws<ArgumentException>(() => counters.Increment(SmtpCounter.Notify, Direction.In));
         Assert.Throws<ArgumentException>(() => counters.Increment(SmtpCounter.BannedIp, Direction.Out));
     }
@@ -100,9 +100,9 @@ public sealed class SmtpCountersTests
     [Fact]
     public void Cleared_line_matches_the_console()
     {
-        DateTimeOffset now = Boot + new TimeSpan(3, 21, 28, 37);
+        DateTimeOffset now = SeedText.SeedClock + new TimeSpan(3, 21, 28, 37);
         Assert.Equal(
             "--- Cleared 3 days 21:28:37 ago, on 29/09/2017 at 15:12:06 ---",
-            SmtpCounterInfo.FormatCleared(Boot, now));
+            SmtpCounterInfo.FormatCleared(SeedText.SeedClock, now));
     }
 }

@@ -5,12 +5,10 @@ namespace AbilisFast.Server.Tests.Display;
 /// <summary>The displays against the seed's examples (36.4.1 and 36.4.2), character for character.</summary>
 public sealed class SmtpDisplayGoldenTests
 {
-    private static readonly DateTimeOffset ClearedAt = new(2017, 9, 29, 15, 12, 6, TimeSpan.Zero);
-
     [Fact]
     public void D_d_smtp_matches_the_documented_body()
     {
-        SmtpDisplaySnapshot snapshot = Snapshot([], Counters(ClearedAt)) with
+        SmtpDisplaySnapshot snapshot = Snapshot([], Counters(SeedClock)) with
         {
             CurrentSessions = 3,
             ActiveResIn = 1,
@@ -29,7 +27,7 @@ public sealed class SmtpDisplayGoldenTests
     [Fact]
     public void D_d_smtp_shows_inactive_when_act_is_no()
     {
-        SmtpDisplaySnapshot snapshot = Snapshot([], Counters(ClearedAt)) with { Active = false, QueueOut = 12, QueueDefer = 3 };
+        SmtpDisplaySnapshot snapshot = Snapshot([], Counters(SeedClock)) with { Active = false, QueueOut = 12, QueueDefer = 3 };
 
         string text = SmtpDisplay.DisplayResource(snapshot);
 
@@ -43,7 +41,7 @@ public sealed class SmtpDisplayGoldenTests
         var rows = new List<SmtpChannelRow>();
         for (int i = 0; i < 10; i++)
         {
-            rows.Add(i < 2 ? Idle(i, Direction.Out, TcpState.Ready, Counters(ClearedAt)) : Idle(i, Direction.In, TcpState.Listen, Counters(ClearedAt)));
+            rows.Add(i < 2 ? Idle(i, Direction.Out, TcpState.Ready, Counters(SeedClock)) : Idle(i, Direction.In, TcpState.Listen, Counters(SeedClock)));
         }
 
         Assert.Equal(
@@ -64,7 +62,7 @@ public sealed class SmtpDisplayGoldenTests
                 "       7  IN   LISTEN                          READY",
                 "       8  IN   LISTEN                          READY",
                 "       9  IN   LISTEN                          READY"),
-            SmtpDisplay.DisplayDetailed(Snapshot(rows, Counters(ClearedAt))));
+            SmtpDisplay.DisplayDetailed(Snapshot(rows, Counters(SeedClock))));
     }
 
     [Fact]
@@ -72,7 +70,7 @@ public sealed class SmtpDisplayGoldenTests
     {
         SmtpDisplaySnapshot snapshot = Snapshot([], ResourceCountersOfSeed()) with
         {
-            Now = ClearedAt + new TimeSpan(3, 21, 28, 37),
+            Now = SeedClock + new TimeSpan(3, 21, 28, 37),
         };
 
         Assert.Equal(
@@ -97,7 +95,7 @@ public sealed class SmtpDisplayGoldenTests
         ];
         SmtpDisplaySnapshot snapshot = Snapshot(rows, ResourceCountersOfSeed()) with
         {
-            Now = ClearedAt + new TimeSpan(3, 21, 27, 52),
+            Now = SeedClock + new TimeSpan(3, 21, 27, 52),
         };
 
         Assert.Equal(
@@ -134,7 +132,7 @@ public sealed class SmtpDisplayGoldenTests
 
     private static SmtpCountersSnapshot ChannelCounters(int callFailOut)
     {
-        var counters = new SmtpCounters(ClearedAt);
+        var counters = new SmtpCounters(SeedClock);
         counters.Add(SmtpCounter.CallSucc, Direction.Out, 1);
         counters.Add(SmtpCounter.CallFail, Direction.Out, callFailOut);
         counters.Add(SmtpCounter.RelaySucc, Direction.Out, 1);
@@ -144,7 +142,7 @@ public sealed class SmtpDisplayGoldenTests
 
     private static SmtpCountersSnapshot ResourceCountersOfSeed()
     {
-        var counters = new SmtpCounters(ClearedAt);
+        var counters = new SmtpCounters(SeedClock);
         counters.Add(SmtpCounter.CallSucc, Direction.Out, 4);
         counters.Add(SmtpCounter.CallFail, Direction.Out, 2);
         counters.Add(SmtpCounter.RelaySucc, Direction.Out, 4);
@@ -170,6 +168,6 @@ public sealed class SmtpDisplayGoldenTests
             QueueDefer: 0,
             Channels: rows,
             Counters: counters,
-            Now: ClearedAt,
+            Now: SeedClock,
             TimeZone: TimeZoneInfo.Utc);
 }

@@ -5,12 +5,10 @@ namespace AbilisFast.Server.Tests.Display;
 /// <summary>Displays of a real context: snapshot taken from live channels, counters and clock.</summary>
 public sealed class SmtpDisplayLiveTests
 {
-    private static readonly DateTimeOffset Boot = new(2017, 9, 29, 15, 12, 6, TimeSpan.Zero);
-
     [Fact]
     public void Busy_channel_shows_its_addresses_and_states()
     {
-        var time = new FakeTimeProvider(Boot);
+        var time = new FakeTimeProvider(SeedClock);
         SmtpContext context = NewContext(time);
         Assert.True(context.Channels.TryAcquireIn(out SmtpChannel channel));
         channel.TcpState = TcpState.Connected;
@@ -44,16 +42,16 @@ public sealed class SmtpDisplayLiveTests
     [Fact]
     public void Counters_and_clear_time_come_from_the_context()
     {
-        var time = new FakeTimeProvider(Boot);
+        var time = new FakeTimeProvider(SeedClock);
         SmtpContext context = NewContext(time);
         Assert.True(context.Channels.TryAcquireIn(out SmtpChannel channel));
         context.Count(channel, SmtpCounter.CallSucc, Direction.In);
         context.Count(channel, SmtpCounter.ExtSucc, Direction.In);
         context.Count(null, SmtpCounter.DeniedIp, Direction.In);
-        context.Counters.Clear(Boot); // the context's own clock chose the creation time; pin it
+        context.Counters.Clear(SeedClock); // the context's own clock chose the creation time; pin it
         context.Count(channel, SmtpCounter.CallSucc, Direction.In);
         context.Count(null, SmtpCounter.BannedIp, Direction.In);
-        time.SetUtcNow(Boot + new TimeSpan(1, 2, 3, 4));
+        time.SetUtcNow(SeedClock + new TimeSpan(1, 2, 3, 4));
 
         SmtpDisplaySnapshot snapshot = SmtpDisplaySnapshot.Take(context);
         string statistics = SmtpDisplay.DisplayStatistics(snapshot);

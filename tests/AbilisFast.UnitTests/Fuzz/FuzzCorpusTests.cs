@@ -21,6 +21,9 @@ public sealed class FuzzCorpusTests(FuzzTargetsFixture fixture) : IClassFixture<
 {
     private static string FuzzDir => Path.Combine(ServerProcess.RepositoryRoot(), "tools", "AbilisFast.Fuzz");
 
+    /// <summary>The bytes of one seed of the IN-session target (tools/AbilisFast.Fuzz/seeds/in/<paramref name="name"/>).</summary>
+    private static byte[] InSeed(string name) => File.ReadAllBytes(Path.Combine(FuzzDir, "seeds", "in", name));
+
     public static TheoryData<string, string> Inputs()
     {
         var data = new TheoryData<string, string>();
@@ -65,7 +68,7 @@ public sealed class FuzzCorpusTests(FuzzTargetsFixture fixture) : IClassFixture<
     public void TheTransactionSeedQueuesItsMessage()
     {
         using var harness = new InTransactionHarness();
-        InOutcome outcome = harness.RunFuzzInput(File.ReadAllBytes(Path.Combine(FuzzDir, "seeds", "in", "transaction")));
+        InOutcome outcome = harness.RunFuzzInput(InSeed("transaction"));
         Assert.Contains("250 2.0.0 Ok: queued as ID\r\n", outcome.Replies, StringComparison.Ordinal);
         Assert.EndsWith("221 2.0.0 Bye\r\n", outcome.Replies, StringComparison.Ordinal);
         string message = Assert.Single(outcome.Messages);
@@ -85,7 +88,7 @@ public sealed class FuzzCorpusTests(FuzzTargetsFixture fixture) : IClassFixture<
     public void TheRecordedClientsQueueWhatTheySent(string seed, int messages)
     {
         using var harness = new InTransactionHarness();
-        InOutcome outcome = harness.RunFuzzInput(File.ReadAllBytes(Path.Combine(FuzzDir, "seeds", "in", seed)));
+        InOutcome outcome = harness.RunFuzzInput(InSeed(seed));
         Assert.Equal(messages, outcome.Messages.Count);
         Assert.EndsWith("221 2.0.0 Bye\r\n", outcome.Replies, StringComparison.Ordinal);
     }
@@ -94,9 +97,9 @@ public sealed class FuzzCorpusTests(FuzzTargetsFixture fixture) : IClassFixture<
     public void TheAuthSeedsAuthenticateAndAWrongPasswordDoesNot()
     {
         using var harness = new InTransactionHarness();
-        InOutcome login = harness.RunFuzzInput(File.ReadAllBytes(Path.Combine(FuzzDir, "seeds", "in", "auth-login")));
+        InOutcome login = harness.RunFuzzInput(InSeed("auth-login"));
         Assert.Contains("235 2.7.0 Authentication successful\r\n", login.Replies, StringComparison.Ordinal);
-        InOutcome wrong = harness.RunFuzzInput(File.ReadAllBytes(Path.Combine(FuzzDir, "seeds", "in", "real-swaks-auth-wrong")));
+        InOutcome wrong = harness.RunFuzzInput(InSeed("real-swaks-auth-wrong"));
         Assert.Contains("535 5.7.8", wrong.Replies, StringComparison.Ordinal);
         Assert.DoesNotContain("235 ", wrong.Replies, StringComparison.Ordinal);
     }
@@ -105,22 +108,22 @@ public sealed class FuzzCorpusTests(FuzzTargetsFixture fixture) : IClassFixture<
     public void AfterTheInMemoryHandshakeTheSessionIsUnderTls()
     {
         using var harness = new InTransactionHarness();
-        InOutcome tls = harness.RunFuzzInput(File.ReadAllBytes(Path.Combine(FuzzDir, "seeds", "in", "starttls-auth")));
+        InOutcome tls = harness.RunFuzzInput(InSeed("starttls-auth"));
         Assert.Contains("220 2.0.0 Ready to start TLS\r\n", tls.Replies, StringComparison.Ordinal);
         Assert.Contains("503 5.5.1 Error: TLS already active\r\n", tls.Replies, StringComparison.Ordinal);
         Assert.Single(tls.Messages);
 
         // Pipelined after STARTTLS and before the client's handshake: thrown away with the
         // plaintext, never answered; with no handshake at all, the session ends after the 220.
-        InOutcome pipelined = harness.RunFuzzInput(File.ReadAllBytes(Path.Combine(FuzzDir, "seeds", "in", "starttls-pipelined")));
+        InOutcome pipelined = harness.RunFuzzInput(InSeed("starttls-pipelined"));
         Assert.EndsWith("220 2.0.0 Ready to start TLS\r\n", pipelined.Replies, StringComparison.Ordinal);
-        InOutcome injected = harness.RunFuzzInput(File.ReadAllBytes(Path.Combine(FuzzDir, "seeds", "in", "starttls-injected")));
+        InOutcome injected = harness.RunFuzzInput(InSeed("starttls-injected"));
         string afterTls = injected.Replies[(injected.Replies.IndexOf("220 2.0.0 Ready to start TLS\r\n", StringComparison.Ordinal) + 30)..];
         Assert.StartsWith("250 2.1.0 Ok\r\n250-mx.fuzz.test\r\n", afterTls, StringComparison.Ordinal); // the MAIL sent over TLS, then EHLO
         Assert.DoesNotContain("250 2.1.5", injected.Replies, StringComparison.Ordinal); // the injected RCPT
         Assert.Equal(1, injected.Replies.Split("250 2.1.0 Ok").Length - 1);
 
-        InOutcome failed = harness.RunFuzzInput(File.ReadAllBytes(Path.Combine(FuzzDir, "seeds", "in", "starttls-fails")));
+        InOutcome failed = harness.RunFuzzInput(InSeed("starttls-fails"));
         Assert.EndsWith("220 2.0.0 Ready to start TLS\r\n", failed.Replies, StringComparison.Ordinal);
     }
 

@@ -25,6 +25,15 @@ public sealed class IpBanAlertMailTests : IDisposable
         return bans;
     }
 
+    /// <summary>Records <paramref name="times"/> failed console logins from <paramref name="address"/>.</summary>
+    private static void FailConsoleLogins(IpBanService bans, IPAddress address, int times)
+    {
+        for (int i = 0; i < times; i++)
+        {
+            bans.RecordFailure(address, "console login");
+        }
+    }
+
     private Task<string> LoggedAsync(string text) =>
         Eventually.WaitAsync(() => _log.FirstOrDefault(l => l.Contains(text, StringComparison.Ordinal)), $"log line '{text}'");
 
@@ -60,13 +69,15 @@ public sealed class IpBanAlertMailTests : IDisposable
         Assert.Contains("\r\nSubject: IPBAN: 203.0.113.7 banned for 10080 minutes after 3 failed logins\r\n", body);
         Assert.Matches(@"\r\nDate: \w{3}, \d\d \w{3} \d{4} \d\d:\d\d:\d\d \+0000\r\n", body);
         Assert.Matches(@"\r\nMessage-ID: <ipban\.\d+\.[0-9a-f]{32}@mx\.test>\r\n", body);
-        Assert.Contains("\r\nAuto-Submitted: auto-generated\r\n", body);
-        Assert.Contains("\r\n\r\nIPBAN on mx.test: 203.0.113.7 failed 3 times within FIND-TIME.\r\n", body);
-        Assert.Contains("\r\nWhat failed:  console login, smtp auth\r\n", body);
-        Assert.Contains("\r\nFailures:     3 (MAX-FAIL), the first at 2025-03-01 12:00:00 UTC, the last at 2025-03-01 12:05:00 UTC\r\n", body);
-        Assert.Contains("\r\nWindow:       FIND-TIME 1440 minutes\r\n", body);
-        Assert.Contains("\r\nBanned until: 2025-03-08 12:05:00 UTC (BAN-TIME 10080 minutes)\r\n", body);
-        Assert.Contains("\r\nTo lift the ban, on the console: clear ipban 203.0.113.7\r\n", body);
+        AssertText.ContainsAll(
+            body,
+            "\r\nAuto-Submitted: auto-generated\r\n",
+            "\r\n\r\nIPBAN on mx.test: 203.0.113.7 failed 3 times within FIND-TIME.\r\n",
+            "\r\nWhat failed:  console login, smtp auth\r\n",
+            "\r\nFailures:     3 (MAX-FAIL), the first at 2025-03-01 12:00:00 UTC, the last at 2025-03-01 12:05:00 UTC\r\n",
+            "\r\nWindow:       FIND-TIME 1440 minutes\r\n",
+            "\r\nBanned until: 2025-03-08 12:05:00 UTC (BAN-TIME 10080 minutes)\r\n",
+            "\r\nTo lift the ban, on the console: clear ipban 203.0.113.7\r\n");
         // The header ends at the first empty line, right before the text.
         Assert.Equal(body.IndexOf("\r\n\r\n", StringComparison.Ordinal), body.IndexOf("\r\n\r\nIPBAN on", StringComparison.Ordinal));
     }
@@ -75,10 +86,7 @@ public sealed class IpBanAlertMailTests : IDisposable
     public async Task Action_mail_only_says_max_fail_was_reached_and_nothing_is_banned()
     {
         IpBanService bans = New(IpBanAction.Mail);
-        for (int i = 0; i < 3; i++)
-        {
-            bans.RecordFailure(Attacker, "console login");
-        }
+        FailConsoleLogins(bans, Attacker, 3);
 
         Assert.False(bans.IsBanned(Attacker));
         await LoggedAsync("queued as");
@@ -93,18 +101,12 @@ public sealed class IpBanAlertMailTests : IDisposable
     public async Task Action_ban_sends_no_mail()
     {
         IpBanService bans = New(IpBanAction.Ban);
-        for (int i = 0; i < 3; i++)
-        {
-            bans.RecordFailure(Attacker, "console login");
-        }
+        FailConsoleLogins(bans, Attacker, 3);
 
         Assert.True(bans.IsBanned(Attacker));
         // A mail alert on another service proves the spool works; the BAN-only one queued nothing before it.
         IpBanService other = New(IpBanAction.Mail);
-        for (int i = 0; i < 3; i++)
-        {
-            other.RecordFailure(IPAddress.Parse("198.51.100.9"), "console login");
-        }
+        FailConsoleLogins(other, IPAddress.Parse("198.51.100.9"), 3);
 
         await LoggedAsync("queued as");
         StoredMessage stored = Assert.Single(_server.Stored());
@@ -116,10 +118,7 @@ public sealed class IpBanAlertMailTests : IDisposable
     {
         IpBanService bans = New(IpBanAction.Both);
         _server.Spool.Dispose();
-        for (int i = 0; i < 3; i++)
-        {
-            bans.RecordFailure(Attacker, "console login"); // must not throw
-        }
+        FailConsoleLogins(bans, Attacker, 3); // must not throw
 
         Assert.True(bans.IsBanned(Attacker));
         string line = await LoggedAsync("not sent");

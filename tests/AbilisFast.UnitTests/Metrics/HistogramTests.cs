@@ -1,6 +1,3 @@
-using AbilisFast.Server.Diagnostics;
-using AbilisFast.Server.Tests.Support;
-
 namespace AbilisFast.Server.Tests.Metrics;
 
 public sealed class HistogramTests

@@ -1,7 +1,4 @@
-using AbilisFast.Server.Diagnostics;
 using AbilisFast.Server.Metrics;
-using AbilisFast.Server.Runtime;
-using AbilisFast.Server.Tests.Support;
 
 namespace AbilisFast.Server.Tests.Metrics;
 

@@ -1,5 +1,3 @@
-using AbilisFast.Server.Recipients;
-
 namespace AbilisFast.Server.Tests.Recipients;
 
 public sealed class AliasFileTests

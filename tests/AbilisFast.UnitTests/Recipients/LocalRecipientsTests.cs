@@ -1,8 +1,3 @@
-using AbilisFast.Server.Access;
-using AbilisFast.Server.Configuration;
-using AbilisFast.Server.Recipients;
-using AbilisFast.Server.Tests.Support;
-
 namespace AbilisFast.Server.Tests.Recipients;
 
 /// <summary>The running server's view of WDIR/users and WDIR/aliases: changes count, bad files do not.</summary>

@@ -1,10 +1,3 @@
-using AbilisFast.Protocol.Esmtp;
-using AbilisFast.Server.Access;
-using AbilisFast.Server.Delivery;
-using AbilisFast.Server.Queue;
-using AbilisFast.Server.Recipients;
-using AbilisFast.Server.Tests.Support;
-
 namespace AbilisFast.Server.Tests.Recipients;
 
 /// <summary>RCPT TO for local domains, over a real session with the recipient table a server has.</summary>

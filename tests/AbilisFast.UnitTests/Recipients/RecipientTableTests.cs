@@ -1,8 +1,3 @@
-using AbilisFast.Server.Access;
-using AbilisFast.Server.Configuration;
-using AbilisFast.Server.Recipients;
-using AbilisFast.Server.Tests.Support;
-
 namespace AbilisFast.Server.Tests.Recipients;
 
 public sealed class RecipientTableTests : IDisposable

@@ -1,9 +1,4 @@
-using System.Text;
-using AbilisFast.Server.Access;
-using AbilisFast.Server.Delivery;
-using AbilisFast.Server.Queue;
-using AbilisFast.Server.Spool;
-using AbilisFast.Server.Tests.Support;
+using AbilisFast.Server.Tests.Delivery;
 
 namespace AbilisFast.Server.Tests.Recipients;
 
@@ -14,7 +9,7 @@ namespace AbilisFast.Server.Tests.Recipients;
 /// role names to the first admin, and names that are no user into a folder of their own, since
 /// they were accepted; one copy per mailbox.
 /// </summary>
-public sealed class UpgradeTests : IAsyncLifetime
+public sealed class UpgradeTests : IDisposable
 {
     private readonly TestServerContext _server = TestServerContext.WithRecipients(
         workDir =>
@@ -25,19 +20,7 @@ public sealed class UpgradeTests : IAsyncLifetime
         },
         "LOCAL-DOMAIN:local.test", "STORE-MB:YES");
 
-    private DeliveryEngine? _engine;
-
-    public Task InitializeAsync() => Task.CompletedTask;
-
-    public async Task DisposeAsync()
-    {
-        if (_engine is not null)
-        {
-            await _engine.DisposeAsync();
-        }
-
-        _server.Dispose();
-    }
+    public void Dispose() => _server.Dispose();
 
     /// <summary>Writes a message into the spool with an envelope of the older form and queues it.</summary>
     private async Task QueueAsOlderVersionsDidAsync(string[] recipients, string body)
@@ -67,8 +50,9 @@ public sealed class UpgradeTests : IAsyncLifetime
     public async Task AMessageQueuedBeforeTheUpgradeIsDeliveredAsItsNamesResolveNow()
     {
         await QueueAsOlderVersionsDidAsync(["Bob@Local.TEST", "bob+news@local.test", "Postmaster@local.test", "Ghost@local.test"], "Subject: queued before\r\n\r\nold\r\n");
-        _engine = new DeliveryEngine(_server.Context, new NoRoutes(), _server.Mailboxes);
-        _engine.Start();
+        // Local delivery only: no name resolves.
+        await using var engine = new DeliveryEngine(_server.Context, new ScriptedRoutes(), _server.Mailboxes);
+        engine.Start();
 
         string bob = Assert.Single(await Eventually.WaitAsync(() => _server.Mailbox("bob") is { Length: 1 } m ? m : null, "bob's copy", TimeSpan.FromSeconds(20)));
         string boss = Assert.Single(await Eventually.WaitAsync(() => _server.Mailbox("boss") is { Length: 1 } m ? m : null, "the postmaster's copy in the first admin's mailbox", TimeSpan.FromSeconds(20)));
@@ -80,14 +64,5 @@ public sealed class UpgradeTests : IAsyncLifetime
         // One copy per mailbox (the two spellings of bob share one), and no other folder.
         Assert.Single(_server.Mailbox("bob"));
         Assert.Equal(["bob", "boss", "ghost"], Directory.GetDirectories(_server.MailboxDir).Select(Path.GetFileName).Order(StringComparer.Ordinal));
-    }
-
-    private sealed class NoRoutes : IMailRouteResolver
-    {
-        public Task<ResolveResult> ResolveMxAsync(string domain, int port, CancellationToken cancellationToken) =>
-            Task.FromResult(ResolveResult.Permanent("5.1.2 no routes in this test"));
-
-        public Task<ResolveResult> ResolveHostAsync(string host, int port, CancellationToken cancellationToken) =>
-            Task.FromResult(ResolveResult.Permanent("5.1.2 no routes in this test"));
     }
 }

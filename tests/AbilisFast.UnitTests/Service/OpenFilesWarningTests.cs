@@ -1,5 +1,4 @@
 using AbilisFast.Server.Service;
-using AbilisFast.Server.Tests.Support;
 
 namespace AbilisFast.Server.Tests.Service;
 

@@ -147,17 +147,26 @@ public sealed class SendmailArgumentTests
         Assert.Equal(expected, Encoding.UTF8.GetString(SendmailCommand.Read(new MemoryStream(Encoding.UTF8.GetBytes(input)), dotEnds)));
 
     [Theory]
-    [InlineData("sendmail", true)]
-    [InlineData("/usr/sbin/sendmail", true)]
-    [InlineData("/usr/lib/sendmail", true)]
-    [InlineData("/usr/local/bin/abilisfast", false)]
-    [InlineData("sendmail.postfix", false)]
-    [InlineData(null, false)]
-    public void TheNameSendmailRunsTheSendmailCommand(string? argv0, bool isSendmail)
+    [InlineData("sendmail")]
+    [InlineData("/usr/sbin/sendmail")]
+    [InlineData("/usr/lib/sendmail")]
+    public void TheNameSendmailRunsTheSendmailCommand(string argv0)
     {
         CommandLineResult r = CommandLine.Parse(["--wdir", "/w"], argv0);
-        Assert.Equal(isSendmail ? "sendmail" : null, r.Subcommand);
-        Assert.Equal(isSendmail ? ["--wdir", "/w"] : [], r.SubcommandArgs);
-        Assert.Equal(isSendmail ? null : "/w", r.WorkDir);
+        Assert.Equal("sendmail", r.Subcommand);
+        Assert.Equal(["--wdir", "/w"], r.SubcommandArgs);
+        Assert.Null(r.WorkDir);
+    }
+
+    [Theory]
+    [InlineData("/usr/local/bin/abilisfast")]
+    [InlineData("sendmail.postfix")]
+    [InlineData(null)]
+    public void AnyOtherNameRunsTheServer(string? argv0)
+    {
+        CommandLineResult r = CommandLine.Parse(["--wdir", "/w"], argv0);
+        Assert.Null(r.Subcommand);
+        Assert.Empty(r.SubcommandArgs);
+        Assert.Equal("/w", r.WorkDir);
     }
 }

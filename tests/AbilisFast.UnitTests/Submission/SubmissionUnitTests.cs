@@ -1,9 +1,3 @@
-using System.Text;
-using AbilisFast.Server.Access;
-using AbilisFast.Server.Configuration;
-using AbilisFast.Server.Sessions;
-using AbilisFast.Server.Tests.Configuration;
-
 namespace AbilisFast.Server.Tests.Submission;
 
 /// <summary>The pieces of the submission rules without sockets: the header scan, the rate limiter, the parameters.</summary>

@@ -1,7 +1,5 @@
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
-using AbilisFast.Server.Tests.Support;
-using AbilisFast.Server.Transport;
 
 namespace AbilisFast.Server.Tests.Tls;
 

@@ -1,6 +1,5 @@
 using System.Net.Sockets;
 using System.Security.Authentication;
-using AbilisFast.Server.Transport;
 
 namespace AbilisFast.Server.Tests.Transport;
 

@@ -281,8 +281,9 @@ class Abilis(Server):
         while time.time() - t0 < 20:
             text = open(self.log, errors="replace").read()
             if "listening on port" in text:
-                m = re.search(r"created with password (\S+)", text)
-                self.password = m.group(1) if m else None
+                # The first start writes "admin PASSWORD" to WDIR/initial-admin-password (mode 0600).
+                with open(os.path.join(d, "data", "initial-admin-password")) as f:
+                    self.password = f.read().split()[1]
                 return
             if self.proc.poll() is not None:
                 break

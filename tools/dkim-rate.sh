@@ -44,7 +44,7 @@ for c in "${configs[@]}"; do
         RELAY-NET:127/8 SERVER:127.0.0.1 "SERVER-TCP-PORT:$sink_port" "${extra[@]}" 2>"$dir/$c.log" &
     pids+=($!)
     for _ in $(seq 100); do grep -q "listening on port" "$dir/$c.log" 2>/dev/null && break; sleep 0.1; done
-    password[$c]=$(grep -o "created with password [^ ]*" "$dir/$c.log" | awk '{print $4}')
+    read -r _ "password[$c]" <"$wdir/initial-admin-password"
 done
 
 relayed() {

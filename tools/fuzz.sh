@@ -13,7 +13,7 @@
 # inputs are copied to tools/AbilisFast.Fuzz/crashes/TARGET/ (commit them with a fix: the CI test
 # FuzzCorpusTests runs every file there) and replayed once to show the exception.
 #
-# TARGET: in | spool | spool-records | console | config | received | path | esmtp.
+# TARGET: in | spool | spool-records | console | config | received | path | esmtp | aliases.
 # Work directory: $FUZZ_WORK/TARGET (default /tmp/abilisfast-fuzz/TARGET); the last run's queue stays in
 # $FUZZ_WORK/TARGET/findings/default/queue for cmin. The harness's scratch files go to /dev/shm (else
 # the work directory) and are removed at the end.
@@ -22,7 +22,7 @@
 # Exit: 0 no crash, 1 crashes or hangs found, 2 bad usage or missing afl-fuzz.
 set -euo pipefail
 
-targets=(in spool spool-records console config received path esmtp)
+targets=(in spool spool-records console config received path esmtp aliases)
 root="$(cd "$(dirname "$0")/.." && pwd)"
 work_root="${FUZZ_WORK:-${TMPDIR:-/tmp}/abilisfast-fuzz}"
 # The instrumented build: one per target for a single run (runs of two targets may overlap), one

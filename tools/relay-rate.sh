@@ -30,7 +30,7 @@ sink=$!
 pid=$!
 trap 'kill $pid $sink 2>/dev/null; wait $pid $sink 2>/dev/null; rm -rf "$wdir"' EXIT
 for _ in $(seq 100); do grep -q "listening on port" "$wdir/server.log" 2>/dev/null && break; sleep 0.1; done
-password=$(grep -o "created with password [^ ]*" "$wdir/server.log" | awk '{print $4}')
+read -r _ password <"$wdir/data/initial-admin-password"
 
 relayed() {
     ABILISFAST_PASSWORD=$password "$bin" ctl --port "$admin" "d s smtp" |

@@ -85,10 +85,15 @@ smoke_start() {
     smoke_fail "not listening after ${start_wait:-10} s"
 }
 
-# The admin password the first start printed (sets password).
+# The admin password of the first start, from the file (mode 0600) whose path it printed (sets password).
 smoke_password() {
-    password=$(grep -o "created with password [^ ]*" "$work/run/server.log" | awk '{print $4}')
-    [ -n "$password" ] || smoke_fail "no first-start admin password printed"
+    local file
+    file=$(sed -n "s/.*console user 'admin' created; its password is in \(.*\) (mode 0600.*/\1/p" "$work/run/server.log" | head -1)
+    [ -n "$file" ] || smoke_fail "the first start did not say where the admin password is"
+    [ "$(stat -c %a "$file")" = 600 ] || smoke_fail "$file is not mode 0600"
+    read -r _ password <"$file"
+    [ -n "$password" ] || smoke_fail "no admin password in $file"
+    ! grep -qF "$password" "$work/run/server.log" || smoke_fail "the admin password is in the server's log"
 }
 
 # Sends a message with subject $1 to <postmaster> with swaks; sets queue_id from the 250 reply.

@@ -225,7 +225,7 @@ else
     start_sink
 fi
 start_server
-PASSWORD=$(sed -n "s/.*console user 'admin' created with password \([^ ]*\) .*/\1/p" "$W/server.log" | head -1)
+read -r _ PASSWORD <"$WDIR/initial-admin-password"
 
 load_loop & LOOP_PIDS+=($!)
 source_loop & LOOP_PIDS+=($!)

@@ -21,6 +21,8 @@ command -v s-nail >/dev/null 2>&1 || need+=(s-nail)
 # msmtp: the submission tests (a device client with a config file).
 command -v msmtp >/dev/null 2>&1 || need+=(msmtp)
 command -v curl >/dev/null 2>&1 || need+=(curl)
+# telnet (netkit): the console tests log in with a real telnet client.
+command -v telnet >/dev/null 2>&1 || need+=(telnet)
 # The DKIM tests verify with dkimpy (dkimverify); its Ed25519 needs PyNaCl.
 command -v dkimverify >/dev/null 2>&1 || need+=(python3-dkim)
 /usr/bin/python3 -c 'import nacl' >/dev/null 2>&1 || need+=(python3-nacl)

@@ -370,29 +370,15 @@ internal static class ServerHost
 
     /// <summary>
     /// A console needs an administrator: when no user in WDIR/users has admin (or super) rights, one
-    /// is created with a random password, printed once (only its hash is stored). Its name is
-    /// 'admin', or 'admin2', 'admin3', ... when a user called admin exists with lesser rights (a mail
-    /// user added before the first start stays as it is).
+    /// is created with a random password written to WDIR/initial-admin-password (mode 0600); standard
+    /// error gets only that file's path (<see cref="Access.InitialAdminPassword"/>).
     /// </summary>
     internal static void CreateFirstAdmin(SmtpSettings settings, TextWriter console)
     {
-        UserStore users = UserStore.Load(settings.WorkDir);
-        if (users.HasAdmin)
+        foreach (string line in Access.InitialAdminPassword.CreateAdminIfNone(settings.WorkDir))
         {
-            return;
+            console.WriteLine($"abilisfast: {line}");
         }
-
-        string name = "admin";
-        for (int i = 2; users.RightsOf(name) is not null; i++)
-        {
-            name = $"admin{i}";
-        }
-
-        string password = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(12))
-            .Replace('+', 'x').Replace('/', 'y');
-        users.Set(name, UserRights.Admin, password);
-        string why = users.Count == 1 ? "first start" : "no user has admin rights";
-        console.WriteLine($"abilisfast: {why}: console user '{name}' created with password {password} (shown only now; change it with: abilisfast user {name} --rights admin --wdir {settings.WorkDir})");
     }
 
     /// <summary>Starts the admin port unless ADMIN-ADDR is # (the caller made sure an administrator exists).</summary>

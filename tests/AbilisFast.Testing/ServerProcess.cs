@@ -20,17 +20,21 @@ internal sealed class ServerProcess : IDisposable
 
     public int AdminPort { get; }
 
-    /// <summary>The password of the console user 'admin' that a first start prints.</summary>
+    /// <summary>
+    /// The password of the console user 'admin' that a first start wrote to WDIR/initial-admin-password
+    /// (one line <c>admin PASSWORD</c>), or else <see cref="KnownAdminPassword"/>.
+    /// </summary>
     public string AdminPassword
     {
         get
         {
-            string printed = System.Text.RegularExpressions.Regex.Match(Stderr, "console user 'admin' created with password (\\S+) ").Groups[1].Value;
-            return printed.Length > 0 ? printed : KnownAdminPassword ?? string.Empty;
+            string path = Path.Combine(WorkDir, "data", "initial-admin-password");
+            string[] held = File.Exists(path) ? File.ReadAllText(path).Split([' ', '\n'], StringSplitOptions.RemoveEmptyEntries) : [];
+            return held is ["admin", string password] ? password : KnownAdminPassword ?? string.Empty;
         }
     }
 
-    /// <summary>The admin password from an earlier start in the same WDIR (a restart prints none).</summary>
+    /// <summary>The admin password when the file no longer holds it (changed or deleted since).</summary>
     public string? KnownAdminPassword { get; set; }
 
     /// <summary>Runs <c>abilisfast ctl COMMAND</c> as admin against this server; returns its output (asserts exit 0).</summary>

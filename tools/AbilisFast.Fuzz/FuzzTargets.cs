@@ -33,12 +33,16 @@ internal sealed class FuzzTargets : IDisposable
     /// <summary>The ESMTP syntax alone: MAIL and RCPT parameters, the BDAT argument (see <see cref="EsmtpHarness"/>).</summary>
     public const string Esmtp = "esmtp";
 
-    public static readonly IReadOnlyList<string> Names = [In, Spool, SpoolRecords, Console, Config, Received, Path, Esmtp];
+    /// <summary>The aliases file parser and the recipient table built from it (see <see cref="AliasesHarness"/>).</summary>
+    public const string Aliases = "aliases";
+
+    public static readonly IReadOnlyList<string> Names = [In, Spool, SpoolRecords, Console, Config, Received, Path, Esmtp, Aliases];
 
     private InTransactionHarness? _in;
     private SpoolHarness? _spool;
     private ConsoleHarness? _console;
     private ConfigHarness? _config;
+    private AliasesHarness? _aliases;
 
     public static bool IsTarget(string name) => Names.Contains(name, StringComparer.Ordinal);
 
@@ -71,6 +75,9 @@ internal sealed class FuzzTargets : IDisposable
             case Esmtp:
                 EsmtpHarness.Run(data);
                 break;
+            case Aliases:
+                (_aliases ??= new AliasesHarness()).Run(data);
+                break;
             default:
                 throw new ArgumentException($"unknown target '{target}' (known: {string.Join(", ", Names)})", nameof(target));
         }
@@ -82,5 +89,6 @@ internal sealed class FuzzTargets : IDisposable
         _spool?.Dispose();
         _console?.Dispose();
         _config?.Dispose();
+        _aliases?.Dispose();
     }
 }

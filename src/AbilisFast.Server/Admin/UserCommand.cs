@@ -108,6 +108,7 @@ internal static class UserCommand
         }
 
         output.WriteLine($"abilisfast: user '{name}' set with rights {UserStore.RightsName(rights)} in {UserStore.PathIn(Path.GetFullPath(workDir))}");
+        ForgetInitialPassword(workDir, name, output);
         return ExitCodes.Ok;
     }
 
@@ -158,13 +159,23 @@ internal static class UserCommand
             users.Delete(name);
             bool lastAdmin = rights >= UserRights.Admin && !users.HasAdmin;
             output.WriteLine($"abilisfast: user '{name}' deleted from {UserStore.PathIn(Path.GetFullPath(workDir))}"
-                + (lastAdmin ? "; no user has admin rights now: the next start creates one and prints its password" : string.Empty));
+                + (lastAdmin ? $"; no user has admin rights now: the next start creates one and writes its password to {InitialAdminPassword.PathIn(workDir)}" : string.Empty));
+            ForgetInitialPassword(workDir, name, output);
             return ExitCodes.Ok;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException)
         {
             error.WriteLine($"abilisfast: cannot update {UserStore.PathIn(workDir)}: {e.Message}");
             return ExitCodes.WorkDirUnusable;
+        }
+    }
+
+    /// <summary>The first-start password of a user just changed or deleted no longer counts: its file goes.</summary>
+    private static void ForgetInitialPassword(string workDir, string name, TextWriter output)
+    {
+        if (InitialAdminPassword.Forget(workDir, name) is { } line)
+        {
+            output.WriteLine($"abilisfast: {line}");
         }
     }
 }

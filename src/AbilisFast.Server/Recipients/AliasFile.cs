@@ -28,6 +28,9 @@ internal sealed class AliasFile
     /// <summary>An alias may name this many targets at most after expansion (Postfix's virtual_alias_expansion_limit).</summary>
     public const int MaxTargets = 1000;
 
+    /// <summary>Aliases may name aliases this many levels deep at most (Postfix's virtual_alias_recursion_limit).</summary>
+    public const int MaxDepth = 1000;
+
     private AliasFile(string path, IReadOnlyList<AliasEntry> entries)
     {
         Path = path;
@@ -59,7 +62,7 @@ internal sealed class AliasFile
     {
         var entries = new List<AliasEntry>();
         var firstLine = new Dictionary<string, int>(StringComparer.OrdinalIgnoreCase);
-        string? logical = null;
+        StringBuilder? logical = null;
         int logicalLine = 0;
         var lineOfOffset = new List<(int Offset, int Line)>();
         for (int i = 0; i <= lines.Count; i++)
@@ -74,13 +77,13 @@ internal sealed class AliasFile
             if (line is not null && logical is not null && (line[0] == ' ' || line[0] == '\t'))
             {
                 lineOfOffset.Add((logical.Length, i + 1));
-                logical += " " + line.Trim();
+                logical.Append(' ').Append(line.AsSpan().Trim());
                 continue;
             }
 
             if (logical is not null)
             {
-                entries.Add(ParseEntry(path, logical, logicalLine, lineOfOffset, firstLine));
+                entries.Add(ParseEntry(path, logical.ToString(), logicalLine, lineOfOffset, firstLine));
             }
 
             if (line is null)
@@ -93,7 +96,7 @@ internal sealed class AliasFile
                 throw new AliasFileException($"{path}:{i + 1}: a continuation line (it starts with white space) with no alias before it");
             }
 
-            logical = line.Trim();
+            logical = new StringBuilder(line.Trim());
             logicalLine = i + 1;
             lineOfOffset.Clear();
             lineOfOffset.Add((0, i + 1));
@@ -212,17 +215,24 @@ internal sealed class AliasFile
         return true;
     }
 
+    /// <summary>The line of the last continuation that starts at or before <paramref name="offset"/> (binary search: the offsets ascend).</summary>
     private static int LineAt(List<(int Offset, int Line)> lineOfOffset, int offset)
     {
-        int line = lineOfOffset[0].Line;
-        foreach ((int start, int number) in lineOfOffset)
+        int low = 0;
+        int high = lineOfOffset.Count - 1;
+        while (low < high)
         {
-            if (start <= offset)
+            int middle = (low + high + 1) / 2;
+            if (lineOfOffset[middle].Offset <= offset)
             {
-                line = number;
+                low = middle;
+            }
+            else
+            {
+                high = middle - 1;
             }
         }
 
-        return line;
+        return lineOfOffset[low].Line;
     }
 }

@@ -111,6 +111,8 @@ internal sealed class RecipientTable
         private readonly Dictionary<string, AliasEntry> _entries = new(StringComparer.OrdinalIgnoreCase);
         private readonly Dictionary<string, RecipientTarget[]> _expanded = new(StringComparer.OrdinalIgnoreCase);
         private readonly List<string> _stack = [];
+        private readonly List<int> _deepestBelow = [];
+        private readonly Dictionary<string, int> _depth = new(StringComparer.OrdinalIgnoreCase);
         private readonly List<string> _warnings = [];
         private readonly RecipientTarget[] _postmaster;
 
@@ -189,6 +191,7 @@ internal sealed class RecipientTable
             }
 
             _stack.Add(entry.Name);
+            _deepestBelow.Add(0);
             var targets = new List<RecipientTarget>();
             var seen = new HashSet<string>(StringComparer.Ordinal);
             foreach (AliasTargetText target in entry.Targets)
@@ -218,6 +221,20 @@ internal sealed class RecipientTable
             }
 
             _stack.RemoveAt(_stack.Count - 1);
+            int depth = 1 + _deepestBelow[^1];
+            _deepestBelow.RemoveAt(_deepestBelow.Count - 1);
+            if (depth > AliasFile.MaxDepth)
+            {
+                // Reached through aliases expanded before (file order): the same limit as below.
+                throw new AliasFileException($"{_aliases.Path}:{entry.Line}: '{entry.Name}': aliases nested more than {AliasFile.MaxDepth} deep");
+            }
+
+            if (_deepestBelow.Count > 0)
+            {
+                _deepestBelow[^1] = Math.Max(_deepestBelow[^1], depth);
+            }
+
+            _depth[entry.Name] = depth;
             RecipientTarget[] result = [.. targets];
             _expanded[entry.Name] = result;
             return result;
@@ -294,6 +311,16 @@ internal sealed class RecipientTable
             {
                 string cycle = string.Join(" -> ", _stack.Skip(start).Append(entry.Name));
                 throw new AliasFileException($"{_aliases.Path}:{line}: alias loop: {cycle}");
+            }
+
+            if (_expanded.ContainsKey(entry.Name))
+            {
+                _deepestBelow[^1] = Math.Max(_deepestBelow[^1], _depth[entry.Name]);
+            }
+            else if (_stack.Count >= AliasFile.MaxDepth)
+            {
+                // One level more would be too deep: refused before the recursion can exhaust the stack.
+                throw new AliasFileException($"{_aliases.Path}:{line}: '{_stack[^1]}': aliases nested more than {AliasFile.MaxDepth} deep ({_stack[0]} -> {_stack[1]} -> ... -> {entry.Name})");
             }
 
             return Expand(entry);

@@ -67,6 +67,37 @@ public sealed class FileModeTests
     }
 
     /// <summary>
+    /// Under umask 000 too: the first start's password file is 0600, and a message delivered to a
+    /// local mailbox is a 0600 file in 0700 folders.
+    /// </summary>
+    [Fact]
+    public async Task TheFirstPasswordFileAndLocalMailArePrivateUnderUmask000()
+    {
+        string workDir = ServerProcess.NewWorkDir();
+        string data = Path.Combine(workDir, "data");
+        using ServerProcess server = await ServerProcess.StartWithUmaskAsync("000", workDir,
+            "LOCAL-DOMAIN:local.test", "HELOHOST:mx.local.test", "STORE-MB:YES");
+        Assert.Matches(@"\nUmask:\s+0000\n", await File.ReadAllTextAsync($"/proc/{server.Pid}/status"));
+        Assert.Equal(PrivateFile, File.GetUnixFileMode(Path.Combine(data, "initial-admin-password")));
+
+        // postmaster goes to the mailbox of the admin the first start created.
+        var (exit, swaks) = await Tool.RunAsync("swaks", ["--server", $"127.0.0.1:{server.Port}", "--from", "s@client.test", "--to", "postmaster@local.test",
+            "--helo", "client.test", "--header", "Subject: modes", "--body", "private\n"]);
+        Assert.True(exit == 0, swaks);
+        string box = Path.Combine(data, "mailboxes", "admin");
+        string[] delivered = await Eventually.WaitAsync(
+            () => Directory.Exists(Path.Combine(box, "new")) && Directory.GetFiles(Path.Combine(box, "new")) is { Length: 1 } f ? f : null, "the message in admin's mailbox");
+        Assert.Equal(PrivateFile, File.GetUnixFileMode(delivered[0]));
+        foreach (string folder in (string[])[Path.Combine(data, "mailboxes"), box, Path.Combine(box, "tmp"), Path.Combine(box, "new"), Path.Combine(box, "cur")])
+        {
+            Assert.Equal(PrivateFolder, File.GetUnixFileMode(folder));
+        }
+
+        Assert.Equal(0, await server.TerminateAsync(TimeSpan.FromSeconds(20)));
+        server.DeleteWorkDir();
+    }
+
+    /// <summary>
     /// A spool and a log made by an older version under umask 022 (0755 folders, 0644 files) are
     /// made private at the next start.
     /// </summary>

@@ -32,8 +32,72 @@ public sealed class UserCommandTests : IDisposable
 
         var (lastAdmin, adminOutput, _) = Run("", "--delete", "boss");
         Assert.Equal(0, lastAdmin);
-        Assert.Contains("no user has admin rights now: the next start creates one and prints its password", adminOutput);
+        Assert.Contains($"no user has admin rights now: the next start creates one and writes its password to {Path.Combine(_dir, "initial-admin-password")}", adminOutput);
         Assert.Contains("no users in", Run("", "--list").Output);
+    }
+
+    /// <summary>
+    /// A start with no admin writes the password to WDIR/initial-admin-password (0600, one line
+    /// NAME PASSWORD) and prints only the path; changing or deleting that user removes the file,
+    /// changing another user does not.
+    /// </summary>
+    [Fact]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    public void TheFirstPasswordFileGoesWhenItsUserIsChangedOrDeleted()
+    {
+        string path = InitialAdminPassword.PathIn(_dir);
+        string printed = Assert.Single(InitialAdminPassword.CreateAdminIfNone(_dir));
+        (string name, string password) = InitialAdminPassword.Read(_dir)!.Value;
+        Assert.Equal("admin", name);
+        Assert.Equal($"admin {password}\n", File.ReadAllText(path));
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(path));
+        Assert.DoesNotContain(password, printed);
+        Assert.StartsWith($"first start: console user 'admin' created; its password is in {path} (mode 0600", printed);
+        Assert.Equal(UserRights.Admin, UserStore.Load(_dir).Verify("admin", password));
+        Assert.Empty(InitialAdminPassword.CreateAdminIfNone(_dir)); // an admin exists and the file still counts
+
+        var (exit, output, _) = Run("pw\n", "bob", "--rights", "mail");
+        Assert.Equal(0, exit);
+        Assert.DoesNotContain("removed", output);
+        Assert.True(File.Exists(path));
+
+        (exit, output, _) = Run("new admin pw\n", "Admin", "--rights", "admin");
+        Assert.Equal(0, exit);
+        Assert.Contains($"abilisfast: removed {path}: it held the first password of 'admin'", output);
+        Assert.False(File.Exists(path));
+
+        // Deleted: the next start creates 'admin' again, with a new file that the next delete removes.
+        Assert.Equal(0, Run("", "--delete", "admin").Exit);
+        Assert.Single(InitialAdminPassword.CreateAdminIfNone(_dir));
+        Assert.True(File.Exists(path));
+        (exit, output, _) = Run("", "--delete", "admin");
+        Assert.Equal(0, exit);
+        Assert.Contains($"abilisfast: removed {path}", output);
+        Assert.False(File.Exists(path));
+    }
+
+    /// <summary>A file whose user is no longer an administrator is removed at the next start.</summary>
+    [Fact]
+    public void AStaleFirstPasswordFileIsRemovedAtStart()
+    {
+        Assert.Single(InitialAdminPassword.CreateAdminIfNone(_dir));
+        string path = InitialAdminPassword.PathIn(_dir);
+        UserStore store = UserStore.Load(_dir);
+        store.Set("boss", UserRights.Super, "boss pw");
+        store.Delete("admin"); // behind abilisfast user's back
+        Assert.Equal([$"removed {path}: 'admin' is no longer a user with admin rights"], InitialAdminPassword.CreateAdminIfNone(_dir));
+        Assert.False(File.Exists(path));
+
+        // Demoted to a mail user: the file goes and a new admin (admin2) gets a new file.
+        string other = Directory.CreateDirectory(Path.Combine(_dir, "other")).FullName;
+        Assert.Single(InitialAdminPassword.CreateAdminIfNone(other));
+        (string _, string password) = InitialAdminPassword.Read(other)!.Value;
+        UserStore.Load(other).Set("admin", UserRights.Mail, password);
+        IReadOnlyList<string> lines = InitialAdminPassword.CreateAdminIfNone(other);
+        Assert.Equal(2, lines.Count);
+        Assert.StartsWith("removed ", lines[0]);
+        Assert.StartsWith("no user has admin rights: console user 'admin2' created", lines[1]);
+        Assert.Equal("admin2", InitialAdminPassword.Read(other)!.Value.Name);
     }
 
     [Theory]

@@ -1,4 +1,5 @@
 using AbilisFast.Protocol.Addressing;
+using AbilisFast.Server.Recipients;
 
 namespace AbilisFast.Server.Tests.Fuzz;
 
@@ -153,6 +154,31 @@ public sealed class FuzzCorpusTests(FuzzTargetsFixture fixture) : IClassFixture<
         IReadOnlyList<string> user = harness.Run([1, 0, .. "s p smtp DT:60\r\nd p smtp\r\n"u8]);
         Assert.StartsWith("ERROR: this command needs administrator", user[0], StringComparison.Ordinal);
         Assert.Contains("DT:120", user[1], StringComparison.Ordinal); // the first run's change did not stay
+    }
+
+    /// <summary>The aliases seeds are what they say (after the settings byte): Debian's file reads, the refused kinds are refused.</summary>
+    [Theory]
+    [InlineData("debian", null)]
+    [InlineData("continuation", null)]
+    [InlineData("catch-all", null)]
+    [InlineData("pipe", "aliases:1: 'support': program targets (|command) are refused")]
+    [InlineData("include", "aliases:1: 'staff': :include: targets are refused")]
+    [InlineData("file", "aliases:1: 'archive': file targets (/path) are refused")]
+    [InlineData("continuation-first", "aliases:1: a continuation line (it starts with white space) with no alias before it")]
+    public void TheAliasesSeedsReadOrAreRefusedAsTheirNamesSay(string seed, string? error)
+    {
+        byte[] input = File.ReadAllBytes(Path.Combine(FuzzDir, "seeds", "aliases", seed));
+        string[] lines = ConfigHarness.Lines(System.Text.Encoding.UTF8.GetString(input.AsSpan(1)));
+        if (error is null)
+        {
+            Assert.NotEmpty(AliasFile.Parse("aliases", lines).Entries);
+        }
+        else
+        {
+            Assert.StartsWith(error, Assert.Throws<AliasFileException>(() => AliasFile.Parse("aliases", lines)).Message, StringComparison.Ordinal);
+        }
+
+        fixture.Targets.Run("aliases", input);
     }
 
     [Fact]

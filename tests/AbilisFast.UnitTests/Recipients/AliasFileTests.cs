@@ -29,6 +29,21 @@ public sealed class AliasFileTests
         Assert.Equal("xn--bcher-kva.test", file.Entries[3].CatchAllDomain);
     }
 
+    /// <summary>
+    /// One alias continued over 100,000 lines: every target keeps its own line number (the
+    /// continuation is collected and numbered in linear time; it used to be copied once per line).
+    /// </summary>
+    [Fact]
+    public void ALongContinuedAliasKeepsTheLineOfEveryTarget()
+    {
+        const int Lines = 100_000;
+        AliasFile file = Parse("list: u0@far.test\n" + string.Join('\n', Enumerable.Range(1, Lines - 1).Select(i => $"  , u{i}@far.test")));
+        AliasEntry list = Assert.Single(file.Entries);
+        Assert.Equal(Lines, list.Targets.Count);
+        Assert.Equal(Enumerable.Range(1, Lines), list.Targets.Select(t => t.Line));
+        Assert.Equal($"u{Lines - 1}@far.test", list.Targets[^1].Text);
+    }
+
     [Theory]
     [InlineData("a: |/usr/bin/procmail", "/w/aliases:1: 'a': program targets (|command) are refused")]
     [InlineData("a: bob,\n  \"|/bin/sh -c x\"", "/w/aliases:2: 'a': quoted targets")]

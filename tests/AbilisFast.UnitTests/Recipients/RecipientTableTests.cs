@@ -86,6 +86,27 @@ public sealed class RecipientTableTests : IDisposable
         Assert.Equal(message, e.Message);
     }
 
+    /// <summary>
+    /// Aliases nest at most <see cref="AliasFile.MaxDepth"/> deep (Postfix's
+    /// virtual_alias_recursion_limit): a deeper chain is an error naming its line, not a stack
+    /// overflow of the thread that reads the file (which would end the server).
+    /// </summary>
+    [Fact]
+    public void AliasesNestAtMostTheDepthLimit()
+    {
+        static string Chain(int links) =>
+            string.Join('\n', Enumerable.Range(0, links).Select(i => $"a{i}: a{i + 1}")) + $"\na{links}: bob";
+
+        RecipientTable deepest = Build(Users(("bob", UserRights.Mail)), Chain(AliasFile.MaxDepth - 1));
+        Assert.Equal("mailbox bob", Find(deepest, "a0"));
+        AliasFileException e = Assert.Throws<AliasFileException>(() => Build(Users(("bob", UserRights.Mail)), Chain(AliasFile.MaxDepth)));
+        Assert.Equal($"/w/aliases:{AliasFile.MaxDepth}: 'a{AliasFile.MaxDepth - 1}': aliases nested more than {AliasFile.MaxDepth} deep (a0 -> a1 -> ... -> a{AliasFile.MaxDepth})", e.Message);
+
+        // Far deeper than any stack holds: still the error.
+        e = Assert.Throws<AliasFileException>(() => Build(Users(("bob", UserRights.Mail)), Chain(200_000)));
+        Assert.Contains($"aliases nested more than {AliasFile.MaxDepth} deep", e.Message);
+    }
+
     [Fact]
     public void AnAliasMayNotExpandToMoreThanTheLimit()
     {

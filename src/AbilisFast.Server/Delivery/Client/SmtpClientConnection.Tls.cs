@@ -44,6 +44,22 @@ internal sealed partial class SmtpClientConnection
     }
 
     /// <summary>
+    /// The client's TLS options for <paramref name="host"/>: the chain is built from what the server
+    /// sent and the local trust store only, with no revocation check and no download of missing
+    /// intermediates (AIA), as Postfix and Exim (OpenSSL) do. The binary leaves the downloader out
+    /// (src/AbilisFast/NoCertificateDownloads.xml).
+    /// </summary>
+    private static SslClientAuthenticationOptions OfflineAuthentication(string host) => new()
+    {
+        TargetHost = host,
+        CertificateChainPolicy = new X509ChainPolicy
+        {
+            RevocationMode = X509RevocationMode.NoCheck,
+            DisableCertificateDownloads = true,
+        },
+    };
+
+    /// <summary>
     /// The TLS handshake on the open connection, within <see cref="SmtpClientOptions.TlsHandshakeTimeout"/>;
     /// what was buffered in plain text is dropped. The certificate is checked as
     /// <see cref="SmtpClientOptions.Verification"/> says, not at all when <paramref name="opportunistic"/>.
@@ -59,19 +75,7 @@ internal sealed partial class SmtpClientConnection
             problem = TlsCertificateCheck.Problem(mode, certificate, chain, errors, host, _options.TlsPins, _options.TlsTrustAnchors);
             return problem is null;
         });
-        var authentication = new SslClientAuthenticationOptions
-        {
-            TargetHost = host,
-
-            // The chain is built from what the server sent and the local trust store only: no
-            // revocation check and no download of missing intermediates (AIA), as Postfix and Exim
-            // (OpenSSL) do. The binary leaves the downloader out (src/AbilisFast/NoCertificateDownloads.xml).
-            CertificateChainPolicy = new X509ChainPolicy
-            {
-                RevocationMode = X509RevocationMode.NoCheck,
-                DisableCertificateDownloads = true,
-            },
-        };
+        SslClientAuthenticationOptions authentication = OfflineAuthentication(host);
         TimeSpan deadline = _options.TlsHandshakeTimeout;
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(deadline);

@@ -83,7 +83,6 @@ internal static class ControlCommand
     private static async Task SendAsync(Stream stream, string line, CancellationToken token) =>
         await stream.WriteAsync(Encoding.UTF8.GetBytes(line + "\r\n"), token).ConfigureAwait(false);
 
-    /// <summary>Reads until the text received since the last call satisfies <paramref name="done"/>; returns that text.</summary>
     /// <summary>
     /// Where the console's prompt (<c>[hh:mm:ss] user@host:</c>) starts when <paramref name="text"/>
     /// ends with one (a final line feed aside), or -1: a clock in brackets and a space on the last
@@ -118,6 +117,7 @@ internal static class ControlCommand
         return start < 0 ? text : text.Remove(start, text.Length - start - (text.EndsWith('\n') ? 1 : 0));
     }
 
+    /// <summary>Reads until the text received since the last call satisfies <paramref name="done"/>; returns that text.</summary>
     private static async Task<string> ReadUntilAsync(Stream stream, StringBuilder received, Func<string, bool> done, CancellationToken token)
     {
         byte[] buffer = new byte[4096];

@@ -234,7 +234,6 @@ internal sealed partial class DeliveryEngine
         return (false, lastError, lastHost);
     }
 
-    /// <summary>The replies of one transaction; <paramref name="dsn"/>: the host offered DSN, so NOTIFY went with each recipient.</summary>
     /// <summary>
     /// The targets that are not this server itself. When nothing else is left, every recipient of
     /// the group fails with 5.4.6 "mail for DOMAIN loops back to myself" (Postfix's words), without
@@ -272,6 +271,7 @@ internal sealed partial class DeliveryEngine
         return kept;
     }
 
+    /// <summary>The replies of one transaction; <paramref name="dsn"/>: the host offered DSN, so NOTIFY went with each recipient.</summary>
     private void Apply(Attempt attempt, List<int> group, TransactionResult result, string host, bool dsn)
     {
         for (int j = 0; j < group.Count; j++)

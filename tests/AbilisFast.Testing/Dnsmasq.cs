@@ -11,21 +11,12 @@ internal sealed class Dnsmasq(Process process, string dir, IPEndPoint endPoint) 
 {
     private readonly Process _process = process;
     private readonly string _dir = dir;
-    private readonly StringBuilder _output = new();
+    private readonly ProcessOutput _output = new();
 
     /// <summary>Where it listens (UDP and TCP).</summary>
     public IPEndPoint EndPoint { get; } = endPoint;
 
-    public string Output
-    {
-        get
-        {
-            lock (_output)
-            {
-                return _output.ToString();
-            }
-        }
-    }
+    public string Output => _output.ToString();
 
     /// <summary>"--mx-host=domain,host,pref" ("." as host = null MX).</summary>
     public static string MxHost(string domain, string host, int preference) =>
@@ -96,8 +87,8 @@ internal sealed class Dnsmasq(Process process, string dir, IPEndPoint endPoint) 
 
         var process = new Process { StartInfo = info };
         var server = new Dnsmasq(process, dir, new IPEndPoint(IPAddress.Loopback, port));
-        process.ErrorDataReceived += (_, e) => server.Append(e.Data);
-        process.OutputDataReceived += (_, e) => server.Append(e.Data);
+        process.ErrorDataReceived += (_, e) => server._output.Add(e.Data);
+        process.OutputDataReceived += (_, e) => server._output.Add(e.Data);
         try
         {
             process.Start();
@@ -164,19 +155,6 @@ internal sealed class Dnsmasq(Process process, string dir, IPEndPoint endPoint) 
         }
 
         return false;
-    }
-
-    private void Append(string? line)
-    {
-        if (line is null)
-        {
-            return;
-        }
-
-        lock (_output)
-        {
-            _output.AppendLine(line);
-        }
     }
 
     private static string? FindExecutable()

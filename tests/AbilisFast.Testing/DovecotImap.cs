@@ -109,10 +109,10 @@ internal sealed class DovecotImap(Process process, string dir, int port) : IDisp
         info.ArgumentList.Add("-F");
         info.ArgumentList.Add("-c");
         info.ArgumentList.Add(configPath);
-        var output = new StringBuilder();
+        var output = new ProcessOutput();
         var process = new Process { StartInfo = info };
-        process.ErrorDataReceived += (_, e) => { lock (output) { output.AppendLine(e.Data); } };
-        process.OutputDataReceived += (_, e) => { lock (output) { output.AppendLine(e.Data); } };
+        process.ErrorDataReceived += (_, e) => output.Add(e.Data);
+        process.OutputDataReceived += (_, e) => output.Add(e.Data);
         process.Start();
         process.BeginErrorReadLine();
         process.BeginOutputReadLine();
@@ -138,13 +138,7 @@ internal sealed class DovecotImap(Process process, string dir, int port) : IDisp
             if (process.HasExited || DateTime.UtcNow > deadline)
             {
                 string why = process.HasExited ? $"exited with {process.ExitCode}" : "gave no IMAP greeting in 20 s";
-                string log;
-                lock (output)
-                {
-                    log = output.ToString();
-                }
-
-                log += started.Log;
+                string log = output.ToString() + started.Log;
                 started.Dispose();
                 throw new InvalidOperationException($"dovecot {why}: {log}");
             }

@@ -158,7 +158,6 @@ internal sealed class ScriptedSmtpPeer : IAsyncDisposable
         return X509CertificateLoader.LoadPkcs12(made.Export(X509ContentType.Pfx), null);
     });
 
-    /// <summary>Closes the connection from the server side.</summary>
     /// <summary>Reads one line, which must be <paramref name="expected"/> (CRLF added), and answers <paramref name="reply"/>.</summary>
     public async Task ExpectAsync(string expected, string reply)
     {
@@ -173,6 +172,25 @@ internal sealed class ScriptedSmtpPeer : IAsyncDisposable
         await SendAsync(reply);
     }
 
+    /// <summary>
+    /// Expects one transaction and accepts each step: exactly <c>MAIL FROM:&lt;from&gt;</c> (250), then
+    /// <c>RCPT TO:&lt;to&gt;</c> for each of <paramref name="to"/> in that order (250 each), then DATA
+    /// (354). Returns the message text up to and including the "." line, exactly as sent; the caller
+    /// answers it.
+    /// </summary>
+    public async Task<string> ExpectTransactionAsync(string from, params string[] to)
+    {
+        await ExpectAsync($"MAIL FROM:<{from}>", "250 ok\r\n");
+        foreach (string rcpt in to)
+        {
+            await ExpectAsync($"RCPT TO:<{rcpt}>", "250 ok\r\n");
+        }
+
+        await ExpectAsync("DATA", "354 go\r\n");
+        return await ReadDataAsync();
+    }
+
+    /// <summary>Closes the connection from the server side.</summary>
     public void Close() => _stream?.Dispose();
 
     public async ValueTask DisposeAsync()

@@ -7,7 +7,7 @@ namespace AbilisFast.Server.Tests.Support;
 internal sealed class ServerProcess : IDisposable
 {
     private readonly Process _process;
-    private readonly StringBuilder _stderr = new();
+    private readonly ProcessOutput _stderr = new();
     private readonly TaskCompletionSource<int> _listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     private ServerProcess(string workDir, int port, int adminPort, Process process)
@@ -54,16 +54,7 @@ internal sealed class ServerProcess : IDisposable
     public int ProcessId => _process.Id;
     public int ExitCode => _process.ExitCode;
 
-    public string Stderr
-    {
-        get
-        {
-            lock (_stderr)
-            {
-                return _stderr.ToString();
-            }
-        }
-    }
+    public string Stderr => _stderr.ToString();
 
     /// <summary>Path of the built executable (the test project builds the host project).</summary>
     public static string ExecutablePath => BuiltFile("build the host project first", "src", "AbilisFast", "abilisfast");
@@ -206,17 +197,8 @@ internal sealed class ServerProcess : IDisposable
 
     private void OnStderr(string? line)
     {
-        if (line is null)
-        {
-            return;
-        }
-
-        lock (_stderr)
-        {
-            _stderr.AppendLine(line);
-        }
-
-        if (line.Contains("listening on port", StringComparison.Ordinal))
+        _stderr.Add(line);
+        if (line is not null && line.Contains("listening on port", StringComparison.Ordinal))
         {
             _listening.TrySetResult(0);
         }

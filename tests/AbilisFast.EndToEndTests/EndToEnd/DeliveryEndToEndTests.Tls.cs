@@ -30,10 +30,7 @@ public sealed partial class DeliveryEndToEndTests
 
             Assert.Equal("EHLO mx.local.test\r\n", ehlo);
             await p.SendAsync("250 relay\r\n");
-            await p.ExpectAsync("MAIL FROM:<s@client.test>", "250 ok\r\n");
-            await p.ExpectAsync("RCPT TO:<r@far.test>", "250 ok\r\n");
-            await p.ExpectAsync("DATA", "354 go\r\n");
-            await p.ReadDataAsync();
+            await p.ExpectTransactionAsync("s@client.test", "r@far.test");
             await p.SendAsync("250 2.0.0 queued\r\n");
             await p.ExpectAsync("QUIT", "221 bye\r\n");
         });

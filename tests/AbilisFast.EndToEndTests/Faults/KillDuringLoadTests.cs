@@ -14,37 +14,24 @@ public sealed class KillDuringLoadTests(ITestOutputHelper output)
     public async Task EveryMessageThatGotA250IsDeliveredAfterKillsAndRestarts()
     {
         using SmtpSinkProcess sink = await SmtpSinkProcess.StartAsync();
-        string workDir = ServerProcess.NewWorkDir();
-        KillLoad load = await KillLoad.StartAsync(workDir, FaultRig.Relaying(sink.Port, "MAX-IP-SES:10"), Tag, n => $"r{n}@far.test");
+        using KillLoad load = await KillLoad.StartAsync(ServerProcess.NewWorkDir(), FaultRig.Relaying(sink.Port, "MAX-IP-SES:10"), Tag, n => $"r{n}@far.test");
         const int rounds = 4;
         await load.KillAndRestartAsync(rounds, 300, 1200, 800);
         ConcurrentDictionary<int, Fate> fates = load.Fates;
-        ServerProcess server = load.Server;
+        int[] accepted = load.AcceptedAtLeast(20);
+        await Eventually.WaitAsync(() => accepted.All(FaultRig.Delivered(sink, Tag).ContainsKey), "every accepted message at smtp-sink", TimeSpan.FromSeconds(30));
+        await load.AssertDrainsAndStopsCleanlyAsync(TimeSpan.FromSeconds(20));
 
-        try
-        {
-            int[] accepted = load.AcceptedAtLeast(20);
-            await Eventually.WaitAsync(() => accepted.All(FaultRig.Delivered(sink, Tag).ContainsKey), "every accepted message at smtp-sink", TimeSpan.FromSeconds(30));
-            await FaultRig.WaitForEmptyQueuesAsync(server, TimeSpan.FromSeconds(20));
-            Assert.Equal(0, await server.TerminateAsync(TimeSpan.FromSeconds(20)));
-            Assert.Empty(StoredMessages.Read(server.SpoolDir)); // every message ended with a Done record
-
-            Dictionary<int, int> delivered = FaultRig.Delivered(sink, Tag);
-            int[] lost = [.. accepted.Where(n => !delivered.ContainsKey(n))];
-            int[] notTaken = [.. delivered.Keys.Where(n => fates.GetValueOrDefault(n) == Fate.NotTaken)];
-            int inFlight = fates.Count(f => f.Value == Fate.InFlight);
-            int inFlightDelivered = delivered.Keys.Count(n => fates.GetValueOrDefault(n) == Fate.InFlight);
-            int duplicates = delivered.Values.Sum(c => c - 1);
-            output.WriteLine($"{rounds} kills: {fates.Count} started, {accepted.Length} got a 250, {inFlight} in flight at a kill "
-                + $"({inFlightDelivered} of them delivered), {delivered.Count} delivered, {duplicates} duplicate(s), {lost.Length} lost");
-            Assert.Empty(lost);
-            Assert.Empty(notTaken);
-            Assert.All(delivered.Keys, n => Assert.True(fates.ContainsKey(n), $"message {n} was never sent"));
-        }
-        finally
-        {
-            server.Dispose();
-            Directory.Delete(workDir, recursive: true);
-        }
+        Dictionary<int, int> delivered = FaultRig.Delivered(sink, Tag);
+        int[] lost = [.. accepted.Where(n => !delivered.ContainsKey(n))];
+        int[] notTaken = [.. delivered.Keys.Where(n => fates.GetValueOrDefault(n) == Fate.NotTaken)];
+        int inFlight = fates.Count(f => f.Value == Fate.InFlight);
+        int inFlightDelivered = delivered.Keys.Count(n => fates.GetValueOrDefault(n) == Fate.InFlight);
+        int duplicates = delivered.Values.Sum(c => c - 1);
+        output.WriteLine($"{rounds} kills: {fates.Count} started, {accepted.Length} got a 250, {inFlight} in flight at a kill "
+            + $"({inFlightDelivered} of them delivered), {delivered.Count} delivered, {duplicates} duplicate(s), {lost.Length} lost");
+        Assert.Empty(lost);
+        Assert.Empty(notTaken);
+        Assert.All(delivered.Keys, n => Assert.True(fates.ContainsKey(n), $"message {n} was never sent"));
     }
 }

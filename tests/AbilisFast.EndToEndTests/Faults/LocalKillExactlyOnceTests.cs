@@ -20,7 +20,7 @@ public sealed partial class LocalKillExactlyOnceTests(ITestOutputHelper output)
             "MB-MAXMAILS:1000000", "MB-MAXSIZE:4194304", "MAX-IP-SES:10"];
         ServerProcess.AddMailUsers(workDir, "box"); // local domains take only real mailboxes (LOCAL-RCPT:KNOWN)
         string box = Path.Combine(workDir, "data", "mailboxes", "box");
-        KillLoad load = await KillLoad.StartAsync(workDir, parameters, Tag, _ => "box@local.test", bodyLines: 8);
+        using KillLoad load = await KillLoad.StartAsync(workDir, parameters, Tag, _ => "box@local.test", bodyLines: 8);
 
         // A mail reader: moves what arrives in new/ to cur/ and marks it seen, as an IMAP server does.
         load.Alongside(async () =>
@@ -34,33 +34,21 @@ public sealed partial class LocalKillExactlyOnceTests(ITestOutputHelper output)
         const int Kills = 6;
         await load.KillAndRestartAsync(Kills, 400, 1500, 1000);
         ConcurrentDictionary<int, Fate> fates = load.Fates;
-        ServerProcess server = load.Server;
+        int[] accepted = load.AcceptedAtLeast(50);
+        await load.AssertDrainsAndStopsCleanlyAsync(TimeSpan.FromSeconds(30));
 
-        try
-        {
-            int[] accepted = load.AcceptedAtLeast(50);
-            await FaultRig.WaitForEmptyQueuesAsync(server, TimeSpan.FromSeconds(30));
-            Assert.Equal(0, await server.TerminateAsync(TimeSpan.FromSeconds(20)));
-            Assert.Empty(StoredMessages.Read(server.SpoolDir)); // every message ended with a Done record
-
-            Dictionary<int, int> copies = Count(box);
-            int[] lost = [.. accepted.Where(n => !copies.ContainsKey(n))];
-            int[] twice = [.. copies.Where(c => c.Value > 1).Select(c => c.Key)];
-            int[] notTaken = [.. copies.Keys.Where(n => fates.GetValueOrDefault(n) == Fate.NotTaken)];
-            int inFlight = fates.Count(f => f.Value == Fate.InFlight);
-            output.WriteLine($"{Kills} kills: {fates.Count} started, {accepted.Length} got a 250, {inFlight} in flight at a kill "
-                + $"({copies.Keys.Count(n => fates.GetValueOrDefault(n) == Fate.InFlight)} of them delivered), "
-                + $"{copies.Count} in the mailbox, {twice.Length} twice, {lost.Length} lost; {Directory.GetFiles(Path.Combine(box, "cur")).Length} moved to cur/ by the reader");
-            Assert.Empty(lost);
-            Assert.Empty(twice);
-            Assert.Empty(notTaken);
-            Assert.Empty(Directory.GetFiles(Path.Combine(box, "tmp"))); // partial files of killed deliveries were swept
-        }
-        finally
-        {
-            server.Dispose();
-            Directory.Delete(workDir, recursive: true);
-        }
+        Dictionary<int, int> copies = Count(box);
+        int[] lost = [.. accepted.Where(n => !copies.ContainsKey(n))];
+        int[] twice = [.. copies.Where(c => c.Value > 1).Select(c => c.Key)];
+        int[] notTaken = [.. copies.Keys.Where(n => fates.GetValueOrDefault(n) == Fate.NotTaken)];
+        int inFlight = fates.Count(f => f.Value == Fate.InFlight);
+        output.WriteLine($"{Kills} kills: {fates.Count} started, {accepted.Length} got a 250, {inFlight} in flight at a kill "
+            + $"({copies.Keys.Count(n => fates.GetValueOrDefault(n) == Fate.InFlight)} of them delivered), "
+            + $"{copies.Count} in the mailbox, {twice.Length} twice, {lost.Length} lost; {Directory.GetFiles(Path.Combine(box, "cur")).Length} moved to cur/ by the reader");
+        Assert.Empty(lost);
+        Assert.Empty(twice);
+        Assert.Empty(notTaken);
+        Assert.Empty(Directory.GetFiles(Path.Combine(box, "tmp"))); // partial files of killed deliveries were swept
     }
 
     private static void MoveToCur(string box)

@@ -281,10 +281,7 @@ public sealed class DeliveryEngineTests : IAsyncLifetime
             await p.ExpectAsync("EHLO mx.test", "250-relay.test\r\n250 AUTH PLAIN\r\n");
             auth = await p.ReadLineAsync();
             await p.SendAsync("235 ok\r\n");
-            await p.ExpectAsync("MAIL FROM:<s@a.test>", "250 ok\r\n");
-            await p.ExpectAsync("RCPT TO:<r@far.test>", "250 ok\r\n");
-            await p.ExpectAsync("DATA", "354 go\r\n");
-            Assert.EndsWith("Subject: over tls\r\n\r\nx\r\n.\r\n", await p.ReadDataAsync());
+            Assert.EndsWith("Subject: over tls\r\n\r\nx\r\n.\r\n", await p.ExpectTransactionAsync("s@a.test", "r@far.test"));
             await p.SendAsync("250 2.0.0 queued\r\n");
             await p.ExpectAsync("QUIT", "221 bye\r\n");
         });

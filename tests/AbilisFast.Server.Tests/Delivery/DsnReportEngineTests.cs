@@ -108,11 +108,7 @@ public sealed class DsnReportEngineTests : IAsyncLifetime
         {
             await p.SendAsync("220 plain.test ESMTP\r\n");
             await p.ExpectAsync("EHLO mx.test", "250-plain.test\r\n250 8BITMIME\r\n");
-            await p.ExpectAsync("MAIL FROM:<s@a.test>", "250 ok\r\n");
-            await p.ExpectAsync("RCPT TO:<r@b.test>", "250 ok\r\n");
-            await p.ExpectAsync("RCPT TO:<q@b.test>", "250 ok\r\n");
-            await p.ExpectAsync("DATA", "354 go\r\n");
-            await p.ReadDataAsync();
+            await p.ExpectTransactionAsync("s@a.test", "r@b.test", "q@b.test");
             await p.SendAsync("250 2.0.0 Ok: queued as 4XyZ\r\n");
             await p.ExpectAsync("QUIT", "221 bye\r\n");
         });

@@ -78,16 +78,10 @@ public sealed class OutboundTlsTests : IAsyncLifetime
         return entry.LastReplies[0]!;
     }
 
-    /// <summary>
-    /// Greeting, EHLO offering <paramref name="ehloExtra"/> (e.g. STARTTLS), then the transaction
-    /// for one recipient and QUIT. Returns the message text.
-    /// </summary>
+    /// <summary>The transaction from s@a.test for one recipient, accepted, and QUIT. Returns the message text.</summary>
     private static async Task<string> TransactionAsync(ScriptedSmtpPeer p, string to)
     {
-        await p.ExpectAsync("MAIL FROM:<s@a.test>", "250 ok\r\n");
-        await p.ExpectAsync($"RCPT TO:<{to}>", "250 ok\r\n");
-        await p.ExpectAsync("DATA", "354 go\r\n");
-        string text = await p.ReadDataAsync();
+        string text = await p.ExpectTransactionAsync("s@a.test", to);
         await p.SendAsync("250 2.0.0 queued\r\n");
         await p.ExpectAsync("QUIT", "221 bye\r\n");
         return text;

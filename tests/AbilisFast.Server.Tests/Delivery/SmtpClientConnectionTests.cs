@@ -85,10 +85,7 @@ public sealed class SmtpClientConnectionTests
         await using var peer = new ScriptedSmtpPeer(async p =>
         {
             await HelloAsync(p, "250 mx.peer.test\r\n");
-            await p.ExpectAsync("MAIL FROM:<s@out.test>", "250 ok\r\n");
-            await p.ExpectAsync("RCPT TO:<a@peer.test>", "250 ok\r\n");
-            await p.ExpectAsync("DATA", "354 go\r\n");
-            data = await p.ReadDataAsync();
+            data = await p.ExpectTransactionAsync("s@out.test", "a@peer.test");
             await p.SendAsync("250 ok\r\n");
         });
 
@@ -110,10 +107,7 @@ public sealed class SmtpClientConnectionTests
             await p.SendAsync("220 old.peer.test\r\n");
             await p.ExpectAsync("EHLO out.test", "502 5.5.1 what?\r\n");
             await p.ExpectAsync("HELO out.test", "250 old.peer.test\r\n");
-            await p.ExpectAsync("MAIL FROM:<s@out.test>", "250 ok\r\n");
-            await p.ExpectAsync("RCPT TO:<a@peer.test>", "250 ok\r\n");
-            await p.ExpectAsync("DATA", "354 go\r\n");
-            await p.ReadDataAsync();
+            await p.ExpectTransactionAsync("s@out.test", "a@peer.test");
             await p.SendAsync("250 ok\r\n");
         });
 

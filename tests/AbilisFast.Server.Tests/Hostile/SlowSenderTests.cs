@@ -81,36 +81,28 @@ public sealed class SlowSenderTests
         Assert.Equal(0, context.Context.Timeouts.DataRate.Value + context.Context.Timeouts.DataDeadline.Value);
     }
 
-    [Fact]
-    public async Task ADataTransferMustEndWithinDataTimeout()
-    {
-        // A fast enough rate (no MIN-DATA-RATE) and a byte every 200 ms (DT never fires): only the whole-transfer deadline can stop it.
-        await using LoopbackServer loopback = await StartAsync("DT:60", "DATA-TIMEOUT:2", "MIN-DATA-RATE:0");
-        var (context, server) = loopback;
-        await using SmtpTestClient client = await InDataAsync(server);
-        string text = "Subject: slow\r\n\r\n" + string.Concat(Enumerable.Repeat("line of text\r\n", 20)) + ".\r\n";
-        var (reply, sent) = await DribbleAsync(client, text, 4, TimeSpan.FromMilliseconds(200));
-        Assert.Equal(Timeout421, reply);
-        Assert.True(sent < text.Length);
-        await AssertDroppedAsync(context, client, "Timeout: DATA-TIMEOUT exceeded");
-        Assert.Equal(1, context.Context.Timeouts.DataDeadline.Value);
-    }
-
+    /// <summary>
+    /// A transfer the server must cut. DATA-TIMEOUT: a fast enough rate (no MIN-DATA-RATE) and 4
+    /// bytes every 200 ms (DT never fires), so only the whole-transfer deadline can stop it.
+    /// MIN-DATA-RATE, over DATA and over BDAT: 10 bytes every 200 ms is 50 B/s, far under 1000 B/s
+    /// over a 1 s window. Each is counted as its own kind of timeout, and only as that.
+    /// </summary>
     [Theory]
-    [InlineData("")]
-    [InlineData("BDAT 100000 LAST")]
-    public async Task ATransferSlowerThanMinDataRateIsDropped(string bdat)
+    [InlineData("DATA-TIMEOUT:2", "MIN-DATA-RATE:0", "", 4, "Timeout: DATA-TIMEOUT exceeded")]
+    [InlineData("DATA-TIMEOUT:0", "MIN-DATA-RATE:1000", "", 10, "Timeout: data slower than MIN-DATA-RATE")]
+    [InlineData("DATA-TIMEOUT:0", "MIN-DATA-RATE:1000", "BDAT 100000 LAST", 10, "Timeout: data slower than MIN-DATA-RATE")]
+    public async Task ATransferTooSlowOrTooLongIsDropped(string dataTimeout, string minDataRate, string bdat, int piece, string logText)
     {
-        // 10 bytes every 200 ms is 50 B/s, far under 1000 B/s over a 1 s window.
-        await using LoopbackServer loopback = await StartAsync("DT:60", "DATA-TIMEOUT:0", "MIN-DATA-RATE:1000", "DATA-RATE-WINDOW:1");
+        await using LoopbackServer loopback = await StartAsync("DT:60", dataTimeout, minDataRate, "DATA-RATE-WINDOW:1");
         var (context, server) = loopback;
         await using SmtpTestClient client = await InDataAsync(server, bdat);
-        string text = string.Concat(Enumerable.Repeat("slow text\r\n", 200));
-        var (reply, sent) = await DribbleAsync(client, text, 10, TimeSpan.FromMilliseconds(200));
+        string text = "Subject: slow\r\n\r\n" + string.Concat(Enumerable.Repeat("slow text\r\n", 200)) + ".\r\n";
+        var (reply, sent) = await DribbleAsync(client, text, piece, TimeSpan.FromMilliseconds(200));
         Assert.Equal(Timeout421, reply);
         Assert.True(sent < text.Length);
-        await AssertDroppedAsync(context, client, "Timeout: data slower than MIN-DATA-RATE");
-        Assert.Equal(1, context.Context.Timeouts.DataRate.Value);
+        await AssertDroppedAsync(context, client, logText);
+        bool byRate = minDataRate != "MIN-DATA-RATE:0";
+        Assert.Equal(byRate ? (0L, 1L) : (1L, 0L), (context.Context.Timeouts.DataDeadline.Value, context.Context.Timeouts.DataRate.Value));
     }
 
     [Fact]

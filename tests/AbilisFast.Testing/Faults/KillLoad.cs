@@ -19,9 +19,10 @@ internal enum Fate
 /// <summary>
 /// Clients that send numbered messages (<see cref="FaultRig.Message"/>) in a loop to the real
 /// server while the test kills it with kill -9 at random moments and restarts it on the same WDIR;
-/// each message's <see cref="Fate"/> is recorded as the client saw it.
+/// each message's <see cref="Fate"/> is recorded as the client saw it. Dispose kills the server
+/// and removes the WDIR.
 /// </summary>
-internal sealed class KillLoad
+internal sealed class KillLoad : IDisposable
 {
     private readonly string _workDir;
     private readonly string[] _parameters;
@@ -64,6 +65,28 @@ internal sealed class KillLoad
     }
 
     public CancellationToken Stopping => _stop.Token;
+
+    /// <summary>
+    /// After the kills: waits until QUEUE-OUT and QUEUE-DEFER are empty, then stops the server with
+    /// SIGTERM and asserts that it exits 0 and leaves no live message in the spool (every message
+    /// ended with a Done record).
+    /// </summary>
+    public async Task AssertDrainsAndStopsCleanlyAsync(TimeSpan queueTimeout)
+    {
+        await FaultRig.WaitForEmptyQueuesAsync(Server, queueTimeout);
+        Assert.Equal(0, await Server.TerminateAsync(TimeSpan.FromSeconds(20)));
+        Assert.Empty(StoredMessages.Read(Server.SpoolDir));
+    }
+
+    public void Dispose()
+    {
+        Server.Dispose();
+        _stop.Dispose();
+        if (Directory.Exists(_workDir))
+        {
+            Directory.Delete(_workDir, recursive: true);
+        }
+    }
 
     /// <summary>Starts the server in <paramref name="workDir"/> and <paramref name="clients"/> clients sending to it.</summary>
     public static async Task<KillLoad> StartAsync(string workDir, string[] parameters, string tag, Func<int, string> recipient, int bodyLines = 20, int clients = 4)

@@ -14,27 +14,42 @@ public sealed class SaveConfTests : IDisposable
 
     public void Dispose() => _dir.Dispose();
 
-    private static (AdminCommands Commands, TestServerContext Server) Console(ParameterStore store, string? path)
+    /// <summary>The console of a server that runs with <paramref name="store"/> and saves to <paramref name="path"/>.</summary>
+    private sealed class AdminConsole : IDisposable
     {
-        var configuration = new LiveConfiguration(store, path);
-        var server = new TestServerContext();
-        var bans = new IpBanService(server.WorkDir, TimeProvider.System, configuration.IpBan);
-        return (new AdminCommands(server.Context, Environment.TickCount64, configuration, bans), server);
+        private readonly TestServerContext _server = new();
+        private readonly AdminCommands _commands;
+
+        public AdminConsole(ParameterStore store, string? path)
+        {
+            Store = store;
+            var configuration = new LiveConfiguration(store, path);
+            var bans = new IpBanService(_server.WorkDir, TimeProvider.System, configuration.IpBan);
+            _commands = new AdminCommands(_server.Context, Environment.TickCount64, configuration, bans);
+        }
+
+        public ParameterStore Store { get; }
+
+        /// <summary>A server started with <c>--config PATH ARGS</c>.</summary>
+        public static AdminConsole Started(string path, params string[] args) =>
+            new(ConfigurationLoader.LoadStore(CommandLine.Parse(["--config", path, .. args])), path);
+
+        /// <summary>Runs a console command as an admin; returns its reply.</summary>
+        public string Run(string command) => _commands.Execute(command, UserRights.Admin).Text;
+
+        public void Dispose() => _server.Dispose();
     }
 
     [Fact]
     public void Command_line_values_stay_for_the_run_and_the_file_keeps_its_own()
     {
         string path = _dir.Write("a.conf", "HELOHOST:mx.from-file.test\nMAX-RCPT:50\nipban MAX-FAIL:4\n");
-        ParameterStore store = ConfigurationLoader.LoadStore(CommandLine.Parse(
-            ["--config", path, "--wdir", _dir.Path, "HELOHOST:mx.for-a-test.test", "TCP-LOCPORT:2526", "IPBAN:BAN-TIME:5"]));
-        Assert.Equal("mx.for-a-test.test", store.GetValue("HELOHOST"));
-        (AdminCommands commands, TestServerContext server) = Console(store, path);
-        using (server)
+        using (var console = AdminConsole.Started(path, "--wdir", _dir.Path, "HELOHOST:mx.for-a-test.test", "TCP-LOCPORT:2526", "IPBAN:BAN-TIME:5"))
         {
-            Assert.Contains("MAX-RCPT:7 set", commands.Execute("s p smtp MAX-RCPT:7", UserRights.Admin).Text);
-            Assert.Contains("MAX-FAIL:9 set", commands.Execute("s p ipban MAX-FAIL:9", UserRights.Admin).Text);
-            string reply = commands.Execute("save conf", UserRights.Admin).Text;
+            Assert.Equal("mx.for-a-test.test", console.Store.GetValue("HELOHOST"));
+            Assert.Contains("MAX-RCPT:7 set", console.Run("s p smtp MAX-RCPT:7"));
+            Assert.Contains("MAX-FAIL:9 set", console.Run("s p ipban MAX-FAIL:9"));
+            string reply = console.Run("save conf");
 
             Assert.Contains($"Configuration saved to {path} (mode 0600, it may hold SERVER-PWD): 2 parameter(s) and 1 IPBAN parameter(s) set in the file or on the console\r\n", reply);
             string notSaved = System.Text.RegularExpressions.Regex.Match(reply, "Not saved, given on the command line for this run only: ([^\r]*)\r\n").Groups[1].Value;
@@ -55,13 +70,10 @@ public sealed class SaveConfTests : IDisposable
     public void A_value_from_the_command_line_changed_on_the_console_is_saved()
     {
         string path = _dir.Write("b.conf", "MAX-RCPT:50\n");
-        ParameterStore store = ConfigurationLoader.LoadStore(CommandLine.Parse(["--config", path, "MAX-RCPT:3"]));
-        (AdminCommands commands, TestServerContext server) = Console(store, path);
-        using (server)
+        using (var console = AdminConsole.Started(path, "MAX-RCPT:3"))
         {
-            Assert.Contains("MAX-RCPT:8 set", commands.Execute("s p smtp MAX-RCPT:8", UserRights.Admin).Text);
-            string reply = commands.Execute("save conf", UserRights.Admin).Text;
-            Assert.DoesNotContain("Not saved", reply);
+            Assert.Contains("MAX-RCPT:8 set", console.Run("s p smtp MAX-RCPT:8"));
+            Assert.DoesNotContain("Not saved", console.Run("save conf"));
         }
 
         Assert.Contains("MAX-RCPT:8", File.ReadAllLines(path));
@@ -71,13 +83,11 @@ public sealed class SaveConfTests : IDisposable
     public void A_refused_console_value_puts_back_the_command_line_value_as_it_was()
     {
         string path = _dir.Write("c.conf", "SES-TOT:10\n");
-        ParameterStore store = ConfigurationLoader.LoadStore(CommandLine.Parse(["--config", path, "SES-RESERVED-IN:4"]));
-        (AdminCommands commands, TestServerContext server) = Console(store, path);
-        using (server)
+        using (var console = AdminConsole.Started(path, "SES-RESERVED-IN:4"))
         {
-            Assert.Contains("ERROR:", commands.Execute("s p smtp SES-RESERVED-IN:11", UserRights.Admin).Text);
-            Assert.Equal("4", store.GetValue("SES-RESERVED-IN"));
-            Assert.Contains("Not saved, given on the command line for this run only: SES-RESERVED-IN\r\n", commands.Execute("save conf", UserRights.Admin).Text);
+            Assert.Contains("ERROR:", console.Run("s p smtp SES-RESERVED-IN:11"));
+            Assert.Equal("4", console.Store.GetValue("SES-RESERVED-IN"));
+            Assert.Contains("Not saved, given on the command line for this run only: SES-RESERVED-IN\r\n", console.Run("save conf"));
         }
 
         Assert.DoesNotContain(File.ReadAllLines(path), l => l.StartsWith("SES-RESERVED-IN", StringComparison.Ordinal));
@@ -87,10 +97,9 @@ public sealed class SaveConfTests : IDisposable
     public void A_file_in_a_folder_that_does_not_exist_is_one_error_line_and_nothing_is_written()
     {
         string path = Path.Combine(_dir.Path, "gone", "d.conf");
-        (AdminCommands commands, TestServerContext server) = Console(new ParameterStore(), path);
-        using (server)
+        using (var console = new AdminConsole(new ParameterStore(), path))
         {
-            string reply = commands.Execute("save conf", UserRights.Admin).Text;
+            string reply = console.Run("save conf");
             Assert.StartsWith($"ERROR: cannot save the configuration to {path}: ", reply);
             Assert.EndsWith("nothing was saved (the file stays as it was)\r\n", reply);
             Assert.Single(reply.Split("\r\n", StringSplitOptions.RemoveEmptyEntries));
@@ -111,12 +120,10 @@ public sealed class SaveConfTests : IDisposable
         string path = Path.Combine(etc.Path, "abilisfast.conf");
         File.WriteAllText(path, "MAX-RCPT:50\n");
         etc.RemountReadOnly();
-        ParameterStore store = ConfigurationLoader.LoadStore(CommandLine.Parse(["--config", path]));
-        (AdminCommands commands, TestServerContext server) = Console(store, path);
-        using (server)
+        using (var console = AdminConsole.Started(path))
         {
-            Assert.Contains("MAX-RCPT:7 set", commands.Execute("s p smtp MAX-RCPT:7", UserRights.Admin).Text);
-            string reply = commands.Execute("save conf", UserRights.Admin).Text;
+            Assert.Contains("MAX-RCPT:7 set", console.Run("s p smtp MAX-RCPT:7"));
+            string reply = console.Run("save conf");
             Assert.Equal($"ERROR: cannot save the configuration to {path}: the file system is read-only; nothing was saved"
                 + " (the systemd unit leaves only WDIR writable: change the file as root, then systemctl reload abilisfast)\r\n", reply);
         }

@@ -56,6 +56,9 @@ internal sealed class ServerProcess : IDisposable
 
     public string Stderr => _stderr.ToString();
 
+    /// <summary>Runs <c>abilisfast --check-config ARGS</c> (it checks and exits); returns its exit code and output.</summary>
+    public static Task<(int ExitCode, string Output)> CheckConfigAsync(params string[] args) => Tool.RunAsync(ExecutablePath, ["--check-config", .. args]);
+
     /// <summary>Path of the built executable (the test project builds the host project).</summary>
     public static string ExecutablePath => BuiltFile("build the host project first", "src", "AbilisFast", "abilisfast");
 

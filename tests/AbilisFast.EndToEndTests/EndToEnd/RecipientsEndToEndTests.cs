@@ -344,13 +344,13 @@ public sealed class RecipientsEndToEndTests
         ServerProcess.AddMailUsers(workDir, "bob");
         string aliases = Path.Combine(data, "aliases");
         await File.WriteAllTextAsync(aliases, "team: bob, ghost\n");
-        var (ok, okOutput) = await Tool.RunAsync(ServerProcess.ExecutablePath, ["--check-config", "--wdir", data, "LOCAL-DOMAIN:local.test", "STORE-MB:YES"]);
+        var (ok, okOutput) = await ServerProcess.CheckConfigAsync("--wdir", data, "LOCAL-DOMAIN:local.test", "STORE-MB:YES");
         Assert.True(ok == 0, okOutput);
         Assert.Contains($"abilisfast: aliases: {aliases}:1: 'ghost' is not a user with the mail right, an alias or postmaster/abuse/root: skipped", okOutput);
         Assert.Contains("; 1 mail user(s), 1 alias(es), 0 catch-all(s))", okOutput);
 
         await File.WriteAllTextAsync(aliases, "team: bob\nbob: team\n");
-        var (loop, loopOutput) = await Tool.RunAsync(ServerProcess.ExecutablePath, ["--check-config", "--wdir", data, "LOCAL-DOMAIN:local.test"]);
+        var (loop, loopOutput) = await ServerProcess.CheckConfigAsync("--wdir", data, "LOCAL-DOMAIN:local.test");
         Assert.Equal(2, loop);
         Assert.Contains($"abilisfast: aliases: {aliases}:2: alias loop: team -> bob -> team", loopOutput);
         Directory.Delete(workDir, recursive: true);

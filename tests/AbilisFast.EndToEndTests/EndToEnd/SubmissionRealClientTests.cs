@@ -208,7 +208,7 @@ public sealed class SubmissionRealClientTests
     {
         using var dir = new Configuration.TempDir();
         string conf = dir.Write("abilisfast.conf", "LOCAL-DOMAIN:local.test\nSUBMISSION-PORT:587 SUBMISSION-PLAINTEXT:ALWAYS\n");
-        var (exit, output) = await Tool.RunAsync(ServerProcess.ExecutablePath, ["--check-config", "--config", conf, "--wdir", dir.Path]);
+        var (exit, output) = await ServerProcess.CheckConfigAsync("--config", conf, "--wdir", dir.Path);
         Assert.Equal(2, exit);
         Assert.Equal($"abilisfast: {conf}:2: SUBMISSION-PLAINTEXT:ALWAYS is invalid: allowed NO or LOOPBACK", output.Trim());
     }

@@ -164,23 +164,23 @@ public sealed partial class MetricsEndpointEndToEndTests
     public async Task CheckConfigNamesBadMetricsValuesByFileAndLineAndWarnsAboutANonLoopbackAddress()
     {
         using var dir = new Configuration.TempDir();
-        string conf = dir.Write("abilisfast.conf", "LOCAL-DOMAIN:local.test\nMETRICS-PORT:70000\n");
-        var (exit, output) = await Tool.RunAsync(ServerProcess.ExecutablePath, ["--check-config", "--config", conf, "--wdir", dir.Path]);
-        Assert.Equal(2, exit);
-        Assert.Equal($"abilisfast: {conf}:2: METRICS-PORT:70000 is invalid: allowed 0..65535", output.Trim());
+        async Task<(string Conf, int Exit, string Output)> CheckAsync(string name, string content)
+        {
+            string conf = dir.Write(name, content);
+            var (exit, output) = await ServerProcess.CheckConfigAsync("--config", conf, "--wdir", dir.Path);
+            return (conf, exit, output.Trim());
+        }
 
-        conf = dir.Write("addr.conf", "METRICS-PORT:9100\n\nMETRICS-ADDR:#\n");
-        (exit, output) = await Tool.RunAsync(ServerProcess.ExecutablePath, ["--check-config", "--config", conf, "--wdir", dir.Path]);
-        Assert.Equal(2, exit);
-        Assert.Equal($"abilisfast: {conf}:3: METRICS-ADDR:# is invalid: allowed an IP address", output.Trim());
+        var (conf, exit, output) = await CheckAsync("abilisfast.conf", "LOCAL-DOMAIN:local.test\nMETRICS-PORT:70000\n");
+        Assert.Equal((2, $"abilisfast: {conf}:2: METRICS-PORT:70000 is invalid: allowed 0..65535"), (exit, output));
 
-        conf = dir.Write("token.conf", "METRICS-PORT:9100 METRICS-TOKEN:short\n");
-        (exit, output) = await Tool.RunAsync(ServerProcess.ExecutablePath, ["--check-config", "--config", conf, "--wdir", dir.Path]);
-        Assert.Equal(2, exit);
-        Assert.Equal($"abilisfast: {conf}:1: METRICS-TOKEN:******** is invalid: allowed empty, or 16..256 visible ASCII characters", output.Trim());
+        (conf, exit, output) = await CheckAsync("addr.conf", "METRICS-PORT:9100\n\nMETRICS-ADDR:#\n");
+        Assert.Equal((2, $"abilisfast: {conf}:3: METRICS-ADDR:# is invalid: allowed an IP address"), (exit, output));
 
-        conf = dir.Write("open.conf", "METRICS-PORT:9100 METRICS-ADDR:0.0.0.0\n");
-        (exit, output) = await Tool.RunAsync(ServerProcess.ExecutablePath, ["--check-config", "--config", conf, "--wdir", dir.Path]);
+        (conf, exit, output) = await CheckAsync("token.conf", "METRICS-PORT:9100 METRICS-TOKEN:short\n");
+        Assert.Equal((2, $"abilisfast: {conf}:1: METRICS-TOKEN:******** is invalid: allowed empty, or 16..256 visible ASCII characters"), (exit, output));
+
+        (_, exit, output) = await CheckAsync("open.conf", "METRICS-PORT:9100 METRICS-ADDR:0.0.0.0\n");
         Assert.Equal(0, exit);
         Assert.Contains("abilisfast: warning: METRICS-ADDR 0.0.0.0 is not a loopback address", output, StringComparison.Ordinal);
         Assert.Contains("configuration OK", output, StringComparison.Ordinal);

@@ -66,51 +66,41 @@ public sealed class ServiceEndToEndTests
     [Fact]
     public async Task Check_config_says_OK_or_gives_the_starts_own_error_and_exit_code_and_creates_nothing()
     {
-        string dir = ServerProcess.NewWorkDir();
-        try
-        {
-            string good = Path.Combine(dir, "good.conf");
-            File.WriteAllText(good, "LOCAL-DOMAIN:local.test\nLOG:YES\n");
-            string wdir = Path.Combine(dir, "not-yet", "data");
-            var (exit, output) = await Tool.RunAsync(ServerProcess.ExecutablePath, ["--check-config", "--config", good, "--wdir", wdir, "TCP-LOCPORT:2600"]);
-            Assert.Equal(0, exit);
-            Assert.Equal($"abilisfast: configuration OK ({good}; SMTP port 2600, admin port 127.0.0.1:2323, WDIR {wdir}, LOG:YES; 0 mail user(s), 0 alias(es), 0 catch-all(s))", output.Trim());
-            Assert.False(Directory.Exists(Path.Combine(dir, "not-yet"))); // checked, not created
+        using var tmp = new Configuration.TempDir();
+        string dir = tmp.Path;
+        string good = tmp.Write("good.conf", "LOCAL-DOMAIN:local.test\nLOG:YES\n");
+        string wdir = Path.Combine(dir, "not-yet", "data");
+        var (exit, output) = await ServerProcess.CheckConfigAsync("--config", good, "--wdir", wdir, "TCP-LOCPORT:2600");
+        Assert.Equal(0, exit);
+        Assert.Equal($"abilisfast: configuration OK ({good}; SMTP port 2600, admin port 127.0.0.1:2323, WDIR {wdir}, LOG:YES; 0 mail user(s), 0 alias(es), 0 catch-all(s))", output.Trim());
+        Assert.False(Directory.Exists(Path.Combine(dir, "not-yet"))); // checked, not created
 
-            string bad = Path.Combine(dir, "bad.conf");
-            File.WriteAllText(bad, "LOCAL-DOMAIN:local.test\n\nDT:0\n");
-            (exit, output) = await Tool.RunAsync(ServerProcess.ExecutablePath, ["--check-config", "--config", bad]);
-            var (startExit, startOutput) = await Tool.RunAsync(ServerProcess.ExecutablePath, ["--config", bad, "--wdir", wdir]);
-            Assert.Equal(2, exit);
-            Assert.Equal(2, startExit);
-            Assert.Equal($"abilisfast: {bad}:3: DT:0 is invalid: allowed 1..65535", output.Trim());
-            Assert.Equal(startOutput.Trim(), output.Trim());
+        string bad = tmp.Write("bad.conf", "LOCAL-DOMAIN:local.test\n\nDT:0\n");
+        (exit, output) = await ServerProcess.CheckConfigAsync("--config", bad);
+        var (startExit, startOutput) = await Tool.RunAsync(ServerProcess.ExecutablePath, ["--config", bad, "--wdir", wdir]);
+        Assert.Equal(2, exit);
+        Assert.Equal(2, startExit);
+        Assert.Equal($"abilisfast: {bad}:3: DT:0 is invalid: allowed 1..65535", output.Trim());
+        Assert.Equal(startOutput.Trim(), output.Trim());
 
-            (exit, output) = await Tool.RunAsync(ServerProcess.ExecutablePath, ["--check-config", "TCP-LOCPORT:70000"]);
-            Assert.Equal(2, exit);
-            Assert.Contains("argument 2: TCP-LOCPORT:70000 is invalid", output, StringComparison.Ordinal);
+        (exit, output) = await ServerProcess.CheckConfigAsync("TCP-LOCPORT:70000");
+        Assert.Equal(2, exit);
+        Assert.Contains("argument 2: TCP-LOCPORT:70000 is invalid", output, StringComparison.Ordinal);
 
-            // A TLS-CERT that a start would refuse: the same line and exit code, before any start.
-            string notPem = Path.Combine(dir, "cert.pem");
-            File.WriteAllText(notPem, "not a certificate");
-            string tlsWdir = Path.Combine(dir, "tls-data");
-            (exit, output) = await Tool.RunAsync(ServerProcess.ExecutablePath, ["--check-config", "--wdir", tlsWdir, $"TLS-CERT:{notPem}"]);
-            (startExit, startOutput) = await Tool.RunAsync(ServerProcess.ExecutablePath, ["--wdir", tlsWdir, $"TLS-CERT:{notPem}", $"TCP-LOCPORT:{ServerProcess.FreePort()}", "ADMIN-ADDR:#"]);
-            Assert.Equal(2, exit);
-            Assert.Equal(2, startExit);
-            Assert.StartsWith($"abilisfast: TLS-CERT {notPem} cannot be used", output.Trim(), StringComparison.Ordinal);
-            Assert.Contains(output.Trim(), startOutput, StringComparison.Ordinal);
+        // A TLS-CERT that a start would refuse: the same line and exit code, before any start.
+        string notPem = tmp.Write("cert.pem", "not a certificate");
+        string tlsWdir = Path.Combine(dir, "tls-data");
+        (exit, output) = await ServerProcess.CheckConfigAsync("--wdir", tlsWdir, $"TLS-CERT:{notPem}");
+        (startExit, startOutput) = await Tool.RunAsync(ServerProcess.ExecutablePath, ["--wdir", tlsWdir, $"TLS-CERT:{notPem}", $"TCP-LOCPORT:{ServerProcess.FreePort()}", "ADMIN-ADDR:#"]);
+        Assert.Equal(2, exit);
+        Assert.Equal(2, startExit);
+        Assert.StartsWith($"abilisfast: TLS-CERT {notPem} cannot be used", output.Trim(), StringComparison.Ordinal);
+        Assert.Contains(output.Trim(), startOutput, StringComparison.Ordinal);
 
-            string file = Path.Combine(dir, "a-file");
-            File.WriteAllText(file, "x");
-            (exit, output) = await Tool.RunAsync(ServerProcess.ExecutablePath, ["--check-config", "--wdir", Path.Combine(file, "data")]);
-            Assert.Equal(4, exit);
-            Assert.Contains($"{file} is a file, not a folder", output, StringComparison.Ordinal);
-        }
-        finally
-        {
-            Directory.Delete(dir, recursive: true);
-        }
+        string file = tmp.Write("a-file", "x");
+        (exit, output) = await ServerProcess.CheckConfigAsync("--wdir", Path.Combine(file, "data"));
+        Assert.Equal(4, exit);
+        Assert.Contains($"{file} is a file, not a folder", output, StringComparison.Ordinal);
     }
 
     [Fact]

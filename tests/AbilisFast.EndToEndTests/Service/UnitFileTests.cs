@@ -63,18 +63,10 @@ public sealed class UnitFileTests
     [Fact]
     public async Task Its_ExecStartPre_check_accepts_the_command_line_of_ExecStart()
     {
-        string dir = ServerProcess.NewWorkDir();
-        try
-        {
-            string config = Path.Combine(dir, "abilisfast.conf");
-            File.WriteAllText(config, "# empty: built-in defaults\n");
-            var (exit, output) = await Tool.RunAsync(ServerProcess.ExecutablePath, ["--check-config", "--config", config, "--wdir", Path.Combine(dir, "wdir")]);
-            Assert.True(exit == 0, output);
-            Assert.StartsWith("abilisfast: configuration OK", output, StringComparison.Ordinal);
-        }
-        finally
-        {
-            Directory.Delete(dir, recursive: true);
-        }
+        using var dir = new Configuration.TempDir();
+        string config = dir.Write("abilisfast.conf", "# empty: built-in defaults\n");
+        var (exit, output) = await ServerProcess.CheckConfigAsync("--config", config, "--wdir", Path.Combine(dir.Path, "wdir"));
+        Assert.True(exit == 0, output);
+        Assert.StartsWith("abilisfast: configuration OK", output, StringComparison.Ordinal);
     }
 }

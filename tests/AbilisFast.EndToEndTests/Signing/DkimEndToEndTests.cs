@@ -231,12 +231,12 @@ public sealed partial class DkimEndToEndTests
         await KeygenAsync(wdir, "s1", "rsa");
 
         string good = dir.Write("good.conf", $"DKIM-DOMAIN:sign.test\nDKIM-SELECTOR:s1\nDKIM-KEY:{Path.Combine(wdir, "dkim", "s1.key")}\n");
-        var (exit, output) = await Tool.RunAsync(ServerProcess.ExecutablePath, ["--check-config", "--config", good, "--wdir", wdir]);
+        var (exit, output) = await ServerProcess.CheckConfigAsync("--config", good, "--wdir", wdir);
         Assert.True(exit == 0, output);
         Assert.EndsWith("DKIM for sign.test with selector(s) s1)", output.Trim(), StringComparison.Ordinal);
 
         string missing = dir.Write("missing.conf", "DKIM-DOMAIN:sign.test\nDKIM-SELECTOR:s1,s2\n");
-        (exit, output) = await Tool.RunAsync(ServerProcess.ExecutablePath, ["--check-config", "--config", missing, "--wdir", wdir]);
+        (exit, output) = await ServerProcess.CheckConfigAsync("--config", missing, "--wdir", wdir);
         var (startExit, startOutput) = await Tool.RunAsync(ServerProcess.ExecutablePath, ["--config", missing, "--wdir", wdir, $"TCP-LOCPORT:{ServerProcess.FreePort()}", "ADMIN-ADDR:#"]);
         Assert.Equal(2, exit);
         Assert.Equal(2, startExit);
@@ -246,12 +246,12 @@ public sealed partial class DkimEndToEndTests
 
         string unreadable = dir.Write("junk.key", "not a key");
         string junk = dir.Write("junk.conf", $"DKIM-DOMAIN:sign.test\n\nDKIM-KEY:{unreadable}\n");
-        (exit, output) = await Tool.RunAsync(ServerProcess.ExecutablePath, ["--check-config", "--config", junk, "--wdir", wdir]);
+        (exit, output) = await ServerProcess.CheckConfigAsync("--config", junk, "--wdir", wdir);
         Assert.Equal(2, exit);
         Assert.StartsWith($"abilisfast: {junk}:3: DKIM-KEY {unreadable} for selector default: no PEM block", output.Trim(), StringComparison.Ordinal);
 
         string counts = dir.Write("counts.conf", "DKIM-SELECTOR:a,b\nDKIM-KEY:a.key\n");
-        (exit, output) = await Tool.RunAsync(ServerProcess.ExecutablePath, ["--check-config", "--config", counts, "--wdir", wdir]);
+        (exit, output) = await ServerProcess.CheckConfigAsync("--config", counts, "--wdir", wdir);
         Assert.Equal(2, exit);
         Assert.StartsWith($"abilisfast: {counts}:2: DKIM-SELECTOR:a,b DKIM-KEY:a.key is invalid: 2 selector(s) and 1 key file(s)", output.Trim(), StringComparison.Ordinal);
 
@@ -262,13 +262,13 @@ public sealed partial class DkimEndToEndTests
         ])
         {
             string bad = dir.Write("bad.conf", "LOG:NO\n" + line + "\n");
-            (exit, output) = await Tool.RunAsync(ServerProcess.ExecutablePath, ["--check-config", "--config", bad, "--wdir", wdir]);
+            (exit, output) = await ServerProcess.CheckConfigAsync("--config", bad, "--wdir", wdir);
             Assert.Equal(2, exit);
             Assert.StartsWith($"abilisfast: {bad}:2: {expected}", output.Trim(), StringComparison.Ordinal);
         }
 
         // Without DKIM-DOMAIN nothing is signed, so no key is needed.
-        (exit, output) = await Tool.RunAsync(ServerProcess.ExecutablePath, ["--check-config", "--wdir", wdir, "DKIM-SELECTOR:nokey"]);
+        (exit, output) = await ServerProcess.CheckConfigAsync("--wdir", wdir, "DKIM-SELECTOR:nokey");
         Assert.True(exit == 0, output);
     }
 

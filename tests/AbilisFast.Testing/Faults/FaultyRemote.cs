@@ -105,54 +105,59 @@ internal sealed class FaultyRemote : IAsyncDisposable
                 async Task SendAsync(string text) => await stream.WriteAsync(Encoding.ASCII.GetBytes(text), _stop.Token);
                 async Task<string?> LineAsync() => await reader.ReadLineAsync(_stop.Token);
 
+                // Reads one line and answers it; false when the client has closed.
+                async Task<bool> ReplyAsync(string reply)
+                {
+                    if (await LineAsync() is null)
+                    {
+                        return false;
+                    }
+
+                    await SendAsync(reply);
+                    return true;
+                }
+
+                // Answers every further line with reply (or says nothing when null) until the client closes.
+                async Task AnswerUntilClosedAsync(string? reply)
+                {
+                    while (await LineAsync() is not null)
+                    {
+                        if (reply is not null)
+                        {
+                            await SendAsync(reply);
+                        }
+                    }
+                }
+
                 await SendAsync("220 remote.test ESMTP\r\n");
-                if (_fault == RemoteFault.TempFailEverything)
+                switch (_fault)
                 {
-                    while (await LineAsync() is not null)
-                    {
-                        await SendAsync("451 4.3.2 try again later\r\n");
-                    }
+                    case RemoteFault.TempFailEverything:
+                        await AnswerUntilClosedAsync("451 4.3.2 try again later\r\n");
+                        return;
+                    case RemoteFault.HangMidReply:
+                        if (await ReplyAsync("250-remote.test\r\n"))
+                        {
+                            await AnswerUntilClosedAsync(null); // say nothing more until the client gives up and closes
+                        }
 
-                    return;
+                        return;
+                    case RemoteFault.Garbage:
+                        if (await ReplyAsync("250 remote.test\r\n") && await ReplyAsync("hello? \u00ff\u00fe is this thing on\r\n"))
+                        {
+                            await AnswerUntilClosedAsync(null);
+                        }
+
+                        return;
                 }
 
-                if (await LineAsync() is null)
-                {
-                    return;
-                }
-
-                if (_fault == RemoteFault.HangMidReply)
-                {
-                    await SendAsync("250-remote.test\r\n");
-                    while (await LineAsync() is not null)
-                    {
-                        // Say nothing more until the client gives up and closes.
-                    }
-
-                    return;
-                }
-
-                await SendAsync("250 remote.test\r\n");
-                if (await LineAsync() is null)
+                // DropMidData
+                if (!(await ReplyAsync("250 remote.test\r\n") && await ReplyAsync("250 2.1.0 Ok\r\n")
+                    && await ReplyAsync("250 2.1.5 Ok\r\n") && await ReplyAsync("354 go ahead\r\n")))
                 {
                     return;
                 }
 
-                if (_fault == RemoteFault.Garbage)
-                {
-                    await SendAsync("hello? \u00ff\u00fe is this thing on\r\n");
-                    while (await LineAsync() is not null)
-                    {
-                    }
-
-                    return;
-                }
-
-                await SendAsync("250 2.1.0 Ok\r\n");
-                await LineAsync();
-                await SendAsync("250 2.1.5 Ok\r\n");
-                await LineAsync();
-                await SendAsync("354 go ahead\r\n");
                 for (int i = 0; i < 3 && await LineAsync() is not null; i++)
                 {
                     Interlocked.Increment(ref _textLines);

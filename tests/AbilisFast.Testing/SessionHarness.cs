@@ -44,6 +44,32 @@ internal sealed class SessionHarness(PipeTransport transport, InSession session,
         return harness;
     }
 
+    /// <summary>
+    /// A session (as <see cref="StartAsync"/>) that has said <c>EHLO client.test</c> and
+    /// <c>MAIL FROM:&lt;a@client.test&gt;</c>, then <c>RCPT TO</c> each of <paramref name="recipients"/>;
+    /// asserts that each of them was accepted.
+    /// </summary>
+    public static async Task<SessionHarness> StartTransactionAsync(SmtpContext context, string[] recipients, string remote = "127.0.0.1")
+    {
+        SessionHarness s = await StartAsync(context, remote);
+        try
+        {
+            Assert.StartsWith("250", await s.CommandAsync("EHLO client.test"));
+            Assert.Equal("250 2.1.0 Ok", await s.CommandAsync("MAIL FROM:<a@client.test>"));
+            foreach (string rcpt in recipients)
+            {
+                Assert.Equal("250 2.1.5 Ok", await s.CommandAsync($"RCPT TO:<{rcpt}>"));
+            }
+
+            return s;
+        }
+        catch
+        {
+            await s.DisposeAsync();
+            throw;
+        }
+    }
+
     public async Task SendAsync(string text) => await SendAsync(Encoding.UTF8.GetBytes(text));
 
     public async Task SendAsync(byte[] bytes)

@@ -18,6 +18,10 @@ public sealed class RealClientTests
         return output;
     }
 
+    /// <summary>Runs swaks against the server, from s@client.test to <paramref name="to"/>, with <paramref name="more"/> options.</summary>
+    private static Task<(int ExitCode, string Output)> SwaksAsync(ServerProcess server, string to, params string[] more) =>
+        Tool.RunAsync("swaks", ["--server", $"127.0.0.1:{server.Port}", "--from", "s@client.test", "--to", to, .. more]);
+
     /// <summary>SIGTERM (exit 0 expected), then what the spool held; WDIR is removed.</summary>
     private static async Task<List<StoredMessage>> StopAndReadAsync(ServerProcess server)
     {
@@ -113,9 +117,7 @@ public sealed class RealClientTests
     public async Task SwaksWithPipelining()
     {
         using ServerProcess server = await ServerProcess.StartWithMailUsersAsync(MailUsers, Local);
-        var (exit, output) = await Tool.RunAsync("swaks",
-            ["--server", $"127.0.0.1:{server.Port}", "--from", "s@client.test", "--to", "u1@local.test,u2@local.test",
-             "--pipeline", "--helo", "client.test", "--body", "pipelined body"]);
+        var (exit, output) = await SwaksAsync(server, "u1@local.test,u2@local.test", "--pipeline", "--helo", "client.test", "--body", "pipelined body");
         Assert.True(exit == 0, output);
         Assert.Contains("PIPELINING", output);
         Assert.Contains("250 2.0.0 Ok: queued as ", output);
@@ -129,15 +131,13 @@ public sealed class RealClientTests
     {
         using ServerProcess server = await ServerProcess.StartWithMailUsersAsync(MailUsers, [.. Local, "MSG-MAXSIZE:2"]);
         string body = new StringBuilder().Insert(0, "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcde\n", 64).ToString();
-        var (exit, output) = await Tool.RunAsync("swaks",
-            ["--server", $"127.0.0.1:{server.Port}", "--from", "s@client.test", "--to", "u@local.test", "--body", body]);
+        var (exit, output) = await SwaksAsync(server, "u@local.test", "--body", body);
         Assert.NotEqual(0, exit);
         Assert.Contains("552 5.3.4", output);
         Assert.Contains("SIZE 2048", output);
 
         // The same server still accepts a message under the limit on the next connection.
-        var (exit2, output2) = await Tool.RunAsync("swaks",
-            ["--server", $"127.0.0.1:{server.Port}", "--from", "s@client.test", "--to", "u@local.test", "--body", "small"]);
+        var (exit2, output2) = await SwaksAsync(server, "u@local.test", "--body", "small");
         Assert.True(exit2 == 0, output2);
         StoredMessage message = Assert.Single(await StopAndReadAsync(server));
         Assert.Contains("small", message.Body);
@@ -147,8 +147,7 @@ public sealed class RealClientTests
     public async Task SwaksRelayToAForeignDomainIsDenied()
     {
         using ServerProcess server = await ServerProcess.StartWithMailUsersAsync(MailUsers, Local);
-        var (exit, output) = await Tool.RunAsync("swaks",
-            ["--server", $"127.0.0.1:{server.Port}", "--from", "s@client.test", "--to", "someone@elsewhere.test"]);
+        var (exit, output) = await SwaksAsync(server, "someone@elsewhere.test");
         Assert.NotEqual(0, exit);
         Assert.Contains("554 5.7.1", output);
         Assert.Empty(await StopAndReadAsync(server));
@@ -158,8 +157,7 @@ public sealed class RealClientTests
     public async Task SwaksRelayFromARelayNetIsAccepted()
     {
         using ServerProcess server = await ServerProcess.StartWithMailUsersAsync(MailUsers, [.. Local, "RELAY-NET:127/8"]);
-        var (exit, output) = await Tool.RunAsync("swaks",
-            ["--server", $"127.0.0.1:{server.Port}", "--from", "s@client.test", "--to", "someone@elsewhere.test"]);
+        var (exit, output) = await SwaksAsync(server, "someone@elsewhere.test");
         Assert.True(exit == 0, output);
         Assert.Single(await StopAndReadAsync(server));
     }
@@ -168,13 +166,11 @@ public sealed class RealClientTests
     public async Task SwaksFromADeniedAddressIsRefusedAtConnect()
     {
         using ServerProcess server = await ServerProcess.StartWithMailUsersAsync(MailUsers, [.. Local, "IPSRC:127.0.0.2", "IPSRCLIST:#"]);
-        var (exit, output) = await Tool.RunAsync("swaks",
-            ["--server", $"127.0.0.1:{server.Port}", "--local-interface", "127.0.0.1", "--from", "s@client.test", "--to", "u@local.test"]);
+        var (exit, output) = await SwaksAsync(server, "u@local.test", "--local-interface", "127.0.0.1");
         Assert.NotEqual(0, exit);
         Assert.Contains("554 5.7.1", output);
 
-        var (exit2, output2) = await Tool.RunAsync("swaks",
-            ["--server", $"127.0.0.1:{server.Port}", "--local-interface", "127.0.0.2", "--from", "s@client.test", "--to", "u@local.test"]);
+        var (exit2, output2) = await SwaksAsync(server, "u@local.test", "--local-interface", "127.0.0.2");
         Assert.True(exit2 == 0, output2);
         server.DeleteWorkDir();
     }

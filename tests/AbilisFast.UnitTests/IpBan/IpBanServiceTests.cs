@@ -14,10 +14,7 @@ public sealed class IpBanServiceTests : IDisposable
     public void Bans_after_exactly_max_fail_failures_within_find_time()
     {
         var ban = New(new IpBanOptions { MaxFail = 3 });
-        Fail(ban, Attacker, 2);
-        Assert.False(ban.IsBanned(Attacker));
-        Fail(ban, Attacker, 1);
-        Assert.True(ban.IsBanned(Attacker));
+        AssertBannedAtFailure(ban, Attacker, 3);
         Assert.False(ban.IsBanned(Other));
     }
 
@@ -49,10 +46,7 @@ public sealed class IpBanServiceTests : IDisposable
         Assert.Empty(ban.List());
         Assert.Equal(0, ban.TrackedAddresses);
 
-        Fail(ban, Attacker, 9);
-        Assert.False(ban.IsBanned(Attacker));
-        Fail(ban, Attacker, 1);
-        Assert.True(ban.IsBanned(Attacker));
+        AssertBannedAtFailure(ban, Attacker, 10);
     }
 
     [Fact]
@@ -238,6 +232,15 @@ public sealed class IpBanServiceTests : IDisposable
     }
 
     private IpBanService New(IpBanOptions? options = null) => new(_dir, _time, options);
+
+    /// <summary><paramref name="failures"/> - 1 failures do not ban <paramref name="address"/>; one more does.</summary>
+    private static void AssertBannedAtFailure(IpBanService ban, IPAddress address, int failures)
+    {
+        Fail(ban, address, failures - 1);
+        Assert.False(ban.IsBanned(address));
+        Fail(ban, address, 1);
+        Assert.True(ban.IsBanned(address));
+    }
 
     private static void Fail(IpBanService ban, IPAddress address, int times, string what = "login")
     {

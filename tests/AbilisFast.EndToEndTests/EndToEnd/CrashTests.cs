@@ -2,10 +2,15 @@ namespace AbilisFast.Server.Tests.EndToEnd;
 
 /// <summary>kill -9 at the worst moments: a 250 means on disk; no 250 means nothing queued.</summary>
 [Collection("EndToEnd")]
-public sealed class CrashTests
+public sealed class CrashTests : IDisposable
 {
     // QUEUE-HOLD:YES: these tests look at what the spool holds, so nothing is delivered away.
     private static readonly string[] Local = ["LOCAL-DOMAIN:local.test", "STORE-MB:YES", "QUEUE-HOLD:YES"];
+
+    /// <summary>The WDIR of the test's server, killed and started again on it; removed at the end.</summary>
+    private readonly string _workDir = ServerProcess.NewWorkDir();
+
+    public void Dispose() => Directory.Delete(_workDir, recursive: true);
 
     /// <summary>Greeting to 354: the client may send the body next.</summary>
     private static async Task OpenDataAsync(SmtpTestClient client)
@@ -32,13 +37,27 @@ public sealed class CrashTests
         Assert.StartsWith("250 2.0.0", await SendAsync(client, body));
     }
 
+    /// <summary>
+    /// Starts the server again on the test's WDIR, asserts that it says it recovered one
+    /// message and that it stops cleanly (exit 0); returns what the spool then holds.
+    /// </summary>
+    private async Task<List<StoredMessage>> AssertRestartRecoversOneMessageAsync()
+    {
+        using (ServerProcess again = await ServerProcess.StartAsync(_workDir, parameters: Local))
+        {
+            Assert.Contains("1 message(s) recovered", again.Stderr);
+            Assert.Equal(0, await again.TerminateAsync(TimeSpan.FromSeconds(20)));
+        }
+
+        return StoredMessages.Read(Path.Combine(_workDir, "data", "spool"));
+    }
+
     [Fact]
     public async Task KillRightAfterThe250KeepsTheMessage()
     {
-        string workDir = ServerProcess.NewWorkDir();
         string body = "Subject: durable\r\n\r\n" + string.Concat(Enumerable.Repeat("line of the durable message\r\n", 2000));
         string id;
-        using (ServerProcess server = await ServerProcess.StartAsync(workDir, parameters: Local))
+        using (ServerProcess server = await ServerProcess.StartAsync(_workDir, parameters: Local))
         {
             await using SmtpTestClient client = await SmtpTestClient.ConnectAsync(server.Port);
             string reply = await SendAsync(client, body);
@@ -47,23 +66,15 @@ public sealed class CrashTests
             id = reply["250 2.0.0 Ok: queued as ".Length..];
         }
 
-        using (ServerProcess again = await ServerProcess.StartAsync(workDir, parameters: Local))
-        {
-            Assert.Contains("1 message(s) recovered", again.Stderr);
-            Assert.Equal(0, await again.TerminateAsync(TimeSpan.FromSeconds(20)));
-        }
-
-        StoredMessage message = Assert.Single(StoredMessages.Read(Path.Combine(workDir, "data", "spool")));
+        StoredMessage message = Assert.Single(await AssertRestartRecoversOneMessageAsync());
         Assert.Equal(id, message.Id.ToString("X8"));
         Assert.EndsWith(body, message.Body);
-        Directory.Delete(workDir, true);
     }
 
     [Fact]
     public async Task KillInTheMiddleOfDataQueuesNothingOfThatMessage()
     {
-        string workDir = ServerProcess.NewWorkDir();
-        using (ServerProcess server = await ServerProcess.StartAsync(workDir, parameters: Local))
+        using (ServerProcess server = await ServerProcess.StartAsync(_workDir, parameters: Local))
         {
             await SendQueuedAsync(server.Port, "Subject: complete\r\n\r\nwhole\r\n");
 
@@ -81,22 +92,14 @@ public sealed class CrashTests
             server.Kill();
         }
 
-        using (ServerProcess again = await ServerProcess.StartAsync(workDir, parameters: Local))
-        {
-            Assert.Contains("1 message(s) recovered", again.Stderr);
-            Assert.Equal(0, await again.TerminateAsync(TimeSpan.FromSeconds(20)));
-        }
-
-        StoredMessage message = Assert.Single(StoredMessages.Read(Path.Combine(workDir, "data", "spool")));
+        StoredMessage message = Assert.Single(await AssertRestartRecoversOneMessageAsync());
         Assert.Contains("Subject: complete", message.Body);
-        Directory.Delete(workDir, true);
     }
 
     [Fact]
     public async Task ACorruptSpoolRecordIsQuarantinedAndTheRestIsRecovered()
     {
-        string workDir = ServerProcess.NewWorkDir();
-        using (ServerProcess server = await ServerProcess.StartAsync(workDir, parameters: Local))
+        using (ServerProcess server = await ServerProcess.StartAsync(_workDir, parameters: Local))
         {
             await SendQueuedAsync(server.Port, "Subject: first\r\n\r\nFIRST-BODY-TO-DAMAGE\r\n");
             await SendQueuedAsync(server.Port, "Subject: second\r\n\r\nsecond body\r\n");
@@ -104,7 +107,7 @@ public sealed class CrashTests
         }
 
         // Flip one byte inside the first message's stored body.
-        string spoolDir = Path.Combine(workDir, "data", "spool");
+        string spoolDir = Path.Combine(_workDir, "data", "spool");
         string segment = Directory.GetFiles(spoolDir, "*.jnl").Single();
         byte[] bytes = await File.ReadAllBytesAsync(segment);
         int at = bytes.AsSpan().IndexOf("FIRST-BODY-TO-DAMAGE"u8);
@@ -112,7 +115,7 @@ public sealed class CrashTests
         bytes[at + 3] ^= 0x20;
         await File.WriteAllBytesAsync(segment, bytes);
 
-        using (ServerProcess again = await ServerProcess.StartAsync(workDir, parameters: Local))
+        using (ServerProcess again = await ServerProcess.StartAsync(_workDir, parameters: Local))
         {
             Assert.Contains("1 message(s) recovered", again.Stderr);
             Assert.Contains("spool:", again.Stderr);
@@ -125,7 +128,6 @@ public sealed class CrashTests
         Assert.Equal(2, bodies.Count);
         Assert.Contains(bodies, b => b.EndsWith("second body\r\n", StringComparison.Ordinal));
         Assert.Contains(bodies, b => b.EndsWith("still running\r\n", StringComparison.Ordinal));
-        Directory.Delete(workDir, true);
     }
 
     /// <summary>Waits until the spool files hold <paramref name="text"/> (written, not yet committed).</summary>

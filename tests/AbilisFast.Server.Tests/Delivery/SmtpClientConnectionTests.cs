@@ -29,6 +29,10 @@ public sealed class SmtpClientConnectionTests
     };
 
     /// <summary>Greeting and EHLO with the given capability reply.</summary>
+    /// <summary>A connection to <paramref name="peer"/> with <see cref="Options"/> (or <paramref name="options"/>), no state callback.</summary>
+    private static Task<SmtpClientConnection> ConnectAsync(ScriptedSmtpPeer peer, SmtpClientOptions? options = null) =>
+        SmtpClientConnection.ConnectAsync(peer.EndPoint, options ?? Options, null, default);
+
     private static async Task HelloAsync(ScriptedSmtpPeer peer, string ehloReply = Ehlo)
     {
         await peer.SendAsync("220 mx.peer.test ESMTP\r\n");
@@ -89,7 +93,7 @@ public sealed class SmtpClientConnectionTests
             await p.SendAsync("250 ok\r\n");
         });
 
-        await using SmtpClientConnection client = await SmtpClientConnection.ConnectAsync(peer.EndPoint, Options, null, default);
+        await using SmtpClientConnection client = await ConnectAsync(peer);
         Assert.False(client.Capabilities.Pipelining);
         TransactionResult result = await client.SendAsync(Message(".lead\n..two\rbare cr\r\n.\r\nno final line end", "a@peer.test"), default);
         await peer.Completion;
@@ -111,7 +115,7 @@ public sealed class SmtpClientConnectionTests
             await p.SendAsync("250 ok\r\n");
         });
 
-        await using SmtpClientConnection client = await SmtpClientConnection.ConnectAsync(peer.EndPoint, Options, null, default);
+        await using SmtpClientConnection client = await ConnectAsync(peer);
         Assert.False(client.Capabilities.Extended);
         TransactionResult result = await client.SendAsync(Message("x\r\n", [new OutboundRecipient("a@peer.test", DsnNotify.Never)], eightBit: true), default);
         await peer.Completion;
@@ -137,7 +141,7 @@ public sealed class SmtpClientConnectionTests
             await p.SendAsync("250 ok\r\n");
         });
 
-        await using SmtpClientConnection client = await SmtpClientConnection.ConnectAsync(peer.EndPoint, Options, null, default);
+        await using SmtpClientConnection client = await ConnectAsync(peer);
         TransactionResult first = await client.SendAsync(Message("x\r\n", "a@peer.test"), default);
         Assert.Equal(452, first.FinalReplyFor(0).Code);
         Assert.True(first.FinalReplyFor(0).IsTransient);
@@ -163,7 +167,7 @@ public sealed class SmtpClientConnectionTests
             p.Close();
         });
 
-        await using SmtpClientConnection client = await SmtpClientConnection.ConnectAsync(peer.EndPoint, Options, null, default);
+        await using SmtpClientConnection client = await ConnectAsync(peer);
         SmtpClientException e = await Assert.ThrowsAsync<SmtpClientException>(() => client.SendAsync(Message("x\r\n", "a@peer.test"), default));
         Assert.Contains(expected, e.Message);
         Assert.False(e.IsPermanent);
@@ -181,7 +185,7 @@ public sealed class SmtpClientConnectionTests
             p.Close();
         });
 
-        await using SmtpClientConnection client = await SmtpClientConnection.ConnectAsync(peer.EndPoint, Options, null, default);
+        await using SmtpClientConnection client = await ConnectAsync(peer);
         TransactionResult result = await client.SendAsync(Message("x\r\n", "a@peer.test", "b@peer.test"), default);
         Assert.Equal(421, result.FinalReplyFor(0).Code);
         Assert.Equal(421, result.FinalReplyFor(1).Code);
@@ -199,7 +203,7 @@ public sealed class SmtpClientConnectionTests
         });
 
         var quick = new SmtpClientOptions { HeloHost = "out.test", CommandTimeout = TimeSpan.FromMilliseconds(300) };
-        await using SmtpClientConnection client = await SmtpClientConnection.ConnectAsync(peer.EndPoint, quick, null, default);
+        await using SmtpClientConnection client = await ConnectAsync(peer, quick);
         SmtpClientException e = await Assert.ThrowsAsync<SmtpClientException>(() => client.SendAsync(Message("x\r\n", "a@peer.test"), default));
         Assert.Equal("no reply within 0.3 s", e.Message);
         Assert.False(client.IsUsable);
@@ -214,7 +218,7 @@ public sealed class SmtpClientConnectionTests
             await p.ExpectAsync("QUIT", "221 bye\r\n");
         });
 
-        await using SmtpClientConnection client = await SmtpClientConnection.ConnectAsync(peer.EndPoint, Options, null, default);
+        await using SmtpClientConnection client = await ConnectAsync(peer);
         TransactionResult big = await client.SendAsync(Message("more than ten octets\r\n", "a@peer.test"), default);
         Assert.Equal(552, big.FinalReplyFor(0).Code);
         Assert.Equal("5.3.4", big.FinalReplyFor(0).EnhancedStatus);

@@ -9,17 +9,24 @@ namespace AbilisFast.Server.Tests.EndToEnd;
 /// </summary>
 [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
 [Collection("EndToEnd")]
-public sealed class FileModeTests
+public sealed class FileModeTests : IDisposable
 {
     private const UnixFileMode PrivateFile = UnixFileMode.UserRead | UnixFileMode.UserWrite;
     private const UnixFileMode PrivateFolder = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
 
+    /// <summary>The test's WDIR (removed at the end, whatever the outcome) and its data folder.</summary>
+    private readonly string _workDir = ServerProcess.NewWorkDir();
+
+    private readonly string _data;
+
+    public FileModeTests() => _data = Path.Combine(_workDir, "data");
+
+    public void Dispose() => Directory.Delete(_workDir, recursive: true);
+
     [Fact]
     public async Task SpoolLogSavedConfigurationAndBanListArePrivateUnderUmask000()
     {
-        string workDir = ServerProcess.NewWorkDir();
-        string data = Path.Combine(workDir, "data");
-        using ServerProcess server = await ServerProcess.StartWithUmaskAsync("000", workDir,
+        using ServerProcess server = await ServerProcess.StartWithUmaskAsync("000", _workDir,
             "LOCAL-DOMAIN:local.test", "HELOHOST:mx.local.test", "RELAY-NET:127/8", "QUEUE-HOLD:YES", "LOG:YES",
             "SERVER:127.0.0.1", $"SERVER-TCP-PORT:{ServerProcess.FreePort()}", "IPBAN:MAX-FAIL:1", "IPBAN:WHITE-LIST:#");
 
@@ -31,7 +38,7 @@ public sealed class FileModeTests
         var (exit, swaks) = await Tool.RunAsync("swaks", ["--server", $"127.0.0.1:{server.Port}", "--from", "s@client.test", "--to", "r@far.test",
             "--helo", "client.test", "--header", "Subject: modes", "--body", "private\n"]);
         Assert.True(exit == 0, swaks);
-        string log = Path.Combine(data, "log", "smtp.log");
+        string log = Path.Combine(_data, "log", "smtp.log");
         await Eventually.WaitAsync(() => File.Exists(log) && new FileInfo(log).Length > 0, "the session in WDIR/log/smtp.log");
 
         // A banned address: WDIR/ipban is written.
@@ -44,26 +51,25 @@ public sealed class FileModeTests
             await attacker.ReadUntilAsync("Login incorrect\r\n");
         }
 
-        string ipban = Path.Combine(data, "ipban");
+        string ipban = Path.Combine(_data, "ipban");
         await Eventually.WaitAsync(() => File.Exists(ipban) && File.ReadAllText(ipban).Contains("127.0.0.2", StringComparison.Ordinal), "the ban in WDIR/ipban");
 
         // A password set on the console, saved.
         Assert.Contains("SERVER-PWD:******** set", await server.CtlAsync("s p smtp SERVER-PWD:pw-in-clear"));
         string saved = await server.CtlAsync("save conf");
-        string conf = Path.Combine(data, "abilisfast.conf");
+        string conf = Path.Combine(_data, "abilisfast.conf");
         Assert.Contains($"Configuration saved to {conf} (mode 0600", saved);
         Assert.Contains("SERVER-PWD:pw-in-clear", File.ReadAllLines(conf));
 
         Assert.Equal(PrivateFolder, File.GetUnixFileMode(server.SpoolDir));
         string segment = Assert.Single(Directory.GetFiles(server.SpoolDir, "seg-*.jnl"));
         Assert.Equal(PrivateFile, File.GetUnixFileMode(segment));
-        Assert.Equal(PrivateFolder, File.GetUnixFileMode(Path.Combine(data, "log")));
+        Assert.Equal(PrivateFolder, File.GetUnixFileMode(Path.Combine(_data, "log")));
         Assert.Equal(PrivateFile, File.GetUnixFileMode(log));
         Assert.Equal(PrivateFile, File.GetUnixFileMode(ipban));
         Assert.Equal(PrivateFile, File.GetUnixFileMode(conf));
-        Assert.Empty(Directory.GetFiles(data, "*.tmp"));
+        Assert.Empty(Directory.GetFiles(_data, "*.tmp"));
         Assert.Equal(0, await server.TerminateAsync(TimeSpan.FromSeconds(20)));
-        server.DeleteWorkDir();
     }
 
     /// <summary>
@@ -73,28 +79,25 @@ public sealed class FileModeTests
     [Fact]
     public async Task TheFirstPasswordFileAndLocalMailArePrivateUnderUmask000()
     {
-        string workDir = ServerProcess.NewWorkDir();
-        string data = Path.Combine(workDir, "data");
-        using ServerProcess server = await ServerProcess.StartWithUmaskAsync("000", workDir,
+        using ServerProcess server = await ServerProcess.StartWithUmaskAsync("000", _workDir,
             "LOCAL-DOMAIN:local.test", "HELOHOST:mx.local.test", "STORE-MB:YES");
         Assert.Matches(@"\nUmask:\s+0000\n", await File.ReadAllTextAsync($"/proc/{server.Pid}/status"));
-        Assert.Equal(PrivateFile, File.GetUnixFileMode(Path.Combine(data, "initial-admin-password")));
+        Assert.Equal(PrivateFile, File.GetUnixFileMode(Path.Combine(_data, "initial-admin-password")));
 
         // postmaster goes to the mailbox of the admin the first start created.
         var (exit, swaks) = await Tool.RunAsync("swaks", ["--server", $"127.0.0.1:{server.Port}", "--from", "s@client.test", "--to", "postmaster@local.test",
             "--helo", "client.test", "--header", "Subject: modes", "--body", "private\n"]);
         Assert.True(exit == 0, swaks);
-        string box = Path.Combine(data, "mailboxes", "admin");
+        string box = Path.Combine(_data, "mailboxes", "admin");
         string[] delivered = await Eventually.WaitAsync(
             () => Directory.Exists(Path.Combine(box, "new")) && Directory.GetFiles(Path.Combine(box, "new")) is { Length: 1 } f ? f : null, "the message in admin's mailbox");
         Assert.Equal(PrivateFile, File.GetUnixFileMode(delivered[0]));
-        foreach (string folder in (string[])[Path.Combine(data, "mailboxes"), box, Path.Combine(box, "tmp"), Path.Combine(box, "new"), Path.Combine(box, "cur")])
+        foreach (string folder in (string[])[Path.Combine(_data, "mailboxes"), box, Path.Combine(box, "tmp"), Path.Combine(box, "new"), Path.Combine(box, "cur")])
         {
             Assert.Equal(PrivateFolder, File.GetUnixFileMode(folder));
         }
 
         Assert.Equal(0, await server.TerminateAsync(TimeSpan.FromSeconds(20)));
-        server.DeleteWorkDir();
     }
 
     /// <summary>
@@ -104,40 +107,37 @@ public sealed class FileModeTests
     [Fact]
     public async Task AnOpenSpoolAndLogFromBeforeAreMadePrivateAtStart()
     {
-        string workDir = ServerProcess.NewWorkDir();
-        string data = Path.Combine(workDir, "data");
         string[] parameters = ["LOCAL-DOMAIN:local.test", "RELAY-NET:127/8", "QUEUE-HOLD:YES", "LOG:YES", "SERVER:127.0.0.1", $"SERVER-TCP-PORT:{ServerProcess.FreePort()}"];
         string password;
-        using (ServerProcess server = await ServerProcess.StartAsync(workDir, parameters: parameters))
+        using (ServerProcess server = await ServerProcess.StartAsync(_workDir, parameters: parameters))
         {
             password = server.AdminPassword;
             var (exit, swaks) = await Tool.RunAsync("swaks", ["--server", $"127.0.0.1:{server.Port}", "--from", "s@client.test", "--to", "r@far.test", "--helo", "client.test"]);
             Assert.True(exit == 0, swaks);
-            await Eventually.WaitAsync(() => File.Exists(Path.Combine(data, "log", "smtp.log")), "smtp.log");
+            await Eventually.WaitAsync(() => File.Exists(Path.Combine(_data, "log", "smtp.log")), "smtp.log");
             Assert.Equal(0, await server.TerminateAsync(TimeSpan.FromSeconds(20)));
         }
 
         const UnixFileMode Open = PrivateFile | UnixFileMode.GroupRead | UnixFileMode.OtherRead;
         const UnixFileMode OpenFolder = PrivateFolder | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute;
-        string spool = Path.Combine(data, "spool");
+        string spool = Path.Combine(_data, "spool");
         string segment = Assert.Single(Directory.GetFiles(spool, "seg-*.jnl"));
         File.SetUnixFileMode(spool, OpenFolder);
         File.SetUnixFileMode(segment, Open);
-        File.SetUnixFileMode(Path.Combine(data, "log"), OpenFolder);
-        File.SetUnixFileMode(Path.Combine(data, "log", "smtp.log"), Open);
+        File.SetUnixFileMode(Path.Combine(_data, "log"), OpenFolder);
+        File.SetUnixFileMode(Path.Combine(_data, "log", "smtp.log"), Open);
 
-        using (ServerProcess again = await ServerProcess.StartAsync(workDir, parameters: parameters))
+        using (ServerProcess again = await ServerProcess.StartAsync(_workDir, parameters: parameters))
         {
             again.KnownAdminPassword = password;
             Assert.Contains("1 message(s) recovered", again.Stderr);
             var (exit, swaks) = await Tool.RunAsync("swaks", ["--server", $"127.0.0.1:{again.Port}", "--from", "s@client.test", "--to", "r@far.test", "--helo", "client.test"]);
             Assert.True(exit == 0, swaks);
-            await Eventually.WaitAsync(() => File.GetUnixFileMode(Path.Combine(data, "log", "smtp.log")) == PrivateFile, "smtp.log made 0600");
+            await Eventually.WaitAsync(() => File.GetUnixFileMode(Path.Combine(_data, "log", "smtp.log")) == PrivateFile, "smtp.log made 0600");
             Assert.Equal(PrivateFolder, File.GetUnixFileMode(spool));
             Assert.Equal(PrivateFile, File.GetUnixFileMode(segment));
-            Assert.Equal(PrivateFolder, File.GetUnixFileMode(Path.Combine(data, "log")));
+            Assert.Equal(PrivateFolder, File.GetUnixFileMode(Path.Combine(_data, "log")));
             Assert.Equal(0, await again.TerminateAsync(TimeSpan.FromSeconds(20)));
-            again.DeleteWorkDir();
         }
     }
 }

@@ -25,6 +25,10 @@ public sealed class DsnReportEngineTests : IAsyncLifetime
 
     private string[] SenderMailbox => _rig.A.Mailbox("s");
 
+    /// <summary>Waits (up to 20 s) until the sender's mailbox holds one message, <paramref name="what"/>, and returns it.</summary>
+    private async Task<string> OneReportAsync(string what) =>
+        Assert.Single(await Eventually.WaitAsync(() => SenderMailbox is { Length: 1 } m ? m : null, what, TimeSpan.FromSeconds(20)));
+
     /// <summary>The delivery-status part's field lines, unfolded enough for these short fields (the Maildir stores LF line ends).</summary>
     private static string StatusPart(string report)
     {
@@ -39,7 +43,7 @@ public sealed class DsnReportEngineTests : IAsyncLifetime
     {
         StartA();
         await SendToAAsync(" ENVID=env+2Bone RET=FULL", "<u@a.test> NOTIFY=SUCCESS ORCPT=rfc822;U+2Bx@a.test", "<v@a.test>");
-        string report = Assert.Single(await Eventually.WaitAsync(() => SenderMailbox is { Length: 1 } m ? m : null, "the success report", TimeSpan.FromSeconds(20)));
+        string report = await OneReportAsync("the success report");
         Assert.Single(_rig.A.Mailbox("u"));
         Assert.Single(_rig.A.Mailbox("v"));
 
@@ -75,7 +79,7 @@ public sealed class DsnReportEngineTests : IAsyncLifetime
     {
         StartA();
         await SendToAAsync(" ENVID=x+0D+0ABcc:+20evil@x.test", "<u@a.test> NOTIFY=SUCCESS ORCPT=rfc822;u@a.test+0D+0ABcc:evil@x.test+0D+0A+0D+0Abody");
-        string report = Assert.Single(await Eventually.WaitAsync(() => SenderMailbox is { Length: 1 } m ? m : null, "the success report", TimeSpan.FromSeconds(20)));
+        string report = await OneReportAsync("the success report");
         Assert.DoesNotContain("\nBcc:", report);
         Assert.DoesNotContain("\rBcc:", report);
         string status = StatusPart(report);
@@ -115,7 +119,7 @@ public sealed class DsnReportEngineTests : IAsyncLifetime
         _rig.Routes.Set("b.test", new(ResolveStatus.Ok, [new DeliveryTarget("plain.b.test", 10, [IPAddress.Loopback], relay.EndPoint.Port)], "plain"));
         StartA();
         await SendToAAsync(" ENVID=e3", "<r@b.test> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;r@b.test", "<q@b.test> NOTIFY=FAILURE");
-        string report = Assert.Single(await Eventually.WaitAsync(() => SenderMailbox is { Length: 1 } m ? m : null, "the relayed report", TimeSpan.FromSeconds(20)));
+        string report = await OneReportAsync("the relayed report");
         await relay.Completion;
 
         string status = StatusPart(report);
@@ -148,7 +152,7 @@ public sealed class DsnReportEngineTests : IAsyncLifetime
         _rig.Routes.Set("b.test", ScriptedRoutes.To(dead));
         StartA("DELAY-NOTIF-TIME:1", "MAIL-TRY-DELAY:1");
         await SendToAAsync(" ENVID=slow", "<r@b.test> NOTIFY=DELAY,FAILURE ORCPT=rfc822;r@b.test", "<q@b.test> NOTIFY=FAILURE", "<p@b.test>");
-        string report = Assert.Single(await Eventually.WaitAsync(() => SenderMailbox is { Length: 1 } m ? m : null, "the delay report", TimeSpan.FromSeconds(20)));
+        string report = await OneReportAsync("the delay report");
         Assert.Contains("\nSubject: Delayed Mail (still being retried)\n", report);
         Assert.Contains("THIS IS A WARNING ONLY", report);
         string status = StatusPart(report);
@@ -217,7 +221,7 @@ public sealed class DsnReportEngineTests : IAsyncLifetime
         _rig.A.Context.ApplySettings(_rig.A.Settings with { RelayServer = "127.0.0.1", RelayServerTcpPort = port });
         await SendToAAsync(string.Empty, "<r@far.test>");
 
-        string report = Assert.Single(await Eventually.WaitAsync(() => SenderMailbox is { Length: 1 } m ? m : null, "the failure notification", TimeSpan.FromSeconds(20)));
+        string report = await OneReportAsync("the failure notification");
         await WaitUntilAsync(() => _rig.A.Spool.LiveMessages == 0, "A to finish");
         Assert.Contains("Action: failed\nStatus: 5.4.6\n", StatusPart(report));
         Assert.Contains($"mail for far.test loops back to myself (SERVER 127.0.0.1 [127.0.0.1]:{port} is this server)", System.Text.RegularExpressions.Regex.Replace(report, "\\s+", " "));

@@ -24,6 +24,13 @@ public sealed class FuzzCorpusTests(FuzzTargetsFixture fixture) : IClassFixture<
     /// <summary>The bytes of one seed of the IN-session target (tools/AbilisFast.Fuzz/seeds/in/<paramref name="name"/>).</summary>
     private static byte[] InSeed(string name) => File.ReadAllBytes(Path.Combine(FuzzDir, "seeds", "in", name));
 
+    /// <summary>What the IN-session target makes of seed <paramref name="name"/>, on a harness of its own.</summary>
+    private static InOutcome RunIn(string name)
+    {
+        using var harness = new InTransactionHarness();
+        return harness.RunFuzzInput(InSeed(name));
+    }
+
     public static TheoryData<string, string> Inputs()
     {
         var data = new TheoryData<string, string>();
@@ -67,8 +74,7 @@ public sealed class FuzzCorpusTests(FuzzTargetsFixture fixture) : IClassFixture<
     [Fact]
     public void TheTransactionSeedQueuesItsMessage()
     {
-        using var harness = new InTransactionHarness();
-        InOutcome outcome = harness.RunFuzzInput(InSeed("transaction"));
+        InOutcome outcome = RunIn("transaction");
         Assert.Contains("250 2.0.0 Ok: queued as ID\r\n", outcome.Replies, StringComparison.Ordinal);
         Assert.EndsWith("221 2.0.0 Bye\r\n", outcome.Replies, StringComparison.Ordinal);
         string message = Assert.Single(outcome.Messages);
@@ -87,8 +93,7 @@ public sealed class FuzzCorpusTests(FuzzTargetsFixture fixture) : IClassFixture<
     [InlineData("real-s-nail", 1)]
     public void TheRecordedClientsQueueWhatTheySent(string seed, int messages)
     {
-        using var harness = new InTransactionHarness();
-        InOutcome outcome = harness.RunFuzzInput(InSeed(seed));
+        InOutcome outcome = RunIn(seed);
         Assert.Equal(messages, outcome.Messages.Count);
         Assert.EndsWith("221 2.0.0 Bye\r\n", outcome.Replies, StringComparison.Ordinal);
     }
@@ -96,10 +101,9 @@ public sealed class FuzzCorpusTests(FuzzTargetsFixture fixture) : IClassFixture<
     [Fact]
     public void TheAuthSeedsAuthenticateAndAWrongPasswordDoesNot()
     {
-        using var harness = new InTransactionHarness();
-        InOutcome login = harness.RunFuzzInput(InSeed("auth-login"));
+        InOutcome login = RunIn("auth-login");
         Assert.Contains("235 2.7.0 Authentication successful\r\n", login.Replies, StringComparison.Ordinal);
-        InOutcome wrong = harness.RunFuzzInput(InSeed("real-swaks-auth-wrong"));
+        InOutcome wrong = RunIn("real-swaks-auth-wrong");
         Assert.Contains("535 5.7.8", wrong.Replies, StringComparison.Ordinal);
         Assert.DoesNotContain("235 ", wrong.Replies, StringComparison.Ordinal);
     }
@@ -107,23 +111,22 @@ public sealed class FuzzCorpusTests(FuzzTargetsFixture fixture) : IClassFixture<
     [Fact]
     public void AfterTheInMemoryHandshakeTheSessionIsUnderTls()
     {
-        using var harness = new InTransactionHarness();
-        InOutcome tls = harness.RunFuzzInput(InSeed("starttls-auth"));
+        InOutcome tls = RunIn("starttls-auth");
         Assert.Contains("220 2.0.0 Ready to start TLS\r\n", tls.Replies, StringComparison.Ordinal);
         Assert.Contains("503 5.5.1 Error: TLS already active\r\n", tls.Replies, StringComparison.Ordinal);
         Assert.Single(tls.Messages);
 
         // Pipelined after STARTTLS and before the client's handshake: thrown away with the
         // plaintext, never answered; with no handshake at all, the session ends after the 220.
-        InOutcome pipelined = harness.RunFuzzInput(InSeed("starttls-pipelined"));
+        InOutcome pipelined = RunIn("starttls-pipelined");
         Assert.EndsWith("220 2.0.0 Ready to start TLS\r\n", pipelined.Replies, StringComparison.Ordinal);
-        InOutcome injected = harness.RunFuzzInput(InSeed("starttls-injected"));
+        InOutcome injected = RunIn("starttls-injected");
         string afterTls = injected.Replies[(injected.Replies.IndexOf("220 2.0.0 Ready to start TLS\r\n", StringComparison.Ordinal) + 30)..];
         Assert.StartsWith("250 2.1.0 Ok\r\n250-mx.fuzz.test\r\n", afterTls, StringComparison.Ordinal); // the MAIL sent over TLS, then EHLO
         Assert.DoesNotContain("250 2.1.5", injected.Replies, StringComparison.Ordinal); // the injected RCPT
         Assert.Equal(1, injected.Replies.Split("250 2.1.0 Ok").Length - 1);
 
-        InOutcome failed = harness.RunFuzzInput(InSeed("starttls-fails"));
+        InOutcome failed = RunIn("starttls-fails");
         Assert.EndsWith("220 2.0.0 Ready to start TLS\r\n", failed.Replies, StringComparison.Ordinal);
     }
 

@@ -75,10 +75,9 @@ public sealed partial class FolderLayerTests(ITestOutputHelper output)
     [Fact]
     public void AnEdgeToAHigherLayerIsReportedWithItsFile()
     {
-        FolderGraph graph = Graph(
+        IReadOnlyList<string> problems = ProblemsOf(
             ("AbilisFast.Server/Configuration/Settings.cs", "namespace A; internal sealed class Settings { InSession? _s; }"),
             ("AbilisFast.Server/Sessions/InSession.cs", "namespace B; internal sealed class InSession { Settings? _s; }"));
-        IReadOnlyList<string> problems = Check(graph, Layers);
         Assert.Equal(2, problems.Count);
         Assert.Equal(
             "Server.Configuration -> Server.Sessions: layer Configuration depends on the higher layer Mail flow in AbilisFast.Server/Configuration/Settings.cs: InSession",
@@ -89,11 +88,9 @@ public sealed partial class FolderLayerTests(ITestOutputHelper output)
     [Fact]
     public void ACycleInsideOneLayerIsReported()
     {
-        FolderGraph graph = Graph(
+        string cycle = Assert.Single(ProblemsOf(
             ("AbilisFast.Server/Sessions/InSession.cs", "namespace A; internal sealed class InSession { InternalMail? _m; }"),
-            ("AbilisFast.Server/Submission/InternalMail.cs", "namespace B; internal static class InternalMail { static InSession? s; }"));
-        IReadOnlyList<string> problems = Check(graph, Layers);
-        string cycle = Assert.Single(problems);
+            ("AbilisFast.Server/Submission/InternalMail.cs", "namespace B; internal static class InternalMail { static InSession? s; }")));
         Assert.StartsWith("cycle: Server.Sessions, Server.Submission", cycle);
         Assert.Contains("Server.Sessions -> Server.Submission (AbilisFast.Server/Sessions/InSession.cs: InternalMail)", cycle);
     }
@@ -101,8 +98,8 @@ public sealed partial class FolderLayerTests(ITestOutputHelper output)
     [Fact]
     public void AFolderInNoLayerIsReported()
     {
-        FolderGraph graph = Graph(("AbilisFast.Server/Telemetry/Exporter.cs", "namespace A; internal sealed class Exporter;"));
-        Assert.Equal(["folder Server.Telemetry is in no layer: add it to FolderLayerTests.Layers and to docs/architecture.md"], Check(graph, Layers));
+        Assert.Equal(["folder Server.Telemetry is in no layer: add it to FolderLayerTests.Layers and to docs/architecture.md"],
+            ProblemsOf(("AbilisFast.Server/Telemetry/Exporter.cs", "namespace A; internal sealed class Exporter;")));
     }
 
     [Fact]
@@ -245,6 +242,9 @@ public sealed partial class FolderLayerTests(ITestOutputHelper output)
 
         return (layers, edges);
     }
+
+    /// <summary>What <see cref="Check"/> finds in these files against the project's <see cref="Layers"/>.</summary>
+    private static IReadOnlyList<string> ProblemsOf(params (string Path, string Source)[] files) => Check(Graph(files), Layers);
 
     private static FolderGraph Graph(params (string Path, string Source)[] files) =>
         FolderGraph.Compute([.. files.Select(f => (f.Path, FolderGraph.FolderOf(f.Path),

@@ -11,6 +11,7 @@ public sealed class OutboundTlsTests : IAsyncLifetime
     private readonly TestDnsServer _dns = new(Answer);
     private TestServerContext _a = null!;
     private DeliveryEngine? _engine;
+    private string? _caDir;
 
     public Task InitializeAsync() => Task.CompletedTask;
 
@@ -23,6 +24,17 @@ public sealed class OutboundTlsTests : IAsyncLifetime
 
         _a?.Dispose();
         _dns.Dispose();
+        if (_caDir is not null)
+        {
+            Directory.Delete(_caDir, recursive: true);
+        }
+    }
+
+    /// <summary>SERVER-TLS-CA naming a PEM file of the test root CA, in a folder of the test's own (removed at the end).</summary>
+    private string ServerTlsCa()
+    {
+        _caDir ??= Directory.CreateTempSubdirectory("abilisfast-ca-").FullName;
+        return $"SERVER-TLS-CA:{TestCertificates.WriteRootPem(_caDir)}";
     }
 
     /// <summary>localhost and relay.test are 127.0.0.1; far.test's MX is 127.0.0.1, stuck.test's 127.0.0.2.</summary>
@@ -187,14 +199,12 @@ public sealed class OutboundTlsTests : IAsyncLifetime
         using X509Certificate2 leaf = X509CertificateLoader.LoadPkcs12(leafWithKey.Export(X509ContentType.Pfx), null);
 
         await using ScriptedSmtpPeer relay = StartTlsRelay(leaf);
-        string dir = Directory.CreateTempSubdirectory("abilisfast-ca-").FullName;
-        StartRelay(relay, "localhost", "STARTTLS", $"SERVER-TLS-CA:{TestCertificates.WriteRootPem(dir)}");
+        StartRelay(relay, "localhost", "STARTTLS", ServerTlsCa());
         await SendToAAsync("r@far.test", "no download");
         Assert.StartsWith("4.7.5 certificate verification failed: no trusted chain for CN=localhost", await DeferredReplyAsync());
         Assert.Equal(0, Volatile.Read(ref requests));
         Assert.False(serving.IsCompleted, serving.Exception?.ToString());
         http.Stop();
-        Directory.Delete(dir, recursive: true);
     }
 
     [Fact]
@@ -207,14 +217,11 @@ public sealed class OutboundTlsTests : IAsyncLifetime
             await p.ExpectAsync("EHLO mx.test", "250 relay\r\n");
             await TransactionAsync(p, "r@far.test");
         });
-        string dir = Directory.CreateTempSubdirectory("abilisfast-ca-").FullName;
-        string ca = TestCertificates.WriteRootPem(dir);
-        StartRelay(relay, "127.0.0.1", "TLS", $"SERVER-TLS-CA:{ca}");
+        StartRelay(relay, "127.0.0.1", "TLS", ServerTlsCa());
         await SendToAAsync("r@far.test", "ip literal");
         await WaitUntilAsync(() => _a.Spool.LiveMessages == 0, "A to deliver");
         await relay.Completion;
         Assert.Contains("certificate verified for 127.0.0.1", Log);
-        Directory.Delete(dir, recursive: true);
     }
 
     [Fact]
@@ -222,11 +229,9 @@ public sealed class OutboundTlsTests : IAsyncLifetime
     {
         using X509Certificate2 nameOnly = TestCertificates.Issue("localhost", ["localhost"], [], TestCertificates.Root);
         await using ScriptedSmtpPeer relay = StartTlsRelay(nameOnly);
-        string dir = Directory.CreateTempSubdirectory("abilisfast-ca-").FullName;
-        StartRelay(relay, "127.0.0.1", "STARTTLS", $"SERVER-TLS-CA:{TestCertificates.WriteRootPem(dir)}");
+        StartRelay(relay, "127.0.0.1", "STARTTLS", ServerTlsCa());
         await SendToAAsync("r@far.test", "ip without ip name");
         Assert.Equal("4.7.5 certificate verification failed: the certificate is not for 127.0.0.1 (it names localhost)", await DeferredReplyAsync());
-        Directory.Delete(dir, recursive: true);
     }
 
     [Fact]
@@ -234,8 +239,7 @@ public sealed class OutboundTlsTests : IAsyncLifetime
     {
         bool? handshook = null;
         await using ScriptedSmtpPeer relay = StartTlsRelay(TestCertificates.Loopback, ok => handshook = ok);
-        string dir = Directory.CreateTempSubdirectory("abilisfast-ca-").FullName;
-        StartRelay(relay, "relay.test", "STARTTLS", $"SERVER-TLS-CA:{TestCertificates.WriteRootPem(dir)}");
+        StartRelay(relay, "relay.test", "STARTTLS", ServerTlsCa());
         await SendToAAsync("r@far.test", "wrong name");
         string reply = await DeferredReplyAsync();
         Assert.StartsWith("4.7.5 certificate verification failed: the certificate is not for relay.test (it names localhost, 127.0.0.1)", reply);
@@ -244,7 +248,6 @@ public sealed class OutboundTlsTests : IAsyncLifetime
         await relay.Completion;
         Assert.False(handshook);
         Assert.DoesNotContain("MAIL FROM", relay.Received.ToString());
-        Directory.Delete(dir, recursive: true);
     }
 
     [Fact]
@@ -263,11 +266,9 @@ public sealed class OutboundTlsTests : IAsyncLifetime
     public async Task ACertificateOfAnotherCaIsNotTrustedThroughServerTlsCa()
     {
         await using ScriptedSmtpPeer relay = StartTlsRelay(TestCertificates.SelfSigned);
-        string dir = Directory.CreateTempSubdirectory("abilisfast-ca-").FullName;
-        StartRelay(relay, "localhost", "STARTTLS", $"SERVER-TLS-CA:{TestCertificates.WriteRootPem(dir)}");
+        StartRelay(relay, "localhost", "STARTTLS", ServerTlsCa());
         await SendToAAsync("r@far.test", "other ca");
         Assert.StartsWith("4.7.5 certificate verification failed: no trusted chain for CN=localhost", await DeferredReplyAsync());
-        Directory.Delete(dir, recursive: true);
     }
 
     [Fact]

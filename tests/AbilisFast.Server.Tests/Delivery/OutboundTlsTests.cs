@@ -75,6 +75,13 @@ public sealed class OutboundTlsTests : IAsyncLifetime
 
     private Task WaitUntilAsync(Func<bool> condition, string what) => Eventually.WaitAsync(condition, what, TimeSpan.FromSeconds(20));
 
+    /// <summary>Waits until A has delivered the message (its spool is empty) and <paramref name="peer"/>'s script has ended (a failed check in it fails the test).</summary>
+    private async Task DeliveredThroughAsync(ScriptedSmtpPeer peer)
+    {
+        await WaitUntilAsync(() => _a.Spool.LiveMessages == 0, "A to deliver");
+        await peer.Completion;
+    }
+
     private long A(SmtpCounter counter) => _a.Context.Counters.Get(counter, Direction.Out);
 
     private string Log => _a.Log.SnapshotText();
@@ -139,8 +146,7 @@ public sealed class OutboundTlsTests : IAsyncLifetime
         StartRelay(relay, "localhost", "STARTTLS", "SERVER-TLS-CA:test-root-ca.pem"); // relative: under WDIR
         TestCertificates.WriteRootPem(_a.WorkDir); // read when the connection is made
         await SendToAAsync("r@far.test", "verified");
-        await WaitUntilAsync(() => _a.Spool.LiveMessages == 0, "A to deliver");
-        await relay.Completion;
+        await DeliveredThroughAsync(relay);
         Assert.Contains("--- TLS ---", relay.Received.ToString());
         Assert.Equal(1, A(SmtpCounter.ExtSucc));
         Assert.Contains("certificate verified for localhost", Log);
@@ -219,8 +225,7 @@ public sealed class OutboundTlsTests : IAsyncLifetime
         });
         StartRelay(relay, "127.0.0.1", "TLS", ServerTlsCa());
         await SendToAAsync("r@far.test", "ip literal");
-        await WaitUntilAsync(() => _a.Spool.LiveMessages == 0, "A to deliver");
-        await relay.Completion;
+        await DeliveredThroughAsync(relay);
         Assert.Contains("certificate verified for 127.0.0.1", Log);
     }
 
@@ -288,8 +293,7 @@ public sealed class OutboundTlsTests : IAsyncLifetime
         await using ScriptedSmtpPeer relay = StartTlsRelay(TestCertificates.SelfSigned);
         StartRelay(relay, "relay.test", "STARTTLS", "SERVER-TLS-VERIFY:NO");
         await SendToAAsync("r@far.test", "not verified");
-        await WaitUntilAsync(() => _a.Spool.LiveMessages == 0, "A to deliver");
-        await relay.Completion;
+        await DeliveredThroughAsync(relay);
         Assert.Contains("--- TLS ---", relay.Received.ToString());
         Assert.Contains("certificate not verified (SERVER-TLS-VERIFY:NO)", Log);
     }
@@ -301,8 +305,7 @@ public sealed class OutboundTlsTests : IAsyncLifetime
         string other = TestCertificates.Pin(TestCertificates.Loopback);
         StartRelay(relay, "relay.test", "STARTTLS", "SERVER-TLS-VERIFY:PIN", $"SERVER-TLS-PIN:{other},{TestCertificates.Pin(TestCertificates.SelfSigned)}");
         await SendToAAsync("r@far.test", "pinned");
-        await WaitUntilAsync(() => _a.Spool.LiveMessages == 0, "A to deliver");
-        await relay.Completion;
+        await DeliveredThroughAsync(relay);
         Assert.Contains("certificate key matches SERVER-TLS-PIN", Log);
     }
 
@@ -351,8 +354,7 @@ public sealed class OutboundTlsTests : IAsyncLifetime
         await using ScriptedSmtpPeer mx = MxPeer(new IPEndPoint(IPAddress.Loopback, 0), 1, TlsThenMessageAsync);
         StartA($"MX-PORT:{Port(mx.EndPoint.Port)}");
         await SendToAAsync("r@far.test", "opportunistic");
-        await WaitUntilAsync(() => _a.Spool.LiveMessages == 0, "A to deliver");
-        await mx.Completion;
+        await DeliveredThroughAsync(mx);
         string received = mx.Received.ToString();
         Assert.Contains("STARTTLS\r\n--- TLS ---", received); // self-signed, yet taken: opportunistic TLS does not verify
         Assert.DoesNotContain("MAIL FROM", received[..received.IndexOf("--- TLS ---", StringComparison.Ordinal)]);
@@ -371,8 +373,7 @@ public sealed class OutboundTlsTests : IAsyncLifetime
         });
         StartA($"MX-PORT:{Port(mx.EndPoint.Port)}");
         await SendToAAsync("r@far.test", "broken tls");
-        await WaitUntilAsync(() => _a.Spool.LiveMessages == 0, "A to deliver");
-        await mx.Completion;
+        await DeliveredThroughAsync(mx);
         string received = mx.Received.ToString();
         string second = received[received.IndexOf("--- connection 2 ---", StringComparison.Ordinal)..];
         Assert.Contains("STARTTLS", received[..received.IndexOf("--- connection 2 ---", StringComparison.Ordinal)]);
@@ -390,8 +391,7 @@ public sealed class OutboundTlsTests : IAsyncLifetime
         await using ScriptedSmtpPeer mx = MxPeer(new IPEndPoint(IPAddress.Loopback, 0), 1, _ => throw new InvalidOperationException("STARTTLS under MX-TLS:NONE"));
         StartA($"MX-PORT:{Port(mx.EndPoint.Port)}", "MX-TLS:NONE");
         await SendToAAsync("r@far.test", "plain");
-        await WaitUntilAsync(() => _a.Spool.LiveMessages == 0, "A to deliver");
-        await mx.Completion;
+        await DeliveredThroughAsync(mx);
         Assert.DoesNotContain("STARTTLS\r\n", mx.Received.ToString());
         Assert.Contains("Subject: plain", mx.Received.ToString());
     }
@@ -427,8 +427,7 @@ public sealed class OutboundTlsTests : IAsyncLifetime
         await using ScriptedSmtpPeer mx = MxPeer(new IPEndPoint(IPAddress.Loopback, 0), 2, p => p.ReadToEndAsync()); // silent until the client gives up
         StartA($"MX-PORT:{Port(mx.EndPoint.Port)}", "DT:2");
         await SendToAAsync("r@far.test", "deadline");
-        await WaitUntilAsync(() => _a.Spool.LiveMessages == 0, "A to deliver");
-        await mx.Completion;
+        await DeliveredThroughAsync(mx);
         Assert.Contains("TLS handshake timed out after 2 s; trying again without TLS", Log);
         Assert.Contains("Subject: deadline", mx.Received.ToString());
     }

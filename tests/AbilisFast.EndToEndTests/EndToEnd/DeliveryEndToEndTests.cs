@@ -6,9 +6,29 @@ namespace AbilisFast.Server.Tests.EndToEnd;
 /// counters, and local mailboxes are real Maildirs under WDIR.
 /// </summary>
 [Collection("EndToEnd")]
-public sealed partial class DeliveryEndToEndTests
+public sealed partial class DeliveryEndToEndTests : IDisposable
 {
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(30);
+
+    /// <summary>The servers <see cref="StartSendingAsync"/> started: stopped and their WDIRs removed when the test ends, however it ends.</summary>
+    private readonly List<ServerProcess> _servers = [];
+
+    public void Dispose()
+    {
+        foreach (ServerProcess server in _servers)
+        {
+            server.Dispose();
+            server.DeleteWorkDir();
+        }
+    }
+
+    /// <summary>A sending server (mail user s, the parameters of <see cref="Sending"/>) for this test.</summary>
+    private async Task<ServerProcess> StartSendingAsync(int relayPort, params string[] more)
+    {
+        ServerProcess server = await ServerProcess.StartWithMailUsersAsync(["s"], Sending(relayPort, more));
+        _servers.Add(server);
+        return server;
+    }
 
     /// <summary>The last line every test message ends with, so a dump is known to be complete.</summary>
     private const string EndMark = "-- end --\n";
@@ -93,7 +113,7 @@ public sealed partial class DeliveryEndToEndTests
     public async Task RelayedThroughSmtpSinkTheMessageArrivesIntactAndTheCountersSayIt()
     {
         using SmtpSinkProcess sink = await SmtpSinkProcess.StartAsync();
-        using ServerProcess server = await ServerProcess.StartWithMailUsersAsync(["s"], Sending(sink.Port));
+        ServerProcess server = await StartSendingAsync(sink.Port);
         string body = "Subject: relayed\n\n.leading dot\n..two dots\n.\n" + new string('x', 990) + "\ncaf\u00e9 8-bit\nlast line\n";
         await SwaksAsync(server.Port, "s@client.test", "r@far.test", body);
         await SwaksAsync(server.Port, "s@client.test", "q@far.test", "Subject: second\n\nsecond\n");
@@ -117,14 +137,13 @@ public sealed partial class DeliveryEndToEndTests
         Assert.Equal(0L, c["CALL-FAIL"].Out);
         Assert.Equal(0L, c["NOTIFY"].Out);
         Assert.Contains("Start out-bound session", await server.CtlAsync("debug res:smtp lsn:3"));
-        server.DeleteWorkDir();
     }
 
     [Fact]
     public async Task A5xxFromTheRemoteGivesExactlyOneNotificationInTheSendersMailbox()
     {
         using SmtpSinkProcess sink = await SmtpSinkProcess.StartAsync("-f", "rcpt");
-        using ServerProcess server = await ServerProcess.StartWithMailUsersAsync(["s"], Sending(sink.Port));
+        ServerProcess server = await StartSendingAsync(sink.Port);
         await SwaksAsync(server.Port, "s@local.test", "r@far.test", "Subject: refused\nX-Mark: original\n\nbody\n");
 
         string dsn = Assert.Single(await Eventually.WaitAsync(() => Mailbox(server, "s") is { Length: 1 } m ? m : null, "the notification in s's mailbox", Wait));
@@ -141,7 +160,6 @@ public sealed partial class DeliveryEndToEndTests
         Assert.Single(Mailbox(server, "s"));
         Dictionary<string, (long In, long Out)> c = await CountersAsync(server);
         AssertCounters(c, ("EXT-FAIL", 1), ("EXT-SUCC", 0), ("RELAY-FAIL", 1), ("NOTIFY", 1), ("NOTIFY-SUCC", 1), ("NOTIFY-FAIL", 0), ("NOTIFY-LT", 0), ("LOCAL-SUCC", 1));
-        server.DeleteWorkDir();
     }
 
     [Fact]
@@ -150,7 +168,7 @@ public sealed partial class DeliveryEndToEndTests
         // Every RCPT is refused for good: the message fails, and so does its notification to the
         // (remote) sender, which must not produce a notification of its own.
         using SmtpSinkProcess sink = await SmtpSinkProcess.StartAsync("-f", "rcpt");
-        using ServerProcess server = await ServerProcess.StartWithMailUsersAsync(["s"], Sending(sink.Port));
+        ServerProcess server = await StartSendingAsync(sink.Port);
         await SwaksAsync(server.Port, "x@gone.test", "r@far.test", "Subject: doomed\n\nbody\n");
 
         await WaitForQueuesAsync(server, 0, 0);
@@ -159,14 +177,13 @@ public sealed partial class DeliveryEndToEndTests
         Dictionary<string, (long In, long Out)> c = await CountersAsync(server);
         AssertCounters(c, ("EXT-FAIL", 1), ("NOTIFY", 1), ("NOTIFY-FAIL", 1), ("NOTIFY-SUCC", 0), ("RELAY-FAIL", 2));
         Assert.Contains("null sender", await server.CtlAsync("debug res:smtp lsn:3"));
-        server.DeleteWorkDir();
     }
 
     [Fact]
     public async Task WhenQueueLifeTimeIsSpentTheSenderGetsALifetimeNotification()
     {
         int dead = ServerProcess.FreePort();
-        using ServerProcess server = await ServerProcess.StartWithMailUsersAsync(["s"], Sending(dead, "QUEUE-LIFE-TIME:3"));
+        ServerProcess server = await StartSendingAsync(dead, "QUEUE-LIFE-TIME:3");
         await SwaksAsync(server.Port, "s@local.test", "r@far.test", "Subject: too late\n\nbody\n");
         await WaitForQueuesAsync(server, 0, 1);
 
@@ -178,7 +195,6 @@ public sealed partial class DeliveryEndToEndTests
         Dictionary<string, (long In, long Out)> c = await CountersAsync(server);
         AssertCounters(c, ("NOTIFY-LT", 1), ("NOTIFY", 1), ("NOTIFY-SUCC", 1), ("EXT-FAIL", 1));
         Assert.True(c["CALL-FAIL"].Out >= 1);
-        server.DeleteWorkDir();
     }
 
     [Fact]
@@ -186,7 +202,7 @@ public sealed partial class DeliveryEndToEndTests
     {
         // smtp-sink -w 3 waits three seconds before it answers DATA: time to look at the OUT channel.
         using SmtpSinkProcess sink = await SmtpSinkProcess.StartAsync("-w", "3");
-        using ServerProcess server = await ServerProcess.StartWithMailUsersAsync(["s"], Sending(sink.Port));
+        ServerProcess server = await StartSendingAsync(sink.Port);
         await SwaksAsync(server.Port, "s@client.test", "r@far.test", "Subject: watched\n\nbody\n");
 
         string shown = await Eventually.WaitAsync(async () =>
@@ -200,7 +216,6 @@ public sealed partial class DeliveryEndToEndTests
         string after = await server.CtlAsync("d de smtp");
         Assert.DoesNotMatch(OutRowInData(), after);
         Assert.Matches(@"\n +0  OUT  READY +READY\r?\n", after);
-        server.DeleteWorkDir();
     }
 
     // Pipelined, MAIL, RCPT and DATA go out together and smtp-sink holds all three replies back,
@@ -216,7 +231,7 @@ public sealed partial class DeliveryEndToEndTests
     {
         SmtpSinkProcess sink = await SmtpSinkProcess.StartAsync(flag, command);
         int port = sink.Port;
-        using ServerProcess server = await ServerProcess.StartWithMailUsersAsync(["s"], Sending(port, "STORE-MB:YES"));
+        ServerProcess server = await StartSendingAsync(port, "STORE-MB:YES");
         try
         {
             await SwaksAsync(server.Port, "s@local.test", "r@far.test", "Subject: later\n\nbody\n");
@@ -235,7 +250,6 @@ public sealed partial class DeliveryEndToEndTests
         Dictionary<string, (long In, long Out)> c = await CountersAsync(server);
         AssertCounters(c, ("EXT-SUCC", 1), ("EXT-FAIL", 0), ("NOTIFY", 0));
         Assert.Empty(Mailbox(server, "s"));
-        server.DeleteWorkDir();
     }
 
     [Fact]
@@ -336,7 +350,7 @@ public sealed partial class DeliveryEndToEndTests
     public async Task SendmailAndTheConsoleSubmitInternalMailThatIsDeliveredAndCountedInt()
     {
         using SmtpSinkProcess sink = await SmtpSinkProcess.StartAsync();
-        using ServerProcess server = await ServerProcess.StartWithMailUsersAsync(["s"], Sending(sink.Port));
+        ServerProcess server = await StartSendingAsync(sink.Port);
         string wdir = Path.Combine(server.WorkDir, "data");
         var (exit, output) = await Tool.RunAsync(ServerProcess.ExecutablePath, ["sendmail", "--wdir", wdir, "-f", "cron@local.test", "ops@local.test", "far@remote.test"],
             stdin: "Subject: nightly report\n\nall good\n" + EndMark);
@@ -360,7 +374,6 @@ public sealed partial class DeliveryEndToEndTests
         Assert.Equal((0L, 0L), c["EXT-SUCC"]);
         Assert.Equal(2L, c["LOCAL-SUCC"].Out);
         Assert.Equal(1L, c["RELAY-SUCC"].Out);
-        server.DeleteWorkDir();
     }
 
     [Fact]

@@ -13,12 +13,10 @@ internal static partial class PathParser
     private static PathStatus ParseDomain(ReadOnlySpan<byte> arg, ref int i, ref PathFlags flags)
     {
         int start = i;
-        while (true)
+        do
         {
             int labelStart = i;
-            int run = arg.Slice(i).IndexOfAnyExcept(LdhOrHigh);
-            i = run < 0 ? arg.Length : i + run;
-            int labelLength = i - labelStart;
+            int labelLength = TakeRun(arg, ref i, LdhOrHigh);
             if (labelLength == 0 || arg[labelStart] == (byte)'-' || arg[i - 1] == (byte)'-')
             {
                 return PathStatus.SyntaxError;
@@ -28,15 +26,8 @@ internal static partial class PathParser
             {
                 return PathStatus.TooLong;
             }
-
-            if (i < arg.Length && arg[i] == (byte)'.')
-            {
-                i++;
-                continue;
-            }
-
-            break;
         }
+        while (TakeDot(arg, ref i));
 
         ReadOnlySpan<byte> domain = arg.Slice(start, i - start);
         if (domain.Length > MaxDomainLength)

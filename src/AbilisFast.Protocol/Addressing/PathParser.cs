@@ -298,24 +298,14 @@ internal static partial class PathParser
     {
         routing = false;
         int start = i;
-        while (true)
+        do
         {
-            int atomStart = i;
-            int run = arg.Slice(i).IndexOfAnyExcept(AtextOrHigh);
-            i = run < 0 ? arg.Length : i + run;
-            if (i == atomStart)
+            if (TakeRun(arg, ref i, AtextOrHigh) == 0)
             {
                 return PathStatus.SyntaxError;
             }
-
-            if (i < arg.Length && arg[i] == (byte)'.')
-            {
-                i++;
-                continue;
-            }
-
-            break;
         }
+        while (TakeDot(arg, ref i));
 
         ReadOnlySpan<byte> local = arg.Slice(start, i - start);
         routing = local.IndexOfAny((byte)'%', (byte)'!') >= 0;
@@ -325,6 +315,29 @@ internal static partial class PathParser
         }
 
         return PathStatus.Ok;
+    }
+
+    /// <summary>Steps over the bytes of <paramref name="allowed"/> from <paramref name="i"/>: how many there were.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int TakeRun(ReadOnlySpan<byte> arg, ref int i, SearchValues<byte> allowed)
+    {
+        int start = i;
+        int run = arg.Slice(i).IndexOfAnyExcept(allowed);
+        i = run < 0 ? arg.Length : i + run;
+        return i - start;
+    }
+
+    /// <summary>Steps over a '.' at <paramref name="i"/>: whether one stood there (another atom or label follows).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool TakeDot(ReadOnlySpan<byte> arg, ref int i)
+    {
+        if (i < arg.Length && arg[i] == (byte)'.')
+        {
+            i++;
+            return true;
+        }
+
+        return false;
     }
 
     private static byte[] BuildAtext()

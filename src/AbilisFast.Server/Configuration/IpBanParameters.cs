@@ -4,24 +4,31 @@ namespace AbilisFast.Server.Configuration;
 
 /// <summary>
 /// The IPBAN parameters as <c>NAME:VALUE</c> text, for <c>s p ipban</c> and <c>d p ipban</c>, the
-/// file's <c>ipban NAME:VALUE</c> lines and the command line's <c>IPBAN:NAME:VALUE</c>:
-/// MAX-FAIL (1..1000, default 10), FIND-TIME (minutes, 1..525600, 1440), BAN-TIME (minutes,
-/// 1..5256000, 10080), WHITE-LIST (nets and IP lists, or #; PrivateIpAdd), ACTION (BAN, MAIL or
-/// BOTH; BAN) and, ours, ALERT-TO (the alert mail's recipients, comma-separated; postmaster).
+/// file's <c>ipban NAME:VALUE</c> lines and the command line's <c>IPBAN:NAME:VALUE</c>. One row of
+/// <see cref="Table"/> a parameter, in display order: its name, how a value is read into
+/// <see cref="IpBanOptions"/> (the defaults are there) and how it is shown. ALERT-TO is ours.
 /// </summary>
 internal static class IpBanParameters
 {
-    public const string MaxFail = "MAX-FAIL";
-    public const string FindTime = "FIND-TIME";
-    public const string BanTime = "BAN-TIME";
-    public const string WhiteList = "WHITE-LIST";
-    public const string Action = "ACTION";
-    public const string AlertTo = "ALERT-TO";
-
     /// <summary>At most this many ALERT-TO recipients.</summary>
     public const int MaxAlertRecipients = 32;
 
-    public static IReadOnlyList<string> Names { get; } = [MaxFail, FindTime, BanTime, WhiteList, Action, AlertTo];
+    /// <summary>Reads <paramref name="text"/> into <paramref name="options"/>; null, or why the value is refused.</summary>
+    private delegate string? Setter(IpBanOptions options, string text, NamedIpLists lists, out IpBanOptions updated);
+
+    private sealed record Parameter(string Name, Setter Set, Func<IpBanOptions, string> Show);
+
+    private static readonly Parameter[] Table =
+    [
+        Whole("MAX-FAIL", 1, 1000, o => o.MaxFail, (o, v) => o with { MaxFail = v }),
+        Whole("FIND-TIME", 1, 525600, o => o.FindTimeMinutes, (o, v) => o with { FindTimeMinutes = v }),
+        Whole("BAN-TIME", 1, 5256000, o => o.BanTimeMinutes, (o, v) => o with { BanTimeMinutes = v }),
+        new("WHITE-LIST", SetWhiteList, o => o.WhiteListText),
+        new("ACTION", SetAction, o => ActionText(o.Action)),
+        new("ALERT-TO", SetAlertTo, o => string.Join(',', o.AlertTo)),
+    ];
+
+    public static IReadOnlyList<string> Names { get; } = Array.ConvertAll(Table, p => p.Name);
 
     /// <summary>Sets one parameter; WHITE-LIST may name only the built-in lists.</summary>
     public static bool TrySet(IpBanOptions options, string name, string value, out IpBanOptions updated, out string error) =>
@@ -36,80 +43,30 @@ internal static class IpBanParameters
     {
         updated = options;
         error = string.Empty;
-        string key = name.Trim().ToUpperInvariant();
         string text = value.Trim();
-        switch (key)
+        if (Find(name) is not { } parameter)
         {
-            case MaxFail:
-                return TryInt(key, text, 1, 1000, out int maxFail, out error)
-                    && Set(options with { MaxFail = maxFail }, out updated);
-            case FindTime:
-                return TryInt(key, text, 1, 525600, out int findTime, out error)
-                    && Set(options with { FindTimeMinutes = findTime }, out updated);
-            case BanTime:
-                return TryInt(key, text, 1, 5256000, out int banTime, out error)
-                    && Set(options with { BanTimeMinutes = banTime }, out updated);
-            case WhiteList:
-                if (!NetListSyntax.TryParse(text, lists, out IpAccessList list, out string? reason))
-                {
-                    error = $"{key}:{text} is invalid: {reason}";
-                    return false;
-                }
-
-                return Set(options with { WhiteList = list, WhiteListText = NetListSyntax.Normalize(text) }, out updated);
-            case Action:
-                if (!TryAction(text, out IpBanAction action))
-                {
-                    error = $"{key}:{text} is invalid: allowed BAN, MAIL or BOTH";
-                    return false;
-                }
-
-                return Set(options with { Action = action }, out updated);
-            case AlertTo:
-                if (!TryAlertTo(text, out IReadOnlyList<string> recipients, out string? why))
-                {
-                    error = $"{key}:{text} is invalid: {why}";
-                    return false;
-                }
-
-                return Set(options with { AlertTo = recipients }, out updated);
-            default:
-                error = $"{name.Trim()} is not an IPBAN parameter; allowed {string.Join(", ", Names)}";
-                return false;
+            error = $"{name.Trim()} is not an IPBAN parameter; allowed {string.Join(", ", Names)}";
+            return false;
         }
+
+        if (parameter.Set(options, text, lists, out IpBanOptions next) is { } why)
+        {
+            error = $"{parameter.Name}:{text} is invalid: {why}";
+            return false;
+        }
+
+        updated = next;
+        return true;
     }
 
     /// <summary>The parameters as <c>NAME:VALUE</c> lines, in display order.</summary>
     public static IReadOnlyList<string> Format(IpBanOptions options) =>
-    [
-        $"{MaxFail}:{options.MaxFail.ToString(CultureInfo.InvariantCulture)}",
-        $"{FindTime}:{options.FindTimeMinutes.ToString(CultureInfo.InvariantCulture)}",
-        $"{BanTime}:{options.BanTimeMinutes.ToString(CultureInfo.InvariantCulture)}",
-        $"{WhiteList}:{options.WhiteListText}",
-        $"{Action}:{ActionText(options.Action)}",
-        $"{AlertTo}:{string.Join(',', options.AlertTo)}",
-    ];
+        Array.ConvertAll(Table, p => Line(p, options));
 
     /// <summary>The <c>NAME:VALUE</c> line of one parameter as <see cref="Format"/> shows it.</summary>
-    public static string FormatOne(IpBanOptions options, string name)
-    {
-        string prefix = name.Trim().ToUpperInvariant() + ":";
-        return Format(options).First(l => l.StartsWith(prefix, StringComparison.Ordinal));
-    }
-
-    private static bool TryInt(string key, string text, int min, int max, out int value, out string error)
-    {
-        value = 0;
-        error = string.Empty;
-        if (ParameterValues.TryParseInteger(text, out long parsed) && parsed >= min && parsed <= max)
-        {
-            value = (int)parsed;
-            return true;
-        }
-
-        error = $"{key}:{text} is invalid: allowed {min.ToString(CultureInfo.InvariantCulture)}..{max.ToString(CultureInfo.InvariantCulture)}";
-        return false;
-    }
+    public static string FormatOne(IpBanOptions options, string name) =>
+        Line(Find(name) ?? throw new KeyNotFoundException(name), options);
 
     public static string ActionText(IpBanAction action) => action switch
     {
@@ -118,16 +75,53 @@ internal static class IpBanParameters
         _ => "BOTH",
     };
 
-    private static bool TryAction(string text, out IpBanAction action)
+    private static string Line(Parameter parameter, IpBanOptions options) => $"{parameter.Name}:{parameter.Show(options)}";
+
+    private static Parameter? Find(string name)
     {
-        action = text.ToUpperInvariant() switch
+        string key = name.Trim();
+        return Array.Find(Table, p => p.Name.Equals(key, StringComparison.OrdinalIgnoreCase));
+    }
+
+    /// <summary>A whole number within <paramref name="min"/>..<paramref name="max"/> (MAX-FAIL, and the times in minutes).</summary>
+    private static Parameter Whole(
+        string name, int min, int max, Func<IpBanOptions, int> get, Func<IpBanOptions, int, IpBanOptions> with)
+    {
+        return new(name, SetWhole, o => get(o).ToString(CultureInfo.InvariantCulture));
+
+        string? SetWhole(IpBanOptions options, string text, NamedIpLists lists, out IpBanOptions updated)
+        {
+            bool ok = ParameterValues.TryParseInteger(text, out long parsed) && parsed >= min && parsed <= max;
+            updated = ok ? with(options, (int)parsed) : options;
+            return ok ? null : $"allowed {min.ToString(CultureInfo.InvariantCulture)}..{max.ToString(CultureInfo.InvariantCulture)}";
+        }
+    }
+
+    private static string? SetWhiteList(IpBanOptions options, string text, NamedIpLists lists, out IpBanOptions updated)
+    {
+        bool ok = NetListSyntax.TryParse(text, lists, out IpAccessList list, out string? reason);
+        updated = ok ? options with { WhiteList = list, WhiteListText = NetListSyntax.Normalize(text) } : options;
+        return reason;
+    }
+
+    private static string? SetAction(IpBanOptions options, string text, NamedIpLists lists, out IpBanOptions updated)
+    {
+        IpBanAction action = text.ToUpperInvariant() switch
         {
             "BAN" => IpBanAction.Ban,
             "MAIL" => IpBanAction.Mail,
             "BOTH" => IpBanAction.Both,
             _ => 0,
         };
-        return action != 0;
+        updated = action != 0 ? options with { Action = action } : options;
+        return action != 0 ? null : "allowed BAN, MAIL or BOTH";
+    }
+
+    private static string? SetAlertTo(IpBanOptions options, string text, NamedIpLists lists, out IpBanOptions updated)
+    {
+        bool ok = TryAlertTo(text, out IReadOnlyList<string> recipients, out string? why);
+        updated = ok ? options with { AlertTo = recipients } : options;
+        return why;
     }
 
     /// <summary>
@@ -168,12 +162,6 @@ internal static class IpBanParameters
         }
 
         recipients = list;
-        return true;
-    }
-
-    private static bool Set(IpBanOptions value, out IpBanOptions updated)
-    {
-        updated = value;
         return true;
     }
 }

@@ -10,11 +10,6 @@ internal static class ParameterTable
 {
     public const string DefaultWorkDir = "abilisfast-data";
 
-    private const string YesNoAllowed = "YES or NO";
-    private const string AddressAllowed = "an IP address or #";
-    private const string NameAllowed = "1..255 letters, digits, '.', '-' or '_'";
-    private const string FreeTextAllowed = "any text without control characters (quote it if it holds spaces)";
-
     public static ParameterDefinition[] All { get; } =
     [
         YesNo(P.Act, "YES", true, "resource active; NO accepts no TCP calls and makes none"),
@@ -49,11 +44,10 @@ internal static class ParameterTable
             "relay server (smarthost) for non-local domains; empty = deliver by MX"),
         Port(P.ServerTcpPort, 25, true, "TCP port of the relay server"),
         YesNo(P.ServerAuth, "NO", true, "authenticate to the relay server"),
-        new(P.ServerUser, ParameterKind.FreeText, string.Empty, FreeTextAllowed, true, "user name for the relay server"),
-        new(P.ServerPwd, ParameterKind.Password, string.Empty, FreeTextAllowed, true, "password for the relay server (shown masked)"),
+        FreeText(P.ServerUser, ParameterKind.FreeText, "user name for the relay server"),
+        FreeText(P.ServerPwd, ParameterKind.Password, "password for the relay server (shown masked)"),
         Enum(P.ServerSecurity, "NONE", ["NONE", "STARTTLS", "TLS"], "TLS toward the relay server"),
-        new(P.AdminAddr, ParameterKind.Address, "127.0.0.1", AddressAllowed, false,
-            "address of the telnet-style admin port; # = no admin port"),
+        Address(P.AdminAddr, "127.0.0.1", false, "address of the telnet-style admin port; # = no admin port"),
         Port(P.AdminPort, 2323, false, "TCP port of the admin port"),
         new(P.Dns, ParameterKind.Endpoint, string.Empty, "empty, a.b.c.d[:port] or [IPv6]:port", true,
             "resolver for MX and host look-ups; empty = system resolver"),
@@ -151,7 +145,7 @@ internal static class ParameterTable
     }
 
     private static ParameterDefinition YesNo(string name, string value, bool live, string meaning) =>
-        new(name, ParameterKind.YesNo, value, YesNoAllowed, live, meaning);
+        new(name, ParameterKind.YesNo, value, "YES or NO", live, meaning);
 
     private static ParameterDefinition Int(string name, long value, long min, long max, bool live, string meaning) =>
         new(name, ParameterKind.Int, value.ToString(System.Globalization.CultureInfo.InvariantCulture), $"{min}..{max}",
@@ -162,10 +156,14 @@ internal static class ParameterTable
             live, meaning, 1, 65535);
 
     private static ParameterDefinition Address(string name, string value, bool live, string meaning) =>
-        new(name, ParameterKind.Address, value, AddressAllowed, live, meaning);
+        new(name, ParameterKind.Address, value, "an IP address or #", live, meaning);
 
     private static ParameterDefinition Text(string name, string value, bool live, string meaning) =>
-        new(name, ParameterKind.Text, value, NameAllowed, live, meaning);
+        new(name, ParameterKind.Text, value, "1..255 letters, digits, '.', '-' or '_'", live, meaning);
+
+    /// <summary>SERVER-USER and SERVER-PWD: any text, empty by default.</summary>
+    private static ParameterDefinition FreeText(string name, ParameterKind kind, string meaning) =>
+        new(name, kind, string.Empty, "any text without control characters (quote it if it holds spaces)", true, meaning);
 
     private static ParameterDefinition NetList(string name, string meaning) =>
         new(name, ParameterKind.NetList, "#", NetListSyntax.Allowed, true, meaning);

@@ -126,32 +126,7 @@ internal static class ParameterValues
         text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
 
     /// <summary>A DKIM selector (RFC 6376 3.1): dot-separated labels of letters, digits and '-', 1..63 characters each.</summary>
-    public static bool IsSelector(ReadOnlySpan<char> text)
-    {
-        if (text.IsEmpty || text.Length > 253)
-        {
-            return false;
-        }
-
-        foreach (Range range in text.Split('.'))
-        {
-            ReadOnlySpan<char> label = text[range];
-            if (label.IsEmpty || label.Length > 63 || label[0] == '-' || label[^1] == '-')
-            {
-                return false;
-            }
-
-            foreach (char c in label)
-            {
-                if (!char.IsAsciiLetterOrDigit(c) && c != '-')
-                {
-                    return false;
-                }
-            }
-        }
-
-        return true;
-    }
+    public static bool IsSelector(ReadOnlySpan<char> text) => IsLdhName(text, out _);
 
     private static bool TryNormalizeSelectors(string text, out string normalized)
     {
@@ -239,14 +214,21 @@ internal static class ParameterValues
     /// A DNS name of letter-digit-hyphen labels (1..63 characters, no leading or trailing hyphen),
     /// at most 253 characters, without a trailing dot. Not all digits (that would be an address).
     /// </summary>
-    public static bool IsDomainName(ReadOnlySpan<char> text)
+    public static bool IsDomainName(ReadOnlySpan<char> text) => IsLdhName(text, out bool hasLetter) && hasLetter;
+
+    /// <summary>
+    /// Dot-separated letter-digit-hyphen labels, 1..63 characters each without a leading or trailing
+    /// hyphen, at most 253 characters in all (RFC 1035 2.3.1, RFC 1123 2.1); <paramref name="hasLetter"/>:
+    /// a letter or hyphen stands somewhere, so the name is not all digits.
+    /// </summary>
+    private static bool IsLdhName(ReadOnlySpan<char> text, out bool hasLetter)
     {
+        hasLetter = false;
         if (text.IsEmpty || text.Length > 253)
         {
             return false;
         }
 
-        bool sawLetter = false;
         foreach (Range range in text.Split('.'))
         {
             ReadOnlySpan<char> label = text[range];
@@ -259,7 +241,7 @@ internal static class ParameterValues
             {
                 if (char.IsAsciiLetter(c) || c == '-')
                 {
-                    sawLetter = true;
+                    hasLetter = true;
                 }
                 else if (!char.IsAsciiDigit(c))
                 {
@@ -268,7 +250,7 @@ internal static class ParameterValues
             }
         }
 
-        return sawLetter;
+        return true;
     }
 
     /// <summary>A strict IP address: dotted-quad IPv4, or IPv6 (no zone, no brackets).</summary>

@@ -65,85 +65,74 @@ internal sealed class SmtpClientOptions
     public Action<string>? Trace { get; init; }
 }
 
-/// <summary>What the server offered in its EHLO reply.</summary>
+/// <summary>What the server offered in its EHLO reply (set by <see cref="Parse"/> only).</summary>
 internal sealed class OutboundCapabilities
 {
     /// <summary>True when EHLO was accepted (false: the session fell back to HELO and offers nothing).</summary>
-    public bool Extended { get; init; }
+    public bool Extended { get; private set; }
 
-    public bool Pipelining { get; init; }
+    public bool Pipelining { get; private set; }
 
-    public bool EightBitMime { get; init; }
+    public bool EightBitMime { get; private set; }
 
-    public bool SmtpUtf8 { get; init; }
+    public bool SmtpUtf8 { get; private set; }
 
-    public bool Dsn { get; init; }
+    public bool Dsn { get; private set; }
 
     /// <summary>True when SIZE was offered, with or without a limit.</summary>
-    public bool Size { get; init; }
+    public bool Size { get; private set; }
 
     /// <summary>The SIZE limit the server announced; 0 = none.</summary>
-    public long MaxSize { get; init; }
+    public long MaxSize { get; private set; }
 
-    public bool StartTls { get; init; }
+    public bool StartTls { get; private set; }
 
     /// <summary>The SASL mechanisms of the AUTH keyword (upper case), empty when AUTH was not offered.</summary>
-    public IReadOnlyList<string> AuthMechanisms { get; init; } = [];
+    public IReadOnlyList<string> AuthMechanisms => _mechanisms;
+
+    private readonly List<string> _mechanisms = [];
 
     public static readonly OutboundCapabilities None = new();
 
     /// <summary>Reads the keyword lines of an EHLO reply (the first line is the greeting text).</summary>
     public static OutboundCapabilities Parse(IReadOnlyList<string> lines)
     {
-        bool pipelining = false, eightBit = false, utf8 = false, dsn = false, size = false, startTls = false;
-        long maxSize = 0;
-        var mechanisms = new List<string>();
+        var caps = new OutboundCapabilities { Extended = true };
         for (int i = 1; i < lines.Count; i++)
         {
             (string keyword, string argument) = SplitLine(lines[i]);
             switch (keyword.ToUpperInvariant())
             {
                 case "PIPELINING":
-                    pipelining = true;
+                    caps.Pipelining = true;
                     break;
                 case "8BITMIME":
-                    eightBit = true;
+                    caps.EightBitMime = true;
                     break;
                 case "SMTPUTF8":
-                    utf8 = true;
+                    caps.SmtpUtf8 = true;
                     break;
                 case "DSN":
-                    dsn = true;
+                    caps.Dsn = true;
                     break;
                 case "STARTTLS":
-                    startTls = true;
+                    caps.StartTls = true;
                     break;
                 case "AUTH":
-                    mechanisms.AddRange(argument.ToUpperInvariant().Split(' ', StringSplitOptions.RemoveEmptyEntries).Except(mechanisms));
+                    caps._mechanisms.AddRange(argument.ToUpperInvariant().Split(' ', StringSplitOptions.RemoveEmptyEntries).Except(caps._mechanisms));
                     break;
                 case "SIZE":
-                    size = true;
+                    caps.Size = true;
                     if (argument.Length > 0 && long.TryParse(argument, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out long limit))
                     {
-                        maxSize = limit;
+                        caps.MaxSize = limit;
                     }
 
                     break;
             }
         }
 
-        return new OutboundCapabilities
-        {
-            Extended = true,
-            Pipelining = pipelining,
-            EightBitMime = eightBit,
-            SmtpUtf8 = utf8,
-            Dsn = dsn,
-            Size = size,
-            MaxSize = maxSize,
-            StartTls = startTls,
-            AuthMechanisms = mechanisms,
-        };
+        return caps;
     }
 
     /// <summary>One EHLO line (its code and separator removed): the keyword and its argument.</summary>

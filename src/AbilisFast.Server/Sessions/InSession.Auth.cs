@@ -105,7 +105,7 @@ internal sealed partial class InSession
             return Error(_context.Settings.TlsRequired || _submission ? SmtpReplies.TlsRequired : SmtpReplies.AuthEncryptionRequired);
         }
 
-        return _esmtp ? null : Error(SmtpReplies.AuthNeedsEhlo);
+        return _helo.Extended ? null : Error(SmtpReplies.AuthNeedsEhlo);
     }
 
     /// <summary>

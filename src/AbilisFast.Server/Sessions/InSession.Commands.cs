@@ -154,9 +154,7 @@ internal sealed partial class InSession
         }
 
         ResetTransaction();
-        _helo.Set(argument);
-        _heloLength = argument.Length;
-        _esmtp = extended;
+        _helo.Set(argument, extended);
         SetState(SmtpState.WaitMail);
         Reply(extended ? _context.EhloReplyFor(StartTlsOffered, AuthOffered) : _context.HeloReply);
         return Step.Continue;
@@ -261,7 +259,7 @@ internal sealed partial class InSession
         _declaredSize = parameters.Size;
         EnvelopeFlags flags = (parameters.SmtpUtf8 ? EnvelopeFlags.SmtpUtf8 : 0) | (parameters.EightBitMime ? EnvelopeFlags.EightBitMime : 0)
             | (Transport.IsSecure ? EnvelopeFlags.Tls : 0);
-        _envelope.Begin(flags, _context.Time.GetUtcNow(), _remote, _helo.AsSpan(0, _heloLength), sender, parameters.Size,
+        _envelope.Begin(flags, _context.Time.GetUtcNow(), _remote, _helo.Span, sender, parameters.Size,
             parameters.Return, parameters.EnvelopeId);
         if (parameters.HasAuth)
         {

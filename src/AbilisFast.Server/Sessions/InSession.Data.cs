@@ -326,7 +326,7 @@ internal sealed partial class InSession
         EndTransfer();
         if (State != SmtpState.Ready)
         {
-            SetState(_heloLength > 0 ? SmtpState.WaitMail : SmtpState.WaitHelo);
+            SetState(!_helo.IsEmpty ? SmtpState.WaitMail : SmtpState.WaitHelo);
         }
     }
 }

@@ -27,6 +27,13 @@ internal sealed partial class InSession
 
     private int _timeoutReason;
 
+    /// <summary>For a session going back to its pool: no transfer running, no timeout recorded.</summary>
+    private void ResetDeadlines()
+    {
+        _timeoutReason = 0;
+        _transferStart = 0;
+    }
+
     private void StartTransfer()
     {
         if (Volatile.Read(ref _transferStart) != 0)

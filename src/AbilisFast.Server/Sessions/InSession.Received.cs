@@ -66,7 +66,7 @@ internal sealed partial class InSession
     /// </summary>
     private ReadOnlySpan<byte> TraceHelo()
     {
-        ReadOnlySpan<byte> helo = _helo.AsSpan(0, _heloLength);
+        ReadOnlySpan<byte> helo = _helo.Span;
         if (_smtpUtf8 || System.Text.Ascii.IsValid(helo))
         {
             return helo;
@@ -94,10 +94,10 @@ internal sealed partial class InSession
         // HELO (<= 255 octets), host name and the fixed text fit in two command lines' worth.
         Span<byte> header = stackalloc byte[LineReaderMax * 2 + 256];
         // RFC 3848 / RFC 6531: S under TLS, A once authenticated (ESMTPSA, UTF8SMTPSA, ...).
-        ReadOnlySpan<byte> protocol = !_esmtp ? "SMTP"u8 : _smtpUtf8 ? "UTF8SMTP"u8 : "ESMTP"u8;
+        ReadOnlySpan<byte> protocol = !_helo.Extended ? "SMTP"u8 : _smtpUtf8 ? "UTF8SMTP"u8 : "ESMTP"u8;
         int n = 0;
         Put(header, ref n, "Received: from "u8);
-        Put(header, ref n, _heloLength == 0 ? "unknown"u8 : TraceHelo());
+        Put(header, ref n, _helo.IsEmpty ? "unknown"u8 : TraceHelo());
         Put(header, ref n, " (["u8);
         // RFC 5321 4.1.3: an IPv6 address literal carries the IPv6: tag ([IPv6:2001:db8::1]).
         PeerAddress.TryFormatLiteral(_remote, header[n..], out int written);
@@ -117,12 +117,12 @@ internal sealed partial class InSession
         Put(header, ref n, _context.HeloHostUtf8);
         Put(header, ref n, " (AbilisFast) with "u8);
         Put(header, ref n, protocol);
-        if (_esmtp && Transport.IsSecure)
+        if (_helo.Extended && Transport.IsSecure)
         {
             Put(header, ref n, "S"u8);
         }
 
-        if (_esmtp && _authenticated)
+        if (_helo.Extended && _authenticated)
         {
             Put(header, ref n, "A"u8);
         }

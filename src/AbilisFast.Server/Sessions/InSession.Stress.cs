@@ -43,7 +43,7 @@ internal sealed partial class InSession
     private bool IsUseful(SmtpVerb verb) => verb switch
     {
         SmtpVerb.Mail or SmtpVerb.Rcpt or SmtpVerb.Data or SmtpVerb.Bdat or SmtpVerb.Auth or SmtpVerb.StartTls or SmtpVerb.Quit => true,
-        SmtpVerb.Helo or SmtpVerb.Ehlo => _heloLength == 0,
+        SmtpVerb.Helo or SmtpVerb.Ehlo => _helo.IsEmpty,
         _ => false,
     };
 
@@ -109,6 +109,14 @@ internal sealed partial class InSession
     }
 
     private long _shedIdleSince;
+
+    /// <summary>For a session going back to its pool: no junk counted, no request to give up the channel.</summary>
+    private void ResetStress()
+    {
+        _junk = 0;
+        _shed = 0;
+        _shedIdleSince = 0;
+    }
 
     /// <summary>
     /// On a cancelled read: null when the listener did not ask for the channel, true when it did and

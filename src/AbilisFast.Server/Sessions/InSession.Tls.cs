@@ -81,8 +81,7 @@ internal sealed partial class InSession
         _output = transport.Output;
         ResetTransaction();
         ResetAuth();
-        _heloLength = 0;
-        _esmtp = false;
+        _helo.Forget();
         SetState(SmtpState.WaitHelo);
         LogSession("TLS established");
         return true;

@@ -45,8 +45,6 @@ internal sealed partial class InSession : IResettable
     private bool _closing;
     private bool _relayAllowed;
     private int _errors;
-    private int _heloLength;
-    private bool _esmtp;
     private long _lastActivity;
     private int _shutdown;
     private int _handshaking;
@@ -522,16 +520,11 @@ internal sealed partial class InSession : IResettable
         _submission = false;
         _headerScan.Reset();
         _errors = 0;
-        _heloLength = 0;
         _helo.Release();
-        _esmtp = false;
-        _timeoutReason = 0;
-        _transferStart = 0;
         _shutdown = 0;
         _handshaking = 0;
-        _junk = 0;
-        _shed = 0;
-        _shedIdleSince = 0;
+        ResetDeadlines();
+        ResetStress();
         ResetAuth();
         State = SmtpState.Ready;
         ResetTransaction();

@@ -21,4 +21,29 @@ internal static class Allocations
 
         return least;
     }
+
+    /// <summary>
+    /// The bytes <paramref name="iterations"/> calls of <paramref name="step"/> allocate once warm:
+    /// <paramref name="warmUp"/> calls first (tiering, first-use caches), then the least of
+    /// <paramref name="rounds"/> rounds (<see cref="LeastOf"/>). <paramref name="total"/> is the sum
+    /// of what every call returned, warm-up included, so that a test can check the work was done.
+    /// </summary>
+    public static long InSteadyState(int iterations, Func<int> step, out long total, int warmUp = 100, int rounds = 3)
+    {
+        long sum = 0;
+        for (int i = 0; i < warmUp; i++)
+        {
+            sum += step();
+        }
+
+        long least = LeastOf(rounds, () =>
+        {
+            for (int i = 0; i < iterations; i++)
+            {
+                sum += step();
+            }
+        });
+        total = sum;
+        return least;
+    }
 }

@@ -14,19 +14,7 @@ public sealed class AllocationTests
         IPAddress mapped = IPAddress.Parse("::ffff:172.17.0.1");
         IpAccessList list = NamedIpLists.BuiltInPrivate;
 
-        int hits = 0;
-        for (int i = 0; i < 100; i++)
-        {
-            hits += Run(v4, v6, a4, a6, mapped, list);
-        }
-
-        long allocated = Allocations.LeastOf(3, () =>
-        {
-            for (int i = 0; i < Iterations; i++)
-            {
-                hits += Run(v4, v6, a4, a6, mapped, list);
-            }
-        });
+        long allocated = Allocations.InSteadyState(Iterations, () => Run(v4, v6, a4, a6, mapped, list), out long hits);
         Assert.Equal(0, allocated);
         Assert.Equal(((3 * Iterations) + 100) * 5, hits);
 
@@ -42,19 +30,7 @@ public sealed class AllocationTests
         byte[] hit = Encoding.ASCII.GetBytes("MAIL.Example.ORG.");
         byte[] miss = Encoding.ASCII.GetBytes("evil-example.com");
 
-        int hits = 0;
-        for (int i = 0; i < 100; i++)
-        {
-            hits += Run(settings, hit, miss);
-        }
-
-        long allocated = Allocations.LeastOf(3, () =>
-        {
-            for (int i = 0; i < Iterations; i++)
-            {
-                hits += Run(settings, hit, miss);
-            }
-        });
+        long allocated = Allocations.InSteadyState(Iterations, () => Run(settings, hit, miss), out long hits);
         Assert.Equal(0, allocated);
         Assert.Equal((3 * Iterations) + 100, hits);
 

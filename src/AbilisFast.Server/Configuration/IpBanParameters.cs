@@ -17,7 +17,7 @@ internal static class IpBanParameters
     private delegate string? Setter(IpBanOptions options, string text, NamedIpLists lists, out IpBanOptions updated);
 
     // A class, not a record: a record's equality, hashing and printing members are code the AOT
-    // binary would carry for nothing (8,208 bytes of it for this table).
+    // binary would carry for nothing (see docs/performance.md, The binary's bytes).
     private sealed class Parameter(string name, Setter set, Func<IpBanOptions, string> show)
     {
         public string Name { get; } = name;

@@ -17,7 +17,16 @@ internal sealed partial class DeliveryEngine
     private readonly ConcurrentDictionary<IPEndPoint, HostTrouble> _troubledHosts = new();
 
     /// <summary>Why and until when a host is not tried.</summary>
-    private sealed record HostTrouble(DateTimeOffset Since, DateTimeOffset Until, SmtpClientException Error);
+    // A class, not a record: TroubleOf removes an expired entry only if it is still the same object
+    // (reference equality), and nothing prints it (see docs/performance.md, The binary's bytes).
+    private sealed class HostTrouble(DateTimeOffset since, DateTimeOffset until, SmtpClientException error)
+    {
+        public DateTimeOffset Since { get; } = since;
+
+        public DateTimeOffset Until { get; } = until;
+
+        public SmtpClientException Error { get; } = error;
+    }
 
     /// <summary>
     /// Whether a failure says the host cannot hold a session now (rather than refusing this one

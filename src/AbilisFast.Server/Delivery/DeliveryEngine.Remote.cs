@@ -360,7 +360,15 @@ internal sealed partial class DeliveryEngine
         }
     }
 
-    private sealed record TrustAnchorFile(string Path, DateTime Written, X509Certificate2Collection Anchors);
+    // A class, not a record: nothing compares or prints it (see docs/performance.md, The binary's bytes).
+    private sealed class TrustAnchorFile(string path, DateTime written, X509Certificate2Collection anchors)
+    {
+        public string Path { get; } = path;
+
+        public DateTime Written { get; } = written;
+
+        public X509Certificate2Collection Anchors { get; } = anchors;
+    }
 
     /// <summary>Puts <paramref name="status"/> in front of a detail that does not start with an enhanced status code.</summary>
     private static string WithStatus(string detail, string status) =>

@@ -187,5 +187,15 @@ internal sealed class LocalRecipients
         a.Entries.Count == b.Entries.Count && a.Entries.Zip(b.Entries).All(p =>
             p.First.Name == p.Second.Name && p.First.Line == p.Second.Line && p.First.Targets.SequenceEqual(p.Second.Targets));
 
-    private sealed record Built(RecipientTable Table, SmtpSettings Settings, int Users, int Aliases);
+    // A class, not a record: nothing compares or prints it (see docs/performance.md, The binary's bytes).
+    private sealed class Built(RecipientTable table, SmtpSettings settings, int users, int aliases)
+    {
+        public RecipientTable Table { get; } = table;
+
+        public SmtpSettings Settings { get; } = settings;
+
+        public int Users { get; } = users;
+
+        public int Aliases { get; } = aliases;
+    }
 }

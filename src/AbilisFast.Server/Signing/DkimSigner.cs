@@ -359,5 +359,13 @@ internal sealed class DkimSigner
         }
     }
 
-    private sealed record KeySet(string[] Paths, DateTime[] Written, DkimKey[] Keys);
+    // A class, not a record: nothing compares or prints it (see docs/performance.md, The binary's bytes).
+    private sealed class KeySet(string[] paths, DateTime[] written, DkimKey[] keys)
+    {
+        public string[] Paths { get; } = paths;
+
+        public DateTime[] Written { get; } = written;
+
+        public DkimKey[] Keys { get; } = keys;
+    }
 }

@@ -73,7 +73,15 @@ internal sealed class SocketTransport : ISessionTransport
         return options;
     }
 
-    private sealed record TlsPipeOptions(MemoryPool<byte> Pool, StreamPipeReaderOptions Reader, StreamPipeWriterOptions Writer);
+    // A class, not a record: nothing compares or prints it (see docs/performance.md, The binary's bytes).
+    private sealed class TlsPipeOptions(MemoryPool<byte> pool, StreamPipeReaderOptions reader, StreamPipeWriterOptions writer)
+    {
+        public MemoryPool<byte> Pool { get; } = pool;
+
+        public StreamPipeReaderOptions Reader { get; } = reader;
+
+        public StreamPipeWriterOptions Writer { get; } = writer;
+    }
 
     public PipeReader Input { get; private set; }
     public PipeWriter Output { get; private set; }

@@ -32,6 +32,8 @@ if [ -z "$bin" ]; then
 fi
 smoke_check_elf arm64
 size=$(stat -c %s "$bin")
+# qemu-user emulates its "max" CPU, which has the CRC extension (HWCAP_CRC32).
+smoke_check_crc "CPU instruction"
 
 smoke_ports
 cd "$work/run"

@@ -61,6 +61,15 @@ smoke_check_elf() {
     [ "$machine" = "$want" ] || smoke_fail "$bin is not a $1 executable (e_machine $machine)"
 }
 
+# Checks the spool's CRC-32C method that `$bin --version` reports: $1 is "CPU instruction" (the C
+# function linked into the binary, src/AbilisFast/Native/crc32c.c) or "tables (no CRC instruction)".
+smoke_check_crc() {
+    local line
+    line=$("${runner[@]}" "$bin" --version | grep '^spool CRC-32C: ') || smoke_fail "--version prints no 'spool CRC-32C:' line"
+    echo "$smoke_name: $line"
+    [ "$line" = "spool CRC-32C: $1" ] || smoke_fail "expected 'spool CRC-32C: $1'"
+}
+
 smoke_free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }

@@ -2,8 +2,8 @@
 # Runs every test (unit, loopback, end-to-end) and installs what the end-to-end tests need when it
 # is missing: the real peers they talk to (swaks, python3, Postfix's smtp-source/smtp-sink, dnsmasq,
 # systemd-analyze, the mail readers of the delivered Maildirs: Dovecot's imapd and s-nail, curl,
-# promtool, dkimverify). On Debian or Ubuntu it uses apt-get, as root or through sudo. Extra
-# arguments go to `dotnet test` (for example --filter).
+# promtool, dkimverify, a C compiler for the C file of the AOT build). On Debian or Ubuntu it uses
+# apt-get, as root or through sudo. Extra arguments go to `dotnet test` (for example --filter).
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 
@@ -21,6 +21,8 @@ command -v s-nail >/dev/null 2>&1 || need+=(s-nail)
 # msmtp: the submission tests (a device client with a config file).
 command -v msmtp >/dev/null 2>&1 || need+=(msmtp)
 command -v curl >/dev/null 2>&1 || need+=(curl)
+# A C compiler: the CRC-32C function linked into the AOT build is compiled and checked by a test.
+command -v cc >/dev/null 2>&1 || need+=(gcc)
 # telnet (netkit): the console tests log in with a real telnet client.
 command -v telnet >/dev/null 2>&1 || need+=(telnet)
 # The DKIM tests verify with dkimpy (dkimverify); its Ed25519 needs PyNaCl.

@@ -1,16 +1,20 @@
 using System.Buffers.Binary;
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics.Arm;
 using System.Runtime.Intrinsics.X86;
 
 namespace AbilisFast.Server.Spool;
 
 /// <summary>
-/// CRC-32C (Castagnoli) over spans: 8 bytes per step with the CPU's CRC32 instruction where the
-/// build may use it (<see cref="BitOperations.Crc32C(uint, ulong)"/>), else slicing-by-8 tables.
-/// The Native AOT build targets the x64 baseline, which has no CRC32 instruction: there
-/// <see cref="BitOperations"/> falls back to one table lookup per byte, which cost more than half
-/// of the server's CPU time on 10 MB messages; slicing-by-8 does a step in 8 independent lookups.
+/// CRC-32C (Castagnoli) over spans, by the first of: the CPU's CRC32 instruction through .NET's
+/// intrinsics (<see cref="BitOperations.Crc32C(uint, ulong)"/>, 8 bytes per step) where the compiler
+/// lets managed code use it (a JIT run); the same instruction through a small C function
+/// (<see cref="Crc32CNative"/>) in the Native AOT executable, whose size-optimised build allows
+/// managed code no instruction set beyond the baseline; slicing-by-8 tables on a CPU without the
+/// instruction (x86-64 before SSE4.2, arm64 without the CRC extension). The tables cost 37 % of
+/// the server's CPU on 10 MB messages (docs/performance.md); one table lookup per byte, which is
+/// what <see cref="BitOperations"/> falls back to, cost more than half.
 /// </summary>
 internal static class Crc32C
 {
@@ -22,11 +26,23 @@ internal static class Crc32C
     /// <summary>Eight 256-entry tables: [k * 256 + b] is the CRC of byte b followed by k zero bytes.</summary>
     private static readonly uint[] s_tables = BuildTables();
 
+    /// <summary>Shorter spans go to the tables: a call into C costs about as much as 64 bytes of them.</summary>
+    private const int NativeMinimum = 64;
+
+    /// <summary>The AOT executable (where the C function is linked in) on a CPU with the instruction.</summary>
+    private static readonly bool s_native = !HasInstruction && !RuntimeFeature.IsDynamicCodeSupported && Crc32CNative.TryEnable();
+
     private static bool HasInstruction => Sse42.X64.IsSupported || Crc32.Arm64.IsSupported;
+
+    /// <summary>How this process computes CRC-32C, for <c>--version</c>.</summary>
+    public static string Method =>
+        HasInstruction ? "CPU instruction (.NET intrinsics)" : s_native ? "CPU instruction" : "tables (no CRC instruction)";
 
     /// <summary>Continues a running (non-finalised) CRC state with <paramref name="data"/>.</summary>
     public static uint Update(uint state, ReadOnlySpan<byte> data) =>
-        HasInstruction ? UpdateWithInstruction(state, data) : UpdateWithTables(state, data);
+        HasInstruction ? UpdateWithInstruction(state, data)
+        : s_native && data.Length >= NativeMinimum ? Crc32CNative.Update(state, data)
+        : UpdateWithTables(state, data);
 
     public static uint Compute(ReadOnlySpan<byte> data) => ~Update(Initial, data);
 

@@ -1,0 +1,68 @@
+using System.Reflection;
+using System.Runtime.InteropServices;
+using AbilisFast.Server.Spool;
+
+namespace AbilisFast.Server.Tests.Spool;
+
+/// <summary>
+/// The C function the AOT executable links in for CRC-32C (src/AbilisFast/Native/crc32c.c),
+/// compiled here by the machine's C compiler into a shared library that stands in for the
+/// executable's own symbols, and called through the same declarations (<see cref="Crc32CNative"/>):
+/// it must agree with the tables on every length and alignment, and use the instruction exactly
+/// when the CPU has it.
+/// </summary>
+public sealed class Crc32CNativeTests
+{
+    private static readonly Lazy<string> s_library = new(Build);
+
+    private static string Build()
+    {
+        string dir = Directory.CreateTempSubdirectory("abilisfast-crc.").FullName;
+        string library = Path.Combine(dir, "libabilisfast_native.so");
+        string source = Path.Combine(ServerProcess.RepositoryRoot(), "src", "AbilisFast", "Native", "crc32c.c");
+        string[] arch = RuntimeInformation.ProcessArchitecture == Architecture.Arm64 ? ["-march=armv8-a+crc"] : [];
+        (int exit, string output) = Tool.RunAsync("cc", ["-O2", "-fPIC", "-shared", "-Wall", "-Wextra", "-Werror", .. arch, source, "-o", library]).GetAwaiter().GetResult();
+        Assert.True(exit == 0, "cc crc32c.c: " + output);
+
+        NativeLibrary.SetDllImportResolver(typeof(Crc32C).Assembly, (name, _, _) =>
+            name == Crc32CNative.Library ? NativeLibrary.Load(library) : IntPtr.Zero);
+        return library;
+    }
+
+    private static bool CpuHasInstruction()
+    {
+        string cpu = File.ReadAllText("/proc/cpuinfo");
+        return RuntimeInformation.ProcessArchitecture == Architecture.Arm64
+            ? cpu.Split('\n').Any(l => l.StartsWith("Features", StringComparison.Ordinal) && l.Split(' ').Contains("crc32"))
+            : cpu.Split('\n').Any(l => l.StartsWith("flags", StringComparison.Ordinal) && l.Split(' ').Contains("sse4_2"));
+    }
+
+    [Fact]
+    public void IsUsedExactlyWhenTheCpuHasTheInstructionAndAgreesWithTheTables()
+    {
+        Assert.True(File.Exists(s_library.Value));
+        bool cpu = CpuHasInstruction();
+        Assert.Equal(cpu, Crc32CNative.TryEnable());
+        if (!cpu)
+        {
+            // The instruction would fault here; the server uses the tables (the check above).
+            return;
+        }
+
+        Assert.Equal(0xE306_9283u, ~Crc32CNative.Update(Crc32C.Initial, "123456789"u8));
+        var random = new Random(3464);
+        byte[] data = new byte[(1 << 20) + 64];
+        random.NextBytes(data);
+        for (int offset = 0; offset < 8; offset++)
+        {
+            for (int length = 0; length <= 300; length++)
+            {
+                uint state = (uint)random.Next();
+                ReadOnlySpan<byte> part = data.AsSpan(offset, length);
+                Assert.Equal(Crc32C.UpdateWithTables(state, part), Crc32CNative.Update(state, part));
+            }
+        }
+
+        Assert.Equal(Crc32C.UpdateWithTables(Crc32C.Initial, data.AsSpan(3)), Crc32CNative.Update(Crc32C.Initial, data.AsSpan(3)));
+    }
+}

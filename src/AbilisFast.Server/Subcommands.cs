@@ -1,5 +1,6 @@
 using AbilisFast.Server.Admin;
 using AbilisFast.Server.Signing;
+using AbilisFast.Server.Spool;
 using AbilisFast.Server.Submission;
 
 namespace AbilisFast.Server;
@@ -24,6 +25,10 @@ internal static class Subcommands
     /// <summary>The text of <c>abilisfast --help</c>.</summary>
     public static string Help() => HelpText.Build(All);
 
+    /// <summary>What <c>--version</c> prints: <paramref name="version"/>, and how this process computes the spool's CRC-32C.</summary>
+    public static string VersionText(string version) =>
+        $"{version}{Environment.NewLine}spool CRC-32C: {Crc32C.Method}{Environment.NewLine}";
+
     /// <summary>
     /// Runs what <paramref name="commandLine"/> asks for when it is not the server; its exit code, or
     /// null when the server is to run. <paramref name="version"/> is what <c>--version</c> prints.
@@ -33,7 +38,7 @@ internal static class Subcommands
     {
         if (commandLine.Help || commandLine.Version || commandLine.SampleConfig)
         {
-            output.Write(commandLine.Help ? Help() : commandLine.Version ? version + Environment.NewLine : SampleConfig.Build());
+            output.Write(commandLine.Help ? Help() : commandLine.Version ? VersionText(version) : SampleConfig.Build());
             return ExitCodes.Ok;
         }
 

@@ -3,7 +3,6 @@ using System.Runtime.InteropServices;
 using AbilisFast.Server;
 using AbilisFast.Server.Configuration;
 using AbilisFast.Server.Service;
-using AbilisFast.Server.Spool;
 
 namespace AbilisFast;
 
@@ -32,8 +31,7 @@ internal static class Program
         try
         {
             commandLine = CommandLine.Parse(args, CommandLine.ProgramName());
-            string version = $"abilisfast {typeof(Program).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0"}"
-                + $"{Environment.NewLine}spool CRC-32C: {Crc32C.Method}";
+            string version = $"abilisfast {typeof(Program).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0"}";
             if (await Subcommands.RunAsync(commandLine, version, Console.In, Console.OpenStandardInput, Console.Out, Console.Error).ConfigureAwait(false) is int exit)
             {
                 return exit;

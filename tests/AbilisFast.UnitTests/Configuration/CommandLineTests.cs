@@ -44,6 +44,13 @@ public sealed class CommandLineTests
     {
         Assert.True(CommandLine.Parse(["--version"]).Version);
         Assert.StartsWith("abilisfast ", HelpText.Version, StringComparison.Ordinal);
+
+        // A JIT run computes CRC-32C with .NET's intrinsics where the CPU has the instruction (the
+        // AOT binary's own answer is checked by tools/aot-smoke.sh).
+        bool instruction = System.Runtime.Intrinsics.X86.Sse42.X64.IsSupported || System.Runtime.Intrinsics.Arm.Crc32.Arm64.IsSupported;
+        Assert.Equal(
+            ["abilisfast 1.2.3", "spool CRC-32C: " + (instruction ? "CPU instruction (.NET intrinsics)" : "tables (no CRC instruction)"), ""],
+            Subcommands.VersionText("abilisfast 1.2.3").Split(Environment.NewLine));
     }
 
     [Fact]

@@ -1,4 +1,3 @@
-using System.Reflection;
 using System.Runtime.InteropServices;
 using AbilisFast.Server.Spool;
 
@@ -13,20 +12,17 @@ namespace AbilisFast.Server.Tests.Spool;
 /// </summary>
 public sealed class Crc32CNativeTests
 {
-    private static readonly Lazy<string> s_library = new(Build);
-
-    private static string Build()
+    /// <summary>Compiles the C file into <paramref name="dir"/> and has the declarations find it there.</summary>
+    private static async Task LoadAsync(TempDir dir)
     {
-        string dir = Directory.CreateTempSubdirectory("abilisfast-crc.").FullName;
-        string library = Path.Combine(dir, "libabilisfast_native.so");
+        string library = Path.Combine(dir.Path, "libabilisfast_native.so");
         string source = Path.Combine(ServerProcess.RepositoryRoot(), "src", "AbilisFast", "Native", "crc32c.c");
         string[] arch = RuntimeInformation.ProcessArchitecture == Architecture.Arm64 ? ["-march=armv8-a+crc"] : [];
-        (int exit, string output) = Tool.RunAsync("cc", ["-O2", "-fPIC", "-shared", "-Wall", "-Wextra", "-Werror", .. arch, source, "-o", library]).GetAwaiter().GetResult();
+        (int exit, string output) = await Tool.RunAsync("cc", ["-O2", "-fPIC", "-shared", "-Wall", "-Wextra", "-Werror", .. arch, source, "-o", library]);
         Assert.True(exit == 0, "cc crc32c.c: " + output);
 
-        NativeLibrary.SetDllImportResolver(typeof(Crc32C).Assembly, (name, _, _) =>
-            name == Crc32CNative.Library ? NativeLibrary.Load(library) : IntPtr.Zero);
-        return library;
+        nint handle = NativeLibrary.Load(library);
+        NativeLibrary.SetDllImportResolver(typeof(Crc32C).Assembly, (name, _, _) => name == Crc32CNative.Library ? handle : IntPtr.Zero);
     }
 
     private static bool CpuHasInstruction()
@@ -38,9 +34,10 @@ public sealed class Crc32CNativeTests
     }
 
     [Fact]
-    public void IsUsedExactlyWhenTheCpuHasTheInstructionAndAgreesWithTheTables()
+    public async Task IsUsedExactlyWhenTheCpuHasTheInstructionAndAgreesWithTheTables()
     {
-        Assert.True(File.Exists(s_library.Value));
+        using var dir = new TempDir();
+        await LoadAsync(dir);
         bool cpu = CpuHasInstruction();
         Assert.Equal(cpu, Crc32CNative.TryEnable());
         if (!cpu)
